@@ -1,0 +1,134 @@
+/**
+ * The error hierarchy of bot-bottle. Every failure a user can meet is a
+ * {@linkcode BottleError}: it carries the CLI exit code of SPEC §5.1, a one-line
+ * message (never a secret value) and an optional hint that says how to fix it.
+ *
+ * Only `main.ts` prints errors: `bot-bottle: error: <message>` and `  hint: <hint>`.
+ *
+ * @module
+ */
+
+/** What kind of failure a {@linkcode BottleError} is; also the programmatic API's `code`. */
+export type BottleErrorCode =
+  | "usage"
+  | "manifest"
+  | "engine"
+  | "credentials"
+  | "not_found"
+  | "slug_in_use"
+  | "invalid_state"
+  | "agent_exit"
+  | "failure"
+  | "interrupted"
+  | "internal";
+
+/** The CLI exit code of each error code (SPEC §5.1). */
+export const EXIT_CODES: Readonly<Record<BottleErrorCode, number>> = {
+  failure: 1,
+  internal: 1,
+  usage: 2,
+  manifest: 3,
+  engine: 4,
+  credentials: 5,
+  not_found: 6,
+  slug_in_use: 6,
+  invalid_state: 6,
+  agent_exit: 1,
+  interrupted: 130,
+};
+
+/** Options of {@linkcode BottleError}. */
+export interface BottleErrorOptions {
+  /** One line that tells the user how to fix the problem. */
+  hint?: string;
+  /** The underlying error, shown only with `--verbose`. */
+  cause?: unknown;
+  /** The bottle concerned, when there is one. */
+  slug?: string;
+  /** The agent's exit code, for `agent_exit`. */
+  agentExitCode?: number;
+}
+
+/**
+ * Base class of every error bot-bottle reports.
+ *
+ * @example
+ * ```ts
+ * throw new BottleError("not_found", 'Cannot find bottle "x"', { hint: "Run `bot-bottle ps`" });
+ * ```
+ */
+export class BottleError extends Error {
+  /** What kind of failure this is. */
+  readonly code: BottleErrorCode;
+  /** How to fix it, if known. */
+  readonly hint?: string;
+  /** The bottle concerned. */
+  readonly slug?: string;
+  /** The agent's exit code, for `agent_exit`. */
+  readonly agentExitCode?: number;
+
+  constructor(code: BottleErrorCode, message: string, options: BottleErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+    this.slug = options.slug;
+    this.agentExitCode = options.agentExitCode;
+  }
+
+  /** The process exit code for this error (SPEC §5.1). */
+  get exitCode(): number {
+    if (this.code === "agent_exit" && this.agentExitCode !== undefined) {
+      return this.agentExitCode;
+    }
+    return EXIT_CODES[this.code];
+  }
+}
+
+/** A bad command line: exit 2. */
+export class UsageError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("usage", message, options);
+  }
+}
+
+/** A bad manifest or configuration value: exit 3. */
+export class ConfigError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("manifest", message, options);
+  }
+}
+
+/** A missing or unusable credential: exit 5. */
+export class CredentialsError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("credentials", message, options);
+  }
+}
+
+/** No such bottle or agent: exit 6. */
+export class NotFoundError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("not_found", message, options);
+  }
+}
+
+/** An object is in the wrong state for the operation: exit 6. */
+export class InvalidStateError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("invalid_state", message, options);
+  }
+}
+
+/** Turns anything thrown into a {@linkcode BottleError} (unknown errors become `internal`). */
+export function toBottleError(error: unknown): BottleError {
+  if (error instanceof BottleError) return error;
+  if (error instanceof Deno.errors.Interrupted) {
+    return new BottleError("interrupted", "Interrupted", { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new BottleError("internal", `Unexpected failure: ${message}`, {
+    cause: error,
+    hint: "Run again with --verbose and report the output",
+  });
+}
