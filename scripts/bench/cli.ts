@@ -1,0 +1,109 @@
+/**
+ * CLI cold start and engine round trip, each side by side with a reference in the same run:
+ * - `main.ts version` under `deno run` with the shipped permission flags, against `deno eval`
+ *   of an empty program (the runtime's own start-up, the floor for any Deno CLI);
+ * - `GET /_ping` through our engine client (keep-alive), against `curl --unix-socket` making
+ *   the same requests over one connection in one process.
+ *
+ * Usage: deno run -A scripts/bench/cli.ts [--runs N] [--pings N]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { connectEngine } from "../../src/engine/mod.ts";
+import { shippedPermissionFlags } from "../../tests/helpers/cli.ts";
+import { fmt, printTable, summarize } from "./stats.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { runs: { type: "string" }, pings: { type: "string" } },
+});
+const runs = Number(values.runs ?? 15);
+const pings = Number(values.pings ?? 500);
+const main = new URL("../../main.ts", import.meta.url).pathname;
+
+async function timeCommand(cmd: string, args: string[]): Promise<number> {
+  const started = performance.now();
+  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  const ms = performance.now() - started;
+  if (!out.success) {
+    throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return ms;
+}
+
+export async function benchColdStart(): Promise<void> {
+  const flags = await shippedPermissionFlags();
+  const deno = Deno.execPath();
+  await timeCommand(deno, ["run", ...flags, main, "version"]); // warm the module cache
+  const ours: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ours.push(await timeCommand(deno, ["run", ...flags, main, "version"]));
+    floor.push(await timeCommand(deno, ["eval", "0"]));
+  }
+  const a = summarize(ours);
+  const b = summarize(floor);
+  console.log(`\nCLI cold start (${runs} runs each, wall clock)`);
+  printTable(["", "p50", "mean", "min"], [
+    ["bot-bottle version", fmt(a.p50, "ms"), fmt(a.mean, "ms"), fmt(a.min, "ms")],
+    ["deno eval 0 (runtime floor)", fmt(b.p50, "ms"), fmt(b.mean, "ms"), fmt(b.min, "ms")],
+  ]);
+  console.log(`ratio p50 bot-bottle / runtime floor: ${(a.p50 / b.p50).toFixed(2)}x`);
+}
+
+export async function benchPing(): Promise<void> {
+  using engine = await connectEngine();
+  if (engine.endpoint.kind !== "unix") {
+    console.log("\nengine round trip: skipped (the engine is not on a unix socket)");
+    return;
+  }
+  for (let i = 0; i < 20; i++) await engine.requestVoid("GET", "/_ping", { action: "Ping" });
+  const ours: number[] = [];
+  for (let i = 0; i < pings; i++) {
+    const started = performance.now();
+    await engine.requestVoid("GET", "/_ping", { action: "Ping" });
+    ours.push((performance.now() - started) * 1000);
+  }
+  const urls = Array.from({ length: pings }, () => "http://engine/_ping");
+  const out = await new Deno.Command("curl", {
+    args: [
+      "-sS",
+      "--unix-socket",
+      engine.endpoint.path,
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{time_total}\\n",
+      ...urls,
+    ],
+    stdout: "piped",
+  }).output();
+  const curl = new TextDecoder().decode(out.stdout).trim().split("\n").map((s) => Number(s) * 1e6)
+    .slice(20);
+  const a = summarize(ours);
+  const b = summarize(curl);
+  console.log(`\nengine round trip GET /_ping over ${engine.endpoint.path} (keep-alive)`);
+  printTable(["", "n", "p50", "p99", "mean"], [
+    [
+      "bot-bottle engine client",
+      String(a.n),
+      fmt(a.p50, "µs", 0),
+      fmt(a.p99, "µs", 0),
+      fmt(a.mean, "µs", 0),
+    ],
+    [
+      "curl --unix-socket",
+      String(b.n),
+      fmt(b.p50, "µs", 0),
+      fmt(b.p99, "µs", 0),
+      fmt(b.mean, "µs", 0),
+    ],
+  ]);
+  console.log(`ratio p50 bot-bottle / curl: ${(a.p50 / b.p50).toFixed(2)}x`);
+}
+
+if (import.meta.main) {
+  await benchColdStart();
+  await benchPing();
+}

@@ -1,0 +1,11 @@
+/**
+ * `deno task bench`: every benchmark, each printing its figures next to a peer measured in
+ * the same run. Benchmarks are not tests: they assert nothing about time.
+ *
+ * @module
+ */
+import { benchColdStart, benchPing } from "./cli.ts";
+
+console.log(`bot-bottle benchmarks on ${Deno.build.target}, deno ${Deno.version.deno}`);
+await benchColdStart();
+await benchPing();
