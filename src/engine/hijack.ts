@@ -58,6 +58,17 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead | undefined {
   return { status: Number(match[1]), statusText: match[2] ?? "", headers, headerLength: end + 4 };
 }
 
+/**
+ * Splits a buffer into the response head and the bytes after it (stream data that arrived in
+ * the same read), or `undefined` while the head is incomplete.
+ */
+export function takeResponseHead(
+  bytes: Uint8Array,
+): { head: ResponseHead; rest: Uint8Array } | undefined {
+  const head = parseResponseHead(bytes);
+  return head && { head, rest: bytes.slice(head.headerLength) };
+}
+
 /** Decodes a complete chunked body; `undefined` while the last chunk has not arrived. */
 export function decodeChunked(bytes: Uint8Array): Uint8Array | undefined {
   const parts: Uint8Array[] = [];
@@ -79,6 +90,31 @@ export function decodeChunked(bytes: Uint8Array): Uint8Array | undefined {
     parts.push(bytes.subarray(start, start + size));
     offset = start + size + 2;
   }
+}
+
+/**
+ * The bytes of an upgrade request: request line, `Host`, JSON `Content-Type` and
+ * `Content-Length`, `Connection: Upgrade`, `Upgrade: tcp`, blank line, body.
+ */
+export function upgradeRequest(
+  method: string,
+  pathAndQuery: string,
+  host: string,
+  json?: unknown,
+): Uint8Array {
+  const body = json === undefined ? EMPTY_BYTES : new TextEncoder().encode(JSON.stringify(json));
+  const head = [
+    `${method} ${pathAndQuery} HTTP/1.1`,
+    `Host: ${host}`,
+    "User-Agent: bot-bottle",
+    "Content-Type: application/json",
+    `Content-Length: ${body.length}`,
+    "Connection: Upgrade",
+    "Upgrade: tcp",
+    "",
+    "",
+  ].join("\r\n");
+  return concatBytes([new TextEncoder().encode(head), body]);
 }
 
 /** Options of {@linkcode hijack}. */
@@ -125,30 +161,16 @@ export async function hijack(
     );
   }
   try {
-    const body = options.json === undefined
-      ? EMPTY_BYTES
-      : new TextEncoder().encode(JSON.stringify(options.json));
     const host = client.endpoint.kind === "unix" ? "docker" : client.endpoint.hostname;
-    const head = [
-      `${method} ${fullPath} HTTP/1.1`,
-      `Host: ${host}`,
-      "User-Agent: bot-bottle",
-      "Content-Type: application/json",
-      `Content-Length: ${body.length}`,
-      "Connection: Upgrade",
-      "Upgrade: tcp",
-      "",
-      "",
-    ].join("\r\n");
-    await writeAll(conn, concatBytes([new TextEncoder().encode(head), body]));
+    await writeAll(conn, upgradeRequest(method, fullPath, host, options.json));
     let buffer = EMPTY_BYTES;
-    let parsed: ResponseHead | undefined;
-    while (!(parsed = parseResponseHead(buffer))) {
+    let taken: { head: ResponseHead; rest: Uint8Array } | undefined;
+    while (!(taken = takeResponseHead(buffer))) {
       const chunk = await readChunk(conn);
       if (!chunk) throw new EngineApiError(`${options.action}: the engine closed the connection`);
       buffer = concatBytes([buffer, chunk]);
     }
-    const rest = buffer.slice(parsed.headerLength);
+    const { head: parsed, rest } = taken;
     client.log({
       method,
       path: fullPath,
