@@ -200,7 +200,7 @@ export async function containerInspect(
 
 /** Options of {@linkcode containerWait}. */
 export interface ContainerWaitOptions {
-  /** `not-running` (default), `next-exit` or `removed`. */
+  /** `not-running`, `next-exit` or `removed` (defaults: see each function). */
   condition?: "not-running" | "next-exit" | "removed";
   signal?: AbortSignal;
 }
@@ -218,7 +218,9 @@ export interface PendingContainerWait {
 
 /**
  * Registers a wait and returns once the engine has it (the response head arrived), so a
- * following `containerStart` cannot race past the exit (LESSONS 12).
+ * following `containerStart` cannot race past the exit (LESSONS 12). The condition defaults
+ * to `next-exit`: a created container is already "not running", so `not-running` would
+ * resolve at once.
  *
  * @throws {EngineNotFoundError}
  */
@@ -231,7 +233,7 @@ export async function containerWaitBegin(
   const response = await client.request("POST", `/containers/${encodeURIComponent(id)}/wait`, {
     action,
     id,
-    query: { condition: options.condition },
+    query: { condition: options.condition ?? "next-exit" },
     signal: options.signal,
   });
   const result = response.text().then((text) => {
@@ -242,13 +244,20 @@ export async function containerWaitBegin(
   return { result };
 }
 
-/** Waits for a container to meet a condition and returns its exit code. @throws {EngineError} */
+/**
+ * Waits until a container is not running (default condition `not-running`) and returns its
+ * exit code. To catch the exit of a container you are about to start, use
+ * {@linkcode containerWaitBegin} before starting it.
+ *
+ * @throws {EngineError}
+ */
 export async function containerWait(
   client: EngineClient,
   id: string,
   options: ContainerWaitOptions = {},
 ): Promise<ContainerWaitResult> {
-  return await (await containerWaitBegin(client, id, options)).result;
+  const condition = options.condition ?? "not-running";
+  return await (await containerWaitBegin(client, id, { ...options, condition })).result;
 }
 
 /** Part of one entry of `GET /containers/json`. */
