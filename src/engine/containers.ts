@@ -1,12 +1,10 @@
 /**
- * Container endpoints: create, start, stop, kill, remove, inspect, wait, list, logs, commit,
- * resize. Archive transfer is in `archive.ts`, attach in `attach.ts`.
+ * Container endpoints: create, start, stop, kill, remove, inspect, wait, list, commit, resize.
+ * Logs are in `logs.ts`, archive transfer in `archive.ts`, attach in `attach.ts`.
  *
  * @module
  */
-import { readAllBytes } from "./bytes.ts";
 import type { EngineClient } from "./client.ts";
-import { demuxBytes, type DemuxedBytes, type DemuxedStreams, demuxStream } from "./demux.ts";
 import { EngineApiError } from "./errors.ts";
 import { labelFilters, type LabelSelector } from "./labels.ts";
 
@@ -288,68 +286,6 @@ export async function containerList(
     action: "Cannot list containers",
     query: { all: options.all ?? true, filters: labelFilters(options.labels ?? {}) },
   });
-}
-
-/** Options of {@linkcode containerLogs} and {@linkcode containerLogsStream}. */
-export interface ContainerLogsOptions {
-  stdout?: boolean;
-  stderr?: boolean;
-  /** Number of lines from the end, or `all`. */
-  tail?: number | "all";
-  /** Unix seconds. */
-  since?: number;
-  timestamps?: boolean;
-  /** The container's `Tty` flag: decides the framing (LESSONS 12). Default false. */
-  tty?: boolean;
-  signal?: AbortSignal;
-}
-
-function logsQuery(options: ContainerLogsOptions, follow: boolean) {
-  return {
-    follow,
-    stdout: options.stdout ?? true,
-    stderr: options.stderr ?? true,
-    tail: options.tail,
-    since: options.since,
-    timestamps: options.timestamps,
-  };
-}
-
-/** Reads a container's logs so far, demultiplexed. @throws {EngineNotFoundError} */
-export async function containerLogs(
-  client: EngineClient,
-  id: string,
-  options: ContainerLogsOptions = {},
-): Promise<DemuxedBytes> {
-  const response = await client.request("GET", `/containers/${encodeURIComponent(id)}/logs`, {
-    action: `Cannot read the logs of container "${id}"`,
-    id,
-    query: logsQuery(options, false),
-    signal: options.signal,
-  });
-  const bytes = response.body ? await readAllBytes(response.body) : new Uint8Array(0);
-  return options.tty ? { stdout: bytes, stderr: new Uint8Array(0) } : demuxBytes(bytes);
-}
-
-/**
- * Follows a container's logs as streams until it stops or the streams are cancelled.
- *
- * @throws {EngineNotFoundError}
- */
-export async function containerLogsStream(
-  client: EngineClient,
-  id: string,
-  options: ContainerLogsOptions = {},
-): Promise<DemuxedStreams> {
-  const response = await client.request("GET", `/containers/${encodeURIComponent(id)}/logs`, {
-    action: `Cannot follow the logs of container "${id}"`,
-    id,
-    query: logsQuery(options, true),
-    signal: options.signal,
-  });
-  const body = response.body ?? new ReadableStream<Uint8Array>({ start: (c) => c.close() });
-  if (options.tty) return { stdout: body, stderr: new ReadableStream({ start: (c) => c.close() }) };
-  return demuxStream(body);
 }
 
 /** Options of {@linkcode containerCommit}. */

@@ -58,6 +58,7 @@ export * from "./errors.ts";
 export * from "./exec.ts";
 export * from "./images.ts";
 export * from "./labels.ts";
+export * from "./logs.ts";
 export * from "./networks.ts";
 export { waitUntil, type WaitUntilOptions } from "./poll.ts";
 export { type ProgressCallback, type ProgressMessage } from "./progress.ts";

@@ -30,6 +30,19 @@ async function sleeper(fx: EngineFixture): Promise<string> {
   return Id;
 }
 
+/** Settles like `promise`, or rejects naming `what` after `ms` (every wait has a deadline). */
+async function withDeadline<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Reads a stream until the collected text matches, with a deadline; keeps the reader. */
 async function readUntil(
   reader: ReadableStreamDefaultReader<Uint8Array>,
@@ -155,7 +168,7 @@ engineTest(
       await writer.write(payload.subarray(0, 1000));
       await writer.write(payload.subarray(1000));
       await writer.close();
-      const [stdout, stderr] = await reading;
+      const [stdout, stderr] = await withDeadline(reading, "the output to end after stdin EOF");
       assert.equal(stdout.length, payload.length);
       assert.deepEqual(stdout, payload);
       assert.equal(dec(stderr), "eof-seen\n", "cat saw EOF, then stderr was demultiplexed");
@@ -217,7 +230,7 @@ engineTest(
       const writer = session.stdin.getWriter();
       await writer.write(enc("ping\n"));
       await writer.close();
-      const [stdout, stderr] = await reading;
+      const [stdout, stderr] = await withDeadline(reading, "the output to end after stdin EOF");
       assert.equal(dec(stdout), "started\nping\n", "output written right after start was not lost");
       assert.equal(dec(stderr), "bye\n");
       assert.equal((await wait.result).StatusCode, 7);
