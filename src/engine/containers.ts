@@ -239,6 +239,7 @@ export async function containerWaitBegin(
     if (parsed.Error?.Message) throw new EngineApiError(`${action}: ${parsed.Error.Message}`);
     return parsed;
   });
+  result.catch(() => {}); // a caller that gives up early must not crash the process
   return { result };
 }
 
