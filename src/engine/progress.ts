@@ -19,7 +19,10 @@ export interface ProgressMessage {
   [key: string]: unknown;
 }
 
-/** Receives each human-readable progress line (`stream` or `status` text) and its message. */
+/**
+ * Receives each human-readable progress line and the message it came from: `stream` text split
+ * into whole lines (without the newline), `status` messages as `id: status progress`.
+ */
 export type ProgressCallback = (line: string, message: ProgressMessage) => void;
 
 /** Splits text into complete lines, keeping a partial last line for the next push. */
@@ -95,10 +98,25 @@ export async function consumeProgress(
   const all: ProgressMessage[] = [];
   if (!stream) return all;
   const splitter = new JsonLineSplitter();
+  // `stream` text is not line-aligned: one message may hold several lines or half of one.
+  let pendingText = "";
+  let pendingMessage: ProgressMessage | undefined;
+  const emitLines = (final: boolean) => {
+    const lines = pendingText.split("\n");
+    pendingText = final ? "" : lines.pop() ?? "";
+    if (final && lines[lines.length - 1] === "") lines.pop();
+    for (const line of lines) options.onProgress?.(line.replace(/\r$/, ""), pendingMessage!);
+  };
   const handle = (messages: ProgressMessage[]) => {
     for (const message of messages) {
       all.push(message);
       checkProgressMessage(message, options.action);
+      if (typeof message.stream === "string") {
+        pendingText += message.stream;
+        pendingMessage = message;
+        emitLines(false);
+        continue;
+      }
       const text = progressText(message);
       if (text !== undefined) options.onProgress?.(text, message);
     }
@@ -111,6 +129,7 @@ export async function consumeProgress(
       handle(splitter.push(value));
     }
     handle(splitter.flush());
+    emitLines(true);
   } catch (error) {
     await reader.cancel().catch(() => {});
     throw error;

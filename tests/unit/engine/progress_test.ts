@@ -68,7 +68,6 @@ Deno.test("consumeProgress passes every readable line to onProgress and returns 
   });
   assert.deepEqual(lines, [
     "Step 1/2 : FROM debian:bookworm-slim",
-    "",
     " ---> 3a0d5a9b820b",
     "Successfully built abc123",
   ]);
@@ -98,4 +97,22 @@ Deno.test("a build stream that answered 200 but carries errorDetail throws", asy
 Deno.test("buildImageId falls back to the Successfully built line", () => {
   assert.equal(buildImageId([{ stream: "Successfully built 0123456789ab\n" }]), "0123456789ab");
   assert.equal(buildImageId([{ stream: "nothing" }]), undefined);
+});
+
+Deno.test("stream text is split into whole lines however the engine cuts it", async () => {
+  const lines: string[] = [];
+  await consumeProgress(
+    streamOf([
+      '{"stream":"built for tests\\nhello from"}\n',
+      '{"stream":" the context\\n"}\n{"status":"Pulling fs layer","id":"l1"}\n',
+      '{"stream":"no newline at the end"}',
+    ]),
+    { action: "Cannot build image", onProgress: (line) => lines.push(line) },
+  );
+  assert.deepEqual(lines, [
+    "built for tests",
+    "hello from the context",
+    "l1: Pulling fs layer",
+    "no newline at the end",
+  ]);
 });
