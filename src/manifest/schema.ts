@@ -1,0 +1,584 @@
+/**
+ * The manifest schemas (SPEC §4.2, §4.3, §4.5), pure. Every map is strict: an unknown key is an
+ * error with a "did you mean", a key removed since the reference implementation names its
+ * replacement, a key in the wrong kind of manifest says where it belongs. zod's issues are turned
+ * into {@linkcode ManifestIssue}s by this module, never by zod's own messages, so no manifest
+ * value can reach an error (LESSONS 24).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { closestMatch } from "../lib/suggest.ts";
+import { formatPath, ManifestError, type ManifestIssue } from "./errors.ts";
+import { routeHostProblem, upstreamProblem } from "./hosts.ts";
+import type { ParsedManifest } from "./parse.ts";
+import { routePatternProblem } from "./regex.ts";
+
+/** Manifest, skill and bottle names: the file-name rule of SPEC §3. */
+export const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
+/** Environment variable names (env keys, `auth_token`, `token_ref`, `provisioner_token`). */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** The exact host-variable form of an env entry: `${NAME}`. */
+export const HOST_VAR_PATTERN = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
+/** Default `max_body_bytes` of a route: 32 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Default `resources.pids`. */
+export const DEFAULT_PIDS = 4096;
+/** Templates with built-in support; other names are plugins (§10.5). */
+export const BUILTIN_TEMPLATES: readonly string[] = ["claude", "codex", "pi", "shell"];
+
+// ---------------------------------------------------------------------------------------------
+// Strict maps with key metadata
+
+interface KeyMeta {
+  known: readonly string[];
+  /** Keys removed since the reference implementation → what to use instead. */
+  removed?: Readonly<Record<string, string>>;
+  /** Keys that belong in the other kind of manifest → message and hint. */
+  misplaced?: Readonly<Record<string, { message: string; hint: string }>>;
+}
+
+const KEY_META = new WeakMap<object, KeyMeta>();
+
+function strict<S extends z.ZodRawShape>(
+  shape: S,
+  meta: Omit<KeyMeta, "known"> = {},
+): z.ZodObject<S, z.core.$strict> {
+  const schema = z.strictObject(shape);
+  KEY_META.set(schema, { known: Object.keys(shape), ...meta });
+  return schema;
+}
+
+const REQUIRED = "is required";
+const UNKNOWN_KEYS_TAG = "\u0000unknown-keys:";
+
+// ---------------------------------------------------------------------------------------------
+// Leaves
+
+const name = (what: string) =>
+  z.string().max(64, { error: `must be a ${what} name of at most 64 characters` }).regex(
+    NAME_PATTERN,
+    { error: `must be a ${what} name (lower-case letters, digits, hyphens; a letter first)` },
+  );
+
+const envVarName = z.string().max(128, { error: "must be at most 128 characters" }).regex(
+  ENV_NAME_PATTERN,
+  {
+    error:
+      "must be the name of a host environment variable (letters, digits, underscores), not a token value",
+  },
+);
+
+const text = (max: number) =>
+  z.string().min(1, { error: "must not be empty" }).max(max, {
+    error: `must be at most ${max} characters`,
+  });
+
+const port = z.int({ error: "must be a port number" }).min(1, {
+  error: "must be a port between 1 and 65535",
+}).max(65535, { error: "must be a port between 1 and 65535" });
+
+// ---------------------------------------------------------------------------------------------
+// Bottle keys (§4.2)
+
+const SSH_URL =
+  /^ssh:\/\/(?:[A-Za-z0-9._~-]+@)?([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?\/([^\s]+)$/;
+const SCP_URL = /^([A-Za-z0-9._~-]+)@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?!\/\/)([^\s]+)$/;
+const HOST_KEY =
+  /^(?:\S+\s+)?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-\S+)\s+[A-Za-z0-9+/]+={0,3}(?:\s.*)?$/;
+
+/** The upstream a git-gate URL points at, for detecting two entries for one repository. */
+export function upstreamIdentity(url: string): string | undefined {
+  let host: string, port: string, path: string;
+  const ssh = SSH_URL.exec(url);
+  const scp = SCP_URL.exec(url);
+  if (ssh) {
+    [host, port, path] = [ssh[1], ssh[2] ?? "22", ssh[3]];
+  } else if (scp) {
+    [host, port, path] = [scp[2], "22", scp[3]];
+  } else return undefined;
+  path = path.replace(/^\/+/, "").replace(/\/+$/, "").replace(/\.git$/, "").toLowerCase();
+  return `${host.toLowerCase()}:${Number(port)}/${path}`;
+}
+
+const gitUser = strict({
+  name: text(200).regex(/^[^\n<>]*$/, { error: "must be one line without < or >" })
+    .optional(),
+  email: text(254).regex(/^[^\s<>@]+@[^\s<>@]+$/, { error: "must be an email address" })
+    .optional(),
+});
+
+const staticKey = strict({ provider: z.literal("static"), path: text(4096) });
+const giteaKey = strict({
+  provider: z.literal("gitea"),
+  provisioner_token: envVarName,
+  api_url: z.string().max(2048).refine((u) => /^https:\/\/[^\s/]+(\/\S*)?$/.test(u), {
+    error: "must be an https:// URL",
+  }).optional(),
+});
+
+const repo = strict({
+  url: z.string().max(2048).refine((u) => upstreamIdentity(u) !== undefined, {
+    error: "must be an ssh://… URL or git@host:owner/repo.git",
+  }).optional(),
+  key: z.discriminatedUnion("provider", [staticKey, giteaKey], {
+    error: "must be {provider: static, path} or {provider: gitea, provisioner_token}",
+  }).optional(),
+  host_key: z.string().max(16384).refine((k) => HOST_KEY.test(k), {
+    error: 'must be a pinned host key line ("ssh-ed25519 AAAA…")',
+  }).optional(),
+});
+
+const repoName = z.string().max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, {
+  error: "must be a repository name (lower-case letters, digits, dots, hyphens, underscores)",
+}).refine((n) => !n.includes("..") && !n.endsWith(".git"), {
+  error: 'must not contain ".." or end in ".git"',
+});
+
+const bottleGitGate = strict({
+  user: gitUser.optional(),
+  repos: z.record(repoName, repo).superRefine((repos, ctx) => {
+    const seen = new Map<string, string>();
+    for (const [n, r] of Object.entries(repos)) {
+      const id = r.url === undefined ? undefined : upstreamIdentity(r.url);
+      if (id === undefined) continue;
+      const other = seen.get(id);
+      if (other !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [n, "url"],
+          message: `points at the same upstream as repo "${other}": one entry per repository`,
+        });
+      } else seen.set(id, n);
+    }
+  }).optional(),
+});
+
+const header = strict({
+  name: z.string().max(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
+    error: "must be a header name",
+  }),
+  value: z.string().max(8192).optional(),
+  type: z.enum(["exact", "regex", "present"]).optional(),
+}).superRefine((h, ctx) => {
+  const type = h.type ?? (h.value === undefined ? "present" : "exact");
+  if (type === "present" && h.value !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["value"], message: "is not used with type present" });
+  }
+  if (type !== "present" && h.value === undefined) {
+    ctx.addIssue({ code: "custom", path: ["value"], message: `is required with type ${type}` });
+  }
+  if (type === "regex" && h.value !== undefined) {
+    const problem = routePatternProblem(h.value);
+    if (problem) ctx.addIssue({ code: "custom", path: ["value"], message: problem });
+  }
+});
+
+const pathRule = strict({
+  type: z.enum(["prefix", "exact", "regex"]),
+  value: z.string().max(2048),
+}).superRefine((p, ctx) => {
+  if (p.type === "regex") {
+    const problem = routePatternProblem(p.value);
+    if (problem) ctx.addIssue({ code: "custom", path: ["value"], message: problem });
+  } else if (!p.value.startsWith("/")) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["value"],
+      message: `must start with "/" for type ${p.type}`,
+    });
+  }
+});
+
+const match = strict({
+  paths: z.array(pathRule).min(1).max(256).optional(),
+  methods: z.array(
+    z.string().max(32).regex(/^[A-Za-z]+$/, { error: "must be an HTTP method name" }),
+  ).min(1).max(32).optional(),
+  headers: z.array(header).min(1).max(64).optional(),
+}).refine((m) => m.paths || m.methods || m.headers, {
+  error: "must set paths, methods or headers (an empty entry would match every request)",
+});
+
+const dlp = strict({
+  outbound_detectors: z.union([
+    z.literal(false),
+    z.array(z.enum(["token_patterns", "known_secrets"])),
+  ], { error: "must be a list of token_patterns, known_secrets, or false" }).optional(),
+  inbound_detectors: z.union([
+    z.literal(false),
+    z.array(z.enum(["naive_injection_detection"])),
+  ], { error: "must be a list of naive_injection_detection, or false" }).optional(),
+  outbound_on_match: z.enum(["supervise", "redact", "block"]).optional(),
+});
+
+const emptyAuthMessage = "is empty: give both `scheme` and `token_ref`, or remove `auth`";
+
+const auth = z.preprocess(
+  (value, ctx) => {
+    if (value === null || (isPlainObject(value) && Object.keys(value).length === 0)) {
+      ctx.addIssue({ code: "custom", message: emptyAuthMessage, input: undefined });
+    }
+    return value;
+  },
+  strict({ scheme: z.enum(["Bearer", "token"]), token_ref: envVarName }),
+);
+
+const route = strict({
+  host: z.string().superRefine((h, ctx) => {
+    const problem = routeHostProblem(h);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }),
+  ports: z.array(port).min(1).max(64).optional(),
+  auth: auth.optional(),
+  matches: z.array(match).min(1).max(256).optional(),
+  dlp: dlp.optional(),
+  upstream: z.string().max(300).superRefine((u, ctx) => {
+    const problem = upstreamProblem(u);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  }).optional(),
+  max_body_bytes: z.int().min(1, { error: "must be a positive number of bytes" }).max(
+    1024 * 1024 * 1024,
+    { error: "must be at most 1 GiB" },
+  ).optional(),
+}, {
+  removed: {
+    path_allowlist:
+      "`path_allowlist` was removed: use `matches: [{paths: [{type: prefix, value: /…}]}]`",
+    role: "`role` was removed: routes have no roles any more; delete the key",
+  },
+});
+
+const egress = strict({
+  log: z.literal([0, 1, 2], { error: "must be 0, 1 or 2" }).optional(),
+  routes: z.array(route).max(512).superRefine((routes, ctx) => {
+    const seen = new Map<string, number>();
+    routes.forEach((r, i) => {
+      const host = r.host.toLowerCase();
+      const first = seen.get(host);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "host"],
+          message: `repeats the host of egress.routes[${first}]: one route per host`,
+        });
+      } else seen.set(host, i);
+    });
+  }).optional(),
+}, {
+  removed: {
+    allowlist: "`egress.allowlist` was removed: list each host as an entry of `egress.routes`",
+    dlp_action: "`egress.dlp_action` was removed: set `dlp.outbound_on_match` on each route",
+  },
+});
+
+const provider = strict({
+  template: name("template").optional(),
+  dockerfile: text(4096).optional(),
+  base_image: text(512).regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/, {
+    error: "must be an image reference",
+  }).optional(),
+  auth_token: envVarName.optional(),
+  forward_host_credentials: z.boolean().optional(),
+  settings: z.record(z.string().max(256), z.unknown()).optional(),
+}).superRefine((p, ctx) => {
+  if (p.forward_host_credentials === true && p.auth_token !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["forward_host_credentials"],
+      message: "cannot be combined with `auth_token`: choose one credential source",
+    });
+  }
+  const template = p.template ?? "claude";
+  if (p.forward_host_credentials === true && template !== "claude" && template !== "codex") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["forward_host_credentials"],
+      message: "is only supported by the claude and codex templates",
+    });
+  }
+});
+
+const resources = strict({
+  memory: z.union([
+    z.string().regex(/^[1-9][0-9]*(?:\.[0-9]+)?[bkmgBKMG]?$/),
+    z.int().min(4 * 1024 * 1024),
+  ], { error: 'must be a size such as "4g" or "512m"' }).optional(),
+  cpus: z.number().positive({ error: "must be a positive number" }).max(1024, {
+    error: "must be at most 1024",
+  }).optional(),
+  pids: z.int().min(16, { error: "must be at least 16" }).max(4194304, {
+    error: "must be at most 4194304",
+  }).optional(),
+  runtime: z.enum(["runc", "runsc"]).optional(),
+});
+
+const envValue = z.string().max(65536, { error: "must be at most 64 KiB" });
+
+const TOP_REMOVED: Record<string, string> = {
+  git: "`git` was renamed: use `git-gate` (with `user` and `repos`)",
+  cred_proxy: "`cred_proxy` was removed: tokens are injected per route with `egress.routes[].auth`",
+  egress_proxy:
+    "`egress_proxy` was removed: list allowed hosts in `egress.routes`, with `dlp` per route",
+  runtime:
+    "`runtime` was removed: the runtime is detected; override it with BOT_BOTTLE_RUNTIME or `resources.runtime`",
+  supervise: "`supervise` was removed: supervision is always on",
+};
+
+const AGENT_ONLY = ["bottle", "skills"];
+const BOTTLE_ONLY = ["extends", "env", "agent_provider", "egress", "resources"];
+
+/** The front matter of a bottle manifest. */
+export const bottleSchema = strict({
+  extends: z.union([name("bottle"), z.array(name("bottle")).min(1).max(32)], {
+    error: "must be a bottle name or a list of bottle names",
+  }).optional(),
+  env: z.record(
+    z.string().max(128).regex(ENV_NAME_PATTERN, {
+      error: "must be an environment variable name (letters, digits, underscores)",
+    }),
+    envValue,
+  ).optional(),
+  agent_provider: provider.optional(),
+  "git-gate": bottleGitGate.optional(),
+  egress: egress.optional(),
+  resources: resources.optional(),
+}, {
+  removed: TOP_REMOVED,
+  misplaced: Object.fromEntries(AGENT_ONLY.map((k) => [k, {
+    message: "is not allowed in a bottle manifest",
+    hint: `\`${k}\` belongs in an agent manifest (agents/<name>.md)`,
+  }])),
+});
+
+const agentGitGate = strict({ user: gitUser.optional() }, {
+  misplaced: {
+    repos: {
+      message: "is not allowed in an agent manifest",
+      hint:
+        "Remotes and their keys belong in a bottle in ~/.bot-bottle/bottles/; an agent may only set `git-gate.user`",
+    },
+  },
+});
+
+/** The front matter of an agent manifest. */
+export const agentSchema = strict({
+  bottle: name("bottle").optional(),
+  skills: z.array(name("skill")).max(128).optional(),
+  "git-gate": agentGitGate.optional(),
+  // Ignored, so an agent file doubles as a Claude Code sub-agent (§4.3).
+  name: z.unknown().optional(),
+  description: z.unknown().optional(),
+  model: z.unknown().optional(),
+  color: z.unknown().optional(),
+  memory: z.unknown().optional(),
+}, {
+  removed: TOP_REMOVED,
+  misplaced: Object.fromEntries(BOTTLE_ONLY.map((k) => [k, {
+    message: "is not allowed in an agent manifest",
+    hint:
+      `\`${k}\` belongs in a bottle manifest in ~/.bot-bottle/bottles/; an agent names its bottle with \`bottle\``,
+  }])),
+});
+
+/** A bottle's validated front matter. */
+export type BottleData = z.infer<typeof bottleSchema>;
+/** An agent's validated front matter. */
+export type AgentData = z.infer<typeof agentSchema>;
+/** One validated egress route of a manifest. */
+export type RouteData = z.infer<typeof route>;
+/** One validated git-gate repo entry of a manifest (fields may come from several bottles). */
+export type RepoData = z.infer<typeof repo>;
+/** The `agent_provider` map. */
+export type ProviderData = z.infer<typeof provider>;
+/** The `resources` map. */
+export type ResourcesData = z.infer<typeof resources>;
+/** `git-gate.user`. */
+export type GitUserData = z.infer<typeof gitUser>;
+
+/** A validated bottle manifest. */
+export interface BottleManifest {
+  kind: "bottle";
+  name: string;
+  file: string;
+  data: BottleData;
+  /** Documentation (the body). */
+  body: string;
+}
+
+/** A validated agent manifest. */
+export interface AgentManifest {
+  kind: "agent";
+  name: string;
+  file: string;
+  data: AgentData;
+  /** The system prompt (the body, trimmed). */
+  prompt: string;
+}
+
+/**
+ * Validates a parsed bottle manifest.
+ *
+ * @throws {ManifestError} naming the file, key path and position of every problem.
+ */
+export function validateBottle(parsed: ParsedManifest, bottleName: string): BottleManifest {
+  const data = check(bottleSchema, parsed);
+  return { kind: "bottle", name: bottleName, file: parsed.file, data, body: parsed.body };
+}
+
+/**
+ * Validates a parsed agent manifest.
+ *
+ * @throws {ManifestError} naming the file, key path and position of every problem.
+ */
+export function validateAgent(parsed: ParsedManifest, agentName: string): AgentManifest {
+  const data = check(agentSchema, parsed);
+  return { kind: "agent", name: agentName, file: parsed.file, data, prompt: parsed.body };
+}
+
+function check<T>(schema: z.ZodType<T>, parsed: ParsedManifest): T {
+  const result = schema.safeParse(parsed.data, { error: describeIssue });
+  if (result.success) return result.data;
+  const issues = result.error.issues.flatMap((issue) => toManifestIssues(issue, parsed));
+  issues.sort(byPosition);
+  throw new ManifestError(parsed.file, issues[0], { more: issues.slice(1) });
+}
+
+/** Position order; a missing key comes last since a mistyped key nearby often explains it. */
+function byPosition(a: ManifestIssue, b: ManifestIssue): number {
+  const ra = a.message === REQUIRED ? 1 : 0, rb = b.message === REQUIRED ? 1 : 0;
+  if (ra !== rb) return ra - rb;
+  const la = a.line ?? Infinity, lb = b.line ?? Infinity;
+  if (la !== lb) return la - lb;
+  const ca = a.column ?? 0, cb = b.column ?? 0;
+  if (ca !== cb) return ca - cb;
+  // At one position, a key problem (unknown, removed, misplaced) explains the rest.
+  return (a.hint === undefined ? 1 : 0) - (b.hint === undefined ? 1 : 0);
+}
+
+function toManifestIssues(issue: z.core.$ZodIssue, parsed: ParsedManifest): ManifestIssue[] {
+  const path = issue.path as (string | number)[];
+  if (issue.code === "unrecognized_keys" && issue.message.startsWith(UNKNOWN_KEYS_TAG)) {
+    const entries = JSON.parse(issue.message.slice(UNKNOWN_KEYS_TAG.length)) as {
+      key: string;
+      message: string;
+      hint?: string;
+    }[];
+    return entries.map((e) => ({
+      path: formatPath([...path, e.key]),
+      ...parsed.positionOf([...path, e.key], "key"),
+      message: e.message,
+      hint: e.hint,
+    }));
+  }
+  if (issue.code === "invalid_key" && issue.issues.length > 0) {
+    return [{
+      path: formatPath(path),
+      ...parsed.positionOf(path, "key"),
+      message: issue.issues[0].message,
+    }];
+  }
+  return [{ path: formatPath(path), ...parsed.positionOf(path), message: issue.message }];
+}
+
+/**
+ * The per-parse error map: a value-free message for every zod issue that has no message of
+ * its own. `unrecognized_keys` becomes a tagged list with per-key hints, unpacked above.
+ */
+function describeIssue(iss: z.core.$ZodRawIssue): string {
+  switch (iss.code) {
+    case "unrecognized_keys": {
+      const meta = KEY_META.get(iss.inst as object);
+      const entries = iss.keys.map((key) => unknownKey(key, meta));
+      return UNKNOWN_KEYS_TAG + JSON.stringify(entries);
+    }
+    case "invalid_type": {
+      if (iss.input === undefined) return REQUIRED;
+      const expected = EXPECTED[iss.expected] ?? iss.expected;
+      const got = typeName(iss.input);
+      if (iss.expected === "string" && (got === "a number" || got === "true or false")) {
+        return `must be ${expected}, got ${got} (put the value in quotes)`;
+      }
+      return `must be ${expected}, got ${got}`;
+    }
+    case "too_small": {
+      const min = Number(iss.minimum);
+      if (iss.origin === "string") {
+        return min <= 1 ? "must not be empty" : `must be at least ${min} characters`;
+      }
+      if (iss.origin === "array" || iss.origin === "set") {
+        return min <= 1 ? "must not be an empty list" : `must have at least ${min} entries`;
+      }
+      return `must be at least ${min}`;
+    }
+    case "too_big": {
+      const max = Number(iss.maximum);
+      if (iss.origin === "string") return `must be at most ${max} characters`;
+      if (iss.origin === "array" || iss.origin === "set") return `must have at most ${max} entries`;
+      return `must be at most ${max}`;
+    }
+    case "invalid_value":
+      return `must be one of: ${iss.values.map((v) => String(v)).join(", ")}`;
+    case "invalid_union":
+      return "has a value of the wrong shape";
+    case "invalid_format":
+      return "has an invalid format";
+    case "not_multiple_of":
+      return "must be a whole number";
+    default:
+      return "is invalid";
+  }
+}
+
+const EXPECTED: Record<string, string> = {
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true or false",
+  array: "a list",
+  object: "a map of keys",
+  record: "a map of keys",
+  literal: "a fixed value",
+};
+
+function typeName(value: unknown): string {
+  if (value === null) return "nothing (null)";
+  if (Array.isArray(value)) return "a list";
+  switch (typeof value) {
+    case "string":
+      return "a string";
+    case "number":
+      return "a number";
+    case "boolean":
+      return "true or false";
+    case "object":
+      return "a map of keys";
+    default:
+      return typeof value;
+  }
+}
+
+function unknownKey(
+  key: string,
+  meta: KeyMeta | undefined,
+): { key: string; message: string; hint?: string } {
+  const removed = meta?.removed?.[key];
+  if (removed !== undefined) return { key, message: "removed key", hint: removed };
+  const misplaced = meta?.misplaced?.[key];
+  if (misplaced !== undefined) return { key, message: misplaced.message, hint: misplaced.hint };
+  const known = meta?.known ?? [];
+  const guess = closestMatch(key, known);
+  return {
+    key,
+    message: "unknown key",
+    hint: guess !== undefined
+      ? `Did you mean "${guess}"?`
+      : known.length > 0
+      ? `Known keys here: ${known.join(", ")}`
+      : undefined,
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
