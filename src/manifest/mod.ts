@@ -1,0 +1,45 @@
+/**
+ * Manifests (SPEC §3, §4): parsing, validation, composition and resolution of bottle and agent
+ * manifests, plus the loader that finds them in the home and the repository.
+ *
+ * Pure: `parse.ts` (front matter), `schema.ts` (zod), `compose.ts` (extends and merge),
+ * `resolve.ts` (agent + bottles → {@linkcode ResolvedAgent}), `env.ts` (env entries; the
+ * prompter is a port). I/O: `load.ts` (the file-system catalog).
+ *
+ * @module
+ */
+export { formatIssue, ManifestError, type ManifestIssue } from "./errors.ts";
+export { type ParsedManifest, parseManifest, type Position } from "./parse.ts";
+export {
+  type AgentManifest,
+  agentSchema,
+  type BottleManifest,
+  bottleSchema,
+  validateAgent,
+  validateBottle,
+} from "./schema.ts";
+export {
+  type BottleLookup,
+  bottleNotFound,
+  composeBottles,
+  type ComposedBottle,
+  mergeOrder,
+} from "./compose.ts";
+export {
+  classifyEnv,
+  type EnvKind,
+  type EnvSpec,
+  type ResolvedEnv,
+  type ResolveEnvOptions,
+  resolveEnvValues,
+} from "./env.ts";
+export {
+  agentNotFound,
+  type ManifestCatalog,
+  type ManifestSource,
+  resolveAgent,
+  type ResolvedAgent,
+  type ResolvedRoute,
+  type ResolveOptions,
+  type RouteOrigin,
+} from "./resolve.ts";

@@ -1,0 +1,43 @@
+/** An in-memory {@linkcode ManifestCatalog} built from manifest texts; for tests. */
+import { parseManifest } from "../../../src/manifest/parse.ts";
+import type { ManifestCatalog, ManifestSource } from "../../../src/manifest/resolve.ts";
+import { validateAgent, validateBottle } from "../../../src/manifest/schema.ts";
+
+/** Front matter (without `---` lines) by name. */
+export type Texts = Record<string, string>;
+
+/** Builds a catalog; manifests are parsed on first use, like the real loader. */
+export function memoryCatalog(
+  bottles: Texts,
+  agents: Texts = {},
+  sources: Record<string, ManifestSource> = {},
+): ManifestCatalog & { parsed: Set<string> } {
+  const parsed = new Set<string>();
+  return {
+    parsed,
+    get(name) {
+      if (!(name in bottles)) return undefined;
+      parsed.add(`bottle:${name}`);
+      return validateBottle(
+        parseManifest(`---\n${bottles[name]}\n---\n`, `/h/bottles/${name}.md`),
+        name,
+      );
+    },
+    names: () => Object.keys(bottles).sort(),
+    agent(name) {
+      if (!(name in agents)) return undefined;
+      parsed.add(`agent:${name}`);
+      const [front, body = ""] = agents[name].split("\n---\n");
+      const source = sources[name] ?? "home";
+      const dir = source === "home" ? "/h/agents" : "/repo/.bot-bottle/agents";
+      return {
+        manifest: validateAgent(
+          parseManifest(`---\n${front}\n---\n${body}`, `${dir}/${name}.md`),
+          name,
+        ),
+        source,
+      };
+    },
+    agentNames: () => Object.keys(agents).sort(),
+  };
+}
