@@ -24,6 +24,7 @@ export {
   composeBottles,
   type ComposedBottle,
   mergeOrder,
+  parentsOf,
 } from "./compose.ts";
 export {
   classifyEnv,
@@ -43,3 +44,4 @@ export {
   type ResolveOptions,
   type RouteOrigin,
 } from "./resolve.ts";
+export { type CatalogOptions, FileCatalog, type ManifestEntry, openCatalog } from "./load.ts";
