@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BottleError, toBottleError, UsageError } from "../lib/errors.ts";
+import { type BottleError, toBottleError, UsageError } from "../lib/errors.ts";
 import { closestMatch } from "../lib/suggest.ts";
 import { VERSION } from "../version.ts";
 import { cleanupCommand } from "./cleanup.ts";
