@@ -219,7 +219,7 @@ function scanDir(
     }
     out.set(name, entry);
   }
-  return out;
+  return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 function readManifestText(file: string): string {
