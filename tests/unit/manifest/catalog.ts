@@ -41,3 +41,26 @@ export function memoryCatalog(
     agentNames: () => Object.keys(agents).sort(),
   };
 }
+
+/** The bottle of SPEC §4.6, front matter only. */
+export const SPEC_EXAMPLE = `extends: claude
+env: {GITEA_TOKEN_HINT: "\${GITEA_TOKEN_HINT}"}
+git-gate:
+  user: {name: Bottle Bot, email: bot@example.com}
+  repos:
+    api:
+      url: ssh://git@gitea.example.com:2222/acme/api.git
+      key: {provider: gitea, provisioner_token: GITEA_ADMIN_TOKEN}
+      host_key: "ssh-ed25519 AAAAC3Nza"
+egress:
+  log: 1
+  routes:
+    - host: gitea.example.com
+      auth: {scheme: token, token_ref: BOT_BOTTLE_GITEA_TOKEN}
+      # issues and pulls only
+      matches:
+        - paths: [{type: regex, value: "/api/v1/repos/acme/[^/]+/(issues|pulls)(/.*)?"}]
+          methods: [GET, POST, PATCH]
+    - host: registry.npmjs.org
+      matches: [{methods: [GET]}]
+resources: {memory: 6g, cpus: 4}`;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ManifestError } from "../../../src/manifest/errors.ts";
 import { parseManifest } from "../../../src/manifest/parse.ts";
 import { validateAgent, validateBottle } from "../../../src/manifest/schema.ts";
+import { SPEC_EXAMPLE } from "./catalog.ts";
 
 const FILE = "/h/.bot-bottle/bottles/dev.md";
 
@@ -20,28 +21,6 @@ function errorOf(fn: () => unknown): ManifestError {
   }
   assert.fail("expected a ManifestError");
 }
-
-export const SPEC_EXAMPLE = `extends: claude
-env: {GITEA_TOKEN_HINT: "\${GITEA_TOKEN_HINT}"}
-git-gate:
-  user: {name: Bottle Bot, email: bot@example.com}
-  repos:
-    api:
-      url: ssh://git@gitea.example.com:2222/acme/api.git
-      key: {provider: gitea, provisioner_token: GITEA_ADMIN_TOKEN}
-      host_key: "ssh-ed25519 AAAAC3Nza"
-egress:
-  log: 1
-  routes:
-    - host: gitea.example.com
-      auth: {scheme: token, token_ref: BOT_BOTTLE_GITEA_TOKEN}
-      # issues and pulls only
-      matches:
-        - paths: [{type: regex, value: "/api/v1/repos/acme/[^/]+/(issues|pulls)(/.*)?"}]
-          methods: [GET, POST, PATCH]
-    - host: registry.npmjs.org
-      matches: [{methods: [GET]}]
-resources: {memory: 6g, cpus: 4}`;
 
 Deno.test("validateBottle accepts the SPEC §4.6 example", () => {
   const b = bottle(SPEC_EXAMPLE);
