@@ -26,8 +26,8 @@ function assetUrl(path: string): URL {
  * ```
  * @throws {Deno.errors.NotFound} when the asset is not shipped.
  */
-export function readAssetText(path: string): Promise<string> {
-  return Deno.readTextFile(assetUrl(path));
+export async function readAssetText(path: string): Promise<string> {
+  return await Deno.readTextFile(assetUrl(path));
 }
 
 /**
