@@ -1,0 +1,343 @@
+/**
+ * The host ⇄ sidecar control protocol (SPEC §6.8), pure: newline-delimited JSON over a
+ * long-lived exec that bridges stdio to a unix socket inside the sidecar.
+ *
+ * **Sidecar → host** messages (`ready`, `proposal`, `oplog`, `done`, `pubkey`, `event`) carry a
+ * `seq` (1, 2, 3… per sidecar boot). The sidecar keeps every message in its {@linkcode Outbox}
+ * until the host acknowledges it, and resends all unacknowledged ones, in order, on every new
+ * connection. The host commits a message to SQLite together with the cursor `(boot, seq)` and
+ * only then sends `{"type":"ack","seq":n}` (cumulative: everything up to `n`). A message whose
+ * `seq` is not above the stored cursor is a duplicate: acknowledged again, not applied. That
+ * gives exactly-once delivery across host restarts.
+ *
+ * Every connection starts with the sidecar's `hello` (not sequenced) naming its `boot` id, so a
+ * relaunched sidecar (new boot, seq from 1) is never mistaken for duplicates of an old one.
+ *
+ * **Host → sidecar** messages (`config`, `decision`, `route-add`, `shutdown`) carry an `id`; the
+ * sidecar applies each id once and answers `{"type":"applied","id":…}` (not sequenced), so the
+ * host can resend after a reconnect without double effects.
+ *
+ * This module is shared by the sidecar bundle and the host; it imports nothing.
+ *
+ * @module
+ */
+
+/** The protocol version in `hello`. */
+export const CONTROL_PROTOCOL_VERSION = 1;
+
+/** Longest accepted line (bytes); a longer one is a protocol error. */
+export const MAX_LINE_BYTES = 4 * 1024 * 1024;
+
+/** Where the sidecar's control socket lives (a tmpfs, never on a network). */
+export const CONTROL_SOCKET_PATH = "/run/bot-bottle/control.sock";
+
+/** Where processes inside the sidecar (daemons, git hooks) queue messages for the host. */
+export const OUTBOX_SOCKET_PATH = "/run/bot-bottle/outbox.sock";
+
+/** Kinds of sequenced sidecar → host messages. */
+export type SidecarMessageType = "ready" | "proposal" | "oplog" | "done" | "pubkey" | "event";
+
+/** The kinds a local process may queue through the outbox socket. */
+export const OUTBOX_TYPES: readonly SidecarMessageType[] = [
+  "proposal",
+  "oplog",
+  "done",
+  "pubkey",
+  "event",
+];
+
+/** A sequenced sidecar → host message. `body` is type-specific and never holds a secret. */
+export interface SidecarMessage {
+  type: SidecarMessageType;
+  seq: number;
+  /** Milliseconds since the epoch, when the sidecar queued it. */
+  at: number;
+  body: Record<string, unknown>;
+}
+
+/** First line of every connection, from the sidecar. */
+export interface HelloMessage {
+  type: "hello";
+  protocol: number;
+  /** Random per sidecar process start. */
+  boot: string;
+  /** Highest seq queued so far. */
+  lastSeq: number;
+  /** Whether a `config` has been applied already (a reconnecting host need not resend it). */
+  configured: boolean;
+}
+
+/** Sidecar's answer to a host message. */
+export interface AppliedMessage {
+  type: "applied";
+  id: string;
+  /** Set when the message could not be applied. */
+  error?: string;
+}
+
+/** Anything the sidecar writes on the channel. */
+export type SidecarLine = SidecarMessage | HelloMessage | AppliedMessage;
+
+/** One egress route as the sidecar sees it: names of slots, never values. */
+export interface SidecarRoute {
+  host: string;
+  ports: number[];
+  origin: string;
+  auth: { scheme: "Bearer" | "token"; slot: string } | null;
+  matches: unknown[] | null;
+  dlp: {
+    outboundDetectors: string[] | false;
+    inboundDetectors: string[] | false;
+    onMatch: "supervise" | "redact" | "block";
+  };
+  upstream: string | null;
+  maxBodyBytes: number;
+}
+
+/** The sidecar's configuration, sent once after start. Holds the bottle's secrets. */
+export interface SidecarConfig {
+  slug: string;
+  egressLog: 0 | 1 | 2;
+  routes: SidecarRoute[];
+  /** Slot name → token value. Secret. */
+  slots: Record<string, string>;
+  /** The canary value planted in the agent's environment. Secret. */
+  canary: string;
+  /** Secret env values the DLP must never let out. Secret. */
+  knownSecrets: string[];
+  /** The per-bottle CA: the certificate is public, the key is secret. */
+  ca: { certPem: string; keyPem: string } | null;
+  /** Extra CA certificates the sidecar trusts upstream (PEM). */
+  extraCaPem: string | null;
+}
+
+/** Host → sidecar messages. */
+export type HostMessage =
+  | { type: "ack"; seq: number }
+  | { type: "config"; id: string; config: SidecarConfig }
+  | { type: "decision"; id: string; body: Record<string, unknown> }
+  | { type: "route-add"; id: string; route: SidecarRoute }
+  | { type: "shutdown"; id: string };
+
+/** A line that is not a valid protocol message. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+const SIDECAR_TYPES = new Set<string>(["ready", "proposal", "oplog", "done", "pubkey", "event"]);
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
+}
+
+function parseJsonLine(line: string): Record<string, unknown> {
+  if (line.length > MAX_LINE_BYTES) throw new ProtocolError("line too long");
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new ProtocolError("line is not JSON");
+  }
+  if (!isRecord(value) || typeof value.type !== "string") {
+    throw new ProtocolError("line is not a message object with a type");
+  }
+  return value;
+}
+
+/**
+ * Parses one line the sidecar wrote.
+ *
+ * @throws {ProtocolError} for anything that is not a well-formed sidecar message.
+ */
+export function parseSidecarLine(line: string): SidecarLine {
+  const v = parseJsonLine(line);
+  if (v.type === "hello") {
+    if (
+      typeof v.boot !== "string" || v.boot === "" || !isSeq(v.lastSeq) ||
+      typeof v.protocol !== "number" || typeof v.configured !== "boolean"
+    ) {
+      throw new ProtocolError("malformed hello");
+    }
+    return v as unknown as HelloMessage;
+  }
+  if (v.type === "applied") {
+    if (typeof v.id !== "string") throw new ProtocolError("malformed applied");
+    if (v.error !== undefined && typeof v.error !== "string") {
+      throw new ProtocolError("malformed applied");
+    }
+    return v as unknown as AppliedMessage;
+  }
+  if (!SIDECAR_TYPES.has(v.type as string)) {
+    throw new ProtocolError(`unknown message type "${String(v.type).slice(0, 40)}"`);
+  }
+  if (!isSeq(v.seq) || v.seq === 0 || typeof v.at !== "number" || !isRecord(v.body)) {
+    throw new ProtocolError(`malformed ${v.type} message`);
+  }
+  return v as unknown as SidecarMessage;
+}
+
+/**
+ * Parses one line the host wrote.
+ *
+ * @throws {ProtocolError} for anything that is not a well-formed host message.
+ */
+export function parseHostLine(line: string): HostMessage {
+  const v = parseJsonLine(line);
+  switch (v.type) {
+    case "ack":
+      if (!isSeq(v.seq)) throw new ProtocolError("malformed ack");
+      return { type: "ack", seq: v.seq };
+    case "config":
+      if (typeof v.id !== "string" || !isRecord(v.config)) {
+        throw new ProtocolError("malformed config");
+      }
+      return v as unknown as HostMessage;
+    case "decision":
+      if (typeof v.id !== "string" || !isRecord(v.body)) {
+        throw new ProtocolError("malformed decision");
+      }
+      return v as unknown as HostMessage;
+    case "route-add":
+      if (typeof v.id !== "string" || !isRecord(v.route)) {
+        throw new ProtocolError("malformed route-add");
+      }
+      return v as unknown as HostMessage;
+    case "shutdown":
+      if (typeof v.id !== "string") throw new ProtocolError("malformed shutdown");
+      return { type: "shutdown", id: v.id };
+    default:
+      throw new ProtocolError(`unknown message type "${String(v.type).slice(0, 40)}"`);
+  }
+}
+
+/** One line of NDJSON (with the trailing newline). */
+export function encodeLine(message: unknown): string {
+  return JSON.stringify(message) + "\n";
+}
+
+/**
+ * The sidecar's queue of sequenced messages not yet acknowledged by the host.
+ *
+ * @example
+ * ```ts
+ * const outbox = new Outbox(() => Date.now());
+ * const m = outbox.push("oplog", { tool: "read_issue" }); // seq 1
+ * outbox.pending(); // [m]
+ * outbox.ack(1);
+ * outbox.pending(); // []
+ * ```
+ */
+export class Outbox {
+  #next = 1;
+  #pending: SidecarMessage[] = [];
+  #now: () => number;
+  /** Most messages kept unacknowledged; beyond it the oldest `event`s are dropped first. */
+  readonly limit: number;
+
+  constructor(now: () => number = Date.now, limit = 10_000) {
+    this.#now = now;
+    this.limit = limit;
+  }
+
+  /** Queues a message and returns it with its seq. */
+  push(type: SidecarMessageType, body: Record<string, unknown>): SidecarMessage {
+    const message: SidecarMessage = { type, seq: this.#next++, at: this.#now(), body };
+    this.#pending.push(message);
+    if (this.#pending.length > this.limit) {
+      const i = this.#pending.findIndex((m) => m.type === "event");
+      this.#pending.splice(i >= 0 ? i : 0, 1);
+    }
+    return message;
+  }
+
+  /** Drops every message with `seq <= upTo` (cumulative ack). */
+  ack(upTo: number): void {
+    this.#pending = this.#pending.filter((m) => m.seq > upTo);
+  }
+
+  /** Unacknowledged messages, oldest first: resent on every new connection. */
+  pending(): readonly SidecarMessage[] {
+    return this.#pending;
+  }
+
+  /** Highest seq handed out. */
+  get lastSeq(): number {
+    return this.#next - 1;
+  }
+}
+
+/** What the host does with one sequenced message. */
+export type InboxVerdict = "apply" | "duplicate";
+
+/**
+ * The host's duplicate check: a message applies only if its seq is above the cursor stored for
+ * the same boot; a new boot starts a new sequence.
+ */
+export function inboxVerdict(
+  cursor: { boot: string; seq: number } | undefined,
+  boot: string,
+  seq: number,
+): InboxVerdict {
+  if (cursor === undefined || cursor.boot !== boot) return "apply";
+  return seq > cursor.seq ? "apply" : "duplicate";
+}
+
+/** Splits a byte stream into lines; keeps the remainder between chunks. */
+export class LineSplitter {
+  #buffer = "";
+  #decoder = new TextDecoder();
+
+  /** Feeds bytes and returns the complete lines (without newline, `\r` stripped). */
+  push(chunk: Uint8Array): string[] {
+    this.#buffer += this.#decoder.decode(chunk, { stream: true });
+    if (this.#buffer.length > MAX_LINE_BYTES && !this.#buffer.includes("\n")) {
+      this.#buffer = "";
+      throw new ProtocolError("line too long");
+    }
+    const lines = this.#buffer.split("\n");
+    this.#buffer = lines.pop()!;
+    return lines.map((l) => l.replace(/\r$/, "")).filter((l) => l !== "");
+  }
+}
+
+/** Where the sidecar's sources live in its image. */
+export const SIDECAR_MAIN = "/opt/bot-bottle/sidecar/main.ts";
+
+/**
+ * The command of the long-lived exec that bridges the host to the control socket: its stdin
+ * goes to the socket, the socket's output to its stdout; it exits when either side closes.
+ */
+export const BRIDGE_COMMAND: readonly string[] = [
+  "deno",
+  "run",
+  "--quiet",
+  "--no-prompt",
+  "--allow-read=/run/bot-bottle",
+  "--allow-write=/run/bot-bottle",
+  "--allow-env",
+  SIDECAR_MAIN,
+  "bridge",
+];
+
+/**
+ * The command local processes (and tests, through an exec) use to queue one message for the
+ * host: `… emit <type> '<json body>'`; prints the assigned seq.
+ */
+export const EMIT_COMMAND: readonly string[] = [
+  "deno",
+  "run",
+  "--quiet",
+  "--no-prompt",
+  "--allow-read=/run/bot-bottle",
+  "--allow-write=/run/bot-bottle",
+  "--allow-env",
+  SIDECAR_MAIN,
+  "emit",
+];
