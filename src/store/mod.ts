@@ -1,7 +1,31 @@
 /**
  * Host state in SQLite (SPEC §3). `openStore` opens the shared database and runs the
  * migrations of every table module; table families live one per file beside it.
+ * `openHostStore` opens the database with every module's migrations.
  *
  * @module
  */
+import { BOTTLES_MIGRATIONS } from "./bottles.ts";
+import { type Migration, openStore, type Store } from "./db.ts";
+
 export { type Migration, openStore, type OpenStoreOptions, type Store } from "./db.ts";
+export {
+  type BottleOwner,
+  type BottleRecord,
+  BOTTLES_MIGRATIONS,
+  type BottleStatus,
+  BottleStore,
+  type ControlMessageRecord,
+} from "./bottles.ts";
+
+/** The migrations of every table module. */
+export const HOST_MIGRATIONS: readonly Migration[] = [...BOTTLES_MIGRATIONS];
+
+/**
+ * Opens the host database at `path` with every module's migrations.
+ *
+ * @throws {BottleError} when the file cannot be opened or migrated.
+ */
+export function openHostStore(path: string): Store {
+  return openStore(path, { migrations: HOST_MIGRATIONS });
+}

@@ -1,0 +1,394 @@
+/**
+ * The planner (pure): a resolved agent plus host facts becomes a serialisable
+ * {@linkcode BottlePlan}: every engine object with its name, labels and create body, the
+ * agent's exec, env names, routes and git-gate entries. Names only, never a secret value: the
+ * plan is what `start --dry-run --format json` prints and what `state/<slug>/plan.json` holds.
+ *
+ * The launcher (`launch.ts`) applies it; values (tokens, env secrets, the canary) are resolved
+ * there and travel only in exec environments and over the control channel.
+ *
+ * @module
+ */
+import type { ContainerCreateConfig, HostConfig } from "../engine/containers.ts";
+import { bottleLabels, objectNames } from "../engine/labels.ts";
+import { ConfigError } from "../lib/errors.ts";
+import type { ResolvedAgent, ResolvedRoute } from "../manifest/mod.ts";
+import { SIDECAR_MAIN } from "../sidecar/control/protocol.ts";
+import { AGENT_PROMPT_FILE, PROVIDER_TEMPLATES, type ProviderTemplate } from "./providers/mod.ts";
+
+/** The agent's user (SPEC §6.3). */
+export const AGENT_USER = "1000:1000";
+/** The agent's home, on the home volume. */
+export const AGENT_HOME = "/home/node";
+/** The agent's working directory. */
+export const AGENT_WORKDIR = "/home/node/workspace";
+/** Where the config volume is mounted read-only in the agent. */
+export const AGENT_CONFIG_DIR = "/etc/bot-bottle";
+/** Where the sidecar mounts the config volume (read-write). */
+export const SIDECAR_CONFIG_DIR = "/srv/bot-bottle-config";
+/** The per-bottle CA certificate, as the agent sees it. */
+export const AGENT_CA_FILE = `${AGENT_CONFIG_DIR}/ca.crt`;
+/** The system bundle after `update-ca-certificates`. */
+export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+/** The sidecar's user in its image (the Deno image's `deno`). */
+export const SIDECAR_UID = 1993;
+/** Names the sidecar answers on the internal network. */
+export const BUNDLE_ALIASES = ["egress", "git-gate", "supervise"] as const;
+/** Proxy port of the sidecar (SPEC §6.4). */
+export const EGRESS_PORT = 9099;
+/** `EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS` (SPEC §6.4). */
+export const TOKEN_ALLOW_TIMEOUT_SECONDS = 300;
+
+/** Host facts the planner needs. */
+export interface PlanInput {
+  resolved: ResolvedAgent;
+  slug: string;
+  version: string;
+  /** The agent image to run (frozen image on resume, else the template's). */
+  agentImage: string;
+  /** Whether the agent image is built already (`null`: unknown, e.g. engine not asked). */
+  agentImageCached: boolean | null;
+  sidecarImage: string;
+  /** `runc` or `runsc`, already checked against the engine. */
+  runtime: "runc" | "runsc";
+  /** The internal network's subnet (a /28 of the pool), or `null` before one is picked. */
+  internalSubnet: string | null;
+  label: string | null;
+  color: string | null;
+  headless: boolean;
+  prompt: string | null;
+  resume: boolean;
+  remoteControl: boolean;
+  /** Sidecar daemons (SPEC §6.4); default all but `forge`. */
+  daemons?: readonly string[];
+  /** The frozen image this plan resumes from, if any. */
+  frozenImage?: string | null;
+}
+
+/** A network of the plan. */
+export interface NetworkPlan {
+  name: string;
+  service: "net-internal" | "net-egress";
+  internal: boolean;
+  subnet: string | null;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+}
+
+/** A volume of the plan. */
+export interface VolumePlan {
+  name: string;
+  service: "config" | "home";
+  labels: Record<string, string>;
+}
+
+/** A container of the plan: its create body and the hardening it carries. */
+export interface ContainerPlan {
+  name: string;
+  service: "sidecar" | "agent";
+  image: string;
+  /** The create body (no secret is ever in it). The agent's `Dns` is set at launch. */
+  create: ContainerCreateConfig;
+  hardening: {
+    user: string;
+    capDrop: string[];
+    securityOpt: string[];
+    pidsLimit: number | null;
+    limits: { memoryBytes: number | null; nanoCpus: number | null };
+    runtime: string;
+    init: boolean;
+    dns: string;
+    readOnlyMounts: string[];
+  };
+  /** Networks to connect after create (API 1.41 takes one at create, LESSONS 32). */
+  connect: { network: string; aliases: string[] }[];
+}
+
+/** The plan of one bottle. */
+export interface BottlePlan {
+  version: string;
+  slug: string;
+  agent: { name: string; source: string; template: string };
+  bottles: string[];
+  label: string | null;
+  color: string | null;
+  runtime: "runc" | "runsc";
+  backend: "docker";
+  headless: boolean;
+  resume: boolean;
+  images: {
+    agent: { name: string; template: string; cached: boolean | null; frozen: boolean };
+    sidecar: { name: string };
+  };
+  networks: NetworkPlan[];
+  volumes: VolumePlan[];
+  containers: { sidecar: ContainerPlan; agent: ContainerPlan };
+  /** Environment names (never values). */
+  env: { agent: string[]; hidden: string[]; slots: string[]; secret: string[] };
+  routes: ResolvedRoute[];
+  gitGate: ResolvedAgent["gitGate"];
+  gitIdentity: { name: string | null; email: string | null };
+  /** The agent process. */
+  exec: { argv: string[]; user: string; workingDir: string; tty: boolean };
+  /** What provisioning writes into the agent's home. */
+  provision: { promptFile: string; skills: string[]; repos: string[] };
+}
+
+/**
+ * Parses a memory size (`"4g"`, `"512m"`, `1073741824`) into bytes.
+ *
+ * @throws {ConfigError} for anything else.
+ */
+export function parseMemory(value: string | number): number {
+  if (typeof value === "number") return value;
+  const m = /^([1-9][0-9]*(?:\.[0-9]+)?)([bkmgBKMG]?)$/.exec(value);
+  if (!m) throw new ConfigError(`Cannot use memory "${value}": not a size such as "4g"`);
+  const unit = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()]!;
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** The provider template of a plan; plugins are not supported yet. */
+export function providerTemplate(name: string): ProviderTemplate {
+  const template = PROVIDER_TEMPLATES[name];
+  if (template === undefined) {
+    throw new ConfigError(
+      `Cannot launch template "${name}": provider plugins are not supported yet`,
+      {
+        hint: `Use one of the builtin templates: ${Object.keys(PROVIDER_TEMPLATES).join(", ")}`,
+      },
+    );
+  }
+  return template;
+}
+
+/** The agent container's constant environment (SPEC §6.3): proxies, CA paths, provider vars. */
+export function agentContainerEnv(
+  template: ProviderTemplate,
+  slug: string,
+): Record<string, string> {
+  const proxy = `http://egress:${EGRESS_PORT}`;
+  const noProxy = "localhost,127.0.0.1,git-gate,supervise,forge";
+  return {
+    HTTP_PROXY: proxy,
+    HTTPS_PROXY: proxy,
+    http_proxy: proxy,
+    https_proxy: proxy,
+    NO_PROXY: noProxy,
+    no_proxy: noProxy,
+    NODE_EXTRA_CA_CERTS: AGENT_CA_FILE,
+    SSL_CERT_FILE: SYSTEM_CA_BUNDLE,
+    REQUESTS_CA_BUNDLE: SYSTEM_CA_BUNDLE,
+    CODEX_CA_CERTIFICATE: AGENT_CA_FILE,
+    HOME: AGENT_HOME,
+    BOT_BOTTLE_SLUG: slug,
+    ...template.env,
+  };
+}
+
+/**
+ * Plans a bottle.
+ *
+ * @throws {ConfigError} for an unknown template or a bad memory size.
+ */
+export function planBottle(input: PlanInput): BottlePlan {
+  const { resolved, slug, version } = input;
+  const template = providerTemplate(resolved.provider.template);
+  const names = {
+    internal: objectNames.internalNetwork(slug),
+    egress: objectNames.egressNetwork(slug),
+    config: objectNames.configVolume(slug),
+    home: objectNames.homeVolume(slug),
+    sidecar: objectNames.sidecarContainer(slug),
+    agent: objectNames.agentContainer(slug),
+  };
+  const labels = (service: Parameters<typeof bottleLabels>[1]) =>
+    bottleLabels(slug, service, version);
+
+  const networks: NetworkPlan[] = [
+    {
+      name: names.internal,
+      service: "net-internal",
+      internal: true,
+      subnet: input.internalSubnet,
+      // No host address on the bridge: the agent cannot reach host services (LESSONS 31).
+      options: { "com.docker.network.bridge.inhibit_ipv4": "true" },
+      labels: labels("net-internal"),
+    },
+    {
+      name: names.egress,
+      service: "net-egress",
+      internal: false,
+      subnet: null,
+      options: {},
+      labels: labels("net-egress"),
+    },
+  ];
+  const volumes: VolumePlan[] = [
+    { name: names.config, service: "config", labels: labels("config") },
+    { name: names.home, service: "home", labels: labels("home") },
+  ];
+
+  const slots = resolved.routes.flatMap((r) => (r.auth ? [r.auth.slot] : []));
+  const daemons = input.daemons ?? ["dns", "egress", "git-gate", "supervise"];
+  const sidecarEnv: Record<string, string> = {
+    BOT_BOTTLE_SLUG: slug,
+    BOT_BOTTLE_SIDECAR_DAEMONS: daemons.join(","),
+    BOT_BOTTLE_SLOTS: slots.join(","),
+    EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS: String(TOKEN_ALLOW_TIMEOUT_SECONDS),
+    DENO_NO_UPDATE_CHECK: "1",
+  };
+  if (input.internalSubnet) sidecarEnv.BOT_BOTTLE_INTERNAL_SUBNET = input.internalSubnet;
+  const sidecarHost: HostConfig = {
+    NetworkMode: names.internal,
+    CapDrop: ["ALL"],
+    SecurityOpt: ["no-new-privileges"],
+    PidsLimit: 1024,
+    Init: true,
+    // DNS binds :53 without capabilities (SPEC §6.4).
+    Sysctls: { "net.ipv4.ip_unprivileged_port_start": "0" },
+    Mounts: [{ Type: "volume", Source: names.config, Target: SIDECAR_CONFIG_DIR }],
+    Tmpfs: {
+      "/run/bot-bottle":
+        `rw,noexec,nosuid,size=16m,mode=0700,uid=${SIDECAR_UID},gid=${SIDECAR_UID}`,
+      "/tmp": `rw,noexec,nosuid,size=64m,mode=1777`,
+    },
+  };
+  const sidecar: ContainerPlan = {
+    name: names.sidecar,
+    service: "sidecar",
+    image: input.sidecarImage,
+    create: {
+      Image: input.sidecarImage,
+      Env: Object.entries(sidecarEnv).map(([k, v]) => `${k}=${v}`),
+      Labels: labels("sidecar"),
+      Hostname: "sidecar",
+      StopSignal: "SIGTERM",
+      HostConfig: sidecarHost,
+      NetworkingConfig: { EndpointsConfig: { [names.internal]: { Aliases: [...BUNDLE_ALIASES] } } },
+    },
+    hardening: {
+      user: `${SIDECAR_UID}`,
+      capDrop: ["ALL"],
+      securityOpt: ["no-new-privileges"],
+      pidsLimit: 1024,
+      limits: { memoryBytes: null, nanoCpus: null },
+      runtime: "runc",
+      init: true,
+      dns: "engine default (the sidecar resolves upstream names itself)",
+      readOnlyMounts: [],
+    },
+    connect: [{ network: names.egress, aliases: [] }],
+  };
+
+  const memoryBytes = resolved.resources.memory === null
+    ? null
+    : parseMemory(resolved.resources.memory);
+  const nanoCpus = resolved.resources.cpus === null
+    ? null
+    : Math.round(resolved.resources.cpus * 1e9);
+  const agentHost: HostConfig = {
+    NetworkMode: names.internal,
+    CapDrop: ["ALL"],
+    SecurityOpt: ["no-new-privileges"],
+    PidsLimit: resolved.resources.pids,
+    Init: true,
+    Sysctls: { "net.ipv6.conf.all.disable_ipv6": "1" },
+    Mounts: [
+      { Type: "volume", Source: names.home, Target: AGENT_HOME },
+      { Type: "volume", Source: names.config, Target: AGENT_CONFIG_DIR, ReadOnly: true },
+    ],
+    ...(memoryBytes === null ? {} : { Memory: memoryBytes }),
+    ...(nanoCpus === null ? {} : { NanoCpus: nanoCpus }),
+    ...(input.runtime === "runsc" ? { Runtime: "runsc" } : {}),
+  };
+  const containerEnv = agentContainerEnv(template, slug);
+  const agent: ContainerPlan = {
+    name: names.agent,
+    service: "agent",
+    image: input.agentImage,
+    create: {
+      Image: input.agentImage,
+      Cmd: ["sleep", "infinity"],
+      User: AGENT_USER,
+      WorkingDir: AGENT_WORKDIR,
+      Hostname: slug.slice(0, 63),
+      Env: Object.entries(containerEnv).map(([k, v]) => `${k}=${v}`),
+      Labels: labels("agent"),
+      HostConfig: agentHost,
+      NetworkingConfig: { EndpointsConfig: { [names.internal]: {} } },
+    },
+    hardening: {
+      user: AGENT_USER,
+      capDrop: ["ALL"],
+      securityOpt: ["no-new-privileges"],
+      pidsLimit: resolved.resources.pids,
+      limits: { memoryBytes, nanoCpus },
+      runtime: input.runtime,
+      init: true,
+      dns: "the sidecar's internal address (set at launch)",
+      readOnlyMounts: [AGENT_CONFIG_DIR],
+    },
+    connect: [],
+  };
+
+  const argv = input.headless
+    ? template.headless(input.prompt ?? "", { resume: input.resume })
+    : template.interactive({ resume: input.resume, remoteControl: input.remoteControl });
+
+  const hidden = [...resolved.hiddenEnv];
+  const envNames = [
+    ...Object.keys(containerEnv),
+    ...resolved.env.map((e) => e.name),
+    ...hidden,
+    "BOT_BOTTLE_CANARY",
+  ];
+  return {
+    version,
+    slug,
+    agent: {
+      name: resolved.agent.name,
+      source: resolved.agent.source,
+      template: resolved.provider.template,
+    },
+    bottles: resolved.bottles.requested,
+    label: input.label,
+    color: input.color,
+    runtime: input.runtime,
+    backend: "docker",
+    headless: input.headless,
+    resume: input.resume,
+    images: {
+      agent: {
+        name: input.agentImage,
+        template: resolved.provider.template,
+        cached: input.agentImageCached,
+        frozen: Boolean(input.frozenImage),
+      },
+      sidecar: { name: input.sidecarImage },
+    },
+    networks,
+    volumes,
+    containers: { sidecar, agent },
+    env: {
+      agent: [...new Set(envNames)],
+      hidden: [...hidden, "BOT_BOTTLE_CANARY"],
+      slots,
+      secret: resolved.env.filter((e) => e.secret).map((e) => e.name),
+    },
+    routes: resolved.routes,
+    gitGate: resolved.gitGate,
+    gitIdentity: {
+      name: resolved.gitIdentity.name?.value ?? null,
+      email: resolved.gitIdentity.email?.value ?? null,
+    },
+    exec: { argv, user: AGENT_USER, workingDir: AGENT_WORKDIR, tty: !input.headless },
+    provision: {
+      promptFile: AGENT_PROMPT_FILE,
+      skills: resolved.agent.skills,
+      repos: resolved.gitGate.map((r) => r.name),
+    },
+  };
+}
+
+/** The sidecar's entry point inside its image (documented in the plan for `--verbose`). */
+export const SIDECAR_ENTRY = SIDECAR_MAIN;
