@@ -1,0 +1,400 @@
+/**
+ * The launcher (SPEC §6.7): applies a {@linkcode BottlePlan} to the engine step by step —
+ * record, images, networks, volumes, sidecar, control channel, agent, provisioning — and rolls
+ * back on any failure (teardown, logs saved, state kept). Secrets arrive here resolved and go
+ * only to the sidecar over the control channel and into the agent exec's environment.
+ *
+ * @module
+ */
+import {
+  containerCreate,
+  containerInspect,
+  containerStart,
+  type EngineClient,
+  EngineConflictError,
+  EngineError,
+  execRun,
+  networkConnect,
+  networkCreate,
+  networkList,
+  tarCreate,
+  type TarEntry,
+  volumeCreate,
+} from "../engine/mod.ts";
+import { containerArchivePut } from "../engine/archive.ts";
+import { BottleError } from "../lib/errors.ts";
+import type { HomeLayout } from "../lib/home.ts";
+import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
+import type { BottleOwner, BottleStore } from "../store/mod.ts";
+import { configureSidecar, type ControlChannel, openControlChannel } from "./control.ts";
+import { stateDir, teardownBottle } from "./lifecycle.ts";
+import { currentOwner, HEARTBEAT_INTERVAL_MS } from "./owner.ts";
+import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan } from "./plan.ts";
+import { type Cidr, freeSubnets } from "./subnets.ts";
+
+/** Launch steps, in order; each is reported when done. */
+export type LaunchStep =
+  | "recorded"
+  | "networks"
+  | "volumes"
+  | "sidecar"
+  | "control"
+  | "agent"
+  | "provisioned";
+
+/** Human text of each step, printed as `bot-bottle: <text>`. */
+export const STEP_TEXT: Readonly<Record<LaunchStep, string>> = {
+  recorded: "recorded the bottle",
+  networks: "networks created",
+  volumes: "volumes created",
+  sidecar: "sidecar started",
+  control: "sidecar configured",
+  agent: "agent started",
+  provisioned: "agent provisioned",
+};
+
+/** What the launcher needs. */
+export interface LaunchContext {
+  client: EngineClient;
+  bottles: BottleStore;
+  layout: HomeLayout;
+  /** The internal-network subnet pool. */
+  pool: Cidr;
+  /** Called after each step. */
+  onStep?: (step: LaunchStep, detail: string) => void;
+  /** Warnings and debug lines. */
+  note?: (line: string) => void;
+  debug?: (line: string) => void;
+}
+
+/** Values resolved on the host; never written anywhere but the engine API and the channel. */
+export interface LaunchSecrets {
+  /** Manifest env (literals and secrets) for the agent exec. */
+  env: Map<string, string>;
+  /** Names among `env` that are secrets. */
+  secretEnv: Set<string>;
+  /** Slot → token. */
+  slots: Map<string, string>;
+  /** Placeholder variables (e.g. `CLAUDE_CODE_OAUTH_TOKEN=egress-placeholder`). */
+  placeholders: Record<string, string>;
+}
+
+/** The bottle record fields of a launch. */
+export interface LaunchRecord {
+  owner: BottleOwner;
+  /** Reuse the existing row and home volume (resume). */
+  resume: boolean;
+  /** A prompt file body (the agent manifest's body). */
+  prompt: string;
+}
+
+/** A launched bottle, agent container idle, ready for the agent exec. */
+export interface LaunchedBottle extends AsyncDisposable {
+  plan: BottlePlan;
+  sidecarId: string;
+  agentId: string;
+  sidecarAddress: string;
+  channel: ControlChannel;
+  /** The agent exec's environment (`KEY=value`): secrets and the canary. Never log it. */
+  execEnv: string[];
+  /** The canary value (for tests of the DLP). */
+  canary: string;
+  /** Stops heartbeating and closes the channel (does not tear down). */
+  release(): Promise<void>;
+}
+
+function randomToken(bytes = 24): string {
+  const raw = crypto.getRandomValues(new Uint8Array(bytes));
+  return [...raw].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The value-free route table the sidecar gets and writes to the config volume. */
+export function sidecarRoutes(plan: BottlePlan): SidecarRoute[] {
+  return plan.routes.map((r) => ({
+    host: r.host,
+    ports: r.ports,
+    origin: r.origin,
+    auth: r.auth ? { scheme: r.auth.scheme, slot: r.auth.slot } : null,
+    matches: r.matches as unknown[] | null,
+    dlp: r.dlp,
+    upstream: r.upstream,
+    maxBodyBytes: r.maxBodyBytes,
+  }));
+}
+
+async function createInternalNetwork(ctx: LaunchContext, plan: BottlePlan): Promise<string> {
+  const net = plan.networks.find((n) => n.service === "net-internal")!;
+  const existing = await networkList(ctx.client, {});
+  const used = existing.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ""));
+  const candidates = freeSubnets(ctx.pool, used, 24);
+  if (candidates.length === 0) {
+    throw new BottleError(
+      "failure",
+      "Cannot create the internal network: the subnet pool is full",
+      {
+        hint: "Run `bot-bottle cleanup`, or set BOT_BOTTLE_SUBNET_POOL to a larger range",
+      },
+    );
+  }
+  let lastError: unknown;
+  // Parallel launches race for the same /28: the engine refuses overlaps, so try the next.
+  for (const subnet of candidates.sort(() => Math.random() - 0.5).slice(0, 12)) {
+    try {
+      await networkCreate(ctx.client, net.name, {
+        Internal: true,
+        EnableIPv6: false,
+        Labels: net.labels,
+        Options: net.options,
+        IPAM: { Driver: "default", Config: [{ Subnet: subnet }] },
+      });
+      net.subnet = subnet;
+      return subnet;
+    } catch (error) {
+      lastError = error;
+      if (error instanceof EngineConflictError) throw error;
+      if (!(error instanceof EngineError) || !/overlap|pool/i.test(error.message)) throw error;
+    }
+  }
+  throw lastError;
+}
+
+async function writePlanFile(layout: HomeLayout, plan: BottlePlan): Promise<void> {
+  const dir = stateDir(layout, plan.slug);
+  await Deno.mkdir(`${dir}/logs`, { recursive: true, mode: 0o700 });
+  await Deno.chmod(dir, 0o700);
+  await Deno.writeTextFile(`${dir}/plan.json`, JSON.stringify(plan, null, 2) + "\n", {
+    mode: 0o600,
+  });
+}
+
+/**
+ * Launches a bottle: on success the agent container idles, provisioned, and the control
+ * channel is open; the caller then runs the agent exec.
+ *
+ * @throws {BottleError} `slug_in_use` when a live record has the slug; engine errors; on any
+ *   failure after the record, everything created is torn down (state kept, logs saved).
+ */
+export async function launchBottle(
+  ctx: LaunchContext,
+  plan: BottlePlan,
+  secrets: LaunchSecrets,
+  record: LaunchRecord,
+): Promise<LaunchedBottle> {
+  const { client, bottles } = ctx;
+  const slug = plan.slug;
+  const owner = currentOwner();
+  const step = (s: LaunchStep, detail = "") => ctx.onStep?.(s, detail);
+  if (record.resume) {
+    bottles.update(slug, {
+      status: "starting",
+      owner: record.owner,
+      ownerPid: owner.pid,
+      ownerHost: owner.host,
+      ownerStart: owner.start,
+      heartbeatAt: Date.now(),
+      execId: null,
+      exitCode: null,
+      headless: plan.headless,
+      error: null,
+      runtime: plan.runtime,
+    });
+  } else {
+    const inserted = bottles.insert({
+      slug,
+      agent: plan.agent.name,
+      bottles: plan.bottles,
+      label: plan.label,
+      color: plan.color,
+      runtime: plan.runtime,
+      backend: plan.backend,
+      status: "starting",
+      preserved: false,
+      frozenImage: null,
+      owner: record.owner,
+      ownerPid: owner.pid,
+      ownerHost: owner.host,
+      ownerStart: owner.start,
+      execId: null,
+      exitCode: null,
+      headless: plan.headless,
+      deployKeys: {},
+      error: null,
+    });
+    if (!inserted) {
+      throw new BottleError(
+        "slug_in_use",
+        `Cannot start "${slug}": a bottle with that slug exists`,
+        {
+          hint: `Pick another --label, or \`bot-bottle destroy ${slug}\``,
+          slug,
+        },
+      );
+    }
+  }
+  const heartbeat = setInterval(() => {
+    try {
+      bottles.heartbeat(slug);
+    } catch {
+      // the next beat retries
+    }
+  }, HEARTBEAT_INTERVAL_MS);
+  let channel: ControlChannel | undefined;
+  try {
+    await writePlanFile(ctx.layout, plan);
+    step("recorded", slug);
+
+    const subnet = await createInternalNetwork(ctx, plan);
+    const egressNet = plan.networks.find((n) => n.service === "net-egress")!;
+    await networkCreate(client, egressNet.name, { Labels: egressNet.labels, EnableIPv6: false });
+    plan.containers.sidecar.create.Env!.push(`BOT_BOTTLE_INTERNAL_SUBNET=${subnet}`);
+    await writePlanFile(ctx.layout, plan);
+    step("networks", `${plan.networks.map((n) => n.name).join(", ")} (${subnet})`);
+
+    for (const v of plan.volumes) await volumeCreate(client, v.name, { labels: v.labels });
+    step("volumes", plan.volumes.map((v) => v.name).join(", "));
+
+    const sc = plan.containers.sidecar;
+    const { Id: sidecarId } = await containerCreate(client, sc.name, sc.create);
+    for (const c of sc.connect) {
+      await networkConnect(client, c.network, sidecarId, { aliases: c.aliases });
+    }
+    await containerStart(client, sidecarId);
+    step("sidecar", sc.name);
+
+    const canary = `bbcanary${randomToken(16)}`;
+    channel = await openControlChannel(client, sidecarId, slug, bottles, {
+      log: ctx.debug,
+      helloTimeoutMs: 30_000,
+    });
+    const config: SidecarConfig = {
+      slug,
+      egressLog: 0,
+      routes: sidecarRoutes(plan),
+      slots: Object.fromEntries(secrets.slots),
+      canary,
+      knownSecrets: [...secrets.secretEnv].map((n) => secrets.env.get(n)!).filter((v) =>
+        v.length >= 8
+      ),
+      ca: null,
+      extraCaPem: null,
+    };
+    const ready = await configureSidecar(channel, config, 30_000);
+    const sidecarAddress = typeof ready.body.internalAddress === "string"
+      ? ready.body.internalAddress
+      : (await containerInspect(client, sidecarId)).NetworkSettings.Networks[plan.networks[0].name]
+        ?.IPAddress;
+    if (!sidecarAddress) {
+      throw new BottleError(
+        "failure",
+        `Cannot start "${slug}": the sidecar has no internal address`,
+      );
+    }
+    step("control", `sidecar at ${sidecarAddress}`);
+
+    const ac = plan.containers.agent;
+    const agentCreate = {
+      ...ac.create,
+      HostConfig: { ...ac.create.HostConfig, Dns: [sidecarAddress] },
+    };
+    ac.hardening.dns = sidecarAddress;
+    const { Id: agentId } = await containerCreate(client, ac.name, agentCreate);
+    await containerStart(client, agentId);
+    step("agent", ac.name);
+
+    await provisionAgent(client, agentId, plan, record.prompt);
+    step("provisioned", ac.name);
+
+    const execEnv = [
+      ...[...secrets.env].map(([k, v]) => `${k}=${v}`),
+      ...Object.entries(secrets.placeholders).map(([k, v]) => `${k}=${v}`),
+      `BOT_BOTTLE_CANARY=${canary}`,
+    ];
+    const opened = channel;
+    return {
+      plan,
+      sidecarId,
+      agentId,
+      sidecarAddress,
+      channel: opened,
+      execEnv,
+      canary,
+      async release() {
+        clearInterval(heartbeat);
+        await opened[Symbol.asyncDispose]();
+      },
+      async [Symbol.asyncDispose]() {
+        clearInterval(heartbeat);
+        await opened[Symbol.asyncDispose]();
+      },
+    };
+  } catch (error) {
+    clearInterval(heartbeat);
+    if (channel) await channel[Symbol.asyncDispose]();
+    const message = error instanceof Error ? error.message : String(error);
+    try {
+      await teardownBottle({ client, bottles, layout: ctx.layout, note: ctx.note }, slug, {
+        keepState: true,
+        keepHome: record.resume,
+      });
+    } catch (cleanupError) {
+      ctx.note?.(
+        `warning: cannot remove what the failed launch of "${slug}" created: ${
+          (cleanupError as Error).message
+        }; run \`bot-bottle cleanup\``,
+      );
+    }
+    bottles.update(slug, { status: "stopped", preserved: true, error: message.slice(0, 500) });
+    throw error;
+  }
+}
+
+/**
+ * Provisions the agent (SPEC §6.7 step 3): files go in through the archive endpoint with
+ * uid/gid 1000 (a root exec has no capabilities to chown); root exec only for the CA.
+ */
+async function provisionAgent(
+  client: EngineClient,
+  agentId: string,
+  plan: BottlePlan,
+  prompt: string,
+): Promise<void> {
+  const files: TarEntry[] = [
+    {
+      path: plan.provision.promptFile.slice(AGENT_HOME.length + 1),
+      data: prompt + (prompt.endsWith("\n") || prompt === "" ? "" : "\n"),
+      mode: 0o644,
+      uid: 1000,
+      gid: 1000,
+    },
+  ];
+  const { name, email } = plan.gitIdentity;
+  if (name || email) {
+    const lines = ["[user]"];
+    if (name) lines.push(`\tname = ${gitConfigValue(name)}`);
+    if (email) lines.push(`\temail = ${gitConfigValue(email)}`);
+    files.push({
+      path: ".gitconfig",
+      data: lines.join("\n") + "\n",
+      mode: 0o644,
+      uid: 1000,
+      gid: 1000,
+    });
+  }
+  await containerArchivePut(client, agentId, AGENT_HOME, tarCreate(files));
+  if (plan.routes.length > 0 || plan.env.slots.length > 0) {
+    const ca = await execRun(client, agentId, [
+      "sh",
+      "-c",
+      `test -f ${AGENT_CA_FILE} || exit 0; cp ${AGENT_CA_FILE} /usr/local/share/ca-certificates/bot-bottle-${plan.slug}.crt && update-ca-certificates >/dev/null`,
+    ], { user: "0:0" });
+    if (ca.exitCode !== 0) {
+      throw new BottleError("failure", `Cannot install the bottle's CA in "${plan.slug}"`, {
+        hint: ca.stderrText.trim().split("\n").at(-1)?.slice(0, 200),
+      });
+    }
+  }
+}
+
+function gitConfigValue(value: string): string {
+  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, " ")}"`;
+}

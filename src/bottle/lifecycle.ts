@@ -1,0 +1,434 @@
+/**
+ * Bottle lifecycle on the engine (SPEC §6.9): teardown, freeze (commit), destroy and cleanup.
+ * Everything is found by the `io.bot-bottle.slug` label, so each operation is idempotent and
+ * works on whatever a crashed launch left behind (LESSONS 10).
+ *
+ * @module
+ */
+import {
+  containerArchiveGet,
+  containerCommit,
+  containerCreate,
+  containerList,
+  containerLogs,
+  containerRemove,
+  containerStop,
+  type EngineClient,
+  EngineNotFoundError,
+  execRun,
+  imageInspect,
+  imageRemove,
+  LABELS,
+  networkList,
+  networkRemove,
+  objectNames,
+  tarRead,
+  volumeList,
+  volumeRemove,
+} from "../engine/mod.ts";
+import { BottleError } from "../lib/errors.ts";
+import type { HomeLayout } from "../lib/home.ts";
+import type { BottleRecord, BottleStore } from "../store/mod.ts";
+import { VERSION } from "../version.ts";
+import { ownerAlive } from "./owner.ts";
+
+/** What lifecycle operations need. */
+export interface LifecycleContext {
+  client: EngineClient;
+  bottles: BottleStore;
+  layout: HomeLayout;
+  /** Progress and warnings (stderr). */
+  note?: (line: string) => void;
+}
+
+/** The state directory of a bottle. */
+export function stateDir(layout: HomeLayout, slug: string): string {
+  return `${layout.state}/${slug}`;
+}
+
+async function ignoreMissing(fn: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (error) {
+    if (error instanceof EngineNotFoundError) return false;
+    throw error;
+  }
+}
+
+/** The engine objects of one bottle. */
+export interface BottleObjects {
+  containers: { id: string; name: string; service: string; state: string }[];
+  networks: { id: string; name: string }[];
+  volumes: { name: string; service: string }[];
+}
+
+/** Lists a bottle's labelled containers, networks and volumes. */
+export async function bottleObjects(client: EngineClient, slug: string): Promise<BottleObjects> {
+  const selector = { [LABELS.slug]: slug };
+  const [containers, networks, volumes] = await Promise.all([
+    containerList(client, { labels: selector, all: true }),
+    networkList(client, { labels: selector }),
+    volumeList(client, { labels: selector }),
+  ]);
+  return {
+    containers: containers.map((c) => ({
+      id: c.Id,
+      name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
+      service: c.Labels?.[LABELS.service] ?? "",
+      state: c.State,
+    })),
+    networks: networks.map((n) => ({ id: n.Id, name: n.Name })),
+    volumes: volumes.map((v) => ({ name: v.Name, service: v.Labels?.[LABELS.service] ?? "" })),
+  };
+}
+
+/** Options of {@linkcode teardownBottle}. */
+export interface TeardownOptions {
+  /** Keep the state directory (crash, failed launch, commit). */
+  keepState: boolean;
+  /** Keep the home volume (frozen or preserved bottles). */
+  keepHome: boolean;
+}
+
+/** What a teardown removed. */
+export interface TeardownResult {
+  containers: number;
+  networks: number;
+  volumes: number;
+  stateRemoved: boolean;
+}
+
+/**
+ * Stops the agent, saves logs to `state/<slug>/logs/`, removes containers, networks and
+ * volumes (the home volume unless kept) and the state directory unless kept. Idempotent.
+ *
+ * @throws {EngineError} when the engine fails (other than for objects already gone).
+ */
+export async function teardownBottle(
+  ctx: LifecycleContext,
+  slug: string,
+  options: TeardownOptions,
+): Promise<TeardownResult> {
+  const { client } = ctx;
+  const objects = await bottleObjects(client, slug);
+  const agent = objects.containers.find((c) => c.service === "agent");
+  if (agent && agent.state === "running") {
+    await ignoreMissing(() => containerStop(client, agent.id, { timeout: 3 }));
+  }
+  if (options.keepState) await saveLogs(ctx, slug, objects);
+  let containers = 0;
+  for (const c of objects.containers) {
+    if (await ignoreMissing(() => containerRemove(client, c.id, { force: true }))) containers++;
+  }
+  let networks = 0;
+  for (const n of objects.networks) {
+    if (await ignoreMissing(() => networkRemove(client, n.id))) networks++;
+  }
+  let volumes = 0;
+  for (const v of objects.volumes) {
+    if (v.service === "home" && options.keepHome) continue;
+    if (await ignoreMissing(() => volumeRemove(client, v.name, { force: true }))) volumes++;
+  }
+  let stateRemoved = false;
+  if (!options.keepState) {
+    try {
+      await Deno.remove(stateDir(ctx.layout, slug), { recursive: true });
+      stateRemoved = true;
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return { containers, networks, volumes, stateRemoved };
+}
+
+/** Saves the sidecar's container logs into the state directory (the agent's are tee'd). */
+async function saveLogs(ctx: LifecycleContext, slug: string, objects: BottleObjects) {
+  const sidecar = objects.containers.find((c) => c.service === "sidecar");
+  if (!sidecar) return;
+  try {
+    await Deno.stat(stateDir(ctx.layout, slug));
+  } catch {
+    return;
+  }
+  try {
+    const logs = await containerLogs(ctx.client, sidecar.id, { tty: false });
+    const dir = `${stateDir(ctx.layout, slug)}/logs`;
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    const bytes = new Uint8Array(logs.stdout.length + logs.stderr.length);
+    bytes.set(logs.stdout);
+    bytes.set(logs.stderr, logs.stdout.length);
+    await Deno.writeFile(`${dir}/sidecar.log`, bytes, { mode: 0o600 });
+  } catch (error) {
+    ctx.note?.(`warning: cannot save the sidecar logs of "${slug}": ${(error as Error).message}`);
+  }
+}
+
+/** Options of {@linkcode freezeBottle}. */
+export interface FreezeOptions {
+  /** Stop the agent and tear everything down but the home volume and state (`--stop`). */
+  stop: boolean;
+}
+
+/** Result of {@linkcode freezeBottle}. */
+export interface FreezeResult {
+  image: string;
+  imageId: string;
+}
+
+const FREEZE_MARKER = "/.bot-bottle-frozen";
+
+/**
+ * Commits the agent container to `bot-bottle-frozen:<slug>` (SPEC §6.9), verifies a marker
+ * written just before the commit is in the image, and marks the bottle preserved.
+ *
+ * @throws {BottleError} `not_found` without a record or agent container; `failure` when the
+ *   marker is missing from the image.
+ */
+export async function freezeBottle(
+  ctx: LifecycleContext,
+  slug: string,
+  options: FreezeOptions,
+): Promise<FreezeResult> {
+  const record = ctx.bottles.get(slug);
+  if (record === undefined || record.status === "destroyed") {
+    throw new BottleError("not_found", `Cannot freeze "${slug}": no such bottle`, {
+      hint: "Run `bot-bottle ps` to list bottles",
+    });
+  }
+  const objects = await bottleObjects(ctx.client, slug);
+  const agent = objects.containers.find((c) => c.service === "agent");
+  if (!agent || agent.state !== "running") {
+    throw new BottleError("invalid_state", `Cannot freeze "${slug}": its agent is not running`, {
+      hint: record.frozenImage
+        ? `It is frozen already as ${record.frozenImage}; \`bot-bottle resume ${slug}\``
+        : "Only a running bottle can be frozen",
+    });
+  }
+  const nonce = crypto.randomUUID();
+  const mark = await execRun(ctx.client, agent.id, [
+    "sh",
+    "-c",
+    `printf '%s' "$1" > ${FREEZE_MARKER}`,
+    "sh",
+    nonce,
+  ], { user: "0:0" });
+  if (mark.exitCode !== 0) {
+    throw new BottleError("failure", `Cannot freeze "${slug}": cannot write the freeze marker`, {
+      hint: mark.stderrText.trim().slice(0, 200) || undefined,
+    });
+  }
+  const image = objectNames.frozenImage(slug);
+  const [repo, tag] = [image.slice(0, image.indexOf(":")), image.slice(image.indexOf(":") + 1)];
+  const { Id } = await containerCommit(ctx.client, agent.id, {
+    repo,
+    tag,
+    pause: true,
+    comment: `bot-bottle freeze of ${slug}`,
+    labels: { [LABELS.slug]: slug, [LABELS.service]: "agent", [LABELS.version]: VERSION },
+  });
+  await verifyMarker(ctx.client, Id, nonce, slug);
+  ctx.bottles.update(slug, { preserved: true, frozenImage: image });
+  if (options.stop) {
+    ctx.bottles.update(slug, { status: "frozen" });
+    await ignoreMissing(() => containerStop(ctx.client, agent.id, { timeout: 3 }));
+    if (!ownerAlive(ctx.bottles.get(slug)!) || ctx.bottles.get(slug)!.owner === "api") {
+      await teardownBottle(ctx, slug, { keepState: true, keepHome: true });
+    }
+  }
+  return { image, imageId: Id };
+}
+
+async function verifyMarker(client: EngineClient, imageId: string, nonce: string, slug: string) {
+  const probe = await containerCreate(client, `bot-bottle-freeze-check-${slug}-${Date.now()}`, {
+    Image: imageId,
+    Cmd: ["true"],
+    Labels: { [LABELS.slug]: slug, [LABELS.service]: "agent", [LABELS.version]: VERSION },
+    HostConfig: { NetworkMode: "none" },
+  });
+  try {
+    const { tar } = await containerArchiveGet(client, probe.Id, FREEZE_MARKER);
+    const entry = tarRead(tar).find((e) => e.path.endsWith(".bot-bottle-frozen"));
+    const found = entry ? new TextDecoder().decode(entry.data) : "";
+    if (found !== nonce) throw new Error("marker differs");
+  } catch (error) {
+    throw new BottleError(
+      "failure",
+      `Cannot freeze "${slug}": the committed image does not contain the freeze marker`,
+      {
+        cause: error,
+        hint: "The runtime may hide writes from commit (gVisor); freeze under runc",
+      },
+    );
+  } finally {
+    await ignoreMissing(() => containerRemove(client, probe.Id, { force: true }));
+  }
+}
+
+/** Options of {@linkcode destroyBottle}. */
+export interface DestroyOptions {
+  keepState: boolean;
+}
+
+/**
+ * Removes everything of a bottle: containers, networks, volumes, the frozen image and (unless
+ * kept) the state directory; the row becomes `destroyed`.
+ *
+ * @throws {BottleError} `not_found` when neither a record nor engine objects exist.
+ */
+export async function destroyBottle(
+  ctx: LifecycleContext,
+  slug: string,
+  options: DestroyOptions,
+): Promise<TeardownResult & { image: boolean }> {
+  const record = ctx.bottles.get(slug);
+  const objects = await bottleObjects(ctx.client, slug);
+  const hasObjects = objects.containers.length + objects.networks.length +
+      objects.volumes.length > 0;
+  let hasState = false;
+  try {
+    hasState = (await Deno.stat(stateDir(ctx.layout, slug))).isDirectory;
+  } catch {
+    // none
+  }
+  if ((record === undefined || record.status === "destroyed") && !hasObjects && !hasState) {
+    throw new BottleError("not_found", `Cannot destroy "${slug}": no such bottle`, {
+      hint: "Run `bot-bottle ps` to list bottles",
+    });
+  }
+  const result = await teardownBottle(ctx, slug, {
+    keepState: options.keepState,
+    keepHome: false,
+  });
+  let image = false;
+  const frozen = record?.frozenImage ?? objectNames.frozenImage(slug);
+  try {
+    await imageInspect(ctx.client, frozen);
+    image = await ignoreMissing(() => imageRemove(ctx.client, frozen, { force: true }));
+  } catch (error) {
+    if (!(error instanceof EngineNotFoundError)) throw error;
+  }
+  if (record !== undefined) {
+    ctx.bottles.update(slug, {
+      status: "destroyed",
+      execId: null,
+      preserved: options.keepState,
+      frozenImage: null,
+    });
+  }
+  return { ...result, image };
+}
+
+/** One bottle `cleanup` would act on. */
+export interface CleanupCandidate {
+  slug: string;
+  record: BottleRecord | null;
+  objects: BottleObjects;
+  /** The state directory exists and would be removed. */
+  stateDir: boolean;
+  /** Why it is reaped. */
+  reason: string;
+}
+
+/** Options of {@linkcode planCleanup}. */
+export interface PlanCleanupOptions {
+  /** Include live, idle, frozen and api-owned bottles. */
+  all: boolean;
+}
+
+/** Whether a record keeps its objects without `--all`. */
+export function protectedFromCleanup(record: BottleRecord, alive: boolean): string | undefined {
+  if (record.status === "destroyed") return undefined;
+  if (record.status === "frozen") return "frozen";
+  if (record.status === "idle") return "idle";
+  if (record.owner === "api" && record.status !== "stopped") return "owned by the orchestrator";
+  if (alive && (record.status === "running" || record.status === "starting")) return "live";
+  return undefined;
+}
+
+/**
+ * Finds the labelled objects of non-live bottles and orphan state directories (SPEC §5.2).
+ * Preserved state and home volumes stay (they go with `destroy`).
+ */
+export async function planCleanup(
+  ctx: LifecycleContext,
+  options: PlanCleanupOptions,
+): Promise<CleanupCandidate[]> {
+  const slugs = new Set<string>();
+  const selector = { [LABELS.slug]: true as const };
+  const [containers, networks, volumes] = await Promise.all([
+    containerList(ctx.client, { labels: selector, all: true }),
+    networkList(ctx.client, { labels: selector }),
+    volumeList(ctx.client, { labels: selector }),
+  ]);
+  for (const o of [...containers, ...networks, ...volumes]) {
+    const slug = o.Labels?.[LABELS.slug];
+    if (slug) slugs.add(slug);
+  }
+  const stateSlugs = new Set<string>();
+  try {
+    for await (const entry of Deno.readDir(ctx.layout.state)) {
+      if (entry.isDirectory) stateSlugs.add(entry.name);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  for (const s of stateSlugs) slugs.add(s);
+  const out: CleanupCandidate[] = [];
+  for (const slug of [...slugs].sort()) {
+    const record = ctx.bottles.get(slug) ?? null;
+    let reason = record === null ? "no record" : `owner gone (${record.status})`;
+    if (record !== null) {
+      const alive = ownerAlive(record);
+      const guard = protectedFromCleanup(record, alive);
+      if (guard !== undefined && !options.all) continue;
+      if (guard !== undefined) reason = `--all (${guard})`;
+      else if (record.status === "destroyed") reason = "destroyed";
+    }
+    const objects = await bottleObjects(ctx.client, slug);
+    const preserved = record?.preserved === true && !options.all;
+    if (preserved) objects.volumes = objects.volumes.filter((v) => v.service !== "home");
+    const hasState = stateSlugs.has(slug) && !preserved;
+    if (
+      objects.containers.length + objects.networks.length + objects.volumes.length === 0 &&
+      !hasState
+    ) continue;
+    out.push({ slug, record, objects, stateDir: hasState, reason });
+  }
+  return out;
+}
+
+/** One failure during cleanup. */
+export interface CleanupFailure {
+  slug: string;
+  message: string;
+}
+
+/** Removes what {@linkcode planCleanup} found; best effort, every failure reported. */
+export async function applyCleanup(
+  ctx: LifecycleContext,
+  candidates: readonly CleanupCandidate[],
+): Promise<{ removed: TeardownResult[]; failures: CleanupFailure[] }> {
+  const removed: TeardownResult[] = [];
+  const failures: CleanupFailure[] = [];
+  for (const c of candidates) {
+    const preserved = c.record?.preserved === true;
+    try {
+      removed.push(
+        await teardownBottle(ctx, c.slug, {
+          keepState: !c.stateDir,
+          keepHome: preserved && !c.objects.volumes.some((v) => v.service === "home"),
+        }),
+      );
+      if (c.record !== null && c.record.status !== "destroyed") {
+        ctx.bottles.update(c.slug, {
+          status: preserved ? "stopped" : "destroyed",
+          execId: null,
+        });
+      }
+    } catch (error) {
+      failures.push({ slug: c.slug, message: (error as Error).message });
+    }
+  }
+  return { removed, failures };
+}

@@ -1,0 +1,252 @@
+/**
+ * What `start`, `resume` and the programmatic API share: opening the engine and the host
+ * database, choosing the runtime, resolving credentials and env values into
+ * {@linkcode LaunchSecrets}, building the images a plan needs, and the one-line preflight.
+ *
+ * @module
+ */
+import { connectEngine, type EngineClient, systemInfo } from "../engine/mod.ts";
+import { ConfigError, CredentialsError } from "../lib/errors.ts";
+import { loadExtraCaCerts } from "../lib/extra_ca.ts";
+import { type EnvReader, type HomeLayout, processEnv } from "../lib/home.ts";
+import type { HiddenPrompter } from "../lib/tty_prompt.ts";
+import { type ResolvedAgent, resolveEnvValues } from "../manifest/mod.ts";
+import { BottleStore, openHostStore, type Store } from "../store/mod.ts";
+import { VERSION } from "../version.ts";
+import { baseImages } from "./base_images.ts";
+import {
+  AGENT_TEMPLATES,
+  agentImageName,
+  agentImageSpec,
+  type AgentTemplate,
+  customAgentImageSpec,
+  ensureImage,
+  type ImageSpec,
+  SIDECAR_IMAGE_VARIABLE,
+  sidecarImageName,
+  sidecarImageSpec,
+} from "./images.ts";
+import type { LaunchSecrets } from "./launch.ts";
+import type { BottlePlan } from "./plan.ts";
+import { type Cidr, subnetPool } from "./subnets.ts";
+
+/** The engine, database and home a bottle operation runs against. */
+export interface BottleEnv extends Disposable {
+  client: EngineClient;
+  store: Store;
+  bottles: BottleStore;
+  layout: HomeLayout;
+  pool: Cidr;
+  env: EnvReader;
+}
+
+/** Options of {@linkcode openBottleEnv}. */
+export interface OpenBottleEnvOptions {
+  env?: EnvReader;
+  debug?: (line: string) => void;
+}
+
+/**
+ * Connects to the engine and opens the host database (creating the home's `state/`, 0700).
+ *
+ * @throws {EngineUnavailableError} when no engine answers (exit 4).
+ * @throws {ConfigError} for a bad `BOT_BOTTLE_SUBNET_POOL`.
+ */
+export async function openBottleEnv(
+  layout: HomeLayout,
+  options: OpenBottleEnvOptions = {},
+): Promise<BottleEnv> {
+  const env = options.env ?? processEnv;
+  const pool = subnetPool(env("BOT_BOTTLE_SUBNET_POOL"));
+  const client = await connectEngine({
+    logger: options.debug
+      ? (e) =>
+        options.debug!(
+          `engine ${e.method} ${e.path} ${e.status ?? "-"} ${e.ms}ms${e.id ? ` ${e.id}` : ""}`,
+        )
+      : undefined,
+  });
+  await Deno.mkdir(layout.state, { recursive: true, mode: 0o700 });
+  let store: Store;
+  try {
+    store = openHostStore(layout.db);
+  } catch (error) {
+    client.close();
+    throw error;
+  }
+  const bottles = new BottleStore(store);
+  return {
+    client,
+    store,
+    bottles,
+    layout,
+    pool,
+    env,
+    [Symbol.dispose]() {
+      store.close();
+      client.close();
+    },
+  };
+}
+
+/**
+ * The runtime (SPEC §6.3): `BOT_BOTTLE_RUNTIME`, else `resources.runtime`, else `runc`;
+ * `runsc` must be installed in the engine.
+ *
+ * @throws {ConfigError} for an unknown value or an absent `runsc`.
+ */
+export async function chooseRuntime(
+  client: EngineClient | undefined,
+  resolved: ResolvedAgent,
+  env: EnvReader,
+): Promise<"runc" | "runsc"> {
+  const setting = env("BOT_BOTTLE_RUNTIME")?.trim();
+  if (setting && setting !== "runc" && setting !== "runsc") {
+    throw new ConfigError(`Cannot use BOT_BOTTLE_RUNTIME "${setting}": not runc or runsc`, {
+      hint: "Set BOT_BOTTLE_RUNTIME=runc or runsc, or unset it",
+    });
+  }
+  const runtime = (setting || resolved.resources.runtime || "runc") as "runc" | "runsc";
+  if (runtime === "runsc" && client !== undefined) {
+    const info = await systemInfo(client);
+    if (!Object.keys(info.Runtimes).includes("runsc")) {
+      throw new ConfigError("Cannot use runtime runsc: the engine has no runsc (gVisor) runtime", {
+        hint: "Install gVisor and register it with the engine, or set BOT_BOTTLE_RUNTIME=runc",
+      });
+    }
+  }
+  return runtime;
+}
+
+/** The agent image name a resolved agent uses (before any build). */
+export async function agentImageFor(resolved: ResolvedAgent, env: EnvReader): Promise<ImageSpec> {
+  const extra = await loadExtraCaCerts(env);
+  const baseImage = resolved.provider.baseImage ?? baseImages(env).agent;
+  if (resolved.provider.dockerfile !== null) {
+    return await customAgentImageSpec({
+      version: VERSION,
+      dockerfilePath: resolved.provider.dockerfile,
+      baseImage,
+      extraCaPem: extra?.pem,
+      npmRegistry: env("BOT_BOTTLE_NPM_REGISTRY") || undefined,
+    });
+  }
+  const template = resolved.provider.template;
+  if (!(AGENT_TEMPLATES as readonly string[]).includes(template)) {
+    throw new ConfigError(
+      `Cannot launch template "${template}": provider plugins are not supported yet`,
+      {
+        hint: `Use one of the builtin templates: ${AGENT_TEMPLATES.join(", ")}`,
+      },
+    );
+  }
+  return await agentImageSpec({
+    version: VERSION,
+    template: template as AgentTemplate,
+    baseImage,
+    extraCaPem: extra?.pem,
+    npmRegistry: env("BOT_BOTTLE_NPM_REGISTRY") || undefined,
+  });
+}
+
+/** The default image name of a builtin template (for plans made without building). */
+export function defaultAgentImage(resolved: ResolvedAgent): string {
+  const t = resolved.provider.template;
+  return (AGENT_TEMPLATES as readonly string[]).includes(t)
+    ? agentImageName(t as AgentTemplate, VERSION)
+    : `bot-bottle-${t}:${VERSION}`;
+}
+
+/** Options of {@linkcode ensurePlanImages}. */
+export interface EnsurePlanImagesOptions {
+  env: EnvReader;
+  onProgress?: (line: string) => void;
+  /** Called before each build that has to run, with the image name. */
+  onBuild?: (name: string) => void;
+}
+
+/**
+ * Builds (or reuses) the sidecar image and, unless resuming from a frozen image, the agent
+ * image of a plan. A prebuilt `BOT_BOTTLE_SIDECAR_IMAGE` is used as is.
+ *
+ * @throws {EngineApiError} when a build fails.
+ */
+export async function ensurePlanImages(
+  client: EngineClient,
+  resolved: ResolvedAgent,
+  plan: BottlePlan,
+  options: EnsurePlanImagesOptions,
+): Promise<{ agentBuilt: boolean; sidecarBuilt: boolean }> {
+  const env = options.env;
+  let sidecarBuilt = false;
+  if (!env(SIDECAR_IMAGE_VARIABLE)?.trim()) {
+    const extra = await loadExtraCaCerts(env);
+    const spec = await sidecarImageSpec({
+      version: VERSION,
+      baseImages: baseImages(env),
+      extraCaPem: extra?.pem,
+      name: sidecarImageName(env, VERSION),
+    });
+    sidecarBuilt = (await ensureImage(client, spec, { onProgress: options.onProgress })).built;
+  }
+  let agentBuilt = false;
+  if (!plan.images.agent.frozen) {
+    const spec = await agentImageFor(resolved, env);
+    const result = await ensureImage(client, spec, { onProgress: options.onProgress });
+    agentBuilt = result.built;
+    if (spec.name !== plan.images.agent.name) {
+      plan.images.agent.name = spec.name;
+      plan.containers.agent.image = spec.name;
+      plan.containers.agent.create.Image = spec.name;
+    }
+  }
+  return { agentBuilt, sidecarBuilt };
+}
+
+/** Options of {@linkcode resolveLaunchSecrets}. */
+export interface ResolveSecretsOptions {
+  hostEnv: EnvReader;
+  /** `undefined` for headless launches: `?` entries fail. */
+  prompter?: HiddenPrompter;
+}
+
+/**
+ * Resolves a launch's values: route tokens from their host variables (unset or empty → exit 5
+ * naming the variable), env entries (prompts, host copies, literals) and the placeholders.
+ *
+ * @throws {CredentialsError} for a missing token variable or forwarded host credentials.
+ * @throws {ConfigError} for env entries that cannot be resolved.
+ */
+export async function resolveLaunchSecrets(
+  resolved: ResolvedAgent,
+  options: ResolveSecretsOptions,
+): Promise<LaunchSecrets> {
+  if (resolved.provider.forwardHostCredentials) {
+    throw new CredentialsError(
+      `Cannot forward the host's ${resolved.provider.template} credentials: not supported by this version yet`,
+      { hint: "Use agent_provider.auth_token with a token in a host variable instead" },
+    );
+  }
+  const slots = new Map<string, string>();
+  for (const route of resolved.routes) {
+    if (!route.auth) continue;
+    const value = options.hostEnv(route.auth.tokenRef);
+    if (value === undefined || value === "") {
+      throw new CredentialsError(
+        `Cannot inject the token for ${route.host}: host variable "${route.auth.tokenRef}" is ${
+          value === undefined ? "not set" : "empty"
+        }`,
+        { hint: `Export ${route.auth.tokenRef} before launching` },
+      );
+    }
+    slots.set(route.auth.slot, value);
+  }
+  const env = await resolveEnvValues(resolved.env, {
+    hostEnv: options.hostEnv,
+    prompter: options.prompter,
+  });
+  const placeholders = Object.fromEntries(
+    resolved.hiddenEnv.map((name) => [name, "egress-placeholder"]),
+  );
+  return { env: env.values, secretEnv: env.secret, slots, placeholders };
+}
