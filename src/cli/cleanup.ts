@@ -1,4 +1,9 @@
-import type { CommandSpec } from "./command.ts";
+import { applyCleanup, planCleanup } from "../bottle/lifecycle.ts";
+import { openBottleEnv } from "../bottle/session.ts";
+import { homeLayout } from "../lib/home.ts";
+import type { CommandContext, CommandSpec } from "./command.ts";
+import { escapeControl } from "./io.ts";
+import { confirm } from "./launch_flow.ts";
 
 /** `bot-bottle cleanup`: remove objects of bottles that are no longer live. */
 export const cleanupCommand: CommandSpec = {
@@ -9,4 +14,68 @@ export const cleanupCommand: CommandSpec = {
     yes: { type: "boolean", short: "y", description: "Do not ask for confirmation" },
     all: { type: "boolean", description: "Include live, idle, frozen and orchestrated bottles" },
   },
+  run,
 };
+
+async function run(ctx: CommandContext): Promise<number> {
+  const { io, globals } = ctx;
+  using benv = await openBottleEnv(homeLayout());
+  const lc = { client: benv.client, bottles: benv.bottles, layout: benv.layout };
+  const candidates = await planCleanup(lc, { all: ctx.values.all === true });
+  if (candidates.length === 0) {
+    if (globals.json) io.out(JSON.stringify({ bottles: [], failures: [] }) + "\n");
+    else if (!globals.quiet) io.err("bot-bottle: nothing to clean up\n");
+    return 0;
+  }
+  if (!globals.json || !ctx.values.yes) {
+    for (const c of candidates) {
+      const parts = [
+        ...c.objects.containers.map((o) => `container ${o.name}`),
+        ...c.objects.networks.map((o) => `network ${o.name}`),
+        ...c.objects.volumes.map((o) => `volume ${o.name}`),
+        ...(c.stateDir ? [`state/${c.slug}/`] : []),
+      ];
+      io.err(
+        `${escapeControl(c.slug)} (${c.reason}):\n${
+          parts.map((p) => `  ${escapeControl(p)}\n`).join("")
+        }`,
+      );
+    }
+  }
+  if (ctx.values.yes !== true) {
+    if (!io.stdinIsTTY) {
+      io.err(
+        "bot-bottle: error: Cannot ask for confirmation: stdin is not a terminal\n  hint: Pass --yes to remove the objects listed above\n",
+      );
+      return 2;
+    }
+    if (!await confirm(io, `remove these objects of ${candidates.length} bottle(s)?`)) return 0;
+  }
+  const { removed, failures } = await applyCleanup(lc, candidates);
+  const sum = (k: "containers" | "networks" | "volumes") => removed.reduce((n, r) => n + r[k], 0);
+  for (const f of failures) {
+    io.err(
+      `bot-bottle: error: Cannot clean up "${escapeControl(f.slug)}": ${
+        escapeControl(f.message)
+      }\n`,
+    );
+  }
+  if (globals.json) {
+    io.out(
+      JSON.stringify({
+        bottles: candidates.map((c) => c.slug),
+        containers: sum("containers"),
+        networks: sum("networks"),
+        volumes: sum("volumes"),
+        failures,
+      }) + "\n",
+    );
+  } else if (!globals.quiet) {
+    io.err(
+      `bot-bottle: removed ${sum("containers")} containers, ${sum("networks")} networks, ${
+        sum("volumes")
+      } volumes of ${candidates.length - failures.length} bottle(s)\n`,
+    );
+  }
+  return failures.length > 0 ? 1 : 0;
+}

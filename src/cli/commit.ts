@@ -1,4 +1,7 @@
-import type { CommandSpec } from "./command.ts";
+import { freezeBottle } from "../bottle/lifecycle.ts";
+import { openBottleEnv } from "../bottle/session.ts";
+import { homeLayout } from "../lib/home.ts";
+import type { CommandContext, CommandSpec } from "./command.ts";
 
 /** `bot-bottle commit`: snapshot a bottle's agent container (alias freeze). */
 export const commitCommand: CommandSpec = {
@@ -10,4 +13,32 @@ export const commitCommand: CommandSpec = {
   options: {
     stop: { type: "boolean", description: "Stop and tear down the bottle after the snapshot" },
   },
+  run,
 };
+
+async function run(ctx: CommandContext): Promise<number> {
+  const slug = ctx.positionals[0];
+  using benv = await openBottleEnv(homeLayout());
+  const stop = ctx.values.stop === true;
+  const result = await freezeBottle(
+    { client: benv.client, bottles: benv.bottles, layout: benv.layout },
+    slug,
+    { stop },
+  );
+  if (ctx.globals.json) {
+    ctx.io.out(
+      JSON.stringify({ slug, image: result.image, imageId: result.imageId, stopped: stop }) + "\n",
+    );
+  } else {
+    ctx.io.out(`${result.image}\n`);
+    if (!ctx.globals.quiet) {
+      ctx.io.err(
+        `bot-bottle: froze "${slug}" as ${result.image}${
+          stop ? " and stopped it" : ""
+        }; resume with \`bot-bottle resume ${slug}\`\n` +
+          `  hint: export it with \`docker save ${result.image} -o ${slug}.tar\`\n`,
+      );
+    }
+  }
+  return 0;
+}

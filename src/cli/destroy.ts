@@ -1,4 +1,9 @@
-import type { CommandSpec } from "./command.ts";
+import { destroyBottle } from "../bottle/lifecycle.ts";
+import { ownerAlive } from "../bottle/owner.ts";
+import { openBottleEnv } from "../bottle/session.ts";
+import { homeLayout } from "../lib/home.ts";
+import type { CommandContext, CommandSpec } from "./command.ts";
+import { confirm } from "./launch_flow.ts";
 
 /** `bot-bottle destroy`: remove a bottle and everything it owns. */
 export const destroyCommand: CommandSpec = {
@@ -9,4 +14,32 @@ export const destroyCommand: CommandSpec = {
     "keep-state": { type: "boolean", description: "Keep state/<slug>/ on the host" },
     yes: { type: "boolean", short: "y", description: "Do not ask for confirmation" },
   },
+  run,
 };
+
+async function run(ctx: CommandContext): Promise<number> {
+  const slug = ctx.positionals[0];
+  const { io } = ctx;
+  using benv = await openBottleEnv(homeLayout());
+  const record = benv.bottles.get(slug);
+  if (ctx.values.yes !== true && io.stdinIsTTY) {
+    const live = record !== undefined && record.status === "running" && ownerAlive(record);
+    const what = live ? `bottle "${slug}" is running; destroy it` : `destroy bottle "${slug}"`;
+    if (!await confirm(io, `${what} and everything it owns?`)) return 0;
+  }
+  const result = await destroyBottle(
+    { client: benv.client, bottles: benv.bottles, layout: benv.layout },
+    slug,
+    { keepState: ctx.values["keep-state"] === true },
+  );
+  if (ctx.globals.json) {
+    io.out(JSON.stringify({ slug, ...result }) + "\n");
+  } else if (!ctx.globals.quiet) {
+    io.err(
+      `bot-bottle: destroyed "${slug}": ${result.containers} containers, ${result.networks} networks, ${result.volumes} volumes${
+        result.image ? ", the frozen image" : ""
+      }${result.stateRemoved ? ", its state" : ""}\n`,
+    );
+  }
+  return 0;
+}

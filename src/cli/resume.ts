@@ -1,4 +1,95 @@
-import type { CommandSpec } from "./command.ts";
+import { teardownBottle } from "../bottle/lifecycle.ts";
+import { ownerAlive } from "../bottle/owner.ts";
+import { planBottle } from "../bottle/plan.ts";
+import { sidecarImageName } from "../bottle/images.ts";
+import { agentImageFor, chooseRuntime, openBottleEnv } from "../bottle/session.ts";
+import { EngineNotFoundError, imageInspect } from "../engine/mod.ts";
+import { BottleError, InvalidStateError, UsageError } from "../lib/errors.ts";
+import { homeLayout } from "../lib/home.ts";
+import { resolveAgent } from "../manifest/mod.ts";
+import { VERSION } from "../version.ts";
+import type { CommandContext, CommandSpec } from "./command.ts";
+import { runLaunchFlow } from "./launch_flow.ts";
+import { openCliCatalog } from "./list.ts";
+
+async function run(ctx: CommandContext): Promise<number> {
+  const { values, io, globals } = ctx;
+  const slug = ctx.positionals[0];
+  const headless = values.headless === true;
+  const prompt = typeof values.prompt === "string" ? values.prompt : null;
+  if (headless && prompt === null) {
+    throw new UsageError("Option --headless needs --prompt TEXT");
+  }
+  if (!headless && prompt !== null) throw new UsageError("Option --prompt needs --headless");
+  const layout = homeLayout();
+  using benv = await openBottleEnv(layout, {
+    debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
+  });
+  const record = benv.bottles.get(slug);
+  if (record === undefined || record.status === "destroyed") {
+    throw new BottleError("not_found", `Cannot resume "${slug}": no such bottle`, {
+      hint: "Run `bot-bottle ps` to list bottles",
+    });
+  }
+  if ((record.status === "running" || record.status === "starting") && ownerAlive(record)) {
+    throw new InvalidStateError(`Cannot resume "${slug}": it is running`, {
+      hint: `Freeze it first with \`bot-bottle commit ${slug} --stop\``,
+    });
+  }
+  const catalog = openCliCatalog(io, globals);
+  const resolved = resolveAgent(catalog, record.agent, { bottles: record.bottles });
+  const runtime = await chooseRuntime(benv.client, resolved, benv.env);
+  let frozen: string | null = null;
+  if (record.frozenImage) {
+    try {
+      await imageInspect(benv.client, record.frozenImage);
+      frozen = record.frozenImage;
+    } catch (error) {
+      if (!(error instanceof EngineNotFoundError)) throw error;
+    }
+  }
+  if (frozen === null && !globals.quiet) {
+    io.err(
+      `bot-bottle: warning: "${slug}" has no frozen image; starting fresh (the conversation is lost, the home volume is kept if present)\n`,
+    );
+  }
+  const agentImage = frozen ?? (await agentImageFor(resolved, benv.env)).name;
+  const plan = planBottle({
+    resolved,
+    slug,
+    version: VERSION,
+    agentImage,
+    agentImageCached: frozen !== null ? true : null,
+    sidecarImage: sidecarImageName(benv.env, VERSION),
+    runtime,
+    internalSubnet: null,
+    label: record.label,
+    color: record.color,
+    headless,
+    prompt,
+    resume: frozen !== null,
+    remoteControl: false,
+    frozenImage: frozen,
+  });
+  if (values["dry-run"] === true) {
+    io.out(JSON.stringify(plan, null, 2) + "\n");
+    return 0;
+  }
+  // Whatever a crashed run left (containers, networks) goes; the home volume stays.
+  await teardownBottle({ client: benv.client, bottles: benv.bottles, layout }, slug, {
+    keepState: true,
+    keepHome: true,
+  });
+  return await runLaunchFlow({
+    io,
+    globals,
+    benv,
+    resolved,
+    plan,
+    yes: values.yes === true || headless,
+    resume: true,
+  });
+}
 
 /** `bot-bottle resume`: relaunch a frozen or stopped bottle. */
 export const resumeCommand: CommandSpec = {
@@ -12,4 +103,5 @@ export const resumeCommand: CommandSpec = {
     "dry-run": { type: "boolean", description: "Print the plan and create nothing" },
     yes: { type: "boolean", short: "y", description: "Skip the launch confirmation" },
   },
+  run,
 };

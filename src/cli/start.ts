@@ -1,4 +1,217 @@
-import type { CommandSpec } from "./command.ts";
+import { planBottle } from "../bottle/plan.ts";
+import { chooseRuntime, defaultAgentImage, openBottleEnv } from "../bottle/session.ts";
+import { generatedSlug, limitSlug, nextFreeSlug, slugify } from "../bottle/slug.ts";
+import { agentImageFor } from "../bottle/session.ts";
+import { EngineNotFoundError, imageInspect } from "../engine/mod.ts";
+import { BottleError, UsageError } from "../lib/errors.ts";
+import { homeLayout, processEnv } from "../lib/home.ts";
+import { resolveAgent } from "../manifest/mod.ts";
+import { sidecarImageName } from "../bottle/images.ts";
+import { VERSION } from "../version.ts";
+import type { CommandContext, CommandSpec } from "./command.ts";
+import { escapeControl } from "./io.ts";
+import { confirm, runLaunchFlow } from "./launch_flow.ts";
+import { openCliCatalog } from "./list.ts";
+
+/** Label colours (SPEC §5.2). */
+export const COLORS = [
+  "black",
+  "red",
+  "green",
+  "yellow",
+  "blue",
+  "magenta",
+  "cyan",
+  "white",
+].flatMap((c) => [c, `bright-${c}`]);
+
+async function pickAgent(ctx: CommandContext, names: string[]): Promise<string> {
+  const { io } = ctx;
+  if (!io.stdinIsTTY) {
+    throw new UsageError('Missing argument <agent> for "start"', {
+      hint: names.length > 0
+        ? `Available agents: ${names.join(", ")}`
+        : "Run `bot-bottle init` to install the starter agents",
+    });
+  }
+  if (names.length === 0) {
+    throw new BottleError("not_found", "Cannot pick an agent: none is installed", {
+      hint: "Run `bot-bottle init`",
+    });
+  }
+  io.err("agents:\n");
+  names.forEach((n, i) => io.err(`  ${i + 1}) ${n}\n`));
+  io.err("start which agent? ");
+  const answer = (await io.readLine())?.trim() ?? "";
+  const byNumber = names[Number(answer) - 1];
+  const chosen = byNumber ?? names.find((n) => n === answer);
+  if (!chosen) throw new UsageError(`No agent "${escapeControl(answer)}"`);
+  return chosen;
+}
+
+async function run(ctx: CommandContext): Promise<number> {
+  const { values, io, globals } = ctx;
+  const headless = values.headless === true;
+  const prompt = typeof values.prompt === "string" ? values.prompt : null;
+  if (headless && prompt === null) {
+    throw new UsageError("Option --headless needs --prompt TEXT", {
+      hint: 'bot-bottle start <agent> --headless --prompt "…"',
+    });
+  }
+  if (!headless && prompt !== null) {
+    throw new UsageError("Option --prompt needs --headless", {
+      hint: "Interactive bottles take their prompt on the terminal",
+    });
+  }
+  const format = (values.format as string | undefined) ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`Unknown --format "${escapeControl(format)}"`, {
+      hint: "Use text or json",
+    });
+  }
+  if (values.format !== undefined && values["dry-run"] !== true) {
+    throw new UsageError("Option --format needs --dry-run");
+  }
+  const backend = (values.backend as string | undefined) ?? processEnv("BOT_BOTTLE_BACKEND") ??
+    "docker";
+  if (backend !== "docker") {
+    throw new UsageError(`Unknown backend "${escapeControl(backend)}"`, {
+      hint: "Only the docker backend exists in this version",
+    });
+  }
+  const color = values.color as string | undefined;
+  if (color !== undefined && !COLORS.includes(color)) {
+    throw new UsageError(`Unknown colour "${escapeControl(color)}"`, {
+      hint: `Use one of ${COLORS.join(", ")}`,
+    });
+  }
+  const label = typeof values.label === "string" ? values.label : null;
+  let labelSlug: string | null = null;
+  if (label !== null) {
+    labelSlug = await limitSlug(slugify(label));
+    if (labelSlug === "") {
+      throw new UsageError(`Cannot make a slug of label "${escapeControl(label)}"`, {
+        hint: "Use letters or digits in --label",
+      });
+    }
+  }
+
+  const catalog = openCliCatalog(io, globals);
+  const agentName = ctx.positionals[0] ?? await pickAgent(ctx, catalog.agentNames());
+  const bottlesArg = (values.bottle as string[] | undefined) ?? [];
+  const resolved = resolveAgent(catalog, agentName, { bottles: bottlesArg });
+  if (resolved.bottleNeedsConfirmation) {
+    const chosen = resolved.bottles.requested.join(", ");
+    if (headless || values.yes === true || !io.stdinIsTTY) {
+      throw new UsageError(
+        `Repository agent "${agentName}" chooses its own bottle (${chosen}); confirm it with --bottle`,
+        { hint: `Pass --bottle ${resolved.bottles.requested[0]} to accept it` },
+      );
+    }
+    if (
+      !await confirm(io, `repository agent "${agentName}" asks for bottle "${chosen}"; use it?`)
+    ) {
+      return 0;
+    }
+  }
+
+  const dryRun = values["dry-run"] === true;
+  const layout = homeLayout();
+  using benv = await openBottleEnv(layout, {
+    debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
+  });
+  const runtime = await chooseRuntime(benv.client, resolved, benv.env);
+
+  const live = (slug: string) => {
+    const r = benv.bottles.get(slug);
+    return r !== undefined && r.status !== "destroyed";
+  };
+  let slug: string;
+  if (labelSlug !== null) {
+    if (live(labelSlug)) {
+      throw new BottleError(
+        "slug_in_use",
+        `Cannot start "${labelSlug}": a bottle with that slug exists`,
+        {
+          hint: `Pick another --label, or \`bot-bottle destroy ${labelSlug}\``,
+          slug: labelSlug,
+        },
+      );
+    }
+    slug = labelSlug;
+  } else {
+    slug = await nextFreeSlug(await generatedSlug(agentName), live);
+  }
+
+  let agentImage = defaultAgentImage(resolved);
+  let cached: boolean | null = null;
+  try {
+    const spec = await agentImageFor(resolved, benv.env);
+    agentImage = spec.name;
+    await imageInspect(benv.client, spec.name);
+    cached = true;
+  } catch (error) {
+    if (error instanceof EngineNotFoundError) cached = false;
+    else throw error;
+  }
+  const plan = planBottle({
+    resolved,
+    slug,
+    version: VERSION,
+    agentImage,
+    agentImageCached: cached,
+    sidecarImage: sidecarImageName(benv.env, VERSION),
+    runtime,
+    internalSubnet: null,
+    label,
+    color: color ?? null,
+    headless,
+    prompt,
+    resume: false,
+    remoteControl: values["remote-control"] === true,
+  });
+
+  if (dryRun) {
+    // Host variables are checked (never printed); nothing is created, nobody is asked.
+    for (const route of resolved.routes) {
+      if (route.auth && !benv.env(route.auth.tokenRef)) {
+        throw new BottleError(
+          "credentials",
+          `Cannot inject the token for ${route.host}: host variable "${route.auth.tokenRef}" is not set`,
+          {
+            hint: `Export ${route.auth.tokenRef} before launching`,
+          },
+        );
+      }
+    }
+    for (const e of resolved.env) {
+      if (e.kind === "host" && !benv.env(e.hostVar!)) {
+        throw new BottleError(
+          "manifest",
+          `Cannot set env "${e.name}": host variable "${e.hostVar}" is not set`,
+          {
+            hint: `Export ${e.hostVar} before launching`,
+          },
+        );
+      }
+    }
+    if (format === "json") io.out(JSON.stringify(plan, null, 2) + "\n");
+    else {
+      const { formatPreflight } = await import("./preflight.ts");
+      io.out(formatPreflight(plan, resolved));
+    }
+    return 0;
+  }
+  return await runLaunchFlow({
+    io,
+    globals,
+    benv,
+    resolved,
+    plan,
+    yes: values.yes === true || headless,
+    resume: false,
+  });
+}
 
 /** `bot-bottle start`: start an agent in a new bottle (SPEC §5.2). */
 export const startCommand: CommandSpec = {
@@ -26,4 +239,12 @@ export const startCommand: CommandSpec = {
     "remote-control": { type: "boolean", description: "Pass the provider's remote-control flag" },
     backend: { type: "string", valueName: "docker", description: "Runtime backend (only docker)" },
   },
+  details: `Examples:
+  bot-bottle start shell                      interactive login shell in the shell bottle
+  bot-bottle start shell --headless --prompt 'git --version'
+  bot-bottle start claude --dry-run --format json
+
+Headless runs print the slug on the first stdout line, then the agent's output, and exit
+with the agent's exit code.`,
+  run,
 };

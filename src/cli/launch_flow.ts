@@ -1,0 +1,173 @@
+/**
+ * The part `start` and `resume` share once a plan exists: confirm, resolve secrets, build
+ * images, launch, run the agent attached to this terminal (or headless), tear down, print the
+ * resume hint and return the agent's exit code. Ctrl-C or SIGTERM while launching tears down
+ * what exists and exits 130.
+ *
+ * @module
+ */
+import { processTerminal, runAgent } from "../bottle/agent_exec.ts";
+import { launchBottle, type LaunchedBottle, STEP_TEXT } from "../bottle/launch.ts";
+import { stateDir, teardownBottle } from "../bottle/lifecycle.ts";
+import type { BottlePlan } from "../bottle/plan.ts";
+import { type BottleEnv, ensurePlanImages, resolveLaunchSecrets } from "../bottle/session.ts";
+import { createBuildProgress } from "../bottle/image_progress.ts";
+import { containerStop } from "../engine/mod.ts";
+import { BottleError } from "../lib/errors.ts";
+import { ttyPrompter } from "../lib/tty_prompt.ts";
+import type { ResolvedAgent } from "../manifest/mod.ts";
+import type { GlobalOptions } from "./command.ts";
+import { escapeControl, type IO } from "./io.ts";
+import { formatPreflight } from "./preflight.ts";
+
+/** What the flow needs. */
+export interface LaunchFlowOptions {
+  io: IO;
+  globals: GlobalOptions;
+  benv: BottleEnv;
+  resolved: ResolvedAgent;
+  plan: BottlePlan;
+  /** Skip the confirmation. */
+  yes: boolean;
+  resume: boolean;
+}
+
+/** Asks `question [y/N]` on the terminal; anything but y/yes is no. */
+export async function confirm(io: IO, question: string): Promise<boolean> {
+  io.err(`${question} [y/N] `);
+  const answer = await io.readLine();
+  return answer !== null && /^(y|yes)$/i.test(answer.trim());
+}
+
+/** Runs the launch flow; returns the exit code. */
+export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number> {
+  const { io, globals, benv, resolved, plan } = options;
+  const say = (line: string) => {
+    if (!globals.quiet) io.err(`bot-bottle: ${line}\n`);
+  };
+  if (!globals.quiet) io.err(formatPreflight(plan, resolved));
+  const interactive = !plan.headless;
+  if (interactive && !options.yes) {
+    if (!io.stdinIsTTY) {
+      throw new BottleError("usage", "Cannot ask for confirmation: stdin is not a terminal", {
+        hint: "Pass --yes to launch without asking, or --headless --prompt TEXT",
+      });
+    }
+    if (!await confirm(io, "launch this agent?")) return 0;
+  }
+  if (interactive && !io.stdinIsTTY) {
+    throw new BottleError("usage", "Cannot start an interactive bottle: stdin is not a terminal", {
+      hint: "Use --headless --prompt TEXT, or run from a terminal",
+    });
+  }
+  const secrets = await resolveLaunchSecrets(resolved, {
+    hostEnv: benv.env,
+    prompter: io.stdinIsTTY && !plan.headless ? ttyPrompter() : undefined,
+  });
+
+  const progress = createBuildProgress((t) => {
+    if (!globals.quiet) io.err(t);
+  }, { tty: io.stderrIsTTY, columns: consoleColumns() });
+  await ensurePlanImages(benv.client, resolved, plan, {
+    env: benv.env,
+    onProgress: progress.line,
+  });
+
+  let launched: LaunchedBottle | undefined;
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    // A running agent is stopped; its exec ends and the normal teardown follows.
+    if (launched) containerStop(benv.client, launched.agentId, { timeout: 2 }).catch(() => {});
+  };
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const removeSignals = () => {
+    for (const s of signals) {
+      try {
+        Deno.removeSignalListener(s, onSignal);
+      } catch {
+        // already removed
+      }
+    }
+  };
+  const lifecycle = { client: benv.client, bottles: benv.bottles, layout: benv.layout, note: say };
+  let exitCode: number;
+  try {
+    launched = await launchBottle(
+      {
+        client: benv.client,
+        bottles: benv.bottles,
+        layout: benv.layout,
+        pool: benv.pool,
+        onStep: (step, detail) => {
+          say(`${STEP_TEXT[step]}${detail ? ` (${escapeControl(detail)})` : ""}`);
+          if (interrupted) throw new BottleError("interrupted", "Interrupted during launch");
+        },
+        note: say,
+        debug: globals.verbose ? (l) => io.err(`debug: ${escapeControl(l)}\n`) : undefined,
+      },
+      plan,
+      secrets,
+      { owner: "cli", resume: options.resume, prompt: resolved.agent.prompt },
+    );
+    if (interrupted) throw new BottleError("interrupted", "Interrupted during launch");
+    if (plan.headless) io.out(`${plan.slug}\n`);
+    exitCode = await runAgent(benv.client, benv.bottles, launched, {
+      logFile: `${stateDir(benv.layout, plan.slug)}/logs/agent.log`,
+      output: {
+        stdout: (b) => writeAllSync(Deno.stdout, b),
+        stderr: (b) => writeAllSync(Deno.stderr, b),
+      },
+      terminal: plan.headless ? undefined : processTerminal(),
+    });
+    removeSignals();
+    benv.bottles.update(plan.slug, { exitCode, execId: null });
+  } catch (error) {
+    removeSignals();
+    if (launched) {
+      await launched.release();
+      await finish(lifecycle, plan.slug, say);
+    }
+    if (interrupted && !(error instanceof BottleError && error.code !== "interrupted")) {
+      throw new BottleError("interrupted", "Interrupted; the bottle was removed", { cause: error });
+    }
+    throw error;
+  }
+  await launched.release();
+  await finish(lifecycle, plan.slug, say);
+  if (interrupted) throw new BottleError("interrupted", "Interrupted; the agent was stopped");
+  return exitCode;
+}
+
+async function finish(
+  ctx: Parameters<typeof teardownBottle>[0],
+  slug: string,
+  say: (line: string) => void,
+): Promise<void> {
+  const record = ctx.bottles.get(slug);
+  const preserved = record?.preserved === true;
+  await teardownBottle(ctx, slug, { keepState: preserved, keepHome: preserved });
+  if (preserved) {
+    ctx.bottles.update(slug, { status: record?.frozenImage ? "frozen" : "stopped", execId: null });
+    say(`bottle "${slug}" kept; continue with \`bot-bottle resume ${slug}\``);
+  } else {
+    ctx.bottles.update(slug, { status: "destroyed", execId: null });
+    say(
+      `bottle "${slug}" removed; to keep one, run \`bot-bottle commit ${slug}\` before the agent exits`,
+    );
+  }
+}
+
+function consoleColumns(): number | undefined {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return undefined;
+  }
+}
+
+function writeAllSync(file: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  let rest = bytes;
+  while (rest.length > 0) rest = rest.subarray(file.writeSync(rest));
+}
