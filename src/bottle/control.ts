@@ -92,6 +92,37 @@ export async function openControlChannel(
   bottles: BottleStore,
   options: ControlChannelOptions = {},
 ): Promise<ControlChannel> {
+  // Right after start the sidecar may not listen yet: retry a closed bridge for a while.
+  const deadline = Date.now() + (options.helloTimeoutMs ?? 30_000);
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await openOnce(client, sidecarId, slug, bottles, {
+        ...options,
+        helloTimeoutMs: Math.max(1_000, deadline - Date.now()),
+      });
+    } catch (error) {
+      if (!(error instanceof EarlyClose) || Date.now() > deadline) throw error;
+      options.log?.(`control: bridge closed before hello (attempt ${attempt}), retrying`);
+      await new Promise((r) => setTimeout(r, Math.min(1000, 100 * attempt)));
+    }
+  }
+}
+
+class EarlyClose extends BottleError {
+  constructor() {
+    super("failure", "The sidecar closed the control channel before hello", {
+      hint: "See `bot-bottle logs <slug> --service sidecar`",
+    });
+  }
+}
+
+async function openOnce(
+  client: EngineClient,
+  sidecarId: string,
+  slug: string,
+  bottles: BottleStore,
+  options: ControlChannelOptions,
+): Promise<ControlChannel> {
   const log = options.log ?? (() => {});
   const { Id: execId } = await execCreate(client, sidecarId, {
     Cmd: [...BRIDGE_COMMAND],
@@ -195,7 +226,7 @@ export async function openControlChannel(
       Promise.race([
         helloPromise,
         closed.then(() => {
-          throw new BottleError("failure", "The sidecar closed the control channel before hello");
+          throw new EarlyClose();
         }),
       ]),
       options.helloTimeoutMs ?? 30_000,

@@ -8,6 +8,9 @@
 
 const ROOT = new URL("../../", import.meta.url);
 
+/** Host variables the child CLI keeps (the extra CA is part of image build hashes). */
+const CARRIED_ENV = ["PATH", "HOME", "DOCKER_HOST", "DENO_DIR", "CI", "BOT_BOTTLE_EXTRA_CA_CERTS"];
+
 /** The `--allow-*` flags of the `compile` task: the permissions the binary ships with. */
 export async function shippedPermissionFlags(): Promise<string[]> {
   const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
@@ -40,7 +43,7 @@ export interface RunCliResult {
 export async function runCli(args: string[], options: RunCliOptions = {}): Promise<RunCliResult> {
   const flags = await shippedPermissionFlags();
   const base: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
-  for (const name of ["PATH", "HOME", "DOCKER_HOST", "DENO_DIR", "CI"]) {
+  for (const name of CARRIED_ENV) {
     const value = Deno.env.get(name);
     if (value !== undefined) base[name] = value;
   }
@@ -66,4 +69,104 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
     stdout: decoder.decode(output.stdout),
     stderr: decoder.decode(output.stderr),
   };
+}
+
+/** A CLI child process whose output is read while it runs. */
+export interface SpawnedCli extends AsyncDisposable {
+  child: Deno.ChildProcess;
+  /** Everything written to stdout so far. */
+  stdout(): string;
+  /** Everything written to stderr so far. */
+  stderr(): string;
+  /** Resolves when `pattern` appears in stderr (or stdout); rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs?: number, stream?: "stdout" | "stderr"): Promise<void>;
+  /** Writes to stdin. */
+  write(text: string): Promise<void>;
+  /** Waits for the exit code and the rest of the output. */
+  done(): Promise<RunCliResult>;
+}
+
+/** Starts `main.ts` with the shipped permission flags and streams its output. */
+export async function spawnCli(args: string[], options: RunCliOptions = {}): Promise<SpawnedCli> {
+  const flags = await shippedPermissionFlags();
+  const base: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  for (const name of CARRIED_ENV) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) base[name] = value;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...flags, new URL("main.ts", ROOT).pathname, ...args],
+    cwd: options.cwd,
+    env: { ...base, ...options.env },
+    clearEnv: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let err = "";
+  const decoder = () => new TextDecoder();
+  const listeners: (() => void)[] = [];
+  const notify = () => listeners.splice(0).forEach((fn) => fn());
+  const pump = async (stream: ReadableStream<Uint8Array>, add: (t: string) => void) => {
+    const d = decoder();
+    for await (const chunk of stream) {
+      add(d.decode(chunk, { stream: true }));
+      notify();
+    }
+  };
+  const reading = Promise.all([
+    pump(child.stdout, (t) => (out += t)),
+    pump(child.stderr, (t) => (err += t)),
+  ]);
+  const writer = child.stdin.getWriter();
+  const spawned: SpawnedCli = {
+    child,
+    stdout: () => out,
+    stderr: () => err,
+    async waitFor(pattern, timeoutMs = 300_000, stream = "stderr") {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(stream === "stderr" ? err : out)) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new Error(`Timed out waiting for ${pattern} in ${stream}:\n${err}\n${out}`);
+        }
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          new Promise<void>((r) => listeners.push(r)),
+          reading,
+          new Promise<void>((r) => (timer = setTimeout(r, Math.min(left, 1000)))),
+        ]);
+        clearTimeout(timer);
+      }
+    },
+    async write(text) {
+      await writer.write(new TextEncoder().encode(text));
+    },
+    async done() {
+      try {
+        await writer.close();
+      } catch {
+        // already closed
+      }
+      const status = await child.status;
+      await reading;
+      return { code: status.code, stdout: out, stderr: err };
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      try {
+        await writer.close();
+      } catch {
+        // closed
+      }
+      await child.status;
+      await reading.catch(() => {});
+    },
+  };
+  return spawned;
 }
