@@ -51,6 +51,7 @@ command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v git >/dev/null || missing+=(git)
 command -v curl >/dev/null || missing+=(curl)
 command -v script >/dev/null || missing+=(bsdutils)
+command -v ps >/dev/null || missing+=(procps)
 if ((${#missing[@]} > 0)); then apt_install "${missing[@]}"; fi
 
 # 3. dockerd.

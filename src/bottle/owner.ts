@@ -17,17 +17,24 @@ export const HEARTBEAT_STALE_MS = 30_000;
 export interface OwnerIdentity {
   pid: number;
   host: string;
-  /** Process start time (Linux: `/proc/<pid>/stat` field 22), or `null` elsewhere. */
+  /** Process start time (`ps -o lstart=`), or `null` elsewhere. */
   start: string | null;
 }
 
-/** The start time of a process on this host, or `null` when unknown or gone. */
+/**
+ * The start time of a process on this host (`ps -o lstart=`), or `null` when it is gone or
+ * cannot be asked. (Deno refuses `/proc` reads without `--allow-all`, so `ps` it is.)
+ */
 export function processStart(pid: number): string | null {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    // Field 2 (comm) may contain spaces and parentheses: split after the last ")".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[19] ?? null;
+    const out = new Deno.Command("ps", {
+      args: ["-o", "lstart=", "-p", String(pid)],
+      stdout: "piped",
+      stderr: "null",
+      env: { LC_ALL: "C" },
+    }).outputSync();
+    const text = new TextDecoder().decode(out.stdout).trim();
+    return out.success && text !== "" ? text : null;
   } catch {
     return null;
   }

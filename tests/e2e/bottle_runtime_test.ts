@@ -1,0 +1,348 @@
+/**
+ * The bottle runtime end to end: the CLI with the shipped permission flags against the real
+ * engine, shell bottles only. Probes name documentation addresses and reserved names only.
+ */
+import assert from "node:assert/strict";
+import { bottleHome } from "../helpers/bottle_home.ts";
+import { spawnCli } from "../helpers/cli.ts";
+import { engineTest } from "../helpers/engine.ts";
+import {
+  connectEngine,
+  containerInspect,
+  containerList,
+  LABELS,
+  networkList,
+  volumeList,
+} from "../../src/engine/mod.ts";
+
+async function labelled(slug: string) {
+  using client = await connectEngine();
+  const selector = { [LABELS.slug]: slug };
+  return {
+    containers: await containerList(client, { labels: selector, all: true }),
+    networks: await networkList(client, { labels: selector }),
+    volumes: await volumeList(client, { labels: selector }),
+  };
+}
+
+function firstLine(text: string): string {
+  return text.split("\n")[0];
+}
+
+engineTest("headless start returns the agent's exit code and prints the slug first", async () => {
+  await using home = await bottleHome();
+  const ok = await home.cli(["start", "shell", "--headless", "--prompt", "echo hello-from-bottle"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const slug = firstLine(ok.stdout);
+  assert.match(slug, /^shell-[a-z0-9]{5}$/);
+  assert.match(ok.stdout, /\nhello-from-bottle\n/);
+  const failed = await home.cli([
+    "start",
+    "shell",
+    "--headless",
+    "--prompt",
+    "echo bad >&2; exit 7",
+  ]);
+  assert.equal(failed.code, 7, failed.stderr);
+  assert.match(failed.stderr, /\bbad\n/);
+  // Torn down afterwards: nothing labelled with either slug is left.
+  for (const s of [slug, firstLine(failed.stdout)]) {
+    const left = await labelled(s);
+    assert.equal(left.containers.length + left.networks.length + left.volumes.length, 0);
+  }
+});
+
+engineTest(
+  "inside a shell bottle: uid 1000, no capabilities, no route out, DNS refused, no engine socket",
+  async () => {
+    await using home = await bottleHome();
+    // A host service on every address: reachable through a gateway address, it would answer.
+    const listener = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const accepting = (async () => {
+      for await (const conn of listener) conn.close();
+    })().catch(() => {});
+    try {
+      const probe = [
+        "echo uid=$(id -u)",
+        "echo cap=$(awk '/^CapEff/ {print $2}' /proc/self/status)",
+        "timeout 3 bash -c 'exec 3<>/dev/tcp/192.0.2.10/80' 2>/dev/null && echo tcp-doc=open || echo tcp-doc=blocked",
+        "timeout 3 bash -c 'exec 3<>/dev/tcp/2001:db8::10/80' 2>/dev/null && echo tcp-doc6=open || echo tcp-doc6=blocked",
+        "gw=$(awk '$2 == \"00000000\" {print $3}' /proc/net/route | head -n1)",
+        'gwip=$(printf "%d.%d.%d.%d" 0x${gw:6:2} 0x${gw:4:2} 0x${gw:2:2} 0x${gw:0:2}); echo gateway=$gwip',
+        `timeout 3 bash -c "exec 3<>/dev/tcp/$gwip/${port}" 2>/dev/null && echo tcp-gateway=open || echo tcp-gateway=blocked`,
+        `timeout 3 bash -c 'exec 3<>/dev/tcp/172.17.0.1/${port}' 2>/dev/null && echo tcp-host=open || echo tcp-host=blocked`,
+        "getent hosts example.test >/dev/null && echo dns-ext=resolved || echo dns-ext=refused",
+        "getent hosts exfil-c2VjcmV0.example >/dev/null && echo dns-exfil=resolved || echo dns-exfil=refused",
+        "getent hosts egress >/dev/null && echo dns-egress=resolved || echo dns-egress=missing",
+        "test -e /var/run/docker.sock && echo sock=present || echo sock=absent",
+        "test -e /run/docker.sock && echo sock2=present || echo sock2=absent",
+        "touch /etc/bot-bottle/x 2>/dev/null && echo config=writable || echo config=readonly",
+      ].join("; ");
+      const result = await home.cli(["start", "shell", "--headless", "--prompt", probe]);
+      assert.equal(result.code, 0, result.stderr);
+      const out = result.stdout;
+      assert.match(out, /^uid=1000$/m);
+      assert.match(out, /^cap=0000000000000000$/m);
+      assert.match(out, /^tcp-doc=blocked$/m);
+      assert.match(out, /^tcp-doc6=blocked$/m);
+      assert.match(out, /^gateway=10\.213\./m);
+      assert.match(out, /^tcp-gateway=blocked$/m);
+      assert.match(out, /^tcp-host=blocked$/m);
+      assert.match(out, /^dns-ext=refused$/m);
+      assert.match(out, /^dns-exfil=refused$/m);
+      assert.match(out, /^dns-egress=resolved$/m);
+      assert.match(out, /^sock=absent$/m);
+      assert.match(out, /^sock2=absent$/m);
+      assert.match(out, /^config=readonly$/m);
+    } finally {
+      listener.close();
+      await accepting;
+    }
+  },
+);
+
+engineTest(
+  "no secret value is in either container's inspect output or the engine's config files",
+  async () => {
+    const secret = `bbsecret-${crypto.randomUUID()}`;
+    const token = `bbtoken-${crypto.randomUUID()}`;
+    await using home = await bottleHome({ BB_TEST_SECRET: secret, BB_TEST_TOKEN: token });
+    await home.write(
+      "bottles",
+      "secretive",
+      [
+        "---",
+        "extends: shell",
+        'env: {SECRET_X: "${BB_TEST_SECRET}", PLAIN_X: "plain-value"}',
+        "egress:",
+        "  routes:",
+        "    - host: api.example.com",
+        "      auth: {scheme: Bearer, token_ref: BB_TEST_TOKEN}",
+        "---",
+        "",
+      ].join("\n"),
+    );
+    await Deno.mkdir(`${home.root}/ready`, { recursive: true });
+    await using cli = await spawnCli(
+      ["start", "shell", "--bottle", "secretive", "--headless", "--prompt", "sleep 12"],
+      { env: { ...home.env, BB_TEST_SECRET: secret, BB_TEST_TOKEN: token } },
+    );
+    await cli.waitFor(/agent provisioned/);
+    const slug = firstLine(cli.stdout()) ||
+      /recorded the bottle \(([^)]+)\)/.exec(cli.stderr())![1];
+    const objects = await labelled(slug);
+    assert.equal(objects.containers.length, 2);
+    using client = await connectEngine();
+    for (const c of objects.containers) {
+      const inspect = JSON.stringify(await containerInspect(client, c.Id));
+      assert.ok(!inspect.includes(secret), `${c.Names[0]} inspect holds the env secret`);
+      assert.ok(!inspect.includes(token), `${c.Names[0]} inspect holds the token`);
+      for (const file of ["config.v2.json", "hostconfig.json"]) {
+        const text = await Deno.readTextFile(`/var/lib/docker/containers/${c.Id}/${file}`);
+        assert.ok(!text.includes(secret) && !text.includes(token), `${file} holds a secret`);
+      }
+    }
+    const done = await cli.done();
+    assert.equal(done.code, 0, done.stderr);
+    assert.ok(!done.stdout.includes(secret) && !done.stderr.includes(secret));
+    assert.ok(!done.stdout.includes(token) && !done.stderr.includes(token));
+  },
+);
+
+engineTest("the agent gets its env secret in the exec environment only", async () => {
+  const secret = `bbsecret-${crypto.randomUUID()}`;
+  await using home = await bottleHome({ BB_TEST_SECRET: secret });
+  await home.write(
+    "bottles",
+    "withenv",
+    ["---", "extends: shell", 'env: {SECRET_X: "${BB_TEST_SECRET}"}', "---", ""].join("\n"),
+  );
+  const result = await home.cli(
+    [
+      "start",
+      "shell",
+      "--bottle",
+      "withenv",
+      "--headless",
+      "--prompt",
+      'printf "%s" "$SECRET_X" | sha256sum; tr "\\0" "\\n" < /proc/1/environ | grep -c SECRET_X || true',
+    ],
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const digest = Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(secret))),
+  ).map((b) => b.toString(16).padStart(2, "0")).join("");
+  assert.ok(result.stdout.includes(digest), "the agent process sees the secret");
+  // PID 1 (the container's init) has no such variable: it is not in the container config.
+  assert.match(result.stdout, /^0$/m);
+});
+
+engineTest(
+  "commit --stop, then resume boots the committed image and sees files written before",
+  async () => {
+    await using home = await bottleHome();
+    await using cli = await spawnCli(
+      [
+        "start",
+        "shell",
+        "--headless",
+        "--prompt",
+        "echo work > ~/workspace/kept.txt; echo system > /var/tmp/sys.txt; echo written; sleep 60",
+      ],
+      { env: home.env },
+    );
+    await cli.waitFor(/^written$/m, 300_000, "stdout");
+    const slug = firstLine(cli.stdout());
+    const commit = await home.cli(["commit", slug, "--stop"]);
+    assert.equal(commit.code, 0, commit.stderr);
+    assert.equal(commit.stdout.trim(), `bot-bottle-frozen:${slug}`);
+    await cli.done();
+    const frozen = await labelled(slug);
+    assert.equal(frozen.containers.length, 0, "containers are gone after --stop");
+    assert.equal(frozen.volumes.filter((v) => v.Labels?.[LABELS.service] === "home").length, 1);
+    const ps = JSON.parse((await home.cli(["ps", "--json"])).stdout) as {
+      slug: string;
+      status: string;
+    }[];
+    assert.equal(ps.find((r) => r.slug === slug)?.status, "frozen");
+    const resumed = await home.cli([
+      "resume",
+      slug,
+      "--headless",
+      "--prompt",
+      "cat ~/workspace/kept.txt /var/tmp/sys.txt",
+    ]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /^work\nsystem$/m);
+    const destroyed = await home.cli(["destroy", slug, "--yes"]);
+    assert.equal(destroyed.code, 0, destroyed.stderr);
+    const left = await labelled(slug);
+    assert.equal(left.containers.length + left.networks.length + left.volumes.length, 0);
+    using client = await connectEngine();
+    await assert.rejects(() =>
+      import("../../src/engine/mod.ts").then((m) =>
+        m.imageInspect(client, `bot-bottle-frozen:${slug}`)
+      )
+    );
+  },
+);
+
+for (const step of ["networks created", "sidecar started", "agent started", "agent provisioned"]) {
+  engineTest(`SIGKILL after "${step}": cleanup --yes leaves nothing behind`, async () => {
+    await using home = await bottleHome();
+    await using cli = await spawnCli(
+      ["start", "shell", "--headless", "--prompt", "sleep 120"],
+      { env: home.env },
+    );
+    await cli.waitFor(new RegExp(`bot-bottle: ${step}`));
+    cli.child.kill("SIGKILL");
+    await cli.child.status;
+    const slug = /recorded the bottle \(([^)]+)\)/.exec(cli.stderr())![1];
+    const cleanup = await home.cli(["cleanup", "--yes"]);
+    assert.equal(cleanup.code, 0, cleanup.stderr);
+    const left = await labelled(slug);
+    assert.deepEqual(
+      [left.containers.length, left.networks.length, left.volumes.length],
+      [0, 0, 0],
+      cleanup.stderr,
+    );
+    const stateLeft = [];
+    for await (const e of Deno.readDir(`${home.root}/home/state`)) stateLeft.push(e.name);
+    assert.deepEqual(stateLeft, []);
+  });
+}
+
+engineTest("ten shell bottles started in parallel all come up and are all cleaned up", async () => {
+  await using home = await bottleHome();
+  const runs = await Promise.all(
+    Array.from(
+      { length: 10 },
+      (_, i) => home.cli(["start", "shell", "--headless", "--prompt", `echo bottle-${i}-up`]),
+    ),
+  );
+  const slugs = new Set<string>();
+  for (const [i, r] of runs.entries()) {
+    assert.equal(r.code, 0, `bottle ${i}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`^bottle-${i}-up$`, "m"));
+    slugs.add(firstLine(r.stdout));
+  }
+  assert.equal(slugs.size, 10);
+  for (const slug of slugs) {
+    const left = await labelled(slug);
+    assert.equal(left.containers.length + left.networks.length + left.volumes.length, 0);
+  }
+});
+
+engineTest(
+  "interactive start works under a pseudo-terminal, with the size and a resize forwarded",
+  async () => {
+    await using home = await bottleHome();
+    // `script` gives the CLI a pty; the wrapper resizes that pty while the agent runs.
+    const cmd = [
+      "stty rows 24 cols 80",
+      `(while [ ! -e ${home.root}/resize ]; do sleep 0.2; done; stty -F /dev/tty rows 41 cols 123) &`,
+      `exec ${Deno.execPath()} run --quiet ${
+        (await import("../helpers/cli.ts").then((m) => m.shippedPermissionFlags())).join(" ")
+      } ${new URL("../../main.ts", import.meta.url).pathname} start shell --yes`,
+    ].join("; ");
+    await using pty = await spawnScript(cmd, home.env);
+    await pty.waitFor(/agent provisioned/, 300_000);
+    await pty.waitFor(/\$ $/m, 60_000);
+    await pty.write("echo size=$(stty size)\r");
+    await pty.waitFor(/size=24 80/, 30_000);
+    await Deno.writeTextFile(`${home.root}/resize`, "");
+    await new Promise((r) => setTimeout(r, 1500));
+    await pty.write("echo size=$(stty size)\r");
+    await pty.waitFor(/size=41 123/, 30_000);
+    await pty.write("exit 5\r");
+    const code = await pty.exit();
+    assert.equal(code, 5, pty.output());
+  },
+);
+
+/** Runs `cmd` under `script` (a pty) and streams the merged output. */
+async function spawnScript(cmd: string, env: Record<string, string>) {
+  const child = new Deno.Command("script", {
+    args: ["-qfec", cmd, "/dev/null"],
+    env: { ...env, TERM: "xterm", NO_COLOR: "1" },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  const decoder = new TextDecoder();
+  const reading = Promise.all([child.stdout, child.stderr].map(async (s) => {
+    for await (const chunk of s) out += decoder.decode(chunk, { stream: true });
+  }));
+  const writer = child.stdin.getWriter();
+  return {
+    output: () => out,
+    async write(text: string) {
+      await writer.write(new TextEncoder().encode(text));
+    },
+    async waitFor(pattern: RegExp, timeoutMs: number) {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(out)) {
+        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${pattern}:\n${out}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async exit() {
+      const status = await child.status;
+      await writer.close().catch(() => {});
+      await reading;
+      return status.code;
+    },
+    async [Symbol.asyncDispose]() {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // exited
+      }
+      await writer.close().catch(() => {});
+      await child.status;
+      await reading.catch(() => {});
+    },
+  };
+}
