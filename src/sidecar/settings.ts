@@ -1,0 +1,218 @@
+/**
+ * The sidecar's settings, read from its container environment (SPEC §6.4). The environment holds
+ * no secret: secrets arrive later over the control channel. Parsing is pure (the environment is
+ * passed in as a lookup function) so every rule is unit-tested.
+ *
+ * | variable                          | default                         | meaning                       |
+ * | --------------------------------- | ------------------------------- | ----------------------------- |
+ * | `BOT_BOTTLE_SIDECAR_DAEMONS`      | `dns,egress,git-gate,supervise` | daemons to start (csv)        |
+ * | `BOT_BOTTLE_SIDECAR_RUN_DIR`      | `/run/bot-bottle`               | control and outbox sockets    |
+ * | `BOT_BOTTLE_SIDECAR_CONFIG_DIR`   | `/srv/bot-bottle-config`        | `routes.json`, `ca.crt`       |
+ * | `BOT_BOTTLE_SIDECAR_DNS_PORT`     | `53`                            | UDP port of the DNS responder |
+ * | `BOT_BOTTLE_SIDECAR_EGRESS_PORT`  | `9099`                          | TCP port of the egress proxy  |
+ * | `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` | `0.0.0.0`                       | IPv4 address DNS/egress bind  |
+ * | `BOT_BOTTLE_INTERNAL_SUBNET`      | unset                           | CIDR of the internal network  |
+ *
+ * @module
+ */
+
+import { CONTROL_SOCKET_PATH, OUTBOX_SOCKET_PATH } from "./control/protocol.ts";
+import { EXIT_USAGE, SidecarError } from "./errors.ts";
+
+/** Every daemon name `BOT_BOTTLE_SIDECAR_DAEMONS` accepts, in start order. */
+export const DAEMON_NAMES = ["dns", "egress", "git-gate", "supervise", "forge"] as const;
+
+/** A daemon the init can be asked to start. */
+export type DaemonName = typeof DAEMON_NAMES[number];
+
+/** The daemons started when `BOT_BOTTLE_SIDECAR_DAEMONS` is unset or empty (all but `forge`). */
+export const DEFAULT_DAEMONS: readonly DaemonName[] = ["dns", "egress", "git-gate", "supervise"];
+
+/** Daemons this version implements; the others are accepted and reported as unavailable. */
+export const AVAILABLE_DAEMONS: readonly DaemonName[] = ["dns", "egress"];
+
+/** The directory of the control and outbox sockets unless `BOT_BOTTLE_SIDECAR_RUN_DIR` says. */
+export const DEFAULT_RUN_DIR = dirname(CONTROL_SOCKET_PATH);
+
+/** The config volume's mount point in the sidecar unless `BOT_BOTTLE_SIDECAR_CONFIG_DIR` says. */
+export const DEFAULT_CONFIG_DIR = "/srv/bot-bottle-config";
+
+/** The DNS responder's UDP port unless `BOT_BOTTLE_SIDECAR_DNS_PORT` says. */
+export const DEFAULT_DNS_PORT = 53;
+
+/** The egress proxy's TCP port unless `BOT_BOTTLE_SIDECAR_EGRESS_PORT` says (SPEC §7.1). */
+export const DEFAULT_EGRESS_PORT = 9099;
+
+/** Where DNS and egress listen unless `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` says. */
+export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
+
+/** An IPv4 network in CIDR notation, parsed. */
+export interface Ipv4Cidr {
+  /** The network address as an unsigned 32-bit number. */
+  network: number;
+  /** Prefix length, 0–32. */
+  prefix: number;
+  /** The text it was parsed from. */
+  text: string;
+}
+
+/** Everything the sidecar reads from its environment. */
+export interface SidecarSettings {
+  /** The daemons asked for, deduplicated, in {@linkcode DAEMON_NAMES} order. */
+  daemons: DaemonName[];
+  runDir: string;
+  configDir: string;
+  dnsPort: number;
+  egressPort: number;
+  bindAddress: string;
+  /** The internal network, or null when `BOT_BOTTLE_INTERNAL_SUBNET` is unset. */
+  internalSubnet: Ipv4Cidr | null;
+}
+
+/** Looks one environment variable up (`Deno.env.get` in production). */
+export type EnvLookup = (name: string) => string | undefined;
+
+/**
+ * Reads and validates the init's settings.
+ *
+ * @example
+ * ```ts
+ * const settings = readSettings((name) => Deno.env.get(name));
+ * settings.dnsPort; // 53
+ * ```
+ * @throws {SidecarError} (exit 2) when a variable holds an invalid value; the message names it.
+ */
+export function readSettings(env: EnvLookup): SidecarSettings {
+  return {
+    daemons: parseDaemons(env("BOT_BOTTLE_SIDECAR_DAEMONS")),
+    runDir: readRunDir(env),
+    configDir: readDir(env, "BOT_BOTTLE_SIDECAR_CONFIG_DIR", DEFAULT_CONFIG_DIR),
+    dnsPort: parsePort(env, "BOT_BOTTLE_SIDECAR_DNS_PORT", DEFAULT_DNS_PORT),
+    egressPort: parsePort(env, "BOT_BOTTLE_SIDECAR_EGRESS_PORT", DEFAULT_EGRESS_PORT),
+    bindAddress: parseBindAddress(env("BOT_BOTTLE_SIDECAR_BIND_ADDRESS")),
+    internalSubnet: parseSubnet(env("BOT_BOTTLE_INTERNAL_SUBNET")),
+  };
+}
+
+/**
+ * The run directory alone (what `bridge` and `emit` need).
+ *
+ * @throws {SidecarError} (exit 2) when `BOT_BOTTLE_SIDECAR_RUN_DIR` is not an absolute path.
+ */
+export function readRunDir(env: EnvLookup): string {
+  return readDir(env, "BOT_BOTTLE_SIDECAR_RUN_DIR", DEFAULT_RUN_DIR);
+}
+
+/** The control socket inside a run directory. */
+export function controlSocketPath(runDir: string): string {
+  return `${runDir}/${basename(CONTROL_SOCKET_PATH)}`;
+}
+
+/** The outbox socket inside a run directory. */
+export function outboxSocketPath(runDir: string): string {
+  return `${runDir}/${basename(OUTBOX_SOCKET_PATH)}`;
+}
+
+/**
+ * Parses the daemon list. Unset, blank or only commas means {@linkcode DEFAULT_DAEMONS}.
+ *
+ * @throws {SidecarError} (exit 2) for an unknown name.
+ */
+export function parseDaemons(csv: string | undefined): DaemonName[] {
+  if (csv === undefined || csv.trim() === "") return [...DEFAULT_DAEMONS];
+  const wanted = new Set<string>();
+  for (const raw of csv.split(",")) {
+    const name = raw.trim();
+    if (name === "") continue;
+    if (!(DAEMON_NAMES as readonly string[]).includes(name)) {
+      throw new SidecarError(
+        `Cannot parse "BOT_BOTTLE_SIDECAR_DAEMONS": unknown daemon "${name.slice(0, 40)}" ` +
+          `(expected ${DAEMON_NAMES.join(", ")})`,
+        EXIT_USAGE,
+      );
+    }
+    wanted.add(name);
+  }
+  if (wanted.size === 0) return [...DEFAULT_DAEMONS];
+  return DAEMON_NAMES.filter((name) => wanted.has(name));
+}
+
+/**
+ * Parses an IPv4 CIDR such as `10.213.0.16/28`. Unset or blank means null.
+ *
+ * @throws {SidecarError} (exit 2) when it is not an IPv4 CIDR.
+ */
+export function parseSubnet(text: string | undefined): Ipv4Cidr | null {
+  if (text === undefined || text.trim() === "") return null;
+  const match = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text.trim());
+  const address = match === null ? null : parseIpv4(match[1]);
+  const prefix = match === null ? NaN : Number(match[2]);
+  if (address === null || !(prefix >= 0 && prefix <= 32)) {
+    throw new SidecarError(
+      'Cannot parse "BOT_BOTTLE_INTERNAL_SUBNET": expected an IPv4 CIDR such as "10.213.0.16/28"',
+      EXIT_USAGE,
+    );
+  }
+  return { network: (address & prefixMask(prefix)) >>> 0, prefix, text: text.trim() };
+}
+
+/** Parses a dotted-quad IPv4 address into an unsigned 32-bit number, or null. */
+export function parseIpv4(text: string): number | null {
+  const parts = text.split(".");
+  if (parts.length !== 4) return null;
+  let value = 0;
+  for (const part of parts) {
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) return null;
+    value = value * 256 + Number(part);
+  }
+  return value;
+}
+
+/** Whether an IPv4 address (dotted quad) lies inside a network. */
+export function cidrContains(cidr: Ipv4Cidr, address: string): boolean {
+  const value = parseIpv4(address);
+  if (value === null) return false;
+  return ((value & prefixMask(cidr.prefix)) >>> 0) === cidr.network;
+}
+
+function prefixMask(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+function readDir(env: EnvLookup, name: string, fallback: string): string {
+  const value = env(name);
+  if (value === undefined || value === "") return fallback;
+  if (!value.startsWith("/")) {
+    throw new SidecarError(`Cannot parse "${name}": expected an absolute path`, EXIT_USAGE);
+  }
+  return value.length > 1 ? value.replace(/\/+$/, "") : value;
+}
+
+function parsePort(env: EnvLookup, name: string, fallback: number): number {
+  const value = env(name);
+  if (value === undefined || value.trim() === "") return fallback;
+  const port = Number(value.trim());
+  if (!/^[0-9]{1,5}$/.test(value.trim()) || port > 65535) {
+    throw new SidecarError(`Cannot parse "${name}": expected a port number 0-65535`, EXIT_USAGE);
+  }
+  return port;
+}
+
+function parseBindAddress(value: string | undefined): string {
+  if (value === undefined || value.trim() === "") return DEFAULT_BIND_ADDRESS;
+  if (parseIpv4(value.trim()) === null) {
+    throw new SidecarError(
+      'Cannot parse "BOT_BOTTLE_SIDECAR_BIND_ADDRESS": expected an IPv4 address',
+      EXIT_USAGE,
+    );
+  }
+  return value.trim();
+}
+
+function dirname(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
