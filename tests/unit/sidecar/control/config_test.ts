@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import { routeTable, validateConfig } from "../../../../src/sidecar/control/config.ts";
+import { SidecarError } from "../../../../src/sidecar/errors.ts";
+import { assertNoSecret, sampleConfig, SECRETS } from "./fixtures.ts";
+
+type Mutation = [string, (c: Record<string, unknown>) => void, RegExp];
+
+const route0 = (c: Record<string, unknown>) => (c.routes as Record<string, unknown>[])[0];
+
+Deno.test("validateConfig accepts a complete config, with and without a CA", () => {
+  const config = sampleConfig();
+  assert.equal(validateConfig(config as unknown as Record<string, unknown>), config);
+  const bare = { ...sampleConfig(), ca: null, extraCaPem: "pem", routes: [] };
+  assert.equal(validateConfig(bare as unknown as Record<string, unknown>).routes.length, 0);
+});
+
+Deno.test("validateConfig names the first invalid field and never its value", () => {
+  const table: Mutation[] = [
+    ["slug", (c) => (c.slug = ""), /"slug"/],
+    ["egressLog", (c) => (c.egressLog = 3), /"egressLog" must be 0, 1 or 2/],
+    ["routes", (c) => (c.routes = {}), /"routes" must be an array/],
+    ["route object", (c) => ((c.routes as unknown[])[0] = "x"), /"routes\[0\]" must be/],
+    ["host", (c) => (route0(c).host = 5), /"routes\[0\].host"/],
+    ["ports", (c) => (route0(c).ports = [0]), /"routes\[0\].ports"/],
+    ["ports type", (c) => (route0(c).ports = ["443"]), /"routes\[0\].ports"/],
+    ["origin", (c) => delete route0(c).origin, /"routes\[0\].origin"/],
+    ["auth", (c) => (route0(c).auth = { scheme: "Basic", slot: "S" }), /"routes\[0\].auth"/],
+    ["auth slot", (c) => (route0(c).auth = { scheme: "token" }), /"routes\[0\].auth"/],
+    ["matches", (c) => (route0(c).matches = "x"), /"routes\[0\].matches"/],
+    ["dlp", (c) => (route0(c).dlp = { onMatch: "allow" }), /"routes\[0\].dlp"/],
+    ["upstream", (c) => (route0(c).upstream = 1), /"routes\[0\].upstream"/],
+    ["maxBodyBytes", (c) => (route0(c).maxBodyBytes = -1), /"routes\[0\].maxBodyBytes"/],
+    ["slots", (c) => (c.slots = { A: 1, B: SECRETS.slot }), /"slots"/],
+    ["canary", (c) => delete c.canary, /"canary"/],
+    ["knownSecrets", (c) => (c.knownSecrets = SECRETS.known), /"knownSecrets"/],
+    ["ca", (c) => (c.ca = { certPem: "x" }), /"ca"/],
+    ["ca cert", (c) => (c.ca = { certPem: "nope", keyPem: SECRETS.caKey }), /"ca.certPem"/],
+    [
+      "ca key in the cert",
+      (c) => (c.ca = { certPem: `-----BEGIN CERTIFICATE-----\n${SECRETS.caKey}`, keyPem: "" }),
+      /"ca.certPem" must be a PEM certificate without a key/,
+    ],
+    ["extraCaPem", (c) => (c.extraCaPem = 1), /"extraCaPem"/],
+  ];
+  for (const [name, mutate, pattern] of table) {
+    const config = structuredClone(sampleConfig()) as unknown as Record<string, unknown>;
+    mutate(config);
+    try {
+      validateConfig(config);
+      assert.fail(`${name}: accepted`);
+    } catch (error) {
+      assert.ok(error instanceof SidecarError, `${name}: ${error}`);
+      assert.match(error.message, pattern, name);
+      assert.match(error.message, /^Cannot apply config: /, name);
+      assertNoSecret(error.message, name);
+    }
+  }
+});
+
+Deno.test("routeTable keeps the known route fields only, so nothing else reaches the agent", () => {
+  const config = sampleConfig();
+  const route = config.routes[0] as unknown as Record<string, unknown>;
+  route.token = SECRETS.slot;
+  (route.auth as Record<string, unknown>).value = SECRETS.slot;
+  (route.dlp as Record<string, unknown>).canary = SECRETS.canary;
+  const table = routeTable(config.routes);
+  assertNoSecret(JSON.stringify(table), "the route table");
+  assert.deepEqual(Object.keys(table[0]).sort(), [
+    "auth",
+    "dlp",
+    "host",
+    "matches",
+    "maxBodyBytes",
+    "origin",
+    "ports",
+    "upstream",
+  ]);
+  assert.deepEqual(table[0].auth, { scheme: "token", slot: "EGRESS_TOKEN_1" });
+  assert.deepEqual(table[1], sampleConfig().routes[1]);
+});
+
+Deno.test("routeTable copies: changing the table leaves the config alone", () => {
+  const config = sampleConfig();
+  const table = routeTable(config.routes);
+  table[0].ports.push(1);
+  (table[0].matches as Record<string, unknown>[])[0].prefix = "/";
+  assert.deepEqual(config.routes[0].ports, [443]);
+  assert.deepEqual(config.routes[0].matches, [{ prefix: "/api/v1/repos" }]);
+});
