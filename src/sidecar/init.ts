@@ -1,0 +1,204 @@
+/**
+ * The sidecar's init (SPEC §6.4): reads the settings, starts the daemons named in
+ * `BOT_BOTTLE_SIDECAR_DAEMONS` and the control and outbox sockets, then supervises them.
+ *
+ * - Daemons start before the control socket, so by the time the host can send a config (and
+ *   receive `ready`) every daemon is listening. A daemon that cannot start (a port in use) ends
+ *   the init with exit 1.
+ * - `git-gate`, `supervise` and `forge` are accepted but not part of this version: each is
+ *   logged once as unavailable and skipped.
+ * - SIGTERM, SIGINT or a `shutdown` message stop every daemon with an 8 s grace; exit 0 when all
+ *   stopped in time, else 1.
+ * - A daemon that stops on its own is a death: the init logs which, stops the rest and exits 1,
+ *   so a bottle never runs without enforcement.
+ *
+ * @module
+ */
+
+import { type ControlServerOptions, startControlServer } from "./control/server.ts";
+import { startOutboxServer } from "./control/outbox_server.ts";
+import { ControlSession } from "./control/session.ts";
+import { prepareRunDir } from "./control/unix_socket.ts";
+import type { Daemon } from "./daemon.ts";
+import { startDnsDaemon } from "./dns/server.ts";
+import { startEgressStub } from "./egress/stub.ts";
+import { errorMessage, SidecarError } from "./errors.ts";
+import { routeTable } from "./control/config.ts";
+import { internalAddressLookup } from "./internal_address.ts";
+import { SidecarLog } from "./log.ts";
+import {
+  AVAILABLE_DAEMONS,
+  controlSocketPath,
+  type EnvLookup,
+  outboxSocketPath,
+  readSettings,
+  type SidecarSettings,
+} from "./settings.ts";
+
+/** How long daemons get to stop after SIGTERM, SIGINT or `shutdown` (ms). */
+export const STOP_GRACE_MS = 8000;
+
+/** Options of {@linkcode runInit}. */
+export interface InitOptions {
+  env?: EnvLookup;
+  log?: SidecarLog;
+}
+
+/** Why the init stops. */
+type Ending =
+  | { kind: "stop"; reason: string }
+  | { kind: "died"; daemon: Daemon; error: unknown };
+
+/**
+ * Runs the init until it is told to stop or a daemon dies; resolves with the exit code.
+ *
+ * @example
+ * ```ts
+ * Deno.exit(await runInit());
+ * ```
+ */
+export async function runInit(options: InitOptions = {}): Promise<number> {
+  const log = options.log ?? new SidecarLog();
+  const env = options.env ?? ((name: string) => Deno.env.get(name));
+  let settings: SidecarSettings;
+  try {
+    settings = readSettings(env);
+  } catch (error) {
+    log.info(0, "init", "invalid-settings", { error: errorMessage(error) });
+    return error instanceof SidecarError ? error.exitCode : 1;
+  }
+
+  const session = new ControlSession();
+  log.info(0, "init", "starting", { boot: session.boot, daemons: settings.daemons });
+  for (const name of settings.daemons) {
+    if (!AVAILABLE_DAEMONS.includes(name)) {
+      log.info(0, "init", "daemon-unavailable", {
+        name,
+        message: `${name} is not available in this version`,
+      });
+    }
+  }
+  const internalAddress = internalAddressLookup(settings.internalSubnet, (detail) => {
+    log.info(1, "init", "internal-address-unavailable", { error: detail });
+  });
+
+  const stopRequest = Promise.withResolvers<string>();
+  const signals = (["SIGTERM", "SIGINT"] as const).map((signal) => {
+    const listener = () => stopRequest.resolve(signal);
+    Deno.addSignalListener(signal, listener);
+    return () => Deno.removeSignalListener(signal, listener);
+  });
+
+  const daemons: Daemon[] = [];
+  try {
+    try {
+      await startAll(settings, session, log, internalAddress, daemons, {
+        onShutdown: () => stopRequest.resolve("shutdown"),
+      });
+    } catch (error) {
+      log.info(0, "init", "daemon-failed", { error: errorMessage(error) });
+      await stopAll(daemons, log);
+      return 1;
+    }
+    log.info(0, "init", "started", {
+      daemons: daemons.map((d) => d.name).filter((name) => name !== "control"),
+      internalAddress: internalAddress(),
+    });
+
+    const ending = await Promise.race<Ending>([
+      stopRequest.promise.then((reason) => ({ kind: "stop", reason })),
+      ...daemons.map((daemon) =>
+        daemon.closed.then(
+          (): Ending => ({ kind: "died", daemon, error: null }),
+          (error): Ending => ({ kind: "died", daemon, error }),
+        )
+      ),
+    ]);
+    if (ending.kind === "died") {
+      log.info(0, "init", "daemon-died", {
+        name: ending.daemon.name,
+        listening: ending.daemon.listening,
+        error: ending.error === null ? "stopped on its own" : errorMessage(ending.error),
+      });
+      await stopAll(daemons, log);
+      return 1;
+    }
+    log.info(0, "init", "stopping", { reason: ending.reason, graceMs: STOP_GRACE_MS });
+    const clean = await stopAll(daemons, log);
+    log.info(0, "init", "stopped", { clean });
+    return clean ? 0 : 1;
+  } finally {
+    for (const remove of signals) remove();
+  }
+}
+
+async function startAll(
+  settings: SidecarSettings,
+  session: ControlSession,
+  log: SidecarLog,
+  internalAddress: () => string | null,
+  daemons: Daemon[],
+  control: Pick<ControlServerOptions, "onShutdown">,
+): Promise<void> {
+  const started = (daemon: Daemon) => {
+    daemons.push(daemon);
+    log.info(0, daemon.name, "listening", { address: daemon.listening });
+  };
+  const listen = async (what: string, start: () => Promise<Daemon>) => {
+    try {
+      started(await start());
+    } catch (error) {
+      throw new SidecarError(`Cannot start ${what}: ${errorMessage(error)}`);
+    }
+  };
+  if (settings.daemons.includes("dns")) {
+    await listen(`dns on "udp ${settings.bindAddress}:${settings.dnsPort}"`, () =>
+      startDnsDaemon({
+        port: settings.dnsPort,
+        hostname: settings.bindAddress,
+        internalAddress,
+        log,
+      }));
+  }
+  if (settings.daemons.includes("egress")) {
+    await listen(
+      `egress on "tcp ${settings.bindAddress}:${settings.egressPort}"`,
+      () =>
+        startEgressStub({
+          port: settings.egressPort,
+          hostname: settings.bindAddress,
+          routes: () => routeTable(session.config?.routes ?? []),
+          log,
+        }),
+    );
+  }
+  const warning = await prepareRunDir(settings.runDir);
+  if (warning !== null) log.info(1, "init", "run-dir-mode", { warning });
+  const running = daemons.map((d) => d.name as string);
+  started(
+    await startControlServer({
+      path: controlSocketPath(settings.runDir),
+      configDir: settings.configDir,
+      session,
+      log,
+      readyBody: () => ({ internalAddress: internalAddress(), daemons: running }),
+      onShutdown: control.onShutdown,
+    }),
+  );
+  started(
+    await startOutboxServer({ path: outboxSocketPath(settings.runDir), session, log }),
+  );
+}
+
+/** Stops every daemon; true when all stopped within the grace period. */
+async function stopAll(daemons: readonly Daemon[], log: SidecarLog): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), STOP_GRACE_MS);
+  });
+  const stopped = Promise.all(daemons.map((d) => d.stop())).then(() => true as const);
+  const clean = await Promise.race([stopped, timeout]);
+  clearTimeout(timer);
+  if (!clean) log.info(0, "init", "stop-timeout", { graceMs: STOP_GRACE_MS });
+  return clean;
+}
