@@ -1,0 +1,119 @@
+import assert from "node:assert/strict";
+import { routeTable } from "../../../src/sidecar/control/config.ts";
+import { assertNoSecret, startSidecar, testConfig } from "./sidecar_fixture.ts";
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Writes a raw request to 127.0.0.1:port and reads until the server closes the connection. */
+async function rawRequest(port: number, request: string, timeoutMs = 5000): Promise<RawResponse> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const timer = setTimeout(() => conn.close(), timeoutMs);
+  try {
+    await conn.write(new TextEncoder().encode(request));
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of conn.readable) chunks.push(chunk);
+    const text = new TextDecoder().decode(
+      chunks.reduce((all, c) => new Uint8Array([...all, ...c]), new Uint8Array()),
+    );
+    const [head, ...rest] = text.split("\r\n\r\n");
+    const [statusLine, ...headerLines] = head.split("\r\n");
+    const headers: Record<string, string> = {};
+    for (const line of headerLines) {
+      const colon = line.indexOf(":");
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    let body = rest.join("\r\n\r\n");
+    if (headers["transfer-encoding"] === "chunked") {
+      let decoded = "";
+      for (let at = 0;;) {
+        const end = body.indexOf("\r\n", at);
+        const size = parseInt(body.slice(at, end), 16);
+        if (!size) break;
+        decoded += body.slice(end + 2, end + 2 + size);
+        at = end + 2 + size + 2;
+      }
+      body = decoded;
+    }
+    return { status: Number(statusLine.split(" ")[1]), headers, body };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function assertBlocked(response: RawResponse, host: string, method: string) {
+  assert.equal(response.status, 403);
+  assert.equal(response.headers["x-bot-bottle-block"], "host_not_allowlisted");
+  assert.match(response.headers["content-type"], /^application\/json/);
+  const body = JSON.parse(response.body);
+  assert.equal(body.error, "egress_blocked");
+  assert.equal(body.rule, "host_not_allowlisted");
+  assert.equal(body.host, host);
+  assert.equal(body.method, method);
+  assert.equal(typeof body.message, "string");
+  assert.equal(typeof body.how_to_get_access, "string");
+}
+
+Deno.test("the stub egress proxy blocks a plain HTTP proxy request with the JSON 403", async () => {
+  await using sidecar = await startSidecar();
+  const port = await sidecar.port("egress");
+  const response = await rawRequest(
+    port,
+    "GET http://example.test/some/path?q=1 HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
+  );
+  assertBlocked(response, "example.test", "GET");
+  const post = await rawRequest(
+    port,
+    "POST http://upload.example.test:8080/ HTTP/1.1\r\nHost: upload.example.test:8080\r\n" +
+      "Content-Length: 5\r\nConnection: close\r\n\r\nhello",
+  );
+  assertBlocked(post, "upload.example.test", "POST");
+  const blocked = await sidecar.waitForLog((l) => l.event === "blocked", "a block line");
+  assert.equal(blocked.daemon, "egress");
+  assert.equal(blocked.rule, "host_not_allowlisted");
+  assert.equal(blocked.host, "example.test");
+});
+
+Deno.test("the stub egress proxy answers CONNECT with a raw 403 and closes the tunnel", async () => {
+  await using sidecar = await startSidecar();
+  const port = await sidecar.port("egress");
+  const response = await rawRequest(
+    port,
+    "CONNECT secure.example.test:443 HTTP/1.1\r\nHost: secure.example.test:443\r\n\r\n",
+  );
+  assertBlocked(response, "secure.example.test", "CONNECT");
+  assert.equal(Number(response.headers["content-length"]), response.body.length);
+});
+
+Deno.test("GET http://_egress.local/allowlist lists no routes before config, value-free routes after", async () => {
+  await using sidecar = await startSidecar();
+  const port = await sidecar.port("egress");
+  const ask = () =>
+    rawRequest(
+      port,
+      "GET http://_egress.local/allowlist HTTP/1.1\r\nHost: _egress.local\r\nConnection: close\r\n\r\n",
+    );
+  const before = await ask();
+  assert.equal(before.status, 200);
+  assert.deepEqual(JSON.parse(before.body), []);
+
+  await using bridge = sidecar.bridge();
+  await bridge.next("hello");
+  const config = testConfig();
+  await bridge.send({ type: "config", id: "c", config });
+  await bridge.next("applied");
+  const after = await ask();
+  assert.equal(after.status, 200);
+  assert.deepEqual(JSON.parse(after.body), routeTable(config.routes));
+  assertNoSecret(after.body, "the allowlist");
+
+  // Listed hosts are still blocked by this version.
+  const listed = await rawRequest(
+    port,
+    "CONNECT gitea.example.test:443 HTTP/1.1\r\nHost: gitea.example.test:443\r\n\r\n",
+  );
+  assertBlocked(listed, "gitea.example.test", "CONNECT");
+});
