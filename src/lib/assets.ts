@@ -46,3 +46,41 @@ export async function listAssets(dir: string): Promise<string[]> {
   }
   return names.sort();
 }
+
+/**
+ * Reads an embedded file as bytes.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readAsset("src/sidecar/control/protocol.ts");
+ * ```
+ * @throws {Deno.errors.NotFound} when the asset is not shipped.
+ */
+export async function readAsset(path: string): Promise<Uint8Array> {
+  return await Deno.readFile(assetUrl(path));
+}
+
+/**
+ * Lists every file under an embedded directory, recursively, as `/`-separated paths relative
+ * to it, sorted by code point. Directories themselves are not listed; symlinks are skipped
+ * (an embedded tree has none worth shipping).
+ *
+ * @example
+ * ```ts
+ * await listAssetsRecursive("src/sidecar"); // ["control/protocol.ts", "main.ts", …]
+ * ```
+ * @throws {Deno.errors.NotFound} when the directory is not shipped.
+ */
+export async function listAssetsRecursive(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (relative: string) => {
+    const url = assetUrl(relative === "" ? `${dir}/` : `${dir}/${relative}/`);
+    for await (const entry of Deno.readDir(url)) {
+      const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory) await walk(path);
+      else if (entry.isFile) found.push(path);
+    }
+  };
+  await walk("");
+  return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
