@@ -295,6 +295,11 @@ export class BottleStore {
     return this.#store.transaction(() => {
       const cursor = this.cursor(slug);
       if (cursor !== undefined && cursor.boot === boot && message.seq <= cursor.seq) return false;
+      // A late resend from an earlier boot is a duplicate too.
+      const known = this.#store.db.prepare(
+        "SELECT 1 FROM control_messages WHERE slug = ? AND boot = ? AND seq = ?",
+      ).get(slug, boot, message.seq);
+      if (known !== undefined) return false;
       apply();
       this.#store.db.prepare(
         "INSERT OR IGNORE INTO control_messages (slug, boot, seq, type, body, at, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -318,10 +323,10 @@ export class BottleStore {
   messages(slug: string, type?: string): ControlMessageRecord[] {
     const rows = (type === undefined
       ? this.#store.db.prepare(
-        "SELECT * FROM control_messages WHERE slug = ? ORDER BY received_at, seq",
+        "SELECT * FROM control_messages WHERE slug = ? ORDER BY rowid",
       ).all(slug)
       : this.#store.db.prepare(
-        "SELECT * FROM control_messages WHERE slug = ? AND type = ? ORDER BY received_at, seq",
+        "SELECT * FROM control_messages WHERE slug = ? AND type = ? ORDER BY rowid",
       ).all(slug, type)) as unknown as {
         slug: string;
         boot: string;

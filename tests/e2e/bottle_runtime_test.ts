@@ -285,10 +285,10 @@ engineTest(
       `exec ${Deno.execPath()} run --quiet ${
         (await import("../helpers/cli.ts").then((m) => m.shippedPermissionFlags())).join(" ")
       } ${new URL("../../main.ts", import.meta.url).pathname} start shell --yes`,
-    ].join("; ");
+    ].join("\n");
     await using pty = await spawnScript(cmd, home.env);
-    await pty.waitFor(/agent provisioned/, 300_000);
-    await pty.waitFor(/\$ $/m, 60_000);
+    await pty.waitFor(/agent provisioned/, 60_000);
+    await pty.waitFor(/\$ $/m, 20_000);
     await pty.write("echo size=$(stty size)\r");
     await pty.waitFor(/size=24 80/, 30_000);
     await Deno.writeTextFile(`${home.root}/resize`, "");
