@@ -286,7 +286,7 @@ engineTest(
         (await import("../helpers/cli.ts").then((m) => m.shippedPermissionFlags())).join(" ")
       } ${new URL("../../main.ts", import.meta.url).pathname} start shell --yes`,
     ].join("\n");
-    await using pty = await spawnScript(cmd, home.env);
+    await using pty = spawnScript(cmd, home.env);
     await pty.waitFor(/agent provisioned/, 60_000);
     await pty.waitFor(/\$ $/m, 20_000);
     await pty.write("echo size=$(stty size)\r");
@@ -302,7 +302,7 @@ engineTest(
 );
 
 /** Runs `cmd` under `script` (a pty) and streams the merged output. */
-async function spawnScript(cmd: string, env: Record<string, string>) {
+function spawnScript(cmd: string, env: Record<string, string>) {
   const child = new Deno.Command("script", {
     args: ["-qfec", cmd, "/dev/null"],
     env: { ...env, TERM: "xterm", NO_COLOR: "1" },
