@@ -26,6 +26,7 @@ import {
   openBottleEnv,
   resolveLaunchSecrets,
 } from "./bottle/session.ts";
+import { loadSkills } from "./bottle/skills.ts";
 import { generatedSlug, limitSlug, nextFreeSlug, slugify } from "./bottle/slug.ts";
 import { EngineNotFoundError, imageInspect } from "./engine/mod.ts";
 import { BottleError, toBottleError } from "./lib/errors.ts";
@@ -133,6 +134,7 @@ async function headlessTurn(
       frozenImage: resume?.frozenImage ?? null,
     });
     const secrets = await resolveLaunchSecrets(resolved, { hostEnv: benv.env });
+    const skills = await loadSkills(resolved.agent.skills, resolved.provider.template, benv.env);
     await ensurePlanImages(benv.client, resolved, plan, { env: benv.env });
     if (resume !== null) {
       await teardownBottle({ client: benv.client, bottles: benv.bottles, layout }, slug, {
@@ -144,7 +146,7 @@ async function headlessTurn(
       { client: benv.client, bottles: benv.bottles, layout, pool: benv.pool },
       plan,
       secrets,
-      { owner: "api", resume: resume !== null, prompt: resolved.agent.prompt },
+      { owner: "api", resume: resume !== null, prompt: resolved.agent.prompt, files: skills },
     );
     keep = true;
     const entry: Held = { benv, launched, turn: null };

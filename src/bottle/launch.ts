@@ -86,6 +86,8 @@ export interface LaunchRecord {
   resume: boolean;
   /** A prompt file body (the agent manifest's body). */
   prompt: string;
+  /** More files for the agent's home (skills), paths relative to it. */
+  files?: TarEntry[];
 }
 
 /** A launched bottle, agent container idle, ready for the agent exec. */
@@ -301,7 +303,7 @@ export async function launchBottle(
     await containerStart(client, agentId);
     step("agent", ac.name);
 
-    await provisionAgent(client, agentId, plan, record.prompt);
+    await provisionAgent(client, agentId, plan, record.prompt, record.files ?? []);
     step("provisioned", ac.name);
 
     const execEnv = [
@@ -357,8 +359,18 @@ async function provisionAgent(
   agentId: string,
   plan: BottlePlan,
   prompt: string,
+  extra: TarEntry[],
 ): Promise<void> {
+  const dirs = new Set<string>();
+  for (const e of extra) {
+    const parts = e.path.split("/");
+    for (let i = 1; i < parts.length - 1; i++) dirs.add(parts.slice(0, i).join("/"));
+  }
+  const parents: TarEntry[] = [...dirs].filter((d) => !extra.some((e) => e.path === d)).sort()
+    .map((d) => ({ path: d, type: "dir" as const, mode: 0o755, uid: 1000, gid: 1000 }));
   const files: TarEntry[] = [
+    ...parents,
+    ...extra,
     {
       path: plan.provision.promptFile.slice(AGENT_HOME.length + 1),
       data: prompt + (prompt.endsWith("\n") || prompt === "" ? "" : "\n"),

@@ -19,6 +19,7 @@ import type { ResolvedAgent } from "../manifest/mod.ts";
 import type { GlobalOptions } from "./command.ts";
 import { escapeControl, type IO } from "./io.ts";
 import { formatPreflight } from "./preflight.ts";
+import { loadSkills } from "../bottle/skills.ts";
 
 /** What the flow needs. */
 export interface LaunchFlowOptions {
@@ -65,6 +66,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
     prompter: io.stdinIsTTY && !plan.headless ? ttyPrompter() : undefined,
   });
 
+  const skills = await loadSkills(resolved.agent.skills, resolved.provider.template, benv.env);
   const progress = createBuildProgress((t) => {
     if (!globals.quiet) io.err(t);
   }, { tty: io.stderrIsTTY, columns: consoleColumns() });
@@ -109,7 +111,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
       },
       plan,
       secrets,
-      { owner: "cli", resume: options.resume, prompt: resolved.agent.prompt },
+      { owner: "cli", resume: options.resume, prompt: resolved.agent.prompt, files: skills },
     );
     if (interrupted) throw new BottleError("interrupted", "Interrupted during launch");
     if (plan.headless) io.out(`${plan.slug}\n`);

@@ -346,3 +346,34 @@ function spawnScript(cmd: string, env: Record<string, string>) {
     },
   };
 }
+
+engineTest("skills are copied into the agent's home as files, links kept as links", async () => {
+  await using home = await bottleHome();
+  const fakeHome = `${home.root}/userhome`;
+  // A different HOME must not move Deno's module cache.
+  const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+  await Deno.mkdir(`${fakeHome}/.claude/skills/demo-skill/sub`, { recursive: true });
+  await Deno.writeTextFile(`${fakeHome}/.claude/skills/demo-skill/SKILL.md`, "skill-body\n");
+  await Deno.writeTextFile(`${fakeHome}/.claude/skills/demo-skill/sub/x.txt`, "nested\n");
+  await Deno.symlink("/etc/hostname", `${fakeHome}/.claude/skills/demo-skill/link`);
+  await home.write(
+    "agents",
+    "skilled",
+    "---\nbottle: shell\nskills: [demo-skill]\n---\nA skilled shell.\n",
+  );
+  const result = await home.cli([
+    "start",
+    "skilled",
+    "--headless",
+    "--prompt",
+    "cd ~/.claude/skills/demo-skill && cat SKILL.md sub/x.txt && readlink link && stat -c %u SKILL.md && cat ~/.bot-bottle-prompt.txt",
+  ], { HOME: fakeHome, DENO_DIR: denoDir });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^skill-body\nnested\n\/etc\/hostname\n1000\nA skilled shell\.$/m);
+  const missing = await home.cli(["start", "skilled", "--headless", "--prompt", "true"], {
+    HOME: `${home.root}/nobody`,
+    DENO_DIR: denoDir,
+  });
+  assert.equal(missing.code, 3, missing.stderr);
+  assert.match(missing.stderr, /Cannot copy skill "demo-skill"/);
+});

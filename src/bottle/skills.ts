@@ -1,0 +1,79 @@
+/**
+ * Agent skills (SPEC §4.3): each named skill is the host directory `~/.claude/skills/<name>/`,
+ * checked before launch and copied into the agent's skills directory without following
+ * symlinks (a link is copied as a link, never its target), with uid/gid 1000.
+ *
+ * @module
+ */
+import type { TarEntry } from "../engine/mod.ts";
+import { ConfigError } from "../lib/errors.ts";
+import type { EnvReader } from "../lib/home.ts";
+
+/** Where each template reads skills, relative to the agent's home. */
+export function skillsDirOf(template: string): string {
+  return template === "pi" ? ".pi/agent/skills" : ".claude/skills";
+}
+
+/** Largest total size of the skills copied into one bottle. */
+export const MAX_SKILLS_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads the skills of an agent into tar entries under `skillsDirOf(template)`.
+ *
+ * @throws {ConfigError} when `HOME` is unset, a skill directory is missing or not a directory,
+ *   or the skills are larger than {@linkcode MAX_SKILLS_BYTES}.
+ */
+export async function loadSkills(
+  names: readonly string[],
+  template: string,
+  env: EnvReader,
+): Promise<TarEntry[]> {
+  if (names.length === 0) return [];
+  const home = env("HOME");
+  if (!home) throw new ConfigError("Cannot find the skills: HOME is not set");
+  const target = skillsDirOf(template);
+  const owner = { uid: 1000, gid: 1000 };
+  const entries: TarEntry[] = [];
+  let total = 0;
+  for (const name of names) {
+    const source = `${home}/.claude/skills/${name}`;
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.lstat(source);
+    } catch {
+      throw new ConfigError(`Cannot copy skill "${name}": ${source} does not exist`, {
+        hint: `Create ${source}/, or remove "${name}" from the agent's skills`,
+      });
+    }
+    if (!info.isDirectory) {
+      throw new ConfigError(`Cannot copy skill "${name}": ${source} is not a directory`);
+    }
+    const walk = async (dir: string, rel: string) => {
+      entries.push({ path: `${target}/${rel}`, type: "dir", mode: 0o755, ...owner });
+      for await (const e of Deno.readDir(dir)) {
+        const path = `${dir}/${e.name}`;
+        const relPath = `${rel}/${e.name}`;
+        if (e.isSymlink) {
+          entries.push({
+            path: `${target}/${relPath}`,
+            type: "symlink",
+            linkname: await Deno.readLink(path),
+            ...owner,
+          });
+        } else if (e.isDirectory) {
+          await walk(path, relPath);
+        } else if (e.isFile) {
+          const data = await Deno.readFile(path);
+          total += data.length;
+          if (total > MAX_SKILLS_BYTES) {
+            throw new ConfigError(`Cannot copy the skills: they are larger than 64 MiB`);
+          }
+          const mode = ((await Deno.lstat(path)).mode ?? 0o644) & 0o755;
+          entries.push({ path: `${target}/${relPath}`, data, mode: mode | 0o644, ...owner });
+        }
+      }
+    };
+    await walk(source, name);
+  }
+  return entries;
+}
