@@ -5,9 +5,11 @@
  * @module
  */
 import { benchColdStart, benchPing } from "./cli.ts";
+import { benchEgress } from "./egress.ts";
 import { benchStart } from "./start.ts";
 
 console.log(`bot-bottle benchmarks on ${Deno.build.target}, deno ${Deno.version.deno}`);
 await benchColdStart();
 await benchPing();
 await benchStart();
+await benchEgress();
