@@ -6,10 +6,25 @@
  * @module
  */
 
+import { ensureTestCa, testCaCertPath } from "./test_ca.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 
 /** Host variables the child CLI keeps (the extra CA is part of image build hashes). */
 const CARRIED_ENV = ["PATH", "HOME", "DOCKER_HOST", "DENO_DIR", "CI", "BOT_BOTTLE_EXTRA_CA_CERTS"];
+
+/**
+ * `BOT_BOTTLE_EXTRA_CA_CERTS` for child CLIs: the host's setting (if any), then the test CA
+ * (`test_ca.ts`), so sidecars trust fixture upstreams. The same for every spawn, so images are
+ * built once with it.
+ */
+export function childExtraCaCerts(): string {
+  const caPath = testCaCertPath();
+  const host = (Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS") ?? "").split(":").filter((p) =>
+    p !== "" && p !== caPath
+  );
+  return [...host, caPath].join(":");
+}
 
 /** The `--allow-*` flags of the `compile` task: the permissions the binary ships with. */
 export async function shippedPermissionFlags(): Promise<string[]> {
@@ -47,6 +62,8 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
     const value = Deno.env.get(name);
     if (value !== undefined) base[name] = value;
   }
+  await ensureTestCa();
+  base.BOT_BOTTLE_EXTRA_CA_CERTS = childExtraCaCerts();
   const command = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...flags, new URL("main.ts", ROOT).pathname, ...args],
     cwd: options.cwd,
@@ -94,6 +111,8 @@ export async function spawnCli(args: string[], options: RunCliOptions = {}): Pro
     const value = Deno.env.get(name);
     if (value !== undefined) base[name] = value;
   }
+  await ensureTestCa();
+  base.BOT_BOTTLE_EXTRA_CA_CERTS = childExtraCaCerts();
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...flags, new URL("main.ts", ROOT).pathname, ...args],
     cwd: options.cwd,
