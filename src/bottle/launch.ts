@@ -31,6 +31,9 @@ import { stateDir, teardownBottle } from "./lifecycle.ts";
 import { currentOwner, HEARTBEAT_INTERVAL_MS } from "./owner.ts";
 import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan } from "./plan.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
+import { mintBottleCa, writeBottleCa } from "./ca.ts";
+import { loadExtraCaCerts } from "../lib/extra_ca.ts";
+import type { EnvReader } from "../lib/home.ts";
 
 /** Launch steps, in order; each is reported when done. */
 export type LaunchStep =
@@ -60,6 +63,8 @@ export interface LaunchContext {
   layout: HomeLayout;
   /** The internal-network subnet pool. */
   pool: Cidr;
+  /** Host environment (`BOT_BOTTLE_EXTRA_CA_CERTS`); default the process's. */
+  env?: EnvReader;
   /** Called after each step. */
   onStep?: (step: LaunchStep, detail: string) => void;
   /** Warnings and debug lines. */
@@ -263,6 +268,10 @@ export async function launchBottle(
     await containerStart(client, sidecarId);
     step("sidecar", sc.name);
 
+    // The per-bottle CA: key 0600 in the state dir and in sidecar memory only (SPEC §7.1).
+    const ca = await mintBottleCa(slug);
+    await writeBottleCa(stateDir(ctx.layout, slug), ca);
+    const extra = await loadExtraCaCerts(ctx.env ?? ((n) => Deno.env.get(n)));
     const canary = `bbcanary${randomToken(16)}`;
     channel = await openControlChannel(client, sidecarId, slug, bottles, {
       log: ctx.debug,
@@ -270,15 +279,15 @@ export async function launchBottle(
     });
     const config: SidecarConfig = {
       slug,
-      egressLog: 0,
+      egressLog: plan.egressLog,
       routes: sidecarRoutes(plan),
       slots: Object.fromEntries(secrets.slots),
       canary,
       knownSecrets: [...secrets.secretEnv].map((n) => secrets.env.get(n)!).filter((v) =>
         v.length >= 8
       ),
-      ca: null,
-      extraCaPem: null,
+      ca: { certPem: ca.certPem, keyPem: ca.keyPem },
+      extraCaPem: extra?.pem ?? null,
     };
     const ready = await configureSidecar(channel, config, 30_000);
     const sidecarAddress = typeof ready.body.internalAddress === "string"
@@ -291,7 +300,7 @@ export async function launchBottle(
         `Cannot start "${slug}": the sidecar has no internal address`,
       );
     }
-    step("control", `sidecar at ${sidecarAddress}`);
+    step("control", `sidecar at ${sidecarAddress}; CA SHA-256 ${ca.fingerprintSha256}`);
 
     const ac = plan.containers.agent;
     const agentCreate = {
@@ -393,7 +402,7 @@ async function provisionAgent(
     });
   }
   await containerArchivePut(client, agentId, AGENT_HOME, tarCreate(files));
-  if (plan.routes.length > 0 || plan.env.slots.length > 0) {
+  {
     const ca = await execRun(client, agentId, [
       "sh",
       "-c",

@@ -126,6 +126,8 @@ export interface BottlePlan {
   /** Environment names (never values). */
   env: { agent: string[]; hidden: string[]; slots: string[]; secret: string[] };
   routes: ResolvedRoute[];
+  /** Sidecar log level (`egress.log`). */
+  egressLog: 0 | 1 | 2;
   gitGate: ResolvedAgent["gitGate"];
   gitIdentity: { name: string | null; email: string | null };
   /** The agent process. */
@@ -376,6 +378,7 @@ export function planBottle(input: PlanInput): BottlePlan {
       secret: resolved.env.filter((e) => e.secret).map((e) => e.name),
     },
     routes: resolved.routes,
+    egressLog: resolved.egressLog,
     gitGate: resolved.gitGate,
     gitIdentity: {
       name: resolved.gitIdentity.name?.value ?? null,

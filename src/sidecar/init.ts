@@ -21,9 +21,8 @@ import { ControlSession } from "./control/session.ts";
 import { prepareRunDir } from "./control/unix_socket.ts";
 import type { Daemon } from "./daemon.ts";
 import { startDnsDaemon } from "./dns/server.ts";
-import { startEgressStub } from "./egress/stub.ts";
+import { startEgressDaemon } from "./egress/daemon.ts";
 import { errorMessage, SidecarError } from "./errors.ts";
-import { routeTable } from "./control/config.ts";
 import { internalAddressLookup } from "./internal_address.ts";
 import { SidecarLog } from "./log.ts";
 import {
@@ -164,10 +163,10 @@ async function startAll(
     await listen(
       `egress on "tcp ${settings.bindAddress}:${settings.egressPort}"`,
       () =>
-        startEgressStub({
+        startEgressDaemon({
           port: settings.egressPort,
           hostname: settings.bindAddress,
-          routes: () => routeTable(session.config?.routes ?? []),
+          config: () => session.config,
           log,
         }),
     );

@@ -174,6 +174,8 @@ for (const [host, want] of ipLiteralCases) {
 
 /** [path, query, is a push, behaviour]. */
 const gitPushCases: [string, string, boolean, string][] = [
+  ["/docs/git-receive-pack/intro", "", true, "git-receive-pack as any segment (fail closed)"],
+  ["/o/r.git/git-receive-pack;x=1", "", true, "a segment parameter after git-receive-pack"],
   ["/o/r.git/git-receive-pack", "", true, "a path ending /git-receive-pack"],
   ["/o/r.git/GIT-RECEIVE-PACK", "", true, "the path suffix in upper case"],
   ["/o/r.git/git%2Dreceive%2Dpack", "", true, "the path suffix percent-encoded"],
@@ -198,7 +200,6 @@ const gitPushCases: [string, string, boolean, string][] = [
 const notGitPushCases: [string, string, boolean, string][] = [
   ["/o/r.git/git-upload-pack", "", false, "a fetch (git-upload-pack)"],
   ["/o/r.git/info/refs", "service=git-upload-pack", false, "a fetch ref advertisement"],
-  ["/docs/git-receive-pack/intro", "", false, "git-receive-pack as a middle segment"],
   ["/o/r.git/info/refs", "service=git-receive-pack2", false, "a longer service name"],
   [
     "/o/r.git/info/refs",

@@ -1,0 +1,399 @@
+/**
+ * The egress policy (SPEC §7.2), pure: ordered small steps over one request, from the route
+ * table alone. I/O (resolution, TLS, DLP on bodies, forwarding) happens in `proxy.ts`; every
+ * step here is a table test in `tests/unit/sidecar/egress/decide_test.ts`.
+ *
+ * Order: `_egress.local` → git smart-HTTP push → host and port on the allowlist (IP literals
+ * never match) → authority agreement (CONNECT host = SNI = `Host`; plain: URI host = `Host`)
+ * → routes with `auth` only over intercepted TLS → `matches` (normalised paths; encoded
+ * slashes or dot segments that change the outcome block).
+ *
+ * @module
+ */
+import type { SidecarRoute } from "../control/protocol.ts";
+import { headerValues, type ParsedTarget, parseHostHeader } from "./http1.ts";
+
+/** The rule names of SPEC §7.6. */
+export type BlockRule =
+  | "host_not_allowlisted"
+  | "port_not_allowed"
+  | "authority_mismatch"
+  | "plain_http_with_auth"
+  | "match_failed"
+  | "git_push_blocked"
+  | "dlp_outbound"
+  | "dlp_inbound"
+  | "canary"
+  | "body_too_large"
+  | "undecodable_body"
+  | "supervise_rejected"
+  | "supervise_timeout"
+  | "supervise_unavailable"
+  | "destination_not_public"
+  | "malformed_request";
+
+/** A block decision. */
+export interface Block {
+  block: BlockRule;
+  message: string;
+  detector?: string;
+  location?: string;
+}
+
+/** A compiled route. */
+export interface Route extends SidecarRoute {
+  compiled: CompiledMatch[] | null;
+}
+
+interface CompiledMatch {
+  paths: { type: "prefix" | "exact" | "regex"; value: string; re?: RegExp }[] | null;
+  methods: Set<string> | null;
+  headers:
+    | { name: string; type: "exact" | "regex" | "present"; value?: string; re?: RegExp }[]
+    | null;
+}
+
+/** Longest user regex accepted (the manifest loader also rejects catastrophic ones). */
+export const MAX_REGEX_LENGTH = 1024;
+
+function compileRegex(value: string): RegExp {
+  if (value.length > MAX_REGEX_LENGTH) throw new Error("regex too long");
+  return new RegExp(`^(?:${value})$`, "u");
+}
+
+/**
+ * Compiles the routes once at load (regexes included).
+ *
+ * @throws {Error} for an invalid regex (the manifest loader refuses them earlier).
+ */
+export function compileRoutes(routes: readonly SidecarRoute[]): Route[] {
+  return routes.map((r) => ({
+    ...r,
+    host: r.host.toLowerCase(),
+    compiled: r.matches === null ? null : (r.matches as Record<string, unknown>[]).map((m) => {
+      const paths = m.paths as { type: "prefix" | "exact" | "regex"; value: string }[] | undefined;
+      const methods = m.methods as string[] | undefined;
+      const headers = m.headers as
+        | { name: string; value?: string; type?: "exact" | "regex" | "present" }[]
+        | undefined;
+      return {
+        paths: paths
+          ? paths.map((p) => ({
+            ...p,
+            ...(p.type === "regex" ? { re: compileRegex(p.value) } : {}),
+          }))
+          : null,
+        methods: methods ? new Set(methods.map((x) => x.toUpperCase())) : null,
+        headers: headers
+          ? headers.map((h) => {
+            const type = h.type ?? (h.value === undefined ? "present" : "exact");
+            return {
+              name: h.name.toLowerCase(),
+              type,
+              value: h.value,
+              ...(type === "regex" && h.value !== undefined ? { re: compileRegex(h.value) } : {}),
+            };
+          })
+          : null,
+      };
+    }),
+  }));
+}
+
+/** The introspection host (SPEC §7.8). */
+export const INTROSPECTION_HOST = "_egress.local";
+
+/** Whether a host is an IPv4 or IPv6 literal (these never match a route). */
+export function isIpLiteral(host: string): boolean {
+  if (host.includes(":")) return true;
+  if (/^[0-9.]+$/.test(host)) return true;
+  // Numeric forms that resolvers accept as IPv4 (0x7f.1, 2130706433).
+  const last = host.split(".").at(-1) ?? "";
+  return /^(?:0x[0-9a-f]*|[0-9]+)$/i.test(last);
+}
+
+/**
+ * Step 2: git smart-HTTP pushes never go through the proxy (git-gate only). Any path segment
+ * `git-receive-pack` (decoded, `;params` stripped, so trailing or doubled slashes and
+ * fragments cannot hide it) or a `service=git-receive-pack` query.
+ */
+export function isGitPush(path: string, query: string): boolean {
+  const segments = safeDecode(path).toLowerCase().split(/[/\\]+/).map((s) =>
+    s.replace(/;.*$/, "").trim()
+  );
+  return segments.includes("git-receive-pack") ||
+    /(?:^|&)service=git-receive-pack(?:&|$)/i.test(safeDecode(query));
+}
+
+/** Decodes percent-encoded unreserved characters only (`%61` → `a`); other escapes stay. */
+export function decodeUnreserved(path: string): string {
+  return path.replace(/%([0-9a-fA-F]{2})/g, (m, hex) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
+  });
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Step 3: the route for a host and port. */
+export function findRoute(
+  routes: readonly Route[],
+  host: string,
+  port: number,
+): Route | Block {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  if (isIpLiteral(h)) {
+    return {
+      block: "host_not_allowlisted",
+      message: "IP addresses are never allow-listed; use a hostname that is on the allowlist.",
+    };
+  }
+  const route = routes.find((r) => r.host === h);
+  if (!route) {
+    return {
+      block: "host_not_allowlisted",
+      message: `The host ${h} is not on this bottle's allowlist.`,
+    };
+  }
+  if (!route.ports.includes(port)) {
+    return {
+      block: "port_not_allowed",
+      message: `Port ${port} is not allowed for ${h} (allowed: ${route.ports.join(", ")}).`,
+    };
+  }
+  return route;
+}
+
+/** The facts of one request that the policy looks at. */
+export interface RequestFacts {
+  /** The CONNECT tunnel this request arrived in; `null` for plain HTTP. */
+  tunnel: { host: string; port: number; sni: string | null } | null;
+  method: string;
+  target: ParsedTarget;
+  headers: readonly [string, string][];
+}
+
+/** An allowed request. */
+export interface Allow {
+  route: Route;
+  host: string;
+  port: number;
+  path: string;
+  query: string;
+}
+
+/**
+ * Removes dot segments (RFC 3986 §5.2.4) after decoding percent-encoded unreserved characters.
+ * Returns `null` when the path has encoded slashes or backslashes, which are ambiguous.
+ */
+export function normalizePath(path: string): string | null {
+  if (/%(?:2f|5c)/i.test(path) || path.includes("\\")) return null;
+  let decoded: string;
+  try {
+    decoded = path.replace(/%([0-9a-fA-F]{2})/g, (m, hex) => {
+      const c = String.fromCharCode(parseInt(hex, 16));
+      return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
+    });
+  } catch {
+    return null;
+  }
+  const out: string[] = [];
+  const segments = decoded.split("/");
+  for (const [i, s] of segments.entries()) {
+    if (s === ".") {
+      if (i === segments.length - 1) out.push("");
+      continue;
+    }
+    if (s === "..") {
+      if (out.length > 1) out.pop();
+      if (i === segments.length - 1) out.push("");
+      continue;
+    }
+    out.push(s);
+  }
+  const joined = out.join("/");
+  return joined.startsWith("/") ? joined : `/${joined}`;
+}
+
+function pathMatches(p: NonNullable<CompiledMatch["paths"]>[number], path: string): boolean {
+  if (p.type === "exact") return path === p.value;
+  if (p.type === "regex") return p.re!.test(path);
+  const prefix = p.value.replace(/\/+$/, "");
+  return prefix === "" || path === prefix || path.startsWith(`${prefix}/`);
+}
+
+function matchOne(
+  m: CompiledMatch,
+  method: string,
+  path: string,
+  headers: readonly [string, string][],
+): boolean {
+  if (m.methods && !m.methods.has(method.toUpperCase())) return false;
+  if (m.paths && !m.paths.some((p) => pathMatches(p, path))) return false;
+  if (m.headers) {
+    for (const h of m.headers) {
+      const values = headerValues(headers, h.name);
+      if (values.length === 0) return false;
+      if (h.type === "exact" && !values.includes(h.value ?? "")) return false;
+      if (h.type === "regex" && !values.some((v) => h.re!.test(v))) return false;
+    }
+  }
+  return true;
+}
+
+/** Step 6: whether the route's `matches` admit the request (`null` matches admit all). */
+export function routeAdmits(
+  route: Route,
+  method: string,
+  path: string,
+  headers: readonly [string, string][],
+): boolean {
+  if (route.compiled === null) return true;
+  return route.compiled.some((m) => matchOne(m, method, path, headers));
+}
+
+/**
+ * Decides one request (steps 2–6). `_egress.local` is handled by the caller before this.
+ */
+export function decideRequest(routes: readonly Route[], facts: RequestFacts): Allow | Block {
+  const { tunnel, target, method, headers } = facts;
+  const path = target.path;
+  const query = target.query;
+  if (isGitPush(path, query)) {
+    return {
+      block: "git_push_blocked",
+      message: "git pushes go through git-gate only (http://git-gate:9080/<repo>.git).",
+    };
+  }
+  const hostHeaders = headerValues(headers, "host");
+  if (hostHeaders.length > 1) {
+    return { block: "authority_mismatch", message: "The request has more than one Host header." };
+  }
+  const defaultPort = tunnel ? tunnel.port : target.port ?? 80;
+  const hostHeader = hostHeaders.length === 1
+    ? parseHostHeader(hostHeaders[0], defaultPort)
+    : undefined;
+  if (hostHeaders.length === 1 && hostHeader === undefined) {
+    return { block: "authority_mismatch", message: "The Host header is not a valid authority." };
+  }
+  let host: string;
+  let port: number;
+  if (tunnel) {
+    host = tunnel.host;
+    port = tunnel.port;
+    const sni = tunnel.sni?.toLowerCase().replace(/\.$/, "") ?? null;
+    const mismatch = (sni !== null && sni !== host) ||
+      (hostHeader !== undefined && (hostHeader.host !== host || hostHeader.port !== port)) ||
+      (target.form === "absolute" && (target.host !== host || target.port !== port));
+    if (mismatch) {
+      return {
+        block: "authority_mismatch",
+        message: `The TLS server name and the Host header must both be ${host}.`,
+      };
+    }
+  } else {
+    if (target.form !== "absolute" || target.host === null) {
+      return {
+        block: "malformed_request",
+        message: "Plain HTTP through the proxy needs an absolute URL (http://host/path).",
+      };
+    }
+    if (target.scheme !== "http") {
+      return { block: "malformed_request", message: "Use CONNECT (an https:// URL) for HTTPS." };
+    }
+    host = target.host;
+    port = target.port!;
+    if (hostHeader !== undefined && (hostHeader.host !== host || hostHeader.port !== port)) {
+      return { block: "authority_mismatch", message: `The Host header must be ${host}.` };
+    }
+  }
+  const found = findRoute(routes, host, port);
+  if ("block" in found) return found;
+  if (!tunnel && found.auth !== null) {
+    return {
+      block: "plain_http_with_auth",
+      message: `${host} carries a credential, so it is reachable over HTTPS only.`,
+    };
+  }
+  if (found.compiled !== null) {
+    const normal = normalizePath(path);
+    const rawOk = routeAdmits(found, method, decodeUnreserved(path), headers);
+    const normalOk = normal !== null && routeAdmits(found, method, normal, headers);
+    if (!rawOk || !normalOk || normal === null) {
+      return {
+        block: "match_failed",
+        message: normal === null
+          ? "Encoded slashes and backslashes in paths are refused on routes with path rules."
+          : `${method} ${path} is not allowed by the rules of ${host}.`,
+      };
+    }
+  }
+  return { route: found, host, port, path, query };
+}
+
+/** Decides a CONNECT (step 3 on the tunnel's authority). */
+export function decideConnect(routes: readonly Route[], host: string, port: number): Route | Block {
+  if (host === INTROSPECTION_HOST) {
+    return {
+      block: "host_not_allowlisted",
+      message: "Ask http://_egress.local/allowlist over plain HTTP through the proxy.",
+    };
+  }
+  return findRoute(routes, host, port);
+}
+
+/** The SPEC §7.6 block response body. */
+export function blockBody(
+  b: Block,
+  host: string | null,
+  method: string | null,
+): Record<string, string> {
+  const body: Record<string, string> = {
+    error: "egress_blocked",
+    rule: b.block,
+  };
+  if (b.detector) body.detector = b.detector;
+  if (b.location) body.location = b.location;
+  if (host) body.host = host;
+  if (method) body.method = method;
+  body.message = b.message;
+  body.how_to_get_access = b.block.startsWith("dlp") || b.block === "canary"
+    ? "Remove the secret, or ask the operator via the supervise MCP server."
+    : "Ask the operator to add a route to the bottle manifest, or request one via the supervise MCP server.";
+  return body;
+}
+
+/** Headers the proxy never forwards from the agent (step 7 drops `Authorization` too). */
+export function agentHeadersToForward(
+  headers: readonly [string, string][],
+  dropAuthorization: boolean,
+): [string, string][] {
+  const connection = headerValues(headers, "connection").join(",").toLowerCase().split(",").map((
+    s,
+  ) => s.trim()).filter(Boolean);
+  return headers.filter(([n]) => {
+    const l = n.toLowerCase();
+    if (
+      [
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+      ].includes(l)
+    ) return false;
+    if (connection.includes(l)) return false;
+    if (dropAuthorization && l === "authorization") return false;
+    return true;
+  }) as [string, string][];
+}

@@ -1,0 +1,987 @@
+/**
+ * The egress proxy on `egress:9099` (SPEC §7): absolute-form HTTP and `CONNECT`, every tunnel
+ * TLS-intercepted with a per-host leaf of the bottle's CA, every request of a keep-alive
+ * connection decided on its own (`decide.ts`), scanned (`dlp/`), re-serialised by the proxy and
+ * forwarded to the checked address; responses scanned inbound and scrubbed of slot values
+ * (token reflection) before the agent sees them. Built on `node:net`/`node:tls` because
+ * `Deno.serve` cannot take `CONNECT` (LESSONS 36); upstream TLS is verified against the system
+ * roots plus the extra CAs, with the route host as server name, and redirects are never
+ * followed.
+ *
+ * @module
+ */
+import { lookup } from "node:dns/promises";
+import * as net from "node:net";
+import type { Duplex } from "node:stream";
+import * as tls from "node:tls";
+import * as zlib from "node:zlib";
+import type { SidecarConfig } from "../control/protocol.ts";
+import { type Daemon, settleable } from "../daemon.ts";
+import type { SidecarLog } from "../log.ts";
+import { checkResolved } from "./address.ts";
+import { BodyTooLarge, SocketReader, writeTo } from "./conn.ts";
+import {
+  agentHeadersToForward,
+  type Block,
+  blockBody,
+  compileRoutes,
+  decideConnect,
+  decideRequest,
+  INTROSPECTION_HOST,
+  isIpLiteral,
+  type Route,
+} from "./decide.ts";
+import {
+  compileSecrets,
+  type Finding,
+  redactRequest,
+  requestSegments,
+  scanInbound,
+  scanSegments,
+  type SecretSet,
+  SseScanner,
+} from "./dlp/mod.ts";
+import {
+  encodeChunk,
+  headerValue,
+  HOP_BY_HOP,
+  MalformedMessage,
+  parseRequestHead,
+  parseResponseHead,
+  parseTarget,
+  requestFraming,
+  type RequestHead,
+  responseFraming,
+  serializeRequestHead,
+  serializeResponseHead,
+} from "./http1.ts";
+import { Reflector } from "./reflect.ts";
+import { relayWebSocket } from "./websocket.ts";
+
+/** Largest response body buffered for the inbound scan and token reflection. */
+export const MAX_INBOUND_SCAN_BYTES = 8 * 1024 * 1024;
+
+/** What the proxy needs. */
+export interface EgressProxyOptions {
+  port: number;
+  hostname: string;
+  /** The applied config (routes, slots, canary); `null` before the host sent it. */
+  config: () => SidecarConfig | null;
+  log: SidecarLog;
+  /** The TLS context (leaf certificate and key, signed by the bottle's CA) for a host. */
+  leafFor: (host: string) => Promise<tls.SecureContext>;
+  /** Resolves a host to addresses (default `node:dns` lookup, all families). */
+  resolve?: (host: string) => Promise<string[]>;
+  /** Extra trusted upstream CAs (PEM) besides the system roots. */
+  extraCa?: () => string | null;
+  /** Upstream connect timeout (ms). */
+  connectTimeoutMs?: number;
+}
+
+interface Pooled {
+  key: string;
+  socket: Duplex;
+  reader: SocketReader;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+interface State {
+  routes: Route[];
+  secrets: SecretSet;
+  /** Slot values for injection and reflection. */
+  slots: Record<string, string>;
+  reflector: Reflector;
+  trust: string[];
+}
+
+let cachedRoots: string[] | null = null;
+function systemRoots(): string[] {
+  if (cachedRoots) return cachedRoots;
+  const roots: string[] = [];
+  try {
+    const text = Deno.readTextFileSync("/etc/ssl/certs/ca-certificates.crt");
+    roots.push(
+      ...(text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []),
+    );
+  } catch {
+    // no system bundle: fall back to Deno's bundled roots
+  }
+  if (roots.length === 0) roots.push(...tls.rootCertificates);
+  cachedRoots = roots;
+  return roots;
+}
+
+function stateOf(
+  config: SidecarConfig | null,
+  extraCa: string | null,
+  previous: State | null,
+  previousConfig: SidecarConfig | null,
+): State {
+  if (previous && previousConfig === config) return previous;
+  const routes = compileRoutes(config?.routes ?? []);
+  const slots = config?.slots ?? {};
+  return {
+    routes,
+    slots,
+    secrets: compileSecrets({
+      knownSecrets: config?.knownSecrets ?? [],
+      slotValues: Object.values(slots),
+      canary: config?.canary ?? "",
+    }),
+    reflector: new Reflector(Object.values(slots)),
+    trust: [
+      ...systemRoots(),
+      ...((extraCa ?? config?.extraCaPem ?? "").match(
+        /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+      ) ?? []),
+    ],
+  };
+}
+
+function blockResponse(
+  b: Block,
+  host: string | null,
+  method: string | null,
+  keepAlive: boolean,
+): Uint8Array {
+  const body = new TextEncoder().encode(JSON.stringify(blockBody(b, host, method)) + "\n");
+  const head = serializeResponseHead(403, "Forbidden", [
+    ["Content-Type", "application/json"],
+    ["X-Bot-Bottle-Block", b.block],
+    ["Content-Length", String(body.length)],
+    ["Connection", keepAlive ? "keep-alive" : "close"],
+  ]);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+function jsonResponse(status: number, value: unknown): Uint8Array {
+  const body = new TextEncoder().encode(JSON.stringify(value, null, 2) + "\n");
+  const head = serializeResponseHead(status, status === 200 ? "OK" : "Not Found", [
+    ["Content-Type", "application/json"],
+    ["Content-Length", String(body.length)],
+  ]);
+  const out = new Uint8Array(head.length + body.length);
+  out.set(head);
+  out.set(body, head.length);
+  return out;
+}
+
+/** The value-free `/allowlist` view (SPEC §7.8). */
+export function allowlistView(routes: readonly Route[]): unknown {
+  return routes.map((r) => ({
+    host: r.host,
+    ports: r.ports,
+    origin: r.origin,
+    auth: r.auth ? { scheme: r.auth.scheme, slot: r.auth.slot } : null,
+    matches: r.matches,
+    detectors: { outbound: r.dlp.outboundDetectors, inbound: r.dlp.inboundDetectors },
+    onMatch: r.dlp.onMatch,
+    upstream: r.upstream,
+    maxBodyBytes: r.maxBodyBytes,
+  }));
+}
+
+/** Starts the proxy daemon. */
+export async function startEgressProxy(options: EgressProxyOptions): Promise<Daemon> {
+  const { log } = options;
+  const resolve = options.resolve ??
+    (async (host: string) =>
+      (await lookup(host, { all: true, verbatim: true })).map((a) => a.address));
+  let state: State | null = null;
+  let stateConfig: SidecarConfig | null = null;
+  const current = (): State => {
+    const config = options.config();
+    state = stateOf(config, options.extraCa?.() ?? null, state, stateConfig);
+    stateConfig = config;
+    return state;
+  };
+  const sockets = new Set<net.Socket>();
+  const closed = settleable();
+  let stopping = false;
+
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    handleClient(socket).catch((error) => {
+      log.info(1, "egress", "connection-error", { error: (error as Error).message });
+    }).finally(() => socket.destroy());
+  });
+
+  const blocked = (b: Block, host: string | null, method: string | null, path: string | null) => {
+    log.info(1, "egress", "blocked", {
+      rule: b.block,
+      detector: b.detector,
+      location: b.location,
+      host,
+      method,
+      path,
+    });
+  };
+
+  async function handleClient(socket: net.Socket): Promise<void> {
+    const reader = new SocketReader(socket);
+    while (true) {
+      let head: RequestHead;
+      try {
+        const bytes = await reader.readHead();
+        if (bytes === null) return;
+        head = parseRequestHead(bytes);
+      } catch (error) {
+        const b: Block = {
+          block: "malformed_request",
+          message: `The request is malformed: ${(error as Error).message}.`,
+        };
+        blocked(b, null, null, null);
+        await writeTo(socket, blockResponse(b, null, null, false)).catch(() => {});
+        return;
+      }
+      if (head.method === "CONNECT") {
+        await handleConnect(socket, reader, head);
+        return;
+      }
+      const keep = await handleRequest(reader, socket, null, head);
+      if (!keep) return;
+    }
+  }
+
+  async function handleConnect(socket: net.Socket, reader: SocketReader, head: RequestHead) {
+    let host: string;
+    let port: number;
+    try {
+      const t = parseTarget(head.target, "CONNECT");
+      host = t.host!;
+      port = t.port!;
+    } catch (error) {
+      const b: Block = { block: "malformed_request", message: (error as Error).message };
+      blocked(b, null, "CONNECT", null);
+      await writeTo(socket, blockResponse(b, null, "CONNECT", false)).catch(() => {});
+      return;
+    }
+    const st = current();
+    const decision = decideConnect(st.routes, host, port);
+    if ("block" in decision) {
+      blocked(decision, host, "CONNECT", null);
+      await writeTo(socket, blockResponse(decision, host, "CONNECT", false)).catch(() => {});
+      return;
+    }
+    await writeTo(socket, new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n"));
+    // Only TLS goes through a tunnel: no raw tunnels, so DLP and the push block always apply.
+    const first = await reader.peek(1);
+    if (first.length === 0) return;
+    if (first[0] !== 0x16) {
+      log.info(1, "egress", "blocked", {
+        rule: "malformed_request",
+        host,
+        method: "CONNECT",
+        reason: "tunnel without TLS",
+      });
+      return;
+    }
+    const leftover = reader.detach();
+    if (leftover.length > 0) socket.unshift(leftover);
+    // The leaf is minted for the CONNECT host, never for whatever SNI the client sends.
+    const secureContext = await options.leafFor(host);
+    const secure = new tls.TLSSocket(socket, {
+      isServer: true,
+      secureContext,
+      ALPNProtocols: ["http/1.1"],
+    });
+    secure.on("error", () => {});
+    const ok = await new Promise<boolean>((resolve) => {
+      secure.once("secure", () => resolve(true));
+      secure.once("error", () => resolve(false));
+      secure.once("close", () => resolve(false));
+    });
+    if (!ok) {
+      log.info(1, "egress", "tls-handshake-failed", { host });
+      return;
+    }
+    const sni = (secure as unknown as { servername?: string | false }).servername || null;
+    const inner = new SocketReader(secure);
+    try {
+      while (true) {
+        let innerHead: RequestHead;
+        try {
+          const bytes = await inner.readHead();
+          if (bytes === null) return;
+          innerHead = parseRequestHead(bytes);
+        } catch (error) {
+          const b: Block = {
+            block: "malformed_request",
+            message: `The request is malformed: ${(error as Error).message}.`,
+          };
+          blocked(b, host, null, null);
+          await writeTo(secure, blockResponse(b, host, null, false)).catch(() => {});
+          return;
+        }
+        const keep = await handleRequest(inner, secure, { host, port, sni }, innerHead);
+        if (!keep) return;
+      }
+    } finally {
+      secure.destroy();
+    }
+  }
+
+  /** Handles one request; returns whether the connection stays open. */
+  async function handleRequest(
+    reader: SocketReader,
+    out: Duplex,
+    tunnel: { host: string; port: number; sni: string | null } | null,
+    head: RequestHead,
+  ): Promise<boolean> {
+    const st = current();
+    let target;
+    try {
+      target = parseTarget(head.target, head.method);
+    } catch (error) {
+      const b: Block = { block: "malformed_request", message: (error as Error).message };
+      blocked(b, tunnel?.host ?? null, head.method, null);
+      await writeTo(out, blockResponse(b, tunnel?.host ?? null, head.method, false)).catch(
+        () => {},
+      );
+      return false;
+    }
+    if (!tunnel && target.host === INTROSPECTION_HOST) {
+      const framing = requestFraming(head.headers);
+      if (framing.kind !== "none") return false;
+      if (head.method === "GET" && target.path === "/allowlist") {
+        await writeTo(out, jsonResponse(200, allowlistView(st.routes)));
+      } else {
+        await writeTo(out, jsonResponse(404, { error: "not_found", endpoints: ["/allowlist"] }));
+      }
+      return true;
+    }
+    const hostForLog = tunnel?.host ?? target.host ?? null;
+    let framing;
+    try {
+      framing = requestFraming(head.headers);
+    } catch (error) {
+      const b: Block = {
+        block: "malformed_request",
+        message: `The request is malformed: ${(error as Error).message}.`,
+      };
+      blocked(b, hostForLog, head.method, target.path);
+      await writeTo(out, blockResponse(b, hostForLog, head.method, false)).catch(() => {});
+      return false;
+    }
+    const decision = decideRequest(st.routes, {
+      tunnel,
+      method: head.method,
+      target,
+      headers: head.headers,
+    });
+    if ("block" in decision) {
+      blocked(decision, hostForLog, head.method, target.path);
+      // The body is not read: close, so its bytes never count as a next request.
+      await writeTo(out, blockResponse(decision, hostForLog, head.method, framing.kind === "none"))
+        .catch(() => {});
+      return framing.kind === "none";
+    }
+    const route = decision.route;
+    let body: Uint8Array;
+    try {
+      if (framing.kind === "length") {
+        if (framing.length > route.maxBodyBytes) throw new BodyTooLarge();
+        body = await reader.readExact(framing.length);
+      } else if (framing.kind === "chunked") {
+        body = await reader.readChunked(route.maxBodyBytes);
+      } else body = new Uint8Array(0);
+    } catch (error) {
+      const b: Block = error instanceof BodyTooLarge
+        ? {
+          block: "body_too_large",
+          message: `Request bodies to ${decision.host} are limited to ${route.maxBodyBytes} bytes.`,
+        }
+        : {
+          block: "malformed_request",
+          message: `The request body is malformed: ${(error as Error).message}.`,
+        };
+      blocked(b, decision.host, head.method, decision.path);
+      await writeTo(out, blockResponse(b, decision.host, head.method, false)).catch(() => {});
+      return false;
+    }
+    const isUpgrade = (headerValue(head.headers, "upgrade") ?? "").toLowerCase() === "websocket";
+    // Step 7: the agent's Authorization never leaves; the route's credential is injected.
+    let headers = agentHeadersToForward(head.headers, true);
+    let path = decision.path;
+    let query = decision.query;
+    // Step 8: outbound DLP.
+    const dlp = route.dlp;
+    const detectors = dlp.outboundDetectors === false
+      ? []
+      : dlp.outboundDetectors as ("token_patterns" | "known_secrets")[];
+    const parts = { host: decision.host, method: head.method, path, query, headers, body };
+    const segs = requestSegments(parts, {
+      maxBodyBytes: route.maxBodyBytes,
+      maxDecodedBytes: Math.max(route.maxBodyBytes, 64 * 1024 * 1024),
+    });
+    if (!segs.ok) {
+      const b: Block = {
+        block: segs.rule,
+        message: `The request body cannot be scanned: ${segs.reason}.`,
+      };
+      blocked(b, decision.host, head.method, path);
+      await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
+      return true;
+    }
+    let findings = scanSegments(segs.segments, { detectors, secrets: st.secrets });
+    const canary = findings.find((f) => f.detector === "canary");
+    if (canary) {
+      const b = dlpBlock("canary", canary);
+      blocked(b, decision.host, head.method, path);
+      await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
+      return true;
+    }
+    let forwardBody = body;
+    if (findings.length > 0) {
+      const unredactable = findings.some((f) => f.location === "hostname") ||
+        headerInjection(findings, segs.segments);
+      if (dlp.onMatch === "redact" && !unredactable) {
+        const redacted = redactRequest(parts, findings, segs.segments);
+        const again = requestSegments(redacted, {
+          maxBodyBytes: Number.MAX_SAFE_INTEGER,
+          maxDecodedBytes: 64 * 1024 * 1024,
+        });
+        findings = again.ok
+          ? scanSegments(again.segments, { detectors, secrets: st.secrets })
+          : findings;
+        if (findings.length === 0) {
+          headers = redacted.headers;
+          path = redacted.path;
+          query = redacted.query;
+          forwardBody = redacted.body;
+          log.info(1, "egress", "redacted", { host: decision.host, method: head.method, path });
+        }
+      }
+      if (findings.length > 0) {
+        const b: Block = dlp.onMatch === "supervise"
+          ? {
+            ...dlpBlock("dlp_outbound", findings[0]),
+            block: "supervise_unavailable",
+            message: `${
+              findings[0].description
+            } was found; no approver can answer in this version, so the request is blocked.`,
+          }
+          : dlpBlock("dlp_outbound", findings[0]);
+        blocked(b, decision.host, head.method, path);
+        await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
+        return true;
+      }
+    }
+    if (route.auth) {
+      const value = st.slots[route.auth.slot];
+      if (!value) {
+        const b: Block = {
+          block: "host_not_allowlisted",
+          message: `The credential of ${decision.host} is not loaded.`,
+        };
+        blocked(b, decision.host, head.method, path);
+        await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
+        return true;
+      }
+      headers.push(["Authorization", `${route.auth.scheme} ${value}`]);
+    }
+    const inbound = dlp.inboundDetectors !== false &&
+      dlp.inboundDetectors.includes("naive_injection_detection");
+    if (!isUpgrade) {
+      headers = headers.filter(([n]) => n.toLowerCase() !== "accept-encoding");
+      // identity: the inbound scan and token reflection read the body as sent.
+      headers.push(["Accept-Encoding", "identity"]);
+      if (forwardBody.length > 0 || ["POST", "PUT", "PATCH"].includes(head.method)) {
+        headers.push(["Content-Length", String(forwardBody.length)]);
+      }
+    } else {
+      headers = headers.filter(([n]) => n.toLowerCase() !== "sec-websocket-extensions");
+      headers.push(["Connection", "Upgrade"], ["Upgrade", "websocket"]);
+    }
+    if (!headerValue(headers, "host")) {
+      headers.unshift([
+        "Host",
+        decision.port === (tunnel ? 443 : 80) ? decision.host : `${decision.host}:${decision.port}`,
+      ]);
+    }
+    log.info(2, "egress", "request", {
+      host: decision.host,
+      method: head.method,
+      path,
+      headers: headers.map((
+        [n, v],
+      ) => [
+        n,
+        n.toLowerCase() === "authorization" && route.auth ? `<slot:${route.auth.slot}>` : v,
+      ]),
+      bodyBytes: forwardBody.length,
+    });
+    // Step 9: forward to the checked address (idle keep-alive connections are reused).
+    let conn: Pooled;
+    try {
+      conn = await acquire(route, decision.host, decision.port, tunnel !== null, st, isUpgrade);
+    } catch (error) {
+      const b = error as Block;
+      if (typeof b === "object" && b !== null && "block" in b) {
+        blocked(b, decision.host, head.method, path);
+        await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
+        return true;
+      }
+      log.info(1, "egress", "upstream-error", {
+        host: decision.host,
+        error: (error as Error).message,
+      });
+      await writeTo(out, gatewayError(`Cannot reach ${decision.host}: ${(error as Error).message}`))
+        .catch(() => {});
+      return true;
+    }
+    const upstream = conn.socket;
+    const upReader = conn.reader;
+    let reusable = false;
+    try {
+      const target = query === "" ? path : `${path}?${query}`;
+      await writeTo(upstream, serializeRequestHead(head.method, target, headers));
+      if (forwardBody.length > 0) await writeTo(upstream, forwardBody);
+      const rawHead = await upReader.readHead();
+      if (rawHead === null) throw new Error("the upstream closed the connection");
+      const res = parseResponseHead(rawHead);
+      if (isUpgrade && res.status === 101) {
+        const resHeaders = res.headers.filter(([n]) =>
+          n.toLowerCase() !== "sec-websocket-extensions"
+        );
+        await writeTo(
+          out,
+          serializeResponseHead(
+            101,
+            res.reason,
+            resHeaders.map(([n, v]) => [n, st.reflector.replace(v)]),
+          ),
+        );
+        await relayWebSocket({
+          agent: { reader, socket: out },
+          upstream: { reader: upReader, socket: upstream },
+          scanOutbound: (text) =>
+            scanSegments([{ location: "websocket frame", text }], {
+              detectors,
+              secrets: st.secrets,
+            }),
+          scanInbound: inbound ? (text) => scanInbound(text).level : () => "none",
+          reflect: (text) => st.reflector.replace(text),
+          log,
+          host: decision.host,
+        });
+        return false;
+      }
+      const keep = await forwardResponse(
+        out,
+        upReader,
+        head.method,
+        res,
+        st,
+        inbound,
+        decision.host,
+      );
+      reusable = keep && responseFraming(head.method, res).kind !== "close" &&
+        !/close/i.test(headerValue(res.headers, "connection") ?? "") && upReader.buffered === 0;
+      return keep;
+    } catch (error) {
+      log.info(1, "egress", "upstream-error", {
+        host: decision.host,
+        error: (error as Error).message,
+      });
+      await writeTo(
+        out,
+        gatewayError(`The upstream ${decision.host} failed: ${(error as Error).message}`),
+      )
+        .catch(() => {});
+      return false;
+    } finally {
+      if (reusable) release(conn);
+      else upstream.destroy();
+    }
+  }
+
+  const pool = new Map<string, Pooled[]>();
+  const poolKey = (route: Route, host: string, port: number, useTls: boolean) =>
+    `${useTls ? "tls" : "tcp"}|${host}|${port}|${route.upstream ?? ""}`;
+
+  async function acquire(
+    route: Route,
+    host: string,
+    port: number,
+    useTls: boolean,
+    st: State,
+    fresh: boolean,
+  ): Promise<Pooled> {
+    const key = poolKey(route, host, port, useTls);
+    const idle = pool.get(key);
+    while (!fresh && idle && idle.length > 0) {
+      const conn = idle.pop()!;
+      clearTimeout(conn.timer);
+      if (!conn.socket.destroyed && !conn.reader.done) return conn;
+    }
+    const socket = await dial(route, host, port, useTls, st);
+    return { key, socket, reader: new SocketReader(socket) };
+  }
+
+  function release(conn: Pooled): void {
+    if (stopping || conn.socket.destroyed) return;
+    const list = pool.get(conn.key) ?? [];
+    if (list.length >= 8) {
+      conn.socket.destroy();
+      return;
+    }
+    conn.timer = setTimeout(() => {
+      const l = pool.get(conn.key);
+      if (l) pool.set(conn.key, l.filter((c) => c !== conn));
+      conn.socket.destroy();
+    }, 30_000);
+    list.push(conn);
+    pool.set(conn.key, list);
+  }
+
+  async function dial(
+    route: Route,
+    host: string,
+    port: number,
+    useTls: boolean,
+    st: State,
+  ): Promise<Duplex> {
+    let address: string;
+    let dialPort = port;
+    if (route.upstream) {
+      const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+):([0-9]{1,5})$/.exec(route.upstream);
+      if (!m) {
+        throw {
+          block: "destination_not_public",
+          message: "The route's upstream is invalid.",
+        } as Block;
+      }
+      const upHost = m[1].replace(/^\[|\]$/g, "");
+      dialPort = Number(m[2]);
+      address = isIpLiteral(upHost) ? upHost : (await resolve(upHost))[0];
+      if (!address) throw new Error(`the upstream ${upHost} does not resolve`);
+    } else {
+      let addresses: string[];
+      try {
+        addresses = await resolve(host);
+      } catch {
+        addresses = [];
+      }
+      const checked = checkResolved(addresses);
+      if (!checked.ok) {
+        throw { block: "destination_not_public", message: `${host}: ${checked.reason}.` } as Block;
+      }
+      address = checked.address;
+    }
+    const timeout = options.connectTimeoutMs ?? 15_000;
+    return await new Promise<Duplex>((resolveSocket, reject) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error("connect timed out"));
+      }, timeout);
+      const done = (error?: Error) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolveSocket(socket);
+      };
+      const socket: Duplex = useTls
+        ? tls.connect({
+          host: address,
+          port: dialPort,
+          servername: host,
+          ca: st.trust,
+          ALPNProtocols: ["http/1.1"],
+          rejectUnauthorized: true,
+        }, () => done())
+        : net.connect({ host: address, port: dialPort }, () => done());
+      socket.once("error", (e: Error) => done(e));
+    });
+  }
+
+  async function forwardResponse(
+    out: Duplex,
+    up: SocketReader,
+    method: string,
+    res: ReturnType<typeof parseResponseHead>,
+    st: State,
+    inbound: boolean,
+    host: string,
+  ): Promise<boolean> {
+    const framing = responseFraming(method, res);
+    const contentType = (headerValue(res.headers, "content-type") ?? "").toLowerCase();
+    const encoding = (headerValue(res.headers, "content-encoding") ?? "identity").toLowerCase();
+    const textual = /^(text\/|application\/(?:json|[a-z0-9.+-]*\+json|xml|javascript|x-ndjson))/
+      .test(contentType);
+    const headers: [string, string][] = res.headers
+      .filter(([n]) => !HOP_BY_HOP.has(n.toLowerCase()) && n.toLowerCase() !== "content-length")
+      .map(([n, v]) => [n, st.reflector.replace(v)]);
+    if (framing.kind === "none") {
+      const extra: [string, string][] =
+        method === "HEAD" || res.status === 204 || res.status === 304
+          ? []
+          : [["Content-Length", "0"]];
+      const cl = headerValue(res.headers, "content-length");
+      if (method === "HEAD" && cl) extra.push(["Content-Length", cl]);
+      await writeTo(out, serializeResponseHead(res.status, res.reason, [...headers, ...extra]));
+      return true;
+    }
+    if (contentType.startsWith("text/event-stream")) {
+      await writeTo(
+        out,
+        serializeResponseHead(res.status, res.reason, [...headers, [
+          "Transfer-Encoding",
+          "chunked",
+        ]]),
+      );
+      const sse = new SseScanner();
+      const stream = st.reflector.stream();
+      for await (const chunk of bodyChunks(up, framing)) {
+        const text = stream.push(latin1(chunk));
+        if (inbound) {
+          const { verdict } = sse.push(new TextDecoder().decode(toBytes(text)));
+          if (verdict === "high") {
+            log.info(1, "egress", "blocked", {
+              rule: "dlp_inbound",
+              host,
+              method,
+              detector: "naive_injection_detection",
+              location: "sse event",
+            });
+            await writeTo(
+              out,
+              encodeChunk(
+                new TextEncoder().encode(
+                  'event: error\ndata: {"error":"egress_blocked","rule":"dlp_inbound"}\n\n',
+                ),
+              ),
+            );
+            await writeTo(out, encodeChunk(new Uint8Array(0)));
+            return false;
+          }
+        }
+        if (text.length > 0) await writeTo(out, encodeChunk(toBytes(text)));
+      }
+      const rest = stream.end();
+      if (rest.length > 0) await writeTo(out, encodeChunk(toBytes(rest)));
+      await writeTo(out, encodeChunk(new Uint8Array(0)));
+      return framing.kind !== "close";
+    }
+    const buffer = textual || Object.keys(st.slots).length > 0;
+    if (buffer && (framing.kind !== "length" || framing.length <= MAX_INBOUND_SCAN_BYTES)) {
+      let body: Uint8Array;
+      try {
+        body = framing.kind === "length"
+          ? await up.readExact(framing.length)
+          : framing.kind === "chunked"
+          ? await up.readChunked(MAX_INBOUND_SCAN_BYTES)
+          : await up.readToEnd(MAX_INBOUND_SCAN_BYTES);
+      } catch (error) {
+        if (!(error instanceof BodyTooLarge)) throw error;
+        const b: Block = { block: "dlp_inbound", message: "The response is too large to scan." };
+        blocked(b, host, method, null);
+        await writeTo(out, blockResponse(b, host, method, false));
+        return false;
+      }
+      if (encoding !== "identity" && textual) {
+        const decoded = decodeResponse(body, encoding);
+        if (decoded === null) {
+          const b: Block = {
+            block: "undecodable_body",
+            message: `The response encoding ${encoding} cannot be scanned.`,
+          };
+          blocked(b, host, method, null);
+          await writeTo(out, blockResponse(b, host, method, false));
+          return false;
+        }
+        body = decoded;
+        for (let i = headers.length - 1; i >= 0; i--) {
+          if (headers[i][0].toLowerCase() === "content-encoding") headers.splice(i, 1);
+        }
+      }
+      if (inbound && textual) {
+        const verdict = scanInbound(
+          new TextDecoder().decode(body.subarray(0, MAX_INBOUND_SCAN_BYTES)),
+        );
+        if (verdict.level === "high") {
+          const b: Block = {
+            block: "dlp_inbound",
+            detector: "naive_injection_detection",
+            location: "response body",
+            message: `The response looks like a prompt injection (${
+              verdict.reasons.slice(0, 3).join("; ")
+            }).`,
+          };
+          blocked(b, host, method, null);
+          await writeTo(out, blockResponse(b, host, method, true));
+          return true;
+        }
+        if (verdict.level === "medium") {
+          log.info(1, "egress", "inbound-warning", {
+            host,
+            method,
+            detector: "naive_injection_detection",
+            reasons: verdict.reasons.slice(0, 3),
+          });
+        }
+      }
+      const scrubbed = toBytes(st.reflector.replace(latin1(body)));
+      await writeTo(
+        out,
+        serializeResponseHead(res.status, res.reason, [...headers, [
+          "Content-Length",
+          String(scrubbed.length),
+        ]]),
+      );
+      if (scrubbed.length > 0) await writeTo(out, scrubbed);
+      return framing.kind !== "close";
+    }
+    // Large or binary: stream, still scrubbing slot values across chunk boundaries.
+    await writeTo(
+      out,
+      serializeResponseHead(res.status, res.reason, [...headers, ["Transfer-Encoding", "chunked"]]),
+    );
+    const stream = st.reflector.stream();
+    for await (const chunk of bodyChunks(up, framing)) {
+      const text = stream.push(latin1(chunk));
+      if (text.length > 0) await writeTo(out, encodeChunk(toBytes(text)));
+    }
+    const rest = stream.end();
+    if (rest.length > 0) await writeTo(out, encodeChunk(toBytes(rest)));
+    await writeTo(out, encodeChunk(new Uint8Array(0)));
+    return framing.kind !== "close";
+  }
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => {
+      server.off("error", reject);
+      resolveListen();
+    });
+  });
+  server.on("close", () => {
+    if (stopping) closed.resolve();
+    else closed.reject(new Error("the egress listener closed"));
+  });
+  server.on("error", (error: Error) => closed.reject(error));
+  const address = server.address() as net.AddressInfo;
+  return {
+    name: "egress",
+    listening: `tcp ${options.hostname}:${address.port}`,
+    closed: closed.promise,
+    stop() {
+      stopping = true;
+      for (const list of pool.values()) {
+        for (const c of list) {
+          clearTimeout(c.timer);
+          c.socket.destroy();
+        }
+      }
+      for (const s of sockets) s.destroy();
+      server.close();
+      return closed.promise.catch(() => {});
+    },
+  };
+}
+
+function dlpBlock(rule: "dlp_outbound" | "canary", f: Finding): Block {
+  return {
+    block: rule,
+    detector: f.detector === "canary" ? "known_secrets" : f.detector,
+    location: f.location,
+    message: rule === "canary"
+      ? "The request contains this bottle's canary value; it never leaves the bottle."
+      : `The request contains what looks like ${f.description}.`,
+  };
+}
+
+/** A finding inside a header whose value carries CR or LF always blocks (header injection). */
+function headerInjection(
+  findings: readonly Finding[],
+  segments: readonly { location: string; text: string }[],
+): boolean {
+  return findings.some((f) => {
+    const seg = segments[f.segment];
+    return f.location.startsWith("header ") && seg !== undefined && /[\r\n]/.test(seg.text);
+  });
+}
+
+function gatewayError(message: string): Uint8Array {
+  const body = new TextEncoder().encode(
+    JSON.stringify({ error: "upstream_unreachable", message }) + "\n",
+  );
+  const head = serializeResponseHead(502, "Bad Gateway", [
+    ["Content-Type", "application/json"],
+    ["Content-Length", String(body.length)],
+    ["Connection", "close"],
+  ]);
+  const outBytes = new Uint8Array(head.length + body.length);
+  outBytes.set(head);
+  outBytes.set(body, head.length);
+  return outBytes;
+}
+
+async function* bodyChunks(
+  up: SocketReader,
+  framing: ReturnType<typeof responseFraming>,
+): AsyncGenerator<Uint8Array> {
+  if (framing.kind === "length") {
+    let left = framing.length;
+    while (left > 0) {
+      const chunk = await up.readSome(Math.min(left, 64 * 1024));
+      if (chunk === null) throw new MalformedMessage("the upstream ended inside a body");
+      left -= chunk.length;
+      yield chunk;
+    }
+  } else if (framing.kind === "chunked") {
+    while (true) {
+      const size = await up.readChunkSize();
+      if (size === 0) {
+        while ((await up.readLine()) !== "");
+        return;
+      }
+      let left = size;
+      while (left > 0) {
+        const chunk = await up.readSome(Math.min(left, 64 * 1024));
+        if (chunk === null) throw new MalformedMessage("the upstream ended inside a chunk");
+        left -= chunk.length;
+        yield chunk;
+      }
+      await up.readExact(2);
+    }
+  } else if (framing.kind === "close") {
+    while (true) {
+      const chunk = await up.readSome();
+      if (chunk === null) return;
+      yield chunk;
+    }
+  }
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return s;
+}
+
+function toBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+function decodeResponse(body: Uint8Array, encoding: string): Uint8Array | null {
+  try {
+    const opts = { maxOutputLength: MAX_INBOUND_SCAN_BYTES };
+    if (encoding === "gzip" || encoding === "x-gzip") {
+      return new Uint8Array(zlib.gunzipSync(body, opts));
+    }
+    if (encoding === "deflate") return new Uint8Array(zlib.inflateSync(body, opts));
+    if (encoding === "br") return new Uint8Array(zlib.brotliDecompressSync(body, opts));
+    return null;
+  } catch {
+    return null;
+  }
+}

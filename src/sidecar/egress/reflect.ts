@@ -1,0 +1,84 @@
+/**
+ * Token reflection (SPEC §7.2 step 10), pure: every slot value, and its common encodings, is
+ * replaced by a placeholder in what the agent receives, so an echoing endpoint or an error page
+ * cannot hand it the real token. Works on latin-1 strings (one char per byte), so binary bodies
+ * survive unchanged; the streaming form keeps a tail so a value split across chunks is caught.
+ *
+ * @module
+ */
+
+/** What a reflected value becomes. */
+export const REFLECTION_PLACEHOLDER = "egress-placeholder";
+
+function base64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** The encodings of a value that are scrubbed: raw, URL, base64 (std/url), hex both cases. */
+export function reflectionVariants(value: string): string[] {
+  const bytes = new TextEncoder().encode(value);
+  const raw = String.fromCharCode(...bytes);
+  const b64 = base64(bytes);
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
+  const variants = new Set([
+    raw,
+    encodeURIComponent(value),
+    b64,
+    b64.replace(/=+$/, ""),
+    b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
+    hex,
+    hex.toUpperCase(),
+  ]);
+  return [...variants].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
+}
+
+/** Replaces slot values in text. */
+export class Reflector {
+  readonly #variants: string[];
+  readonly #longest: number;
+
+  constructor(values: readonly string[]) {
+    this.#variants = values.filter((v) => v.length > 0).flatMap(reflectionVariants)
+      .sort((a, b) => b.length - a.length);
+    this.#longest = this.#variants[0]?.length ?? 0;
+  }
+
+  /** Whether there is anything to scrub. */
+  get active(): boolean {
+    return this.#variants.length > 0;
+  }
+
+  /** Replaces every variant in `text`. */
+  replace(text: string): string {
+    let out = text;
+    for (const v of this.#variants) {
+      if (out.includes(v)) out = out.split(v).join(REFLECTION_PLACEHOLDER);
+    }
+    return out;
+  }
+
+  /** A streaming scrubber: `push` returns what is safe to emit, `end` the rest. */
+  stream(): { push(text: string): string; end(): string } {
+    let tail = "";
+    const keep = Math.max(0, this.#longest - 1);
+    return {
+      push: (text: string) => {
+        if (!this.active) return text;
+        const all = this.replace(tail + text);
+        if (all.length <= keep) {
+          tail = all;
+          return "";
+        }
+        tail = all.slice(all.length - keep);
+        return all.slice(0, all.length - keep);
+      },
+      end: () => {
+        const rest = this.replace(tail);
+        tail = "";
+        return rest;
+      },
+    };
+  }
+}

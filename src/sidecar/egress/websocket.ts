@@ -1,0 +1,192 @@
+/**
+ * WebSocket relay for upgraded requests to allowed routes (SPEC §7.2): frames are parsed and
+ * messages reassembled (fragments included) and scanned in both directions before anything is
+ * forwarded — outbound like request bodies (a finding closes the socket with 1008), inbound
+ * like responses (prompt-injection scan, slot values scrubbed). Compression was refused at the
+ * upgrade (`Sec-WebSocket-Extensions` stripped), so payloads are plain.
+ *
+ * @module
+ */
+import type { Duplex } from "node:stream";
+import type { SidecarLog } from "../log.ts";
+import type { SocketReader } from "./conn.ts";
+import { writeTo } from "./conn.ts";
+
+/** Largest reassembled message. */
+export const MAX_WS_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/** One parsed frame. */
+export interface WsFrame {
+  fin: boolean;
+  opcode: number;
+  payload: Uint8Array;
+}
+
+/** Reads one frame (unmasking it). */
+export async function readFrame(reader: SocketReader): Promise<WsFrame | null> {
+  const head = await reader.peek(2);
+  if (head.length < 2) return null;
+  const h = await reader.readExact(2);
+  const fin = (h[0] & 0x80) !== 0;
+  const opcode = h[0] & 0x0f;
+  const masked = (h[1] & 0x80) !== 0;
+  let len = h[1] & 0x7f;
+  if (len === 126) {
+    const b = await reader.readExact(2);
+    len = (b[0] << 8) | b[1];
+  } else if (len === 127) {
+    const b = await reader.readExact(8);
+    len = 0;
+    for (const x of b) len = len * 256 + x;
+  }
+  if (len > MAX_WS_MESSAGE_BYTES) throw new Error("websocket frame too large");
+  const mask = masked ? await reader.readExact(4) : null;
+  const payload = len > 0 ? await reader.readExact(len) : new Uint8Array(0);
+  if (mask) { for (let i = 0; i < payload.length; i++) payload[i] ^= mask[i & 3]; }
+  return { fin, opcode, payload };
+}
+
+/** Serialises a frame, masked (client → server) when `mask` is true. */
+export function encodeFrame(
+  opcode: number,
+  payload: Uint8Array,
+  mask: boolean,
+  fin = true,
+): Uint8Array {
+  const len = payload.length;
+  const extra = len < 126 ? 0 : len < 65536 ? 2 : 8;
+  const out = new Uint8Array(2 + extra + (mask ? 4 : 0) + len);
+  out[0] = (fin ? 0x80 : 0) | opcode;
+  out[1] = (mask ? 0x80 : 0) | (len < 126 ? len : len < 65536 ? 126 : 127);
+  let o = 2;
+  if (extra === 2) {
+    out[2] = len >> 8;
+    out[3] = len & 0xff;
+    o = 4;
+  } else if (extra === 8) {
+    let l = len;
+    for (let i = 9; i >= 2; i--) {
+      out[i] = l % 256;
+      l = Math.floor(l / 256);
+    }
+    o = 10;
+  }
+  if (mask) {
+    const key = crypto.getRandomValues(new Uint8Array(4));
+    out.set(key, o);
+    o += 4;
+    for (let i = 0; i < len; i++) out[o + i] = payload[i] ^ key[i & 3];
+  } else out.set(payload, o);
+  return out;
+}
+
+function latin1(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return s;
+}
+
+function toBytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** Options of {@linkcode relayWebSocket}. */
+export interface RelayOptions {
+  agent: { reader: SocketReader; socket: Duplex };
+  upstream: { reader: SocketReader; socket: Duplex };
+  /** Findings of the outbound scan of one message (text as latin-1 and UTF-8). */
+  scanOutbound: (text: string) => unknown[];
+  scanInbound: (text: string) => "none" | "medium" | "high";
+  reflect: (text: string) => string;
+  log: SidecarLog;
+  host: string;
+}
+
+const CLOSE_POLICY = (() => {
+  const reason = new TextEncoder().encode("egress_blocked");
+  const p = new Uint8Array(2 + reason.length);
+  p[0] = 1008 >> 8;
+  p[1] = 1008 & 0xff;
+  p.set(reason, 2);
+  return p;
+})();
+
+/** Relays frames both ways until either side closes or a scan blocks. */
+export async function relayWebSocket(options: RelayOptions): Promise<void> {
+  const { agent, upstream, log, host } = options;
+  let done = false;
+  const finish = () => {
+    done = true;
+    agent.socket.destroy();
+    upstream.socket.destroy();
+  };
+  const pump = async (outbound: boolean) => {
+    const from = outbound ? agent : upstream;
+    const to = outbound ? upstream : agent;
+    let parts: Uint8Array[] = [];
+    let opcode = 0;
+    let size = 0;
+    try {
+      while (!done) {
+        const frame = await readFrame(from.reader);
+        if (frame === null) break;
+        if (frame.opcode >= 0x8) {
+          await writeTo(to.socket, encodeFrame(frame.opcode, frame.payload, outbound));
+          if (frame.opcode === 0x8) break;
+          continue;
+        }
+        if (frame.opcode !== 0) opcode = frame.opcode;
+        parts.push(frame.payload);
+        size += frame.payload.length;
+        if (size > MAX_WS_MESSAGE_BYTES) throw new Error("websocket message too large");
+        if (!frame.fin) continue;
+        const message = new Uint8Array(size);
+        let o = 0;
+        for (const p of parts) {
+          message.set(p, o);
+          o += p.length;
+        }
+        parts = [];
+        size = 0;
+        const text = latin1(message);
+        const utf8 = new TextDecoder().decode(message);
+        if (outbound) {
+          const findings = [
+            ...options.scanOutbound(text),
+            ...(utf8 !== text ? options.scanOutbound(utf8) : []),
+          ];
+          if (findings.length > 0) {
+            log.info(1, "egress", "blocked", {
+              rule: "dlp_outbound",
+              host,
+              location: "websocket frame",
+            });
+            await writeTo(agent.socket, encodeFrame(0x8, CLOSE_POLICY, false)).catch(() => {});
+            break;
+          }
+          await writeTo(to.socket, encodeFrame(opcode, message, true));
+        } else {
+          if (options.scanInbound(utf8) === "high") {
+            log.info(1, "egress", "blocked", {
+              rule: "dlp_inbound",
+              host,
+              location: "websocket frame",
+            });
+            await writeTo(agent.socket, encodeFrame(0x8, CLOSE_POLICY, false)).catch(() => {});
+            break;
+          }
+          await writeTo(to.socket, encodeFrame(opcode, toBytes(options.reflect(text)), false));
+        }
+      }
+    } catch (error) {
+      log.info(1, "egress", "websocket-error", { host, error: (error as Error).message });
+    } finally {
+      finish();
+    }
+  };
+  await Promise.all([pump(true), pump(false)]);
+}
