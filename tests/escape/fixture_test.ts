@@ -116,7 +116,8 @@ engineTest("the fixture upstream serves every route host with the test CA", asyn
   const sse = await tlsGet(upstream.port, "echo.example.test", "/sse?n=3&delay=10&auth=1", ca);
   assert.equal(sse.headers["content-type"], "text/event-stream");
   assert.equal(
-    (unchunk(sse.body, sse.headers).match(/^data: event-\d auth=Bearer fixture$/gm) ?? []).length,
+    (unchunk(sse.body, sse.headers).match(/^data: event-\d sent=\d+ auth=Bearer fixture$/gm) ?? [])
+      .length,
     3,
   );
 

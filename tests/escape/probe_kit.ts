@@ -234,7 +234,8 @@ export class ProbeKit {
   /**
    * Asserts that curl met a §7.6 block: status 403, `X-Bot-Bottle-Block` one of `rules`, and the
    * JSON body naming the same rule. When the proxy refused the `CONNECT` itself, curl does not
-   * show that body, so it is read again with a raw `CONNECT` to the same target.
+   * show that body, so it is read again with a raw `CONNECT` to the same target. Returns the
+   * rule and where it was met, for the suite's summary.
    */
   async assertCurlBlocked(r: CurlResult, rules: string | string[]): Promise<string> {
     const allowed = typeof rules === "string" ? [rules] : rules;
@@ -252,7 +253,7 @@ export class ProbeKit {
       assert.equal(parsed?.header, rule, `raw CONNECT: ${describeRaw(raw)}`);
       assert.equal(parsed?.json, rule, `raw CONNECT JSON: ${describeRaw(raw)}`);
     }
-    return rule;
+    return `${rule} (${block.where === "connect" ? "on CONNECT" : "in the tunnel"})`;
   }
 }
 

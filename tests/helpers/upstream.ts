@@ -11,8 +11,9 @@
  * - `/echo` — JSON `{method, path, query, headers, bodyLength, body}` of the request as received,
  *   and the request's `authorization` copied into the response header `x-echo-authorization`
  *   (the "upstream that echoes request headers").
- * - `/sse?n=5&delay=200&auth=1` — `text/event-stream`, `n` events `delay` ms apart, each flushed;
- *   with `auth=1` each event also carries the request's `authorization`.
+ * - `/sse?n=5&delay=200&auth=1` — `text/event-stream`, `n` events `delay` ms apart, each flushed,
+ *   each `data: event-<i> sent=<Date.now()>`; with `auth=1` each event also carries the request's
+ *   `authorization` (` auth=<value>`).
  * - `/redirect?to=URL` — 302 to `to` (default `https://other.example.test/landing`).
  * - `/ws` — WebSocket echo (text and binary); a text message listed in `wsReplies` is answered
  *   with its reply instead.
@@ -249,7 +250,8 @@ function sse(url: URL, headers: Record<string, string>): Response {
     start(controller) {
       const tick = () => {
         const auth = withAuth ? ` auth=${headers.authorization ?? ""}` : "";
-        controller.enqueue(encoder.encode(`id: ${i}\nevent: tick\ndata: event-${i}${auth}\n\n`));
+        const data = `event-${i} sent=${Date.now()}${auth}`;
+        controller.enqueue(encoder.encode(`id: ${i}\nevent: tick\ndata: ${data}\n\n`));
         i++;
         if (i >= n) controller.close();
         else timer = setTimeout(tick, delay);
