@@ -91,6 +91,8 @@ interface State {
   /** Slot values for injection and reflection. */
   slots: Record<string, string>;
   reflector: Reflector;
+  /** Masks every known secret (slots, env secrets, canary) for logs. */
+  masker: Reflector;
   trust: string[];
 }
 
@@ -129,6 +131,12 @@ function stateOf(
       canary: config?.canary ?? "",
     }),
     reflector: new Reflector(Object.values(slots)),
+    masker: new Reflector(
+      [...Object.values(slots), ...(config?.knownSecrets ?? []), config?.canary ?? ""].filter((v) =>
+        v.length >= 4
+      ),
+      "<secret>",
+    ),
     trust: [
       ...systemRoots(),
       ...((extraCa ?? config?.extraCaPem ?? "").match(
@@ -211,14 +219,19 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     }).finally(() => socket.destroy());
   });
 
+  // Known secrets never reach the log, not even inside a blocked path or host (SPEC §7.7).
+  const mask = (text: string | null) => (text === null ? null : current().masker.replace(text));
   const blocked = (b: Block, host: string | null, method: string | null, path: string | null) => {
+    const dlp = b.block === "dlp_outbound" || b.block === "canary" ||
+      b.block === "supervise_unavailable";
     log.info(1, "egress", "blocked", {
       rule: b.block,
       detector: b.detector,
       location: b.location,
-      host,
+      host: mask(host),
       method,
-      path,
+      // A DLP block's path may hold a secret no detector knows as a value: leave it out.
+      path: dlp ? undefined : mask(path),
     });
   };
 
@@ -454,7 +467,11 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
           path = redacted.path;
           query = redacted.query;
           forwardBody = redacted.body;
-          log.info(1, "egress", "redacted", { host: decision.host, method: head.method, path });
+          log.info(1, "egress", "redacted", {
+            host: decision.host,
+            method: head.method,
+            path: mask(path),
+          });
         }
       }
       if (findings.length > 0) {
@@ -507,12 +524,12 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     log.info(2, "egress", "request", {
       host: decision.host,
       method: head.method,
-      path,
+      path: mask(path),
       headers: headers.map((
         [n, v],
       ) => [
         n,
-        n.toLowerCase() === "authorization" && route.auth ? `<slot:${route.auth.slot}>` : v,
+        n.toLowerCase() === "authorization" && route.auth ? `<slot:${route.auth.slot}>` : mask(v),
       ]),
       bodyBytes: forwardBody.length,
     });
@@ -735,9 +752,21 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         ]]),
       );
       const sse = new SseScanner();
+      // Whole events are scrubbed and sent as soon as they are complete (never held back).
+      let pending = "";
       const stream = st.reflector.stream();
       for await (const chunk of bodyChunks(up, framing)) {
-        const text = stream.push(latin1(chunk));
+        pending += latin1(chunk);
+        const boundary = Math.max(pending.lastIndexOf("\n\n"), pending.lastIndexOf("\r\n\r\n"));
+        let text: string;
+        if (boundary >= 0) {
+          const cut = pending.startsWith("\r\n\r\n", boundary) ? boundary + 4 : boundary + 2;
+          text = st.reflector.replace(pending.slice(0, cut));
+          pending = pending.slice(cut);
+        } else if (pending.length > 1024 * 1024) {
+          text = stream.push(pending);
+          pending = "";
+        } else continue;
         if (inbound) {
           const { verdict } = sse.push(new TextDecoder().decode(toBytes(text)));
           if (verdict === "high") {
@@ -762,7 +791,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         }
         if (text.length > 0) await writeTo(out, encodeChunk(toBytes(text)));
       }
-      const rest = stream.end();
+      const rest = stream.end() + st.reflector.replace(pending);
       if (rest.length > 0) await writeTo(out, encodeChunk(toBytes(rest)));
       await writeTo(out, encodeChunk(new Uint8Array(0)));
       return framing.kind !== "close";

@@ -38,8 +38,10 @@ export function reflectionVariants(value: string): string[] {
 export class Reflector {
   readonly #variants: string[];
   readonly #longest: number;
+  readonly #placeholder: string;
 
-  constructor(values: readonly string[]) {
+  constructor(values: readonly string[], placeholder: string = REFLECTION_PLACEHOLDER) {
+    this.#placeholder = placeholder;
     this.#variants = values.filter((v) => v.length > 0).flatMap(reflectionVariants)
       .sort((a, b) => b.length - a.length);
     this.#longest = this.#variants[0]?.length ?? 0;
@@ -54,7 +56,7 @@ export class Reflector {
   replace(text: string): string {
     let out = text;
     for (const v of this.#variants) {
-      if (out.includes(v)) out = out.split(v).join(REFLECTION_PLACEHOLDER);
+      if (out.includes(v)) out = out.split(v).join(this.#placeholder);
     }
     return out;
   }
