@@ -35,9 +35,9 @@ const steps: Step[] = [
 ];
 if (!values["unit-only"]) {
   steps.push({
-    name: "integration and e2e tests",
+    name: "integration, e2e and escape tests",
     kind: "tests",
-    args: ["test", "--allow-all", ...filter, "tests/integration/", "tests/e2e/"],
+    args: ["test", "--allow-all", ...filter, "tests/integration/", "tests/e2e/", "tests/escape/"],
   });
 }
 

@@ -132,6 +132,7 @@ async function headlessTurn(
       resume: resume?.frozenImage != null,
       remoteControl: false,
       frozenImage: resume?.frozenImage ?? null,
+      homeId: benv.homeId,
     });
     const secrets = await resolveLaunchSecrets(resolved, { hostEnv: benv.env });
     const skills = await loadSkills(resolved.agent.skills, resolved.provider.template, benv.env);

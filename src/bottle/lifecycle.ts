@@ -334,6 +334,8 @@ export interface CleanupCandidate {
 export interface PlanCleanupOptions {
   /** Include live, idle, frozen and api-owned bottles. */
   all: boolean;
+  /** This home's id: objects labelled with another home's are never touched. */
+  homeId?: string;
 }
 
 /** Whether a record keeps its objects without `--all`. */
@@ -363,7 +365,10 @@ export async function planCleanup(
   ]);
   for (const o of [...containers, ...networks, ...volumes]) {
     const slug = o.Labels?.[LABELS.slug];
-    if (slug) slugs.add(slug);
+    if (!slug) continue;
+    const home = o.Labels?.[LABELS.home];
+    // Objects of another home's bottles are that home's business.
+    if (!(options.homeId && home && home !== options.homeId)) slugs.add(slug);
   }
   const stateSlugs = new Set<string>();
   try {

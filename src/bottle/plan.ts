@@ -63,6 +63,8 @@ export interface PlanInput {
   daemons?: readonly string[];
   /** The frozen image this plan resumes from, if any. */
   frozenImage?: string | null;
+  /** The home's id (`io.bot-bottle.home` label). */
+  homeId?: string;
 }
 
 /** A network of the plan. */
@@ -204,7 +206,7 @@ export function planBottle(input: PlanInput): BottlePlan {
     agent: objectNames.agentContainer(slug),
   };
   const labels = (service: Parameters<typeof bottleLabels>[1]) =>
-    bottleLabels(slug, service, version);
+    bottleLabels(slug, service, version, input.homeId);
 
   const networks: NetworkPlan[] = [
     {

@@ -38,6 +38,16 @@ export interface BottleEnv extends Disposable {
   layout: HomeLayout;
   pool: Cidr;
   env: EnvReader;
+  /** The `io.bot-bottle.home` label value of this home. */
+  homeId: string;
+}
+
+/** The id of a home: 16 hex of the SHA-256 of its path. */
+export async function homeIdOf(layout: HomeLayout): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(layout.root)),
+  );
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** Options of {@linkcode openBottleEnv}. */
@@ -75,7 +85,9 @@ export async function openBottleEnv(
     throw error;
   }
   const bottles = new BottleStore(store);
+  const homeId = await homeIdOf(layout);
   return {
+    homeId,
     client,
     store,
     bottles,

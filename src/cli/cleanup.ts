@@ -21,7 +21,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const { io, globals } = ctx;
   using benv = await openBottleEnv(homeLayout());
   const lc = { client: benv.client, bottles: benv.bottles, layout: benv.layout };
-  const candidates = await planCleanup(lc, { all: ctx.values.all === true });
+  const candidates = await planCleanup(lc, { all: ctx.values.all === true, homeId: benv.homeId });
   if (candidates.length === 0) {
     if (globals.json) io.out(JSON.stringify({ bottles: [], failures: [] }) + "\n");
     else if (!globals.quiet) io.err("bot-bottle: nothing to clean up\n");

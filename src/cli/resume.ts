@@ -70,6 +70,7 @@ async function run(ctx: CommandContext): Promise<number> {
     resume: frozen !== null,
     remoteControl: false,
     frozenImage: frozen,
+    homeId: benv.homeId,
   });
   if (values["dry-run"] === true) {
     io.out(JSON.stringify(plan, null, 2) + "\n");

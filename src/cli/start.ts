@@ -169,6 +169,7 @@ async function run(ctx: CommandContext): Promise<number> {
     prompt,
     resume: false,
     remoteControl: values["remote-control"] === true,
+    homeId: benv.homeId,
   });
 
   if (dryRun) {

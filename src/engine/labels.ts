@@ -13,6 +13,8 @@ export const LABELS = {
   service: "io.bot-bottle.service",
   /** The bot-bottle version that created the object. */
   version: "io.bot-bottle.version",
+  /** Which bot-bottle home created the object (a hash of its path): `cleanup` stays in its own. */
+  home: "io.bot-bottle.home",
   /** Hash of Dockerfile + context + build args, to skip identical builds. */
   buildHash: "io.bot-bottle.build-hash",
 } as const;
@@ -48,8 +50,15 @@ export function bottleLabels(
   slug: string,
   service: BottleService,
   version: string,
+  home?: string,
 ): Record<string, string> {
-  return { [LABELS.slug]: slug, [LABELS.service]: service, [LABELS.version]: version };
+  const labels: Record<string, string> = {
+    [LABELS.slug]: slug,
+    [LABELS.service]: service,
+    [LABELS.version]: version,
+  };
+  if (home) labels[LABELS.home] = home;
+  return labels;
 }
 
 /** Object names of a bottle (SPEC §6.2). */
