@@ -134,10 +134,14 @@ export async function spawnCli(args: string[], options: RunCliOptions = {}): Pro
       notify();
     }
   };
+  let finished = false;
   const reading = Promise.all([
     pump(child.stdout, (t) => (out += t)),
     pump(child.stderr, (t) => (err += t)),
-  ]);
+  ]).finally(() => {
+    finished = true;
+    notify();
+  });
   const writer = child.stdin.getWriter();
   const spawned: SpawnedCli = {
     child,
@@ -147,13 +151,17 @@ export async function spawnCli(args: string[], options: RunCliOptions = {}): Pro
       const deadline = Date.now() + timeoutMs;
       while (!pattern.test(stream === "stderr" ? err : out)) {
         const left = deadline - Date.now();
+        if (finished) {
+          throw new Error(
+            `The CLI exited before ${pattern} appeared in ${stream}:\n${err}\n${out}`,
+          );
+        }
         if (left <= 0) {
           throw new Error(`Timed out waiting for ${pattern} in ${stream}:\n${err}\n${out}`);
         }
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([
           new Promise<void>((r) => listeners.push(r)),
-          reading,
           new Promise<void>((r) => (timer = setTimeout(r, Math.min(left, 1000)))),
         ]);
         clearTimeout(timer);
