@@ -93,7 +93,7 @@ interface State {
   reflector: Reflector;
   /** Masks every known secret (slots, env secrets, canary) for logs. */
   masker: Reflector;
-  trust: string[];
+  readonly trust: string[];
 }
 
 let cachedRoots: string[] | null = null;
@@ -108,7 +108,13 @@ function systemRoots(): string[] {
   } catch {
     // no system bundle: fall back to Deno's bundled roots
   }
-  if (roots.length === 0) roots.push(...tls.rootCertificates);
+  if (roots.length === 0) {
+    try {
+      roots.push(...tls.rootCertificates);
+    } catch {
+      // no permission to read the bundled roots: only the extra CAs are trusted
+    }
+  }
   cachedRoots = roots;
   return roots;
 }
@@ -137,12 +143,15 @@ function stateOf(
       ),
       "<secret>",
     ),
-    trust: [
-      ...systemRoots(),
-      ...((extraCa ?? config?.extraCaPem ?? "").match(
-        /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
-      ) ?? []),
-    ],
+    get trust() {
+      // Read on first upstream TLS dial only.
+      return [
+        ...systemRoots(),
+        ...((extraCa ?? config?.extraCaPem ?? "").match(
+          /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g,
+        ) ?? []),
+      ];
+    },
   };
 }
 
@@ -216,7 +225,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     socket.on("error", () => {});
     handleClient(socket).catch((error) => {
       log.info(1, "egress", "connection-error", { error: (error as Error).message });
-    }).finally(() => socket.destroy());
+    }).finally(() => closeGracefully(socket));
   });
 
   // Known secrets never reach the log, not even inside a blocked path or host (SPEC §7.7).
@@ -257,7 +266,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         return;
       }
       const keep = await handleRequest(reader, socket, null, head);
-      if (!keep) return;
+      if (!keep || wantsClose(head)) return;
     }
   }
 
@@ -332,10 +341,10 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
           return;
         }
         const keep = await handleRequest(inner, secure, { host, port, sni }, innerHead);
-        if (!keep) return;
+        if (!keep || wantsClose(innerHead)) return;
       }
     } finally {
-      secure.destroy();
+      closeGracefully(secure);
     }
   }
 
@@ -911,6 +920,21 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       return closed.promise.catch(() => {});
     },
   };
+}
+
+/** The agent asked to close after this request (`Connection: close`, or HTTP/1.0). */
+function wantsClose(head: RequestHead): boolean {
+  const connection = (headerValue(head.headers, "connection") ?? "").toLowerCase();
+  return /\bclose\b/.test(connection) ||
+    (head.version === "HTTP/1.0" && !/\bkeep-alive\b/.test(connection));
+}
+
+/** Ends a socket after its pending writes are flushed; destroys it if the peer lingers. */
+function closeGracefully(socket: Duplex): void {
+  if (socket.destroyed) return;
+  socket.end();
+  const timer = setTimeout(() => socket.destroy(), 2000);
+  socket.once("close", () => clearTimeout(timer));
 }
 
 function dlpBlock(rule: "dlp_outbound" | "canary", f: Finding): Block {
