@@ -20,7 +20,16 @@ import { startProbeBottle } from "../helpers/bottle_probe.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { TEST_CA_NAME } from "../helpers/test_ca.ts";
 import { INJECTION_BODY, startUpstream } from "../helpers/upstream.ts";
-import { containerInspect, containerLogs } from "../../src/engine/mod.ts";
+import {
+  connectEngine,
+  containerCreate,
+  containerInspect,
+  containerLogs,
+  containerRemove,
+  containerStart,
+} from "../../src/engine/mod.ts";
+import { VERSION } from "../../src/version.ts";
+import { TEST_SESSION_LABEL } from "../helpers/engine.ts";
 import {
   assertRawBlocked,
   type CurlResult,
@@ -74,6 +83,10 @@ function manifest(gateway: string, port: number, plainPort: number): string {
     "    - host: raw.example.test",
     "      ports: [8443]",
     `      upstream: "${gateway}:${plainPort}"`,
+    // No upstream: the proxy resolves it itself, and a decoy container on the bottle's egress
+    // network answers that name with a private address.
+    "    - host: private.example.test",
+    "      dlp: {outbound_on_match: block}",
   ].join("\n");
 }
 
@@ -686,16 +699,31 @@ engineTest(
     });
 
     // ---------------------------------------------------------------- hardening, not probed here
-    await t.step({
-      name: "route without upstream resolving to a private address → destination_not_public",
-      ignore: true,
-      // Not probed end to end: it needs a route host (no `upstream`) that resolves to a loopback
-      // or private address, and the sidecar resolves through the engine's DNS and the host's
-      // resolvers — making a name resolve privately means touching real DNS or the sidecar's
-      // /etc/hosts (src/), both out of bounds here. The resolved-address check and the
-      // single-resolution dial are covered by the proxy's unit tests (decide/address).
-      fn: () => {},
-    });
+    await probe(
+      "route without upstream resolving to a private address → destination_not_public",
+      async () => {
+        // Would pass wrongly without the resolved-address check: the decoy (a container of our
+        // own on the bottle's egress network, alias private.example.test) would be dialled.
+        using client = await connectEngine();
+        const egressNet = `bot-bottle-egress-${bottle.slug}`;
+        const decoy = await containerCreate(client, `bbtest-decoy-${bottle.slug}`, {
+          Image: `bot-bottle-shell:${VERSION}`,
+          Cmd: ["sleep", "120"],
+          Labels: { [TEST_SESSION_LABEL]: `${Date.now()}-${Deno.pid}-decoy` },
+          HostConfig: { NetworkMode: egressNet },
+          NetworkingConfig: {
+            EndpointsConfig: { [egressNet]: { Aliases: ["private.example.test"] } },
+          },
+        });
+        try {
+          await containerStart(client, decoy.Id);
+          const r = await kit.curl(`'https://private.example.test/'`);
+          return await kit.assertCurlBlocked(r, "destination_not_public");
+        } finally {
+          await containerRemove(client, decoy.Id, { force: true });
+        }
+      },
+    );
 
     // ---------------------------------------------------------------- allowed traffic
     await probe("allowed: GET and POST through interception (HTTP/1.1)", async () => {
