@@ -1,0 +1,189 @@
+/**
+ * A JSON tokenizer that yields every string (keys included) with its JSON-path location and its
+ * span in the text. Unlike `JSON.parse`, it keeps strings under duplicate keys (a value the
+ * upstream parser may pick) and knows where each string sits, for redaction. Iterative (no
+ * recursion limit) and linear: string ends are found with `indexOf`, and strings with escapes
+ * are decoded (and validated) by `JSON.parse`; raw control chars inside strings are tolerated.
+ *
+ * @module
+ */
+
+import { type CharMap, mappedView, type View } from "./views.ts";
+
+/** One string of a JSON text. */
+export interface JsonString {
+  /** Span of the token in the text, quotes included. */
+  start: number;
+  end: number;
+  value: string;
+  location: string;
+}
+
+const NUMBER_RE = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
+
+function skipWs(text: string, i: number): number {
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) break;
+  }
+  return i;
+}
+
+/** The location of member `key` of the container at `location`. */
+export function memberLocation(location: string, key: string): string {
+  return IDENTIFIER.test(key) ? `${location}.${key}` : `${location}[${JSON.stringify(key)}]`;
+}
+
+interface Frame {
+  array: boolean;
+  location: string;
+  index: number;
+}
+
+/**
+ * Every string of a JSON text with its location under `base` (e.g. `body $`), or null if the
+ * text is not one JSON value. Keys are reported at the location of their member with ` (key)`.
+ *
+ * @example
+ * ```ts
+ * jsonStrings('{"a":["x"]}', "$")!.map((s) => s.location); // ["$.a (key)", "$.a[0]"]
+ * ```
+ */
+export function jsonStrings(text: string, base: string): JsonString[] | null {
+  const out: JsonString[] = [];
+  const stack: Frame[] = [];
+  let i = skipWs(text, text.charCodeAt(0) === 0xfeff ? 1 : 0);
+  let location = base;
+  let state: "value" | "key" | "keyOrEnd" | "after" = "value";
+  // The next backslash at or after `i` (text.length if none): moves forward only, so the
+  // escape checks of all strings together read the text once.
+  let backslash = -1;
+  /** The string token at `i` (a quote), or null if unterminated or invalid. */
+  const string = (): JsonString | null => {
+    let q = i;
+    for (;;) {
+      q = text.indexOf('"', q + 1);
+      if (q < 0) return null;
+      let k = q - 1;
+      while (text.charCodeAt(k) === 92) k--;
+      if ((q - 1 - k) % 2 === 0) break; // not escaped
+    }
+    const end = q + 1;
+    if (backslash < i) {
+      backslash = text.indexOf("\\", i);
+      if (backslash < 0) backslash = text.length;
+    }
+    let value: string;
+    if (backslash < end) {
+      try {
+        value = JSON.parse(text.slice(i, end));
+      } catch {
+        return null;
+      }
+    } else value = text.slice(i + 1, end - 1);
+    const s = { start: i, end, value, location };
+    i = end;
+    return s;
+  };
+  for (;;) {
+    i = skipWs(text, i);
+    if (i >= text.length) return state === "after" && stack.length === 0 ? out : null;
+    const c = text.charCodeAt(i);
+    if (state === "value") {
+      if (c === 123 /* { */) {
+        stack.push({ array: false, location, index: 0 });
+        i++;
+        state = "keyOrEnd";
+      } else if (c === 91 /* [ */) {
+        stack.push({ array: true, location, index: 0 });
+        i = skipWs(text, i + 1);
+        if (text.charCodeAt(i) === 93 /* ] */) {
+          stack.pop();
+          i++;
+          state = "after";
+        } else location = `${location}[0]`;
+      } else if (c === 34 /* " */) {
+        const s = string();
+        if (s === null) return null;
+        out.push(s);
+        state = "after";
+      } else if (c === 45 || (c >= 48 && c <= 57)) {
+        NUMBER_RE.lastIndex = i;
+        const m = NUMBER_RE.exec(text);
+        if (m === null) return null;
+        i += m[0].length;
+        state = "after";
+      } else {
+        const word = text.startsWith("true", i)
+          ? 4
+          : text.startsWith("null", i)
+          ? 4
+          : text.startsWith("false", i)
+          ? 5
+          : 0;
+        if (word === 0) return null;
+        i += word;
+        state = "after";
+      }
+    } else if (state === "keyOrEnd" || state === "key") {
+      if (c === 125 /* } */ && state === "keyOrEnd") {
+        stack.pop();
+        i++;
+        state = "after";
+        continue;
+      }
+      if (c !== 34) return null;
+      const frame = stack[stack.length - 1];
+      const key = string();
+      if (key === null) return null;
+      const member = memberLocation(frame.location, key.value);
+      key.location = `${member} (key)`;
+      out.push(key);
+      i = skipWs(text, i);
+      if (text.charCodeAt(i) !== 58 /* : */) return null;
+      i++;
+      location = member;
+      state = "value";
+    } else {
+      // after a value
+      const frame = stack[stack.length - 1];
+      if (frame === undefined) return null; // trailing text after the top-level value
+      if (c === 44 /* , */) {
+        i++;
+        if (frame.array) {
+          frame.index++;
+          location = `${frame.location}[${frame.index}]`;
+          state = "value";
+        } else state = "key";
+      } else if ((c === 93 && frame.array) || (c === 125 && !frame.array)) {
+        stack.pop();
+        i++;
+      } else return null;
+    }
+  }
+}
+
+/** Where each char of the string token at `[start, end)` of `text` came from. */
+function tokenMap(text: string, start: number, end: number): CharMap {
+  const starts: number[] = [];
+  const ends: number[] = [];
+  for (let i = start + 1; i < end - 1;) {
+    const len = text.charCodeAt(i) !== 92 ? 1 : text.charCodeAt(i + 1) === 117 /* u */ ? 6 : 2;
+    starts.push(i);
+    ends.push(i + len);
+    i += len;
+  }
+  return { starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
+}
+
+/** The view of one JSON string inside the text of `parent`. */
+export function jsonStringView(parent: View, s: JsonString, rank: number): View {
+  return mappedView(
+    parent,
+    s.value,
+    rank,
+    () => tokenMap(parent.text, s.start, s.end),
+    (replacement) => JSON.stringify(replacement).slice(1, -1),
+  );
+}

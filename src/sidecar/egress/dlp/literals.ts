@@ -1,0 +1,248 @@
+/**
+ * Multi-literal search (Aho–Corasick compiled to a dense DFA): every occurrence of every literal
+ * in one left-to-right pass, one table lookup per char, whatever the number of literals. Used as
+ * the prefilter of both detectors: token-rule keywords and known-secret literals are searched
+ * together, so the body is read once.
+ *
+ * Chars are mapped to classes (the chars that occur in some literal, plus one class for all
+ * others); the transition table is premultiplied by the class count and a negative entry marks
+ * a state that ends a literal.
+ *
+ * @module
+ */
+
+/** A compiled set of literals. */
+export class LiteralSearch {
+  readonly #classes: Uint16Array;
+  readonly #delta: Int32Array;
+  readonly #width: number;
+  /** For state `s` (premultiplied), the literals ending there: `#outputs[#outStart[s/w] …]`. */
+  readonly #outStart: Int32Array;
+  readonly #outputs: Int32Array;
+  readonly #lengths: Int32Array;
+  /** The length of the shortest literal. */
+  readonly minLength: number;
+  readonly #longest: number;
+
+  /** Compiles `literals` (empty ones are ignored). */
+  constructor(literals: readonly string[]) {
+    this.#lengths = Int32Array.from(literals.map((l) => l.length));
+    this.minLength = literals.reduce(
+      (m, l) => (l.length > 0 ? Math.min(m, l.length) : m),
+      Infinity,
+    );
+    this.#longest = literals.reduce((m, l) => Math.max(m, l.length), 1);
+    const classes = new Uint16Array(65536);
+    let width = 1;
+    for (const literal of literals) {
+      for (let i = 0; i < literal.length; i++) {
+        const c = literal.charCodeAt(i);
+        if (classes[c] === 0) classes[c] = width++;
+      }
+    }
+    // The trie.
+    const goto: Int32Array[] = [new Int32Array(width).fill(-1)];
+    const out: number[][] = [[]];
+    literals.forEach((literal, index) => {
+      if (literal.length === 0) return;
+      let s = 0;
+      for (let i = 0; i < literal.length; i++) {
+        const c = classes[literal.charCodeAt(i)];
+        if (goto[s][c] < 0) {
+          goto[s][c] = goto.length;
+          goto.push(new Int32Array(width).fill(-1));
+          out.push([]);
+        }
+        s = goto[s][c];
+      }
+      out[s].push(index);
+    });
+    // Failure links, breadth first, folded into a full transition table.
+    const states = goto.length;
+    const fail = new Int32Array(states);
+    const next = new Int32Array(states * width);
+    const queue: number[] = [];
+    for (let c = 0; c < width; c++) {
+      const t = goto[0][c];
+      if (t > 0) {
+        next[c] = t;
+        queue.push(t);
+      }
+    }
+    for (let q = 0; q < queue.length; q++) {
+      const s = queue[q];
+      for (const o of out[fail[s]]) out[s].push(o);
+      for (let c = 0; c < width; c++) {
+        const t = goto[s][c];
+        if (t > 0) {
+          fail[t] = next[fail[s] * width + c];
+          next[s * width + c] = t;
+          queue.push(t);
+        } else next[s * width + c] = next[fail[s] * width + c];
+      }
+    }
+    const delta = new Int32Array(states * width);
+    for (let i = 0; i < delta.length; i++) {
+      const t = next[i];
+      delta[i] = out[t].length > 0 ? -(t * width) - 1 : t * width;
+    }
+    const outStart = new Int32Array(states + 1);
+    for (let s = 0; s < states; s++) outStart[s + 1] = outStart[s] + out[s].length;
+    this.#outputs = Int32Array.from(out.flat());
+    this.#outStart = outStart;
+    this.#classes = classes;
+    this.#delta = delta;
+    this.#width = width;
+  }
+
+  /** The length of literal `index`. */
+  lengthOf(index: number): number {
+    return this.#lengths[index];
+  }
+
+  /**
+   * Calls `hit(literal, start)` for every occurrence, in order of its end.
+   *
+   * A long text is read as two interleaved streams (the first half, and the second half from
+   * `longest - 1` chars before the middle, keeping only hits that end after the middle): the two
+   * table walks do not depend on each other, so the CPU overlaps them.
+   *
+   * @example
+   * ```ts
+   * const hits: number[] = [];
+   * new LiteralSearch(["ab", "b"]).scan("xab", (literal, start) => hits.push(literal, start));
+   * hits; // [0, 1, 1, 2]
+   * ```
+   */
+  scan(text: string, hit: (literal: number, start: number) => void): void {
+    if (text.length < this.minLength || this.#delta.length === 0) return;
+    this.#report(walkString(text, this.#classes, this.#delta, this.#longest), hit);
+  }
+
+  /**
+   * {@linkcode scan} over bytes read as latin-1 (byte `i` is char `i`): the same hits as
+   * scanning `latin1(bytes)`, without the cost of reading a string char by char.
+   */
+  scanLatin1(bytes: Uint8Array, hit: (literal: number, start: number) => void): void {
+    if (bytes.length < this.minLength || this.#delta.length === 0) return;
+    this.#report(walkBytes(bytes, this.#classes, this.#delta, this.#longest), hit);
+  }
+
+  /** Turns the (marked state, index) pairs of a walk into hits. */
+  #report(marks: number[], hit: (literal: number, start: number) => void): void {
+    for (let k = 0; k < marks.length; k += 2) {
+      const state = (-marks[k] - 1) / this.#width;
+      const end = marks[k + 1] + 1;
+      for (let o = this.#outStart[state]; o < this.#outStart[state + 1]; o++) {
+        const literal = this.#outputs[o];
+        hit(literal, end - this.#lengths[literal]);
+      }
+    }
+  }
+}
+
+/**
+ * Walks the table over `text` and returns (marked state, index) pairs, in order of index. A
+ * text from {@linkcode DUAL_STREAM_MIN} chars on is read as two interleaved streams: the first
+ * half, and the second half from `longest - 1` chars before the middle (keeping only what ends
+ * after the middle); the two walks do not depend on each other, so the CPU overlaps them.
+ */
+function walkString(
+  text: string,
+  classes: Uint16Array,
+  delta: Int32Array,
+  longest: number,
+): number[] {
+  const n = text.length;
+  const marks: number[] = [];
+  let a = 0;
+  if (n < DUAL_STREAM_MIN || n < 4 * longest) {
+    for (let i = 0; i < n; i++) {
+      a = delta[a + classes[text.charCodeAt(i)]];
+      if (a < 0) {
+        marks.push(a, i);
+        a = -a - 1;
+      }
+    }
+    return marks;
+  }
+  const mid = n >> 1;
+  const late: number[] = [];
+  let b = 0;
+  let j = mid - longest + 1;
+  for (let i = 0; i < mid; i++, j++) {
+    a = delta[a + classes[text.charCodeAt(i)]];
+    b = delta[b + classes[text.charCodeAt(j)]];
+    if ((a | b) < 0) {
+      if (a < 0) {
+        marks.push(a, i);
+        a = -a - 1;
+      }
+      if (b < 0) {
+        if (j >= mid) late.push(b, j);
+        b = -b - 1;
+      }
+    }
+  }
+  for (; j < n; j++) {
+    b = delta[b + classes[text.charCodeAt(j)]];
+    if (b < 0) {
+      late.push(b, j);
+      b = -b - 1;
+    }
+  }
+  for (let k = 0; k < late.length; k++) marks.push(late[k]);
+  return marks;
+}
+
+/** {@linkcode walkString} over bytes. */
+function walkBytes(
+  bytes: Uint8Array,
+  classes: Uint16Array,
+  delta: Int32Array,
+  longest: number,
+): number[] {
+  const n = bytes.length;
+  const marks: number[] = [];
+  let a = 0;
+  if (n < DUAL_STREAM_MIN || n < 4 * longest) {
+    for (let i = 0; i < n; i++) {
+      a = delta[a + classes[bytes[i]]];
+      if (a < 0) {
+        marks.push(a, i);
+        a = -a - 1;
+      }
+    }
+    return marks;
+  }
+  const mid = n >> 1;
+  const late: number[] = [];
+  let b = 0;
+  let j = mid - longest + 1;
+  for (let i = 0; i < mid; i++, j++) {
+    a = delta[a + classes[bytes[i]]];
+    b = delta[b + classes[bytes[j]]];
+    if ((a | b) < 0) {
+      if (a < 0) {
+        marks.push(a, i);
+        a = -a - 1;
+      }
+      if (b < 0) {
+        if (j >= mid) late.push(b, j);
+        b = -b - 1;
+      }
+    }
+  }
+  for (; j < n; j++) {
+    b = delta[b + classes[bytes[j]]];
+    if (b < 0) {
+      late.push(b, j);
+      b = -b - 1;
+    }
+  }
+  for (let k = 0; k < late.length; k++) marks.push(late[k]);
+  return marks;
+}
+
+/** Texts from this length on are read as two streams. */
+const DUAL_STREAM_MIN = 4096;

@@ -1,0 +1,49 @@
+/**
+ * The egress proxy's DLP (SPEC §7.3–§7.5), pure: no I/O, no clock, nothing outside
+ * `src/sidecar/`.
+ *
+ * Outbound, the proxy calls {@linkcode requestSegments} to cut a request into texts (hostname,
+ * path, query, headers, and the decoded body with a location per JSON string, form field or
+ * multipart part, plus the raw body as latin-1), {@linkcode scanSegments} to run `token_patterns`
+ * ({@link TOKEN_RULES}) and `known_secrets` (compiled once per config by
+ * {@linkcode compileSecrets}; the canary is always searched) over them, and, under the `redact`
+ * policy, {@linkcode redactRequest} to replace each match where it sits and rescan. Findings say
+ * where and what, never the value: the context around a match has every match masked.
+ *
+ * Inbound, {@linkcode scanInbound} rates a response text for prompt injection and
+ * {@linkcode SseScanner} does the same per event of an event stream.
+ *
+ * @example
+ * ```ts
+ * const secrets = compileSecrets({ knownSecrets: [], slotValues: [], canary: "bb-canary-0001" });
+ * const found = requestSegments(req, { maxBodyBytes: 1 << 20, maxDecodedBytes: 16 << 20 });
+ * if (!found.ok) block(found.rule, found.reason);
+ * else {
+ *   const findings = scanSegments(found.segments, { detectors: ["token_patterns"], secrets });
+ *   if (findings.length > 0) {
+ *     const redacted = redactRequest(req, findings, found.segments); // then rescan it
+ *   }
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export type {
+  BodyResult,
+  Detector,
+  Finding,
+  InboundLevel,
+  InboundResult,
+  RequestParts,
+  Segment,
+  SegmentLimits,
+} from "./types.ts";
+export { REDACTED } from "./types.ts";
+export { compileSecrets, type SecretSet, type SecretsInput } from "./secrets.ts";
+export { type ScanOptions, scanSegments } from "./scan.ts";
+export { requestSegments } from "./segments.ts";
+export { redactRequest } from "./redact.ts";
+export { scanInbound } from "./inbound.ts";
+export { SseScanner } from "./sse.ts";
+export { TOKEN_RULES, type TokenRule } from "./rules.ts";
