@@ -1,0 +1,107 @@
+/**
+ * Outbound DLP throughput: `requestSegments` + `scanSegments` (both detectors, with a few known
+ * secrets and a canary compiled) over a 1 MiB LLM-style JSON request (messages with code and
+ * prose, a base64 image, no secret), and the same body with one AWS key planted. Median of the
+ * runs after a warm-up, in MB/s of request body on one core. Asserts nothing about time.
+ *
+ * Usage: deno run -A scripts/bench/dlp.ts [--runs N] [--size BYTES]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  compileSecrets,
+  type RequestParts,
+  requestSegments,
+  type ScanOptions,
+  scanSegments,
+} from "../../src/sidecar/egress/dlp/mod.ts";
+import { llmRequestBody } from "../../tests/unit/sidecar/egress/dlp/corpus.ts";
+import { fmt, printTable, summarize } from "./stats.ts";
+
+/** One measured case. */
+export interface DlpBenchRow {
+  name: string;
+  bytes: number;
+  findings: number;
+  medianMs: number;
+  mbPerSecond: number;
+}
+
+function request(body: string): RequestParts {
+  return {
+    host: "api.anthropic.com",
+    method: "POST",
+    path: "/v1/messages",
+    query: "beta=true",
+    headers: [
+      ["Content-Type", "application/json"],
+      ["anthropic-version", "2023-06-01"],
+      ["User-Agent", "claude-cli/2.0.0 (external, cli)"],
+    ],
+    body: new TextEncoder().encode(body),
+  };
+}
+
+/** Runs the benchmark and prints a table; returns the rows. */
+export function benchDlp(runs = 25, size = 1 << 20): DlpBenchRow[] {
+  const secrets = compileSecrets({
+    knownSecrets: ["known-secret-value-" + "0001", "another known secret " + "value 2"],
+    slotValues: ["egress-slot-token-" + "abcdef123456"],
+    canary: "bb-canary-" + "5f1c2e9a",
+  });
+  const options: ScanOptions = { detectors: ["token_patterns", "known_secrets"], secrets };
+  const limits = { maxBodyBytes: 64 << 20, maxDecodedBytes: 64 << 20 };
+  const clean = llmRequestBody(size, 1);
+  const key = "AKIA" + "IOSFODNN7EXAMPLE";
+  const at = clean.indexOf("The ", clean.length >> 1);
+  const planted = clean.slice(0, at) + `my key is ${key} ` + clean.slice(at);
+  const cases = [["1 MiB LLM request, clean", clean], ["same, one key planted", planted]].map(
+    ([name, body]) => ({ name, req: request(body) }),
+  );
+  const once = (req: RequestParts): number => {
+    const segs = requestSegments(req, limits);
+    if (!segs.ok) throw new Error(segs.reason);
+    return scanSegments(segs.segments, options).length;
+  };
+  // Warm-up: both cases, until the JIT has settled.
+  for (let i = 0; i < 10; i++) for (const c of cases) once(c.req);
+  const rows: DlpBenchRow[] = [];
+  for (const { name, req } of cases) {
+    let findings = 0;
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const started = performance.now();
+      findings = once(req);
+      times.push(performance.now() - started);
+    }
+    const median = summarize(times).p50;
+    rows.push({
+      name,
+      bytes: req.body.length,
+      findings,
+      medianMs: median,
+      mbPerSecond: req.body.length / 1e6 / (median / 1000),
+    });
+  }
+  console.log(`\nOutbound DLP, requestSegments + scanSegments (${runs} runs each, one core)`);
+  printTable(
+    ["", "body", "findings", "median", "throughput"],
+    rows.map((r) => [
+      r.name,
+      fmt(r.bytes / 1024, "KiB", 0),
+      String(r.findings),
+      fmt(r.medianMs, "ms", 2),
+      fmt(r.mbPerSecond, "MB/s", 0),
+    ]),
+  );
+  return rows;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { runs: { type: "string" }, size: { type: "string" } },
+  });
+  benchDlp(Number(values.runs ?? 25), Number(values.size ?? 1 << 20));
+}
