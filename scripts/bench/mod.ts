@@ -7,9 +7,11 @@
 import { benchColdStart, benchPing } from "./cli.ts";
 import { benchEgress } from "./egress.ts";
 import { benchStart } from "./start.ts";
+import { benchDlp } from "./dlp.ts";
 
 console.log(`bot-bottle benchmarks on ${Deno.build.target}, deno ${Deno.version.deno}`);
 await benchColdStart();
 await benchPing();
 await benchStart();
 await benchEgress();
+await benchDlp();
