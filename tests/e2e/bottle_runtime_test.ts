@@ -377,3 +377,18 @@ engineTest("skills are copied into the agent's home as files, links kept as link
   assert.equal(missing.code, 3, missing.stderr);
   assert.match(missing.stderr, /Cannot copy skill "demo-skill"/);
 });
+
+engineTest("cleanup in one home never touches a live bottle of another home", async () => {
+  await using homeA = await bottleHome();
+  await using homeB = await bottleHome();
+  await using cli = await spawnCli(["start", "shell", "--headless", "--prompt", "sleep 60"], {
+    env: homeA.env,
+  });
+  await cli.waitFor(/agent provisioned/);
+  const slug = /recorded the bottle \(([^)]+)\)/.exec(cli.stderr())![1];
+  const cleanup = await homeB.cli(["cleanup", "--yes", "--all"]);
+  assert.equal(cleanup.code, 0, cleanup.stderr);
+  const left = await labelled(slug);
+  assert.equal(left.containers.length, 2, "home B removed home A's containers");
+  assert.equal(left.containers.every((c) => c.Labels?.[LABELS.home]), true);
+});

@@ -7,8 +7,14 @@ Deno.test("label keys are the SPEC §6.2 names", () => {
     slug: "io.bot-bottle.slug",
     service: "io.bot-bottle.service",
     version: "io.bot-bottle.version",
+    home: "io.bot-bottle.home",
     buildHash: "io.bot-bottle.build-hash",
   });
+});
+
+Deno.test("bottleLabels adds the home label only when given", () => {
+  assert.equal(bottleLabels("s", "agent", "1")[LABELS.home], undefined);
+  assert.equal(bottleLabels("s", "agent", "1", "abc")[LABELS.home], "abc");
 });
 
 Deno.test("labelFilters builds key=value and key-only label filters", () => {
