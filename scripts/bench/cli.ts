@@ -65,14 +65,14 @@ export async function benchPing(): Promise<void> {
     await engine.requestVoid("GET", "/_ping", { action: "Ping" });
     ours.push((performance.now() - started) * 1000);
   }
-  const urls = Array.from({ length: pings }, () => "http://engine/_ping");
+  // `-o` applies to one URL each: give every URL its own, or the bodies mix into the timings.
+  const urls = Array.from({ length: pings }, () => ["-o", "/dev/null", "http://engine/_ping"])
+    .flat();
   const out = await new Deno.Command("curl", {
     args: [
       "-sS",
       "--unix-socket",
       engine.endpoint.path,
-      "-o",
-      "/dev/null",
       "-w",
       "%{time_total}\\n",
       ...urls,

@@ -29,7 +29,7 @@ import type { BottleOwner, BottleStore } from "../store/mod.ts";
 import { configureSidecar, type ControlChannel, openControlChannel } from "./control.ts";
 import { stateDir, teardownBottle } from "./lifecycle.ts";
 import { currentOwner, HEARTBEAT_INTERVAL_MS } from "./owner.ts";
-import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan } from "./plan.ts";
+import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan, SYSTEM_CA_BUNDLE } from "./plan.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
@@ -406,7 +406,9 @@ async function provisionAgent(
     const ca = await execRun(client, agentId, [
       "sh",
       "-c",
-      `test -f ${AGENT_CA_FILE} || exit 0; cp ${AGENT_CA_FILE} /usr/local/share/ca-certificates/bot-bottle-${plan.slug}.crt && update-ca-certificates >/dev/null`,
+      // Appending to the bundle is what update-ca-certificates ends with, without its rehash
+      // of every certificate (~0.5 s); the copy keeps it across a later update-ca-certificates.
+      `test -f ${AGENT_CA_FILE} || exit 0; cp ${AGENT_CA_FILE} /usr/local/share/ca-certificates/bot-bottle-${plan.slug}.crt && cat ${AGENT_CA_FILE} >> ${SYSTEM_CA_BUNDLE}`,
     ], { user: "0:0" });
     if (ca.exitCode !== 0) {
       throw new BottleError("failure", `Cannot install the bottle's CA in "${plan.slug}"`, {
