@@ -392,3 +392,57 @@ engineTest("cleanup in one home never touches a live bottle of another home", as
   assert.equal(left.containers.length, 2, "home B removed home A's containers");
   assert.equal(left.containers.every((c) => c.Labels?.[LABELS.home]), true);
 });
+
+engineTest("start --dry-run --format json prints the plan and creates nothing", async () => {
+  await using home = await bottleHome();
+  const before = await connectEngine().then(async (c) => {
+    using client = c;
+    return (await containerList(client, { labels: { [LABELS.slug]: true } })).length;
+  });
+  const result = await home.cli([
+    "start",
+    "shell",
+    "--dry-run",
+    "--format",
+    "json",
+    "--label",
+    "dry run",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const plan = JSON.parse(result.stdout);
+  assert.equal(plan.slug, "dry-run");
+  assert.equal(plan.containers.agent.hardening.user, "1000:1000");
+  assert.deepEqual(plan.containers.agent.hardening.capDrop, ["ALL"]);
+  assert.deepEqual(plan.containers.sidecar.hardening.securityOpt, ["no-new-privileges"]);
+  assert.equal(plan.networks[0].internal, true);
+  assert.ok(Array.isArray(plan.env.agent) && plan.env.agent.includes("HTTPS_PROXY"));
+  const left = await labelled("dry-run");
+  assert.equal(left.containers.length + left.networks.length + left.volumes.length, 0);
+  const after = await connectEngine().then(async (c) => {
+    using client = c;
+    return (await containerList(client, { labels: { [LABELS.slug]: true } })).length;
+  });
+  assert.ok(after <= before);
+  const ps = JSON.parse((await home.cli(["ps", "--json"])).stdout) as unknown[];
+  assert.equal(ps.filter((r) => (r as { slug: string }).slug === "dry-run").length, 0);
+  await assert.rejects(() => Deno.stat(`${home.env.BOT_BOTTLE_HOME}/state/dry-run`));
+});
+
+engineTest("logs shows the sidecar's JSON lines and the agent's output while it runs", async () => {
+  await using home = await bottleHome();
+  await using cli = await spawnCli(
+    ["start", "shell", "--headless", "--prompt", "echo agent-log-line; sleep 30"],
+    { env: home.env },
+  );
+  await cli.waitFor(/^agent-log-line$/m, 300_000, "stdout");
+  const slug = firstLine(cli.stdout());
+  const sidecar = await home.cli(["logs", slug, "--service", "sidecar"]);
+  assert.equal(sidecar.code, 0, sidecar.stderr);
+  assert.match(sidecar.stdout, /"daemon":"egress","event":"listening"/);
+  const agent = await home.cli(["logs", slug]);
+  assert.equal(agent.code, 0, agent.stderr);
+  assert.match(agent.stdout, /^agent-log-line$/m);
+  const missing = await home.cli(["logs", "no-such-bottle"]);
+  assert.equal(missing.code, 6);
+  assert.match(missing.stderr, /^bot-bottle: error: /);
+});
