@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { latin1 } from "./dlp/bytes.ts";
 
 /** A parsed request head. */
 export interface RequestHead {
@@ -63,14 +64,6 @@ export function findHeadEnd(bytes: Uint8Array): number {
   }
   if (bytes.length > MAX_HEAD_BYTES) throw new MalformedMessage("message head too large");
   return -1;
-}
-
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return out;
 }
 
 function parseFields(lines: string[]): [string, string][] {

@@ -18,6 +18,7 @@ import * as zlib from "node:zlib";
 import type { SidecarConfig } from "../control/protocol.ts";
 import { type Daemon, settleable } from "../daemon.ts";
 import type { SidecarLog } from "../log.ts";
+import { latin1, latin1Bytes } from "./dlp/bytes.ts";
 import { checkResolved } from "./address.ts";
 import { BodyTooLarge, SocketReader, writeTo } from "./conn.ts";
 import {
@@ -783,7 +784,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
           pending = "";
         } else continue;
         if (inbound) {
-          const { verdict } = sse.push(new TextDecoder().decode(toBytes(text)));
+          const { verdict } = sse.push(new TextDecoder().decode(latin1Bytes(text)));
           if (verdict === "high") {
             log.info(1, "egress", "blocked", {
               rule: "dlp_inbound",
@@ -804,10 +805,10 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
             return false;
           }
         }
-        if (text.length > 0) await writeTo(out, encodeChunk(toBytes(text)));
+        if (text.length > 0) await writeTo(out, encodeChunk(latin1Bytes(text)));
       }
       const rest = stream.end() + st.reflector.replace(pending);
-      if (rest.length > 0) await writeTo(out, encodeChunk(toBytes(rest)));
+      if (rest.length > 0) await writeTo(out, encodeChunk(latin1Bytes(rest)));
       await writeTo(out, encodeChunk(new Uint8Array(0)));
       return framing.kind !== "close";
     }
@@ -869,7 +870,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
           });
         }
       }
-      const scrubbed = toBytes(st.reflector.replace(latin1(body)));
+      const scrubbed = latin1Bytes(st.reflector.replace(latin1(body)));
       const headBytes = serializeResponseHead(res.status, res.reason, [...headers, [
         "Content-Length",
         String(scrubbed.length),
@@ -888,10 +889,10 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     const stream = st.reflector.stream();
     for await (const chunk of bodyChunks(up, framing)) {
       const text = stream.push(latin1(chunk));
-      if (text.length > 0) await writeTo(out, encodeChunk(toBytes(text)));
+      if (text.length > 0) await writeTo(out, encodeChunk(latin1Bytes(text)));
     }
     const rest = stream.end();
-    if (rest.length > 0) await writeTo(out, encodeChunk(toBytes(rest)));
+    if (rest.length > 0) await writeTo(out, encodeChunk(latin1Bytes(rest)));
     await writeTo(out, encodeChunk(new Uint8Array(0)));
     return framing.kind !== "close";
   }
@@ -1015,20 +1016,6 @@ async function* bodyChunks(
       yield chunk;
     }
   }
-}
-
-function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return s;
-}
-
-function toBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
-  return out;
 }
 
 function decodeResponse(body: Uint8Array, encoding: string): Uint8Array | null {

@@ -9,6 +9,7 @@
  */
 import type { Duplex } from "node:stream";
 import type { SidecarLog } from "../log.ts";
+import { latin1, latin1Bytes } from "./dlp/bytes.ts";
 import type { SocketReader } from "./conn.ts";
 import { writeTo } from "./conn.ts";
 
@@ -77,20 +78,6 @@ export function encodeFrame(
     o += 4;
     for (let i = 0; i < len; i++) out[o + i] = payload[i] ^ key[i & 3];
   } else out.set(payload, o);
-  return out;
-}
-
-function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return s;
-}
-
-function toBytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
   return out;
 }
 
@@ -179,7 +166,7 @@ export async function relayWebSocket(options: RelayOptions): Promise<void> {
             await writeTo(agent.socket, encodeFrame(0x8, CLOSE_POLICY, false)).catch(() => {});
             break;
           }
-          await writeTo(to.socket, encodeFrame(opcode, toBytes(options.reflect(text)), false));
+          await writeTo(to.socket, encodeFrame(opcode, latin1Bytes(options.reflect(text)), false));
         }
       }
     } catch (error) {
