@@ -85,6 +85,13 @@ function manifest(gateway: string, port: number, plainPort: number): string {
     `      upstream: "${gateway}:${plainPort}"`,
     // No upstream: the proxy resolves it itself, and a decoy container on the bottle's egress
     // network answers that name with a private address.
+    // on_match redact: a credential-shaped value is replaced, the request still goes out.
+    "    - host: redact.example.test",
+    `      upstream: ${upstream}`,
+    "      dlp: {outbound_on_match: redact}",
+    // The fixture's certificate does not name it: upstream TLS must refuse to talk.
+    "    - host: badcert.example.test",
+    `      upstream: ${upstream}`,
     "    - host: private.example.test",
     "      dlp: {outbound_on_match: block}",
   ].join("\n");
@@ -461,6 +468,41 @@ engineTest(
       assertNoSecretInReply(r, token);
       assert.equal(seen((x) => x.query.includes(m)).length, 0, "forwarded");
       return seenAs;
+    });
+    await probe(
+      "redact: the key is replaced by ******** and the request still goes out",
+      async () => {
+        // Would pass wrongly if redact forwarded the original body (the fixture records it).
+        const m = marker();
+        const r = await kit.curl(
+          `-H 'Content-Type: application/json' -d '{"note":"key '"$S"' here"}' 'https://redact.example.test/echo?${m}'`,
+          { secret: aws },
+        );
+        assert.equal(r.replies.at(-1)?.status, 200, describeCurl(r));
+        const got = seen((x) => x.query === m);
+        assert.equal(got.length, 1, "not forwarded");
+        assert.ok(!got[0].body.includes(aws), "the upstream received the key");
+        assert.match(got[0].body, /"note":"key \*{8} here"/);
+        assertNoSecretInReply(r, aws);
+        return "redacted and forwarded";
+      },
+    );
+    await probe(
+      "an upstream whose certificate does not name the route host gets nothing",
+      async () => {
+        // Would pass wrongly if upstream TLS skipped the name check (the token or body would reach
+        // whoever answers the route's address).
+        const m = marker();
+        const r = await kit.curl(`-d 'x=1' 'https://badcert.example.test/echo?${m}'`);
+        assert.equal(r.replies.at(-1)?.status, 502, describeCurl(r));
+        assert.match(r.stdout, /upstream_unreachable/);
+        assert.equal(seen((x) => x.query === m).length, 0, "the request reached the upstream");
+        return "502 upstream_unreachable";
+      },
+    );
+    await probe("redact cannot rewrite a canary: it still blocks", async () => {
+      const r = await kit.curl(`-d "x=$S" 'https://redact.example.test/echo'`, { secret: canary });
+      return await kit.assertCurlBlocked(r, "canary");
     });
     await probe("the canary blocks on a block route and on a supervise route", async () => {
       // Would pass wrongly if the canary were not a known secret of the proxy: 200 from upstream.

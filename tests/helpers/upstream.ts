@@ -35,6 +35,7 @@ export const UPSTREAM_HOSTS = [
   "echo.example.test",
   "ws.example.test",
   "other.example.test",
+  "redact.example.test",
 ] as const;
 
 /** One request as the fixture saw it. */
