@@ -390,6 +390,7 @@ export function agentHeadersToForward(
         "transfer-encoding",
         "upgrade",
         "content-length",
+        "expect",
       ].includes(l)
     ) return false;
     if (connection.includes(l)) return false;

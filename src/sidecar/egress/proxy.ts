@@ -408,6 +408,15 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     }
     const route = decision.route;
     let body: Uint8Array;
+    // A client waiting for 100 Continue (curl does above 1 MiB) is told to send the body now;
+    // the proxy forwards the whole body itself, so Expect never goes upstream.
+    if (
+      framing.kind !== "none" &&
+      !(framing.kind === "length" && framing.length > route.maxBodyBytes) &&
+      (headerValue(head.headers, "expect") ?? "").toLowerCase() === "100-continue"
+    ) {
+      await writeTo(out, new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n"));
+    }
     try {
       if (framing.kind === "length") {
         if (framing.length > route.maxBodyBytes) throw new BodyTooLarge();
