@@ -822,6 +822,19 @@ engineTest(
       assert.equal(r.replies.at(-1)?.status, 200, describeCurl(r));
       assert.equal(r.stdout.trim(), "12582912");
     });
+    await probe("allowed: a 2 MiB upload with Expect: 100-continue is told to go on", async () => {
+      // curl asks for 100 Continue above 1 MiB; without it curl waits a second, then sends.
+      const m = marker();
+      const r = await kit.curl(
+        `-H 'Expect: 100-continue' --data-binary @- 'https://ws.example.test/echo?${m}' < <(head -c 2097152 /dev/zero | tr '\\0' 'a')`,
+      );
+      assert.equal(r.replies.at(-1)?.status, 200, describeCurl(r));
+      assert.ok(r.replies.some((x) => x.status === 100), describeCurl(r));
+      const got = seen((x) => x.query === m);
+      assert.equal(got.length, 1);
+      assert.equal(got[0].headers.expect, undefined, "Expect was forwarded");
+      assert.equal(JSON.parse(r.stdout).bodyLength, 2097152);
+    });
     await probe("allowed: introspection lists routes, never values", async () => {
       const r = await kit.curl("http://_egress.local/allowlist");
       assert.equal(r.replies.at(-1)?.status, 200, describeCurl(r));
