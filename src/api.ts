@@ -16,7 +16,7 @@
 import { runAgent } from "./bottle/agent_exec.ts";
 import { sidecarImageName } from "./bottle/images.ts";
 import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
-import { destroyBottle, freezeBottle, stateDir, teardownBottle } from "./bottle/lifecycle.ts";
+import { destroyBottle, freezeBottle, stateDir } from "./bottle/lifecycle.ts";
 import { planBottle } from "./bottle/plan.ts";
 import {
   agentImageFor,
@@ -137,14 +137,8 @@ async function headlessTurn(
     const secrets = await resolveLaunchSecrets(resolved, { hostEnv: benv.env });
     const skills = await loadSkills(resolved.agent.skills, resolved.provider.template, benv.env);
     await ensurePlanImages(benv.client, resolved, plan, { env: benv.env });
-    if (resume !== null) {
-      await teardownBottle({ client: benv.client, bottles: benv.bottles, layout }, slug, {
-        keepState: true,
-        keepHome: true,
-      });
-    }
     const launched = await launchBottle(
-      { client: benv.client, bottles: benv.bottles, layout, pool: benv.pool },
+      benv,
       plan,
       secrets,
       { owner: "api", resume: resume !== null, prompt: resolved.agent.prompt, files: skills },
@@ -219,14 +213,11 @@ export function freeze(slug: string): Promise<void> {
   return wrap(async () => {
     const layout = homeLayout();
     using benv = await openBottleEnv(layout);
-    await freezeBottle({ client: benv.client, bottles: benv.bottles, layout }, slug, {
+    await freezeBottle(benv, slug, {
       stop: true,
     });
+    // freezeBottle with `stop` already tore down this api-owned bottle; drop our channel.
     await release(slug);
-    await teardownBottle({ client: benv.client, bottles: benv.bottles, layout }, slug, {
-      keepState: true,
-      keepHome: true,
-    });
   });
 }
 
@@ -268,7 +259,7 @@ export function destroy(slug: string): Promise<void> {
     const layout = homeLayout();
     await release(slug);
     using benv = await openBottleEnv(layout);
-    await destroyBottle({ client: benv.client, bottles: benv.bottles, layout }, slug, {
+    await destroyBottle(benv, slug, {
       keepState: false,
     });
   });

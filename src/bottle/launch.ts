@@ -192,6 +192,11 @@ export async function launchBottle(
   const owner = currentOwner();
   const step = (s: LaunchStep, detail = "") => ctx.onStep?.(s, detail);
   if (record.resume) {
+    // Whatever a crashed or frozen run left (containers, networks) goes; the home volume stays.
+    await teardownBottle({ client, bottles, layout: ctx.layout, note: ctx.note }, slug, {
+      keepState: true,
+      keepHome: true,
+    });
     bottles.update(slug, {
       status: "starting",
       owner: record.owner,

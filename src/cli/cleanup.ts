@@ -20,7 +20,7 @@ export const cleanupCommand: CommandSpec = {
 async function run(ctx: CommandContext): Promise<number> {
   const { io, globals } = ctx;
   using benv = await openBottleEnv(homeLayout());
-  const lc = { client: benv.client, bottles: benv.bottles, layout: benv.layout };
+  const lc = benv;
   const candidates = await planCleanup(lc, { all: ctx.values.all === true, homeId: benv.homeId });
   if (candidates.length === 0) {
     if (globals.json) io.out(JSON.stringify({ bottles: [], failures: [] }) + "\n");

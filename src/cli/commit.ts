@@ -21,7 +21,7 @@ async function run(ctx: CommandContext): Promise<number> {
   using benv = await openBottleEnv(homeLayout());
   const stop = ctx.values.stop === true;
   const result = await freezeBottle(
-    { client: benv.client, bottles: benv.bottles, layout: benv.layout },
+    benv,
     slug,
     { stop },
   );

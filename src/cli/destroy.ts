@@ -28,7 +28,7 @@ async function run(ctx: CommandContext): Promise<number> {
     if (!await confirm(io, `${what} and everything it owns?`)) return 0;
   }
   const result = await destroyBottle(
-    { client: benv.client, bottles: benv.bottles, layout: benv.layout },
+    benv,
     slug,
     { keepState: ctx.values["keep-state"] === true },
   );

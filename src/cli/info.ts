@@ -65,7 +65,8 @@ export function infoOutput(r: ResolvedAgent): InfoOutput {
   };
 }
 
-function routeMatches(r: ResolvedRoute): string {
+/** A route's rules in one word: `all`, the methods of a methods-only rule, or `N rules`. */
+export function routeMatches(r: Pick<ResolvedRoute, "matches">): string {
   if (r.matches === null) return "all";
   if (
     r.matches.length === 1 && r.matches[0].methods && !r.matches[0].paths && !r.matches[0].headers

@@ -6,16 +6,8 @@
  */
 import type { BottlePlan } from "../bottle/plan.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
+import { routeMatches } from "./info.ts";
 import { escapeControl } from "./io.ts";
-
-function routeRules(r: BottlePlan["routes"][number]): string {
-  if (r.matches === null) return "all";
-  const only = r.matches[0];
-  if (r.matches.length === 1 && only.methods && !only.paths && !only.headers) {
-    return only.methods.map((m) => m.toUpperCase()).join(",");
-  }
-  return `${r.matches.length} rule${r.matches.length === 1 ? "" : "s"}`;
-}
 
 /** The preflight text. */
 export function formatPreflight(plan: BottlePlan, resolved: ResolvedAgent): string {
@@ -59,7 +51,7 @@ export function formatPreflight(plan: BottlePlan, resolved: ResolvedAgent): stri
     rows.push([
       i === 0 ? "egress" : "",
       `${r.host.padEnd(hostWidth)}  ${(r.auth?.scheme ?? "-").padEnd(6)}  ${origin}  ${
-        routeRules(r)
+        routeMatches(r)
       }  on_match=${r.dlp.onMatch}`,
     ]);
   }

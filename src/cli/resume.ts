@@ -1,4 +1,3 @@
-import { teardownBottle } from "../bottle/lifecycle.ts";
 import { ownerAlive } from "../bottle/owner.ts";
 import { planBottle } from "../bottle/plan.ts";
 import { sidecarImageName } from "../bottle/images.ts";
@@ -76,11 +75,6 @@ async function run(ctx: CommandContext): Promise<number> {
     io.out(JSON.stringify(plan, null, 2) + "\n");
     return 0;
   }
-  // Whatever a crashed run left (containers, networks) goes; the home volume stays.
-  await teardownBottle({ client: benv.client, bottles: benv.bottles, layout }, slug, {
-    keepState: true,
-    keepHome: true,
-  });
   return await runLaunchFlow({
     io,
     globals,
