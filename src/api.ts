@@ -19,16 +19,15 @@ import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
 import { destroyBottle, freezeBottle, stateDir } from "./bottle/lifecycle.ts";
 import { planBottle } from "./bottle/plan.ts";
 import {
-  agentImageFor,
   type BottleEnv,
   chooseRuntime,
   ensurePlanImages,
+  newBottleSlug,
   openBottleEnv,
+  probeAgentImage,
   resolveLaunchSecrets,
 } from "./bottle/session.ts";
 import { loadSkills } from "./bottle/skills.ts";
-import { generatedSlug, limitSlug, nextFreeSlug, slugify } from "./bottle/slug.ts";
-import { EngineNotFoundError, imageInspect } from "./engine/mod.ts";
 import { BottleError, toBottleError } from "./lib/errors.ts";
 import { homeLayout } from "./lib/home.ts";
 import { openCatalog, resolveAgent } from "./manifest/mod.ts";
@@ -91,37 +90,16 @@ async function headlessTurn(
       );
     }
     const runtime = await chooseRuntime(benv.client, resolved, benv.env);
-    const live = (s: string) => {
-      const r = benv.bottles.get(s);
-      return r !== undefined && r.status !== "destroyed";
-    };
-    if (resume === null) {
-      if (label !== null) {
-        slug = await limitSlug(slugify(label));
-        if (slug === "" || live(slug)) {
-          throw new BottleError("slug_in_use", `Cannot start "${slug}": the slug is in use`, {
-            slug,
-          });
-        }
-      } else slug = await nextFreeSlug(await generatedSlug(agent), live);
-    }
-    const spec = resume?.frozenImage ? null : await agentImageFor(resolved, benv.env);
-    let cached: boolean | null = null;
-    if (spec) {
-      try {
-        await imageInspect(benv.client, spec.name);
-        cached = true;
-      } catch (error) {
-        if (!(error instanceof EngineNotFoundError)) throw error;
-        cached = false;
-      }
-    }
+    if (resume === null) slug = await newBottleSlug(benv.bottles, agent, label);
+    const image = resume?.frozenImage
+      ? null
+      : await probeAgentImage(benv.client, resolved, benv.env);
     const plan = planBottle({
       resolved,
       slug,
       version: VERSION,
-      agentImage: resume?.frozenImage ?? spec!.name,
-      agentImageCached: cached,
+      agentImage: resume?.frozenImage ?? image!.name,
+      agentImageCached: image?.cached ?? null,
       sidecarImage: sidecarImageName(benv.env, VERSION),
       runtime,
       internalSubnet: null,

@@ -5,8 +5,14 @@
  *
  * @module
  */
-import { connectEngine, type EngineClient, systemInfo } from "../engine/mod.ts";
-import { ConfigError, CredentialsError } from "../lib/errors.ts";
+import {
+  connectEngine,
+  type EngineClient,
+  EngineNotFoundError,
+  imageInspect,
+  systemInfo,
+} from "../engine/mod.ts";
+import { BottleError, ConfigError, CredentialsError, UsageError } from "../lib/errors.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
 import { type EnvReader, type HomeLayout, processEnv } from "../lib/home.ts";
 import type { HiddenPrompter } from "../lib/tty_prompt.ts";
@@ -16,7 +22,6 @@ import { VERSION } from "../version.ts";
 import { baseImages } from "./base_images.ts";
 import {
   AGENT_TEMPLATES,
-  agentImageName,
   agentImageSpec,
   type AgentTemplate,
   customAgentImageSpec,
@@ -28,6 +33,7 @@ import {
 } from "./images.ts";
 import type { LaunchSecrets } from "./launch.ts";
 import type { BottlePlan } from "./plan.ts";
+import { generatedSlug, limitSlug, nextFreeSlug, slugify } from "./slug.ts";
 import { type Cidr, subnetPool } from "./subnets.ts";
 
 /** The engine, database and home a bottle operation runs against. */
@@ -161,14 +167,6 @@ export async function agentImageFor(resolved: ResolvedAgent, env: EnvReader): Pr
   });
 }
 
-/** The default image name of a builtin template (for plans made without building). */
-export function defaultAgentImage(resolved: ResolvedAgent): string {
-  const t = resolved.provider.template;
-  return (AGENT_TEMPLATES as readonly string[]).includes(t)
-    ? agentImageName(t as AgentTemplate, VERSION)
-    : `bot-bottle-${t}:${VERSION}`;
-}
-
 /** Options of {@linkcode ensurePlanImages}. */
 export interface EnsurePlanImagesOptions {
   env: EnvReader;
@@ -261,4 +259,64 @@ export async function resolveLaunchSecrets(
     resolved.hiddenEnv.map((name) => [name, "egress-placeholder"]),
   );
   return { env: env.values, secretEnv: env.secret, slots, placeholders };
+}
+
+/**
+ * The slug a `--label` gives (SPEC §5.2): slugify, then the length rule.
+ *
+ * @throws {UsageError} when nothing of the label is left.
+ */
+export async function slugOfLabel(label: string): Promise<string> {
+  const slug = await limitSlug(slugify(label));
+  if (slug === "") {
+    throw new UsageError(
+      `Cannot make a slug of label "${label}"`,
+      {
+        hint: "Use letters or digits in --label",
+      },
+    );
+  }
+  return slug;
+}
+
+/**
+ * The slug of a new bottle: the label's, never renamed (a live bottle with it → `slug_in_use`),
+ * else `<agent>-<5 base36>` free in this home.
+ *
+ * @throws {BottleError} `slug_in_use`. @throws {UsageError} for a label without a slug.
+ */
+export async function newBottleSlug(
+  bottles: BottleStore,
+  agent: string,
+  label: string | null,
+): Promise<string> {
+  const live = (slug: string) => {
+    const r = bottles.get(slug);
+    return r !== undefined && r.status !== "destroyed";
+  };
+  if (label === null) return await nextFreeSlug(await generatedSlug(agent), live);
+  const slug = await slugOfLabel(label);
+  if (live(slug)) {
+    throw new BottleError("slug_in_use", `Cannot start "${slug}": a bottle with that slug exists`, {
+      hint: `Pick another --label, or \`bot-bottle destroy ${slug}\``,
+      slug,
+    });
+  }
+  return slug;
+}
+
+/** The agent image a new launch uses and whether the engine has it already. */
+export async function probeAgentImage(
+  client: EngineClient,
+  resolved: ResolvedAgent,
+  env: EnvReader,
+): Promise<{ name: string; cached: boolean }> {
+  const { name } = await agentImageFor(resolved, env);
+  try {
+    await imageInspect(client, name);
+    return { name, cached: true };
+  } catch (error) {
+    if (error instanceof EngineNotFoundError) return { name, cached: false };
+    throw error;
+  }
 }

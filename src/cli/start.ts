@@ -1,8 +1,11 @@
 import { planBottle } from "../bottle/plan.ts";
-import { chooseRuntime, defaultAgentImage, openBottleEnv } from "../bottle/session.ts";
-import { generatedSlug, limitSlug, nextFreeSlug, slugify } from "../bottle/slug.ts";
-import { agentImageFor } from "../bottle/session.ts";
-import { EngineNotFoundError, imageInspect } from "../engine/mod.ts";
+import {
+  chooseRuntime,
+  newBottleSlug,
+  openBottleEnv,
+  probeAgentImage,
+  slugOfLabel,
+} from "../bottle/session.ts";
 import { BottleError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import { resolveAgent } from "../manifest/mod.ts";
@@ -86,15 +89,8 @@ async function run(ctx: CommandContext): Promise<number> {
     });
   }
   const label = typeof values.label === "string" ? values.label : null;
-  let labelSlug: string | null = null;
-  if (label !== null) {
-    labelSlug = await limitSlug(slugify(label));
-    if (labelSlug === "") {
-      throw new UsageError(`Cannot make a slug of label "${escapeControl(label)}"`, {
-        hint: "Use letters or digits in --label",
-      });
-    }
-  }
+  // A label without a slug is a usage error before anything else.
+  if (label !== null) await slugOfLabel(label);
 
   const catalog = openCliCatalog(io, globals);
   const agentName = ctx.positionals[0] ?? await pickAgent(ctx, catalog.agentNames());
@@ -122,44 +118,14 @@ async function run(ctx: CommandContext): Promise<number> {
   });
   const runtime = await chooseRuntime(benv.client, resolved, benv.env);
 
-  const live = (slug: string) => {
-    const r = benv.bottles.get(slug);
-    return r !== undefined && r.status !== "destroyed";
-  };
-  let slug: string;
-  if (labelSlug !== null) {
-    if (live(labelSlug)) {
-      throw new BottleError(
-        "slug_in_use",
-        `Cannot start "${labelSlug}": a bottle with that slug exists`,
-        {
-          hint: `Pick another --label, or \`bot-bottle destroy ${labelSlug}\``,
-          slug: labelSlug,
-        },
-      );
-    }
-    slug = labelSlug;
-  } else {
-    slug = await nextFreeSlug(await generatedSlug(agentName), live);
-  }
-
-  let agentImage = defaultAgentImage(resolved);
-  let cached: boolean | null = null;
-  try {
-    const spec = await agentImageFor(resolved, benv.env);
-    agentImage = spec.name;
-    await imageInspect(benv.client, spec.name);
-    cached = true;
-  } catch (error) {
-    if (error instanceof EngineNotFoundError) cached = false;
-    else throw error;
-  }
+  const slug = await newBottleSlug(benv.bottles, agentName, label);
+  const image = await probeAgentImage(benv.client, resolved, benv.env);
   const plan = planBottle({
     resolved,
     slug,
     version: VERSION,
-    agentImage,
-    agentImageCached: cached,
+    agentImage: image.name,
+    agentImageCached: image.cached,
     sidecarImage: sidecarImageName(benv.env, VERSION),
     runtime,
     internalSubnet: null,
