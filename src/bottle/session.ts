@@ -213,6 +213,44 @@ export async function ensurePlanImages(
   return { agentBuilt, sidecarBuilt };
 }
 
+/**
+ * Slot → token for every route with `auth`, from the host variables.
+ *
+ * @throws {CredentialsError} naming the first unset or empty variable.
+ */
+function routeTokens(resolved: ResolvedAgent, hostEnv: EnvReader): Map<string, string> {
+  const slots = new Map<string, string>();
+  for (const route of resolved.routes) {
+    if (!route.auth) continue;
+    const value = hostEnv(route.auth.tokenRef);
+    if (value === undefined || value === "") {
+      throw new CredentialsError(
+        `Cannot inject the token for ${route.host}: host variable "${route.auth.tokenRef}" is ${
+          value === undefined ? "not set" : "empty"
+        }`,
+        { hint: `Export ${route.auth.tokenRef} before launching` },
+      );
+    }
+    slots.set(route.auth.slot, value);
+  }
+  return slots;
+}
+
+/**
+ * What `--dry-run` checks (SPEC §5.2 step 4): every host variable a launch would read is set —
+ * route tokens and `${VAR}` env entries — with the launch's own errors; nothing is printed and
+ * nobody is asked (`?` entries are skipped).
+ *
+ * @throws {CredentialsError} for a token variable. @throws {ConfigError} for an env variable.
+ */
+export async function checkHostVariables(
+  resolved: ResolvedAgent,
+  hostEnv: EnvReader,
+): Promise<void> {
+  routeTokens(resolved, hostEnv);
+  await resolveEnvValues(resolved.env.filter((e) => e.kind !== "prompt"), { hostEnv });
+}
+
 /** Options of {@linkcode resolveLaunchSecrets}. */
 export interface ResolveSecretsOptions {
   hostEnv: EnvReader;
@@ -237,20 +275,7 @@ export async function resolveLaunchSecrets(
       { hint: "Use agent_provider.auth_token with a token in a host variable instead" },
     );
   }
-  const slots = new Map<string, string>();
-  for (const route of resolved.routes) {
-    if (!route.auth) continue;
-    const value = options.hostEnv(route.auth.tokenRef);
-    if (value === undefined || value === "") {
-      throw new CredentialsError(
-        `Cannot inject the token for ${route.host}: host variable "${route.auth.tokenRef}" is ${
-          value === undefined ? "not set" : "empty"
-        }`,
-        { hint: `Export ${route.auth.tokenRef} before launching` },
-      );
-    }
-    slots.set(route.auth.slot, value);
-  }
+  const slots = routeTokens(resolved, options.hostEnv);
   const env = await resolveEnvValues(resolved.env, {
     hostEnv: options.hostEnv,
     prompter: options.prompter,

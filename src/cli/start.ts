@@ -1,5 +1,6 @@
 import { planBottle } from "../bottle/plan.ts";
 import {
+  checkHostVariables,
   chooseRuntime,
   newBottleSlug,
   openBottleEnv,
@@ -14,6 +15,7 @@ import { VERSION } from "../version.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
 import { confirm, runLaunchFlow } from "./launch_flow.ts";
+import { formatPreflight } from "./preflight.ts";
 import { openCliCatalog } from "./list.ts";
 
 /** Label colours (SPEC §5.2). */
@@ -140,33 +142,9 @@ async function run(ctx: CommandContext): Promise<number> {
 
   if (dryRun) {
     // Host variables are checked (never printed); nothing is created, nobody is asked.
-    for (const route of resolved.routes) {
-      if (route.auth && !benv.env(route.auth.tokenRef)) {
-        throw new BottleError(
-          "credentials",
-          `Cannot inject the token for ${route.host}: host variable "${route.auth.tokenRef}" is not set`,
-          {
-            hint: `Export ${route.auth.tokenRef} before launching`,
-          },
-        );
-      }
-    }
-    for (const e of resolved.env) {
-      if (e.kind === "host" && !benv.env(e.hostVar!)) {
-        throw new BottleError(
-          "manifest",
-          `Cannot set env "${e.name}": host variable "${e.hostVar}" is not set`,
-          {
-            hint: `Export ${e.hostVar} before launching`,
-          },
-        );
-      }
-    }
+    await checkHostVariables(resolved, benv.env);
     if (format === "json") io.out(JSON.stringify(plan, null, 2) + "\n");
-    else {
-      const { formatPreflight } = await import("./preflight.ts");
-      io.out(formatPreflight(plan, resolved));
-    }
+    else io.out(formatPreflight(plan, resolved));
     return 0;
   }
   return await runLaunchFlow({
