@@ -54,8 +54,12 @@ export interface RunCliResult {
   stderr: string;
 }
 
-/** Runs `main.ts` with the shipped permission flags and returns its exit code and output. */
-export async function runCli(args: string[], options: RunCliOptions = {}): Promise<RunCliResult> {
+/** `main.ts` with the shipped flags, a minimal environment and the test CA trusted. */
+async function cliCommand(
+  args: string[],
+  options: RunCliOptions,
+  stdin: "null" | "piped",
+): Promise<Deno.Command> {
   const flags = await shippedPermissionFlags();
   const base: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   for (const name of CARRIED_ENV) {
@@ -64,15 +68,20 @@ export async function runCli(args: string[], options: RunCliOptions = {}): Promi
   }
   await ensureTestCa();
   base.BOT_BOTTLE_EXTRA_CA_CERTS = childExtraCaCerts();
-  const command = new Deno.Command(Deno.execPath(), {
+  return new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...flags, new URL("main.ts", ROOT).pathname, ...args],
     cwd: options.cwd,
     env: { ...base, ...options.env },
     clearEnv: true,
-    stdin: options.stdin === undefined ? "null" : "piped",
+    stdin,
     stdout: "piped",
     stderr: "piped",
   });
+}
+
+/** Runs `main.ts` with the shipped permission flags and returns its exit code and output. */
+export async function runCli(args: string[], options: RunCliOptions = {}): Promise<RunCliResult> {
+  const command = await cliCommand(args, options, options.stdin === undefined ? "null" : "piped");
   const child = command.spawn();
   if (options.stdin !== undefined) {
     const writer = child.stdin.getWriter();
@@ -105,23 +114,7 @@ export interface SpawnedCli extends AsyncDisposable {
 
 /** Starts `main.ts` with the shipped permission flags and streams its output. */
 export async function spawnCli(args: string[], options: RunCliOptions = {}): Promise<SpawnedCli> {
-  const flags = await shippedPermissionFlags();
-  const base: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
-  for (const name of CARRIED_ENV) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) base[name] = value;
-  }
-  await ensureTestCa();
-  base.BOT_BOTTLE_EXTRA_CA_CERTS = childExtraCaCerts();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...flags, new URL("main.ts", ROOT).pathname, ...args],
-    cwd: options.cwd,
-    env: { ...base, ...options.env },
-    clearEnv: true,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = (await cliCommand(args, options, "piped")).spawn();
   let out = "";
   let err = "";
   const decoder = () => new TextDecoder();
