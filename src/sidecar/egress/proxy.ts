@@ -247,23 +247,34 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     });
   };
 
+  /**
+   * The next request head on a connection; `null` at its end, or after answering a malformed
+   * head with `malformed_request` (the connection is then closed: its framing is unknown).
+   */
+  async function nextRequest(
+    reader: SocketReader,
+    out: Duplex,
+    host: string | null,
+  ): Promise<RequestHead | null> {
+    try {
+      const bytes = await reader.readHead();
+      return bytes === null ? null : parseRequestHead(bytes);
+    } catch (error) {
+      const b: Block = {
+        block: "malformed_request",
+        message: `The request is malformed: ${(error as Error).message}.`,
+      };
+      blocked(b, host, null, null);
+      await writeTo(out, blockResponse(b, host, null, false)).catch(() => {});
+      return null;
+    }
+  }
+
   async function handleClient(socket: net.Socket): Promise<void> {
     const reader = new SocketReader(socket);
     while (true) {
-      let head: RequestHead;
-      try {
-        const bytes = await reader.readHead();
-        if (bytes === null) return;
-        head = parseRequestHead(bytes);
-      } catch (error) {
-        const b: Block = {
-          block: "malformed_request",
-          message: `The request is malformed: ${(error as Error).message}.`,
-        };
-        blocked(b, null, null, null);
-        await writeTo(socket, blockResponse(b, null, null, false)).catch(() => {});
-        return;
-      }
+      const head = await nextRequest(reader, socket, null);
+      if (head === null) return;
       if (head.method === "CONNECT") {
         await handleConnect(socket, reader, head);
         return;
@@ -329,20 +340,8 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     const inner = new SocketReader(secure);
     try {
       while (true) {
-        let innerHead: RequestHead;
-        try {
-          const bytes = await inner.readHead();
-          if (bytes === null) return;
-          innerHead = parseRequestHead(bytes);
-        } catch (error) {
-          const b: Block = {
-            block: "malformed_request",
-            message: `The request is malformed: ${(error as Error).message}.`,
-          };
-          blocked(b, host, null, null);
-          await writeTo(secure, blockResponse(b, host, null, false)).catch(() => {});
-          return;
-        }
+        const innerHead = await nextRequest(inner, secure, host);
+        if (innerHead === null) return;
         const keep = await handleRequest(inner, secure, { host, port, sni }, innerHead);
         if (!keep || wantsClose(innerHead)) return;
       }
