@@ -2,8 +2,7 @@ import { applyCleanup, planCleanup } from "../bottle/lifecycle.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { escapeControl } from "./io.ts";
-import { confirm } from "./launch_flow.ts";
+import { confirm, escapeControl } from "./io.ts";
 
 /** `bot-bottle cleanup`: remove objects of bottles that are no longer live. */
 export const cleanupCommand: CommandSpec = {

@@ -3,7 +3,7 @@ import { ownerAlive } from "../bottle/owner.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { confirm } from "./launch_flow.ts";
+import { confirm } from "./io.ts";
 
 /** `bot-bottle destroy`: remove a bottle and everything it owns. */
 export const destroyCommand: CommandSpec = {

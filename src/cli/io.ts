@@ -34,6 +34,13 @@ export function escapeControl(text: string): string {
   });
 }
 
+/** Asks `question [y/N]` on the terminal; anything but y/yes is no. */
+export async function confirm(io: IO, question: string): Promise<boolean> {
+  io.err(`${question} [y/N] `);
+  const answer = await io.readLine();
+  return answer !== null && /^(y|yes)$/i.test(answer.trim());
+}
+
 /** The IO of the real process. */
 export function processIO(): IO {
   const noColor = (Deno.env.get("NO_COLOR") ?? "") !== "";

@@ -17,7 +17,7 @@ import { BottleError } from "../lib/errors.ts";
 import { ttyPrompter } from "../lib/tty_prompt.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
 import type { GlobalOptions } from "./command.ts";
-import { escapeControl, type IO } from "./io.ts";
+import { confirm, escapeControl, type IO } from "./io.ts";
 import { formatPreflight } from "./preflight.ts";
 import { loadSkills } from "../bottle/skills.ts";
 
@@ -31,13 +31,6 @@ export interface LaunchFlowOptions {
   /** Skip the confirmation. */
   yes: boolean;
   resume: boolean;
-}
-
-/** Asks `question [y/N]` on the terminal; anything but y/yes is no. */
-export async function confirm(io: IO, question: string): Promise<boolean> {
-  io.err(`${question} [y/N] `);
-  const answer = await io.readLine();
-  return answer !== null && /^(y|yes)$/i.test(answer.trim());
 }
 
 /** Runs the launch flow; returns the exit code. */

@@ -13,8 +13,8 @@ import { resolveAgent } from "../manifest/mod.ts";
 import { sidecarImageName } from "../bottle/images.ts";
 import { VERSION } from "../version.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { escapeControl } from "./io.ts";
-import { confirm, runLaunchFlow } from "./launch_flow.ts";
+import { confirm, escapeControl } from "./io.ts";
+import { runLaunchFlow } from "./launch_flow.ts";
 import { formatPreflight } from "./preflight.ts";
 import { openCliCatalog } from "./list.ts";
 
