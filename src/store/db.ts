@@ -50,9 +50,10 @@ const BUSY_TIMEOUT_MS = 10_000;
 export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   ensureFile(path);
   let db: DatabaseSync;
+  const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   try {
-    db = new DatabaseSync(path, { timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS });
-    db.exec("PRAGMA journal_mode = WAL");
+    db = new DatabaseSync(path, { timeout: busyTimeoutMs });
+    enterWal(db, busyTimeoutMs);
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
   } catch (error) {
@@ -69,6 +70,26 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     throw error;
   }
   return store;
+}
+
+/**
+ * Switches a connection to WAL. SQLite does not call the busy handler while another
+ * process is switching a fresh file to WAL, so two first opens at once got "database is
+ * locked" at once; this retries for as long as the busy timeout would have waited.
+ */
+function enterWal(db: DatabaseSync, busyTimeoutMs: number): void {
+  const deadline = Date.now() + busyTimeoutMs;
+  for (let pause = 2;; pause = Math.min(pause * 2, 50)) {
+    try {
+      db.exec("PRAGMA journal_mode = WAL");
+      return;
+    } catch (error) {
+      if (!/database is locked|SQLITE_BUSY/i.test(messageOf(error)) || Date.now() >= deadline) {
+        throw error;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, pause);
+    }
+  }
 }
 
 function makeStore(db: DatabaseSync, path: string): Store {
