@@ -4,9 +4,11 @@
  * `BottleStore.commitMessage`, each `apply` recording an effect row, then prints
  * `{"applied": a, "duplicates": d}`.
  *
- * Usage: deno run -A bottle_store_writer.ts <db> <writer> <slug> <boot> <count> [start-at-epoch-ms]
+ * Usage: deno run --allow-read --allow-write --allow-env bottle_store_writer.ts
+ *   <db> <writer> <slug> <boot> <count> [peers]
  *
- * Writers wait until the start time so that two of them really overlap.
+ * With `peers`, a writer signs in to the `ready` table and waits until that many writers
+ * have, so that they really overlap however late each process starts.
  *
  * @module
  */
@@ -19,7 +21,7 @@ export const EFFECT_MIGRATIONS: Migration[] = [
     module: "test-effects",
     version: 1,
     sql: "CREATE TABLE effects (slug TEXT NOT NULL, boot TEXT NOT NULL, seq INTEGER NOT NULL, " +
-      "writer TEXT NOT NULL);",
+      "writer TEXT NOT NULL); CREATE TABLE ready (writer TEXT NOT NULL);",
   },
 ];
 
@@ -52,10 +54,23 @@ export function commitAll(
 }
 
 if (import.meta.main) {
-  const [path, writer, slug, boot, count, startAt] = Deno.args;
+  const [path, writer, slug, boot, count, peers] = Deno.args;
   using store = openStore(path, { migrations: EFFECT_MIGRATIONS });
-  const delay = Number(startAt ?? 0) - Date.now();
-  if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+  if (peers !== undefined) await rendezvous(store.db, writer, Number(peers));
   const result = commitAll(new BottleStore(store), writer, slug, boot, Number(count));
   console.log(JSON.stringify(result));
+}
+
+async function rendezvous(
+  db: ReturnType<typeof openStore>["db"],
+  writer: string,
+  peers: number,
+): Promise<void> {
+  db.prepare("INSERT INTO ready (writer) VALUES (?)").run(writer);
+  const ready = db.prepare("SELECT count(*) AS n FROM ready");
+  const deadline = Date.now() + 60_000;
+  while ((ready.get() as { n: number }).n < peers) {
+    if (Date.now() > deadline) throw new Error(`${writer}: the other writers never started`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
