@@ -34,7 +34,8 @@ const BOUNDARIES = new Map<TokenRule, Uint8Array | null>(
   TOKEN_RULES.map((r) => [r, boundaryTable(r)]),
 );
 
-interface Candidate {
+/** A hit that its rule or literal confirmed, before dedupe and masking. */
+export interface Candidate {
   detector: Detector;
   rule: string;
   description: string;
@@ -43,20 +44,22 @@ interface Candidate {
   segment: number;
 }
 
-/** Runs the literal prefilter over one text and confirms each hit. */
-function scanText(
+/**
+ * The confirmation of literal hits in one text: `(literal, start)` → a candidate pushed to `out`
+ * when the hit is a token-rule match (boundary, sticky pattern, verifier) or a known secret or
+ * canary the detectors ask for. Hits must come in order of their end.
+ */
+export function confirmer(
   text: string,
-  bytes: Uint8Array | undefined,
   segment: number,
   c: CompiledSecrets,
   tokens: boolean,
   known: boolean,
   out: Candidate[],
-): void {
-  if (text.length < c.search.minLength) return;
+): (literal: number, start: number) => void {
   const ruleEnd = new Map<TokenRule, number>();
   const literalEnd = new Map<number, number>();
-  const hit = (literal: number, start: number) => {
+  return (literal: number, start: number) => {
     const meaning = c.meanings[literal];
     if (meaning.kind === "keyword") {
       if (!tokens) return;
@@ -98,6 +101,20 @@ function scanText(
       });
     }
   };
+}
+
+/** Runs the literal prefilter over one text and confirms each hit. */
+function scanText(
+  text: string,
+  bytes: Uint8Array | undefined,
+  segment: number,
+  c: CompiledSecrets,
+  tokens: boolean,
+  known: boolean,
+  out: Candidate[],
+): void {
+  if (text.length < c.search.minLength) return;
+  const hit = confirmer(text, segment, c, tokens, known, out);
   if (bytes !== undefined && bytes.length === text.length) c.search.scanLatin1(bytes, hit);
   else c.search.scan(text, hit);
 }
