@@ -36,8 +36,8 @@ import {
   compileSecrets,
   type Finding,
   redactRequest,
-  requestSegments,
   scanInbound,
+  scanRequest,
   scanSegments,
   type SecretSet,
   SseScanner,
@@ -448,10 +448,10 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       ? []
       : dlp.outboundDetectors as ("token_patterns" | "known_secrets")[];
     const parts = { host: decision.host, method: head.method, path, query, headers, body };
-    const segs = requestSegments(parts, {
+    const segs = scanRequest(parts, {
       maxBodyBytes: route.maxBodyBytes,
       maxDecodedBytes: Math.max(route.maxBodyBytes, 64 * 1024 * 1024),
-    });
+    }, { detectors, secrets: st.secrets });
     if (!segs.ok) {
       const b: Block = {
         block: segs.rule,
@@ -461,7 +461,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
       return true;
     }
-    let findings = scanSegments(segs.segments, { detectors, secrets: st.secrets });
+    let findings = segs.findings;
     const canary = findings.find((f) => f.detector === "canary");
     if (canary) {
       const b = dlpBlock("canary", canary);
@@ -475,13 +475,11 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         headerInjection(findings, segs.segments);
       if (dlp.onMatch === "redact" && !unredactable) {
         const redacted = redactRequest(parts, findings, segs.segments);
-        const again = requestSegments(redacted, {
+        const again = scanRequest(redacted, {
           maxBodyBytes: Number.MAX_SAFE_INTEGER,
           maxDecodedBytes: 64 * 1024 * 1024,
-        });
-        findings = again.ok
-          ? scanSegments(again.segments, { detectors, secrets: st.secrets })
-          : findings;
+        }, { detectors, secrets: st.secrets });
+        findings = again.ok ? again.findings : findings;
         if (findings.length === 0) {
           headers = redacted.headers;
           path = redacted.path;

@@ -128,6 +128,33 @@ export class LiteralSearch {
     this.#report(walkBytes(bytes, this.#classes, this.#delta, this.#longest), hit);
   }
 
+  /**
+   * Two searches in one pass over a JSON body's bytes: the bytes as latin-1 (the hits of
+   * {@linkcode scanLatin1}) and the decoded text of every string token, keys included (escapes
+   * and UTF-8 decoded to UTF-16 units; each string searched on its own, from the start state,
+   * as if it were a text of its own). The two table walks do not depend on each other, so the
+   * CPU overlaps them.
+   *
+   * Returns null, having stopped, where it cannot decode the strings as a JSON tokenizer would:
+   * a byte above 0x7F outside a string, malformed UTF-8, a malformed escape, an unterminated
+   * string. A string hit is `[open, literal, start]`: `open` is the offset of the string's
+   * opening quote and `start` counts UTF-16 units of the decoded string; `spans` gives, for each
+   * string with a hit, `[open, close]` (the offsets of its quotes).
+   */
+  scanJsonLatin1(bytes: Uint8Array): JsonWalk | null {
+    const walk = walkJson(bytes, this.#classes, this.#delta);
+    if (walk === null) return null;
+    const raw: number[] = [];
+    this.#report(walk.raw, (literal, start) => raw.push(literal, start));
+    const strings: number[] = [];
+    const m = walk.strings;
+    for (let k = 0; k < m.length; k += 3) {
+      const open = m[k + 1];
+      this.#report([m[k], m[k + 2]], (literal, start) => strings.push(open, literal, start));
+    }
+    return { ascii: walk.ascii, raw, strings, spans: walk.spans };
+  }
+
   /** Turns the (marked state, index) pairs of a walk into hits. */
   #report(marks: number[], hit: (literal: number, start: number) => void): void {
     for (let k = 0; k < marks.length; k += 2) {
@@ -242,6 +269,231 @@ function walkBytes(
   }
   for (let k = 0; k < late.length; k++) marks.push(late[k]);
   return marks;
+}
+
+/** What {@linkcode LiteralSearch.scanJsonLatin1} found. */
+export interface JsonWalk {
+  /** Whether every byte was ASCII. */
+  ascii: boolean;
+  /** `[literal, start]` pairs in the bytes. */
+  raw: number[];
+  /** `[open, literal, start]` triples in the decoded strings. */
+  strings: number[];
+  /** `[open, close]` of each string with a hit. */
+  spans: number[];
+}
+
+/** The one-char JSON escapes and the unit each stands for. */
+const ESCAPED: Record<string, number> = {
+  '"': 34,
+  "\\": 92,
+  "/": 47,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+};
+/** By the char after the backslash: the unit it stands for (0: not an escape). */
+const ESCAPES = new Uint8Array(128);
+for (const [ch, unit] of Object.entries(ESCAPED)) ESCAPES[ch.charCodeAt(0)] = unit;
+
+/** Bytes that end the plain run of a string: the quote, the backslash, and non-ASCII. */
+const SPECIAL = new Uint8Array(256);
+SPECIAL[34] = 1;
+SPECIAL[92] = 1;
+SPECIAL.fill(1, 0x80);
+
+/** The value of a hex digit, or -1. */
+function hexValue(x: number): number {
+  if (x >= 48 && x <= 57) return x - 48;
+  const l = x | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+/**
+ * The walk of {@linkcode LiteralSearch.scanJsonLatin1}: state `a` reads the bytes, state `b`
+ * the decoded units of the current string. Marks: raw `(state, index)`, strings
+ * `(state, open, unit index)`. A plain run of a string (ASCII, no quote, no backslash) feeds
+ * both states the same class; an escape or a UTF-8 sequence is decoded first, its bytes then
+ * fed to `a` and its unit(s) to `b`.
+ */
+function walkJson(
+  bytes: Uint8Array,
+  classes: Uint16Array,
+  delta: Int32Array,
+): { ascii: boolean; raw: number[]; strings: number[]; spans: number[] } | null {
+  const n = bytes.length;
+  const raw: number[] = [];
+  const strings: number[] = [];
+  const spans: number[] = [];
+  let ascii = true;
+  let a = 0;
+  let i = 0;
+  while (i < n) {
+    // Outside strings: only the raw walk.
+    let x = 0;
+    for (; i < n; i++) {
+      x = bytes[i];
+      a = delta[a + classes[x]];
+      if (a < 0) {
+        raw.push(a, i);
+        a = -a - 1;
+      }
+      if (x === 34) break;
+      if (x >= 0x80) return null;
+    }
+    if (i >= n) break;
+    // A string opens at i.
+    const open = i++;
+    let marked = false;
+    let b = 0;
+    let units = 0;
+    for (;;) {
+      if (i >= n) return null;
+      x = bytes[i];
+      if (SPECIAL[x] === 0) {
+        const c = classes[x];
+        if (a === b) {
+          // The same state reading the same char: one walk serves both (the usual case: the
+          // states part only at an escape or a UTF-8 sequence and meet again soon after).
+          a = delta[a + c];
+          if (a < 0) {
+            raw.push(a, i);
+            strings.push(a, open, units);
+            marked = true;
+            a = -a - 1;
+          }
+          b = a;
+        } else {
+          a = delta[a + c];
+          if (a < 0) {
+            raw.push(a, i);
+            a = -a - 1;
+          }
+          b = delta[b + c];
+          if (b < 0) {
+            strings.push(b, open, units);
+            marked = true;
+            b = -b - 1;
+          }
+        }
+        units++;
+        i++;
+        continue;
+      }
+      if (x === 34) {
+        a = delta[a + classes[x]];
+        if (a < 0) {
+          raw.push(a, i);
+          a = -a - 1;
+        }
+        if (marked) spans.push(open, i);
+        i++;
+        break;
+      }
+      // A one-char escape (`\n`, `\"`…), the most common: both bytes to `a`, the unit to `b`.
+      const e = x === 92 && i + 1 < n ? bytes[i + 1] : 0;
+      const single = e < 128 ? ESCAPES[e] : 0;
+      if (single !== 0) {
+        a = delta[a + classes[x]];
+        if (a < 0) {
+          raw.push(a, i);
+          a = -a - 1;
+        }
+        a = delta[a + classes[e]];
+        if (a < 0) {
+          raw.push(a, i + 1);
+          a = -a - 1;
+        }
+        b = delta[b + classes[single]];
+        if (b < 0) {
+          strings.push(b, open, units);
+          marked = true;
+          b = -b - 1;
+        }
+        units++;
+        i += 2;
+        continue;
+      }
+      // A `\u` escape or a UTF-8 sequence: [i, j) decodes to `unit` (and `low`, when not -1).
+      let j = i + 1;
+      let unit: number;
+      let low = -1;
+      if (x === 92) {
+        if (j >= n) return null;
+        const e = bytes[j++];
+        if (e === 117 /* u */) {
+          if (j + 4 > n) return null;
+          unit = 0;
+          for (const end = j + 4; j < end; j++) {
+            const v = hexValue(bytes[j]);
+            if (v < 0) return null;
+            unit = (unit << 4) | v;
+          }
+        } else {
+          unit = e < 128 ? ESCAPES[e] : 0;
+          if (unit === 0) return null;
+        }
+      } else {
+        // RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
+        ascii = false;
+        let more: number;
+        let min = 0x80;
+        let max = 0xbf;
+        if (x >= 0xc2 && x <= 0xdf) {
+          more = 1;
+          unit = x & 0x1f;
+        } else if (x >= 0xe0 && x <= 0xef) {
+          more = 2;
+          unit = x & 0x0f;
+          if (x === 0xe0) min = 0xa0;
+          else if (x === 0xed) max = 0x9f;
+        } else if (x >= 0xf0 && x <= 0xf4) {
+          more = 3;
+          unit = x & 0x07;
+          if (x === 0xf0) min = 0x90;
+          else if (x === 0xf4) max = 0x8f;
+        } else return null;
+        if (j + more > n) return null;
+        for (const end = j + more; j < end; j++) {
+          const y = bytes[j];
+          if (y < min || y > max) return null;
+          min = 0x80;
+          max = 0xbf;
+          unit = (unit << 6) | (y & 0x3f);
+        }
+        if (unit >= 0x10000) {
+          low = 0xdc00 + ((unit - 0x10000) & 0x3ff);
+          unit = 0xd800 + ((unit - 0x10000) >> 10);
+        }
+      }
+      for (; i < j; i++) {
+        a = delta[a + classes[bytes[i]]];
+        if (a < 0) {
+          raw.push(a, i);
+          a = -a - 1;
+        }
+      }
+      b = delta[b + classes[unit]];
+      if (b < 0) {
+        strings.push(b, open, units);
+        marked = true;
+        b = -b - 1;
+      }
+      units++;
+      if (low >= 0) {
+        b = delta[b + classes[low]];
+        if (b < 0) {
+          strings.push(b, open, units);
+          marked = true;
+          b = -b - 1;
+        }
+        units++;
+      }
+    }
+  }
+  return { ascii, raw, strings, spans };
 }
 
 /** Texts from this length on are read as two streams. */

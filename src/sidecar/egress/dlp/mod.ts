@@ -2,12 +2,14 @@
  * The egress proxy's DLP (SPEC §7.3–§7.5), pure: no I/O, no clock, nothing outside
  * `src/sidecar/`.
  *
- * Outbound, the proxy calls {@linkcode requestSegments} to cut a request into texts (hostname,
- * path, query, headers, and the decoded body with a location per JSON string, form field or
- * multipart part, plus the raw body as latin-1), {@linkcode scanSegments} to run `token_patterns`
- * ({@link TOKEN_RULES}) and `known_secrets` (compiled once per config by
- * {@linkcode compileSecrets}; the canary is always searched) over them, and, under the `redact`
- * policy, {@linkcode redactRequest} to replace each match where it sits and rescan. Findings say
+ * Outbound, the proxy calls {@linkcode scanRequest}: the answer of {@linkcode requestSegments}
+ * then {@linkcode scanSegments}, with a quick path for the common clean JSON body. The first
+ * cuts a request into texts (hostname, path, query, headers, and the decoded body with a
+ * location per JSON string, form field or multipart part, plus the raw body as latin-1), the
+ * second runs `token_patterns` ({@link TOKEN_RULES}) and `known_secrets` (compiled once per
+ * config by {@linkcode compileSecrets}; the canary is always searched) over them. Under the
+ * `redact` policy, {@linkcode redactRequest} replaces each match where it sits, then the
+ * request is scanned again. Findings say
  * where and what, never the value: the context around a match has every match masked.
  *
  * Inbound, {@linkcode scanInbound} rates a response text for prompt injection and
@@ -43,6 +45,7 @@ export { REDACTED } from "./types.ts";
 export { compileSecrets, type SecretSet, type SecretsInput } from "./secrets.ts";
 export { type ScanOptions, scanSegments } from "./scan.ts";
 export { requestSegments } from "./segments.ts";
+export { type RequestScan, scanRequest } from "./request.ts";
 export { redactRequest } from "./redact.ts";
 export { scanInbound } from "./inbound.ts";
 export { SseScanner } from "./sse.ts";

@@ -60,7 +60,8 @@ export function parseContentType(value: string): ContentType {
   return { type, params };
 }
 
-function isJson(type: string): boolean {
+/** Whether a media type is JSON (`application/json`, `text/json`, `…+json`). */
+export function isJson(type: string): boolean {
   return type === "application/json" || type === "text/json" || type.endsWith("+json");
 }
 
@@ -207,7 +208,11 @@ function bodySegments(
   }
 }
 
-function headerValue(headers: readonly [string, string][], name: string): string | undefined {
+/** The values of a header (`name` lower-case), joined with ", ", or undefined. */
+export function headerValue(
+  headers: readonly [string, string][],
+  name: string,
+): string | undefined {
   const found = headers.filter(([n]) => n.toLowerCase() === name);
   return found.length === 0 ? undefined : found.map(([, v]) => v).join(", ");
 }

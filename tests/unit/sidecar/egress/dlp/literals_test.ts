@@ -59,3 +59,37 @@ Deno.test("a hit at the middle of a long text is reported once", () => {
     assert.deepEqual(found(new LiteralSearch(["needle"]), text), [`0@${at}`]);
   }
 });
+
+Deno.test("scanJsonLatin1 reports raw hits like scanLatin1 and string hits in decoded units", () => {
+  const search = new LiteralSearch(["ab", "\u00e9x", "\ud83d\ude00z", "\nq"]);
+  const body = new TextEncoder().encode(
+    '{"ab":"\\u0061b \u00e9x \\ud83d\\ude00z \u{1f600}z \\nq"} ab',
+  );
+  const walk = search.scanJsonLatin1(body)!;
+  const raw: number[] = [];
+  search.scanLatin1(body, (literal, start) => raw.push(literal, start));
+  assert.deepEqual(walk.raw, raw);
+  assert.equal(walk.ascii, false);
+  // The key "ab" (opens at 1) and the value (opens at 6), in its decoded units:
+  // "ab é x 😀z 😀z \nq" → ab@0, éx@3, 😀z@6 (escaped) and @10 (UTF-8), \nq@14.
+  assert.deepEqual(walk.strings, [1, 0, 0, 6, 0, 0, 6, 1, 3, 6, 2, 6, 6, 2, 10, 6, 3, 14]);
+  assert.deepEqual(walk.spans, [1, 4, 6, body.indexOf(0x7d) - 1]);
+});
+
+Deno.test("scanJsonLatin1 gives up where a JSON tokenizer would decode differently", () => {
+  const search = new LiteralSearch(["ab"]);
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const bad: [string, Uint8Array][] = [
+    ["non-ASCII outside a string", Uint8Array.from([0x7b, 0xc3, 0xa9, 0x7d])],
+    ["overlong UTF-8", Uint8Array.from([0x22, 0xc0, 0x80, 0x22])],
+    ["UTF-8 surrogate", Uint8Array.from([0x22, 0xed, 0xa0, 0x80, 0x22])],
+    ["above U+10FFFF", Uint8Array.from([0x22, 0xf4, 0x90, 0x80, 0x80, 0x22])],
+    ["truncated UTF-8", Uint8Array.from([0x22, 0xe2, 0x82, 0x22])],
+    ["a bad escape", enc('"\\x"')],
+    ["a short \\u", enc('"\\u12"')],
+    ["an unterminated string", enc('{"ab')],
+    ["a trailing backslash", enc('"ab\\')],
+  ];
+  for (const [label, body] of bad) assert.equal(search.scanJsonLatin1(body), null, label);
+  assert.notEqual(search.scanJsonLatin1(enc('{"ab":"\\"ab\\\\"}')), null);
+});
