@@ -66,12 +66,19 @@ export class SocketReader {
     return out;
   }
 
+  /** The first `n` buffered bytes (`n <= #size`), copied once; the rest stays buffered. */
   #take(n: number): Uint8Array {
-    const all = this.#flat();
-    const head = all.slice(0, n);
-    const rest = all.subarray(n);
-    this.#chunks = rest.length > 0 ? [rest] : [];
-    this.#size = rest.length;
+    const head = new Uint8Array(n);
+    let o = 0;
+    while (o < n) {
+      const c = this.#chunks[0];
+      const k = Math.min(c.length, n - o);
+      head.set(k === c.length ? c : c.subarray(0, k), o);
+      o += k;
+      if (k === c.length) this.#chunks.shift();
+      else this.#chunks[0] = c.subarray(k);
+    }
+    this.#size -= n;
     if (this.#size < 1024 * 1024 && this.socket.isPaused()) this.socket.resume();
     return head;
   }
