@@ -48,7 +48,10 @@ export function probeEngine(): Promise<EngineProbe> {
   cachedProbe ??= (async (): Promise<EngineProbe> => {
     let client: EngineClient;
     try {
-      client = await connectEngine({ pingTimeoutMs: 5_000 });
+      // Generous: a busy engine on a loaded machine may be slow to answer, and a wrong
+      // "unreachable" fails every engine test of the file under CI. A missing or refusing
+      // socket fails at once whatever the timeout.
+      client = await connectEngine({ pingTimeoutMs: 30_000 });
     } catch (error) {
       return { available: false, reason: error instanceof Error ? error.message : String(error) };
     }
