@@ -8,6 +8,7 @@ import {
   SECRETS,
   startSidecar,
   testConfig,
+  WAIT_MS,
 } from "./sidecar_fixture.ts";
 
 /**
@@ -160,7 +161,7 @@ Deno.test("shutdown is answered applied, then the init exits 0 and the bridge wi
   await bridge.next("hello");
   await bridge.send({ type: "shutdown", id: "bye" });
   assert.deepEqual(await bridge.next("applied"), { type: "applied", id: "bye" });
-  assert.equal(await sidecar.exitCode(8000), 0);
+  assert.equal(await sidecar.exitCode(WAIT_MS), 0);
   assert.equal((await bridge.child.status).code, 0);
   await assert.rejects(Deno.stat(`${sidecar.runDir}/control.sock`), Deno.errors.NotFound);
 });

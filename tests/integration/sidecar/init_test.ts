@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import net from "node:net";
-import { startSidecar } from "./sidecar_fixture.ts";
+import { startSidecar, WAIT_MS } from "./sidecar_fixture.ts";
 
 /** Holds a UDP port on 127.0.0.1 until disposed. */
 async function holdUdpPort(): Promise<{ port: number } & AsyncDisposable> {
@@ -79,17 +79,19 @@ Deno.test("init starts only the daemons asked for and reports them in ready", as
 });
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
-  Deno.test(`${signal} stops every daemon and the init exits 0 within 8 s`, async () => {
+  Deno.test(`${signal} stops every daemon within the init's grace and it exits 0`, async () => {
     await using sidecar = await startSidecar();
     await using bridge = sidecar.bridge();
     await bridge.next("hello");
-    const started = performance.now();
     sidecar.child.kill(signal);
-    assert.equal(await sidecar.exitCode(8000), 0);
-    assert.ok(performance.now() - started < 8000);
+    // The init itself times the 8 s grace (exit 1 and `stop-timeout` when a daemon overruns
+    // it), so exit 0 proves the daemons stopped in time; the test's deadline is a safety net.
+    assert.equal(await sidecar.exitCode(WAIT_MS), 0, sidecar.stderr);
     const stopping = sidecar.logs.find((l) => l.event === "stopping");
     assert.equal(stopping?.reason, signal);
+    assert.ok(!sidecar.logs.some((l) => l.event === "stop-timeout"), sidecar.stderr);
     assert.equal(sidecar.logs.at(-1)?.event, "stopped");
+    assert.equal(sidecar.logs.at(-1)?.clean, true);
     assert.equal((await bridge.child.status).code, 0, "the bridge ends with the sidecar");
     await assert.rejects(Deno.stat(`${sidecar.runDir}/control.sock`), Deno.errors.NotFound);
     await assert.rejects(Deno.stat(`${sidecar.runDir}/outbox.sock`), Deno.errors.NotFound);
@@ -102,7 +104,7 @@ Deno.test("init exits non-zero, naming dns, when the DNS port is taken", async (
     env: { BOT_BOTTLE_SIDECAR_DNS_PORT: String(held.port) },
     waitStarted: false,
   });
-  assert.equal(await sidecar.exitCode(8000), 1);
+  assert.equal(await sidecar.exitCode(WAIT_MS), 1);
   const failed = sidecar.logs.find((l) => l.event === "daemon-failed");
   assert.match(
     String(failed?.error),
@@ -118,7 +120,7 @@ Deno.test("init exits non-zero, naming egress, when the egress port is taken", a
     env: { BOT_BOTTLE_SIDECAR_EGRESS_PORT: String(held.port) },
     waitStarted: false,
   });
-  assert.equal(await sidecar.exitCode(8000), 1);
+  assert.equal(await sidecar.exitCode(WAIT_MS), 1);
   const failed = sidecar.logs.find((l) => l.event === "daemon-failed");
   assert.match(String(failed?.error), /^Cannot start egress on "tcp 127\.0\.0\.1:\d+"/);
   assert.ok(
@@ -132,7 +134,7 @@ Deno.test("init exits 2 on an invalid setting and says which", async () => {
     env: { BOT_BOTTLE_SIDECAR_DAEMONS: "dns,proxy" },
     waitStarted: false,
   });
-  assert.equal(await sidecar.exitCode(8000), 2);
+  assert.equal(await sidecar.exitCode(WAIT_MS), 2);
   const line = sidecar.logs.find((l) => l.event === "invalid-settings");
   assert.match(String(line?.error), /BOT_BOTTLE_SIDECAR_DAEMONS": unknown daemon "proxy"/);
 });
@@ -145,7 +147,7 @@ Deno.test("init exits non-zero when the control socket path holds a non-socket",
       await Deno.writeTextFile(`${runDir}/control.sock`, "not a socket");
     },
   });
-  assert.equal(await sidecar.exitCode(8000), 1);
+  assert.equal(await sidecar.exitCode(WAIT_MS), 1);
   const failed = sidecar.logs.find((l) => l.event === "daemon-failed");
   assert.match(String(failed?.error), /control\.sock": it exists and is not a socket/);
   assert.equal(await Deno.readTextFile(`${sidecar.runDir}/control.sock`), "not a socket");

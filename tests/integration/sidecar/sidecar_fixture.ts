@@ -21,6 +21,13 @@ import { DEFAULT_RUN_DIR } from "../../../src/sidecar/settings.ts";
 
 const MAIN = new URL("../../../src/sidecar/main.ts", import.meta.url).pathname;
 
+/**
+ * How long a wait for a line, a log line or the init's exit may take before the test fails.
+ * Only a safety net: every wait ends on the event itself, and each one may include booting a
+ * Deno process (the init, `bridge`), which a loaded machine can make take seconds.
+ */
+export const WAIT_MS = 60_000;
+
 /** Values that must never appear in a file or a log line. */
 export const SECRETS = {
   slot: "ghp_FAKESECRETVALUE0123456789abcdefABCD",
@@ -99,7 +106,7 @@ export class LineQueue {
   }
 
   /** The next line; rejects when the stream ends or nothing comes within `timeoutMs`. */
-  next(what: string, timeoutMs = 10_000): Promise<string> {
+  next(what: string, timeoutMs = WAIT_MS): Promise<string> {
     const queued = this.#lines.shift();
     if (queued !== undefined) return Promise.resolve(queued);
     if (this.#ended) return Promise.reject(new Error(`Stream ended before ${what}`));
@@ -223,7 +230,7 @@ export class Sidecar implements AsyncDisposable {
   }
 
   /** The first log line (already seen or to come) that matches. */
-  waitForLog(match: (l: LogLine) => boolean, what: string, timeoutMs = 10_000): Promise<LogLine> {
+  waitForLog(match: (l: LogLine) => boolean, what: string, timeoutMs = WAIT_MS): Promise<LogLine> {
     const seen = this.logs.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
