@@ -133,7 +133,14 @@ Deno.test("malformed host lines are logged without their content and ignored", a
   await bridge.send(JSON.stringify({ type: SECRETS.slot }));
   await bridge.send(JSON.stringify({ type: "config", id: "x", config: SECRETS.canary }));
   await barrier(bridge, "still-alive");
-  const malformed = sidecar.logs.filter((l) => l.event === "malformed-line");
+  // The barrier's answer comes through the bridge's stdout, the log lines through the init's
+  // stderr: two pipes the test reads independently, so wait for the lines themselves.
+  const isMalformed = (l: { event: string }) => l.event === "malformed-line";
+  await sidecar.waitForLog(
+    (l) => isMalformed(l) && sidecar.logs.filter(isMalformed).length === 3,
+    "the third malformed-line",
+  );
+  const malformed = sidecar.logs.filter(isMalformed);
   assert.equal(malformed.length, 3);
   assert.deepEqual(malformed.map((l) => l.reason), [
     "line is not JSON",
