@@ -187,3 +187,111 @@ export function jsonStringView(parent: View, s: JsonString, rank: number): View 
     (replacement) => JSON.stringify(replacement).slice(1, -1),
   );
 }
+
+const isDigit = (c: number | undefined) => c !== undefined && c >= 48 && c <= 57;
+
+/**
+ * Whether the structure of a JSON text (UTF-8 bytes) is one {@linkcode jsonStrings} accepts,
+ * string tokens read as opaque, from a quote to the next unescaped quote. Where every string
+ * token decodes (valid escapes, no raw control char in an escaped one), it is true exactly when
+ * `jsonStrings` of the decoded text is not null; it reads no string content and builds nothing,
+ * so it costs a fraction of that.
+ */
+export function jsonShapeValid(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  const arrays: boolean[] = []; // the open containers: true for an array
+  const VALUE = 0, VALUE_OR_END = 1, KEY_OR_END = 2, KEY = 3, AFTER = 4;
+  let state = VALUE;
+  let i = n >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  /** The offset after the string token at `i`, or -1 if it is unterminated. */
+  const stringEnd = (at: number): number => {
+    let q = at;
+    for (;;) {
+      q = bytes.indexOf(34, q + 1);
+      if (q < 0) return -1;
+      let k = q - 1;
+      while (bytes[k] === 92) k--;
+      if ((q - 1 - k) % 2 === 0) return q + 1;
+    }
+  };
+  const word = (at: number, w: string): boolean => {
+    for (let k = 0; k < w.length; k++) if (bytes[at + k] !== w.charCodeAt(k)) return false;
+    return true;
+  };
+  for (;;) {
+    while (i < n && (bytes[i] === 32 || bytes[i] === 10 || bytes[i] === 13 || bytes[i] === 9)) {
+      i++;
+    }
+    if (i >= n) return state === AFTER && arrays.length === 0;
+    const c = bytes[i];
+    if (state === VALUE_OR_END && c === 93 /* ] */) {
+      arrays.pop();
+      i++;
+      state = AFTER;
+    } else if (state === VALUE || state === VALUE_OR_END) {
+      if (c === 123 /* { */) {
+        arrays.push(false);
+        i++;
+        state = KEY_OR_END;
+        continue;
+      }
+      if (c === 91 /* [ */) {
+        arrays.push(true);
+        i++;
+        state = VALUE_OR_END;
+        continue;
+      }
+      if (c === 34) {
+        i = stringEnd(i);
+        if (i < 0) return false;
+      } else if (c === 45 || isDigit(c)) {
+        // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, as the tokenizer's expression.
+        let j = c === 45 ? i + 1 : i;
+        if (bytes[j] === 48) j++;
+        else if (isDigit(bytes[j])) { while (isDigit(bytes[j])) j++; }
+        else return false;
+        if (bytes[j] === 46 && isDigit(bytes[j + 1])) {
+          j += 2;
+          while (isDigit(bytes[j])) j++;
+        }
+        if (bytes[j] === 101 || bytes[j] === 69) {
+          let k = j + 1;
+          if (bytes[k] === 43 || bytes[k] === 45) k++;
+          if (isDigit(bytes[k])) {
+            while (isDigit(bytes[k])) k++;
+            j = k;
+          }
+        }
+        i = j;
+      } else if (word(i, "true") || word(i, "null")) i += 4;
+      else if (word(i, "false")) i += 5;
+      else return false;
+      state = AFTER;
+    } else if (state === KEY_OR_END && c === 125 /* } */) {
+      arrays.pop();
+      i++;
+      state = AFTER;
+    } else if (state === KEY_OR_END || state === KEY) {
+      if (c !== 34) return false;
+      i = stringEnd(i);
+      if (i < 0) return false;
+      while (i < n && (bytes[i] === 32 || bytes[i] === 10 || bytes[i] === 13 || bytes[i] === 9)) {
+        i++;
+      }
+      if (bytes[i] !== 58 /* : */) return false;
+      i++;
+      state = VALUE;
+    } else {
+      // After a value.
+      if (arrays.length === 0) return false; // trailing text after the top-level value
+      const array = arrays[arrays.length - 1];
+      if (c === 44 /* , */) {
+        i++;
+        state = array ? VALUE : KEY;
+      } else if ((c === 93 && array) || (c === 125 && !array)) {
+        arrays.pop();
+        i++;
+      } else return false;
+    }
+  }
+}

@@ -298,8 +298,12 @@ const ESCAPED: Record<string, number> = {
 const ESCAPES = new Uint8Array(128);
 for (const [ch, unit] of Object.entries(ESCAPED)) ESCAPES[ch.charCodeAt(0)] = unit;
 
-/** Bytes that end the plain run of a string: the quote, the backslash, and non-ASCII. */
+/**
+ * Bytes that end the plain run of a string: the quote, the backslash, non-ASCII, and raw
+ * control chars (plain, but noted: see {@linkcode walkJson}).
+ */
 const SPECIAL = new Uint8Array(256);
+SPECIAL.fill(1, 0, 0x20);
 SPECIAL[34] = 1;
 SPECIAL[92] = 1;
 SPECIAL.fill(1, 0x80);
@@ -316,7 +320,8 @@ function hexValue(x: number): number {
  * the decoded units of the current string. Marks: raw `(state, index)`, strings
  * `(state, open, unit index)`. A plain run of a string (ASCII, no quote, no backslash) feeds
  * both states the same class; an escape or a UTF-8 sequence is decoded first, its bytes then
- * fed to `a` and its unit(s) to `b`.
+ * fed to `a` and its unit(s) to `b`. A string with both a raw control char and an escape is
+ * refused, as the tokenizer refuses it (it decodes escaped strings with `JSON.parse`).
  */
 function walkJson(
   bytes: Uint8Array,
@@ -347,6 +352,8 @@ function walkJson(
     // A string opens at i.
     const open = i++;
     let marked = false;
+    let control = false;
+    let escaped = false;
     let b = 0;
     let units = 0;
     for (;;) {
@@ -389,9 +396,29 @@ function walkJson(
           a = -a - 1;
         }
         if (marked) spans.push(open, i);
+        if (control && escaped) return null;
         i++;
         break;
       }
+      if (x < 0x20) {
+        // A raw control char: a unit of its own in both texts.
+        control = true;
+        a = delta[a + classes[x]];
+        if (a < 0) {
+          raw.push(a, i);
+          a = -a - 1;
+        }
+        b = delta[b + classes[x]];
+        if (b < 0) {
+          strings.push(b, open, units);
+          marked = true;
+          b = -b - 1;
+        }
+        units++;
+        i++;
+        continue;
+      }
+      if (x === 92) escaped = true;
       // A one-char escape (`\n`, `\"`…), the most common: both bytes to `a`, the unit to `b`.
       const e = x === 92 && i + 1 < n ? bytes[i + 1] : 0;
       const single = e < 128 ? ESCAPES[e] : 0;

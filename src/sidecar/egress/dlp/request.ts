@@ -17,7 +17,7 @@
  */
 
 import { latin1 } from "./bytes.ts";
-import { jsonStrings } from "./json.ts";
+import { jsonShapeValid } from "./json.ts";
 import { type Candidate, confirmer, type ScanOptions, scanSegments } from "./scan.ts";
 import { compiledOf } from "./secrets.ts";
 import { headerValue, isJson, parseContentType, requestSegments } from "./segments.ts";
@@ -106,8 +106,9 @@ function jsonBodyClean(body: Uint8Array, options: ScanOptions): boolean {
   const walk = c.search.scanJsonLatin1(body);
   if (walk === null) return false;
   // With a byte above 0x7F, a body the tokenizer refuses is also scanned as decoded text as a
-  // whole, which the walk did not read: only a body it accepts is answered here.
-  if (!walk.ascii && jsonStrings(utf8Decoder.decode(body), "") === null) return false;
+  // whole, which the walk did not read: only a body it accepts is answered here. (The walk
+  // checked every string token; the shape check does the rest of what the tokenizer checks.)
+  if (!walk.ascii && !jsonShapeValid(body)) return false;
   const out: Candidate[] = [];
   if (walk.raw.length > 0) {
     const hit = confirmer(latin1(body), 0, c, tokens, known, out);

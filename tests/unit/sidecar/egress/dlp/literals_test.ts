@@ -89,7 +89,10 @@ Deno.test("scanJsonLatin1 gives up where a JSON tokenizer would decode different
     ["a short \\u", enc('"\\u12"')],
     ["an unterminated string", enc('{"ab')],
     ["a trailing backslash", enc('"ab\\')],
+    ["a raw control char in an escaped string", enc('"a\u0001b\\n"')],
   ];
   for (const [label, body] of bad) assert.equal(search.scanJsonLatin1(body), null, label);
   assert.notEqual(search.scanJsonLatin1(enc('{"ab":"\\"ab\\\\"}')), null);
+  // A raw control char alone is what the tokenizer keeps as it is.
+  assert.notEqual(search.scanJsonLatin1(enc('"a\u0001b"')), null);
 });

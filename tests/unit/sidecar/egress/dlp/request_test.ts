@@ -131,6 +131,17 @@ Deno.test("scanRequest falls back to the full scan wherever the quick path canno
   }
 });
 
+Deno.test("scanRequest leaves to the full scan a clean non-ASCII body the tokenizer refuses", () => {
+  // The full scan reads such a body as one decoded text too, which the quick path does not.
+  for (const body of ['{"a" "caf\u00e9"}', '["caf\u00e9",]', '{"a":"\u00e9"} {}']) {
+    assert.deepEqual(check(request(body, JSON_TYPE), body), { findings: [], quick: false }, body);
+  }
+  // The same bodies in ASCII are read as raw bytes only by both: answered quickly.
+  for (const body of ['{"a" "cafe"}', '["cafe",]', '{"a":"e"} {}']) {
+    assert.deepEqual(check(request(body, JSON_TYPE), body), { findings: [], quick: true }, body);
+  }
+});
+
 Deno.test("scanRequest scans the request line and headers of a clean JSON body", () => {
   const body = `{"a":"hello"}`;
   for (
