@@ -17,7 +17,7 @@ interface Answer {
 }
 
 /** Sends one UDP message to 127.0.0.1:port and waits (with a deadline) for the answer. */
-async function exchange(port: number, message: Uint8Array, timeoutMs = 5000): Promise<Answer> {
+async function exchange(port: number, message: Uint8Array, timeoutMs = 30_000): Promise<Answer> {
   const socket = dgram.createSocket("udp4");
   try {
     const reply = await new Promise<Uint8Array>((resolve, reject) => {

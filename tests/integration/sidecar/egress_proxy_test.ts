@@ -10,7 +10,7 @@ interface RawResponse {
 }
 
 /** Writes a raw request to 127.0.0.1:port and reads until the server closes the connection. */
-async function rawRequest(port: number, request: string, timeoutMs = 5000): Promise<RawResponse> {
+async function rawRequest(port: number, request: string, timeoutMs = 30_000): Promise<RawResponse> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const timer = setTimeout(() => conn.close(), timeoutMs);
   try {
