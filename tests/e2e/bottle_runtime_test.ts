@@ -10,6 +10,7 @@ import {
   connectEngine,
   containerInspect,
   containerList,
+  execRun,
   LABELS,
   networkList,
   volumeList,
@@ -123,9 +124,11 @@ engineTest(
         "",
       ].join("\n"),
     );
-    await Deno.mkdir(`${home.root}/ready`, { recursive: true });
+    // The agent runs until the test releases it, so both containers exist while they are
+    // inspected however slow the machine is (a fixed sleep could end first).
+    const untilReleased = "timeout 600 bash -c 'until [ -e ~/release ]; do sleep 0.2; done'";
     await using cli = await spawnCli(
-      ["start", "shell", "--bottle", "secretive", "--headless", "--prompt", "sleep 12"],
+      ["start", "shell", "--bottle", "secretive", "--headless", "--prompt", untilReleased],
       { env: { ...home.env, BB_TEST_SECRET: secret, BB_TEST_TOKEN: token } },
     );
     await cli.waitFor(/agent provisioned/);
@@ -143,6 +146,12 @@ engineTest(
         assert.ok(!text.includes(secret) && !text.includes(token), `${file} holds a secret`);
       }
     }
+    const agent = objects.containers.find((c) => c.Labels?.[LABELS.service] === "agent");
+    assert.ok(agent, "an agent container");
+    const release = await execRun(client, agent.Id, ["bash", "-lc", "touch ~/release"], {
+      user: "1000:1000",
+    });
+    assert.equal(release.exitCode, 0, release.stderrText);
     const done = await cli.done();
     assert.equal(done.code, 0, done.stderr);
     assert.ok(!done.stdout.includes(secret) && !done.stderr.includes(secret));
