@@ -197,7 +197,7 @@ engineTest(
         "shell",
         "--headless",
         "--prompt",
-        "echo work > ~/workspace/kept.txt; echo system > /var/tmp/sys.txt; echo written; sleep 60",
+        "echo work > ~/workspace/kept.txt; echo system > /var/tmp/sys.txt; echo written; sleep 600",
       ],
       { env: home.env },
     );
@@ -390,7 +390,7 @@ engineTest("skills are copied into the agent's home as files, links kept as link
 engineTest("cleanup in one home never touches a live bottle of another home", async () => {
   await using homeA = await bottleHome();
   await using homeB = await bottleHome();
-  await using cli = await spawnCli(["start", "shell", "--headless", "--prompt", "sleep 60"], {
+  await using cli = await spawnCli(["start", "shell", "--headless", "--prompt", "sleep 600"], {
     env: homeA.env,
   });
   await cli.waitFor(/agent provisioned/);
@@ -440,7 +440,7 @@ engineTest("start --dry-run --format json prints the plan and creates nothing", 
 engineTest("logs shows the sidecar's JSON lines and the agent's output while it runs", async () => {
   await using home = await bottleHome();
   await using cli = await spawnCli(
-    ["start", "shell", "--headless", "--prompt", "echo agent-log-line; sleep 30"],
+    ["start", "shell", "--headless", "--prompt", "echo agent-log-line; sleep 600"],
     { env: home.env },
   );
   await cli.waitFor(/^agent-log-line$/m, 300_000, "stdout");
