@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
-import { spawnCli } from "../helpers/cli.ts";
+import { cliEnv, spawnCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
 import {
   connectEngine,
@@ -295,7 +295,7 @@ engineTest(
         (await import("../helpers/cli.ts").then((m) => m.shippedPermissionFlags())).join(" ")
       } ${new URL("../../main.ts", import.meta.url).pathname} start shell --yes`,
     ].join("\n");
-    await using pty = spawnScript(cmd, home.env);
+    await using pty = spawnScript(cmd, await cliEnv(home.env));
     await pty.waitFor(/agent provisioned/, 60_000);
     await pty.waitFor(/\$ $/m, 20_000);
     await pty.write("echo size=$(stty size)\r");
@@ -310,11 +310,15 @@ engineTest(
   },
 );
 
-/** Runs `cmd` under `script` (a pty) and streams the merged output. */
+/**
+ * Runs `cmd` under `script` (a pty) with exactly `env` (a {@linkcode cliEnv}, so the CLI inside
+ * uses the images the other tests built) and streams the merged output.
+ */
 function spawnScript(cmd: string, env: Record<string, string>) {
   const child = new Deno.Command("script", {
     args: ["-qfec", cmd, "/dev/null"],
     env: { ...env, TERM: "xterm", NO_COLOR: "1" },
+    clearEnv: true,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

@@ -54,13 +54,12 @@ export interface RunCliResult {
   stderr: string;
 }
 
-/** `main.ts` with the shipped flags, a minimal environment and the test CA trusted. */
-async function cliCommand(
-  args: string[],
-  options: RunCliOptions,
-  stdin: "null" | "piped",
-): Promise<Deno.Command> {
-  const flags = await shippedPermissionFlags();
+/**
+ * The environment of a child CLI: a minimal one (PATH, HOME, DOCKER_HOST, … kept), the test CA
+ * trusted, then `extra`. Use it with `clearEnv: true` for every CLI a test starts, so all of
+ * them compute the same image build hashes (another extra-CA setting rebuilds the images).
+ */
+export async function cliEnv(extra: Record<string, string> = {}): Promise<Record<string, string>> {
   const base: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   for (const name of CARRIED_ENV) {
     const value = Deno.env.get(name);
@@ -68,10 +67,20 @@ async function cliCommand(
   }
   await ensureTestCa();
   base.BOT_BOTTLE_EXTRA_CA_CERTS = childExtraCaCerts();
+  return { ...base, ...extra };
+}
+
+/** `main.ts` with the shipped flags, a minimal environment and the test CA trusted. */
+async function cliCommand(
+  args: string[],
+  options: RunCliOptions,
+  stdin: "null" | "piped",
+): Promise<Deno.Command> {
+  const flags = await shippedPermissionFlags();
   return new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...flags, new URL("main.ts", ROOT).pathname, ...args],
     cwd: options.cwd,
-    env: { ...base, ...options.env },
+    env: await cliEnv(options.env),
     clearEnv: true,
     stdin,
     stdout: "piped",
