@@ -296,14 +296,31 @@ engineTest(
       } ${new URL("../../main.ts", import.meta.url).pathname} start shell --yes`,
     ].join("\n");
     await using pty = spawnScript(cmd, await cliEnv(home.env));
-    await pty.waitFor(/agent provisioned/, 60_000);
-    await pty.waitFor(/\$ $/m, 20_000);
-    await pty.write("echo size=$(stty size)\r");
-    await pty.waitFor(/size=24 80/, 30_000);
+    // Image builds included, as for every other start the tests wait for.
+    await pty.waitFor(/agent provisioned/, 600_000);
+    await pty.waitFor(/\$ $/m, 60_000);
+    // The CLI forwards the size with a resize call it does not wait for (at start and on each
+    // SIGWINCH), so ask again until the agent's terminal shows it; each answer is tagged with
+    // its question, so an old answer is never taken for a new one.
+    let asked = 0;
+    const waitForSize = async (want: string) => {
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const n = ++asked;
+        await pty.write(`echo size-${n}=$(stty size)\r`);
+        const answer = new RegExp(`size-${n}=(\\d+ \\d+)`);
+        await pty.waitFor(answer, 60_000);
+        const seen = answer.exec(pty.output())![1];
+        if (seen === want) return;
+        if (Date.now() > deadline) {
+          throw new Error(`The agent's terminal stayed ${seen}, not ${want}:\n${pty.output()}`);
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    await waitForSize("24 80");
     await Deno.writeTextFile(`${home.root}/resize`, "");
-    await new Promise((r) => setTimeout(r, 1500));
-    await pty.write("echo size=$(stty size)\r");
-    await pty.waitFor(/size=41 123/, 30_000);
+    await waitForSize("41 123");
     await pty.write("exit 5\r");
     const code = await pty.exit();
     assert.equal(code, 5, pty.output());
