@@ -126,6 +126,46 @@ engineTest("the fixture upstream serves every route host with the test CA", asyn
   assert.equal(upstream.requests.at(-1)!.scheme, "http");
 });
 
+/** Reads `conn` until the text read so far matches `pattern` (30 s safety deadline). */
+async function readUntil(conn: Deno.Conn, pattern: RegExp, sofar = ""): Promise<string> {
+  const buffer = new Uint8Array(16 * 1024);
+  const deadline = Date.now() + 30_000;
+  let text = sofar;
+  while (!pattern.test(text)) {
+    if (Date.now() > deadline) throw new Error(`no ${pattern} within 30 s: ${text}`);
+    const n = await conn.read(buffer);
+    if (n === null) throw new Error(`the stream ended before ${pattern}: ${text}`);
+    text += new TextDecoder().decode(buffer.subarray(0, n));
+  }
+  return text;
+}
+
+engineTest(
+  "a gated SSE stream sends each next event only after the last was acknowledged",
+  async () => {
+    await using upstream = await startUpstream();
+    const ca = [await Deno.readTextFile(testCaCertPath())];
+    const conn = await tlsTo(upstream.port, "echo.example.test", ca, ["http/1.1"]);
+    try {
+      await conn.write(
+        new TextEncoder().encode(
+          "GET /sse?n=2&gate=g1 HTTP/1.1\r\nHost: echo.example.test\r\nConnection: close\r\n\r\n",
+        ),
+      );
+      const first = await readUntil(conn, /data: event-0 sent=\d+/);
+      assert.doesNotMatch(first, /event-1/);
+      const ack = await tlsGet(upstream.port, "echo.example.test", "/sse/ack?gate=g1&i=0", ca);
+      assert.equal(ack.status, 204);
+      const acked = upstream.requests.find((x) => x.path === "/sse/ack")!;
+      const all = await readUntil(conn, /data: event-1 sent=(\d+)/, first);
+      // Both times come from the fixture's own clock: event 1 was made after the ack arrived.
+      assert.ok(Number(/data: event-1 sent=(\d+)/.exec(all)![1]) >= acked.at);
+    } finally {
+      conn.close();
+    }
+  },
+);
+
 engineTest(
   "the fixture's WebSocket echoes text and binary, and answers scripted replies",
   async () => {

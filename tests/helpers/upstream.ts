@@ -13,7 +13,11 @@
  *   (the "upstream that echoes request headers").
  * - `/sse?n=5&delay=200&auth=1` — `text/event-stream`, `n` events `delay` ms apart, each flushed,
  *   each `data: event-<i> sent=<Date.now()>`; with `auth=1` each event also carries the request's
- *   `authorization` (` auth=<value>`).
+ *   `authorization` (` auth=<value>`). With `gate=KEY` instead of a delay, event `i + 1` is sent
+ *   only after `/sse/ack?gate=KEY&i=<i>` has arrived (the client saw event `i`), so a proxy that
+ *   holds events back stalls the stream instead of merely slowing it; a gated stream whose
+ *   client never acknowledges ends after 60 s.
+ * - `/sse/ack?gate=KEY&i=N` — acknowledges event `N` of the gated stream `KEY` (204).
  * - `/redirect?to=URL` — 302 to `to` (default `https://other.example.test/landing`).
  * - `/ws` — WebSocket echo (text and binary); a text message listed in `wsReplies` is answered
  *   with its reply instead.
@@ -116,9 +120,10 @@ export async function startUpstream(options: StartUpstreamOptions = {}): Promise
   const requests: RecordedRequest[] = [];
   const wsMessages: RecordedWsMessage[] = [];
   const wsReplies = options.wsReplies ?? {};
+  const state: State = { requests, wsMessages, wsReplies, gates: new Map() };
   const controller = new AbortController();
   const handler = (scheme: "https" | "http") => (request: Request) =>
-    handle(request, scheme, { requests, wsMessages, wsReplies });
+    handle(request, scheme, state);
   const tls = Deno.serve({
     hostname: "0.0.0.0",
     port: 0,
@@ -180,6 +185,20 @@ interface State {
   requests: RecordedRequest[];
   wsMessages: RecordedWsMessage[];
   wsReplies: Record<string, string>;
+  /** Gated SSE streams by key: the highest event acknowledged, and who waits for an ack. */
+  gates: Map<string, { acked: number; wake?: () => void }>;
+}
+
+/** How long a gated SSE stream waits for an acknowledgement before it ends. */
+const GATE_WAIT_MS = 60_000;
+
+function gate(state: State, key: string): { acked: number; wake?: () => void } {
+  let g = state.gates.get(key);
+  if (g === undefined) {
+    g = { acked: -1 };
+    state.gates.set(key, g);
+  }
+  return g;
 }
 
 async function handle(request: Request, scheme: "https" | "http", state: State) {
@@ -219,7 +238,13 @@ async function handle(request: Request, scheme: "https" | "http", state: State) 
       headers: headers.authorization ? { "x-echo-authorization": headers.authorization } : {},
     });
   }
-  if (is("sse")) return sse(url, headers);
+  if (segments[0] === "sse" && segments[1] === "ack") {
+    const g = gate(state, url.searchParams.get("gate") ?? "");
+    g.acked = Math.max(g.acked, Number(url.searchParams.get("i") ?? "-1"));
+    g.wake?.();
+    return new Response(null, { status: 204 });
+  }
+  if (is("sse")) return sse(url, headers, state);
   if (is("redirect")) {
     const to = url.searchParams.get("to") ?? "https://other.example.test/landing";
     return new Response(null, { status: 302, headers: { Location: to } });
@@ -240,27 +265,52 @@ function latin1(bytes: Uint8Array): string {
   return out;
 }
 
-function sse(url: URL, headers: Record<string, string>): Response {
+function sse(url: URL, headers: Record<string, string>, state: State): Response {
   const n = Math.min(Number(url.searchParams.get("n") ?? "5"), 1000);
   const delay = Math.min(Number(url.searchParams.get("delay") ?? "200"), 10_000);
   const withAuth = url.searchParams.get("auth") === "1";
+  const gateKey = url.searchParams.get("gate");
   const encoder = new TextEncoder();
   let timer: ReturnType<typeof setTimeout> | undefined;
   let i = 0;
+  let ended = false;
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
       const tick = () => {
+        if (ended) return;
         const auth = withAuth ? ` auth=${headers.authorization ?? ""}` : "";
         const data = `event-${i} sent=${Date.now()}${auth}`;
         controller.enqueue(encoder.encode(`id: ${i}\nevent: tick\ndata: ${data}\n\n`));
         i++;
-        if (i >= n) controller.close();
-        else timer = setTimeout(tick, delay);
+        if (i >= n) {
+          ended = true;
+          controller.close();
+        } else if (gateKey === null) {
+          timer = setTimeout(tick, delay);
+        } else {
+          const g = gate(state, gateKey);
+          const sent = i - 1;
+          const next = () => {
+            if (g.acked < sent) return;
+            g.wake = undefined;
+            clearTimeout(timer);
+            tick();
+          };
+          g.wake = next;
+          timer = setTimeout(() => {
+            g.wake = undefined;
+            ended = true;
+            controller.close();
+          }, GATE_WAIT_MS);
+          next();
+        }
       };
       tick();
     },
     cancel() {
+      ended = true;
       clearTimeout(timer);
+      if (gateKey !== null) gate(state, gateKey).wake = undefined;
     },
   });
   return new Response(stream, {
