@@ -201,15 +201,16 @@ export class ProbeKit {
   }
 
   /**
-   * Runs `curl -sS -v -m 20 <args>` (args are a shell fragment). With `secret`, the fragment can
-   * use `$S`: the value arrives on stdin, never in argv of the exec or in a file.
+   * Runs `curl -sS -v -m 60 <args>` (args are a shell fragment; a later `-m` in them wins). With
+   * `secret`, the fragment can use `$S`: the value arrives on stdin, never in argv of the exec or
+   * in a file.
    */
   async curl(
     args: string,
     options: { secret?: string; prefix?: string } = {},
   ): Promise<CurlResult> {
     const read = options.secret === undefined ? "" : "IFS= read -r S; ";
-    const cmd = `${read}${options.prefix ?? ""}curl -sS -v -m 20 ${args}`;
+    const cmd = `${read}${options.prefix ?? ""}curl -sS -v -m 60 ${args}`;
     const r = await this.bottle.exec(cmd, {
       stdin: options.secret === undefined ? undefined : `${options.secret}\n`,
     });
@@ -217,11 +218,15 @@ export class ProbeKit {
     return { ...r, replies: parseCurlVerbose(r.stderr), connectTarget };
   }
 
-  /** Runs one raw-client job (the job travels on stdin). */
+  /**
+   * Runs one raw-client job (the job travels on stdin). The job's deadline defaults to 30 s: a
+   * safety net, since every probe ends on an answer or a close long before it.
+   */
   async raw(job: RawJob): Promise<RawReport> {
+    const timeoutMs = job.timeoutMs ?? 30_000;
     const r = await this.bottle.exec("node ~/.bbprobe/probe.mjs", {
-      stdin: JSON.stringify(job),
-      timeoutSeconds: Math.ceil((job.timeoutMs ?? 15_000) / 1000) + 20,
+      stdin: JSON.stringify({ ...job, timeoutMs }),
+      timeoutSeconds: Math.ceil(timeoutMs / 1000) + 20,
     });
     const line = r.stdout.trim().split("\n").pop() ?? "";
     try {
