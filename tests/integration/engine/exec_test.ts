@@ -30,8 +30,11 @@ async function sleeper(fx: EngineFixture): Promise<string> {
   return Id;
 }
 
-/** Settles like `promise`, or rejects naming `what` after `ms` (every wait has a deadline). */
-async function withDeadline<T>(promise: Promise<T>, what: string, ms = 15_000): Promise<T> {
+/**
+ * Settles like `promise`, or rejects naming `what` after `ms` (every wait has a deadline, only a
+ * safety net: each ends on the output or the exit it waits for).
+ */
+async function withDeadline<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
@@ -48,7 +51,7 @@ async function readUntil(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   pattern: RegExp,
   what: string,
-  timeoutMs = 10_000,
+  timeoutMs = 60_000,
 ): Promise<string> {
   const chunks: Uint8Array[] = [];
   const deadline = Date.now() + timeoutMs;
