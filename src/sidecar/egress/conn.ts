@@ -104,6 +104,36 @@ export class SocketReader {
     return rest;
   }
 
+  /**
+   * Reads and drops what the peer still sends, until it ends, is quiet for `quietMs`, or
+   * `maxBytes` or `maxMs` are reached. Called before closing a connection whose last request
+   * was refused with input left unread (the rest of a body): closing with bytes unread resets
+   * the connection, and the peer, still sending, loses the answer it has not read yet.
+   */
+  async drain(maxBytes = 16 * 1024 * 1024, quietMs = 100, maxMs = 2000): Promise<void> {
+    const deadline = Date.now() + maxMs;
+    let dropped = 0;
+    for (;;) {
+      dropped += this.#size;
+      this.#chunks = [];
+      this.#size = 0;
+      const left = deadline - Date.now();
+      if (this.#ended || dropped > maxBytes || left <= 0) return;
+      if (this.socket.isPaused()) this.socket.resume();
+      const arrived = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          this.#wake = null;
+          resolve(false);
+        }, Math.min(quietMs, left));
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      if (!arrived) return;
+    }
+  }
+
   /** Bytes buffered but not read yet. */
   get buffered(): number {
     return this.#size;

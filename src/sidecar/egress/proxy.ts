@@ -274,13 +274,15 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     const reader = new SocketReader(socket);
     while (true) {
       const head = await nextRequest(reader, socket, null);
-      if (head === null) return;
+      // After a refusal, what the client still sends is read before the close (see drain).
+      if (head === null) return await reader.drain();
       if (head.method === "CONNECT") {
         await handleConnect(socket, reader, head);
         return;
       }
       const keep = await handleRequest(reader, socket, null, head);
-      if (!keep || wantsClose(head)) return;
+      if (!keep) return await reader.drain();
+      if (wantsClose(head)) return;
     }
   }
 
@@ -341,9 +343,10 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     try {
       while (true) {
         const innerHead = await nextRequest(inner, secure, host);
-        if (innerHead === null) return;
+        if (innerHead === null) return await inner.drain();
         const keep = await handleRequest(inner, secure, { host, port, sni }, innerHead);
-        if (!keep || wantsClose(innerHead)) return;
+        if (!keep) return await inner.drain();
+        if (wantsClose(innerHead)) return;
       }
     } finally {
       closeGracefully(secure);

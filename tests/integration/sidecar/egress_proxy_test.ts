@@ -78,6 +78,41 @@ Deno.test("the egress proxy blocks a plain HTTP request to an unlisted host with
   assert.equal(blocked.host, "example.test");
 });
 
+Deno.test("a client still sending a refused body gets the 403, not a connection reset", async () => {
+  await using sidecar = await startSidecar();
+  const port = await sidecar.port("egress");
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const enc = (text: string) => new TextEncoder().encode(text);
+  const writeAll = async (bytes: Uint8Array) => {
+    for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
+  };
+  try {
+    await writeAll(enc(
+      "POST http://upload.example.test/ HTTP/1.1\r\nHost: upload.example.test\r\n" +
+        "Transfer-Encoding: chunked\r\n\r\n",
+    ));
+    // 8 MiB, all written before reading: the proxy refuses the request at its head, and must
+    // read the rest before it closes. Closing with it unread resets the connection, and this
+    // client (like curl after a 100 Continue) fails sending before it reads the answer.
+    const chunk = enc(`10000\r\n${"x".repeat(0x10000)}\r\n`);
+    for (let i = 0; i < 128; i++) await writeAll(chunk);
+    await writeAll(enc("0\r\n\r\n"));
+    let text = "";
+    const buffer = new Uint8Array(16 * 1024);
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      text += new TextDecoder().decode(buffer.subarray(0, n));
+    }
+    assert.match(text, /^HTTP\/1\.1 403 /);
+    assert.match(text, /"rule":\s*"host_not_allowlisted"/);
+  } finally {
+    try {
+      conn.close();
+    } catch {
+      // already closed
+    }
+  }
+});
+
 Deno.test("the egress proxy answers a CONNECT to an unlisted host with a 403 and closes", async () => {
   await using sidecar = await startSidecar();
   const port = await sidecar.port("egress");
