@@ -110,8 +110,11 @@ function jsonBodyClean(body: Uint8Array, options: ScanOptions): boolean {
   // checked every string token; the shape check does the rest of what the tokenizer checks.)
   if (!walk.ascii && !jsonShapeValid(body)) return false;
   const out: Candidate[] = [];
+  // The body as latin-1, for confirming raw hits and, in an ASCII body, slicing string tokens.
+  let text: string | undefined;
   if (walk.raw.length > 0) {
-    const hit = confirmer(latin1(body), 0, c, tokens, known, out);
+    text = latin1(body);
+    const hit = confirmer(text, 0, c, tokens, known, out);
     for (let k = 0; k < walk.raw.length; k += 2) {
       hit(walk.raw[k], walk.raw[k + 1]);
       if (out.length > 0) return false;
@@ -125,8 +128,12 @@ function jsonBodyClean(body: Uint8Array, options: ScanOptions): boolean {
   for (let k = 0; k < walk.strings.length; k += 3) {
     const open = walk.strings[k];
     if (open !== current) {
-      const token = body.subarray(open, close.get(open)! + 1);
-      const value = stringValue(walk.ascii ? latin1(token) : utf8Decoder.decode(token));
+      const end = close.get(open)! + 1;
+      const value = stringValue(
+        walk.ascii
+          ? (text ??= latin1(body)).slice(open, end)
+          : utf8Decoder.decode(body.subarray(open, end)),
+      );
       if (value === null) return false;
       hit = confirmer(value, 0, c, tokens, known, out);
       current = open;
