@@ -10,8 +10,8 @@
  * way the full scan does, in the same text at the same offset. Only when nothing at all is
  * confirmed does it answer; any confirmed hit, and anything it does not decode exactly as the
  * full scan would, falls back to the full scan, which then gives findings, locations and the
- * segments redaction needs. So it can only ever be faster, never find less: the texts it
- * searches are the texts the full scan searches.
+ * segments redaction needs. So it never finds less: the texts it searches are the texts the
+ * full scan searches. (A body with a finding pays for both: it is blocked anyway.)
  *
  * @module
  */
