@@ -20,22 +20,10 @@ import {
 } from "../../../src/engine/mod.ts";
 import { readAllBytes } from "../../../src/engine/bytes.ts";
 import { engineFixture, engineTest, TEST_SESSION_LABEL } from "../../helpers/engine.ts";
+import { withDeadline } from "../../helpers/deadline.ts";
 
 const BASE = "debian:bookworm-slim";
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** Settles like `promise`, or rejects naming `what` after `ms`. */
-async function withDeadline<T>(promise: Promise<T>, what: string, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 engineTest("a container runs to its exit code; logs come back demultiplexed", async () => {
   await using fx = await engineFixture();

@@ -15,6 +15,7 @@ import {
 } from "../../../src/engine/mod.ts";
 import { concatBytes, readAllBytes } from "../../../src/engine/bytes.ts";
 import { type EngineFixture, engineFixture, engineTest } from "../../helpers/engine.ts";
+import { withDeadline } from "../../helpers/deadline.ts";
 
 const BASE = "debian:bookworm-slim";
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -28,22 +29,6 @@ async function sleeper(fx: EngineFixture): Promise<string> {
   });
   await containerStart(fx.client, Id);
   return Id;
-}
-
-/**
- * Settles like `promise`, or rejects naming `what` after `ms` (every wait has a deadline, only a
- * safety net: each ends on the output or the exit it waits for).
- */
-async function withDeadline<T>(promise: Promise<T>, what: string, ms = 60_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Reads a stream until the collected text matches, with a deadline; keeps the reader. */

@@ -19,6 +19,7 @@ import {
   readFrame,
   type WsFrame,
 } from "../../../src/sidecar/egress/websocket.ts";
+import { withDeadline } from "../../helpers/deadline.ts";
 
 /** Only a safety net: every wait ends on the bytes or the close it waits for. */
 const DEADLINE_MS = 30_000;
@@ -47,17 +48,8 @@ function concat(...parts: Uint8Array[]): Uint8Array {
 }
 
 /** Fails with `what` unless `promise` settles within the deadline. */
-async function within<T>(promise: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const within = <T>(promise: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> =>
+  withDeadline(promise, what, ms);
 
 interface SocketPair extends AsyncDisposable {
   /** The writing side (the agent or the upstream). */

@@ -18,25 +18,15 @@ import {
 } from "../../../src/bottle/ca.ts";
 import { LeafCache } from "../../../src/sidecar/egress/certs.ts";
 import { importCa, mintLeaf } from "../../../src/sidecar/egress/x509.ts";
+import { withDeadline } from "../../helpers/deadline.ts";
 
 const HOST = "api.example.test";
 /** Only a safety net: every wait ends on the handshake or bytes it waits for. */
 const DEADLINE_MS = 30_000;
 
 /** Rejects with a message naming what was awaited when `promise` takes too long. */
-async function within<T>(what: string, promise: Promise<T>, ms = DEADLINE_MS): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms: ${what}`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const within = <T>(what: string, promise: Promise<T>, ms = DEADLINE_MS): Promise<T> =>
+  withDeadline(promise, what, ms);
 
 /** What the server saw on one connection. */
 interface Seen {
