@@ -322,6 +322,9 @@ function hexValue(x: number): number {
  * both states the same class; an escape or a UTF-8 sequence is decoded first, its bytes then
  * fed to `a` and its unit(s) to `b`. A string with both a raw control char and an escape is
  * refused, as the tokenizer refuses it (it decodes escaped strings with `JSON.parse`).
+ *
+ * Each transition is written out where it happens rather than in a helper: this loop runs once
+ * per byte of every request body, and a call there costs as much as the transition.
  */
 function walkJson(
   bytes: Uint8Array,
