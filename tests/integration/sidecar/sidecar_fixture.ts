@@ -18,6 +18,9 @@ import {
   type SidecarConfig,
 } from "../../../src/sidecar/control/protocol.ts";
 import { DEFAULT_RUN_DIR } from "../../../src/sidecar/settings.ts";
+import { CA_CERT_PEM, SECRETS } from "../../helpers/sidecar_secrets.ts";
+
+export { assertNoSecret, CA_CERT_PEM, SECRETS } from "../../helpers/sidecar_secrets.ts";
 
 const MAIN = new URL("../../../src/sidecar/main.ts", import.meta.url).pathname;
 
@@ -27,17 +30,6 @@ const MAIN = new URL("../../../src/sidecar/main.ts", import.meta.url).pathname;
  * Deno process (the init, `bridge`), which a loaded machine can make take seconds.
  */
 export const WAIT_MS = 60_000;
-
-/** Values that must never appear in a file or a log line. */
-export const SECRETS = {
-  slot: "ghp_FAKESECRETVALUE0123456789abcdefABCD",
-  canary: "bbcanaryDEADBEEFCAFE1234",
-  known: "hunter2-known-secret-value",
-  caKeyMaterial: "FAKEKEYMATERIAL",
-};
-
-/** A certificate-shaped PEM. */
-export const CA_CERT_PEM = "-----BEGIN CERTIFICATE-----\nRkFLRUNFUlQ=\n-----END CERTIFICATE-----\n";
 
 /** A config with two routes, a CA and every secret field filled with a fake value. */
 export function testConfig(): SidecarConfig {
@@ -73,19 +65,9 @@ export function testConfig(): SidecarConfig {
     slots: { EGRESS_TOKEN_1: SECRETS.slot, EGRESS_TOKEN_2: `${SECRETS.slot}2` },
     canary: SECRETS.canary,
     knownSecrets: [SECRETS.known],
-    ca: {
-      certPem: CA_CERT_PEM,
-      keyPem: `-----BEGIN PRIVATE KEY-----\n${SECRETS.caKeyMaterial}\n-----END PRIVATE KEY-----\n`,
-    },
+    ca: { certPem: CA_CERT_PEM, keyPem: SECRETS.caKey },
     extraCaPem: null,
   };
-}
-
-/** Fails when any secret value occurs in `text`. */
-export function assertNoSecret(text: string, where: string): void {
-  for (const [name, value] of Object.entries(SECRETS)) {
-    if (text.includes(value)) throw new Error(`${where} contains the ${name} secret`);
-  }
 }
 
 /** Lines from a stream, awaited one at a time with a deadline. */

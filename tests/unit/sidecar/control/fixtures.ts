@@ -1,16 +1,8 @@
 /** Configs for the control tests: one with every field set, secrets easy to search for. */
 import type { SidecarConfig } from "../../../../src/sidecar/control/protocol.ts";
+import { CA_CERT_PEM, SECRETS } from "../../../helpers/sidecar_secrets.ts";
 
-/** Values that must never appear in a file, a log line or an error message. */
-export const SECRETS = {
-  slot: "ghp_FAKESECRETVALUE0123456789abcdefABCD",
-  canary: "bbcanaryDEADBEEFCAFE1234",
-  known: "hunter2-known-secret-value",
-  caKey: "-----BEGIN PRIVATE KEY-----\nFAKEKEYMATERIAL\n-----END PRIVATE KEY-----\n",
-};
-
-/** A certificate-shaped PEM (content is not parsed). */
-export const CA_CERT_PEM = "-----BEGIN CERTIFICATE-----\nRkFLRUNFUlQ=\n-----END CERTIFICATE-----\n";
+export { assertNoSecret, CA_CERT_PEM, SECRETS } from "../../../helpers/sidecar_secrets.ts";
 
 /** A valid config with two routes, a CA and every secret field filled. */
 export function sampleConfig(): SidecarConfig {
@@ -53,12 +45,4 @@ export function sampleConfig(): SidecarConfig {
     ca: { certPem: CA_CERT_PEM, keyPem: SECRETS.caKey },
     extraCaPem: null,
   };
-}
-
-/** Fails when any secret value occurs in `text`. */
-export function assertNoSecret(text: string, where: string): void {
-  for (const [name, value] of Object.entries(SECRETS)) {
-    const probe = name === "caKey" ? "FAKEKEYMATERIAL" : value;
-    if (text.includes(probe)) throw new Error(`${where} contains the ${name} secret`);
-  }
 }
