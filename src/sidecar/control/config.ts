@@ -8,14 +8,10 @@
  */
 
 import { EXIT_FAILURE, SidecarError } from "../errors.ts";
-import type { SidecarConfig, SidecarRoute } from "./protocol.ts";
+import { isRecord, type SidecarConfig, type SidecarRoute } from "./protocol.ts";
 
 const AUTH_SCHEMES = new Set(["Bearer", "token"]);
 const ON_MATCH = new Set(["supervise", "redact", "block"]);
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === "string");

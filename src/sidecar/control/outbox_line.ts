@@ -7,8 +7,9 @@
  */
 
 import {
-  MAX_LINE_BYTES,
+  isRecord,
   OUTBOX_TYPES,
+  parseObjectLine,
   ProtocolError,
   type SidecarMessageType,
 } from "./protocol.ts";
@@ -22,10 +23,6 @@ export interface OutboxRequest {
 /** The answer to one outbox line. */
 export type OutboxAnswer = { seq: number } | { error: string };
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 /**
  * Parses one outbox line. A missing `body` is `{}`.
  *
@@ -36,14 +33,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * @throws {ProtocolError} for anything but a known type and an object body.
  */
 export function parseOutboxLine(line: string): OutboxRequest {
-  if (line.length > MAX_LINE_BYTES) throw new ProtocolError("line too long");
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new ProtocolError("line is not JSON");
-  }
-  if (!isRecord(value)) throw new ProtocolError("line is not a message object");
+  const value = parseObjectLine(line, "line is not a message object");
   if (!isOutboxType(value.type)) {
     throw new ProtocolError(`type must be one of ${OUTBOX_TYPES.join(", ")}`);
   }

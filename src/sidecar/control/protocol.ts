@@ -129,7 +129,8 @@ export class ProtocolError extends Error {
 
 const SIDECAR_TYPES = new Set<string>(["ready", "proposal", "oplog", "done", "pubkey", "event"]);
 
-function isRecord(value: unknown): value is Record<string, unknown> {
+/** Whether a value is a JSON object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
@@ -137,7 +138,12 @@ function isSeq(value: unknown): value is number {
   return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
-function parseJsonLine(line: string): Record<string, unknown> {
+/**
+ * One line of the channel (or the outbox) as a JSON object.
+ *
+ * @throws {ProtocolError} for a line too long, not JSON, or not an object (`notObject`).
+ */
+export function parseObjectLine(line: string, notObject: string): Record<string, unknown> {
   if (line.length > MAX_LINE_BYTES) throw new ProtocolError("line too long");
   let value: unknown;
   try {
@@ -145,9 +151,14 @@ function parseJsonLine(line: string): Record<string, unknown> {
   } catch {
     throw new ProtocolError("line is not JSON");
   }
-  if (!isRecord(value) || typeof value.type !== "string") {
-    throw new ProtocolError("line is not a message object with a type");
-  }
+  if (!isRecord(value)) throw new ProtocolError(notObject);
+  return value;
+}
+
+function parseJsonLine(line: string): Record<string, unknown> {
+  const notMessage = "line is not a message object with a type";
+  const value = parseObjectLine(line, notMessage);
+  if (typeof value.type !== "string") throw new ProtocolError(notMessage);
   return value;
 }
 
