@@ -18,6 +18,15 @@ function decoderFor(label: string, fatal: boolean): TextDecoder {
   return new TextDecoder(label, { fatal, ignoreBOM: true });
 }
 
+/** The encoding a charset label names (`utf-8`, `windows-1252`…), or null for an unknown label. */
+export function charsetEncoding(label: string): string | null {
+  try {
+    return decoderFor(label.trim().toLowerCase(), false).encoding;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Decodes `bytes` (the text of `parent`, as latin-1) with `label` and returns the view.
  *

@@ -68,6 +68,12 @@ function decodeOne(bytes: Uint8Array, coding: string, max: number): Uint8Array {
   }
 }
 
+/** The codings a `Content-Encoding` value lists, lower-cased, without empty and identity ones. */
+export function contentCodings(contentEncoding: string): string[] {
+  return contentEncoding.split(",").map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== "" && c !== "identity");
+}
+
 /**
  * Undoes the codings listed in a `Content-Encoding` value (last applied first).
  *
@@ -81,8 +87,7 @@ export function decodeContent(
   contentEncoding: string,
   maxDecodedBytes: number,
 ): DecodeResult {
-  const codings = contentEncoding.split(",").map((c) => c.trim().toLowerCase())
-    .filter((c) => c !== "" && c !== "identity");
+  const codings = contentCodings(contentEncoding);
   let bytes = body;
   for (const coding of codings.reverse()) {
     // Only registered coding names are quoted: anything else could be a value.

@@ -17,6 +17,8 @@
  */
 
 import { latin1 } from "./bytes.ts";
+import { charsetEncoding } from "./charset.ts";
+import { contentCodings } from "./content_encoding.ts";
 import { jsonShapeValid } from "./json.ts";
 import { type Candidate, confirmer, type ScanOptions, scanSegments } from "./scan.ts";
 import { compiledOf } from "./secrets.ts";
@@ -77,20 +79,11 @@ export function scanRequest(
  */
 function quickEligible(req: RequestParts, limits: SegmentLimits): boolean {
   if (req.body.length === 0 || req.body.length > limits.maxBodyBytes) return false;
-  const coding = headerValue(req.headers, "content-encoding") ?? "";
-  // As decodeContent reads the list: only empty and identity entries leave the bytes as sent.
-  if (coding.split(",").some((c) => !["", "identity"].includes(c.trim().toLowerCase()))) {
-    return false;
-  }
+  if (contentCodings(headerValue(req.headers, "content-encoding") ?? "").length > 0) return false;
   const { type, params } = parseContentType(headerValue(req.headers, "content-type") ?? "");
   if (!isJson(type)) return false;
   const charset = params.get("charset");
-  if (charset === undefined) return true;
-  try {
-    return new TextDecoder(charset.trim().toLowerCase()).encoding === "utf-8";
-  } catch {
-    return false;
-  }
+  return charset === undefined || charsetEncoding(charset) === "utf-8";
 }
 
 const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
