@@ -35,6 +35,19 @@ export function memberLocation(location: string, key: string): string {
   return IDENTIFIER.test(key) ? `${location}.${key}` : `${location}[${JSON.stringify(key)}]`;
 }
 
+/**
+ * The value of one string token (quotes included): the text between the quotes, or, when it
+ * has an escape, what `JSON.parse` makes of it; null where that fails.
+ */
+export function stringTokenValue(token: string, escaped: boolean): string | null {
+  if (!escaped) return token.slice(1, -1);
+  try {
+    return JSON.parse(token);
+  } catch {
+    return null;
+  }
+}
+
 interface Frame {
   array: boolean;
   location: string;
@@ -74,14 +87,8 @@ export function jsonStrings(text: string, base: string): JsonString[] | null {
       backslash = text.indexOf("\\", i);
       if (backslash < 0) backslash = text.length;
     }
-    let value: string;
-    if (backslash < end) {
-      try {
-        value = JSON.parse(text.slice(i, end));
-      } catch {
-        return null;
-      }
-    } else value = text.slice(i + 1, end - 1);
+    const value = stringTokenValue(text.slice(i, end), backslash < end);
+    if (value === null) return null;
     const s = { start: i, end, value, location };
     i = end;
     return s;

@@ -19,7 +19,7 @@
 import { latin1 } from "./bytes.ts";
 import { charsetEncoding } from "./charset.ts";
 import { contentCodings } from "./content_encoding.ts";
-import { jsonShapeValid } from "./json.ts";
+import { jsonShapeValid, stringTokenValue } from "./json.ts";
 import { type Candidate, confirmer, type ScanOptions, scanSegments } from "./scan.ts";
 import { compiledOf } from "./secrets.ts";
 import { headerValue, isJson, parseContentType, requestSegments } from "./segments.ts";
@@ -122,11 +122,10 @@ function jsonBodyClean(body: Uint8Array, options: ScanOptions): boolean {
     const open = walk.strings[k];
     if (open !== current) {
       const end = close.get(open)! + 1;
-      const value = stringValue(
-        walk.ascii
-          ? (text ??= latin1(body)).slice(open, end)
-          : utf8Decoder.decode(body.subarray(open, end)),
-      );
+      const token = walk.ascii
+        ? (text ??= latin1(body)).slice(open, end)
+        : utf8Decoder.decode(body.subarray(open, end));
+      const value = stringTokenValue(token, token.includes("\\"));
       if (value === null) return false;
       hit = confirmer(value, 0, c, tokens, known, out);
       current = open;
@@ -135,14 +134,4 @@ function jsonBodyClean(body: Uint8Array, options: ScanOptions): boolean {
     if (out.length > 0) return false;
   }
   return true;
-}
-
-/** The value of one string token (quotes included), as the tokenizer decodes it. */
-function stringValue(token: string): string | null {
-  if (!token.includes("\\")) return token.slice(1, -1);
-  try {
-    return JSON.parse(token);
-  } catch {
-    return null;
-  }
 }
