@@ -16,6 +16,8 @@ export class LiteralSearch {
   readonly #classes: Uint16Array;
   readonly #delta: Int32Array;
   readonly #width: number;
+  /** By `(byte << 8) | next byte`: whether the JSON walk may step over the byte from the start state. */
+  readonly #skip: Uint8Array;
   /** For state `s` (premultiplied), the literals ending there: `#outputs[#outStart[s/w] …]`. */
   readonly #outStart: Int32Array;
   readonly #outputs: Int32Array;
@@ -93,6 +95,7 @@ export class LiteralSearch {
     this.#classes = classes;
     this.#delta = delta;
     this.#width = width;
+    this.#skip = skipTable(literals, classes, delta);
   }
 
   /** The length of literal `index`. */
@@ -142,7 +145,7 @@ export class LiteralSearch {
    * string with a hit, `[open, close]` (the offsets of its quotes).
    */
   scanJsonLatin1(bytes: Uint8Array): JsonWalk | null {
-    const walk = walkJson(bytes, this.#classes, this.#delta);
+    const walk = walkJson(bytes, this.#classes, this.#delta, this.#skip);
     if (walk === null) return null;
     const raw: number[] = [];
     this.#report(walk.raw, (literal, start) => raw.push(literal, start));
@@ -311,6 +314,42 @@ SPECIAL[34] = 1;
 SPECIAL[92] = 1;
 SPECIAL.fill(1, 0x80);
 
+/**
+ * The step-over table of {@linkcode walkJson}: 1 at `(x << 8) | y` when, with both walks in the
+ * start state, byte `x` followed by byte `y` can be stepped over without a transition. That holds
+ * when `x` is plain in a string (not special) and either no literal starts with `x`, or `y` is
+ * plain too and no literal starts with `x` then `y` and none is `x` alone: reading `x` then leaves
+ * no state that reading `y` would not reach from the start, and no literal ends at `x`. (Outside
+ * strings the same bytes are stepped over; only the raw walk runs there.) Most bytes of a text
+ * are stepped over, at one lookup each with no dependency between them, where each transition
+ * waits for the one before it.
+ */
+function skipTable(
+  literals: readonly string[],
+  classes: Uint16Array,
+  delta: Int32Array,
+): Uint8Array {
+  const table = new Uint8Array(65536);
+  if (delta.length === 0) return table;
+  const pairs = new Uint8Array(65536);
+  const single = new Uint8Array(256);
+  for (const literal of literals) {
+    const x = literal.charCodeAt(0);
+    if (literal.length === 0 || x > 0xff) continue;
+    if (literal.length === 1) single[x] = 1;
+    else if (literal.charCodeAt(1) <= 0xff) pairs[(x << 8) | literal.charCodeAt(1)] = 1;
+  }
+  for (let x = 0; x < 256; x++) {
+    if (SPECIAL[x] === 1) continue;
+    const starts = delta[classes[x]] !== 0;
+    for (let y = 0; y < 256; y++) {
+      const xy = (x << 8) | y;
+      if (!starts || (single[x] === 0 && SPECIAL[y] === 0 && pairs[xy] === 0)) table[xy] = 1;
+    }
+  }
+  return table;
+}
+
 /** The value of a hex digit, or -1. */
 function hexValue(x: number): number {
   if (x >= 48 && x <= 57) return x - 48;
@@ -333,6 +372,7 @@ function walkJson(
   bytes: Uint8Array,
   classes: Uint16Array,
   delta: Int32Array,
+  skip: Uint8Array,
 ): { ascii: boolean; raw: number[]; strings: number[]; spans: number[] } | null {
   const n = bytes.length;
   const raw: number[] = [];
@@ -345,6 +385,7 @@ function walkJson(
     // Outside strings: only the raw walk.
     let x = 0;
     for (; i < n; i++) {
+      if (a === 0) { while (i + 1 < n && skip[(bytes[i] << 8) | bytes[i + 1]] === 1) i++; }
       x = bytes[i];
       a = delta[a + classes[x]];
       if (a < 0) {
@@ -364,6 +405,11 @@ function walkJson(
     let units = 0;
     for (;;) {
       if (i >= n) return null;
+      if ((a | b) === 0) {
+        const from = i;
+        while (i + 1 < n && skip[(bytes[i] << 8) | bytes[i + 1]] === 1) i++;
+        units += i - from;
+      }
       x = bytes[i];
       if (SPECIAL[x] === 0) {
         const c = classes[x];

@@ -96,3 +96,48 @@ Deno.test("scanJsonLatin1 gives up where a JSON tokenizer would decode different
   // A raw control char alone is what the tokenizer keeps as it is.
   assert.notEqual(search.scanJsonLatin1(enc('"a\u0001b"')), null);
 });
+
+Deno.test("scanJsonLatin1 finds what a search of the bytes and of each decoded string finds", () => {
+  // Small alphabets, literals from one char on, escapes next to literal chars: the walk steps over
+  // bytes from the start state, and a wrong step would miss a hit here.
+  const r = seededRandom(7);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)];
+  const plain = ["a", "b", "c", "s", "."];
+  const escapes = ["\\n", "\\u0061", "\\u0062", '\\"', "\\\\", "\\/", "\u00e9", "\\u00e9"];
+  for (let round = 0; round < 400; round++) {
+    const literals = Array.from({ length: 1 + (round % 5) }, () =>
+      Array.from(
+        { length: 1 + Math.floor(r() * 4) },
+        () => pick([...plain, "\n", '"', "\u00e9", "/"]),
+      ).join(""));
+    let body = "";
+    const tokens: [number, string][] = [];
+    for (let k = 0; k < 1 + (round % 9); k++) {
+      body += Array.from({ length: Math.floor(r() * 4) }, () => pick([...plain, ":", " "])).join(
+        "",
+      );
+      const raw = '"' +
+        Array.from({ length: Math.floor(r() * 24) }, () => r() < 0.25 ? pick(escapes) : pick(plain))
+          .join("") +
+        '"';
+      tokens.push([new TextEncoder().encode(body).length, raw]);
+      body += raw;
+    }
+    const bytes = new TextEncoder().encode(body);
+    const search = new LiteralSearch(literals);
+    const walk = search.scanJsonLatin1(bytes);
+    assert.notEqual(walk, null, body);
+    const raw: number[] = [];
+    search.scanLatin1(bytes, (literal, start) => raw.push(literal, start));
+    assert.deepEqual(walk!.raw, raw, `round ${round}: raw hits of ${JSON.stringify(body)}`);
+    const strings: string[] = [];
+    for (const [open, token] of tokens) {
+      for (const hit of naive(JSON.parse(token), literals)) strings.push(`${open}:${hit}`);
+    }
+    const walked: string[] = [];
+    for (let k = 0; k < walk!.strings.length; k += 3) {
+      walked.push(`${walk!.strings[k]}:${walk!.strings[k + 1]}@${walk!.strings[k + 2]}`);
+    }
+    assert.deepEqual(walked.sort(), strings.sort(), `round ${round}: string hits of ${body}`);
+  }
+});
