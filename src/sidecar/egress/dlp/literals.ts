@@ -98,6 +98,14 @@ export class LiteralSearch {
     this.#skip = skipTable(literals, classes, delta);
   }
 
+  /**
+   * The most bytes of a JSON body a hit can span: a literal's units, each at most a `\uXXXX`
+   * escape.
+   */
+  get maxRawSpan(): number {
+    return 6 * this.#longest;
+  }
+
   /** The length of literal `index`. */
   lengthOf(index: number): number {
     return this.#lengths[index];
@@ -145,17 +153,17 @@ export class LiteralSearch {
    * string with a hit, `[open, close]` (the offsets of its quotes).
    */
   scanJsonLatin1(bytes: Uint8Array): JsonWalk | null {
-    const walk = walkJson(bytes, this.#classes, this.#delta, this.#skip);
-    if (walk === null) return null;
-    const raw: number[] = [];
-    this.#report(walk.raw, (literal, start) => raw.push(literal, start));
-    const strings: number[] = [];
-    const m = walk.strings;
-    for (let k = 0; k < m.length; k += 3) {
-      const open = m[k + 1];
-      this.#report([m[k], m[k + 2]], (literal, start) => strings.push(open, literal, start));
-    }
-    return { ascii: walk.ascii, raw, strings, spans: walk.spans };
+    const walker = this.jsonWalker();
+    walker.feed(bytes, bytes.length, true);
+    return walker.result();
+  }
+
+  /** A {@linkcode scanJsonLatin1} of a body read as it arrives. */
+  jsonWalker(): JsonWalker {
+    return new JsonWalker(
+      (s, bytes, n, final) => walkJson(bytes, n, final, this.#classes, this.#delta, this.#skip, s),
+      (marks, hit) => this.#report(marks, hit),
+    );
   }
 
   /** Turns the (marked state, index) pairs of a walk into hits. */
@@ -277,6 +285,77 @@ function walkBytes(
   return marks;
 }
 
+/**
+ * {@linkcode LiteralSearch.scanJsonLatin1} over a body that arrives in parts: each
+ * {@linkcode feed} reads what arrived since the last one (the walk stops a few bytes short of
+ * what has arrived, where an escape or a UTF-8 sequence could still be cut off), and after the
+ * final one, {@linkcode result} is what `scanJsonLatin1` gives for the whole body.
+ */
+export class JsonWalker {
+  readonly #walk: (s: WalkState, bytes: Uint8Array, n: number, final: boolean) => boolean;
+  readonly #report: (marks: number[], hit: (literal: number, start: number) => void) => void;
+  readonly #state = walkState();
+  #final = false;
+
+  constructor(
+    walk: (s: WalkState, bytes: Uint8Array, n: number, final: boolean) => boolean,
+    report: (marks: number[], hit: (literal: number, start: number) => void) => void,
+  ) {
+    this.#walk = walk;
+    this.#report = report;
+  }
+
+  /**
+   * Reads `bytes[walked, n)`: the body so far is `bytes[0, n)` (earlier bytes as they were),
+   * all of it when `final`. Returns false once the walk gave up (it then reads nothing more).
+   */
+  feed(bytes: Uint8Array, n: number, final: boolean): boolean {
+    if (this.#final) throw new Error("the body was already walked to its end");
+    this.#final = final;
+    if (this.#state.failed >= 0) return false;
+    return this.#walk(this.#state, bytes, n, final);
+  }
+
+  /** How many bytes were read. */
+  get walked(): number {
+    return this.#state.i;
+  }
+
+  /**
+   * A byte offset no hit found so far ends before (a hit starts at most
+   * {@linkcode LiteralSearch.maxRawSpan} bytes before its end), or -1 while there is none.
+   */
+  get firstMark(): number {
+    return this.#state.firstMark;
+  }
+
+  /** The offset of the first byte above 0x7F, or -1. */
+  get firstNonAscii(): number {
+    return this.#state.firstNonAscii;
+  }
+
+  /** Where the walk gave up, or -1. */
+  get failedAt(): number {
+    return this.#state.failed;
+  }
+
+  /** After the final {@linkcode feed}: what `scanJsonLatin1` gives for the whole body. */
+  result(): JsonWalk | null {
+    if (!this.#final) throw new Error("the body has not been walked to its end");
+    const s = this.#state;
+    if (s.failed >= 0) return null;
+    const raw: number[] = [];
+    this.#report(s.raw, (literal, start) => raw.push(literal, start));
+    const strings: number[] = [];
+    const m = s.strings;
+    for (let k = 0; k < m.length; k += 3) {
+      const open = m[k + 1];
+      this.#report([m[k], m[k + 2]], (literal, start) => strings.push(open, literal, start));
+    }
+    return { ascii: s.ascii, raw, strings, spans: s.spans };
+  }
+}
+
 /** What {@linkcode LiteralSearch.scanJsonLatin1} found. */
 export interface JsonWalk {
   /** Whether every byte was ASCII. */
@@ -357,6 +436,56 @@ function hexValue(x: number): number {
   return l >= 97 && l <= 102 ? l - 87 : -1;
 }
 
+/** Where a walk of {@linkcode walkJson} stands between two parts of a body. */
+interface WalkState {
+  /** The next byte to read. */
+  i: number;
+  a: number;
+  b: number;
+  /** Inside a string: the offset of its opening quote; -1 outside. */
+  open: number;
+  marked: boolean;
+  control: boolean;
+  escaped: boolean;
+  units: number;
+  ascii: boolean;
+  /** The offset of the first byte above 0x7F (-1: none yet). */
+  firstNonAscii: number;
+  /** The byte offset at which the first mark, raw or string, was made (-1: none yet). */
+  firstMark: number;
+  /** Where the walk gave up (-1: it has not). */
+  failed: number;
+  raw: number[];
+  strings: number[];
+  spans: number[];
+}
+
+function walkState(): WalkState {
+  return {
+    i: 0,
+    a: 0,
+    b: 0,
+    open: -1,
+    marked: false,
+    control: false,
+    escaped: false,
+    units: 0,
+    ascii: true,
+    firstNonAscii: -1,
+    firstMark: -1,
+    failed: -1,
+    raw: [],
+    strings: [],
+    spans: [],
+  };
+}
+
+/**
+ * The longest a step of {@linkcode walkJson} reads ahead of the byte it stands on (a `\u`
+ * escape); a walk of a body that has not all arrived stops this far before its end.
+ */
+const LOOKAHEAD = 8;
+
 /**
  * The walk of {@linkcode LiteralSearch.scanJsonLatin1}: state `a` reads the bytes, state `b`
  * the decoded units of the current string. Marks: raw `(state, index)`, strings
@@ -365,50 +494,68 @@ function hexValue(x: number): number {
  * fed to `a` and its unit(s) to `b`. A string with both a raw control char and an escape is
  * refused, as the tokenizer refuses it (it decodes escaped strings with `JSON.parse`).
  *
+ * Resumable: it reads `bytes[s.i, n)` and, unless `final`, stops {@linkcode LOOKAHEAD} bytes
+ * before `n` with where it stands in `s`, to go on when more bytes are there. Returns false,
+ * with `s.failed` set, where it gives up.
+ *
  * Each transition is written out where it happens rather than in a helper: this loop runs once
  * per byte of every request body, and a call there costs as much as the transition.
  */
 function walkJson(
   bytes: Uint8Array,
+  n: number,
+  final: boolean,
   classes: Uint16Array,
   delta: Int32Array,
   skip: Uint8Array,
-): { ascii: boolean; raw: number[]; strings: number[]; spans: number[] } | null {
-  const n = bytes.length;
-  const raw: number[] = [];
-  const strings: number[] = [];
-  const spans: number[] = [];
-  let ascii = true;
-  let a = 0;
-  let i = 0;
-  while (i < n) {
-    // Outside strings: only the raw walk.
+  s: WalkState,
+): boolean {
+  const lim = final ? n : n - LOOKAHEAD;
+  const raw = s.raw;
+  const strings = s.strings;
+  const spans = s.spans;
+  const rawBefore = raw.length;
+  const stringsBefore = strings.length;
+  const from = s.i;
+  let { i, a, b, open, marked, control, escaped, units, ascii } = s;
+  let ok = true;
+  walk: while (i < lim || open >= 0) {
     let x = 0;
-    for (; i < n; i++) {
-      if (a === 0) { while (i + 1 < n && skip[(bytes[i] << 8) | bytes[i + 1]] === 1) i++; }
-      x = bytes[i];
-      a = delta[a + classes[x]];
-      if (a < 0) {
-        raw.push(a, i);
-        a = -a - 1;
+    if (open < 0) {
+      // Outside strings: only the raw walk.
+      for (; i < lim; i++) {
+        if (a === 0) i = stepOver(bytes, skip, i, lim);
+        x = bytes[i];
+        a = delta[a + classes[x]];
+        if (a < 0) {
+          raw.push(a, i);
+          a = -a - 1;
+        }
+        if (x === 34) break;
+        if (x >= 0x80) {
+          ascii = false;
+          ok = false;
+          break walk;
+        }
       }
-      if (x === 34) break;
-      if (x >= 0x80) return null;
+      if (i >= lim) break;
+      // A string opens at i.
+      open = i++;
+      marked = false;
+      control = false;
+      escaped = false;
+      b = 0;
+      units = 0;
     }
-    if (i >= n) break;
-    // A string opens at i.
-    const open = i++;
-    let marked = false;
-    let control = false;
-    let escaped = false;
-    let b = 0;
-    let units = 0;
     for (;;) {
-      if (i >= n) return null;
+      if (i >= lim) {
+        if (final) ok = false;
+        break walk;
+      }
       if ((a | b) === 0) {
-        const from = i;
-        while (i + 1 < n && skip[(bytes[i] << 8) | bytes[i + 1]] === 1) i++;
-        units += i - from;
+        const plain = i;
+        i = stepOver(bytes, skip, i, lim);
+        units += i - plain;
       }
       x = bytes[i];
       if (SPECIAL[x] === 0) {
@@ -448,9 +595,13 @@ function walkJson(
           a = -a - 1;
         }
         if (marked) spans.push(open, i);
-        if (control && escaped) return null;
+        if (control && escaped) {
+          ok = false;
+          break walk;
+        }
         i++;
-        break;
+        open = -1;
+        continue walk;
       }
       if (x < 0x20) {
         // A raw control char: a unit of its own in both texts.
@@ -500,48 +651,39 @@ function walkJson(
       let unit: number;
       let low = -1;
       if (x === 92) {
-        if (j >= n) return null;
+        if (j >= n) {
+          ok = false;
+          break walk;
+        }
         const e = bytes[j++];
-        if (e === 117 /* u */) {
-          if (j + 4 > n) return null;
+        unit = -1;
+        if (e === 117 /* u */ && j + 4 <= n) {
           unit = 0;
           for (const end = j + 4; j < end; j++) {
             const v = hexValue(bytes[j]);
-            if (v < 0) return null;
+            if (v < 0) {
+              unit = -1;
+              break;
+            }
             unit = (unit << 4) | v;
           }
-        } else {
-          unit = e < 128 ? ESCAPES[e] : 0;
-          if (unit === 0) return null;
+        }
+        if (unit < 0) {
+          ok = false;
+          break walk;
         }
       } else {
         // RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
-        ascii = false;
-        let more: number;
-        let min = 0x80;
-        let max = 0xbf;
-        if (x >= 0xc2 && x <= 0xdf) {
-          more = 1;
-          unit = x & 0x1f;
-        } else if (x >= 0xe0 && x <= 0xef) {
-          more = 2;
-          unit = x & 0x0f;
-          if (x === 0xe0) min = 0xa0;
-          else if (x === 0xed) max = 0x9f;
-        } else if (x >= 0xf0 && x <= 0xf4) {
-          more = 3;
-          unit = x & 0x07;
-          if (x === 0xf0) min = 0x90;
-          else if (x === 0xf4) max = 0x8f;
-        } else return null;
-        if (j + more > n) return null;
-        for (const end = j + more; j < end; j++) {
-          const y = bytes[j];
-          if (y < min || y > max) return null;
-          min = 0x80;
-          max = 0xbf;
-          unit = (unit << 6) | (y & 0x3f);
+        if (ascii) {
+          ascii = false;
+          s.firstNonAscii = i;
         }
+        unit = utf8Unit(bytes, i, n);
+        if (unit < 0) {
+          ok = false;
+          break walk;
+        }
+        j = i + utf8Length(x);
         if (unit >= 0x10000) {
           low = 0xdc00 + ((unit - 0x10000) & 0x3ff);
           unit = 0xd800 + ((unit - 0x10000) >> 10);
@@ -572,7 +714,56 @@ function walkJson(
       }
     }
   }
-  return { ascii, raw, strings, spans };
+  if (s.firstMark < 0) {
+    // A raw mark holds its byte index; a string mark holds a unit index, so for one of those the
+    // byte this part started at stands in.
+    if (strings.length > stringsBefore) s.firstMark = from;
+    else if (raw.length > rawBefore) s.firstMark = raw[rawBefore + 1];
+  }
+  if (!ok) {
+    s.failed = i;
+    if (s.firstNonAscii < 0 && !ascii) s.firstNonAscii = i;
+  }
+  Object.assign(s, { i, a, b, open, marked, control, escaped, units, ascii });
+  return ok;
+}
+
+/** The first offset from `i` on that the walk must read (at most `lim - 1`). */
+function stepOver(bytes: Uint8Array, skip: Uint8Array, i: number, lim: number): number {
+  let x = bytes[i];
+  for (const end = lim - 1; i < end; i++) {
+    const y = bytes[i + 1];
+    if (skip[(x << 8) | y] === 0) break;
+    x = y;
+  }
+  return i;
+}
+
+/** The length of the UTF-8 sequence a lead byte starts (0: not a lead byte). */
+function utf8Length(x: number): number {
+  return x >= 0xc2 && x <= 0xdf ? 2 : x >= 0xe0 && x <= 0xef ? 3 : x >= 0xf0 && x <= 0xf4 ? 4 : 0;
+}
+
+/**
+ * The code point of the UTF-8 sequence at `bytes[i]` (a byte above 0x7F), or -1 where it is
+ * malformed or cut off at `n` (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF).
+ */
+function utf8Unit(bytes: Uint8Array, i: number, n: number): number {
+  const x = bytes[i];
+  const length = utf8Length(x);
+  if (length === 0 || i + length > n) return -1;
+  let unit = x & (length === 2 ? 0x1f : length === 3 ? 0x0f : 0x07);
+  let min = x === 0xe0 ? 0xa0 : x === 0xf0 ? 0x90 : 0x80;
+  let max = x === 0xed ? 0x9f : x === 0xf4 ? 0x8f : 0xbf;
+  for (let j = i + 1; j < i + length; j++) {
+    const y = bytes[j];
+    if (y < min || y > max) return -1;
+    min = 0x80;
+    max = 0xbf;
+    unit = (unit << 6) | (y & 0x3f);
+  }
+  return unit;
 }
 
 /** Texts from this length on are read as two streams. */

@@ -97,33 +97,46 @@ Deno.test("scanJsonLatin1 gives up where a JSON tokenizer would decode different
   assert.notEqual(search.scanJsonLatin1(enc('"a\u0001b"')), null);
 });
 
-Deno.test("scanJsonLatin1 finds what a search of the bytes and of each decoded string finds", () => {
-  // Small alphabets, literals from one char on, escapes next to literal chars: the walk steps over
-  // bytes from the start state, and a wrong step would miss a hit here.
-  const r = seededRandom(7);
+/** A random JSON-like body over a small alphabet, with escapes next to literal chars. */
+function randomJsonBody(r: () => number, round: number) {
   const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)];
   const plain = ["a", "b", "c", "s", "."];
-  const escapes = ["\\n", "\\u0061", "\\u0062", '\\"', "\\\\", "\\/", "\u00e9", "\\u00e9"];
+  const escapes = [
+    "\\n",
+    "\\u0061",
+    "\\u0062",
+    '\\"',
+    "\\\\",
+    "\\/",
+    "\u00e9",
+    "\\u00e9",
+    "\u{1f600}",
+  ];
+  const literals = Array.from({ length: 1 + (round % 5) }, () =>
+    Array.from(
+      { length: 1 + Math.floor(r() * 4) },
+      () => pick([...plain, "\n", '"', "\u00e9", "/"]),
+    ).join(""));
+  let body = "";
+  const tokens: [number, string][] = [];
+  for (let k = 0; k < 1 + (round % 9); k++) {
+    body += Array.from({ length: Math.floor(r() * 4) }, () => pick([...plain, ":", " "])).join("");
+    const raw = '"' +
+      Array.from({ length: Math.floor(r() * 24) }, () => r() < 0.25 ? pick(escapes) : pick(plain))
+        .join("") +
+      '"';
+    tokens.push([new TextEncoder().encode(body).length, raw]);
+    body += raw;
+  }
+  return { literals, body, bytes: new TextEncoder().encode(body), tokens };
+}
+
+Deno.test("scanJsonLatin1 finds what a search of the bytes and of each decoded string finds", () => {
+  // Literals from one char on: the walk steps over bytes from the start state, and a wrong step
+  // would miss a hit here.
+  const r = seededRandom(7);
   for (let round = 0; round < 400; round++) {
-    const literals = Array.from({ length: 1 + (round % 5) }, () =>
-      Array.from(
-        { length: 1 + Math.floor(r() * 4) },
-        () => pick([...plain, "\n", '"', "\u00e9", "/"]),
-      ).join(""));
-    let body = "";
-    const tokens: [number, string][] = [];
-    for (let k = 0; k < 1 + (round % 9); k++) {
-      body += Array.from({ length: Math.floor(r() * 4) }, () => pick([...plain, ":", " "])).join(
-        "",
-      );
-      const raw = '"' +
-        Array.from({ length: Math.floor(r() * 24) }, () => r() < 0.25 ? pick(escapes) : pick(plain))
-          .join("") +
-        '"';
-      tokens.push([new TextEncoder().encode(body).length, raw]);
-      body += raw;
-    }
-    const bytes = new TextEncoder().encode(body);
+    const { literals, body, bytes, tokens } = randomJsonBody(r, round);
     const search = new LiteralSearch(literals);
     const walk = search.scanJsonLatin1(bytes);
     assert.notEqual(walk, null, body);
@@ -139,5 +152,38 @@ Deno.test("scanJsonLatin1 finds what a search of the bytes and of each decoded s
       walked.push(`${walk!.strings[k]}:${walk!.strings[k + 1]}@${walk!.strings[k + 2]}`);
     }
     assert.deepEqual(walked.sort(), strings.sort(), `round ${round}: string hits of ${body}`);
+  }
+});
+
+Deno.test("a JsonWalker fed a body in parts, cut anywhere, gives what scanJsonLatin1 gives", () => {
+  const r = seededRandom(11);
+  const cutOff = [
+    new TextEncoder().encode('{"a\\u00'),
+    new TextEncoder().encode('{"a":"caf\u00e9'),
+    Uint8Array.from([0x22, 0x61, 0xe2, 0x82]),
+    new TextEncoder().encode('{"a":"b\\'),
+  ];
+  for (let round = 0; round < 300; round++) {
+    const { literals, body, bytes } = round < cutOff.length
+      ? { literals: ["a", "\u00e9"], body: `cut-off body ${round}`, bytes: cutOff[round] }
+      : randomJsonBody(r, round);
+    const search = new LiteralSearch(literals);
+    const whole = search.scanJsonLatin1(bytes);
+    const walker = search.jsonWalker();
+    // What has not arrived yet is junk: a walk that read past what arrived would differ.
+    const buffer = Uint8Array.from(bytes, () => Math.floor(r() * 256));
+    let n = 0;
+    while (n < bytes.length) {
+      const from = n;
+      n = Math.min(bytes.length, n + 1 + Math.floor(r() * 12));
+      buffer.set(bytes.subarray(from, n), from);
+      const final = n === bytes.length;
+      const going = walker.feed(buffer, n, final);
+      assert.ok(walker.walked <= n);
+      if (walker.firstMark >= 0) assert.ok(walker.firstMark <= walker.walked);
+      if (!going) break;
+    }
+    if (n < bytes.length) walker.feed(bytes, bytes.length, true);
+    assert.deepEqual(walker.result(), whole, `round ${round}: ${JSON.stringify(body)}`);
   }
 });
