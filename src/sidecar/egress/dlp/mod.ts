@@ -45,7 +45,7 @@ export { REDACTED } from "./types.ts";
 export { compileSecrets, type SecretSet, type SecretsInput } from "./secrets.ts";
 export { type ScanOptions, scanSegments } from "./scan.ts";
 export { requestSegments } from "./segments.ts";
-export { type RequestScan, scanRequest } from "./request.ts";
+export { type RequestScan, scanRequest, StreamedRequestScan } from "./request.ts";
 export { redactRequest } from "./redact.ts";
 export { scanInbound } from "./inbound.ts";
 export { SseScanner } from "./sse.ts";

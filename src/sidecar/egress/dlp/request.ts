@@ -23,6 +23,7 @@ import { jsonShapeValid, stringTokenValue } from "./json.ts";
 import { type Candidate, confirmer, type ScanOptions, scanSegments } from "./scan.ts";
 import { compiledOf } from "./secrets.ts";
 import { headerValue, isJson, parseContentType, requestSegments } from "./segments.ts";
+import type { JsonWalk } from "./literals.ts";
 import type { Finding, RequestParts, Segment, SegmentLimits } from "./types.ts";
 
 /** The findings of a request, or why its body cannot be scanned. */
@@ -59,26 +60,36 @@ export function scanRequest(
   limits: SegmentLimits,
   options: ScanOptions,
 ): RequestScan {
-  if (quickEligible(req, limits)) {
-    const head = requestSegments({ ...req, body: EMPTY }, limits);
-    if (head.ok) {
-      const findings = scanSegments(head.segments, options);
-      if (findings.length === 0 && jsonBodyClean(req.body, options)) {
-        return { ok: true, findings, segments: head.segments };
+  if (quickEligible(req, req.body.length, limits)) {
+    const head = cleanHead(req, limits, options);
+    if (head !== null) {
+      const c = compiledOf(options.secrets);
+      if (walkClean(c.search.scanJsonLatin1(req.body), req.body, options)) {
+        return { ok: true, findings: [], segments: head };
       }
     }
   }
+  return fullScan(req, limits, options);
+}
+
+function fullScan(req: RequestParts, limits: SegmentLimits, options: ScanOptions): RequestScan {
   const segs = requestSegments(req, limits);
   if (!segs.ok) return segs;
   return { ok: true, findings: scanSegments(segs.segments, options), segments: segs.segments };
+}
+
+/** The segments of the request line and headers when nothing is found in them, else null. */
+function cleanHead(req: RequestParts, limits: SegmentLimits, options: ScanOptions) {
+  const head = requestSegments({ ...req, body: EMPTY }, limits);
+  return head.ok && scanSegments(head.segments, options).length === 0 ? head.segments : null;
 }
 
 /**
  * Whether the full scan would treat the body as a UTF-8 JSON text as it is: a JSON content
  * type with no charset or a UTF-8 one, no content coding but identity, within the size limit.
  */
-function quickEligible(req: RequestParts, limits: SegmentLimits): boolean {
-  if (req.body.length === 0 || req.body.length > limits.maxBodyBytes) return false;
+function quickEligible(req: RequestParts, length: number, limits: SegmentLimits): boolean {
+  if (length === 0 || length > limits.maxBodyBytes) return false;
   if (contentCodings(headerValue(req.headers, "content-encoding") ?? "").length > 0) return false;
   const { type, params } = parseContentType(headerValue(req.headers, "content-type") ?? "");
   if (!isJson(type)) return false;
@@ -90,13 +101,12 @@ const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * True only when the full scan of this JSON body (its decoded strings and its raw bytes) would
- * confirm nothing. False means "not known": the caller runs the full scan.
+ * confirm nothing, given the body's walk. False means "not known": the caller runs the full scan.
  */
-function jsonBodyClean(body: Uint8Array, options: ScanOptions): boolean {
+function walkClean(walk: JsonWalk | null, body: Uint8Array, options: ScanOptions): boolean {
   const c = compiledOf(options.secrets);
   const tokens = options.detectors.includes("token_patterns");
   const known = options.detectors.includes("known_secrets");
-  const walk = c.search.scanJsonLatin1(body);
   if (walk === null) return false;
   // With a byte above 0x7F, a body the tokenizer refuses is also scanned as decoded text as a
   // whole, which the walk did not read: only a body it accepts is answered here. (The walk
@@ -134,4 +144,91 @@ function jsonBodyClean(body: Uint8Array, options: ScanOptions): boolean {
     if (out.length > 0) return false;
   }
   return true;
+}
+
+/**
+ * The scan of a request whose body is forwarded while it arrives: {@linkcode push} says how much
+ * of the body may go out so far, {@linkcode finish} gives {@linkcode scanRequest}'s answer for the
+ * whole request. Only for a UTF-8 JSON body as it is (the quick path's bodies) and a request line
+ * and headers in which nothing is found; {@linkcode open} returns null otherwise.
+ *
+ * The prefix it lets go can hold no byte of anything the full scan could find in the whole body:
+ * it ends {@linkcode LiteralSearch.maxRawSpan} bytes before the first literal hit of the walk (a
+ * rule's match and a known secret both start at a hit) and before where the walk stands (a hit
+ * can still end past it, and it stops where it gives up) and, when some secret has both a non-ASCII char and a
+ * quote or a backslash, where the first non-ASCII byte is. The last rule is for the body the
+ * tokenizer refuses, which the full scan also reads as one decoded text: there a literal can span
+ * a string's quote, or an escape read as it is, only if it has such a char, and a non-ASCII
+ * literal that does not lies in one string's plain run, which the walk reads as it decodes.
+ * Literals without non-ASCII chars match the decoded text where they match the bytes.
+ *
+ * So a request found to be carrying a secret is known before the secret's first byte went out;
+ * the caller then abandons the upstream request, cut off before its end.
+ */
+export class StreamedRequestScan {
+  readonly #req: RequestParts;
+  readonly #limits: SegmentLimits;
+  readonly #options: ScanOptions;
+  readonly #head: Segment[];
+  readonly #walker;
+  readonly #hold: number;
+  readonly #guardNonAscii: boolean;
+
+  private constructor(
+    req: RequestParts,
+    limits: SegmentLimits,
+    options: ScanOptions,
+    head: Segment[],
+  ) {
+    const c = compiledOf(options.secrets);
+    this.#req = req;
+    this.#limits = limits;
+    this.#options = options;
+    this.#head = head;
+    this.#walker = c.search.jsonWalker();
+    this.#hold = c.search.maxRawSpan;
+    this.#guardNonAscii = c.values.some((v) => /[^\0-\x7f]/.test(v) && /["\\]/.test(v));
+  }
+
+  /**
+   * A streamed scan of `req` (its `body` is not read) with a body of `length` bytes, or null
+   * when the request must be scanned whole: not a UTF-8 JSON body as it is, or something found
+   * in the request line or headers.
+   */
+  static open(
+    req: RequestParts,
+    length: number,
+    limits: SegmentLimits,
+    options: ScanOptions,
+  ): StreamedRequestScan | null {
+    if (!quickEligible(req, length, limits)) return null;
+    const head = cleanHead(req, limits, options);
+    return head === null ? null : new StreamedRequestScan(req, limits, options, head);
+  }
+
+  /**
+   * Reads the body as far as it arrived (`body[0, arrived)`, earlier bytes unchanged) and returns
+   * how many of its first bytes may be forwarded; the answer never goes down.
+   */
+  push(body: Uint8Array, arrived: number): number {
+    const w = this.#walker;
+    if (w.failedAt < 0) w.feed(body, arrived, false);
+    let end = w.walked;
+    if (w.firstMark >= 0) end = Math.min(end, w.firstMark);
+    if (this.#guardNonAscii && w.firstNonAscii >= 0) end = Math.min(end, w.firstNonAscii);
+    return Math.max(0, end - this.#hold);
+  }
+
+  /** The whole body arrived: {@linkcode scanRequest}'s answer for the request with it. */
+  finish(body: Uint8Array): RequestScan {
+    const w = this.#walker;
+    const req = { ...this.#req, body };
+    if (w.failedAt < 0) {
+      w.feed(body, body.length, true);
+      if (walkClean(w.result(), body, this.#options)) {
+        return { ok: true, findings: [], segments: this.#head };
+      }
+    }
+    return fullScan(req, this.#limits, this.#options);
+  }
 }

@@ -7,6 +7,7 @@ import {
   type ScanOptions,
   scanRequest,
   scanSegments,
+  StreamedRequestScan,
 } from "../../../../../src/sidecar/egress/dlp/mod.ts";
 import { llmRequestBody, seededRandom } from "./corpus.ts";
 import { AWS_KEY, CANARY, enc, KNOWN, LIMITS, request } from "./helpers.ts";
@@ -168,8 +169,16 @@ Deno.test("scanRequest refuses what the full scan refuses", () => {
   assert.deepEqual(scanRequest(coded, LIMITS, BOTH), requestSegments(coded, LIMITS));
 });
 
-Deno.test("scanRequest and the full scan agree on 3000 random JSON bodies, with and without secrets", () => {
-  const r = seededRandom(20261201);
+/** Marks where a secret or a rule keyword was planted in a random body (removed before use). */
+const PLANT = "\ue000";
+
+/**
+ * A random JSON-ish body generator: strings of words, escapes, non-ASCII chars, rule keywords and
+ * secrets (whole, split by an escape, or with one char \u-escaped), each keyword and secret
+ * preceded by {@linkcode PLANT} (`plants` scales how often); now and then an unbalanced quote.
+ */
+function randomBodies(seed: number, plants = 1) {
+  const r = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
   const secrets = [AWS_KEY, KNOWN, CANARY, UMLAUT, EMOJI, N_FIRST, "sk-ant-" + "x".repeat(20)];
   const pieces = [
@@ -185,27 +194,25 @@ Deno.test("scanRequest and the full scan agree on 3000 random JSON bodies, with 
     "caf\u00e9 ",
     "\u20ac",
     "\u{1f511}",
-    "sk-",
-    "s.",
-    "AKIA",
-    "npm_",
     "\u0001",
   ];
+  const keywords = ["sk-", "s.", "AKIA", "npm_"];
   const text = (depth: number): string => {
     let out = "";
     const n = Math.floor(r() * 6);
     for (let i = 0; i < n; i++) {
       const roll = r();
-      if (roll < 0.12) {
+      if (roll < 0.12 * plants) {
         const s = pick(secrets);
         const at = Math.floor(r() * s.length);
-        // Whole, split by an escape, or with one char \u-escaped.
-        out += r() < 0.4
-          ? s
-          : r() < 0.5
-          ? s.slice(0, at) + "\\n" + s.slice(at)
-          : s.slice(0, at) + escapeAll(s[at] ?? "") + s.slice(at + 1);
-      } else out += pick(pieces);
+        out += PLANT +
+          (r() < 0.4
+            ? s
+            : r() < 0.5
+            ? s.slice(0, at) + "\\n" + s.slice(at)
+            : s.slice(0, at) + escapeAll(s[at] ?? "") + s.slice(at + 1));
+      } else if (roll < 0.3 * plants) out += PLANT + pick(keywords);
+      else out += pick(pieces);
     }
     return depth > 0 && r() < 0.05 ? out + '"' : out; // now and then an unbalanced quote
   };
@@ -222,11 +229,30 @@ Deno.test("scanRequest and the full scan agree on 3000 random JSON bodies, with 
     );
     return `{${members.join(",")}}`;
   };
+  return {
+    r,
+    /**
+     * A body (`count` values in an array, from 2 on), and the byte offset of its first plant (its
+     * length when it has none).
+     */
+    next(count = 1): { body: string; firstPlant: number } {
+      let marked = count === 1
+        ? value(0)
+        : `[${Array.from({ length: count }, () => value(0)).join(",")}]`;
+      if (r() < 0.05) marked = marked.slice(0, Math.floor(r() * marked.length)); // truncated
+      const at = marked.indexOf(PLANT);
+      const body = marked.replaceAll(PLANT, "");
+      return { body, firstPlant: at < 0 ? enc(body).length : enc(marked.slice(0, at)).length };
+    },
+  };
+}
+
+Deno.test("scanRequest and the full scan agree on 3000 random JSON bodies, with and without secrets", () => {
+  const bodies = randomBodies(20261201);
   let quick = 0;
   let found = 0;
   for (let i = 0; i < 3000; i++) {
-    let body = value(0);
-    if (r() < 0.05) body = body.slice(0, Math.floor(r() * body.length)); // truncated
+    const { body } = bodies.next();
     const result = check(request(body, JSON_TYPE), `body ${i}: ${JSON.stringify(body)}`);
     if (result.quick) quick++;
     if (result.findings.length > 0) found++;
@@ -234,4 +260,124 @@ Deno.test("scanRequest and the full scan agree on 3000 random JSON bodies, with 
   // Both paths were exercised.
   assert.ok(quick > 300, `quick path answered ${quick}`);
   assert.ok(found > 300, `findings in ${found}`);
+});
+
+/** Pushes `bytes` in random parts, with junk where bytes have not arrived; the largest answer. */
+function pushInParts(scan: StreamedRequestScan, bytes: Uint8Array, r: () => number, most = 64) {
+  const buffer = Uint8Array.from(bytes, () => Math.floor(r() * 256));
+  let arrived = 0;
+  let released = 0;
+  while (arrived < bytes.length) {
+    const from = arrived;
+    arrived = Math.min(bytes.length, arrived + 1 + Math.floor(r() * most));
+    buffer.set(bytes.subarray(from, arrived), from);
+    const may = scan.push(buffer, arrived);
+    assert.ok(may >= released, "the prefix let go never shrinks");
+    assert.ok(may <= arrived, "only what arrived");
+    released = may;
+  }
+  return released;
+}
+
+Deno.test("a streamed scan lets go no byte of a finding, and ends with scanRequest's answer", () => {
+  const bodies = randomBodies(20261202);
+  let found = 0;
+  let released = 0;
+  for (let i = 0; i < 2000; i++) {
+    // A clean start of random length, then random values.
+    const start = `{"pad":"${"plain words ".repeat(Math.floor(bodies.r() * 300))}","rest":`;
+    const tail = bodies.next(1 + (i % 10));
+    const body = start + tail.body + "}";
+    const firstPlant = enc(start).length + tail.firstPlant;
+    const req = request(body, JSON_TYPE);
+    const label = `body ${i}: ${JSON.stringify(body)}`;
+    const scan = StreamedRequestScan.open(req, req.body.length, LIMITS, BOTH);
+    assert.ok(scan !== null, label);
+    const may = pushInParts(scan, req.body, bodies.r, 1 + (i % 40));
+    const result = scan.finish(req.body);
+    const whole = scanRequest(req, LIMITS, BOTH);
+    assert.deepEqual(
+      result.ok ? result.findings : result,
+      whole.ok ? whole.findings : whole,
+      label,
+    );
+    if (!result.ok || result.findings.length > 0) {
+      found++;
+      assert.ok(may <= firstPlant, `${label}: let go ${may} bytes, a plant at ${firstPlant}`);
+    }
+    if (may > 0) released++;
+  }
+  assert.ok(found > 300, `findings in ${found}`);
+  assert.ok(released > 100, `a prefix was let go for ${released}`);
+});
+
+Deno.test("a streamed scan lets a clean body go as it arrives, up to where a secret starts", () => {
+  const words = Array.from({ length: 40000 }, (_, i) => ["build", "the", "change"][i % 3]);
+  const clean = enc(`{"messages":[{"role":"user","content":"${words.join(" ")}"}]}`);
+  const r = seededRandom(3);
+  const scan = StreamedRequestScan.open(request(clean, JSON_TYPE), clean.length, LIMITS, BOTH)!;
+  const may = pushInParts(scan, clean, r, 4096);
+  assert.ok(may >= clean.length - 4096, `let go ${may} of ${clean.length} before the end`);
+  const done = scan.finish(clean);
+  assert.ok(done.ok && done.findings.length === 0);
+
+  for (const secret of [KNOWN, escapeAll(KNOWN), AWS_KEY, btoa(KNOWN)]) {
+    const at = clean.length >> 1;
+    const body = new Uint8Array([
+      ...clean.subarray(0, at),
+      ...enc(` ${secret} `),
+      ...clean.subarray(at),
+    ]);
+    const streamed = StreamedRequestScan.open(request(body, JSON_TYPE), body.length, LIMITS, BOTH)!;
+    const released = pushInParts(streamed, body, r, 4096);
+    assert.ok(released <= at + 1, `${secret}: let go ${released}, the secret starts at ${at + 1}`);
+    assert.ok(released > at - 4096 * 2, `${secret}: let go ${released}, up to near ${at}`);
+    const result = streamed.finish(body);
+    assert.ok(result.ok && result.findings.length > 0, secret);
+  }
+});
+
+Deno.test("a streamed scan holds from the first non-ASCII byte when a secret could span a quote there", () => {
+  // The secret has a non-ASCII char and a quote. Its UTF-8 bytes read as latin-1, UTF-8 encoded
+  // again, in a body the tokenizer refuses: only the full scan's decoded text of the whole body
+  // shows it, across a string's closing quote.
+  const secret = '\u00e9","x-structure-' + "secret-value";
+  const secrets = compileSecrets({ knownSecrets: [secret], slotValues: [], canary: "" });
+  const options: ScanOptions = { detectors: ["known_secrets"], secrets };
+  const twice = [...enc(secret)].map((b) => String.fromCharCode(b)).join("");
+  const pad = "x".repeat(8000);
+  const body = enc(`{"pad":"${pad}","a":"${twice}","more":"${pad}"}`);
+  const whole = scanRequest(request(body, JSON_TYPE), LIMITS, options);
+  assert.ok(whole.ok && whole.findings.length > 0, "the full scan finds it");
+  const scan = StreamedRequestScan.open(request(body, JSON_TYPE), body.length, LIMITS, options)!;
+  const at = body.indexOf(0xc3);
+  const released = pushInParts(scan, body, seededRandom(5), 512);
+  assert.ok(released <= at, `let go ${released}, the encoded secret starts at ${at}`);
+  // Without such a secret, non-ASCII does not hold the body back.
+  const plain = StreamedRequestScan.open(request(body, JSON_TYPE), body.length, LIMITS, BOTH)!;
+  assert.ok(pushInParts(plain, body, seededRandom(5), 512) > at);
+});
+
+Deno.test("a streamed scan is not opened where the whole request must be scanned", () => {
+  const body = enc('{"a":"b"}');
+  const open = (req: RequestParts) => StreamedRequestScan.open(req, req.body.length, LIMITS, BOTH);
+  assert.equal(open(request(body, [["Content-Type", "text/plain"]])), null, "not JSON");
+  assert.equal(
+    open(request(body, [...JSON_TYPE, ["Content-Encoding", "gzip"]])),
+    null,
+    "content-coded",
+  );
+  assert.equal(
+    open(request(body, [["Content-Type", "application/json; charset=utf-16"]])),
+    null,
+    "not UTF-8",
+  );
+  assert.equal(open(request(body, [...JSON_TYPE, ["X-Key", AWS_KEY]])), null, "a header finding");
+  assert.equal(open(request(body, JSON_TYPE, { query: `k=${KNOWN}` })), null, "a query finding");
+  assert.equal(
+    StreamedRequestScan.open(request(body, JSON_TYPE), LIMITS.maxBodyBytes + 1, LIMITS, BOTH),
+    null,
+    "too large",
+  );
+  assert.notEqual(open(request(body, JSON_TYPE)), null);
 });
