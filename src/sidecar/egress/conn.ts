@@ -69,18 +69,23 @@ export class SocketReader {
   /** The first `n` buffered bytes (`n <= #size`), copied once; the rest stays buffered. */
   #take(n: number): Uint8Array {
     const head = new Uint8Array(n);
+    this.#takeInto(head, 0, n);
+    return head;
+  }
+
+  /** Moves the first `n` buffered bytes (`n <= #size`) to `into[at, at + n)`. */
+  #takeInto(into: Uint8Array, at: number, n: number): void {
     let o = 0;
     while (o < n) {
       const c = this.#chunks[0];
       const k = Math.min(c.length, n - o);
-      head.set(k === c.length ? c : c.subarray(0, k), o);
+      into.set(k === c.length ? c : c.subarray(0, k), at + o);
       o += k;
       if (k === c.length) this.#chunks.shift();
       else this.#chunks[0] = c.subarray(k);
     }
     this.#size -= n;
     if (this.#size < 1024 * 1024 && this.socket.isPaused()) this.socket.resume();
-    return head;
   }
 
   async #more(): Promise<boolean> {
@@ -181,6 +186,28 @@ export class SocketReader {
     return this.#take(n);
   }
 
+  /**
+   * Reads exactly `into.length` bytes into `into`, calling `progress(filled)` each time more of it
+   * arrived (`into[0, filled)` is then final); bytes that arrive while it runs wait here.
+   *
+   * @throws {MalformedMessage} when the peer ends first.
+   */
+  async readInto(
+    into: Uint8Array,
+    progress: (filled: number) => void | Promise<void>,
+  ): Promise<void> {
+    let filled = 0;
+    while (filled < into.length) {
+      while (this.#size === 0) {
+        if (!await this.#more()) throw new MalformedMessage("connection closed inside a body");
+      }
+      const n = Math.min(this.#size, into.length - filled);
+      this.#takeInto(into, filled, n);
+      filled += n;
+      await progress(filled);
+    }
+  }
+
   /** Reads what is available now (at least one byte), or `null` at the end. */
   async readSome(max = 64 * 1024): Promise<Uint8Array | null> {
     while (this.#size === 0) {
@@ -259,6 +286,28 @@ export class SocketReader {
     if (this.#size > cap) throw new BodyTooLarge();
     return this.#take(this.#size);
   }
+}
+
+/**
+ * Writes bytes, waiting only while the socket's buffer is full (until it drains or closes):
+ * for a stream of writes where the last one is a {@linkcode writeTo}. The bytes must not change
+ * afterwards.
+ *
+ * @throws {Error} when the socket is closed.
+ */
+export async function writeSome(socket: Duplex, bytes: Uint8Array): Promise<void> {
+  if (socket.destroyed) throw new Error("socket closed");
+  if (socket.write(bytes)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      socket.off("drain", done);
+      socket.off("close", done);
+      resolve();
+    };
+    socket.on("drain", done);
+    socket.on("close", done);
+  });
+  if (socket.destroyed) throw new Error("socket closed");
 }
 
 /** Writes bytes and waits until the socket accepted them (back-pressure). */

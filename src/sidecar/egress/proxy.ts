@@ -20,9 +20,10 @@ import { type Daemon, settleable } from "../daemon.ts";
 import type { SidecarLog } from "../log.ts";
 import { latin1, latin1Bytes } from "./dlp/bytes.ts";
 import { checkResolved } from "./address.ts";
-import { BodyTooLarge, SocketReader, writeTo } from "./conn.ts";
+import { BodyTooLarge, SocketReader, writeSome, writeTo } from "./conn.ts";
 import {
   agentHeadersToForward,
+  type Allow,
   type Block,
   blockBody,
   compileRoutes,
@@ -36,11 +37,13 @@ import {
   compileSecrets,
   type Finding,
   redactRequest,
+  type RequestScan,
   scanInbound,
   scanRequest,
   scanSegments,
   type SecretSet,
   SseScanner,
+  StreamedRequestScan,
 } from "./dlp/mod.ts";
 import {
   encodeChunk,
@@ -61,6 +64,14 @@ import { relayWebSocket } from "./websocket.ts";
 
 /** Largest response body buffered for the inbound scan and token reflection. */
 export const MAX_INBOUND_SCAN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Request bodies from this size on are forwarded as they arrive, where they can be
+ * ({@linkcode StreamedRequestScan}; see `forwardStreamed`); smaller ones are read whole first.
+ */
+export const STREAM_MIN_BYTES = 64 * 1024;
+
+const NO_BODY = new Uint8Array(0);
 
 /** What the proxy needs. */
 export interface EgressProxyOptions {
@@ -409,6 +420,17 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       return framing.kind === "none";
     }
     const route = decision.route;
+    const isUpgrade = (headerValue(head.headers, "upgrade") ?? "").toLowerCase() === "websocket";
+    const dlp = route.dlp;
+    const detectors = dlp.outboundDetectors === false
+      ? []
+      : dlp.outboundDetectors as ("token_patterns" | "known_secrets")[];
+    const inbound = dlp.inboundDetectors !== false &&
+      dlp.inboundDetectors.includes("naive_injection_detection");
+    const limits = {
+      maxBodyBytes: route.maxBodyBytes,
+      maxDecodedBytes: Math.max(route.maxBodyBytes, 64 * 1024 * 1024),
+    };
     let body: Uint8Array;
     // A client waiting for 100 Continue (curl does above 1 MiB) is told to send the body now;
     // the proxy forwards the whole body itself, so Expect never goes upstream.
@@ -418,6 +440,34 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       (headerValue(head.headers, "expect") ?? "").toLowerCase() === "100-continue"
     ) {
       await writeTo(out, new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n"));
+    }
+    // Where a match can only block, a large JSON body goes out as it arrives.
+    if (
+      framing.kind === "length" && framing.length >= STREAM_MIN_BYTES && !isUpgrade &&
+      dlp.onMatch === "block" && (!route.auth || st.slots[route.auth.slot])
+    ) {
+      const headers = agentHeadersToForward(head.headers, true);
+      const parts = {
+        host: decision.host,
+        method: head.method,
+        path: decision.path,
+        query: decision.query,
+        headers,
+        body: NO_BODY,
+      };
+      const stream = StreamedRequestScan.open(parts, framing.length, limits, {
+        detectors,
+        secrets: st.secrets,
+      });
+      if (stream !== null) {
+        return await forwardStreamed(reader, out, tunnel, head, decision, {
+          length: framing.length,
+          stream,
+          headers,
+          inbound,
+          st,
+        });
+      }
     }
     try {
       if (framing.kind === "length") {
@@ -440,38 +490,21 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       await writeTo(out, blockResponse(b, decision.host, head.method, false)).catch(() => {});
       return false;
     }
-    const isUpgrade = (headerValue(head.headers, "upgrade") ?? "").toLowerCase() === "websocket";
     // Step 7: the agent's Authorization never leaves; the route's credential is injected.
     let headers = agentHeadersToForward(head.headers, true);
     let path = decision.path;
     let query = decision.query;
     // Step 8: outbound DLP.
-    const dlp = route.dlp;
-    const detectors = dlp.outboundDetectors === false
-      ? []
-      : dlp.outboundDetectors as ("token_patterns" | "known_secrets")[];
     const parts = { host: decision.host, method: head.method, path, query, headers, body };
-    const segs = scanRequest(parts, {
-      maxBodyBytes: route.maxBodyBytes,
-      maxDecodedBytes: Math.max(route.maxBodyBytes, 64 * 1024 * 1024),
-    }, { detectors, secrets: st.secrets });
-    if (!segs.ok) {
-      const b: Block = {
-        block: segs.rule,
-        message: `The request body cannot be scanned: ${segs.reason}.`,
-      };
-      blocked(b, decision.host, head.method, path);
-      await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
+    const segs = scanRequest(parts, limits, { detectors, secrets: st.secrets });
+    const refusal = scanRefusal(segs);
+    if (refusal !== null) {
+      blocked(refusal, decision.host, head.method, path);
+      await writeTo(out, blockResponse(refusal, decision.host, head.method, true)).catch(() => {});
       return true;
     }
+    if (!segs.ok) return true; // refused above
     let findings = segs.findings;
-    const canary = findings.find((f) => f.detector === "canary");
-    if (canary) {
-      const b = dlpBlock("canary", canary);
-      blocked(b, decision.host, head.method, path);
-      await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
-      return true;
-    }
     let forwardBody = body;
     if (findings.length > 0) {
       const unredactable = findings.some((f) => f.location === "hostname") ||
@@ -496,15 +529,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         }
       }
       if (findings.length > 0) {
-        const b: Block = dlp.onMatch === "supervise"
-          ? {
-            ...dlpBlock("dlp_outbound", findings[0]),
-            block: "supervise_unavailable",
-            message: `${
-              findings[0].description
-            } was found; no approver can answer in this version, so the request is blocked.`,
-          }
-          : dlpBlock("dlp_outbound", findings[0]);
+        const b = findingsBlock(dlp.onMatch, findings[0]);
         blocked(b, decision.host, head.method, path);
         await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
         return true;
@@ -521,58 +546,29 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
         return true;
       }
-      headers.push(["Authorization", `${route.auth.scheme} ${value}`]);
     }
-    const inbound = dlp.inboundDetectors !== false &&
-      dlp.inboundDetectors.includes("naive_injection_detection");
-    if (!isUpgrade) {
-      headers = headers.filter(([n]) => n.toLowerCase() !== "accept-encoding");
-      // identity: the inbound scan and token reflection read the body as sent.
-      headers.push(["Accept-Encoding", "identity"]);
-      if (forwardBody.length > 0 || ["POST", "PUT", "PATCH"].includes(head.method)) {
-        headers.push(["Content-Length", String(forwardBody.length)]);
-      }
-    } else {
-      headers = headers.filter(([n]) => n.toLowerCase() !== "sec-websocket-extensions");
-      headers.push(["Connection", "Upgrade"], ["Upgrade", "websocket"]);
-    }
-    if (!headerValue(headers, "host")) {
-      headers.unshift([
-        "Host",
-        decision.port === (tunnel ? 443 : 80) ? decision.host : `${decision.host}:${decision.port}`,
-      ]);
-    }
-    log.info(2, "egress", "request", {
-      host: decision.host,
-      method: head.method,
-      path: mask(path),
-      headers: headers.map((
-        [n, v],
-      ) => [
-        n,
-        n.toLowerCase() === "authorization" && route.auth ? `<slot:${route.auth.slot}>` : mask(v),
-      ]),
-      bodyBytes: forwardBody.length,
-    });
+    headers = upstreamHeaders(
+      headers,
+      st,
+      decision,
+      tunnel,
+      isUpgrade,
+      head.method,
+      forwardBody.length,
+    );
+    logRequest(decision, head.method, path, headers, forwardBody.length);
     // Step 9: forward to the checked address (idle keep-alive connections are reused).
-    let conn: Pooled;
-    try {
-      conn = await acquire(route, decision.host, decision.port, tunnel !== null, st, isUpgrade);
-    } catch (error) {
-      const b = error as Block;
-      if (typeof b === "object" && b !== null && "block" in b) {
-        blocked(b, decision.host, head.method, path);
-        await writeTo(out, blockResponse(b, decision.host, head.method, true)).catch(() => {});
-        return true;
-      }
-      log.info(1, "egress", "upstream-error", {
-        host: decision.host,
-        error: (error as Error).message,
-      });
-      await writeTo(out, gatewayError(`Cannot reach ${decision.host}: ${(error as Error).message}`))
-        .catch(() => {});
-      return true;
-    }
+    const conn = await acquireOrAnswer(
+      out,
+      decision,
+      tunnel,
+      st,
+      isUpgrade,
+      head.method,
+      path,
+      null,
+    );
+    if (conn === null) return true;
     const upstream = conn.socket;
     const upReader = conn.reader;
     let reusable = false;
@@ -622,8 +618,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         inbound,
         decision.host,
       );
-      reusable = keep && responseFraming(head.method, res).kind !== "close" &&
-        !/close/i.test(headerValue(res.headers, "connection") ?? "") && upReader.buffered === 0;
+      reusable = keep && reusableAfter(head.method, res, upReader);
       return keep;
     } catch (error) {
       log.info(1, "egress", "upstream-error", {
@@ -637,6 +632,226 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         .catch(() => {});
       return false;
     } finally {
+      if (reusable) release(conn);
+      else upstream.destroy();
+    }
+  }
+
+  /**
+   * The headers that go upstream (step 7 done: the agent's `Authorization` is already dropped):
+   * the route's credential (its slot is loaded), identity encoding and the body's length, or the
+   * WebSocket upgrade; and `Host` when the agent sent none.
+   */
+  function upstreamHeaders(
+    agent: [string, string][],
+    st: State,
+    decision: Allow,
+    tunnel: { host: string; port: number } | null,
+    isUpgrade: boolean,
+    method: string,
+    bodyLength: number,
+  ): [string, string][] {
+    let headers = [...agent];
+    const auth = decision.route.auth;
+    if (auth) headers.push(["Authorization", `${auth.scheme} ${st.slots[auth.slot]}`]);
+    if (!isUpgrade) {
+      headers = headers.filter(([n]) => n.toLowerCase() !== "accept-encoding");
+      // identity: the inbound scan and token reflection read the body as sent.
+      headers.push(["Accept-Encoding", "identity"]);
+      if (bodyLength > 0 || ["POST", "PUT", "PATCH"].includes(method)) {
+        headers.push(["Content-Length", String(bodyLength)]);
+      }
+    } else {
+      headers = headers.filter(([n]) => n.toLowerCase() !== "sec-websocket-extensions");
+      headers.push(["Connection", "Upgrade"], ["Upgrade", "websocket"]);
+    }
+    if (!headerValue(headers, "host")) {
+      headers.unshift([
+        "Host",
+        decision.port === (tunnel ? 443 : 80) ? decision.host : `${decision.host}:${decision.port}`,
+      ]);
+    }
+    return headers;
+  }
+
+  function logRequest(
+    decision: Allow,
+    method: string,
+    path: string,
+    headers: [string, string][],
+    bodyBytes: number,
+    streamed = false,
+  ): void {
+    const auth = decision.route.auth;
+    log.info(2, "egress", "request", {
+      host: decision.host,
+      method,
+      path: mask(path),
+      headers: headers.map((
+        [n, v],
+      ) => [n, n.toLowerCase() === "authorization" && auth ? `<slot:${auth.slot}>` : mask(v)]),
+      bodyBytes,
+      ...(streamed ? { streamed } : {}),
+    });
+  }
+
+  /**
+   * An upstream connection for the request, or null having answered the agent (a refused
+   * address, or the upstream unreachable). `before` runs first when it cannot be had (the
+   * streamed path reads the agent's body there); when it fails, nothing is answered either.
+   */
+  async function acquireOrAnswer(
+    out: Duplex,
+    decision: Allow,
+    tunnel: { host: string; port: number } | null,
+    st: State,
+    fresh: boolean,
+    method: string,
+    path: string,
+    before: (() => Promise<boolean>) | null,
+  ): Promise<Pooled | null> {
+    try {
+      return await acquire(
+        decision.route,
+        decision.host,
+        decision.port,
+        tunnel !== null,
+        st,
+        fresh,
+      );
+    } catch (error) {
+      if (before !== null && !await before()) return null;
+      const b = error as Block;
+      if (typeof b === "object" && b !== null && "block" in b) {
+        blocked(b, decision.host, method, path);
+        await writeTo(out, blockResponse(b, decision.host, method, true)).catch(() => {});
+        return null;
+      }
+      log.info(1, "egress", "upstream-error", {
+        host: decision.host,
+        error: (error as Error).message,
+      });
+      await writeTo(out, gatewayError(`Cannot reach ${decision.host}: ${(error as Error).message}`))
+        .catch(() => {});
+      return null;
+    }
+  }
+
+  /**
+   * Forwards a request whose UTF-8 JSON body is scanned as it arrives, on a route whose
+   * on-match policy is `block`: the head goes upstream first, then each prefix of the body the
+   * scan lets go ({@linkcode StreamedRequestScan}), then, once the whole body is known clean, the
+   * rest. The upstream thus reads the body while the agent is still sending it, instead of after.
+   *
+   * A body found carrying a secret (or that cannot be scanned, or that the agent cuts off) is
+   * abandoned: the upstream connection is destroyed before the body's last byte, so the upstream
+   * never gets a whole request, only a prefix that ends before anything the scan finds; the
+   * agent gets the same 403 as from the buffered path. Not for `redact` (it rewrites the body,
+   * whose length already went out) nor `supervise` (it would hold a half-sent request).
+   */
+  async function forwardStreamed(
+    reader: SocketReader,
+    out: Duplex,
+    tunnel: { host: string; port: number; sni: string | null } | null,
+    head: RequestHead,
+    decision: Allow,
+    req: {
+      length: number;
+      stream: StreamedRequestScan;
+      headers: [string, string][];
+      inbound: boolean;
+      st: State;
+    },
+  ): Promise<boolean> {
+    const { length, stream, st } = req;
+    const path = decision.path;
+    const headers = upstreamHeaders(req.headers, st, decision, tunnel, false, head.method, length);
+    logRequest(decision, head.method, path, headers, length, true);
+    const body = new Uint8Array(length);
+    // With no upstream, the body is read (and dropped) before the answer, as on the buffered path.
+    let bodyRead = false;
+    const readWhole = () => reader.readExact(length).then(() => (bodyRead = true), () => false);
+    const conn = await acquireOrAnswer(
+      out,
+      decision,
+      tunnel,
+      st,
+      false,
+      head.method,
+      path,
+      readWhole,
+    );
+    if (conn === null) return bodyRead;
+    const upstream = conn.socket;
+    let reusable = false;
+    try {
+      const target = decision.query === "" ? path : `${path}?${decision.query}`;
+      await writeSome(upstream, serializeRequestHead(head.method, target, headers));
+      let sent = 0;
+      try {
+        await reader.readInto(body, async (arrived) => {
+          const may = stream.push(body, arrived);
+          if (may > sent) {
+            await writeSome(upstream, body.subarray(sent, may));
+            sent = may;
+          }
+        });
+      } catch (error) {
+        if (!(error instanceof MalformedMessage)) throw error;
+        const b: Block = {
+          block: "malformed_request",
+          message: `The request body is malformed: ${error.message}.`,
+        };
+        blocked(b, decision.host, head.method, path);
+        await writeTo(out, blockResponse(b, decision.host, head.method, false)).catch(() => {});
+        return false;
+      }
+      const segs = stream.finish(body);
+      const refusal = scanRefusal(segs) ??
+        (segs.ok && segs.findings.length > 0
+          ? findingsBlock(decision.route.dlp.onMatch, segs.findings[0])
+          : null);
+      if (refusal !== null) {
+        log.info(1, "egress", "streamed-request-abandoned", {
+          host: decision.host,
+          method: head.method,
+          path: mask(path),
+          sentBytes: sent,
+          bodyBytes: length,
+        });
+        blocked(refusal, decision.host, head.method, path);
+        await writeTo(out, blockResponse(refusal, decision.host, head.method, true)).catch(
+          () => {},
+        );
+        return true;
+      }
+      await writeTo(upstream, body.subarray(sent));
+      const rawHead = await conn.reader.readHead();
+      if (rawHead === null) throw new Error("the upstream closed the connection");
+      const res = parseResponseHead(rawHead);
+      const keep = await forwardResponse(
+        out,
+        conn.reader,
+        head.method,
+        res,
+        st,
+        req.inbound,
+        decision.host,
+      );
+      reusable = keep && reusableAfter(head.method, res, conn.reader);
+      return keep;
+    } catch (error) {
+      log.info(1, "egress", "upstream-error", {
+        host: decision.host,
+        error: (error as Error).message,
+      });
+      await writeTo(
+        out,
+        gatewayError(`The upstream ${decision.host} failed: ${(error as Error).message}`),
+      ).catch(() => {});
+      return false;
+    } finally {
+      // Destroyed unless its exchange completed: an abandoned request never reaches its end.
       if (reusable) release(conn);
       else upstream.destroy();
     }
@@ -951,6 +1166,37 @@ function closeGracefully(socket: Duplex): void {
   socket.end();
   const timer = setTimeout(() => socket.destroy(), 2000);
   socket.once("close", () => clearTimeout(timer));
+}
+
+/** The block for a scan that refused the body or found the canary, or null. */
+function scanRefusal(segs: RequestScan): Block | null {
+  if (!segs.ok) {
+    return { block: segs.rule, message: `The request body cannot be scanned: ${segs.reason}.` };
+  }
+  const canary = segs.findings.find((f) => f.detector === "canary");
+  return canary ? dlpBlock("canary", canary) : null;
+}
+
+/** The block for findings left after the on-match policy had its say. */
+function findingsBlock(onMatch: string, first: Finding): Block {
+  return onMatch === "supervise"
+    ? {
+      ...dlpBlock("dlp_outbound", first),
+      block: "supervise_unavailable",
+      message:
+        `${first.description} was found; no approver can answer in this version, so the request is blocked.`,
+    }
+    : dlpBlock("dlp_outbound", first);
+}
+
+/** Whether an upstream connection can carry another request after this response. */
+function reusableAfter(
+  method: string,
+  res: ReturnType<typeof parseResponseHead>,
+  reader: SocketReader,
+): boolean {
+  return responseFraming(method, res).kind !== "close" &&
+    !/close/i.test(headerValue(res.headers, "connection") ?? "") && reader.buffered === 0;
 }
 
 function dlpBlock(rule: "dlp_outbound" | "canary", f: Finding): Block {

@@ -313,6 +313,37 @@ Deno.test("SocketReader refuses a body cut off by the peer closing", async () =>
   }
 });
 
+Deno.test("SocketReader.readInto fills a body as it arrives and leaves the next request buffered", async () => {
+  await using pair = await socketPair();
+  const body = Uint8Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff);
+  const into = new Uint8Array(body.length);
+  const seen: number[] = [];
+  const reading = pair.reader.readInto(into, (filled) => {
+    // What is reported arrived is final already.
+    assert.deepEqual(into.subarray(0, filled), body.subarray(0, filled));
+    seen.push(filled);
+  });
+  await pair.send(body.subarray(0, 1000));
+  await pair.send(concat(body.subarray(1000), bytes("GET /next HTTP/1.1\r\n\r\n")));
+  await within(reading, "the body");
+  assert.deepEqual(into, body);
+  assert.deepEqual(seen, [...seen].sort((a, b) => a - b), "progress only grows");
+  assert.equal(seen.at(-1), body.length);
+  const next = await within(pair.reader.readHead(), "the next head");
+  assert.equal(parseRequestHead(next!).target, "/next");
+});
+
+Deno.test("SocketReader.readInto refuses a body cut off by the peer closing", async () => {
+  await using pair = await socketPair();
+  await pair.send("abc");
+  pair.client.end();
+  await assertRejects(
+    pair.reader.readInto(new Uint8Array(10), () => {}),
+    MalformedMessage,
+    "the cut body",
+  );
+});
+
 Deno.test("SocketReader refuses a head cut off by the peer closing, and returns null before any byte", async () => {
   {
     await using pair = await socketPair();
