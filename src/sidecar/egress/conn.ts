@@ -6,7 +6,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
-import { findHeadEnd, MalformedMessage } from "./http1.ts";
+import { findHeadEnd, MalformedMessage, MAX_HEAD_BYTES } from "./http1.ts";
 
 /** A body larger than the caller's cap. */
 export class BodyTooLarge extends Error {
@@ -64,6 +64,25 @@ export class SocketReader {
     }
     this.#chunks = this.#size > 0 ? [out] : [];
     return out;
+  }
+
+  /**
+   * The first buffered chunk, merged with those after it until it holds at least `n` bytes (or
+   * all there are): what a search for a head or a line needs, without copying a body behind it.
+   */
+  #prefix(n: number): Uint8Array {
+    let k = 0;
+    let length = 0;
+    while (k < this.#chunks.length && length < n) length += this.#chunks[k++].length;
+    if (k <= 1) return this.#chunks[0] ?? new Uint8Array(0);
+    const merged = new Uint8Array(length);
+    let o = 0;
+    for (const c of this.#chunks.slice(0, k)) {
+      merged.set(c, o);
+      o += c.length;
+    }
+    this.#chunks.splice(0, k, merged);
+    return merged;
   }
 
   /** The first `n` buffered bytes (`n <= #size`), copied once; the rest stays buffered. */
@@ -157,8 +176,7 @@ export class SocketReader {
   async readHead(): Promise<Uint8Array | null> {
     while (true) {
       if (this.#size > 0) {
-        const all = this.#flat();
-        const end = findHeadEnd(all);
+        const end = findHeadEnd(this.#prefix(MAX_HEAD_BYTES + 4));
         if (end >= 0) return this.#take(end);
       }
       if (!await this.#more()) {
@@ -171,7 +189,7 @@ export class SocketReader {
   /** The first `n` bytes once available (fewer only if the peer ended). */
   async peek(n: number): Promise<Uint8Array> {
     while (this.#size < n && await this.#more());
-    return this.#flat().slice(0, Math.min(n, this.#size));
+    return this.#prefix(n).slice(0, Math.min(n, this.#size));
   }
 
   /**
@@ -261,7 +279,7 @@ export class SocketReader {
   /** Reads one CRLF-terminated line (without the CRLF), at most 8 KiB. */
   async readLine(): Promise<string> {
     while (true) {
-      const all = this.#flat();
+      const all = this.#prefix(8192);
       for (let i = 0; i < all.length && i < 8192; i++) {
         if (all[i] === 0x0a) {
           if (i === 0 || all[i - 1] !== 0x0d) throw new MalformedMessage("bare LF");
