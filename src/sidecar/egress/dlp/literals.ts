@@ -394,7 +394,8 @@ SPECIAL[92] = 1;
 SPECIAL.fill(1, 0x80);
 
 /**
- * The step-over table of {@linkcode walkJson}: 1 at `(x << 8) | y` when, with both walks in the
+ * The step-over table of {@linkcode walkJson}: 1 at `x | (y << 8)` (the two bytes read as a
+ * little-endian 16-bit number) when, with both walks in the
  * start state, byte `x` followed by byte `y` can be stepped over without a transition. That holds
  * when `x` is plain in a string (not special) and either no literal starts with `x`, or `y` is
  * plain too and no literal starts with `x` then `y` and none is `x` alone: reading `x` then leaves
@@ -422,8 +423,9 @@ function skipTable(
     if (SPECIAL[x] === 1) continue;
     const starts = delta[classes[x]] !== 0;
     for (let y = 0; y < 256; y++) {
-      const xy = (x << 8) | y;
-      if (!starts || (single[x] === 0 && SPECIAL[y] === 0 && pairs[xy] === 0)) table[xy] = 1;
+      if (!starts || (single[x] === 0 && SPECIAL[y] === 0 && pairs[(x << 8) | y] === 0)) {
+        table[x | (y << 8)] = 1;
+      }
     }
   }
   return table;
@@ -511,6 +513,9 @@ function walkJson(
   s: WalkState,
 ): boolean {
   const lim = final ? n : n - LOOKAHEAD;
+  const words = LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0
+    ? new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2)
+    : null;
   const raw = s.raw;
   const strings = s.strings;
   const spans = s.spans;
@@ -524,8 +529,8 @@ function walkJson(
     if (open < 0) {
       // Outside strings: only the raw walk.
       for (; i < lim; i++) {
-        if (a === 0 && i + 1 < lim && skip[(bytes[i] << 8) | bytes[i + 1]] === 1) {
-          i = stepOver(bytes, skip, i + 1, lim);
+        if (a === 0 && i + 1 < lim && skip[bytes[i] | (bytes[i + 1] << 8)] === 1) {
+          i = stepOver(bytes, words, skip, i + 1, lim);
         }
         x = bytes[i];
         a = delta[a + classes[x]];
@@ -554,9 +559,9 @@ function walkJson(
         if (final) ok = false;
         break walk;
       }
-      if ((a | b) === 0 && i + 1 < lim && skip[(bytes[i] << 8) | bytes[i + 1]] === 1) {
+      if ((a | b) === 0 && i + 1 < lim && skip[bytes[i] | (bytes[i + 1] << 8)] === 1) {
         const plain = i;
-        i = stepOver(bytes, skip, i + 1, lim);
+        i = stepOver(bytes, words, skip, i + 1, lim);
         units += i - plain;
       }
       x = bytes[i];
@@ -743,20 +748,46 @@ function walkJson(
  * Maglev code when a body is fed in parts, this loop ran at half the speed TurboFan gives it
  * (1 MiB in 16 KiB parts: 1.8 ms against 0.8 ms).
  */
-function stepOver(bytes: Uint8Array, skip: Uint8Array, i: number, lim: number): number {
+function stepOver(
+  bytes: Uint8Array,
+  words: Uint32Array | null,
+  skip: Uint8Array,
+  i: number,
+  lim: number,
+): number {
   if (lim > bytes.length) {
     throw new RangeError(
       `stepOver: ${i}..${lim} is outside ${bytes.length} bytes (${skip.length})`,
     );
   }
-  let x = bytes[i];
-  for (const end = lim - 1; i < end; i++) {
-    const y = bytes[i + 1];
-    if (skip[(x << 8) | y] === 0) break;
-    x = y;
+  const end = lim - 1;
+  if (words !== null) {
+    // Four positions per 32-bit load (little-endian: byte 4k is its low byte), the pair that
+    // straddles two words from both; the loads stay below `lim`.
+    while ((i & 3) !== 0 && i < end) {
+      if (skip[bytes[i] | (bytes[i + 1] << 8)] === 0) return i;
+      i++;
+    }
+    let k = i >> 2;
+    let w = words[k];
+    for (const last = (lim - 8) >> 2; k <= last; k++) {
+      if (skip[w & 0xffff] === 0) return 4 * k;
+      if (skip[(w >>> 8) & 0xffff] === 0) return 4 * k + 1;
+      if (skip[w >>> 16] === 0) return 4 * k + 2;
+      const next = words[k + 1];
+      if (skip[(w >>> 24) | ((next & 0xff) << 8)] === 0) return 4 * k + 3;
+      w = next;
+    }
+    i = Math.max(i, 4 * k);
+  }
+  for (; i < end; i++) {
+    if (skip[bytes[i] | (bytes[i + 1] << 8)] === 0) break;
   }
   return i;
 }
+
+/** Whether this machine stores numbers little-endian (what {@linkcode stepOver}'s loads assume). */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** The length of the UTF-8 sequence a lead byte starts (0: not a lead byte). */
 function utf8Length(x: number): number {

@@ -187,3 +187,24 @@ Deno.test("a JsonWalker fed a body in parts, cut anywhere, gives what scanJsonLa
     assert.deepEqual(walker.result(), whole, `round ${round}: ${JSON.stringify(body)}`);
   }
 });
+
+Deno.test("scanJsonLatin1 finds a literal at every offset of a long plain run, at any alignment", () => {
+  // The step-over loop reads four bytes at a time from 4-byte-aligned memory and byte by byte
+  // around it: a hit must be found wherever it falls against those words.
+  const search = new LiteralSearch(["s.", "abc", "\\"]);
+  for (let shift = 0; shift < 4; shift++) {
+    for (let at = 0; at < 48; at++) {
+      for (const literal of ["s.", "abc"]) {
+        const text = `{"k":"${"x".repeat(at)}${literal}${"y".repeat(50 - at)}"}`;
+        const memory = new Uint8Array(text.length + shift);
+        memory.set(new TextEncoder().encode(text), shift);
+        const bytes = memory.subarray(shift);
+        const walk = search.scanJsonLatin1(bytes)!;
+        const index = literal === "s." ? 0 : 1;
+        const start = 6 + at;
+        assert.deepEqual(walk.raw, [index, start], `${literal} at ${at}, shift ${shift}`);
+        assert.deepEqual(walk.strings, [5, index, at], `${literal} at ${at}, shift ${shift}`);
+      }
+    }
+  }
+});
