@@ -587,6 +587,41 @@ engineTest(
       "body_too_large",
     );
 
+    // ---------------------------------------------------------------- streamed bodies
+    // A JSON body from 64 KiB on, on a block route, goes upstream while it arrives. A secret near
+    // its end must still block, and the fixture must never get the request whole (it records a
+    // request only once its body ended): would pass wrongly if the proxy forwarded what it had not
+    // scanned, or finished a request it had started.
+    const bigJson = (m: string, tail: string) =>
+      `--data-binary @- -H 'Content-Type: application/json' '${ECHO}?${m}' ` +
+      `< <(printf '{"pad":"'; head -c 786432 /dev/zero | tr '\\0' a; printf '${tail}"}' "$S")`;
+    for (const [kind, value] of [["token", token], ["canary", canary]]) {
+      await probe(
+        `secret (${kind}) at the end of a 768 KiB JSON body, forwarded as it arrives`,
+        async () => {
+          const m = marker();
+          const r = await kit.curl(bigJson(m, " %s"), { secret: value });
+          const seenAs = await kit.assertCurlBlocked(
+            r,
+            kind === "canary" ? "canary" : "dlp_outbound",
+          );
+          assertNoSecretInReply(r, value);
+          assert.equal(seen((x) => x.query.includes(m)).length, 0, "the fixture got the request");
+          return seenAs;
+        },
+      );
+    }
+    await probe("a clean 768 KiB JSON body, forwarded as it arrives, arrives whole", async () => {
+      const m = marker();
+      const r = await kit.curl(bigJson(m, "%s"), { secret: "" });
+      assert.equal(r.replies.at(-1)?.status, 200, describeCurl(r));
+      const got = seen((x) => x.query.includes(m));
+      assert.equal(got.length, 1, "the fixture did not see exactly one request");
+      assert.equal(got[0].bodyLength, 786432 + 10, "the fixture got another body");
+      assert.ok(got[0].body.startsWith('{"pad":"aaaa'), "the fixture got other bytes");
+      return `200, the fixture got ${got[0].bodyLength} bytes`;
+    });
+
     // ---------------------------------------------------------------- proxy bypass
     await probe("proxy bypass: --noproxy and NO_PROXY straight to the fixture", async () => {
       // --resolve names the fixture's real address: if the agent had any route to the host

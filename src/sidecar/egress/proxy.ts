@@ -825,7 +825,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
         );
         return true;
       }
-      await writeTo(upstream, body.subarray(sent));
+      if (sent < length) await writeTo(upstream, body.subarray(sent));
       const rawHead = await conn.reader.readHead();
       if (rawHead === null) throw new Error("the upstream closed the connection");
       const res = parseResponseHead(rawHead);
