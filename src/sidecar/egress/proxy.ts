@@ -767,7 +767,6 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     const path = decision.path;
     const headers = upstreamHeaders(req.headers, st, decision, tunnel, false, head.method, length);
     logRequest(decision, head.method, path, headers, length, true);
-    const body = new Uint8Array(length);
     // With no upstream, the body is read (and dropped) before the answer, as on the buffered path.
     let bodyRead = false;
     const readWhole = () => reader.readExact(length).then(() => (bodyRead = true), () => false);
@@ -787,15 +786,27 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     try {
       const target = decision.query === "" ? path : `${path}?${decision.query}`;
       await writeSome(upstream, serializeRequestHead(head.method, target, headers));
+      // The buffer grows with what arrives (a Content-Length alone reserves at most 1 MiB).
+      let body = new Uint8Array(Math.min(length, 1024 * 1024));
+      let arrived = 0;
       let sent = 0;
       try {
-        await reader.readInto(body, async (arrived) => {
-          const may = stream.push(body, arrived);
-          if (may > sent) {
-            await writeSome(upstream, body.subarray(sent, may));
-            sent = may;
+        while (arrived < length) {
+          if (arrived === body.length) {
+            const bigger = new Uint8Array(Math.min(length, 4 * body.length));
+            bigger.set(body);
+            body = bigger;
           }
-        });
+          const from = arrived;
+          await reader.readInto(body.subarray(from), async (filled) => {
+            arrived = from + filled;
+            const may = stream.push(body, arrived);
+            if (may > sent) {
+              await writeSome(upstream, body.subarray(sent, may));
+              sent = may;
+            }
+          });
+        }
       } catch (error) {
         if (!(error instanceof MalformedMessage)) throw error;
         const b: Block = {
