@@ -16,7 +16,10 @@ export class LiteralSearch {
   readonly #classes: Uint16Array;
   readonly #delta: Int32Array;
   readonly #width: number;
-  /** By `(byte << 8) | next byte`: whether the JSON walk may step over the byte from the start state. */
+  /**
+   * By `byte | (next byte << 8)`: whether the JSON walk may step over the byte from the start
+   * state ({@linkcode skipTable}).
+   */
   readonly #skip: Uint8Array;
   /** For state `s` (premultiplied), the literals ending there: `#outputs[#outStart[s/w] …]`. */
   readonly #outStart: Int32Array;

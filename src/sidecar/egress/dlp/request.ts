@@ -154,12 +154,12 @@ function walkClean(walk: JsonWalk | null, body: Uint8Array, options: ScanOptions
  *
  * The prefix it lets go can hold no byte of anything the full scan could find in the whole body:
  * it ends {@linkcode LiteralSearch.maxRawSpan} bytes before the first literal hit of the walk (a
- * rule's match and a known secret both start at a hit) and before where the walk stands (a hit
- * can still end past it, and it stops where it gives up) and, when some secret has both a non-ASCII char and a
- * quote or a backslash, where the first non-ASCII byte is. The last rule is for the body the
- * tokenizer refuses, which the full scan also reads as one decoded text: there a literal can span
- * a string's quote, or an escape read as it is, only if it has such a char, and a non-ASCII
- * literal that does not lies in one string's plain run, which the walk reads as it decodes.
+ * rule's match and a known secret both start at a hit), before where the walk stands (a hit can
+ * still end past it; the walk stops where it gives up) and, when some secret has both a non-ASCII
+ * char and a quote or a backslash, before the first non-ASCII byte. The last rule is for the body
+ * the tokenizer refuses, which the full scan also reads as one decoded text: there a literal can
+ * span a string's quote, or an escape read as it is, only if it has such a char, and a non-ASCII
+ * literal without one lies in one string's plain run, which the walk reads as it decodes.
  * Literals without non-ASCII chars match the decoded text where they match the bytes.
  *
  * So a request found to be carrying a secret is known before the secret's first byte went out;
