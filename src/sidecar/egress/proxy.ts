@@ -621,20 +621,20 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       reusable = keep && reusableAfter(head.method, res, upReader);
       return keep;
     } catch (error) {
-      log.info(1, "egress", "upstream-error", {
-        host: decision.host,
-        error: (error as Error).message,
-      });
-      await writeTo(
-        out,
-        gatewayError(`The upstream ${decision.host} failed: ${(error as Error).message}`),
-      )
-        .catch(() => {});
-      return false;
+      return await upstreamFailed(out, decision.host, error as Error);
     } finally {
       if (reusable) release(conn);
       else upstream.destroy();
     }
+  }
+
+  /** Logs and answers an upstream that failed mid-exchange; the agent's connection closes. */
+  async function upstreamFailed(out: Duplex, host: string, error: Error): Promise<false> {
+    log.info(1, "egress", "upstream-error", { host, error: error.message });
+    await writeTo(out, gatewayError(`The upstream ${host} failed: ${error.message}`)).catch(
+      () => {},
+    );
+    return false;
   }
 
   /**
@@ -852,15 +852,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       reusable = keep && reusableAfter(head.method, res, conn.reader);
       return keep;
     } catch (error) {
-      log.info(1, "egress", "upstream-error", {
-        host: decision.host,
-        error: (error as Error).message,
-      });
-      await writeTo(
-        out,
-        gatewayError(`The upstream ${decision.host} failed: ${(error as Error).message}`),
-      ).catch(() => {});
-      return false;
+      return await upstreamFailed(out, decision.host, error as Error);
     } finally {
       // Destroyed unless its exchange completed: an abandoned request never reaches its end.
       if (reusable) release(conn);
