@@ -122,7 +122,7 @@ export function sidecarRoutes(plan: BottlePlan): SidecarRoute[] {
     ports: r.ports,
     origin: r.origin,
     auth: r.auth ? { scheme: r.auth.scheme, slot: r.auth.slot } : null,
-    matches: r.matches as unknown[] | null,
+    matches: r.matches,
     dlp: r.dlp,
     upstream: r.upstream,
     maxBodyBytes: r.maxBodyBytes,

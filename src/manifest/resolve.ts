@@ -13,6 +13,8 @@ import { classifyEnv, type EnvSpec } from "./env.ts";
 import { ManifestError } from "./errors.ts";
 import { BUILTIN_TEMPLATES, DEFAULT_MAX_BODY_BYTES, DEFAULT_PIDS } from "./schema.ts";
 import type { AgentManifest, RouteData } from "./schema.ts";
+// The route's wire type (SPEC §6.8): the resolved route carries the same matches and DLP shape.
+import type { RouteMatch, SidecarRoute } from "../sidecar/control/protocol.ts";
 
 /** Where an agent was found. */
 export type ManifestSource = "home" | "repo";
@@ -56,12 +58,8 @@ export interface ResolvedRoute {
   bottle: string | null;
   auth: { scheme: "Bearer" | "token"; tokenRef: string; slot: string } | null;
   /** `null`: every request to the host; else one entry must hold. */
-  matches: NonNullable<RouteData["matches"]> | null;
-  dlp: {
-    outboundDetectors: string[] | false;
-    inboundDetectors: string[] | false;
-    onMatch: "supervise" | "redact" | "block";
-  };
+  matches: RouteMatch[] | null;
+  dlp: SidecarRoute["dlp"];
   upstream: string | null;
   maxBodyBytes: number;
 }

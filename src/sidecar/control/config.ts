@@ -8,7 +8,17 @@
  */
 
 import { EXIT_FAILURE, SidecarError } from "../errors.ts";
-import { isRecord, type SidecarConfig, type SidecarRoute } from "./protocol.ts";
+import {
+  type InboundDetector,
+  isRecord,
+  type OnMatch,
+  type OutboundDetector,
+  type RouteHeaderRule,
+  type RouteMatch,
+  type RoutePathRule,
+  type SidecarConfig,
+  type SidecarRoute,
+} from "./protocol.ts";
 
 const AUTH_SCHEMES = new Set(["Bearer", "token"]);
 const ON_MATCH = new Set(["supervise", "redact", "block"]);
@@ -43,7 +53,7 @@ export function validateConfig(value: Record<string, unknown>): SidecarConfig {
     throw invalid("egressLog", "must be 0, 1 or 2");
   }
   if (!Array.isArray(value.routes)) throw invalid("routes", "must be an array");
-  value.routes.forEach((route, i) => validateRoute(route, `routes[${i}]`));
+  const routes = value.routes.map((route, i) => parseRoute(route, `routes[${i}]`));
   if (!isRecord(value.slots) || !Object.values(value.slots).every((v) => typeof v === "string")) {
     throw invalid("slots", "must map slot names to strings");
   }
@@ -69,10 +79,111 @@ export function validateConfig(value: Record<string, unknown>): SidecarConfig {
   if (value.extraCaPem !== null && typeof value.extraCaPem !== "string") {
     throw invalid("extraCaPem", "must be null or a string");
   }
-  return value as unknown as SidecarConfig;
+  return { ...value, routes } as unknown as SidecarConfig;
 }
 
-function validateRoute(route: unknown, path: string): void {
+/** Longest user regex accepted (the manifest loader also rejects catastrophic ones). */
+export const MAX_ROUTE_REGEX_LENGTH = 1024;
+
+/**
+ * A route's path or header regex, anchored as SPEC §7.2 says (a full match).
+ *
+ * @throws {Error} for a regex that is too long or does not compile.
+ */
+export function routeRegex(value: string): RegExp {
+  if (value.length > MAX_ROUTE_REGEX_LENGTH) throw new Error("regex too long");
+  return new RegExp(`^(?:${value})$`, "u");
+}
+
+const PATH_TYPES = new Set(["prefix", "exact", "regex"]);
+const HEADER_TYPES = new Set(["exact", "regex", "present"]);
+const OUTBOUND_DETECTORS = new Set(["token_patterns", "known_secrets"]);
+const INBOUND_DETECTORS = new Set(["naive_injection_detection"]);
+const MATCH_KEYS = new Set(["paths", "methods", "headers"]);
+
+function checkRegex(value: string, path: string): void {
+  try {
+    routeRegex(value);
+  } catch {
+    throw invalid(path, `must be a valid regex of at most ${MAX_ROUTE_REGEX_LENGTH} characters`);
+  }
+}
+
+function parseMatch(match: unknown, path: string): RouteMatch {
+  if (!isRecord(match)) throw invalid(path, "must be an object");
+  const unknown = Object.keys(match).find((k) => !MATCH_KEYS.has(k));
+  if (unknown !== undefined) throw invalid(`${path}.${unknown}`, "is not a match key");
+  const out: RouteMatch = {};
+  if (match.paths !== undefined) {
+    if (!Array.isArray(match.paths) || match.paths.length === 0) {
+      throw invalid(`${path}.paths`, "must be a non-empty array");
+    }
+    out.paths = match.paths.map((rule, i): RoutePathRule => {
+      const at = `${path}.paths[${i}]`;
+      if (!isRecord(rule) || !PATH_TYPES.has(rule.type as string)) {
+        throw invalid(`${at}.type`, "must be prefix, exact or regex");
+      }
+      if (typeof rule.value !== "string") throw invalid(`${at}.value`, "must be a string");
+      if (rule.type === "regex") checkRegex(rule.value, `${at}.value`);
+      return { type: rule.type as RoutePathRule["type"], value: rule.value };
+    });
+  }
+  if (match.methods !== undefined) {
+    if (
+      !isStringArray(match.methods) || match.methods.length === 0 ||
+      !match.methods.every((m) => /^[A-Za-z]+$/.test(m))
+    ) {
+      throw invalid(`${path}.methods`, "must be a non-empty array of HTTP method names");
+    }
+    out.methods = [...match.methods];
+  }
+  if (match.headers !== undefined) {
+    if (!Array.isArray(match.headers) || match.headers.length === 0) {
+      throw invalid(`${path}.headers`, "must be a non-empty array");
+    }
+    out.headers = match.headers.map((rule, i): RouteHeaderRule => {
+      const at = `${path}.headers[${i}]`;
+      if (!isRecord(rule) || typeof rule.name !== "string" || rule.name === "") {
+        throw invalid(`${at}.name`, "must be a non-empty string");
+      }
+      if (rule.value !== undefined && typeof rule.value !== "string") {
+        throw invalid(`${at}.value`, "must be a string when set");
+      }
+      if (rule.type !== undefined && !HEADER_TYPES.has(rule.type as string)) {
+        throw invalid(`${at}.type`, "must be exact, regex or present");
+      }
+      if ((rule.type === "exact" || rule.type === "regex") && rule.value === undefined) {
+        throw invalid(`${at}.value`, `is required for type ${rule.type}`);
+      }
+      if (rule.type === "regex") checkRegex(rule.value as string, `${at}.value`);
+      const out: RouteHeaderRule = { name: rule.name };
+      if (rule.value !== undefined) out.value = rule.value as string;
+      if (rule.type !== undefined) out.type = rule.type as RouteHeaderRule["type"];
+      return out;
+    });
+  }
+  if (!out.paths && !out.methods && !out.headers) {
+    throw invalid(path, "must set paths, methods or headers");
+  }
+  return out;
+}
+
+function detectorList<T extends string>(
+  value: unknown,
+  known: Set<string>,
+): T[] | false | undefined {
+  if (value === false) return false;
+  if (isStringArray(value) && value.every((d) => known.has(d))) return [...value] as T[];
+  return undefined;
+}
+
+/**
+ * Checks one route received from the host (in `config`, and later in `route-add`) and
+ * rebuilds it from its known fields, so nothing else the host put there is kept.
+ *
+ * @throws {SidecarError} naming the first invalid field.
+ */
+export function parseRoute(route: unknown, path: string): SidecarRoute {
   if (!isRecord(route)) throw invalid(path, "must be an object");
   if (typeof route.host !== "string" || route.host === "") {
     throw invalid(`${path}.host`, "must be a non-empty string");
@@ -81,6 +192,7 @@ function validateRoute(route: unknown, path: string): void {
     throw invalid(`${path}.ports`, "must be an array of port numbers");
   }
   if (typeof route.origin !== "string") throw invalid(`${path}.origin`, "must be a string");
+  let auth: SidecarRoute["auth"] = null;
   if (route.auth !== null) {
     if (
       !isRecord(route.auth) || !AUTH_SCHEMES.has(route.auth.scheme as string) ||
@@ -88,15 +200,23 @@ function validateRoute(route: unknown, path: string): void {
     ) {
       throw invalid(`${path}.auth`, 'must be null or a "Bearer"/"token" scheme with a slot name');
     }
+    auth = { scheme: route.auth.scheme as "Bearer" | "token", slot: route.auth.slot };
   }
-  if (route.matches !== null && !Array.isArray(route.matches)) {
-    throw invalid(`${path}.matches`, "must be null or an array");
+  if (route.matches !== null && (!Array.isArray(route.matches) || route.matches.length === 0)) {
+    throw invalid(`${path}.matches`, "must be null or a non-empty array");
   }
+  const matches = route.matches === null
+    ? null
+    : (route.matches as unknown[]).map((m, i) => parseMatch(m, `${path}.matches[${i}]`));
   const dlp = route.dlp;
+  const outbound = isRecord(dlp)
+    ? detectorList<OutboundDetector>(dlp.outboundDetectors, OUTBOUND_DETECTORS)
+    : undefined;
+  const inbound = isRecord(dlp)
+    ? detectorList<InboundDetector>(dlp.inboundDetectors, INBOUND_DETECTORS)
+    : undefined;
   if (
-    !isRecord(dlp) ||
-    !(dlp.outboundDetectors === false || isStringArray(dlp.outboundDetectors)) ||
-    !(dlp.inboundDetectors === false || isStringArray(dlp.inboundDetectors)) ||
+    !isRecord(dlp) || outbound === undefined || inbound === undefined ||
     !ON_MATCH.has(dlp.onMatch as string)
   ) {
     throw invalid(`${path}.dlp`, "must hold detector lists (or false) and an onMatch policy");
@@ -110,6 +230,20 @@ function validateRoute(route: unknown, path: string): void {
   ) {
     throw invalid(`${path}.maxBodyBytes`, "must be a non-negative integer");
   }
+  return {
+    host: route.host,
+    ports: [...route.ports],
+    origin: route.origin,
+    auth,
+    matches,
+    dlp: {
+      outboundDetectors: outbound,
+      inboundDetectors: inbound,
+      onMatch: dlp.onMatch as OnMatch,
+    },
+    upstream: route.upstream,
+    maxBodyBytes: route.maxBodyBytes,
+  };
 }
 
 /**

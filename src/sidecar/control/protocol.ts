@@ -78,17 +78,51 @@ export interface AppliedMessage {
 /** Anything the sidecar writes on the channel. */
 export type SidecarLine = SidecarMessage | HelloMessage | AppliedMessage;
 
-/** One egress route as the sidecar sees it: names of slots, never values. */
+/** One path rule of a route's `matches` entry (SPEC §4.2). */
+export interface RoutePathRule {
+  type: "prefix" | "exact" | "regex";
+  value: string;
+}
+
+/** One header rule of a route's `matches` entry; `type` defaults to `present` without a value. */
+export interface RouteHeaderRule {
+  name: string;
+  value?: string;
+  type?: "exact" | "regex" | "present";
+}
+
+/** One `matches` entry: every rule it sets must hold (AND); entries are OR-ed. */
+export interface RouteMatch {
+  paths?: RoutePathRule[];
+  methods?: string[];
+  headers?: RouteHeaderRule[];
+}
+
+/** The outbound DLP detectors a route can name. */
+export type OutboundDetector = "token_patterns" | "known_secrets";
+
+/** The inbound detectors a route can name. */
+export type InboundDetector = "naive_injection_detection";
+
+/** What a route does with an outbound DLP finding (SPEC §7.4). */
+export type OnMatch = "supervise" | "redact" | "block";
+
+/**
+ * One egress route as the sidecar sees it: names of slots, never values. The one type of a
+ * route on the host→sidecar boundary: the host builds it from the resolved manifest, the
+ * sidecar validates every field on arrival (`control/config.ts`), and the same shape is what
+ * the agent reads (`routes.json`, `/allowlist`).
+ */
 export interface SidecarRoute {
   host: string;
   ports: number[];
   origin: string;
   auth: { scheme: "Bearer" | "token"; slot: string } | null;
-  matches: unknown[] | null;
+  matches: RouteMatch[] | null;
   dlp: {
-    outboundDetectors: string[] | false;
-    inboundDetectors: string[] | false;
-    onMatch: "supervise" | "redact" | "block";
+    outboundDetectors: OutboundDetector[] | false;
+    inboundDetectors: InboundDetector[] | false;
+    onMatch: OnMatch;
   };
   upstream: string | null;
   maxBodyBytes: number;

@@ -10,7 +10,8 @@
  *
  * @module
  */
-import type { SidecarRoute } from "../control/protocol.ts";
+import { routeRegex } from "../control/config.ts";
+import type { RouteMatch, SidecarRoute } from "../control/protocol.ts";
 import { headerValues, type ParsedTarget, parseHostHeader } from "./http1.ts";
 
 /** The rule names of SPEC §7.6. */
@@ -53,51 +54,38 @@ interface CompiledMatch {
     | null;
 }
 
-/** Longest user regex accepted (the manifest loader also rejects catastrophic ones). */
-export const MAX_REGEX_LENGTH = 1024;
-
-function compileRegex(value: string): RegExp {
-  if (value.length > MAX_REGEX_LENGTH) throw new Error("regex too long");
-  return new RegExp(`^(?:${value})$`, "u");
-}
-
 /**
  * Compiles the routes once at load (regexes included).
  *
- * @throws {Error} for an invalid regex (the manifest loader refuses them earlier).
+ * @throws {Error} for an invalid regex (the config check and the manifest loader refuse them
+ * earlier).
  */
 export function compileRoutes(routes: readonly SidecarRoute[]): Route[] {
   return routes.map((r) => ({
     ...r,
     host: r.host.toLowerCase(),
-    compiled: r.matches === null ? null : (r.matches as Record<string, unknown>[]).map((m) => {
-      const paths = m.paths as { type: "prefix" | "exact" | "regex"; value: string }[] | undefined;
-      const methods = m.methods as string[] | undefined;
-      const headers = m.headers as
-        | { name: string; value?: string; type?: "exact" | "regex" | "present" }[]
-        | undefined;
-      return {
-        paths: paths
-          ? paths.map((p) => ({
-            ...p,
-            ...(p.type === "regex" ? { re: compileRegex(p.value) } : {}),
-          }))
-          : null,
-        methods: methods ? new Set(methods.map((x) => x.toUpperCase())) : null,
-        headers: headers
-          ? headers.map((h) => {
-            const type = h.type ?? (h.value === undefined ? "present" : "exact");
-            return {
-              name: h.name.toLowerCase(),
-              type,
-              value: h.value,
-              ...(type === "regex" && h.value !== undefined ? { re: compileRegex(h.value) } : {}),
-            };
-          })
-          : null,
-      };
-    }),
+    compiled: r.matches === null ? null : r.matches.map(compileMatch),
   }));
+}
+
+function compileMatch(m: RouteMatch): CompiledMatch {
+  return {
+    paths: m.paths
+      ? m.paths.map((p) => ({ ...p, ...(p.type === "regex" ? { re: routeRegex(p.value) } : {}) }))
+      : null,
+    methods: m.methods ? new Set(m.methods.map((x) => x.toUpperCase())) : null,
+    headers: m.headers
+      ? m.headers.map((h) => {
+        const type = h.type ?? (h.value === undefined ? "present" : "exact");
+        return {
+          name: h.name.toLowerCase(),
+          type,
+          value: h.value,
+          ...(type === "regex" && h.value !== undefined ? { re: routeRegex(h.value) } : {}),
+        };
+      })
+      : null,
+  };
 }
 
 /** The introspection host (SPEC §7.8). */

@@ -42,7 +42,7 @@ export function testConfig(): SidecarConfig {
         ports: [443],
         origin: "manifest bottles/itest.md",
         auth: { scheme: "token", slot: "EGRESS_TOKEN_1" },
-        matches: [{ prefix: "/api/v1" }],
+        matches: [{ paths: [{ type: "prefix", value: "/api/v1" }] }],
         dlp: {
           outboundDetectors: ["token_patterns", "known_secrets"],
           inboundDetectors: false,

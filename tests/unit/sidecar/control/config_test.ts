@@ -9,7 +9,7 @@ const route0 = (c: Record<string, unknown>) => (c.routes as Record<string, unkno
 
 Deno.test("validateConfig accepts a complete config, with and without a CA", () => {
   const config = sampleConfig();
-  assert.equal(validateConfig(config as unknown as Record<string, unknown>), config);
+  assert.deepEqual(validateConfig(config as unknown as Record<string, unknown>), config);
   const bare = { ...sampleConfig(), ca: null, extraCaPem: "pem", routes: [] };
   assert.equal(validateConfig(bare as unknown as Record<string, unknown>).routes.length, 0);
 });
@@ -27,6 +27,68 @@ Deno.test("validateConfig names the first invalid field and never its value", ()
     ["auth", (c) => (route0(c).auth = { scheme: "Basic", slot: "S" }), /"routes\[0\].auth"/],
     ["auth slot", (c) => (route0(c).auth = { scheme: "token" }), /"routes\[0\].auth"/],
     ["matches", (c) => (route0(c).matches = "x"), /"routes\[0\].matches"/],
+    ["matches empty", (c) => (route0(c).matches = []), /"routes\[0\].matches" must be null/],
+    ["match entry", (c) => (route0(c).matches = ["/x"]), /"routes\[0\].matches\[0\]"/],
+    [
+      "match without rules",
+      (c) => (route0(c).matches = [{}]),
+      /"routes\[0\].matches\[0\]" must set paths, methods or headers/,
+    ],
+    [
+      "unknown match key",
+      (c) => (route0(c).matches = [{ prefix: "/api" }]),
+      /"routes\[0\].matches\[0\].prefix" is not a match key/,
+    ],
+    [
+      "path type",
+      (c) => (route0(c).matches = [{ paths: [{ type: "glob", value: "/a" }] }]),
+      /"routes\[0\].matches\[0\].paths\[0\].type"/,
+    ],
+    [
+      "path value",
+      (c) => (route0(c).matches = [{ paths: [{ type: "exact", value: 1 }] }]),
+      /"routes\[0\].matches\[0\].paths\[0\].value"/,
+    ],
+    [
+      "path regex that does not compile",
+      (c) => (route0(c).matches = [{ paths: [{ type: "regex", value: "(" }] }]),
+      /"routes\[0\].matches\[0\].paths\[0\].value" must be a valid regex/,
+    ],
+    [
+      "path regex too long",
+      (c) => (route0(c).matches = [{ paths: [{ type: "regex", value: "a".repeat(1025) }] }]),
+      /"routes\[0\].matches\[0\].paths\[0\].value" must be a valid regex/,
+    ],
+    [
+      "methods",
+      (c) => (route0(c).matches = [{ methods: ["GET /"] }]),
+      /"routes\[0\].matches\[0\].methods"/,
+    ],
+    [
+      "header name",
+      (c) => (route0(c).matches = [{ headers: [{ value: "x" }] }]),
+      /"routes\[0\].matches\[0\].headers\[0\].name"/,
+    ],
+    [
+      "header type",
+      (c) => (route0(c).matches = [{ headers: [{ name: "x", type: "glob" }] }]),
+      /"routes\[0\].matches\[0\].headers\[0\].type"/,
+    ],
+    [
+      "header regex without value",
+      (c) => (route0(c).matches = [{ headers: [{ name: "x", type: "regex" }] }]),
+      /"routes\[0\].matches\[0\].headers\[0\].value" is required/,
+    ],
+    [
+      "header regex that does not compile",
+      (c) => (route0(c).matches = [{ headers: [{ name: "x", type: "regex", value: "[" }] }]),
+      /"routes\[0\].matches\[0\].headers\[0\].value" must be a valid regex/,
+    ],
+    [
+      "unknown detector",
+      (c) => ((route0(c).dlp as Record<string, unknown>).outboundDetectors = ["all"]),
+      /"routes\[0\].dlp"/,
+    ],
     ["dlp", (c) => (route0(c).dlp = { onMatch: "allow" }), /"routes\[0\].dlp"/],
     ["upstream", (c) => (route0(c).upstream = 1), /"routes\[0\].upstream"/],
     ["maxBodyBytes", (c) => (route0(c).maxBodyBytes = -1), /"routes\[0\].maxBodyBytes"/],
@@ -57,6 +119,24 @@ Deno.test("validateConfig names the first invalid field and never its value", ()
   }
 });
 
+Deno.test("validateConfig rebuilds routes from their known fields, matches included", () => {
+  const config = sampleConfig() as unknown as Record<string, unknown>;
+  const route = route0(config);
+  route.token = SECRETS.slot;
+  route.matches = [{
+    paths: [{ type: "regex", value: "/a/[0-9]+", extra: SECRETS.slot }],
+    methods: ["get"],
+    headers: [{ name: "X-Kind", type: "present" }, { name: "accept", value: "text/plain" }],
+  }];
+  const parsed = validateConfig(config).routes[0];
+  assertNoSecret(JSON.stringify(parsed), "the parsed route");
+  assert.deepEqual(parsed.matches, [{
+    paths: [{ type: "regex", value: "/a/[0-9]+" }],
+    methods: ["get"],
+    headers: [{ name: "X-Kind", type: "present" }, { name: "accept", value: "text/plain" }],
+  }]);
+});
+
 Deno.test("routeTable keeps the known route fields only, so nothing else reaches the agent", () => {
   const config = sampleConfig();
   const route = config.routes[0] as unknown as Record<string, unknown>;
@@ -83,7 +163,9 @@ Deno.test("routeTable copies: changing the table leaves the config alone", () =>
   const config = sampleConfig();
   const table = routeTable(config.routes);
   table[0].ports.push(1);
-  (table[0].matches as Record<string, unknown>[])[0].prefix = "/";
+  table[0].matches![0].paths![0].value = "/";
   assert.deepEqual(config.routes[0].ports, [443]);
-  assert.deepEqual(config.routes[0].matches, [{ prefix: "/api/v1/repos" }]);
+  assert.deepEqual(config.routes[0].matches, [{
+    paths: [{ type: "prefix", value: "/api/v1/repos" }],
+  }]);
 });

@@ -15,7 +15,7 @@ export function sampleConfig(): SidecarConfig {
         ports: [443],
         origin: "manifest bottles/demo.md",
         auth: { scheme: "token", slot: "EGRESS_TOKEN_1" },
-        matches: [{ prefix: "/api/v1/repos" }],
+        matches: [{ paths: [{ type: "prefix", value: "/api/v1/repos" }] }],
         dlp: {
           outboundDetectors: ["token_patterns", "known_secrets"],
           inboundDetectors: false,
