@@ -41,6 +41,11 @@ export interface Block {
   location?: string;
 }
 
+/** Whether a result (a decision, a plan, an upstream connection) is a block. */
+export function isBlock<T extends object>(result: T | Block): result is Block {
+  return "block" in result;
+}
+
 /** A compiled route. */
 export interface Route extends SidecarRoute {
   compiled: CompiledMatch[] | null;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
+import { routeTable } from "../../../src/sidecar/control/config.ts";
 import { compileRoutes } from "../../../src/sidecar/egress/decide.ts";
-import { allowlistView } from "../../../src/sidecar/egress/proxy.ts";
 import { assertNoSecret, startSidecar, testConfig } from "./sidecar_fixture.ts";
 
 interface RawResponse {
@@ -143,9 +143,8 @@ Deno.test("GET http://_egress.local/allowlist lists no routes before config, val
   await bridge.next("applied");
   const after = await ask();
   assert.equal(after.status, 200);
-  assert.deepEqual(
-    JSON.parse(after.body),
-    JSON.parse(JSON.stringify(allowlistView(compileRoutes(config.routes)))),
-  );
+  // The same view as routes.json on the config volume (one function serves both).
+  assert.deepEqual(JSON.parse(after.body), routeTable(compileRoutes(config.routes)));
+  assert.deepEqual(JSON.parse(after.body)[0].dlp, config.routes[0].dlp);
   assertNoSecret(after.body, "the allowlist");
 });

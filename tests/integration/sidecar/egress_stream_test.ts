@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { mintBottleCa } from "../../../src/bottle/ca.ts";
 import type { SidecarConfig } from "../../../src/sidecar/control/protocol.ts";
-import { STREAM_MIN_BYTES } from "../../../src/sidecar/egress/proxy.ts";
+import { STREAM_MIN_BYTES } from "../../../src/sidecar/egress/flow.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
 import { ensureTestCa, leafFor } from "../../helpers/test_ca.ts";
 import { SECRETS, type Sidecar, startSidecar, WAIT_MS } from "./sidecar_fixture.ts";

@@ -1,0 +1,271 @@
+/**
+ * The egress policy after the route is known (SPEC §7.2 steps 7–9), pure: what goes upstream
+ * for an allowed request, or the block that answers it. `decide.ts` says whether a request may
+ * go at all (steps 2–6); this module says in which form: the agent's `Authorization` dropped
+ * and the route's credential injected (7), the outbound DLP verdict under the route's
+ * on-match policy (8), a credential slot that is not loaded (9), and the headers the upstream
+ * gets. The I/O around it (reading bodies, dialling, writing) lives in `exchange.ts`,
+ * `streamed.ts` and `forward_response.ts`; every rule here is a row of the table test in
+ * `tests/unit/sidecar/egress/flow_test.ts`.
+ *
+ * Rules, in order ({@linkcode planForward}):
+ * 1. `unscannable`: a body the DLP cannot read (undecodable, over the cap) blocks.
+ * 2. `canary`: the bottle's canary anywhere blocks, whatever the policy.
+ * 3. `redact`: on a `redact` route, findings are replaced and the request scanned again; it
+ *    goes out redacted when the rescan is clean. Never for a hostname finding or a finding in
+ *    a header carrying CR/LF (header injection), which cannot be redacted.
+ * 4. `findings`: findings left block: `dlp_outbound`, or `supervise_unavailable` on a
+ *    `supervise` route (no approver in this version; SPEC §7.4).
+ * 5. `slot`: a route with `auth` whose slot holds no value blocks (`host_not_allowlisted`).
+ * 6. `inject`: otherwise the request goes out with the route's credential, identity encoding,
+ *    its body's length (or the WebSocket upgrade), and `Host` when the agent sent none.
+ *
+ * @module
+ */
+import type { InboundDetector, OnMatch, OutboundDetector } from "../control/protocol.ts";
+import type { Allow, Block, Route } from "./decide.ts";
+import {
+  type Finding,
+  redactRequest,
+  type RequestParts,
+  type RequestScan,
+  scanRequest,
+  type SecretSet,
+  type Segment,
+  type SegmentLimits,
+} from "./dlp/mod.ts";
+import { headerValue } from "./http1.ts";
+
+/**
+ * Request bodies from this size on are forwarded as they arrive, where they can be
+ * ({@linkcode canStream}; `streamed.ts`); smaller ones are read whole first.
+ */
+export const STREAM_MIN_BYTES = 64 * 1024;
+
+/** Largest body a redaction's rescan may decode to. */
+const MAX_DECODED_BYTES = 64 * 1024 * 1024;
+
+/** The DLP settings of one route, as the exchange applies them. */
+export interface RoutePolicy {
+  /** Outbound detectors (the canary is always searched). */
+  detectors: OutboundDetector[];
+  /** Whether responses get the inbound prompt-injection scan. */
+  inbound: boolean;
+  limits: SegmentLimits;
+  onMatch: OnMatch;
+}
+
+/** The DLP settings of a route. */
+export function routePolicy(route: Route): RoutePolicy {
+  const { dlp } = route;
+  const inbound: InboundDetector[] = dlp.inboundDetectors === false ? [] : dlp.inboundDetectors;
+  return {
+    detectors: dlp.outboundDetectors === false ? [] : [...dlp.outboundDetectors],
+    inbound: inbound.includes("naive_injection_detection"),
+    limits: {
+      maxBodyBytes: route.maxBodyBytes,
+      maxDecodedBytes: Math.max(route.maxBodyBytes, MAX_DECODED_BYTES),
+    },
+    onMatch: dlp.onMatch,
+  };
+}
+
+/** What the flow reads of the sidecar's state: slot values and the compiled secrets. */
+export interface FlowState {
+  /** Slot name → token value. */
+  slots: Readonly<Record<string, string>>;
+  secrets: SecretSet;
+}
+
+/** How the request arrived and what it is. */
+export interface RequestShape {
+  /** Inside an intercepted CONNECT tunnel (the default port is then 443, else 80). */
+  tunnelled: boolean;
+  /** A WebSocket upgrade. */
+  upgrade: boolean;
+}
+
+/** A request that goes upstream, exactly as it will be written. */
+export interface Forward {
+  method: string;
+  path: string;
+  query: string;
+  /** The headers upstream, the injected credential included. Never log them unmasked. */
+  headers: [string, string][];
+  body: Uint8Array;
+  /** Whether findings were redacted from it. */
+  redacted: boolean;
+}
+
+/**
+ * Steps 7–9 for a request whose body has been read and scanned: the request that goes
+ * upstream, or the block.
+ *
+ * @param request the agent's request with the headers to forward (`agentHeadersToForward`:
+ *   hop-by-hop and `Authorization` dropped), as it was scanned.
+ * @param scan `scanRequest(request, policy.limits, …)`.
+ */
+export function planForward(
+  state: FlowState,
+  allow: Allow,
+  request: RequestParts,
+  scan: RequestScan,
+  shape: RequestShape,
+): Forward | Block {
+  const refusal = scanRefusal(scan);
+  if (refusal !== null) return refusal;
+  if (!scan.ok) throw new Error("unreachable: an unscannable body is a refusal");
+  const policy = routePolicy(allow.route);
+  let out: RequestParts = request;
+  let redacted = false;
+  if (scan.findings.length > 0) {
+    const first = scan.findings[0];
+    if (policy.onMatch !== "redact" || !redactable(scan.findings, scan.segments)) {
+      return findingsBlock(policy.onMatch, first);
+    }
+    const candidate = redactRequest(request, scan.findings, scan.segments);
+    const again = scanRequest(candidate, {
+      maxBodyBytes: Number.MAX_SAFE_INTEGER,
+      maxDecodedBytes: MAX_DECODED_BYTES,
+    }, { detectors: policy.detectors, secrets: state.secrets });
+    if (!again.ok) return findingsBlock(policy.onMatch, first);
+    if (again.findings.length > 0) return findingsBlock(policy.onMatch, again.findings[0]);
+    out = candidate;
+    redacted = true;
+  }
+  const missing = missingSlot(state, allow);
+  if (missing !== null) return missing;
+  return {
+    method: request.method,
+    path: out.path,
+    query: out.query,
+    headers: upstreamHeaders(state, allow, out.headers, {
+      ...shape,
+      method: request.method,
+      bodyLength: out.body.length,
+    }),
+    body: out.body,
+    redacted,
+  };
+}
+
+/**
+ * Whether a request may be forwarded while its body arrives (`streamed.ts`): a body of at
+ * least {@linkcode STREAM_MIN_BYTES} with `Content-Length` framing, not an upgrade, on a route
+ * whose on-match policy can only block (`redact` rewrites a body whose length already went
+ * out; `supervise` would hold a half-sent request), with its credential loaded (step 9 is
+ * answered before anything goes out). The DLP decides further whether the body's type can be
+ * scanned in parts (`StreamedRequestScan.open`).
+ */
+export function canStream(
+  state: FlowState,
+  route: Route,
+  request: { length: number | null; upgrade: boolean },
+): boolean {
+  return request.length !== null && request.length >= STREAM_MIN_BYTES && !request.upgrade &&
+    route.dlp.onMatch === "block" && (!route.auth || Boolean(state.slots[route.auth.slot]));
+}
+
+/**
+ * The verdict on a streamed body once all of it is known: the same rules as
+ * {@linkcode planForward} on a `block` route (no redaction), `null` to send the rest.
+ */
+export function streamedVerdict(scan: RequestScan, onMatch: OnMatch): Block | null {
+  return scanRefusal(scan) ??
+    (scan.ok && scan.findings.length > 0 ? findingsBlock(onMatch, scan.findings[0]) : null);
+}
+
+/** Options of {@linkcode upstreamHeaders}. */
+export interface UpstreamHeadersOptions extends RequestShape {
+  method: string;
+  bodyLength: number;
+}
+
+/**
+ * The headers that go upstream, from the agent's (step 7: its `Authorization` already
+ * dropped): the route's credential from its slot, identity encoding and the body's length, or
+ * the WebSocket upgrade; and `Host` when the agent sent none.
+ */
+export function upstreamHeaders(
+  state: FlowState,
+  allow: Allow,
+  agent: readonly [string, string][],
+  options: UpstreamHeadersOptions,
+): [string, string][] {
+  let headers: [string, string][] = [...agent];
+  const auth = allow.route.auth;
+  if (auth) headers.push(["Authorization", `${auth.scheme} ${state.slots[auth.slot]}`]);
+  if (!options.upgrade) {
+    headers = headers.filter(([n]) => n.toLowerCase() !== "accept-encoding");
+    // identity: the inbound scan and token reflection read the body as sent.
+    headers.push(["Accept-Encoding", "identity"]);
+    if (options.bodyLength > 0 || ["POST", "PUT", "PATCH"].includes(options.method)) {
+      headers.push(["Content-Length", String(options.bodyLength)]);
+    }
+  } else {
+    headers = headers.filter(([n]) => n.toLowerCase() !== "sec-websocket-extensions");
+    headers.push(["Connection", "Upgrade"], ["Upgrade", "websocket"]);
+  }
+  if (!headerValue(headers, "host")) {
+    const defaultPort = options.tunnelled ? 443 : 80;
+    headers.unshift([
+      "Host",
+      allow.port === defaultPort ? allow.host : `${allow.host}:${allow.port}`,
+    ]);
+  }
+  return headers;
+}
+
+/** Step 9: the block for a route whose credential slot holds no value, or null. */
+export function missingSlot(state: FlowState, allow: Allow): Block | null {
+  const auth = allow.route.auth;
+  if (!auth || state.slots[auth.slot]) return null;
+  return {
+    block: "host_not_allowlisted",
+    message: `The credential of ${allow.host} is not loaded.`,
+  };
+}
+
+/** The block for a scan that refused the body or found the canary, or null. */
+export function scanRefusal(scan: RequestScan): Block | null {
+  if (!scan.ok) {
+    return { block: scan.rule, message: `The request body cannot be scanned: ${scan.reason}.` };
+  }
+  const canary = scan.findings.find((f) => f.detector === "canary");
+  return canary ? dlpBlock("canary", canary) : null;
+}
+
+/** The block for findings left after the on-match policy had its say. */
+export function findingsBlock(onMatch: OnMatch, first: Finding): Block {
+  return onMatch === "supervise"
+    ? {
+      ...dlpBlock("dlp_outbound", first),
+      block: "supervise_unavailable",
+      message:
+        `${first.description} was found; no approver can answer in this version, so the request is blocked.`,
+    }
+    : dlpBlock("dlp_outbound", first);
+}
+
+function dlpBlock(rule: "dlp_outbound" | "canary", f: Finding): Block {
+  return {
+    block: rule,
+    detector: f.detector === "canary" ? "known_secrets" : f.detector,
+    location: f.location,
+    message: rule === "canary"
+      ? "The request contains this bottle's canary value; it never leaves the bottle."
+      : `The request contains what looks like ${f.description}.`,
+  };
+}
+
+/**
+ * Whether findings can be redacted: not in the hostname, and not inside a header whose value
+ * carries CR or LF (header injection always blocks).
+ */
+function redactable(findings: readonly Finding[], segments: readonly Segment[]): boolean {
+  return !findings.some((f) => {
+    if (f.location === "hostname") return true;
+    const seg = segments[f.segment];
+    return f.location.startsWith("header ") && seg !== undefined && /[\r\n]/.test(seg.text);
+  });
+}

@@ -1,0 +1,231 @@
+/**
+ * Forwarding a request read whole (SPEC §7.2 steps 7–9): the body is read up to the route's
+ * cap, scanned, planned by `flow.ts` (forward, redacted or not, or block), then written
+ * upstream in one piece and the response relayed back; a WebSocket upgrade is relayed frame by
+ * frame after its 101. Also {@linkcode acquireOrAnswer}, the one way both forwarding paths get
+ * an upstream connection.
+ *
+ * A held request (supervise, SPEC §7.4) will enter here: `planForward` returns a third
+ * outcome, the exchange awaits the approver's decision with the body still in memory, then
+ * forwards the planned request or answers the block (see `docs/egress.md`).
+ *
+ * @module
+ */
+import { BodyTooLarge, writeTo } from "./conn.ts";
+import type { AgentSide, ProxyContext } from "./context.ts";
+import { agentHeadersToForward, type Allow, type Block, isBlock } from "./decide.ts";
+import { scanInbound, scanRequest, scanSegments } from "./dlp/mod.ts";
+import { planForward, type RoutePolicy } from "./flow.ts";
+import { readResponseHead, relayResponse, type ResponseContext } from "./forward_response.ts";
+import {
+  type BodyFraming,
+  type RequestHead,
+  type ResponseHead,
+  serializeRequestHead,
+  serializeResponseHead,
+} from "./http1.ts";
+import type { EgressState } from "./state.ts";
+import type { Upstream } from "./upstream_pool.ts";
+import { relayWebSocket } from "./websocket.ts";
+
+/** One allowed request, as both forwarding paths get it. */
+export interface AllowedRequest {
+  head: RequestHead;
+  allow: Allow;
+  /** The state snapshot the request was decided with. */
+  state: EgressState;
+  policy: RoutePolicy;
+}
+
+/** Options of {@linkcode acquireOrAnswer}. */
+export interface AcquireOrAnswerOptions {
+  /** A new connection (WebSocket upgrades). */
+  fresh?: boolean;
+  /**
+   * Runs before answering when no connection can be had (the streamed path reads the agent's
+   * body there); when it returns false, nothing is answered.
+   */
+  before?: () => Promise<boolean>;
+}
+
+/**
+ * An upstream connection for the request, or null having answered the agent: a refused
+ * address gets its 403, an unreachable upstream a 502.
+ */
+export async function acquireOrAnswer(
+  ctx: ProxyContext,
+  agent: AgentSide,
+  req: AllowedRequest,
+  options: AcquireOrAnswerOptions = {},
+): Promise<Upstream | null> {
+  const { allow, head } = req;
+  let got: Upstream | Block;
+  try {
+    got = await ctx.pool.acquire({
+      route: allow.route,
+      host: allow.host,
+      port: allow.port,
+      tls: agent.tunnel !== null,
+      trust: () => req.state.trust,
+    }, { fresh: options.fresh });
+  } catch (error) {
+    if (options.before && !await options.before()) return null;
+    const message = `Cannot reach ${allow.host}: ${(error as Error).message}`;
+    await ctx.responder.gateway(agent.out, allow.host, message, error as Error);
+    return null;
+  }
+  if (!isBlock(got)) return got;
+  if (options.before && !await options.before()) return null;
+  const site = { host: allow.host, method: head.method, path: allow.path };
+  await ctx.responder.refuse(agent.out, got, site, true);
+  return null;
+}
+
+/** The context of the response to a request. */
+export function responseContext(
+  ctx: ProxyContext,
+  agent: AgentSide,
+  req: AllowedRequest,
+): ResponseContext {
+  return {
+    out: agent.out,
+    method: req.head.method,
+    host: req.allow.host,
+    reflector: req.state.reflector,
+    inbound: req.policy.inbound,
+    responder: ctx.responder,
+    log: ctx.log,
+  };
+}
+
+/** Logs, then answers an upstream that failed mid-exchange; the agent's connection closes. */
+export function upstreamFailed(ctx: ProxyContext, agent: AgentSide, host: string, error: Error) {
+  return ctx.responder.gateway(
+    agent.out,
+    host,
+    `The upstream ${host} failed: ${error.message}`,
+    error,
+  );
+}
+
+/**
+ * Reads the body whole, scans it, and forwards what `planForward` says; returns whether the
+ * agent's connection stays open.
+ */
+export async function forwardBuffered(
+  ctx: ProxyContext,
+  agent: AgentSide,
+  req: AllowedRequest,
+  framing: BodyFraming,
+  upgrade: boolean,
+): Promise<boolean> {
+  const { head, allow, state, policy } = req;
+  const site = { host: allow.host, method: head.method, path: allow.path };
+  let body: Uint8Array;
+  try {
+    if (framing.kind === "length") {
+      if (framing.length > allow.route.maxBodyBytes) throw new BodyTooLarge();
+      body = await agent.reader.readExact(framing.length);
+    } else if (framing.kind === "chunked") {
+      body = await agent.reader.readChunked(allow.route.maxBodyBytes);
+    } else body = new Uint8Array(0);
+  } catch (error) {
+    const b: Block = error instanceof BodyTooLarge
+      ? {
+        block: "body_too_large",
+        message:
+          `Request bodies to ${allow.host} are limited to ${allow.route.maxBodyBytes} bytes.`,
+      }
+      : {
+        block: "malformed_request",
+        message: `The request body is malformed: ${(error as Error).message}.`,
+      };
+    await ctx.responder.refuse(agent.out, b, site, false);
+    return false;
+  }
+  const parts = {
+    host: allow.host,
+    method: head.method,
+    path: allow.path,
+    query: allow.query,
+    headers: agentHeadersToForward(head.headers, true),
+    body,
+  };
+  const scan = scanRequest(parts, policy.limits, {
+    detectors: policy.detectors,
+    secrets: state.secrets,
+  });
+  const plan = planForward(state, allow, parts, scan, {
+    tunnelled: agent.tunnel !== null,
+    upgrade,
+  });
+  if (isBlock(plan)) {
+    await ctx.responder.refuse(agent.out, plan, site, true);
+    return true;
+  }
+  if (plan.redacted) {
+    ctx.log.info(1, "egress", "redacted", {
+      host: allow.host,
+      method: head.method,
+      path: ctx.responder.mask(plan.path),
+    });
+  }
+  ctx.responder.logForward(allow, { ...plan, bodyBytes: plan.body.length });
+  const conn = await acquireOrAnswer(ctx, agent, req, { fresh: upgrade });
+  if (conn === null) return true;
+  let reusable = false;
+  try {
+    const target = plan.query === "" ? plan.path : `${plan.path}?${plan.query}`;
+    const reqHead = serializeRequestHead(head.method, target, plan.headers);
+    const message = new Uint8Array(reqHead.length + plan.body.length);
+    message.set(reqHead);
+    message.set(plan.body, reqHead.length);
+    await writeTo(conn.socket, message);
+    const res = await readResponseHead(conn.reader);
+    if (upgrade && res.status === 101) {
+      await relayUpgrade(ctx, agent, req, conn, res);
+      return false;
+    }
+    const relayed = await relayResponse(responseContext(ctx, agent, req), conn.reader, res);
+    reusable = relayed.reusable;
+    return relayed.keep;
+  } catch (error) {
+    return await upstreamFailed(ctx, agent, allow.host, error as Error);
+  } finally {
+    if (reusable) ctx.pool.release(conn);
+    else conn.socket.destroy();
+  }
+}
+
+/** A WebSocket upgrade the upstream accepted: its 101, then frames relayed and scanned. */
+async function relayUpgrade(
+  ctx: ProxyContext,
+  agent: AgentSide,
+  req: AllowedRequest,
+  conn: Upstream,
+  res: ResponseHead,
+): Promise<void> {
+  const { state, policy } = req;
+  const headers = res.headers.filter(([n]) => n.toLowerCase() !== "sec-websocket-extensions");
+  await writeTo(
+    agent.out,
+    serializeResponseHead(
+      101,
+      res.reason,
+      headers.map(([n, v]) => [n, state.reflector.replace(v)]),
+    ),
+  );
+  await relayWebSocket({
+    agent: { reader: agent.reader, socket: agent.out },
+    upstream: { reader: conn.reader, socket: conn.socket },
+    scanOutbound: (text) =>
+      scanSegments([{ location: "websocket frame", text }], {
+        detectors: policy.detectors,
+        secrets: state.secrets,
+      }),
+    scanInbound: policy.inbound ? (text) => scanInbound(text).level : () => "none",
+    reflect: (text) => state.reflector.replace(text),
+    log: ctx.log,
+    host: req.allow.host,
+  });
+}

@@ -1,0 +1,328 @@
+/**
+ * The way back (SPEC §7.2 steps 9–10, §7.5): an upstream response forwarded to the agent after
+ * the inbound scan and token reflection. Textual bodies up to
+ * {@linkcode MAX_INBOUND_SCAN_BYTES} are read whole, decoded when compressed, scanned and
+ * scrubbed; event streams go per event, as soon as each is complete; larger or binary bodies
+ * stream, scrubbed across chunk boundaries. Re-framed by the proxy: `Content-Length` for
+ * buffered bodies, chunked otherwise.
+ *
+ * @module
+ */
+import type { Duplex } from "node:stream";
+import * as zlib from "node:zlib";
+import type { SidecarLog } from "../log.ts";
+import { BodyTooLarge, type SocketReader, writeTo } from "./conn.ts";
+import type { Block } from "./decide.ts";
+import { latin1, latin1Bytes } from "./dlp/bytes.ts";
+import { scanInbound, SseScanner } from "./dlp/mod.ts";
+import {
+  type BodyFraming,
+  encodeChunk,
+  headerValue,
+  HOP_BY_HOP,
+  MalformedMessage,
+  parseResponseHead,
+  responseFraming,
+  type ResponseHead,
+  serializeResponseHead,
+} from "./http1.ts";
+import type { Reflector } from "./reflect.ts";
+import type { Responder } from "./respond.ts";
+
+/** Largest response body buffered for the inbound scan and token reflection. */
+export const MAX_INBOUND_SCAN_BYTES = 8 * 1024 * 1024;
+
+const TEXTUAL = /^(text\/|application\/(?:json|[a-z0-9.+-]*\+json|xml|javascript|x-ndjson))/;
+
+/** What forwarding a response needs. */
+export interface ResponseContext {
+  /** The agent's side of the connection. */
+  out: Duplex;
+  /** The request's method (a `HEAD` response has no body). */
+  method: string;
+  /** The route host, for log lines and blocks. */
+  host: string;
+  /** Replaces slot values in everything that reaches the agent. */
+  reflector: Reflector;
+  /** Whether the route has the inbound prompt-injection scan. */
+  inbound: boolean;
+  responder: Responder;
+  log: SidecarLog;
+}
+
+/**
+ * Forwards one response whose head was read from `up`; returns whether the agent's connection
+ * can carry another request.
+ *
+ * @throws {MalformedMessage} when the upstream's body is cut off or malformed.
+ */
+export async function forwardResponse(
+  ctx: ResponseContext,
+  up: SocketReader,
+  res: ResponseHead,
+): Promise<boolean> {
+  const { out, method } = ctx;
+  const framing = responseFraming(method, res);
+  const contentType = (headerValue(res.headers, "content-type") ?? "").toLowerCase();
+  const headers: [string, string][] = res.headers
+    .filter(([n]) => !HOP_BY_HOP.has(n.toLowerCase()) && n.toLowerCase() !== "content-length")
+    .map(([n, v]) => [n, ctx.reflector.replace(v)]);
+  if (framing.kind === "none") {
+    const extra: [string, string][] = method === "HEAD" || res.status === 204 || res.status === 304
+      ? []
+      : [["Content-Length", "0"]];
+    const cl = headerValue(res.headers, "content-length");
+    if (method === "HEAD" && cl) extra.push(["Content-Length", cl]);
+    await writeTo(out, serializeResponseHead(res.status, res.reason, [...headers, ...extra]));
+    return true;
+  }
+  if (contentType.startsWith("text/event-stream")) {
+    return await forwardEventStream(ctx, up, res, headers, framing);
+  }
+  const textual = TEXTUAL.test(contentType);
+  if (
+    (textual || ctx.reflector.active) &&
+    (framing.kind !== "length" || framing.length <= MAX_INBOUND_SCAN_BYTES)
+  ) {
+    return await forwardBuffered(ctx, up, res, headers, { framing, textual });
+  }
+  // Large or binary: stream, still scrubbing slot values across chunk boundaries.
+  await writeTo(
+    out,
+    serializeResponseHead(res.status, res.reason, [...headers, ["Transfer-Encoding", "chunked"]]),
+  );
+  const stream = ctx.reflector.stream();
+  for await (const chunk of bodyChunks(up, framing)) {
+    const text = stream.push(latin1(chunk));
+    if (text.length > 0) await writeTo(out, encodeChunk(latin1Bytes(text)));
+  }
+  const rest = stream.end();
+  if (rest.length > 0) await writeTo(out, encodeChunk(latin1Bytes(rest)));
+  await writeTo(out, encodeChunk(new Uint8Array(0)));
+  return framing.kind !== "close";
+}
+
+/** An event stream: whole events scrubbed, scanned and sent as soon as they are complete. */
+async function forwardEventStream(
+  ctx: ResponseContext,
+  up: SocketReader,
+  res: ResponseHead,
+  headers: [string, string][],
+  framing: BodyFraming,
+): Promise<boolean> {
+  const { out, reflector } = ctx;
+  await writeTo(
+    out,
+    serializeResponseHead(res.status, res.reason, [...headers, ["Transfer-Encoding", "chunked"]]),
+  );
+  const sse = new SseScanner();
+  let pending = "";
+  const stream = reflector.stream();
+  for await (const chunk of bodyChunks(up, framing)) {
+    pending += latin1(chunk);
+    const boundary = Math.max(pending.lastIndexOf("\n\n"), pending.lastIndexOf("\r\n\r\n"));
+    let text: string;
+    if (boundary >= 0) {
+      const cut = pending.startsWith("\r\n\r\n", boundary) ? boundary + 4 : boundary + 2;
+      text = reflector.replace(pending.slice(0, cut));
+      pending = pending.slice(cut);
+    } else if (pending.length > 1024 * 1024) {
+      text = stream.push(pending);
+      pending = "";
+    } else continue;
+    if (ctx.inbound) {
+      const { verdict } = sse.push(new TextDecoder().decode(latin1Bytes(text)));
+      if (verdict === "high") {
+        ctx.responder.logBlock({
+          block: "dlp_inbound",
+          detector: "naive_injection_detection",
+          location: "sse event",
+          message: "",
+        }, { host: ctx.host, method: ctx.method });
+        await writeTo(
+          out,
+          encodeChunk(
+            new TextEncoder().encode(
+              'event: error\ndata: {"error":"egress_blocked","rule":"dlp_inbound"}\n\n',
+            ),
+          ),
+        );
+        await writeTo(out, encodeChunk(new Uint8Array(0)));
+        return false;
+      }
+    }
+    if (text.length > 0) await writeTo(out, encodeChunk(latin1Bytes(text)));
+  }
+  const rest = stream.end() + reflector.replace(pending);
+  if (rest.length > 0) await writeTo(out, encodeChunk(latin1Bytes(rest)));
+  await writeTo(out, encodeChunk(new Uint8Array(0)));
+  return framing.kind !== "close";
+}
+
+/** A body read whole: decoded when compressed and textual, scanned, scrubbed, re-framed. */
+async function forwardBuffered(
+  ctx: ResponseContext,
+  up: SocketReader,
+  res: ResponseHead,
+  headers: [string, string][],
+  body: { framing: BodyFraming; textual: boolean },
+): Promise<boolean> {
+  const { out, host, method } = ctx;
+  const { framing, textual } = body;
+  const site = { host, method };
+  let bytes: Uint8Array;
+  try {
+    bytes = framing.kind === "length"
+      ? await up.readExact(framing.length)
+      : framing.kind === "chunked"
+      ? await up.readChunked(MAX_INBOUND_SCAN_BYTES)
+      : await up.readToEnd(MAX_INBOUND_SCAN_BYTES);
+  } catch (error) {
+    if (!(error instanceof BodyTooLarge)) throw error;
+    const b: Block = { block: "dlp_inbound", message: "The response is too large to scan." };
+    await ctx.responder.refuse(out, b, site, false);
+    return false;
+  }
+  const encoding = (headerValue(res.headers, "content-encoding") ?? "identity").toLowerCase();
+  if (encoding !== "identity" && textual) {
+    const decoded = decodeResponse(bytes, encoding);
+    if (decoded === null) {
+      const b: Block = {
+        block: "undecodable_body",
+        message: `The response encoding ${encoding} cannot be scanned.`,
+      };
+      await ctx.responder.refuse(out, b, site, false);
+      return false;
+    }
+    bytes = decoded;
+    for (let i = headers.length - 1; i >= 0; i--) {
+      if (headers[i][0].toLowerCase() === "content-encoding") headers.splice(i, 1);
+    }
+  }
+  if (ctx.inbound && textual) {
+    const verdict = scanInbound(
+      new TextDecoder().decode(bytes.subarray(0, MAX_INBOUND_SCAN_BYTES)),
+    );
+    if (verdict.level === "high") {
+      const b: Block = {
+        block: "dlp_inbound",
+        detector: "naive_injection_detection",
+        location: "response body",
+        message: `The response looks like a prompt injection (${
+          verdict.reasons.slice(0, 3).join("; ")
+        }).`,
+      };
+      await ctx.responder.refuse(out, b, site, true);
+      return true;
+    }
+    if (verdict.level === "medium") {
+      ctx.log.info(1, "egress", "inbound-warning", {
+        host,
+        method,
+        detector: "naive_injection_detection",
+        reasons: verdict.reasons.slice(0, 3),
+      });
+    }
+  }
+  const scrubbed = latin1Bytes(ctx.reflector.replace(latin1(bytes)));
+  const head = serializeResponseHead(res.status, res.reason, [...headers, [
+    "Content-Length",
+    String(scrubbed.length),
+  ]]);
+  const whole = new Uint8Array(head.length + scrubbed.length);
+  whole.set(head);
+  whole.set(scrubbed, head.length);
+  await writeTo(out, whole);
+  return framing.kind !== "close";
+}
+
+/** Whether an upstream connection can carry another request after this response. */
+export function reusableAfter(method: string, res: ResponseHead, reader: SocketReader): boolean {
+  return responseFraming(method, res).kind !== "close" &&
+    !/close/i.test(headerValue(res.headers, "connection") ?? "") && reader.buffered === 0;
+}
+
+async function* bodyChunks(
+  up: SocketReader,
+  framing: BodyFraming,
+): AsyncGenerator<Uint8Array> {
+  if (framing.kind === "length") {
+    let left = framing.length;
+    while (left > 0) {
+      const chunk = await up.readSome(Math.min(left, 64 * 1024));
+      if (chunk === null) throw new MalformedMessage("the upstream ended inside a body");
+      left -= chunk.length;
+      yield chunk;
+    }
+  } else if (framing.kind === "chunked") {
+    while (true) {
+      const size = await up.readChunkSize();
+      if (size === 0) {
+        while ((await up.readLine()) !== "");
+        return;
+      }
+      let left = size;
+      while (left > 0) {
+        const chunk = await up.readSome(Math.min(left, 64 * 1024));
+        if (chunk === null) throw new MalformedMessage("the upstream ended inside a chunk");
+        left -= chunk.length;
+        yield chunk;
+      }
+      await up.readExact(2);
+    }
+  } else if (framing.kind === "close") {
+    while (true) {
+      const chunk = await up.readSome();
+      if (chunk === null) return;
+      yield chunk;
+    }
+  }
+}
+
+function decodeResponse(body: Uint8Array, encoding: string): Uint8Array | null {
+  try {
+    const opts = { maxOutputLength: MAX_INBOUND_SCAN_BYTES };
+    if (encoding === "gzip" || encoding === "x-gzip") {
+      return new Uint8Array(zlib.gunzipSync(body, opts));
+    }
+    if (encoding === "deflate") return new Uint8Array(zlib.inflateSync(body, opts));
+    if (encoding === "br") return new Uint8Array(zlib.brotliDecompressSync(body, opts));
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+/** What {@linkcode relayResponse} learned. */
+export interface RelayResult {
+  /** The agent's connection can carry another request. */
+  keep: boolean;
+  /** The upstream connection can carry another request. */
+  reusable: boolean;
+}
+
+/**
+ * Forwards the response whose head was read from `up`, and says whether both connections can
+ * carry another request.
+ *
+ * @throws {Error} when the upstream's body is cut off or malformed.
+ */
+export async function relayResponse(
+  ctx: ResponseContext,
+  up: SocketReader,
+  res: ResponseHead,
+): Promise<RelayResult> {
+  const keep = await forwardResponse(ctx, up, res);
+  return { keep, reusable: keep && reusableAfter(ctx.method, res, up) };
+}
+
+/**
+ * The next response head from the upstream.
+ *
+ * @throws {Error} when the upstream closed the connection first.
+ */
+export async function readResponseHead(up: SocketReader): Promise<ResponseHead> {
+  const rawHead = await up.readHead();
+  if (rawHead === null) throw new Error("the upstream closed the connection");
+  return parseResponseHead(rawHead);
+}
