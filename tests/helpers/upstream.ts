@@ -32,6 +32,7 @@
  */
 import { connectEngine, networkInspect } from "../../src/engine/mod.ts";
 import { leafFor } from "./test_ca.ts";
+import { latin1 } from "./bytes.ts";
 
 /** The names the fixture's certificate covers. */
 export const UPSTREAM_HOSTS = [
@@ -255,14 +256,6 @@ async function handle(request: Request, scheme: "https" | "http", state: State) 
   if (is("big")) return big(Number(url.searchParams.get("bytes") ?? "1048576"));
   if (is("landing")) return new Response("landed\n");
   return Response.json({ error: "not_found", path: url.pathname }, { status: 404 });
-}
-
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return out;
 }
 
 function sse(url: URL, headers: Record<string, string>, state: State): Response {

@@ -12,9 +12,9 @@ import {
   volumeCreate,
 } from "../../../src/engine/mod.ts";
 import { engineFixture, engineTest } from "../../helpers/engine.ts";
+import { dec } from "../../helpers/bytes.ts";
 
 const BASE = "debian:bookworm-slim";
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const LONG_DIR = `deep/${"d".repeat(60)}/${"e".repeat(60)}`;
 const LONG_FILE = `${LONG_DIR}/${"f".repeat(120)}.txt`; // > 255 bytes in total: needs PAX
 

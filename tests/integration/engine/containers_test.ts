@@ -21,9 +21,9 @@ import {
 import { readAllBytes } from "../../../src/engine/bytes.ts";
 import { engineFixture, engineTest, TEST_SESSION_LABEL } from "../../helpers/engine.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
+import { dec } from "../../helpers/bytes.ts";
 
 const BASE = "debian:bookworm-slim";
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 engineTest("a container runs to its exit code; logs come back demultiplexed", async () => {
   await using fx = await engineFixture();

@@ -16,10 +16,9 @@ import {
 import { concatBytes, readAllBytes } from "../../../src/engine/bytes.ts";
 import { type EngineFixture, engineFixture, engineTest } from "../../helpers/engine.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
+import { dec, enc } from "../../helpers/bytes.ts";
 
 const BASE = "debian:bookworm-slim";
-const enc = (s: string) => new TextEncoder().encode(s);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 async function sleeper(fx: EngineFixture): Promise<string> {
   const { Id } = await containerCreate(fx.client, fx.name("exec"), {

@@ -6,9 +6,8 @@ import assert from "node:assert/strict";
 import { EngineClient, EngineNotFoundError, execStartHijacked } from "../../../src/engine/mod.ts";
 import { encodeFrame } from "../../../src/engine/demux.ts";
 import { concatBytes, readAllBytes } from "../../../src/engine/bytes.ts";
+import { dec, enc } from "../../helpers/bytes.ts";
 
-const enc = (s: string) => new TextEncoder().encode(s);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const HEAD = "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n" +
   "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n";
 

@@ -20,32 +20,10 @@ import {
   type WsFrame,
 } from "../../../src/sidecar/egress/websocket.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
+import { concat, fromLatin1 as bytes, latin1 as text } from "../../helpers/bytes.ts";
 
 /** Only a safety net: every wait ends on the bytes or the close it waits for. */
 const DEADLINE_MS = 30_000;
-
-/** Bytes of a latin-1 string (one char per byte). */
-function bytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
-function text(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
-  return s;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** Fails with `what` unless `promise` settles within the deadline. */
 const within = <T>(promise: Promise<T>, what: string, ms = DEADLINE_MS): Promise<T> =>

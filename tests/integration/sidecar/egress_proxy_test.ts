@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { routeTable } from "../../../src/sidecar/control/config.ts";
 import { compileRoutes } from "../../../src/sidecar/egress/decide.ts";
 import { assertNoSecret, startSidecar, testConfig } from "./sidecar_fixture.ts";
+import { enc } from "../../helpers/bytes.ts";
 
 interface RawResponse {
   status: number;
@@ -82,7 +83,6 @@ Deno.test("a client still sending a refused body gets the 403, not a connection 
   await using sidecar = await startSidecar();
   const port = await sidecar.port("egress");
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  const enc = (text: string) => new TextEncoder().encode(text);
   const writeAll = async (bytes: Uint8Array) => {
     for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
   };

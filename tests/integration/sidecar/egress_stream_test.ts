@@ -13,9 +13,9 @@ import { STREAM_MIN_BYTES } from "../../../src/sidecar/egress/flow.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
 import { ensureTestCa, leafFor } from "../../helpers/test_ca.ts";
 import { SECRETS, type Sidecar, startSidecar, WAIT_MS } from "./sidecar_fixture.ts";
+import { enc } from "../../helpers/bytes.ts";
 
 const HOST = "stream.example.test";
-const enc = (text: string) => new TextEncoder().encode(text);
 
 /** What the upstream saw of one request. */
 interface Seen {

@@ -18,12 +18,11 @@ import {
 import { LABELS, tarRead } from "../../../src/engine/mod.ts";
 import { listAssetsRecursive, readAsset } from "../../../src/lib/assets.ts";
 import { ConfigError } from "../../../src/lib/errors.ts";
+import { dec, enc } from "../../helpers/bytes.ts";
 
 const CERT_A = "-----BEGIN CERTIFICATE-----\nQUFBQQ==\n-----END CERTIFICATE-----\n";
 const CERT_B = "-----BEGIN CERTIFICATE-----\nQkJCQg==\n-----END CERTIFICATE-----\n";
 const BASES = { deno: "denoland/deno:debian-2.9.6", gitleaks: "zricethezav/gitleaks:v8.30.1" };
-const enc = (s: string) => new TextEncoder().encode(s);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 const paths = (spec: ImageSpec) => spec.files.map((f) => f.path);
 const fileText = (spec: ImageSpec, path: string) => {

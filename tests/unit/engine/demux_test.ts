@@ -9,9 +9,7 @@ import {
 } from "../../../src/engine/demux.ts";
 import { concatBytes, readAllBytes } from "../../../src/engine/bytes.ts";
 import { EngineApiError } from "../../../src/engine/errors.ts";
-
-const enc = (s: string) => new TextEncoder().encode(s);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+import { dec, enc } from "../../helpers/bytes.ts";
 
 function streamOf(chunks: Uint8Array[]): ReadableStream<Uint8Array> {
   return new ReadableStream({

@@ -6,9 +6,7 @@ import {
   upgradeRequest,
 } from "../../../src/engine/hijack.ts";
 import { EngineApiError } from "../../../src/engine/errors.ts";
-
-const enc = (s: string) => new TextEncoder().encode(s);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+import { dec, enc } from "../../helpers/bytes.ts";
 
 const UPGRADED = "HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\n" +
   "Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n";

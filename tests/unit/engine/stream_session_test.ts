@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { openStreamSession } from "../../../src/engine/stream_session.ts";
 import { encodeFrame } from "../../../src/engine/demux.ts";
 import { concatBytes, readAllBytes } from "../../../src/engine/bytes.ts";
-
-const enc = (s: string) => new TextEncoder().encode(s);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+import { dec, enc } from "../../helpers/bytes.ts";
 
 /** A fake connection that serves scripted reads and records writes. */
 class FakeConn {

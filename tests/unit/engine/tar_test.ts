@@ -7,9 +7,8 @@ import {
   tarRead,
 } from "../../../src/engine/tar.ts";
 import { EngineApiError } from "../../../src/engine/errors.ts";
+import { dec, enc } from "../../helpers/bytes.ts";
 
-const enc = (s: string) => new TextEncoder().encode(s);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const field = (block: Uint8Array, offset: number, length: number) =>
   dec(block.subarray(offset, offset + length)).replace(/\0.*$/s, "");
 

@@ -6,6 +6,7 @@ import {
   type HiddenPrompter,
 } from "../../../src/lib/tty_prompt.ts";
 import { classifyEnv, resolveEnvValues } from "../../../src/manifest/env.ts";
+import { enc } from "../../helpers/bytes.ts";
 
 const classifyCases: [string, Record<string, unknown>][] = [
   ["?", { kind: "prompt", secret: true, prompt: "Value for X" }],
@@ -129,8 +130,6 @@ Deno.test("resolveEnvValues: no error ever contains a value", async () => {
     assert.ok(!`${e.message} ${(e as ConfigError).hint}`.includes(SECRET));
   }
 });
-
-const enc = (s: string) => new TextEncoder().encode(s);
 
 const keyCases: { name: string; input: string[]; expected: unknown }[] = [
   { name: "Enter ends the line", input: ["abc\r"], expected: { kind: "done", value: "abc" } },

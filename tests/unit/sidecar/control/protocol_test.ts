@@ -15,8 +15,7 @@ import {
   ProtocolError,
   SIDECAR_MAIN,
 } from "../../../../src/sidecar/control/protocol.ts";
-
-const enc = (s: string) => new TextEncoder().encode(s);
+import { enc } from "../../../helpers/bytes.ts";
 
 Deno.test("Outbox numbers messages from 1 and keeps them until acknowledged", () => {
   let clock = 1000;

@@ -20,17 +20,7 @@ import {
   serializeRequestHead,
   serializeResponseHead,
 } from "../../../../src/sidecar/egress/http1.ts";
-
-/** Bytes of a latin-1 string (one char per byte, so any byte value can be written). */
-function bytes(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-  return out;
-}
-
-function text(b: Uint8Array): string {
-  return String.fromCharCode(...b);
-}
+import { fromLatin1 as bytes, latin1 as text } from "../../../helpers/bytes.ts";
 
 function request(lines: string[]): Uint8Array {
   return bytes(lines.join("\r\n") + "\r\n\r\n");

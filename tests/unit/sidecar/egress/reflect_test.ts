@@ -8,6 +8,7 @@ import {
   reflectionVariants,
   Reflector,
 } from "../../../../src/sidecar/egress/reflect.ts";
+import { latin1 } from "../../../helpers/bytes.ts";
 
 /** A slot value with characters that URL-encode and whose base64 has `+`, `/` and padding. */
 const TOKEN = "ghp~~~???FAKE/val+ue=0123456";
@@ -19,10 +20,6 @@ function b64(text: string): string {
 
 function hex(text: string): string {
   return [...new TextEncoder().encode(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function latin1(bytes: Uint8Array): string {
-  return String.fromCharCode(...bytes);
 }
 
 const encodings: [string, string][] = [

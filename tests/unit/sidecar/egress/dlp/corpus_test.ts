@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { scanSegments } from "../../../../../src/sidecar/egress/dlp/mod.ts";
 import { llmRequestBody } from "./corpus.ts";
-import { enc, request, SECRETS, segmentsOf } from "./helpers.ts";
+import { request, SECRETS, segmentsOf } from "./helpers.ts";
+import { enc } from "../../../../helpers/bytes.ts";
 
 const JSON_TYPE: [string, string] = ["Content-Type", "application/json"];
 

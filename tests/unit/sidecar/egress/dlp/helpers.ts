@@ -7,16 +7,7 @@ import {
   scanSegments,
   type Segment,
 } from "../../../../../src/sidecar/egress/dlp/mod.ts";
-
-export const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
-export const dec = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
-export const latin1 = (bytes: Uint8Array): string => {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return s;
-};
-export const fromLatin1 = (text: string): Uint8Array =>
-  Uint8Array.from(text, (c) => c.charCodeAt(0));
+import { enc } from "../../../../helpers/bytes.ts";
 
 /** An AWS access key ID of the documentation's shape (not a credential). */
 export const AWS_KEY = "AKIA" + "IOSFODNN7EXAMPLE";

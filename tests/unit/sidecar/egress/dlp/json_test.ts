@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import { jsonShapeValid, jsonStrings } from "../../../../../src/sidecar/egress/dlp/json.ts";
 import { LiteralSearch } from "../../../../../src/sidecar/egress/dlp/literals.ts";
 import { seededRandom } from "./corpus.ts";
-
-const enc = (s: string) => new TextEncoder().encode(s);
+import { enc } from "../../../../helpers/bytes.ts";
 
 Deno.test("jsonShapeValid accepts what jsonStrings accepts, and refuses what it refuses", () => {
   const cases: [string, boolean][] = [

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { LiteralSearch } from "../../../../../src/sidecar/egress/dlp/literals.ts";
 import { seededRandom } from "./corpus.ts";
+import { enc } from "../../../../helpers/bytes.ts";
 
 function naive(text: string, literals: string[]): string[] {
   const out: string[] = [];
@@ -78,7 +79,6 @@ Deno.test("scanJsonLatin1 reports raw hits like scanLatin1 and string hits in de
 
 Deno.test("scanJsonLatin1 gives up where a JSON tokenizer would decode differently", () => {
   const search = new LiteralSearch(["ab"]);
-  const enc = (s: string) => new TextEncoder().encode(s);
   const bad: [string, Uint8Array][] = [
     ["non-ASCII outside a string", Uint8Array.from([0x7b, 0xc3, 0xa9, 0x7d])],
     ["overlong UTF-8", Uint8Array.from([0x22, 0xc0, 0x80, 0x22])],

@@ -7,17 +7,8 @@ import {
   scanSegments,
 } from "../../../../../src/sidecar/egress/dlp/mod.ts";
 import { pemSample } from "./samples.ts";
-import {
-  AWS_KEY,
-  dec,
-  enc,
-  fromLatin1,
-  KNOWN,
-  latin1,
-  request,
-  scanRequest,
-  SECRETS,
-} from "./helpers.ts";
+import { AWS_KEY, KNOWN, request, scanRequest, SECRETS } from "./helpers.ts";
+import { dec, enc, fromLatin1, latin1, utf16le as utf16 } from "../../../../helpers/bytes.ts";
 
 const JSON_TYPE: [string, string] = ["Content-Type", "application/json"];
 
@@ -89,8 +80,6 @@ Deno.test("redaction maps through UTF-8 text before the match", () => {
 });
 
 Deno.test("redaction maps through UTF-16LE and windows-1252 bodies, keeping their charset", () => {
-  const utf16 = (s: string) =>
-    new Uint8Array([...s].flatMap((c) => [c.charCodeAt(0) & 0xff, c.charCodeAt(0) >> 8]));
   const req16 = request(utf16(`{"x":"é ${AWS_KEY}"}`), [[
     "Content-Type",
     "application/json; charset=utf-16le",

@@ -10,7 +10,8 @@ import {
   StreamedRequestScan,
 } from "../../../../../src/sidecar/egress/dlp/mod.ts";
 import { llmRequestBody, seededRandom } from "./corpus.ts";
-import { AWS_KEY, CANARY, enc, KNOWN, LIMITS, request } from "./helpers.ts";
+import { AWS_KEY, CANARY, KNOWN, LIMITS, request } from "./helpers.ts";
+import { enc, utf16le } from "../../../../helpers/bytes.ts";
 
 const UMLAUT = "geheimnis-\u00e4-wert-" + "12345";
 const EMOJI = "emoji-\u{1f511}-secret-" + "value";
@@ -43,11 +44,6 @@ function check(req: RequestParts, label: string, options = BOTH) {
   assert.deepEqual(quick.findings, full.findings, label);
   const answeredQuickly = !quick.segments.some((s) => s.location === "body raw");
   return { findings: quick.findings, quick: answeredQuickly };
-}
-
-/** UTF-16LE bytes of an ASCII text. */
-function utf16le(text: string): Uint8Array {
-  return Uint8Array.from([...text].flatMap((c) => [c.charCodeAt(0), 0]));
 }
 
 /** `\uXXXX` for every char of `text`. */

@@ -5,6 +5,7 @@ import {
   scanSegments,
 } from "../../../../../src/sidecar/egress/dlp/mod.ts";
 import { base64Inner, secretVariants } from "../../../../../src/sidecar/egress/dlp/secrets.ts";
+import { enc as utf8, latin1 } from "../../../../helpers/bytes.ts";
 
 // Contains bytes whose base64 has "+" and "/" at every alignment, and chars that need escaping.
 const KNOWN = "hunter2>>>???" + "known secret/value&" + "more!";
@@ -17,8 +18,6 @@ const scan = (
   detectors: ("token_patterns" | "known_secrets")[] = ["known_secrets"],
 ) => scanSegments([{ location: "body raw", text }], { detectors, secrets });
 
-const latin1 = (bytes: Uint8Array) => String.fromCharCode(...bytes);
-const utf8 = (text: string) => new TextEncoder().encode(text);
 const b64 = (text: string) => btoa(latin1(utf8(text)));
 const b64Bytes = (prefix: string, text: string) => btoa(prefix + latin1(utf8(text)));
 const urlSafe = (s: string) => s.replace(/\+/g, "-").replace(/\//g, "_");

@@ -1,18 +1,8 @@
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { requestSegments } from "../../../../../src/sidecar/egress/dlp/mod.ts";
-import {
-  AWS_KEY,
-  enc,
-  fromLatin1,
-  KNOWN,
-  latin1,
-  LIMITS,
-  locations,
-  request,
-  scanRequest,
-  segmentsOf,
-} from "./helpers.ts";
+import { AWS_KEY, KNOWN, LIMITS, locations, request, scanRequest, segmentsOf } from "./helpers.ts";
+import { enc, fromLatin1, latin1 } from "../../../../helpers/bytes.ts";
 
 const JSON_TYPE: [string, string] = ["Content-Type", "application/json"];
 
