@@ -76,7 +76,7 @@ export async function handleRequest(
   }
   const route = allow.route;
   const upgrade = (headerValue(head.headers, "upgrade") ?? "").toLowerCase() === "websocket";
-  const req: AllowedRequest = { head, allow, state, policy: routePolicy(route) };
+  const req: AllowedRequest = { head, allow, state, policy: routePolicy(route), upgrade };
   // A client waiting for 100 Continue (curl does above 1 MiB) is told to send the body now;
   // the proxy forwards the whole body itself, so Expect never goes upstream.
   if (
@@ -103,7 +103,7 @@ export async function handleRequest(
     });
     if (scan !== null) return await forwardStreamed(ctx, agent, { ...req, length, scan, headers });
   }
-  return await forwardBuffered(ctx, agent, req, framing, upgrade);
+  return await forwardBuffered(ctx, agent, req, framing);
 }
 
 /** Answers `http://_egress.local/…` (SPEC §7.8): the live routes, never values. */

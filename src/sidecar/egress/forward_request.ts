@@ -35,6 +35,8 @@ export interface AllowedRequest {
   /** The state snapshot the request was decided with. */
   state: EgressState;
   policy: RoutePolicy;
+  /** A WebSocket upgrade. */
+  upgrade: boolean;
 }
 
 /** Options of {@linkcode acquireOrAnswer}. */
@@ -98,16 +100,6 @@ export function responseContext(
   };
 }
 
-/** Logs, then answers an upstream that failed mid-exchange; the agent's connection closes. */
-export function upstreamFailed(ctx: ProxyContext, agent: AgentSide, host: string, error: Error) {
-  return ctx.responder.gateway(
-    agent.out,
-    host,
-    `The upstream ${host} failed: ${error.message}`,
-    error,
-  );
-}
-
 /**
  * Reads the body whole, scans it, and forwards what `planForward` says; returns whether the
  * agent's connection stays open.
@@ -117,7 +109,6 @@ export async function forwardBuffered(
   agent: AgentSide,
   req: AllowedRequest,
   framing: BodyFraming,
-  upgrade: boolean,
 ): Promise<boolean> {
   const { head, allow, state, policy } = req;
   const site = { host: allow.host, method: head.method, path: allow.path };
@@ -157,7 +148,7 @@ export async function forwardBuffered(
   });
   const plan = planForward(state, allow, parts, scan, {
     tunnelled: agent.tunnel !== null,
-    upgrade,
+    upgrade: req.upgrade,
   });
   if (isBlock(plan)) {
     await ctx.responder.refuse(agent.out, plan, site, true);
@@ -171,18 +162,39 @@ export async function forwardBuffered(
     });
   }
   ctx.responder.logForward(allow, { ...plan, bodyBytes: plan.body.length });
-  const conn = await acquireOrAnswer(ctx, agent, req, { fresh: upgrade });
+  const conn = await acquireOrAnswer(ctx, agent, req, { fresh: req.upgrade });
   if (conn === null) return true;
-  let reusable = false;
-  try {
+  return await exchangeOn(ctx, agent, req, conn, async () => {
     const target = plan.query === "" ? plan.path : `${plan.path}?${plan.query}`;
     const reqHead = serializeRequestHead(head.method, target, plan.headers);
     const message = new Uint8Array(reqHead.length + plan.body.length);
     message.set(reqHead);
     message.set(plan.body, reqHead.length);
     await writeTo(conn.socket, message);
+    return undefined;
+  });
+}
+
+/**
+ * One exchange on an upstream connection: `send` writes the request, or answers the agent
+ * itself and says whether its connection stays open; then the response is relayed (or, for an
+ * accepted WebSocket upgrade, its frames). The connection goes back to the pool only when the
+ * exchange completed, else it is destroyed, so an abandoned request never reaches its end. An
+ * upstream failure is answered with a 502.
+ */
+export async function exchangeOn(
+  ctx: ProxyContext,
+  agent: AgentSide,
+  req: AllowedRequest,
+  conn: Upstream,
+  send: () => Promise<boolean | undefined>,
+): Promise<boolean> {
+  let reusable = false;
+  try {
+    const answered = await send();
+    if (answered !== undefined) return answered;
     const res = await readResponseHead(conn.reader);
-    if (upgrade && res.status === 101) {
+    if (req.upgrade && res.status === 101) {
       await relayUpgrade(ctx, agent, req, conn, res);
       return false;
     }
@@ -190,7 +202,13 @@ export async function forwardBuffered(
     reusable = relayed.reusable;
     return relayed.keep;
   } catch (error) {
-    return await upstreamFailed(ctx, agent, allow.host, error as Error);
+    const host = req.allow.host;
+    return await ctx.responder.gateway(
+      agent.out,
+      host,
+      `The upstream ${host} failed: ${(error as Error).message}`,
+      error as Error,
+    );
   } finally {
     if (reusable) ctx.pool.release(conn);
     else conn.socket.destroy();

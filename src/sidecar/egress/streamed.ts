@@ -18,13 +18,7 @@ import type { AgentSide, ProxyContext } from "./context.ts";
 import type { Block } from "./decide.ts";
 import type { StreamedRequestScan } from "./dlp/mod.ts";
 import { streamedVerdict, upstreamHeaders } from "./flow.ts";
-import {
-  acquireOrAnswer,
-  type AllowedRequest,
-  responseContext,
-  upstreamFailed,
-} from "./forward_request.ts";
-import { readResponseHead, relayResponse } from "./forward_response.ts";
+import { acquireOrAnswer, type AllowedRequest, exchangeOn } from "./forward_request.ts";
 import { MalformedMessage, serializeRequestHead } from "./http1.ts";
 
 /** A request to forward while its body arrives. */
@@ -68,8 +62,7 @@ export async function forwardStreamed(
   const conn = await acquireOrAnswer(ctx, agent, req, { before: readWhole });
   if (conn === null) return bodyRead;
   const upstream = conn.socket;
-  let reusable = false;
-  try {
+  return await exchangeOn(ctx, agent, req, conn, async () => {
     const target = query === "" ? path : `${path}?${query}`;
     await writeSome(upstream, serializeRequestHead(head.method, target, headers));
     // The buffer grows with what arrives (a Content-Length alone reserves at most 1 MiB).
@@ -104,6 +97,7 @@ export async function forwardStreamed(
     }
     const refusal = streamedVerdict(scan.finish(body), allow.route.dlp.onMatch);
     if (refusal !== null) {
+      // The upstream connection is destroyed before the body's end (see exchangeOn).
       ctx.log.info(1, "egress", "streamed-request-abandoned", {
         host: allow.host,
         method: head.method,
@@ -115,15 +109,6 @@ export async function forwardStreamed(
       return true;
     }
     if (sent < length) await writeTo(upstream, body.subarray(sent));
-    const res = await readResponseHead(conn.reader);
-    const relayed = await relayResponse(responseContext(ctx, agent, req), conn.reader, res);
-    reusable = relayed.reusable;
-    return relayed.keep;
-  } catch (error) {
-    return await upstreamFailed(ctx, agent, allow.host, error as Error);
-  } finally {
-    // Destroyed unless its exchange completed: an abandoned request never reaches its end.
-    if (reusable) ctx.pool.release(conn);
-    else upstream.destroy();
-  }
+    return undefined;
+  });
 }
