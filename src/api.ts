@@ -28,7 +28,13 @@ import {
   resolveLaunchSecrets,
 } from "./bottle/session.ts";
 import { loadSkills } from "./bottle/skills.ts";
-import { BottleError, toBottleError } from "./lib/errors.ts";
+import {
+  AgentExitError,
+  InvalidStateError,
+  NotFoundError,
+  toBottleError,
+  UsageError,
+} from "./lib/errors.ts";
 import { homeLayout } from "./lib/home.ts";
 import { openCatalog, resolveAgent } from "./manifest/mod.ts";
 import { VERSION } from "./version.ts";
@@ -84,8 +90,7 @@ async function headlessTurn(
     const catalog = openCatalog({ home: layout, cwd: Deno.cwd(), warn: () => {} });
     const resolved = resolveAgent(catalog, agent, { bottles });
     if (resolved.bottleNeedsConfirmation) {
-      throw new BottleError(
-        "usage",
+      throw new UsageError(
         `Repository agent "${agent}" chooses its own bottle; pass bottles explicitly`,
       );
     }
@@ -141,8 +146,7 @@ async function headlessTurn(
     }
     const record = benv.bottles.get(slug);
     if (record?.status === "frozen" || record?.status === "destroyed") {
-      throw new BottleError(
-        "invalid_state",
+      throw new InvalidStateError(
         `The agent of "${slug}" was stopped by ${
           record.status === "frozen" ? "freeze" : "destroy"
         }`,
@@ -151,7 +155,7 @@ async function headlessTurn(
     }
     benv.bottles.update(slug, { status: "idle", exitCode: code, execId: null });
     if (code !== 0) {
-      throw new BottleError("agent_exit", `The agent of "${slug}" exited with ${code}`, {
+      throw new AgentExitError(`The agent of "${slug}" exited with ${code}`, {
         slug,
         agentExitCode: code,
       });
@@ -213,10 +217,10 @@ export function resumeHeadless(slug: string, opts: ResumeHeadlessOptions): Promi
       record = benv.bottles.get(slug);
     }
     if (record === undefined || record.status === "destroyed") {
-      throw new BottleError("not_found", `Cannot resume "${slug}": no such bottle`, { slug });
+      throw new NotFoundError(`Cannot resume "${slug}": no such bottle`, { slug });
     }
     if (held.has(slug) || record.status === "running" || record.status === "starting") {
-      throw new BottleError("invalid_state", `Cannot resume "${slug}": it is ${record.status}`, {
+      throw new InvalidStateError(`Cannot resume "${slug}": it is ${record.status}`, {
         slug,
       });
     }

@@ -13,7 +13,7 @@ import {
   execStartHijacked,
   type StreamSession,
 } from "../engine/mod.ts";
-import { BottleError } from "../lib/errors.ts";
+import { BottleError, FailureError } from "../lib/errors.ts";
 import {
   BRIDGE_COMMAND,
   encodeLine,
@@ -68,8 +68,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(
       () =>
         reject(
-          new BottleError(
-            "failure",
+          new FailureError(
             `Timed out after ${Math.round(ms / 1000)}s waiting for ${what}`,
           ),
         ),
@@ -179,7 +178,7 @@ async function openOnce(
             applied.delete(parsed.id);
             if (parsed.error) {
               waiter?.reject(
-                new BottleError("failure", `The sidecar refused a request: ${parsed.error}`),
+                new FailureError(`The sidecar refused a request: ${parsed.error}`),
               );
             } else waiter?.resolve();
           } else if (boot !== undefined) {
@@ -202,7 +201,7 @@ async function openOnce(
     } finally {
       for (const w of applied.values()) {
         w.reject(
-          new BottleError("failure", "The control channel closed before the sidecar answered"),
+          new FailureError("The control channel closed before the sidecar answered"),
         );
       }
       applied.clear();
@@ -273,7 +272,7 @@ async function openOnce(
         Promise.race([
           got,
           closed.then(() => {
-            throw new BottleError("failure", `The control channel closed before "${type}"`);
+            throw new FailureError(`The control channel closed before "${type}"`);
           }),
         ]),
         timeoutMs,

@@ -22,7 +22,7 @@ import {
   volumeCreate,
 } from "../engine/mod.ts";
 import { containerArchivePut } from "../engine/archive.ts";
-import { BottleError } from "../lib/errors.ts";
+import { FailureError, SlugInUseError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
 import type { BottleOwner, BottleStore } from "../store/mod.ts";
@@ -135,8 +135,7 @@ async function createInternalNetwork(ctx: LaunchContext, plan: BottlePlan): Prom
   const used = existing.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ""));
   const candidates = freeSubnets(ctx.pool, used, 24);
   if (candidates.length === 0) {
-    throw new BottleError(
-      "failure",
+    throw new FailureError(
       "Cannot create the internal network: the subnet pool is full",
       {
         hint: "Run `bot-bottle cleanup`, or set BOT_BOTTLE_SUBNET_POOL to a larger range",
@@ -233,8 +232,7 @@ export async function launchBottle(
       error: null,
     });
     if (!inserted) {
-      throw new BottleError(
-        "slug_in_use",
+      throw new SlugInUseError(
         `Cannot start "${slug}": a bottle with that slug exists`,
         {
           hint: `Pick another --label, or \`bot-bottle destroy ${slug}\``,
@@ -300,8 +298,7 @@ export async function launchBottle(
       : (await containerInspect(client, sidecarId)).NetworkSettings.Networks[plan.networks[0].name]
         ?.IPAddress;
     if (!sidecarAddress) {
-      throw new BottleError(
-        "failure",
+      throw new FailureError(
         `Cannot start "${slug}": the sidecar has no internal address`,
       );
     }
@@ -416,7 +413,7 @@ async function provisionAgent(
       `test -f ${AGENT_CA_FILE} || exit 0; cp ${AGENT_CA_FILE} /usr/local/share/ca-certificates/bot-bottle-${plan.slug}.crt && cat ${AGENT_CA_FILE} >> ${SYSTEM_CA_BUNDLE}`,
     ], { user: "0:0" });
     if (ca.exitCode !== 0) {
-      throw new BottleError("failure", `Cannot install the bottle's CA in "${plan.slug}"`, {
+      throw new FailureError(`Cannot install the bottle's CA in "${plan.slug}"`, {
         hint: ca.stderrText.trim().split("\n").at(-1)?.slice(0, 200),
       });
     }

@@ -26,7 +26,7 @@ import {
   volumeList,
   volumeRemove,
 } from "../engine/mod.ts";
-import { BottleError } from "../lib/errors.ts";
+import { FailureError, InvalidStateError, NotFoundError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import type { BottleRecord, BottleStore } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
@@ -192,14 +192,14 @@ export async function freezeBottle(
 ): Promise<FreezeResult> {
   const record = ctx.bottles.get(slug);
   if (record === undefined || record.status === "destroyed") {
-    throw new BottleError("not_found", `Cannot freeze "${slug}": no such bottle`, {
+    throw new NotFoundError(`Cannot freeze "${slug}": no such bottle`, {
       hint: "Run `bot-bottle ps` to list bottles",
     });
   }
   const objects = await bottleObjects(ctx.client, slug);
   const agent = objects.containers.find((c) => c.service === "agent");
   if (!agent || agent.state !== "running") {
-    throw new BottleError("invalid_state", `Cannot freeze "${slug}": its agent is not running`, {
+    throw new InvalidStateError(`Cannot freeze "${slug}": its agent is not running`, {
       hint: record.frozenImage
         ? `It is frozen already as ${record.frozenImage}; \`bot-bottle resume ${slug}\``
         : "Only a running bottle can be frozen",
@@ -214,7 +214,7 @@ export async function freezeBottle(
     nonce,
   ], { user: "0:0" });
   if (mark.exitCode !== 0) {
-    throw new BottleError("failure", `Cannot freeze "${slug}": cannot write the freeze marker`, {
+    throw new FailureError(`Cannot freeze "${slug}": cannot write the freeze marker`, {
       hint: mark.stderrText.trim().slice(0, 200) || undefined,
     });
   }
@@ -252,8 +252,7 @@ async function verifyMarker(client: EngineClient, imageId: string, nonce: string
     const found = entry ? new TextDecoder().decode(entry.data) : "";
     if (found !== nonce) throw new Error("marker differs");
   } catch (error) {
-    throw new BottleError(
-      "failure",
+    throw new FailureError(
       `Cannot freeze "${slug}": the committed image does not contain the freeze marker`,
       {
         cause: error,
@@ -292,7 +291,7 @@ export async function destroyBottle(
     // none
   }
   if ((record === undefined || record.status === "destroyed") && !hasObjects && !hasState) {
-    throw new BottleError("not_found", `Cannot destroy "${slug}": no such bottle`, {
+    throw new NotFoundError(`Cannot destroy "${slug}": no such bottle`, {
       hint: "Run `bot-bottle ps` to list bottles",
     });
   }

@@ -12,7 +12,7 @@ import {
   imageInspect,
   systemInfo,
 } from "../engine/mod.ts";
-import { BottleError, ConfigError, CredentialsError, UsageError } from "../lib/errors.ts";
+import { ConfigError, CredentialsError, SlugInUseError, UsageError } from "../lib/errors.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
 import { type EnvReader, type HomeLayout, processEnv } from "../lib/home.ts";
 import type { HiddenPrompter } from "../lib/tty_prompt.ts";
@@ -322,7 +322,7 @@ export async function newBottleSlug(
   if (label === null) return await nextFreeSlug(await generatedSlug(agent), live);
   const slug = await slugOfLabel(label);
   if (live(slug)) {
-    throw new BottleError("slug_in_use", `Cannot start "${slug}": a bottle with that slug exists`, {
+    throw new SlugInUseError(`Cannot start "${slug}": a bottle with that slug exists`, {
       hint: `Pick another --label, or \`bot-bottle destroy ${slug}\``,
       slug,
     });

@@ -2,7 +2,7 @@ import { bottleObjects, stateDir } from "../bottle/lifecycle.ts";
 import { ownerAlive } from "../bottle/owner.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { containerLogs, containerLogsStream } from "../engine/mod.ts";
-import { BottleError, UsageError } from "../lib/errors.ts";
+import { NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
@@ -51,8 +51,7 @@ async function run(ctx: CommandContext): Promise<number> {
   try {
     data = await Deno.readFile(file);
   } catch {
-    throw new BottleError(
-      "not_found",
+    throw new NotFoundError(
       `Cannot show the ${service} logs of "${slug}": ${
         record ? "none were saved" : "no such bottle"
       }`,

@@ -3,7 +3,7 @@ import { planBottle } from "../bottle/plan.ts";
 import { sidecarImageName } from "../bottle/images.ts";
 import { agentImageFor, chooseRuntime, openBottleEnv } from "../bottle/session.ts";
 import { EngineNotFoundError, imageInspect } from "../engine/mod.ts";
-import { BottleError, InvalidStateError, UsageError } from "../lib/errors.ts";
+import { InvalidStateError, NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import { resolveAgent } from "../manifest/mod.ts";
 import { VERSION } from "../version.ts";
@@ -26,7 +26,7 @@ async function run(ctx: CommandContext): Promise<number> {
   });
   const record = benv.bottles.get(slug);
   if (record === undefined || record.status === "destroyed") {
-    throw new BottleError("not_found", `Cannot resume "${slug}": no such bottle`, {
+    throw new NotFoundError(`Cannot resume "${slug}": no such bottle`, {
       hint: "Run `bot-bottle ps` to list bottles",
     });
   }

@@ -7,7 +7,7 @@ import {
   probeAgentImage,
   slugOfLabel,
 } from "../bottle/session.ts";
-import { BottleError, UsageError } from "../lib/errors.ts";
+import { NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import { resolveAgent } from "../manifest/mod.ts";
 import { sidecarImageName } from "../bottle/images.ts";
@@ -40,7 +40,7 @@ async function pickAgent(ctx: CommandContext, names: string[]): Promise<string> 
     });
   }
   if (names.length === 0) {
-    throw new BottleError("not_found", "Cannot pick an agent: none is installed", {
+    throw new NotFoundError("Cannot pick an agent: none is installed", {
       hint: "Run `bot-bottle init`",
     });
   }
