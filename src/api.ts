@@ -25,8 +25,8 @@ import {
   newBottleSlug,
   openBottleEnv,
   probeAgentImage,
-  resolveLaunchSecrets,
 } from "./bottle/session.ts";
+import { resolveLaunchSecrets } from "./credentials/mod.ts";
 import { loadSkills } from "./bottle/skills.ts";
 import {
   AgentExitError,

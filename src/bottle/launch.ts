@@ -26,13 +26,14 @@ import { FailureError, SlugInUseError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
 import type { BottleOwner, BottleStore } from "../store/mod.ts";
-import { configureSidecar, type ControlChannel, openControlChannel } from "./control.ts";
+import { configureSidecar, openSidecarLink, type SidecarLink } from "./sidecar_link.ts";
 import { stateDir, teardownBottle } from "./lifecycle.ts";
 import { currentOwner, HEARTBEAT_INTERVAL_MS } from "./owner.ts";
 import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan, SYSTEM_CA_BUNDLE } from "./plan.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
+import type { LaunchSecrets } from "../credentials/mod.ts";
 import type { EnvReader } from "../lib/home.ts";
 
 /** Launch steps, in order; each is reported when done. */
@@ -72,18 +73,6 @@ export interface LaunchContext {
   debug?: (line: string) => void;
 }
 
-/** Values resolved on the host; never written anywhere but the engine API and the channel. */
-export interface LaunchSecrets {
-  /** Manifest env (literals and secrets) for the agent exec. */
-  env: Map<string, string>;
-  /** Names among `env` that are secrets. */
-  secretEnv: Set<string>;
-  /** Slot → token. */
-  slots: Map<string, string>;
-  /** Placeholder variables (e.g. `CLAUDE_CODE_OAUTH_TOKEN=egress-placeholder`). */
-  placeholders: Record<string, string>;
-}
-
 /** The bottle record fields of a launch. */
 export interface LaunchRecord {
   owner: BottleOwner;
@@ -101,7 +90,7 @@ export interface LaunchedBottle extends AsyncDisposable {
   sidecarId: string;
   agentId: string;
   sidecarAddress: string;
-  channel: ControlChannel;
+  channel: SidecarLink;
   /** The agent exec's environment (`KEY=value`): secrets and the canary. Never log it. */
   execEnv: string[];
   /** The canary value (for tests of the DLP). */
@@ -248,7 +237,7 @@ export async function launchBottle(
       // the next beat retries
     }
   }, HEARTBEAT_INTERVAL_MS);
-  let channel: ControlChannel | undefined;
+  let channel: SidecarLink | undefined;
   try {
     await writePlanFile(ctx.layout, plan);
     step("recorded", slug);
@@ -276,7 +265,7 @@ export async function launchBottle(
     await writeBottleCa(stateDir(ctx.layout, slug), ca);
     const extra = await loadExtraCaCerts(ctx.env ?? ((n) => Deno.env.get(n)));
     const canary = `bbcanary${randomToken(16)}`;
-    channel = await openControlChannel(client, sidecarId, slug, bottles, {
+    channel = await openSidecarLink(client, sidecarId, slug, bottles, {
       log: ctx.debug,
       helloTimeoutMs: 30_000,
     });

@@ -1,6 +1,6 @@
 import { planBottle } from "../bottle/plan.ts";
+import { checkHostVariables } from "../credentials/mod.ts";
 import {
-  checkHostVariables,
   chooseRuntime,
   newBottleSlug,
   openBottleEnv,
