@@ -28,6 +28,7 @@ import {
 } from "./bottle/session.ts";
 import { resolveLaunchSecrets } from "./credentials/mod.ts";
 import { loadSkills } from "./bottle/skills.ts";
+import { recordEvent } from "./bottle/status.ts";
 import {
   AgentExitError,
   InvalidStateError,
@@ -153,7 +154,7 @@ async function headlessTurn(
         { slug },
       );
     }
-    benv.bottles.update(slug, { status: "idle", exitCode: code, execId: null });
+    recordEvent(benv.bottles, slug, "agent_exit", { exitCode: code, execId: null });
     if (code !== 0) {
       throw new AgentExitError(`The agent of "${slug}" exited with ${code}`, {
         slug,

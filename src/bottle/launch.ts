@@ -28,6 +28,7 @@ import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts
 import type { BottleOwner, BottleStore } from "../store/mod.ts";
 import { configureSidecar, openSidecarLink, type SidecarLink } from "./sidecar_link.ts";
 import { stateDir, teardownBottle } from "./lifecycle.ts";
+import { INITIAL_STATUS, recordEvent } from "./status.ts";
 import { currentOwner, HEARTBEAT_INTERVAL_MS } from "./owner.ts";
 import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan, SYSTEM_CA_BUNDLE } from "./plan.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
@@ -185,8 +186,7 @@ export async function launchBottle(
       keepState: true,
       keepHome: true,
     });
-    bottles.update(slug, {
-      status: "starting",
+    recordEvent(bottles, slug, "launch", {
       owner: record.owner,
       ownerPid: owner.pid,
       ownerHost: owner.host,
@@ -207,7 +207,7 @@ export async function launchBottle(
       color: plan.color,
       runtime: plan.runtime,
       backend: plan.backend,
-      status: "starting",
+      status: INITIAL_STATUS,
       preserved: false,
       frozenImage: null,
       owner: record.owner,
@@ -345,7 +345,11 @@ export async function launchBottle(
         }; run \`bot-bottle cleanup\``,
       );
     }
-    bottles.update(slug, { status: "stopped", preserved: true, error: message.slice(0, 500) });
+    try {
+      recordEvent(bottles, slug, "stop", { preserved: true, error: message.slice(0, 500) });
+    } catch (statusError) {
+      ctx.note?.(`warning: ${(statusError as Error).message}`);
+    }
     throw error;
   }
 }

@@ -31,6 +31,7 @@ import type { HomeLayout } from "../lib/home.ts";
 import type { BottleRecord, BottleStore } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { ownerAlive } from "./owner.ts";
+import { recordEvent } from "./status.ts";
 
 /** What lifecycle operations need. */
 export interface LifecycleContext {
@@ -230,7 +231,7 @@ export async function freezeBottle(
   await verifyMarker(ctx.client, Id, nonce, slug);
   ctx.bottles.update(slug, { preserved: true, frozenImage: image });
   if (options.stop) {
-    ctx.bottles.update(slug, { status: "frozen" });
+    recordEvent(ctx.bottles, slug, "freeze");
     await ignoreMissing(() => containerStop(ctx.client, agent.id, { timeout: 3 }));
     if (!ownerAlive(ctx.bottles.get(slug)!) || ctx.bottles.get(slug)!.owner === "api") {
       await teardownBottle(ctx, slug, { keepState: true, keepHome: true });
@@ -308,8 +309,7 @@ export async function destroyBottle(
     if (!(error instanceof EngineNotFoundError)) throw error;
   }
   if (record !== undefined) {
-    ctx.bottles.update(slug, {
-      status: "destroyed",
+    recordEvent(ctx.bottles, slug, "destroy", {
       execId: null,
       preserved: options.keepState,
       frozenImage: null,
@@ -425,10 +425,7 @@ export async function applyCleanup(
         }),
       );
       if (c.record !== null && c.record.status !== "destroyed") {
-        ctx.bottles.update(c.slug, {
-          status: preserved ? "stopped" : "destroyed",
-          execId: null,
-        });
+        recordEvent(ctx.bottles, c.slug, preserved ? "stop" : "destroy", { execId: null });
       }
     } catch (error) {
       failures.push({ slug: c.slug, message: (error as Error).message });

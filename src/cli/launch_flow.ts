@@ -21,6 +21,7 @@ import type { GlobalOptions } from "./command.ts";
 import { confirm, escapeControl, type IO } from "./io.ts";
 import { formatPreflight } from "./preflight.ts";
 import { loadSkills } from "../bottle/skills.ts";
+import { recordEvent } from "../bottle/status.ts";
 
 /** What the flow needs. */
 export interface LaunchFlowOptions {
@@ -145,10 +146,10 @@ async function finish(
   const preserved = record?.preserved === true;
   await teardownBottle(ctx, slug, { keepState: preserved, keepHome: preserved });
   if (preserved) {
-    ctx.bottles.update(slug, { status: record?.frozenImage ? "frozen" : "stopped", execId: null });
+    recordEvent(ctx.bottles, slug, record?.frozenImage ? "freeze" : "stop", { execId: null });
     say(`bottle "${slug}" kept; continue with \`bot-bottle resume ${slug}\``);
   } else {
-    ctx.bottles.update(slug, { status: "destroyed", execId: null });
+    recordEvent(ctx.bottles, slug, "destroy", { execId: null });
     say(
       `bottle "${slug}" removed; to keep one, run \`bot-bottle commit ${slug}\` before the agent exits`,
     );
