@@ -13,15 +13,12 @@ import {
   type EngineClient,
   EngineConflictError,
   EngineError,
-  execRun,
   networkConnect,
   networkCreate,
   networkList,
-  tarCreate,
   type TarEntry,
   volumeCreate,
 } from "../engine/mod.ts";
-import { containerArchivePut } from "../engine/archive.ts";
 import { FailureError, SlugInUseError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
@@ -30,7 +27,13 @@ import { configureSidecar, openSidecarLink, type SidecarLink } from "./sidecar_l
 import { stateDir, teardownBottle } from "./lifecycle.ts";
 import { INITIAL_STATUS, recordEvent } from "./status.ts";
 import { currentOwner, HEARTBEAT_INTERVAL_MS } from "./owner.ts";
-import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan, SYSTEM_CA_BUNDLE } from "./plan.ts";
+import {
+  agentCreateConfig,
+  type BottlePlan,
+  type LaunchFacts,
+  sidecarCreateConfig,
+} from "./plan.ts";
+import { provisionAgent } from "./provision.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
@@ -87,10 +90,12 @@ export interface LaunchRecord {
 
 /** A launched bottle, agent container idle, ready for the agent exec. */
 export interface LaunchedBottle extends AsyncDisposable {
+  /** The plan as given (the launch never changes it). */
   plan: BottlePlan;
+  /** What the launch learnt: the internal subnet and the sidecar's address. */
+  facts: LaunchFacts;
   sidecarId: string;
   agentId: string;
-  sidecarAddress: string;
   channel: SidecarLink;
   /** The agent exec's environment (`KEY=value`): secrets and the canary. Never log it. */
   execEnv: string[];
@@ -119,6 +124,7 @@ export function sidecarRoutes(plan: BottlePlan): SidecarRoute[] {
   }));
 }
 
+/** Creates the internal network on a free /28 of the pool; returns the subnet. */
 async function createInternalNetwork(ctx: LaunchContext, plan: BottlePlan): Promise<string> {
   const net = plan.networks.find((n) => n.service === "net-internal")!;
   const existing = await networkList(ctx.client, {});
@@ -143,7 +149,6 @@ async function createInternalNetwork(ctx: LaunchContext, plan: BottlePlan): Prom
         Options: net.options,
         IPAM: { Driver: "default", Config: [{ Subnet: subnet }] },
       });
-      net.subnet = subnet;
       return subnet;
     } catch (error) {
       lastError = error;
@@ -242,18 +247,20 @@ export async function launchBottle(
     await writePlanFile(ctx.layout, plan);
     step("recorded", slug);
 
-    const subnet = await createInternalNetwork(ctx, plan);
+    const internalSubnet = await createInternalNetwork(ctx, plan);
     const egressNet = plan.networks.find((n) => n.service === "net-egress")!;
     await networkCreate(client, egressNet.name, { Labels: egressNet.labels, EnableIPv6: false });
-    plan.containers.sidecar.create.Env!.push(`BOT_BOTTLE_INTERNAL_SUBNET=${subnet}`);
-    await writePlanFile(ctx.layout, plan);
-    step("networks", `${plan.networks.map((n) => n.name).join(", ")} (${subnet})`);
+    step("networks", `${plan.networks.map((n) => n.name).join(", ")} (${internalSubnet})`);
 
     for (const v of plan.volumes) await volumeCreate(client, v.name, { labels: v.labels });
     step("volumes", plan.volumes.map((v) => v.name).join(", "));
 
     const sc = plan.containers.sidecar;
-    const { Id: sidecarId } = await containerCreate(client, sc.name, sc.create);
+    const { Id: sidecarId } = await containerCreate(
+      client,
+      sc.name,
+      sidecarCreateConfig(plan, { internalSubnet }),
+    );
     for (const c of sc.connect) {
       await networkConnect(client, c.network, sidecarId, { aliases: c.aliases });
     }
@@ -293,13 +300,9 @@ export async function launchBottle(
     }
     step("control", `sidecar at ${sidecarAddress}; CA SHA-256 ${ca.fingerprintSha256}`);
 
+    const facts: LaunchFacts = { internalSubnet, sidecarAddress };
     const ac = plan.containers.agent;
-    const agentCreate = {
-      ...ac.create,
-      HostConfig: { ...ac.create.HostConfig, Dns: [sidecarAddress] },
-    };
-    ac.hardening.dns = sidecarAddress;
-    const { Id: agentId } = await containerCreate(client, ac.name, agentCreate);
+    const { Id: agentId } = await containerCreate(client, ac.name, agentCreateConfig(plan, facts));
     await containerStart(client, agentId);
     step("agent", ac.name);
 
@@ -314,9 +317,9 @@ export async function launchBottle(
     const opened = channel;
     return {
       plan,
+      facts,
       sidecarId,
       agentId,
-      sidecarAddress,
       channel: opened,
       execEnv,
       canary,
@@ -352,67 +355,4 @@ export async function launchBottle(
     }
     throw error;
   }
-}
-
-/**
- * Provisions the agent (SPEC §6.7 step 3): files go in through the archive endpoint with
- * uid/gid 1000 (a root exec has no capabilities to chown); root exec only for the CA.
- */
-async function provisionAgent(
-  client: EngineClient,
-  agentId: string,
-  plan: BottlePlan,
-  prompt: string,
-  extra: TarEntry[],
-): Promise<void> {
-  const dirs = new Set<string>();
-  for (const e of extra) {
-    const parts = e.path.split("/");
-    for (let i = 1; i < parts.length - 1; i++) dirs.add(parts.slice(0, i).join("/"));
-  }
-  const parents: TarEntry[] = [...dirs].filter((d) => !extra.some((e) => e.path === d)).sort()
-    .map((d) => ({ path: d, type: "dir" as const, mode: 0o755, uid: 1000, gid: 1000 }));
-  const files: TarEntry[] = [
-    ...parents,
-    ...extra,
-    {
-      path: plan.provision.promptFile.slice(AGENT_HOME.length + 1),
-      data: prompt + (prompt.endsWith("\n") || prompt === "" ? "" : "\n"),
-      mode: 0o644,
-      uid: 1000,
-      gid: 1000,
-    },
-  ];
-  const { name, email } = plan.gitIdentity;
-  if (name || email) {
-    const lines = ["[user]"];
-    if (name) lines.push(`\tname = ${gitConfigValue(name)}`);
-    if (email) lines.push(`\temail = ${gitConfigValue(email)}`);
-    files.push({
-      path: ".gitconfig",
-      data: lines.join("\n") + "\n",
-      mode: 0o644,
-      uid: 1000,
-      gid: 1000,
-    });
-  }
-  await containerArchivePut(client, agentId, AGENT_HOME, tarCreate(files));
-  {
-    const ca = await execRun(client, agentId, [
-      "sh",
-      "-c",
-      // Appending to the bundle is what update-ca-certificates ends with, without its rehash
-      // of every certificate (~0.5 s); the copy keeps it across a later update-ca-certificates.
-      `test -f ${AGENT_CA_FILE} || exit 0; cp ${AGENT_CA_FILE} /usr/local/share/ca-certificates/bot-bottle-${plan.slug}.crt && cat ${AGENT_CA_FILE} >> ${SYSTEM_CA_BUNDLE}`,
-    ], { user: "0:0" });
-    if (ca.exitCode !== 0) {
-      throw new FailureError(`Cannot install the bottle's CA in "${plan.slug}"`, {
-        hint: ca.stderrText.trim().split("\n").at(-1)?.slice(0, 200),
-      });
-    }
-  }
-}
-
-function gitConfigValue(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, " ")}"`;
 }

@@ -12,7 +12,7 @@ import {
   imageInspect,
   systemInfo,
 } from "../engine/mod.ts";
-import { ConfigError, SlugInUseError, UsageError } from "../lib/errors.ts";
+import { ConfigError, InternalError, SlugInUseError, UsageError } from "../lib/errors.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
 import { type EnvReader, type HomeLayout, processEnv } from "../lib/home.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
@@ -182,7 +182,7 @@ export interface EnsurePlanImagesOptions {
 export async function ensurePlanImages(
   client: EngineClient,
   resolved: ResolvedAgent,
-  plan: BottlePlan,
+  plan: Readonly<BottlePlan>,
   options: EnsurePlanImagesOptions,
 ): Promise<{ agentBuilt: boolean; sidecarBuilt: boolean }> {
   const env = options.env;
@@ -203,9 +203,10 @@ export async function ensurePlanImages(
     const result = await ensureImage(client, spec, { onProgress: options.onProgress });
     agentBuilt = result.built;
     if (spec.name !== plan.images.agent.name) {
-      plan.images.agent.name = spec.name;
-      plan.containers.agent.image = spec.name;
-      plan.containers.agent.create.Image = spec.name;
+      // The plan named the image from the same inputs; a difference is a bug, not a rename.
+      throw new InternalError(
+        `Cannot launch "${plan.slug}": the plan names image "${plan.images.agent.name}" but the build made "${spec.name}"`,
+      );
     }
   }
   return { agentBuilt, sidecarBuilt };
