@@ -10,6 +10,7 @@ import {
   containerCreate,
   containerInspect,
   containerStart,
+  containerStop,
   type EngineClient,
   EngineConflictError,
   EngineError,
@@ -101,6 +102,8 @@ export interface LaunchedBottle extends AsyncDisposable {
   execEnv: string[];
   /** The canary value (for tests of the DLP). */
   canary: string;
+  /** Stops the agent container (its exec ends, so a waiting `runAgent` returns). */
+  stopAgent(): Promise<void>;
   /** Stops heartbeating and closes the channel (does not tear down). */
   release(): Promise<void>;
 }
@@ -323,6 +326,9 @@ export async function launchBottle(
       channel: opened,
       execEnv,
       canary,
+      async stopAgent() {
+        await containerStop(client, agentId, { timeout: 2 });
+      },
       async release() {
         clearInterval(heartbeat);
         await opened[Symbol.asyncDispose]();

@@ -13,7 +13,6 @@ import type { BottlePlan } from "../bottle/plan.ts";
 import { type BottleEnv, ensurePlanImages } from "../bottle/session.ts";
 import { resolveLaunchSecrets } from "../credentials/mod.ts";
 import { createBuildProgress } from "../bottle/image_progress.ts";
-import { containerStop } from "../engine/mod.ts";
 import { BottleError, InterruptedError, UsageError } from "../lib/errors.ts";
 import { ttyPrompter } from "../lib/tty_prompt.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
@@ -75,7 +74,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
   const onSignal = () => {
     interrupted = true;
     // A running agent is stopped; its exec ends and the normal teardown follows.
-    if (launched) containerStop(benv.client, launched.agentId, { timeout: 2 }).catch(() => {});
+    if (launched) launched.stopAgent().catch(() => {});
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);

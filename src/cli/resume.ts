@@ -5,7 +5,7 @@ import { InvalidStateError, NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { runLaunchFlow } from "./launch_flow.ts";
-import { openCliCatalog } from "./list.ts";
+import { openCliCatalog } from "./catalog.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
   const { values, io, globals } = ctx;

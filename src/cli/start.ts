@@ -7,7 +7,7 @@ import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
 import { runLaunchFlow } from "./launch_flow.ts";
 import { formatPreflight } from "./preflight.ts";
-import { openCliCatalog } from "./list.ts";
+import { openCliCatalog } from "./catalog.ts";
 
 /** Label colours (SPEC §5.2). */
 export const COLORS = [
