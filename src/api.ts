@@ -14,24 +14,16 @@
  * @module
  */
 import { runAgent } from "./bottle/agent_exec.ts";
-import { sidecarImageName } from "./bottle/images.ts";
 import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
 import { destroyBottle, freezeBottle, stateDir } from "./bottle/lifecycle.ts";
-import { planBottle } from "./bottle/plan.ts";
-import {
-  type BottleEnv,
-  chooseRuntime,
-  ensurePlanImages,
-  newBottleSlug,
-  openBottleEnv,
-  probeAgentImage,
-  resolveLaunchSecrets,
-} from "./bottle/session.ts";
+import { prepareLaunch } from "./bottle/prepare_launch.ts";
+import { type BottleEnv, ensurePlanImages, openBottleEnv } from "./bottle/session.ts";
 import { loadSkills } from "./bottle/skills.ts";
-import { BottleError, toBottleError } from "./lib/errors.ts";
+import { recordEvent } from "./bottle/status.ts";
+import { resolveLaunchSecrets } from "./credentials/mod.ts";
+import { AgentExitError, InvalidStateError, NotFoundError, toBottleError } from "./lib/errors.ts";
 import { homeLayout } from "./lib/home.ts";
-import { openCatalog, resolveAgent } from "./manifest/mod.ts";
-import { VERSION } from "./version.ts";
+import { openCatalog } from "./manifest/mod.ts";
 
 export { BottleError } from "./lib/errors.ts";
 export type { BottleErrorCode } from "./lib/errors.ts";
@@ -69,49 +61,34 @@ function wrap<T>(fn: () => Promise<T>): Promise<T> {
   });
 }
 
-async function headlessTurn(
-  slug: string,
-  agent: string,
-  bottles: string[],
-  label: string | null,
-  opts: { prompt: string; output?: WritableStream<Uint8Array> },
-  resume: { frozenImage: string | null } | null,
-): Promise<string> {
+/** What one headless turn launches: a new bottle, or a recorded one resumed. */
+interface TurnRequest {
+  agent: string;
+  bottles: readonly string[];
+  label: string | null;
+  prompt: string;
+  output?: WritableStream<Uint8Array>;
+  resume?: { slug: string; frozenImage: string | null };
+}
+
+async function headlessTurn(request: TurnRequest): Promise<string> {
   const layout = homeLayout();
   const benv = await openBottleEnv(layout);
   let keep = false;
   try {
     const catalog = openCatalog({ home: layout, cwd: Deno.cwd(), warn: () => {} });
-    const resolved = resolveAgent(catalog, agent, { bottles });
-    if (resolved.bottleNeedsConfirmation) {
-      throw new BottleError(
-        "usage",
-        `Repository agent "${agent}" chooses its own bottle; pass bottles explicitly`,
-      );
-    }
-    const runtime = await chooseRuntime(benv.client, resolved, benv.env);
-    if (resume === null) slug = await newBottleSlug(benv.bottles, agent, label);
-    const image = resume?.frozenImage
-      ? null
-      : await probeAgentImage(benv.client, resolved, benv.env);
-    const plan = planBottle({
-      resolved,
-      slug,
-      version: VERSION,
-      agentImage: resume?.frozenImage ?? image!.name,
-      agentImageCached: image?.cached ?? null,
-      sidecarImage: sidecarImageName(benv.env, VERSION),
-      runtime,
-      internalSubnet: null,
-      label,
+    // Without confirmBottle a repository agent's own bottle is refused, so never null.
+    const { resolved, plan } = (await prepareLaunch(benv, {
+      catalog,
+      agent: request.agent,
+      bottles: request.bottles,
+      label: request.label,
       color: null,
       headless: true,
-      prompt: opts.prompt,
-      resume: resume?.frozenImage != null,
-      remoteControl: false,
-      frozenImage: resume?.frozenImage ?? null,
-      homeId: benv.homeId,
-    });
+      prompt: request.prompt,
+      resume: request.resume,
+    }))!;
+    const slug = plan.slug;
     const secrets = await resolveLaunchSecrets(resolved, { hostEnv: benv.env });
     const skills = await loadSkills(resolved.agent.skills, resolved.provider.template, benv.env);
     await ensurePlanImages(benv.client, resolved, plan, { env: benv.env });
@@ -119,12 +96,17 @@ async function headlessTurn(
       benv,
       plan,
       secrets,
-      { owner: "api", resume: resume !== null, prompt: resolved.agent.prompt, files: skills },
+      {
+        owner: "api",
+        resume: request.resume !== undefined,
+        prompt: resolved.agent.prompt,
+        files: skills,
+      },
     );
     keep = true;
     const entry: Held = { benv, launched, turn: null };
     held.set(slug, entry);
-    const writer = opts.output?.getWriter();
+    const writer = request.output?.getWriter();
     entry.turn = runAgent(benv.client, benv.bottles, launched, {
       logFile: `${stateDir(layout, slug)}/logs/agent.log`,
       output: {
@@ -141,17 +123,16 @@ async function headlessTurn(
     }
     const record = benv.bottles.get(slug);
     if (record?.status === "frozen" || record?.status === "destroyed") {
-      throw new BottleError(
-        "invalid_state",
+      throw new InvalidStateError(
         `The agent of "${slug}" was stopped by ${
           record.status === "frozen" ? "freeze" : "destroy"
         }`,
         { slug },
       );
     }
-    benv.bottles.update(slug, { status: "idle", exitCode: code, execId: null });
+    recordEvent(benv.bottles, slug, "agent_exit", { exitCode: code, execId: null });
     if (code !== 0) {
-      throw new BottleError("agent_exit", `The agent of "${slug}" exited with ${code}`, {
+      throw new AgentExitError(`The agent of "${slug}" exited with ${code}`, {
         slug,
         agentExitCode: code,
       });
@@ -169,7 +150,15 @@ async function headlessTurn(
  * @throws {BottleError} `agent_exit` (with `agentExitCode` and `slug`) when the agent fails.
  */
 export function startHeadless(agent: string, opts: StartHeadlessOptions): Promise<string> {
-  return wrap(() => headlessTurn("", agent, opts.bottles ?? [], opts.label ?? null, opts, null));
+  return wrap(() =>
+    headlessTurn({
+      agent,
+      bottles: opts.bottles ?? [],
+      label: opts.label ?? null,
+      prompt: opts.prompt,
+      output: opts.output,
+    })
+  );
 }
 
 async function release(slug: string): Promise<void> {
@@ -213,16 +202,21 @@ export function resumeHeadless(slug: string, opts: ResumeHeadlessOptions): Promi
       record = benv.bottles.get(slug);
     }
     if (record === undefined || record.status === "destroyed") {
-      throw new BottleError("not_found", `Cannot resume "${slug}": no such bottle`, { slug });
+      throw new NotFoundError(`Cannot resume "${slug}": no such bottle`, { slug });
     }
     if (held.has(slug) || record.status === "running" || record.status === "starting") {
-      throw new BottleError("invalid_state", `Cannot resume "${slug}": it is ${record.status}`, {
+      throw new InvalidStateError(`Cannot resume "${slug}": it is ${record.status}`, {
         slug,
       });
     }
     await release(slug);
-    await headlessTurn(slug, record.agent, record.bottles, record.label, opts, {
-      frozenImage: record.frozenImage,
+    await headlessTurn({
+      agent: record.agent,
+      bottles: record.bottles,
+      label: record.label,
+      prompt: opts.prompt,
+      output: opts.output,
+      resume: { slug, frozenImage: record.frozenImage },
     });
   });
 }

@@ -15,6 +15,7 @@ import {
 } from "../engine/mod.ts";
 import type { BottleStore } from "../store/mod.ts";
 import type { LaunchedBottle } from "./launch.ts";
+import { recordEvent } from "./status.ts";
 
 /** Where the agent's output goes. */
 export interface AgentOutput {
@@ -85,7 +86,13 @@ export async function runAgent(
     log?.close();
     throw error;
   }
-  bottles.update(plan.slug, { status: "running", execId });
+  try {
+    recordEvent(bottles, plan.slug, "agent_start", { execId });
+  } catch (error) {
+    session.close();
+    log?.close();
+    throw error;
+  }
   options.onStarted?.(execId);
   const tee = async (bytes: Uint8Array, sink: (b: Uint8Array) => void | Promise<void>) => {
     await sink(bytes);

@@ -10,29 +10,35 @@ import {
   containerCreate,
   containerInspect,
   containerStart,
+  containerStop,
   type EngineClient,
   EngineConflictError,
   EngineError,
-  execRun,
   networkConnect,
   networkCreate,
   networkList,
-  tarCreate,
   type TarEntry,
   volumeCreate,
 } from "../engine/mod.ts";
-import { containerArchivePut } from "../engine/archive.ts";
-import { BottleError } from "../lib/errors.ts";
+import { FailureError, SlugInUseError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
 import type { BottleOwner, BottleStore } from "../store/mod.ts";
-import { configureSidecar, type ControlChannel, openControlChannel } from "./control.ts";
+import { configureSidecar, openSidecarLink, type SidecarLink } from "./sidecar_link.ts";
 import { stateDir, teardownBottle } from "./lifecycle.ts";
+import { INITIAL_STATUS, recordEvent } from "./status.ts";
 import { currentOwner, HEARTBEAT_INTERVAL_MS } from "./owner.ts";
-import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan, SYSTEM_CA_BUNDLE } from "./plan.ts";
+import {
+  agentCreateConfig,
+  type BottlePlan,
+  type LaunchFacts,
+  sidecarCreateConfig,
+} from "./plan.ts";
+import { provisionAgent } from "./provision.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
+import type { LaunchSecrets } from "../credentials/mod.ts";
 import type { EnvReader } from "../lib/home.ts";
 
 /** Launch steps, in order; each is reported when done. */
@@ -72,18 +78,6 @@ export interface LaunchContext {
   debug?: (line: string) => void;
 }
 
-/** Values resolved on the host; never written anywhere but the engine API and the channel. */
-export interface LaunchSecrets {
-  /** Manifest env (literals and secrets) for the agent exec. */
-  env: Map<string, string>;
-  /** Names among `env` that are secrets. */
-  secretEnv: Set<string>;
-  /** Slot → token. */
-  slots: Map<string, string>;
-  /** Placeholder variables (e.g. `CLAUDE_CODE_OAUTH_TOKEN=egress-placeholder`). */
-  placeholders: Record<string, string>;
-}
-
 /** The bottle record fields of a launch. */
 export interface LaunchRecord {
   owner: BottleOwner;
@@ -97,15 +91,19 @@ export interface LaunchRecord {
 
 /** A launched bottle, agent container idle, ready for the agent exec. */
 export interface LaunchedBottle extends AsyncDisposable {
+  /** The plan as given (the launch never changes it). */
   plan: BottlePlan;
+  /** What the launch learnt: the internal subnet and the sidecar's address. */
+  facts: LaunchFacts;
   sidecarId: string;
   agentId: string;
-  sidecarAddress: string;
-  channel: ControlChannel;
+  channel: SidecarLink;
   /** The agent exec's environment (`KEY=value`): secrets and the canary. Never log it. */
   execEnv: string[];
   /** The canary value (for tests of the DLP). */
   canary: string;
+  /** Stops the agent container (its exec ends, so a waiting `runAgent` returns). */
+  stopAgent(): Promise<void>;
   /** Stops heartbeating and closes the channel (does not tear down). */
   release(): Promise<void>;
 }
@@ -129,14 +127,14 @@ export function sidecarRoutes(plan: BottlePlan): SidecarRoute[] {
   }));
 }
 
+/** Creates the internal network on a free /28 of the pool; returns the subnet. */
 async function createInternalNetwork(ctx: LaunchContext, plan: BottlePlan): Promise<string> {
   const net = plan.networks.find((n) => n.service === "net-internal")!;
   const existing = await networkList(ctx.client, {});
   const used = existing.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? ""));
   const candidates = freeSubnets(ctx.pool, used, 24);
   if (candidates.length === 0) {
-    throw new BottleError(
-      "failure",
+    throw new FailureError(
       "Cannot create the internal network: the subnet pool is full",
       {
         hint: "Run `bot-bottle cleanup`, or set BOT_BOTTLE_SUBNET_POOL to a larger range",
@@ -154,7 +152,6 @@ async function createInternalNetwork(ctx: LaunchContext, plan: BottlePlan): Prom
         Options: net.options,
         IPAM: { Driver: "default", Config: [{ Subnet: subnet }] },
       });
-      net.subnet = subnet;
       return subnet;
     } catch (error) {
       lastError = error;
@@ -197,8 +194,7 @@ export async function launchBottle(
       keepState: true,
       keepHome: true,
     });
-    bottles.update(slug, {
-      status: "starting",
+    recordEvent(bottles, slug, "launch", {
       owner: record.owner,
       ownerPid: owner.pid,
       ownerHost: owner.host,
@@ -219,7 +215,7 @@ export async function launchBottle(
       color: plan.color,
       runtime: plan.runtime,
       backend: plan.backend,
-      status: "starting",
+      status: INITIAL_STATUS,
       preserved: false,
       frozenImage: null,
       owner: record.owner,
@@ -233,8 +229,7 @@ export async function launchBottle(
       error: null,
     });
     if (!inserted) {
-      throw new BottleError(
-        "slug_in_use",
+      throw new SlugInUseError(
         `Cannot start "${slug}": a bottle with that slug exists`,
         {
           hint: `Pick another --label, or \`bot-bottle destroy ${slug}\``,
@@ -250,23 +245,25 @@ export async function launchBottle(
       // the next beat retries
     }
   }, HEARTBEAT_INTERVAL_MS);
-  let channel: ControlChannel | undefined;
+  let channel: SidecarLink | undefined;
   try {
     await writePlanFile(ctx.layout, plan);
     step("recorded", slug);
 
-    const subnet = await createInternalNetwork(ctx, plan);
+    const internalSubnet = await createInternalNetwork(ctx, plan);
     const egressNet = plan.networks.find((n) => n.service === "net-egress")!;
     await networkCreate(client, egressNet.name, { Labels: egressNet.labels, EnableIPv6: false });
-    plan.containers.sidecar.create.Env!.push(`BOT_BOTTLE_INTERNAL_SUBNET=${subnet}`);
-    await writePlanFile(ctx.layout, plan);
-    step("networks", `${plan.networks.map((n) => n.name).join(", ")} (${subnet})`);
+    step("networks", `${plan.networks.map((n) => n.name).join(", ")} (${internalSubnet})`);
 
     for (const v of plan.volumes) await volumeCreate(client, v.name, { labels: v.labels });
     step("volumes", plan.volumes.map((v) => v.name).join(", "));
 
     const sc = plan.containers.sidecar;
-    const { Id: sidecarId } = await containerCreate(client, sc.name, sc.create);
+    const { Id: sidecarId } = await containerCreate(
+      client,
+      sc.name,
+      sidecarCreateConfig(plan, { internalSubnet }),
+    );
     for (const c of sc.connect) {
       await networkConnect(client, c.network, sidecarId, { aliases: c.aliases });
     }
@@ -278,7 +275,7 @@ export async function launchBottle(
     await writeBottleCa(stateDir(ctx.layout, slug), ca);
     const extra = await loadExtraCaCerts(ctx.env ?? ((n) => Deno.env.get(n)));
     const canary = `bbcanary${randomToken(16)}`;
-    channel = await openControlChannel(client, sidecarId, slug, bottles, {
+    channel = await openSidecarLink(client, sidecarId, slug, bottles, {
       log: ctx.debug,
       helloTimeoutMs: 30_000,
     });
@@ -300,20 +297,15 @@ export async function launchBottle(
       : (await containerInspect(client, sidecarId)).NetworkSettings.Networks[plan.networks[0].name]
         ?.IPAddress;
     if (!sidecarAddress) {
-      throw new BottleError(
-        "failure",
+      throw new FailureError(
         `Cannot start "${slug}": the sidecar has no internal address`,
       );
     }
     step("control", `sidecar at ${sidecarAddress}; CA SHA-256 ${ca.fingerprintSha256}`);
 
+    const facts: LaunchFacts = { internalSubnet, sidecarAddress };
     const ac = plan.containers.agent;
-    const agentCreate = {
-      ...ac.create,
-      HostConfig: { ...ac.create.HostConfig, Dns: [sidecarAddress] },
-    };
-    ac.hardening.dns = sidecarAddress;
-    const { Id: agentId } = await containerCreate(client, ac.name, agentCreate);
+    const { Id: agentId } = await containerCreate(client, ac.name, agentCreateConfig(plan, facts));
     await containerStart(client, agentId);
     step("agent", ac.name);
 
@@ -328,12 +320,15 @@ export async function launchBottle(
     const opened = channel;
     return {
       plan,
+      facts,
       sidecarId,
       agentId,
-      sidecarAddress,
       channel: opened,
       execEnv,
       canary,
+      async stopAgent() {
+        await containerStop(client, agentId, { timeout: 2 });
+      },
       async release() {
         clearInterval(heartbeat);
         await opened[Symbol.asyncDispose]();
@@ -359,70 +354,11 @@ export async function launchBottle(
         }; run \`bot-bottle cleanup\``,
       );
     }
-    bottles.update(slug, { status: "stopped", preserved: true, error: message.slice(0, 500) });
+    try {
+      recordEvent(bottles, slug, "stop", { preserved: true, error: message.slice(0, 500) });
+    } catch (statusError) {
+      ctx.note?.(`warning: ${(statusError as Error).message}`);
+    }
     throw error;
   }
-}
-
-/**
- * Provisions the agent (SPEC §6.7 step 3): files go in through the archive endpoint with
- * uid/gid 1000 (a root exec has no capabilities to chown); root exec only for the CA.
- */
-async function provisionAgent(
-  client: EngineClient,
-  agentId: string,
-  plan: BottlePlan,
-  prompt: string,
-  extra: TarEntry[],
-): Promise<void> {
-  const dirs = new Set<string>();
-  for (const e of extra) {
-    const parts = e.path.split("/");
-    for (let i = 1; i < parts.length - 1; i++) dirs.add(parts.slice(0, i).join("/"));
-  }
-  const parents: TarEntry[] = [...dirs].filter((d) => !extra.some((e) => e.path === d)).sort()
-    .map((d) => ({ path: d, type: "dir" as const, mode: 0o755, uid: 1000, gid: 1000 }));
-  const files: TarEntry[] = [
-    ...parents,
-    ...extra,
-    {
-      path: plan.provision.promptFile.slice(AGENT_HOME.length + 1),
-      data: prompt + (prompt.endsWith("\n") || prompt === "" ? "" : "\n"),
-      mode: 0o644,
-      uid: 1000,
-      gid: 1000,
-    },
-  ];
-  const { name, email } = plan.gitIdentity;
-  if (name || email) {
-    const lines = ["[user]"];
-    if (name) lines.push(`\tname = ${gitConfigValue(name)}`);
-    if (email) lines.push(`\temail = ${gitConfigValue(email)}`);
-    files.push({
-      path: ".gitconfig",
-      data: lines.join("\n") + "\n",
-      mode: 0o644,
-      uid: 1000,
-      gid: 1000,
-    });
-  }
-  await containerArchivePut(client, agentId, AGENT_HOME, tarCreate(files));
-  {
-    const ca = await execRun(client, agentId, [
-      "sh",
-      "-c",
-      // Appending to the bundle is what update-ca-certificates ends with, without its rehash
-      // of every certificate (~0.5 s); the copy keeps it across a later update-ca-certificates.
-      `test -f ${AGENT_CA_FILE} || exit 0; cp ${AGENT_CA_FILE} /usr/local/share/ca-certificates/bot-bottle-${plan.slug}.crt && cat ${AGENT_CA_FILE} >> ${SYSTEM_CA_BUNDLE}`,
-    ], { user: "0:0" });
-    if (ca.exitCode !== 0) {
-      throw new BottleError("failure", `Cannot install the bottle's CA in "${plan.slug}"`, {
-        hint: ca.stderrText.trim().split("\n").at(-1)?.slice(0, 200),
-      });
-    }
-  }
-}
-
-function gitConfigValue(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, " ")}"`;
 }

@@ -1,5 +1,6 @@
 /**
- * Bottle lifecycle on the engine (SPEC §6.9): teardown, freeze (commit), destroy and cleanup.
+ * Bottle lifecycle on the engine (SPEC §6.9): teardown, freeze (commit) and destroy
+ * (`cleanup` is `cleanup.ts`).
  * Everything is found by the `io.bot-bottle.slug` label, so each operation is idempotent and
  * works on whatever a crashed launch left behind (LESSONS 10).
  *
@@ -26,11 +27,12 @@ import {
   volumeList,
   volumeRemove,
 } from "../engine/mod.ts";
-import { BottleError } from "../lib/errors.ts";
+import { FailureError, InvalidStateError, NotFoundError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
-import type { BottleRecord, BottleStore } from "../store/mod.ts";
+import type { BottleStore } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { ownerAlive } from "./owner.ts";
+import { recordEvent } from "./status.ts";
 
 /** What lifecycle operations need. */
 export interface LifecycleContext {
@@ -192,14 +194,14 @@ export async function freezeBottle(
 ): Promise<FreezeResult> {
   const record = ctx.bottles.get(slug);
   if (record === undefined || record.status === "destroyed") {
-    throw new BottleError("not_found", `Cannot freeze "${slug}": no such bottle`, {
+    throw new NotFoundError(`Cannot freeze "${slug}": no such bottle`, {
       hint: "Run `bot-bottle ps` to list bottles",
     });
   }
   const objects = await bottleObjects(ctx.client, slug);
   const agent = objects.containers.find((c) => c.service === "agent");
   if (!agent || agent.state !== "running") {
-    throw new BottleError("invalid_state", `Cannot freeze "${slug}": its agent is not running`, {
+    throw new InvalidStateError(`Cannot freeze "${slug}": its agent is not running`, {
       hint: record.frozenImage
         ? `It is frozen already as ${record.frozenImage}; \`bot-bottle resume ${slug}\``
         : "Only a running bottle can be frozen",
@@ -214,7 +216,7 @@ export async function freezeBottle(
     nonce,
   ], { user: "0:0" });
   if (mark.exitCode !== 0) {
-    throw new BottleError("failure", `Cannot freeze "${slug}": cannot write the freeze marker`, {
+    throw new FailureError(`Cannot freeze "${slug}": cannot write the freeze marker`, {
       hint: mark.stderrText.trim().slice(0, 200) || undefined,
     });
   }
@@ -230,7 +232,7 @@ export async function freezeBottle(
   await verifyMarker(ctx.client, Id, nonce, slug);
   ctx.bottles.update(slug, { preserved: true, frozenImage: image });
   if (options.stop) {
-    ctx.bottles.update(slug, { status: "frozen" });
+    recordEvent(ctx.bottles, slug, "freeze");
     await ignoreMissing(() => containerStop(ctx.client, agent.id, { timeout: 3 }));
     if (!ownerAlive(ctx.bottles.get(slug)!) || ctx.bottles.get(slug)!.owner === "api") {
       await teardownBottle(ctx, slug, { keepState: true, keepHome: true });
@@ -252,8 +254,7 @@ async function verifyMarker(client: EngineClient, imageId: string, nonce: string
     const found = entry ? new TextDecoder().decode(entry.data) : "";
     if (found !== nonce) throw new Error("marker differs");
   } catch (error) {
-    throw new BottleError(
-      "failure",
+    throw new FailureError(
       `Cannot freeze "${slug}": the committed image does not contain the freeze marker`,
       {
         cause: error,
@@ -292,7 +293,7 @@ export async function destroyBottle(
     // none
   }
   if ((record === undefined || record.status === "destroyed") && !hasObjects && !hasState) {
-    throw new BottleError("not_found", `Cannot destroy "${slug}": no such bottle`, {
+    throw new NotFoundError(`Cannot destroy "${slug}": no such bottle`, {
       hint: "Run `bot-bottle ps` to list bottles",
     });
   }
@@ -309,131 +310,11 @@ export async function destroyBottle(
     if (!(error instanceof EngineNotFoundError)) throw error;
   }
   if (record !== undefined) {
-    ctx.bottles.update(slug, {
-      status: "destroyed",
+    recordEvent(ctx.bottles, slug, "destroy", {
       execId: null,
       preserved: options.keepState,
       frozenImage: null,
     });
   }
   return { ...result, image };
-}
-
-/** One bottle `cleanup` would act on. */
-export interface CleanupCandidate {
-  slug: string;
-  record: BottleRecord | null;
-  objects: BottleObjects;
-  /** The state directory exists and would be removed. */
-  stateDir: boolean;
-  /** Why it is reaped. */
-  reason: string;
-}
-
-/** Options of {@linkcode planCleanup}. */
-export interface PlanCleanupOptions {
-  /** Include live, idle, frozen and api-owned bottles. */
-  all: boolean;
-  /** This home's id: objects labelled with another home's are never touched. */
-  homeId?: string;
-}
-
-/** Whether a record keeps its objects without `--all`. */
-export function protectedFromCleanup(record: BottleRecord, alive: boolean): string | undefined {
-  if (record.status === "destroyed") return undefined;
-  if (record.status === "frozen") return "frozen";
-  if (record.status === "idle") return "idle";
-  if (record.owner === "api" && record.status !== "stopped") return "owned by the orchestrator";
-  if (alive && (record.status === "running" || record.status === "starting")) return "live";
-  return undefined;
-}
-
-/**
- * Finds the labelled objects of non-live bottles and orphan state directories (SPEC §5.2).
- * Preserved state and home volumes stay (they go with `destroy`).
- */
-export async function planCleanup(
-  ctx: LifecycleContext,
-  options: PlanCleanupOptions,
-): Promise<CleanupCandidate[]> {
-  const slugs = new Set<string>();
-  const selector = { [LABELS.slug]: true as const };
-  const [containers, networks, volumes] = await Promise.all([
-    containerList(ctx.client, { labels: selector, all: true }),
-    networkList(ctx.client, { labels: selector }),
-    volumeList(ctx.client, { labels: selector }),
-  ]);
-  for (const o of [...containers, ...networks, ...volumes]) {
-    const slug = o.Labels?.[LABELS.slug];
-    if (!slug) continue;
-    const home = o.Labels?.[LABELS.home];
-    // Objects of another home's bottles are that home's business.
-    if (!(options.homeId && home && home !== options.homeId)) slugs.add(slug);
-  }
-  const stateSlugs = new Set<string>();
-  try {
-    for await (const entry of Deno.readDir(ctx.layout.state)) {
-      if (entry.isDirectory) stateSlugs.add(entry.name);
-    }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
-  for (const s of stateSlugs) slugs.add(s);
-  const out: CleanupCandidate[] = [];
-  for (const slug of [...slugs].sort()) {
-    const record = ctx.bottles.get(slug) ?? null;
-    let reason = record === null ? "no record" : `owner gone (${record.status})`;
-    if (record !== null) {
-      const alive = ownerAlive(record);
-      const guard = protectedFromCleanup(record, alive);
-      if (guard !== undefined && !options.all) continue;
-      if (guard !== undefined) reason = `--all (${guard})`;
-      else if (record.status === "destroyed") reason = "destroyed";
-    }
-    const objects = await bottleObjects(ctx.client, slug);
-    const preserved = record?.preserved === true && !options.all;
-    if (preserved) objects.volumes = objects.volumes.filter((v) => v.service !== "home");
-    const hasState = stateSlugs.has(slug) && !preserved;
-    if (
-      objects.containers.length + objects.networks.length + objects.volumes.length === 0 &&
-      !hasState
-    ) continue;
-    out.push({ slug, record, objects, stateDir: hasState, reason });
-  }
-  return out;
-}
-
-/** One failure during cleanup. */
-export interface CleanupFailure {
-  slug: string;
-  message: string;
-}
-
-/** Removes what {@linkcode planCleanup} found; best effort, every failure reported. */
-export async function applyCleanup(
-  ctx: LifecycleContext,
-  candidates: readonly CleanupCandidate[],
-): Promise<{ removed: TeardownResult[]; failures: CleanupFailure[] }> {
-  const removed: TeardownResult[] = [];
-  const failures: CleanupFailure[] = [];
-  for (const c of candidates) {
-    const preserved = c.record?.preserved === true;
-    try {
-      removed.push(
-        await teardownBottle(ctx, c.slug, {
-          keepState: !c.stateDir,
-          keepHome: preserved && !c.objects.volumes.some((v) => v.service === "home"),
-        }),
-      );
-      if (c.record !== null && c.record.status !== "destroyed") {
-        ctx.bottles.update(c.slug, {
-          status: preserved ? "stopped" : "destroyed",
-          execId: null,
-        });
-      }
-    } catch (error) {
-      failures.push({ slug: c.slug, message: (error as Error).message });
-    }
-  }
-  return { removed, failures };
 }

@@ -51,8 +51,6 @@ export interface PlanInput {
   sidecarImage: string;
   /** `runc` or `runsc`, already checked against the engine. */
   runtime: "runc" | "runsc";
-  /** The internal network's subnet (a /28 of the pool), or `null` before one is picked. */
-  internalSubnet: string | null;
   label: string | null;
   color: string | null;
   headless: boolean;
@@ -72,6 +70,7 @@ export interface NetworkPlan {
   name: string;
   service: "net-internal" | "net-egress";
   internal: boolean;
+  /** Always `null` in a plan: the launch picks a free /28 ({@linkcode LaunchFacts}). */
   subnet: string | null;
   options: Record<string, string>;
   labels: Record<string, string>;
@@ -89,7 +88,10 @@ export interface ContainerPlan {
   name: string;
   service: "sidecar" | "agent";
   image: string;
-  /** The create body (no secret is ever in it). The agent's `Dns` is set at launch. */
+  /**
+   * The create body (no secret is ever in it). What the launch learns is added by
+   * {@linkcode sidecarCreateConfig} and {@linkcode agentCreateConfig}.
+   */
   create: ContainerCreateConfig;
   hardening: {
     user: string;
@@ -213,7 +215,7 @@ export function planBottle(input: PlanInput): BottlePlan {
       name: names.internal,
       service: "net-internal",
       internal: true,
-      subnet: input.internalSubnet,
+      subnet: null,
       // No host address on the bridge: the agent cannot reach host services (LESSONS 31).
       options: { "com.docker.network.bridge.inhibit_ipv4": "true" },
       labels: labels("net-internal"),
@@ -241,7 +243,6 @@ export function planBottle(input: PlanInput): BottlePlan {
     EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS: String(TOKEN_ALLOW_TIMEOUT_SECONDS),
     DENO_NO_UPDATE_CHECK: "1",
   };
-  if (input.internalSubnet) sidecarEnv.BOT_BOTTLE_INTERNAL_SUBNET = input.internalSubnet;
   const sidecarHost: HostConfig = {
     NetworkMode: names.internal,
     CapDrop: ["ALL"],
@@ -393,6 +394,35 @@ export function planBottle(input: PlanInput): BottlePlan {
       repos: resolved.gitGate.map((r) => r.name),
     },
   };
+}
+
+/** What a launch learns from the engine, which a plan cannot know in advance. */
+export interface LaunchFacts {
+  /** The internal network's subnet, a free /28 of the pool. */
+  internalSubnet: string;
+  /** The sidecar's address on the internal network: the agent's resolver. */
+  sidecarAddress: string;
+}
+
+/** The sidecar's create body once the internal subnet is known (`BOT_BOTTLE_INTERNAL_SUBNET`). */
+export function sidecarCreateConfig(
+  plan: BottlePlan,
+  facts: Pick<LaunchFacts, "internalSubnet">,
+): ContainerCreateConfig {
+  const create = plan.containers.sidecar.create;
+  return {
+    ...create,
+    Env: [...(create.Env ?? []), `BOT_BOTTLE_INTERNAL_SUBNET=${facts.internalSubnet}`],
+  };
+}
+
+/** The agent's create body once the sidecar's address is known (its only resolver). */
+export function agentCreateConfig(
+  plan: BottlePlan,
+  facts: Pick<LaunchFacts, "sidecarAddress">,
+): ContainerCreateConfig {
+  const create = plan.containers.agent.create;
+  return { ...create, HostConfig: { ...create.HostConfig, Dns: [facts.sidecarAddress] } };
 }
 
 /** The sidecar's entry point inside its image (documented in the plan for `--verbose`). */

@@ -1,7 +1,7 @@
 /**
  * What `start`, `resume` and the programmatic API share: opening the engine and the host
- * database, choosing the runtime, resolving credentials and env values into
- * {@linkcode LaunchSecrets}, building the images a plan needs, and the one-line preflight.
+ * database, choosing the runtime, picking the slug and building the images a plan needs.
+ * Credentials are resolved by `src/credentials/`.
  *
  * @module
  */
@@ -12,11 +12,10 @@ import {
   imageInspect,
   systemInfo,
 } from "../engine/mod.ts";
-import { BottleError, ConfigError, CredentialsError, UsageError } from "../lib/errors.ts";
+import { ConfigError, InternalError, SlugInUseError, UsageError } from "../lib/errors.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
 import { type EnvReader, type HomeLayout, processEnv } from "../lib/home.ts";
-import type { HiddenPrompter } from "../lib/tty_prompt.ts";
-import { type ResolvedAgent, resolveEnvValues } from "../manifest/mod.ts";
+import type { ResolvedAgent } from "../manifest/mod.ts";
 import { BottleStore, openHostStore, type Store } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { baseImages } from "./base_images.ts";
@@ -31,7 +30,6 @@ import {
   sidecarImageName,
   sidecarImageSpec,
 } from "./images.ts";
-import type { LaunchSecrets } from "./launch.ts";
 import type { BottlePlan } from "./plan.ts";
 import { generatedSlug, limitSlug, nextFreeSlug, slugify } from "./slug.ts";
 import { type Cidr, subnetPool } from "./subnets.ts";
@@ -184,7 +182,7 @@ export interface EnsurePlanImagesOptions {
 export async function ensurePlanImages(
   client: EngineClient,
   resolved: ResolvedAgent,
-  plan: BottlePlan,
+  plan: Readonly<BottlePlan>,
   options: EnsurePlanImagesOptions,
 ): Promise<{ agentBuilt: boolean; sidecarBuilt: boolean }> {
   const env = options.env;
@@ -205,85 +203,13 @@ export async function ensurePlanImages(
     const result = await ensureImage(client, spec, { onProgress: options.onProgress });
     agentBuilt = result.built;
     if (spec.name !== plan.images.agent.name) {
-      plan.images.agent.name = spec.name;
-      plan.containers.agent.image = spec.name;
-      plan.containers.agent.create.Image = spec.name;
+      // The plan named the image from the same inputs; a difference is a bug, not a rename.
+      throw new InternalError(
+        `Cannot launch "${plan.slug}": the plan names image "${plan.images.agent.name}" but the build made "${spec.name}"`,
+      );
     }
   }
   return { agentBuilt, sidecarBuilt };
-}
-
-/**
- * Slot → token for every route with `auth`, from the host variables.
- *
- * @throws {CredentialsError} naming the first unset or empty variable.
- */
-function routeTokens(resolved: ResolvedAgent, hostEnv: EnvReader): Map<string, string> {
-  const slots = new Map<string, string>();
-  for (const route of resolved.routes) {
-    if (!route.auth) continue;
-    const value = hostEnv(route.auth.tokenRef);
-    if (value === undefined || value === "") {
-      throw new CredentialsError(
-        `Cannot inject the token for ${route.host}: host variable "${route.auth.tokenRef}" is ${
-          value === undefined ? "not set" : "empty"
-        }`,
-        { hint: `Export ${route.auth.tokenRef} before launching` },
-      );
-    }
-    slots.set(route.auth.slot, value);
-  }
-  return slots;
-}
-
-/**
- * What `--dry-run` checks (SPEC §5.2 step 4): every host variable a launch would read is set —
- * route tokens and `${VAR}` env entries — with the launch's own errors; nothing is printed and
- * nobody is asked (`?` entries are skipped).
- *
- * @throws {CredentialsError} for a token variable. @throws {ConfigError} for an env variable.
- */
-export async function checkHostVariables(
-  resolved: ResolvedAgent,
-  hostEnv: EnvReader,
-): Promise<void> {
-  routeTokens(resolved, hostEnv);
-  await resolveEnvValues(resolved.env.filter((e) => e.kind !== "prompt"), { hostEnv });
-}
-
-/** Options of {@linkcode resolveLaunchSecrets}. */
-export interface ResolveSecretsOptions {
-  hostEnv: EnvReader;
-  /** `undefined` for headless launches: `?` entries fail. */
-  prompter?: HiddenPrompter;
-}
-
-/**
- * Resolves a launch's values: route tokens from their host variables (unset or empty → exit 5
- * naming the variable), env entries (prompts, host copies, literals) and the placeholders.
- *
- * @throws {CredentialsError} for a missing token variable or forwarded host credentials.
- * @throws {ConfigError} for env entries that cannot be resolved.
- */
-export async function resolveLaunchSecrets(
-  resolved: ResolvedAgent,
-  options: ResolveSecretsOptions,
-): Promise<LaunchSecrets> {
-  if (resolved.provider.forwardHostCredentials) {
-    throw new CredentialsError(
-      `Cannot forward the host's ${resolved.provider.template} credentials: not supported by this version yet`,
-      { hint: "Use agent_provider.auth_token with a token in a host variable instead" },
-    );
-  }
-  const slots = routeTokens(resolved, options.hostEnv);
-  const env = await resolveEnvValues(resolved.env, {
-    hostEnv: options.hostEnv,
-    prompter: options.prompter,
-  });
-  const placeholders = Object.fromEntries(
-    resolved.hiddenEnv.map((name) => [name, "egress-placeholder"]),
-  );
-  return { env: env.values, secretEnv: env.secret, slots, placeholders };
 }
 
 /**
@@ -322,7 +248,7 @@ export async function newBottleSlug(
   if (label === null) return await nextFreeSlug(await generatedSlug(agent), live);
   const slug = await slugOfLabel(label);
   if (live(slug)) {
-    throw new BottleError("slug_in_use", `Cannot start "${slug}": a bottle with that slug exists`, {
+    throw new SlugInUseError(`Cannot start "${slug}": a bottle with that slug exists`, {
       hint: `Pick another --label, or \`bot-bottle destroy ${slug}\``,
       slug,
     });

@@ -1,4 +1,4 @@
-import { applyCleanup, planCleanup } from "../bottle/lifecycle.ts";
+import { applyCleanup, planCleanup } from "../bottle/cleanup.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";

@@ -47,6 +47,8 @@ export interface CommandContext {
   positionals: string[];
   globals: GlobalOptions;
   io: IO;
+  /** Every command of the CLI (for `completions` and help), given by the dispatcher. */
+  commands: readonly CommandSpec[];
 }
 
 /** A CLI command. Commands without `run` exit 2 with "not implemented yet". */

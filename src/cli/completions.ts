@@ -149,10 +149,8 @@ export const completionsCommand: CommandSpec = {
   summary: "Print a completion script for bash, zsh or fish.",
   positionals: [{ name: "shell", required: true, description: "bash | zsh | fish" }],
   options: {},
-  async run({ io, positionals }) {
-    // Imported here: mod.ts imports this file, so a top-level import would be a cycle.
-    const { COMMANDS } = await import("./mod.ts");
-    io.out(completionScript(positionals[0], COMMANDS));
-    return 0;
+  run({ io, positionals, commands }) {
+    io.out(completionScript(positionals[0], commands));
+    return Promise.resolve(0);
   },
 };

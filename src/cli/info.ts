@@ -1,7 +1,8 @@
 import { resolveAgent, type ResolvedAgent, type ResolvedRoute } from "../manifest/mod.ts";
 import type { CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
-import { openCliCatalog } from "./list.ts";
+import { openCliCatalog } from "./catalog.ts";
+import { routeMatches, routeOrigin } from "./route_text.ts";
 
 /** One env entry of `info --json`: names and kinds only, never a value. */
 export interface InfoEnv {
@@ -63,23 +64,6 @@ export function infoOutput(r: ResolvedAgent): InfoOutput {
     ],
     resources: r.resources,
   };
-}
-
-/** A route's rules in one word: `all`, the methods of a methods-only rule, or `N rules`. */
-export function routeMatches(r: Pick<ResolvedRoute, "matches">): string {
-  if (r.matches === null) return "all";
-  if (
-    r.matches.length === 1 && r.matches[0].methods && !r.matches[0].paths && !r.matches[0].headers
-  ) {
-    return r.matches[0].methods.map((m) => m.toUpperCase()).join(",");
-  }
-  return `${r.matches.length} rule${r.matches.length === 1 ? "" : "s"}`;
-}
-
-function routeOrigin(r: ResolvedRoute): string {
-  if (r.origin === "provider") return `provider:${r.provider}`;
-  if (r.origin === "provider+manifest") return `provider:${r.provider}+manifest:${r.bottle}`;
-  return `manifest:${r.bottle}`;
 }
 
 /** The human form of `info` (§5.2): labelled lines, names and schemes, never values. */

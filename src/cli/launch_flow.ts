@@ -10,16 +10,17 @@ import { processTerminal, runAgent } from "../bottle/agent_exec.ts";
 import { launchBottle, type LaunchedBottle, STEP_TEXT } from "../bottle/launch.ts";
 import { stateDir, teardownBottle } from "../bottle/lifecycle.ts";
 import type { BottlePlan } from "../bottle/plan.ts";
-import { type BottleEnv, ensurePlanImages, resolveLaunchSecrets } from "../bottle/session.ts";
+import { type BottleEnv, ensurePlanImages } from "../bottle/session.ts";
+import { resolveLaunchSecrets } from "../credentials/mod.ts";
 import { createBuildProgress } from "../bottle/image_progress.ts";
-import { containerStop } from "../engine/mod.ts";
-import { BottleError } from "../lib/errors.ts";
+import { BottleError, InterruptedError, UsageError } from "../lib/errors.ts";
 import { ttyPrompter } from "../lib/tty_prompt.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
 import type { GlobalOptions } from "./command.ts";
 import { confirm, escapeControl, type IO } from "./io.ts";
 import { formatPreflight } from "./preflight.ts";
 import { loadSkills } from "../bottle/skills.ts";
+import { recordEvent } from "../bottle/status.ts";
 
 /** What the flow needs. */
 export interface LaunchFlowOptions {
@@ -43,14 +44,14 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
   const interactive = !plan.headless;
   if (interactive && !options.yes) {
     if (!io.stdinIsTTY) {
-      throw new BottleError("usage", "Cannot ask for confirmation: stdin is not a terminal", {
+      throw new UsageError("Cannot ask for confirmation: stdin is not a terminal", {
         hint: "Pass --yes to launch without asking, or --headless --prompt TEXT",
       });
     }
     if (!await confirm(io, "launch this agent?")) return 0;
   }
   if (interactive && !io.stdinIsTTY) {
-    throw new BottleError("usage", "Cannot start an interactive bottle: stdin is not a terminal", {
+    throw new UsageError("Cannot start an interactive bottle: stdin is not a terminal", {
       hint: "Use --headless --prompt TEXT, or run from a terminal",
     });
   }
@@ -73,7 +74,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
   const onSignal = () => {
     interrupted = true;
     // A running agent is stopped; its exec ends and the normal teardown follows.
-    if (launched) containerStop(benv.client, launched.agentId, { timeout: 2 }).catch(() => {});
+    if (launched) launched.stopAgent().catch(() => {});
   };
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
@@ -97,7 +98,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
         pool: benv.pool,
         onStep: (step, detail) => {
           say(`${STEP_TEXT[step]}${detail ? ` (${escapeControl(detail)})` : ""}`);
-          if (interrupted) throw new BottleError("interrupted", "Interrupted during launch");
+          if (interrupted) throw new InterruptedError("Interrupted during launch");
         },
         note: say,
         debug: globals.verbose ? (l) => io.err(`debug: ${escapeControl(l)}\n`) : undefined,
@@ -106,7 +107,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
       secrets,
       { owner: "cli", resume: options.resume, prompt: resolved.agent.prompt, files: skills },
     );
-    if (interrupted) throw new BottleError("interrupted", "Interrupted during launch");
+    if (interrupted) throw new InterruptedError("Interrupted during launch");
     if (plan.headless) io.out(`${plan.slug}\n`);
     exitCode = await runAgent(benv.client, benv.bottles, launched, {
       logFile: `${stateDir(benv.layout, plan.slug)}/logs/agent.log`,
@@ -125,13 +126,13 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
       await finish(lifecycle, plan.slug, say);
     }
     if (interrupted && !(error instanceof BottleError && error.code !== "interrupted")) {
-      throw new BottleError("interrupted", "Interrupted; the bottle was removed", { cause: error });
+      throw new InterruptedError("Interrupted; the bottle was removed", { cause: error });
     }
     throw error;
   }
   await launched.release();
   await finish(lifecycle, plan.slug, say);
-  if (interrupted) throw new BottleError("interrupted", "Interrupted; the agent was stopped");
+  if (interrupted) throw new InterruptedError("Interrupted; the agent was stopped");
   return exitCode;
 }
 
@@ -144,10 +145,10 @@ async function finish(
   const preserved = record?.preserved === true;
   await teardownBottle(ctx, slug, { keepState: preserved, keepHome: preserved });
   if (preserved) {
-    ctx.bottles.update(slug, { status: record?.frozenImage ? "frozen" : "stopped", execId: null });
+    recordEvent(ctx.bottles, slug, record?.frozenImage ? "freeze" : "stop", { execId: null });
     say(`bottle "${slug}" kept; continue with \`bot-bottle resume ${slug}\``);
   } else {
-    ctx.bottles.update(slug, { status: "destroyed", execId: null });
+    recordEvent(ctx.bottles, slug, "destroy", { execId: null });
     say(
       `bottle "${slug}" removed; to keep one, run \`bot-bottle commit ${slug}\` before the agent exits`,
     );

@@ -1,9 +1,9 @@
 import { BottleError, toBottleError } from "../lib/errors.ts";
-import { homeLayout } from "../lib/home.ts";
-import { composeBottles, type FileCatalog, openCatalog, parentsOf } from "../manifest/mod.ts";
+import { composeBottles, type FileCatalog, parentsOf } from "../manifest/mod.ts";
 import type { BottleManifest } from "../manifest/schema.ts";
-import type { CommandSpec, GlobalOptions } from "./command.ts";
-import { escapeControl, type IO } from "./io.ts";
+import { openCliCatalog } from "./catalog.ts";
+import type { CommandSpec } from "./command.ts";
+import { escapeControl } from "./io.ts";
 
 /** An error in `list --json`: the one-line message and the hint. */
 export interface ListError {
@@ -36,17 +36,6 @@ export interface ListBottle {
 export interface ListOutput {
   agents: ListAgent[];
   bottles: ListBottle[];
-}
-
-/** Opens the manifest catalog for a command; warnings go to stderr unless `--quiet`. */
-export function openCliCatalog(io: IO, globals: GlobalOptions): FileCatalog {
-  return openCatalog({
-    home: homeLayout(),
-    cwd: Deno.cwd(),
-    warn: (message) => {
-      if (!globals.quiet) io.err(`bot-bottle: warning: ${escapeControl(message)}\n`);
-    },
-  });
 }
 
 function toListError(error: unknown): ListError {

@@ -139,7 +139,7 @@ async function dispatch(argv: string[], io: IO): Promise<number> {
     quiet: values.quiet === true,
     verbose: values.verbose === true,
   };
-  return await spec.run({ values, positionals, globals, io });
+  return await spec.run({ values, positionals, globals, io, commands: COMMANDS });
 }
 
 /** Prints an error the way SPEC §5.1 says: one line, a hint, a stack only with `--verbose`. */

@@ -6,7 +6,7 @@
  */
 import type { BottlePlan } from "../bottle/plan.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
-import { routeMatches } from "./info.ts";
+import { routeMatches } from "./route_text.ts";
 import { escapeControl } from "./io.ts";
 
 /** The preflight text. */

@@ -1,26 +1,11 @@
-import { bottleObjects } from "../bottle/lifecycle.ts";
-import { ownerAlive } from "../bottle/owner.ts";
+import { type BottleListing, listBottles } from "../bottle/listing.ts";
 import { openBottleEnv } from "../bottle/session.ts";
-import { containerList, LABELS } from "../engine/mod.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
 
 /** One row of `ps --json` (docs/cli-output.md). */
-export interface PsRow {
-  slug: string;
-  agent: string | null;
-  label: string | null;
-  /** The recorded status; `orphaned` for labelled containers without a record. */
-  status: string;
-  /** The owner process is alive (heartbeat fresh). */
-  ownerAlive: boolean;
-  owner: string | null;
-  /** Seconds since the bottle was created. */
-  ageSeconds: number;
-  containers: { name: string; service: string; state: string }[];
-  frozenImage: string | null;
-}
+export type PsRow = BottleListing;
 
 /** Formats seconds as `40s`, `12m`, `3h`, `2d`. */
 export function formatAge(seconds: number): string {
@@ -33,51 +18,7 @@ export function formatAge(seconds: number): string {
 async function run(ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   using benv = await openBottleEnv(homeLayout());
-  const now = Date.now();
-  const rows: PsRow[] = [];
-  const seen = new Set<string>();
-  for (const r of benv.bottles.list()) {
-    seen.add(r.slug);
-    const objects = await bottleObjects(benv.client, r.slug);
-    rows.push({
-      slug: r.slug,
-      agent: r.agent,
-      label: r.label,
-      status: r.status,
-      ownerAlive: ownerAlive(r, { now }),
-      owner: r.owner,
-      ageSeconds: Math.floor((now - r.createdAt) / 1000),
-      containers: objects.containers.map((c) => ({
-        name: c.name,
-        service: c.service,
-        state: c.state,
-      })),
-      frozenImage: r.frozenImage,
-    });
-  }
-  const orphans = new Map<string, PsRow>();
-  for (const c of await containerList(benv.client, { labels: { [LABELS.slug]: true } })) {
-    const slug = c.Labels?.[LABELS.slug];
-    if (!slug || seen.has(slug)) continue;
-    const row = orphans.get(slug) ?? {
-      slug,
-      agent: null,
-      label: null,
-      status: "orphaned",
-      ownerAlive: false,
-      owner: null,
-      ageSeconds: Math.floor(now / 1000 - c.Created),
-      containers: [],
-      frozenImage: null,
-    };
-    row.containers.push({
-      name: (c.Names[0] ?? c.Id).replace(/^\//, ""),
-      service: c.Labels?.[LABELS.service] ?? "",
-      state: c.State,
-    });
-    orphans.set(slug, row);
-  }
-  rows.push(...orphans.values());
+  const rows: PsRow[] = await listBottles(benv);
   if (ctx.globals.json) {
     io.out(JSON.stringify(rows, null, 2) + "\n");
     return 0;

@@ -1,15 +1,11 @@
 import { ownerAlive } from "../bottle/owner.ts";
-import { planBottle } from "../bottle/plan.ts";
-import { sidecarImageName } from "../bottle/images.ts";
-import { agentImageFor, chooseRuntime, openBottleEnv } from "../bottle/session.ts";
-import { EngineNotFoundError, imageInspect } from "../engine/mod.ts";
-import { BottleError, InvalidStateError, UsageError } from "../lib/errors.ts";
+import { prepareLaunch } from "../bottle/prepare_launch.ts";
+import { openBottleEnv } from "../bottle/session.ts";
+import { InvalidStateError, NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
-import { resolveAgent } from "../manifest/mod.ts";
-import { VERSION } from "../version.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { runLaunchFlow } from "./launch_flow.ts";
-import { openCliCatalog } from "./list.ts";
+import { openCliCatalog } from "./catalog.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
   const { values, io, globals } = ctx;
@@ -26,7 +22,7 @@ async function run(ctx: CommandContext): Promise<number> {
   });
   const record = benv.bottles.get(slug);
   if (record === undefined || record.status === "destroyed") {
-    throw new BottleError("not_found", `Cannot resume "${slug}": no such bottle`, {
+    throw new NotFoundError(`Cannot resume "${slug}": no such bottle`, {
       hint: "Run `bot-bottle ps` to list bottles",
     });
   }
@@ -35,42 +31,24 @@ async function run(ctx: CommandContext): Promise<number> {
       hint: `Freeze it first with \`bot-bottle commit ${slug} --stop\``,
     });
   }
-  const catalog = openCliCatalog(io, globals);
-  const resolved = resolveAgent(catalog, record.agent, { bottles: record.bottles });
-  const runtime = await chooseRuntime(benv.client, resolved, benv.env);
-  let frozen: string | null = null;
-  if (record.frozenImage) {
-    try {
-      await imageInspect(benv.client, record.frozenImage);
-      frozen = record.frozenImage;
-    } catch (error) {
-      if (!(error instanceof EngineNotFoundError)) throw error;
-    }
-  }
-  if (frozen === null && !globals.quiet) {
-    io.err(
-      `bot-bottle: warning: "${slug}" has no frozen image; starting fresh (the conversation is lost, the home volume is kept if present)\n`,
-    );
-  }
-  const agentImage = frozen ?? (await agentImageFor(resolved, benv.env)).name;
-  const plan = planBottle({
-    resolved,
-    slug,
-    version: VERSION,
-    agentImage,
-    agentImageCached: frozen !== null ? true : null,
-    sidecarImage: sidecarImageName(benv.env, VERSION),
-    runtime,
-    internalSubnet: null,
+  const prepared = await prepareLaunch(benv, {
+    catalog: openCliCatalog(io, globals),
+    agent: record.agent,
+    bottles: record.bottles,
     label: record.label,
     color: record.color,
     headless,
     prompt,
-    resume: frozen !== null,
-    remoteControl: false,
-    frozenImage: frozen,
-    homeId: benv.homeId,
+    resume: { slug, frozenImage: record.frozenImage },
+    onFreshResume: () => {
+      if (globals.quiet) return;
+      io.err(
+        `bot-bottle: warning: "${slug}" has no frozen image; starting fresh (the conversation is lost, the home volume is kept if present)\n`,
+      );
+    },
   });
+  // Recorded bottles are explicit, so no confirmation is asked and the result is never null.
+  const { resolved, plan } = prepared!;
   if (values["dry-run"] === true) {
     io.out(JSON.stringify(plan, null, 2) + "\n");
     return 0;

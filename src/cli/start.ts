@@ -1,22 +1,13 @@
-import { planBottle } from "../bottle/plan.ts";
-import {
-  checkHostVariables,
-  chooseRuntime,
-  newBottleSlug,
-  openBottleEnv,
-  probeAgentImage,
-  slugOfLabel,
-} from "../bottle/session.ts";
-import { BottleError, UsageError } from "../lib/errors.ts";
+import { prepareLaunch } from "../bottle/prepare_launch.ts";
+import { openBottleEnv, slugOfLabel } from "../bottle/session.ts";
+import { checkHostVariables } from "../credentials/mod.ts";
+import { NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
-import { resolveAgent } from "../manifest/mod.ts";
-import { sidecarImageName } from "../bottle/images.ts";
-import { VERSION } from "../version.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
 import { runLaunchFlow } from "./launch_flow.ts";
 import { formatPreflight } from "./preflight.ts";
-import { openCliCatalog } from "./list.ts";
+import { openCliCatalog } from "./catalog.ts";
 
 /** Label colours (SPEC §5.2). */
 export const COLORS = [
@@ -40,7 +31,7 @@ async function pickAgent(ctx: CommandContext, names: string[]): Promise<string> 
     });
   }
   if (names.length === 0) {
-    throw new BottleError("not_found", "Cannot pick an agent: none is installed", {
+    throw new NotFoundError("Cannot pick an agent: none is installed", {
       hint: "Run `bot-bottle init`",
     });
   }
@@ -96,49 +87,35 @@ async function run(ctx: CommandContext): Promise<number> {
 
   const catalog = openCliCatalog(io, globals);
   const agentName = ctx.positionals[0] ?? await pickAgent(ctx, catalog.agentNames());
-  const bottlesArg = (values.bottle as string[] | undefined) ?? [];
-  const resolved = resolveAgent(catalog, agentName, { bottles: bottlesArg });
-  if (resolved.bottleNeedsConfirmation) {
-    const chosen = resolved.bottles.requested.join(", ");
-    if (headless || values.yes === true || !io.stdinIsTTY) {
-      throw new UsageError(
-        `Repository agent "${agentName}" chooses its own bottle (${chosen}); confirm it with --bottle`,
-        { hint: `Pass --bottle ${resolved.bottles.requested[0]} to accept it` },
-      );
-    }
-    if (
-      !await confirm(io, `repository agent "${agentName}" asks for bottle "${chosen}"; use it?`)
-    ) {
-      return 0;
-    }
-  }
-
   const dryRun = values["dry-run"] === true;
-  const layout = homeLayout();
-  using benv = await openBottleEnv(layout, {
+  using benv = await openBottleEnv(homeLayout(), {
     debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
   });
-  const runtime = await chooseRuntime(benv.client, resolved, benv.env);
-
-  const slug = await newBottleSlug(benv.bottles, agentName, label);
-  const image = await probeAgentImage(benv.client, resolved, benv.env);
-  const plan = planBottle({
-    resolved,
-    slug,
-    version: VERSION,
-    agentImage: image.name,
-    agentImageCached: image.cached,
-    sidecarImage: sidecarImageName(benv.env, VERSION),
-    runtime,
-    internalSubnet: null,
+  const prepared = await prepareLaunch(benv, {
+    catalog,
+    agent: agentName,
+    bottles: (values.bottle as string[] | undefined) ?? [],
     label,
     color: color ?? null,
     headless,
     prompt,
-    resume: false,
     remoteControl: values["remote-control"] === true,
-    homeId: benv.homeId,
+    confirmBottle: async (resolved) => {
+      const chosen = resolved.bottles.requested.join(", ");
+      if (headless || values.yes === true || !io.stdinIsTTY) {
+        throw new UsageError(
+          `Repository agent "${agentName}" chooses its own bottle (${chosen}); confirm it with --bottle`,
+          { hint: `Pass --bottle ${resolved.bottles.requested[0]} to accept it` },
+        );
+      }
+      return await confirm(
+        io,
+        `repository agent "${agentName}" asks for bottle "${chosen}"; use it?`,
+      );
+    },
   });
+  if (prepared === null) return 0;
+  const { resolved, plan } = prepared;
 
   if (dryRun) {
     // Host variables are checked (never printed); nothing is created, nobody is asked.

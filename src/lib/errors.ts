@@ -5,6 +5,11 @@
  *
  * Only `main.ts` prints errors: `bot-bottle: error: <message>` and `  hint: <hint>`.
  *
+ * One spelling: code throws the subclass named for what the caller does about the failure
+ * (`new NotFoundError(…)`, never `new BottleError("not_found", …)`); every subclass sets its
+ * `code`, so `error.code` and `error.exitCode` work for callers of the programmatic API
+ * (SPEC §12), which catch {@linkcode BottleError}.
+ *
  * @module
  */
 
@@ -54,7 +59,11 @@ export interface BottleErrorOptions {
  *
  * @example
  * ```ts
- * throw new BottleError("not_found", 'Cannot find bottle "x"', { hint: "Run `bot-bottle ps`" });
+ * try {
+ *   throw new NotFoundError('Cannot find bottle "x"', { hint: "Run `bot-bottle ps`" });
+ * } catch (error) {
+ *   if (error instanceof BottleError) console.log(error.code, error.exitCode); // not_found 6
+ * }
  * ```
  */
 export class BottleError extends Error {
@@ -82,6 +91,20 @@ export class BottleError extends Error {
       return this.agentExitCode;
     }
     return EXIT_CODES[this.code];
+  }
+}
+
+/** A failure without a more specific class (a step that did not work): exit 1. */
+export class FailureError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("failure", message, options);
+  }
+}
+
+/** A bug or an unexpected condition: exit 1. */
+export class InternalError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("internal", message, options);
   }
 }
 
@@ -120,14 +143,38 @@ export class InvalidStateError extends BottleError {
   }
 }
 
+/** A new bottle's slug belongs to a bottle that exists: exit 6. */
+export class SlugInUseError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("slug_in_use", message, options);
+  }
+}
+
+/** The agent ran and exited non-zero: the CLI exits with the agent's own code. */
+export class AgentExitError extends BottleError {
+  constructor(
+    message: string,
+    options: BottleErrorOptions & { agentExitCode: number },
+  ) {
+    super("agent_exit", message, options);
+  }
+}
+
+/** Ctrl-C, SIGTERM, or a cancelled prompt: exit 130. */
+export class InterruptedError extends BottleError {
+  constructor(message: string, options: BottleErrorOptions = {}) {
+    super("interrupted", message, options);
+  }
+}
+
 /** Turns anything thrown into a {@linkcode BottleError} (unknown errors become `internal`). */
 export function toBottleError(error: unknown): BottleError {
   if (error instanceof BottleError) return error;
   if (error instanceof Deno.errors.Interrupted) {
-    return new BottleError("interrupted", "Interrupted", { cause: error });
+    return new InterruptedError("Interrupted", { cause: error });
   }
   const message = error instanceof Error ? error.message : String(error);
-  return new BottleError("internal", `Unexpected failure: ${message}`, {
+  return new InternalError(`Unexpected failure: ${message}`, {
     cause: error,
     hint: "Run again with --verbose and report the output",
   });

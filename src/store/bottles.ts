@@ -253,8 +253,40 @@ export class BottleStore {
     return rows.map(fromRow);
   }
 
-  /** Updates fields of a row (and `updatedAt`). */
-  update(slug: string, fields: Partial<Omit<BottleRecord, "slug" | "createdAt">>): void {
+  /**
+   * Updates fields of a row (and `updatedAt`). The status is not one of them: it changes only
+   * through {@linkcode BottleStore.setStatus} (`recordEvent` in `src/bottle/status.ts`).
+   */
+  update(
+    slug: string,
+    fields: Partial<Omit<BottleRecord, "slug" | "createdAt" | "status">>,
+  ): void {
+    this.#write(slug, fields);
+  }
+
+  /**
+   * Changes a row's status in one transaction: reads it, asks `decide` for the new one (which
+   * may throw to refuse), writes it with `fields`.
+   *
+   * @returns the new status, or `undefined` when there is no row (nothing written).
+   */
+  setStatus(
+    slug: string,
+    decide: (current: BottleStatus) => BottleStatus,
+    fields: Partial<Omit<BottleRecord, "slug" | "createdAt" | "status">> = {},
+  ): BottleStatus | undefined {
+    return this.#store.transaction(() => {
+      const row = this.#store.db.prepare("SELECT status FROM bottles WHERE slug = ?").get(slug) as
+        | { status: string }
+        | undefined;
+      if (row === undefined) return undefined;
+      const status = decide(row.status as BottleStatus);
+      this.#write(slug, { ...fields, status });
+      return status;
+    });
+  }
+
+  #write(slug: string, fields: Partial<Omit<BottleRecord, "slug" | "createdAt">>): void {
     const entries = Object.entries({ ...fields, updatedAt: this.#now() }) as [
       keyof BottleRecord,
       unknown,

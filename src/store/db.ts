@@ -7,7 +7,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { BottleError } from "../lib/errors.ts";
+import { FailureError, InternalError } from "../lib/errors.ts";
 
 /** One schema step of one module; applied once, in version order, inside a transaction. */
 export interface Migration {
@@ -57,7 +57,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
   } catch (error) {
-    throw new BottleError("failure", `Cannot open the database "${path}": ${messageOf(error)}`, {
+    throw new FailureError(`Cannot open the database "${path}": ${messageOf(error)}`, {
       cause: error,
       hint: "Check that the file is a bot-bottle database and that you own it",
     });
@@ -137,8 +137,7 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
     );
     steps.forEach((step, i) => {
       if (step.version !== i + 1) {
-        throw new BottleError(
-          "internal",
+        throw new InternalError(
           `Cannot migrate the database: module "${module}" has no step ${i + 1}`,
         );
       }
@@ -149,8 +148,7 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
       const current = store.schemaVersion(module);
       const known = steps.length;
       if (current > known) {
-        throw new BottleError(
-          "failure",
+        throw new FailureError(
           `Cannot use the database "${store.path}": module "${module}" is at version ${current}, this bot-bottle knows ${known}`,
           { hint: "Upgrade bot-bottle, or point BOT_BOTTLE_DB at another file" },
         );
@@ -159,8 +157,7 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
         try {
           store.db.exec(step.sql);
         } catch (error) {
-          throw new BottleError(
-            "internal",
+          throw new InternalError(
             `Cannot migrate module "${module}" to version ${step.version}: ${messageOf(error)}`,
             { cause: error },
           );
@@ -185,7 +182,7 @@ function ensureFile(path: string): void {
       if ((mode & 0o077) !== 0) Deno.chmodSync(path, 0o600);
     }
   } catch (error) {
-    throw new BottleError("failure", `Cannot create the database "${path}": ${messageOf(error)}`, {
+    throw new FailureError(`Cannot create the database "${path}": ${messageOf(error)}`, {
       cause: error,
       hint: "Check the permissions of the directory, or set BOT_BOTTLE_DB",
     });

@@ -109,7 +109,7 @@ Deno.test("BottleStore.list returns rows newest first and hides destroyed ones u
       bottles.insert(newRecord({ slug }));
       c.advance(1000);
     }
-    bottles.update("second", { status: "destroyed" });
+    bottles.setStatus("second", () => "destroyed");
     assert.deepEqual(bottles.list().map((r) => r.slug), ["third", "first"]);
     assert.deepEqual(
       bottles.list({ includeDestroyed: true }).map((r) => r.slug),
@@ -124,8 +124,8 @@ Deno.test("BottleStore.update changes the given fields and updatedAt, nothing el
     const bottles = new BottleStore(store, c.now);
     bottles.insert(newRecord());
     c.advance(5000);
+    bottles.setStatus("shell-ab12c", () => "running");
     bottles.update("shell-ab12c", {
-      status: "running",
       execId: "exec-1",
       preserved: true,
       deployKeys: { api: 17, docs: 18 },
@@ -156,9 +156,36 @@ Deno.test("BottleStore.update of an unknown slug changes nothing", async () => {
   await withStore((store) => {
     const bottles = new BottleStore(store);
     bottles.insert(newRecord());
-    bottles.update("other", { status: "running" });
+    bottles.update("other", { execId: "exec-1" });
+    assert.equal(bottles.setStatus("other", () => "running"), undefined);
     assert.equal(bottles.get("other"), undefined);
     assert.equal(bottles.get("shell-ab12c")!.status, "starting");
+  });
+});
+
+Deno.test("BottleStore.setStatus writes what decide returns, and nothing when it throws", async () => {
+  await withStore((store) => {
+    const c = clock();
+    const bottles = new BottleStore(store, c.now);
+    bottles.insert(newRecord());
+    c.advance(1000);
+    const seen: BottleStatus[] = [];
+    const status = bottles.setStatus("shell-ab12c", (current) => {
+      seen.push(current);
+      return "running";
+    }, { execId: "exec-1" });
+    assert.equal(status, "running");
+    assert.deepEqual(seen, ["starting"]);
+    const got = bottles.get("shell-ab12c")!;
+    assert.equal(got.status, "running");
+    assert.equal(got.execId, "exec-1");
+    assert.equal(got.updatedAt, 1_001_000);
+    assert.throws(() =>
+      bottles.setStatus("shell-ab12c", () => {
+        throw new Error("refused");
+      }, { execId: "exec-2" })
+    );
+    assert.deepEqual(bottles.get("shell-ab12c"), got, "a refused change writes nothing");
   });
 });
 
@@ -183,7 +210,7 @@ Deno.test("BottleStore.insert refuses a slug whose row is not destroyed", async 
     await withStore((store) => {
       const bottles = new BottleStore(store);
       bottles.insert(newRecord());
-      bottles.update("shell-ab12c", { status });
+      bottles.setStatus("shell-ab12c", () => status);
       const before = bottles.get("shell-ab12c");
       assert.equal(bottles.insert(newRecord({ agent: "intruder" })), false, status);
       assert.deepEqual(bottles.get("shell-ab12c"), before, `${status}: row unchanged`);
@@ -198,7 +225,7 @@ Deno.test("BottleStore.insert replaces a destroyed row and resets its control cu
     bottles.insert(newRecord());
     bottles.commitMessage("shell-ab12c", "boot-1", message(1));
     bottles.commitMessage("shell-ab12c", "boot-1", message(2));
-    bottles.update("shell-ab12c", { status: "destroyed", preserved: true });
+    bottles.setStatus("shell-ab12c", () => "destroyed", { preserved: true });
     c.advance(60_000);
     assert.equal(bottles.insert(newRecord({ agent: "claude", label: null })), true);
     const got = bottles.get("shell-ab12c")!;

@@ -3,10 +3,12 @@ import {
   AGENT_CONFIG_DIR,
   AGENT_HOME,
   AGENT_USER,
+  agentCreateConfig,
   type BottlePlan,
   parseMemory,
   planBottle,
   type PlanInput,
+  sidecarCreateConfig,
 } from "../../../src/bottle/plan.ts";
 import type { ContainerCreateConfig } from "../../../src/engine/containers.ts";
 import { ConfigError } from "../../../src/lib/errors.ts";
@@ -78,7 +80,6 @@ function plan(agent: string, overrides: Partial<PlanInput> = {}): BottlePlan {
     agentImageCached: true,
     sidecarImage: `bot-bottle-sidecar:${VERSION}`,
     runtime: "runc",
-    internalSubnet: "10.213.0.16/28",
     label: null,
     color: null,
     headless: false,
@@ -132,14 +133,31 @@ Deno.test("planBottle plans exactly the SPEC §6.2 objects with their names", ()
   assert.equal(p.backend, "docker");
 });
 
-Deno.test("planBottle makes the internal network Internal, with inhibit_ipv4 and the subnet", () => {
+Deno.test("planBottle makes the internal network Internal, with inhibit_ipv4; the launch picks the subnet", () => {
   const [internal, egress] = plan("shell").networks;
   assert.equal(internal.internal, true);
   assert.deepEqual(internal.options, { "com.docker.network.bridge.inhibit_ipv4": "true" });
-  assert.equal(internal.subnet, "10.213.0.16/28");
+  assert.equal(internal.subnet, null);
   assert.equal(egress.internal, false);
   assert.deepEqual(egress.options, {});
-  assert.equal(plan("shell", { internalSubnet: null }).networks[0].subnet, null);
+});
+
+Deno.test("sidecarCreateConfig adds the launch's subnet to the sidecar's Env, leaving the plan as is", () => {
+  const p = plan("shell");
+  const before = structuredClone(p);
+  const create = sidecarCreateConfig(p, { internalSubnet: "10.213.0.16/28" });
+  assert.equal(envMap(create).get("BOT_BOTTLE_INTERNAL_SUBNET"), "10.213.0.16/28");
+  assert.equal(envMap(p.containers.sidecar.create).get("BOT_BOTTLE_INTERNAL_SUBNET"), undefined);
+  assert.deepEqual(p, before, "the plan is not mutated");
+});
+
+Deno.test("agentCreateConfig makes the sidecar's address the agent's only resolver", () => {
+  const p = plan("shell");
+  const before = structuredClone(p);
+  const create = agentCreateConfig(p, { sidecarAddress: "10.213.0.18" });
+  assert.deepEqual(create.HostConfig?.Dns, ["10.213.0.18"]);
+  assert.deepEqual(create.HostConfig?.CapDrop, ["ALL"], "the rest of the body is the plan's");
+  assert.deepEqual(p, before, "the plan is not mutated");
 });
 
 Deno.test("planBottle labels every object with io.bot-bottle.slug, service and version", () => {
@@ -268,7 +286,6 @@ Deno.test("planBottle hardens the sidecar and gives it the bundle aliases (SPEC 
 Deno.test("planBottle gives the sidecar only names and constants in its Env", () => {
   const env = envMap(plan("api").containers.sidecar.create);
   assert.deepEqual([...env.keys()].sort(), [
-    "BOT_BOTTLE_INTERNAL_SUBNET",
     "BOT_BOTTLE_SIDECAR_DAEMONS",
     "BOT_BOTTLE_SLOTS",
     "BOT_BOTTLE_SLUG",
@@ -280,7 +297,8 @@ Deno.test("planBottle gives the sidecar only names and constants in its Env", ()
   assert.equal(env.get("BOT_BOTTLE_SLOTS"), "EGRESS_TOKEN_1");
   assert.equal(env.get("EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS"), "300");
   assert.equal(env.get("DENO_NO_UPDATE_CHECK"), "1");
-  assert.equal(env.get("BOT_BOTTLE_INTERNAL_SUBNET"), "10.213.0.16/28");
+  const launched = envMap(sidecarCreateConfig(plan("api"), { internalSubnet: "10.213.0.16/28" }));
+  assert.equal(launched.get("BOT_BOTTLE_INTERNAL_SUBNET"), "10.213.0.16/28");
   assert.equal(
     envMap(plan("shell", { daemons: ["dns", "egress", "forge"] }).containers.sidecar.create).get(
       "BOT_BOTTLE_SIDECAR_DAEMONS",
@@ -482,7 +500,6 @@ Deno.test("planBottle refuses a template that is not builtin with a ConfigError"
     agentImageCached: null,
     sidecarImage: "y",
     runtime: "runc",
-    internalSubnet: null,
     label: null,
     color: null,
     headless: false,

@@ -59,7 +59,6 @@ function preflight(
     agentImageCached: false,
     sidecarImage: "bot-bottle-sidecar:0.1.0",
     runtime: "runc",
-    internalSubnet: null,
     label: null,
     color: null,
     headless: false,

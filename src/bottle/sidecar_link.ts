@@ -1,5 +1,6 @@
 /**
- * The host side of the control channel (SPEC §6.8): a long-lived, non-TTY exec of the
+ * The sidecar link: the host's end of the control channel (SPEC §6.8); the sidecar's end is
+ * `src/sidecar/control/`. A link is a long-lived, non-TTY exec of the
  * sidecar's `bridge` whose stdio carries NDJSON. Sequenced sidecar messages are committed to
  * SQLite (message + cursor in one transaction) before they are acknowledged, so a host that
  * dies at any point neither loses nor doubles a message; host messages carry ids the sidecar
@@ -13,7 +14,7 @@ import {
   execStartHijacked,
   type StreamSession,
 } from "../engine/mod.ts";
-import { BottleError } from "../lib/errors.ts";
+import { FailureError } from "../lib/errors.ts";
 import {
   BRIDGE_COMMAND,
   encodeLine,
@@ -30,8 +31,8 @@ import type { BottleStore } from "../store/mod.ts";
 /** Called inside the commit transaction of each new sidecar message. */
 export type MessageHandler = (message: SidecarMessage, boot: string) => void;
 
-/** Options of {@linkcode openControlChannel}. */
-export interface ControlChannelOptions {
+/** Options of {@linkcode openSidecarLink}. */
+export interface SidecarLinkOptions {
   /** Effects of a new message (runs inside the commit transaction). */
   onMessage?: MessageHandler;
   /** Debug log. */
@@ -41,7 +42,7 @@ export interface ControlChannelOptions {
 }
 
 /** An open control channel. */
-export interface ControlChannel extends AsyncDisposable {
+export interface SidecarLink extends AsyncDisposable {
   /** The sidecar's `hello`. */
   readonly hello: HelloMessage;
   /** Sends a host message and waits until the sidecar applied it. */
@@ -68,8 +69,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
     timer = setTimeout(
       () =>
         reject(
-          new BottleError(
-            "failure",
+          new FailureError(
             `Timed out after ${Math.round(ms / 1000)}s waiting for ${what}`,
           ),
         ),
@@ -82,16 +82,16 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 /**
  * Opens the control channel of a bottle's sidecar and starts committing its messages.
  *
- * @throws {BottleError} when the sidecar does not say hello in time.
+ * @throws {FailureError} when the sidecar does not say hello in time.
  * @throws {EngineError} when the exec cannot be created (sidecar not running).
  */
-export async function openControlChannel(
+export async function openSidecarLink(
   client: EngineClient,
   sidecarId: string,
   slug: string,
   bottles: BottleStore,
-  options: ControlChannelOptions = {},
-): Promise<ControlChannel> {
+  options: SidecarLinkOptions = {},
+): Promise<SidecarLink> {
   // Right after start the sidecar may not listen yet: retry a closed bridge for a while.
   const deadline = Date.now() + (options.helloTimeoutMs ?? 30_000);
   for (let attempt = 1;; attempt++) {
@@ -108,9 +108,9 @@ export async function openControlChannel(
   }
 }
 
-class EarlyClose extends BottleError {
+class EarlyClose extends FailureError {
   constructor() {
-    super("failure", "The sidecar closed the control channel before hello", {
+    super("The sidecar closed the control channel before hello", {
       hint: "See `bot-bottle logs <slug> --service sidecar`",
     });
   }
@@ -121,8 +121,8 @@ async function openOnce(
   sidecarId: string,
   slug: string,
   bottles: BottleStore,
-  options: ControlChannelOptions,
-): Promise<ControlChannel> {
+  options: SidecarLinkOptions,
+): Promise<SidecarLink> {
   const log = options.log ?? (() => {});
   const { Id: execId } = await execCreate(client, sidecarId, {
     Cmd: [...BRIDGE_COMMAND],
@@ -179,7 +179,7 @@ async function openOnce(
             applied.delete(parsed.id);
             if (parsed.error) {
               waiter?.reject(
-                new BottleError("failure", `The sidecar refused a request: ${parsed.error}`),
+                new FailureError(`The sidecar refused a request: ${parsed.error}`),
               );
             } else waiter?.resolve();
           } else if (boot !== undefined) {
@@ -202,7 +202,7 @@ async function openOnce(
     } finally {
       for (const w of applied.values()) {
         w.reject(
-          new BottleError("failure", "The control channel closed before the sidecar answered"),
+          new FailureError("The control channel closed before the sidecar answered"),
         );
       }
       applied.clear();
@@ -273,7 +273,7 @@ async function openOnce(
         Promise.race([
           got,
           closed.then(() => {
-            throw new BottleError("failure", `The control channel closed before "${type}"`);
+            throw new FailureError(`The control channel closed before "${type}"`);
           }),
         ]),
         timeoutMs,
@@ -290,7 +290,7 @@ async function openOnce(
 
 /** Sends the sidecar its configuration (secrets included) and waits for `ready`. */
 export async function configureSidecar(
-  channel: ControlChannel,
+  channel: SidecarLink,
   config: SidecarConfig,
   timeoutMs = 30_000,
 ): Promise<SidecarMessage> {

@@ -3,7 +3,7 @@
  * is SIGKILLed and another one takes over (SPEC §6.8).
  */
 import assert from "node:assert/strict";
-import { openControlChannel } from "../../src/bottle/control.ts";
+import { openSidecarLink } from "../../src/bottle/sidecar_link.ts";
 import { connectEngine, containerList, execRun, LABELS } from "../../src/engine/mod.ts";
 import { EMIT_COMMAND } from "../../src/sidecar/control/protocol.ts";
 import { BottleStore, openHostStore } from "../../src/store/mod.ts";
@@ -59,7 +59,7 @@ engineTest(
 
     // 3. A new owner takes over: unacknowledged messages are resent and committed once.
     {
-      await using channel = await openControlChannel(client, sidecar.Id, slug, bottles);
+      await using channel = await openSidecarLink(client, sidecar.Id, slug, bottles);
       assert.equal(channel.hello.configured, true);
       await waitFor(
         "the new owner to commit all 15",
@@ -68,7 +68,7 @@ engineTest(
     }
     // 4. Once more: acknowledged messages are not applied again.
     {
-      await using _channel = await openControlChannel(client, sidecar.Id, slug, bottles);
+      await using _channel = await openSidecarLink(client, sidecar.Id, slug, bottles);
       await emit(15);
       await waitFor("event 15", () => events().includes(15) ? true : undefined);
     }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { protectedFromCleanup } from "../../../src/bottle/lifecycle.ts";
+import { protectedFromCleanup } from "../../../src/bottle/cleanup.ts";
 import type { BottleOwner, BottleStatus } from "../../../src/store/mod.ts";
 import { bottleRecord } from "./record.ts";
 

@@ -1,0 +1,117 @@
+/**
+ * The one launch preparation `start`, `resume` and the programmatic API share: resolve the
+ * agent and its bottles, choose the runtime, pick the slug (new bottle) or take the recorded
+ * one (resume, on its frozen image if the engine still has it), probe the agent image and
+ * plan. Nothing is created; `--dry-run` prints what this returns.
+ *
+ * @module
+ */
+import { type EngineClient, EngineNotFoundError, imageInspect } from "../engine/mod.ts";
+import { UsageError } from "../lib/errors.ts";
+import { type ManifestCatalog, resolveAgent, type ResolvedAgent } from "../manifest/mod.ts";
+import { VERSION } from "../version.ts";
+import { sidecarImageName } from "./images.ts";
+import { type BottlePlan, planBottle } from "./plan.ts";
+import { type BottleEnv, chooseRuntime, newBottleSlug, probeAgentImage } from "./session.ts";
+
+/** What to launch. */
+export interface LaunchRequest {
+  /** Where agent and bottle manifests come from. */
+  catalog: ManifestCatalog;
+  agent: string;
+  /** Bottles in merge order; empty for the agent's own. */
+  bottles: readonly string[];
+  label: string | null;
+  color: string | null;
+  headless: boolean;
+  /** The headless prompt. */
+  prompt: string | null;
+  /** Pass the provider's remote-control flag. */
+  remoteControl?: boolean;
+  /** Relaunch this recorded bottle instead of creating a new slug. */
+  resume?: { slug: string; frozenImage: string | null };
+  /**
+   * Asked when a repository agent chooses its own bottle; `false` declines the launch. Without
+   * it such an agent is refused.
+   */
+  confirmBottle?: (resolved: ResolvedAgent) => Promise<boolean>;
+  /** Told when a resumed bottle has no frozen image (it starts fresh). */
+  onFreshResume?: () => void;
+}
+
+/** A prepared launch: the resolved agent and its plan. */
+export interface PreparedLaunch {
+  resolved: ResolvedAgent;
+  plan: BottlePlan;
+}
+
+/**
+ * Prepares a launch (see the module doc).
+ *
+ * @example
+ * ```ts
+ * const prepared = await prepareLaunch(benv, {
+ *   catalog, agent: "shell", bottles: [], label: null, color: null,
+ *   headless: true, prompt: "git --version",
+ * });
+ * ```
+ *
+ * @returns the plan, or `null` when `confirmBottle` declined.
+ * @throws {UsageError} for a repository agent's own bottle without `confirmBottle`.
+ * @throws {SlugInUseError} when `label`'s slug belongs to a bottle that exists.
+ * @throws {ConfigError} for manifests, the runtime or the template.
+ */
+export async function prepareLaunch(
+  env: BottleEnv,
+  request: LaunchRequest,
+): Promise<PreparedLaunch | null> {
+  const resolved = resolveAgent(request.catalog, request.agent, {
+    bottles: [...request.bottles],
+  });
+  if (resolved.bottleNeedsConfirmation) {
+    if (request.confirmBottle === undefined) {
+      throw new UsageError(
+        `Repository agent "${request.agent}" chooses its own bottle; pass bottles explicitly`,
+      );
+    }
+    if (!await request.confirmBottle(resolved)) return null;
+  }
+  const runtime = await chooseRuntime(env.client, resolved, env.env);
+  const slug = request.resume?.slug ??
+    await newBottleSlug(env.bottles, request.agent, request.label);
+  const frozen = request.resume ? await presentImage(env.client, request.resume.frozenImage) : null;
+  if (request.resume && frozen === null) request.onFreshResume?.();
+  const image = frozen !== null
+    ? { name: frozen, cached: true }
+    : await probeAgentImage(env.client, resolved, env.env);
+  const plan = planBottle({
+    resolved,
+    slug,
+    version: VERSION,
+    agentImage: image.name,
+    agentImageCached: image.cached,
+    sidecarImage: sidecarImageName(env.env, VERSION),
+    runtime,
+    label: request.label,
+    color: request.color,
+    headless: request.headless,
+    prompt: request.prompt,
+    resume: frozen !== null,
+    remoteControl: request.remoteControl ?? false,
+    frozenImage: frozen,
+    homeId: env.homeId,
+  });
+  return { resolved, plan };
+}
+
+/** `image` when the engine has it, else `null`. */
+async function presentImage(client: EngineClient, image: string | null): Promise<string | null> {
+  if (image === null) return null;
+  try {
+    await imageInspect(client, image);
+    return image;
+  } catch (error) {
+    if (error instanceof EngineNotFoundError) return null;
+    throw error;
+  }
+}
