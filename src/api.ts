@@ -14,7 +14,7 @@
  * @module
  */
 import { runAgent } from "./bottle/agent_exec.ts";
-import { sidecarImageName } from "./bottle/images.ts";
+import { sidecarImageName } from "./bottle/image_spec.ts";
 import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
 import { destroyBottle, freezeBottle, stateDir } from "./bottle/lifecycle.ts";
 import { planBottle } from "./bottle/plan.ts";

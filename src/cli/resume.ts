@@ -1,6 +1,6 @@
 import { ownerAlive } from "../bottle/owner.ts";
 import { planBottle } from "../bottle/plan.ts";
-import { sidecarImageName } from "../bottle/images.ts";
+import { sidecarImageName } from "../bottle/image_spec.ts";
 import { agentImageFor, chooseRuntime, openBottleEnv } from "../bottle/session.ts";
 import { EngineNotFoundError, imageInspect } from "../engine/mod.ts";
 import { BottleError, InvalidStateError, UsageError } from "../lib/errors.ts";

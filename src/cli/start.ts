@@ -10,7 +10,7 @@ import {
 import { BottleError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import { resolveAgent } from "../manifest/mod.ts";
-import { sidecarImageName } from "../bottle/images.ts";
+import { sidecarImageName } from "../bottle/image_spec.ts";
 import { VERSION } from "../version.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
