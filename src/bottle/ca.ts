@@ -5,40 +5,17 @@
  *
  * {@linkcode mintBottleCa} is pure (WebCrypto, no I/O); {@linkcode writeBottleCa} writes the pair.
  *
- * The certificate is built with the sidecar's DER codec (`src/sidecar/egress/der.ts`,
- * `x509.ts`), the same code that issues the leaves, rather than `@peculiar/x509`: that package
- * (2.2.0) loads `tsyringe`, which throws at import time unless a `reflect-metadata` polyfill is
- * loaded first, and the project does not depend on one.
+ * The certificate is built by the sidecar's pki (`src/sidecar/pki/`, `mintCa`), the same code
+ * that issues the leaves, rather than `@peculiar/x509`: that package (2.2.0) loads `tsyringe`,
+ * which throws at import time unless a `reflect-metadata` polyfill is loaded first, and the
+ * project does not depend on one (decision 0003).
  *
  * @module
  */
 
 import { BottleError } from "../lib/errors.ts";
-import {
-  encodeBoolean,
-  encodeExplicit,
-  encodeInteger,
-  encodeNamedBits,
-  encodeOctetString,
-  encodeOid,
-  encodeSequence,
-  encodeSet,
-  encodeTime,
-  encodeUtf8String,
-} from "../sidecar/egress/der.ts";
-import {
-  ECDSA_WITH_SHA256,
-  encodeExtension,
-  encodePem,
-  keyIdentifier,
-  OID,
-  signCertificate,
-  wholeSeconds,
-} from "../sidecar/egress/x509.ts";
+import { mintCa, type MintedCa } from "../sidecar/pki/mod.ts";
 import { MAX_SLUG_LENGTH, SLUG_PATTERN } from "./slug.ts";
-
-/** `organizationName`. */
-const OID_ORGANIZATION = "2.5.4.10";
 
 /** How long before "now" the CA becomes valid (clock skew between host and containers). */
 export const CA_BACKDATE_MS = 60 * 60 * 1000;
@@ -51,15 +28,8 @@ export const CA_DIR = "ca";
 export const CA_KEY_FILE = "ca.key";
 export const CA_CERT_FILE = "ca.crt";
 
-/** A minted CA. */
-export interface BottleCa {
-  /** The certificate, PEM (`-----BEGIN CERTIFICATE-----`). */
-  certPem: string;
-  /** The private key, PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). Secret. */
-  keyPem: string;
-  /** SHA-256 of the certificate's DER, upper-case hex pairs joined by `:`. */
-  fingerprintSha256: string;
-}
+/** A minted CA: certificate and key PEM, and the certificate's SHA-256 fingerprint. */
+export type BottleCa = MintedCa;
 
 /** Options of {@linkcode mintBottleCa}. */
 export interface MintBottleCaOptions {
@@ -92,54 +62,13 @@ export async function mintBottleCa(
   if (!SLUG_PATTERN.test(slug) || slug.length > MAX_SLUG_LENGTH) {
     throw new BottleError("internal", `Cannot mint the bottle CA for "${slug}": not a slug`);
   }
-  const now = options.now ?? new Date();
-  const algorithm = { name: "ECDSA", namedCurve: "P-256" };
-  const keys = await crypto.subtle.generateKey(algorithm, true, ["sign", "verify"]);
-  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
-  const serial = crypto.getRandomValues(new Uint8Array(16));
-  serial[0] = (serial[0] & 0x7f) | 0x40; // positive, always 16 bytes
-  // DER order: O, then CN (the RFC 4514 string reads "CN=…, O=…").
-  const name = encodeSequence(
-    encodeSet(encodeSequence(encodeOid(OID_ORGANIZATION), encodeUtf8String("bot-bottle"))),
-    encodeSet(encodeSequence(encodeOid(OID.commonName), encodeUtf8String(`bot-bottle CA ${slug}`))),
-  );
-  const tbs = encodeSequence(
-    encodeExplicit(0, encodeInteger(2)), // v3
-    encodeInteger(serial),
-    ECDSA_WITH_SHA256,
-    name,
-    encodeSequence(
-      encodeTime(wholeSeconds(now.getTime() - CA_BACKDATE_MS)),
-      encodeTime(wholeSeconds(now.getTime() + CA_LIFETIME_MS)),
-    ),
-    name,
-    spki,
-    encodeExplicit(
-      3,
-      encodeSequence(
-        encodeExtension(
-          OID.basicConstraints,
-          true,
-          encodeSequence(encodeBoolean(true), encodeInteger(0)), // cA, pathLen 0
-        ),
-        encodeExtension(OID.keyUsage, true, encodeNamedBits([5, 6])), // keyCertSign, cRLSign
-        encodeExtension(
-          OID.subjectKeyIdentifier,
-          false,
-          encodeOctetString(await keyIdentifier(spki)),
-        ),
-      ),
-    ),
-  );
-  const der = await signCertificate(keys.privateKey, tbs);
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return {
-    certPem: encodePem("CERTIFICATE", der),
-    keyPem: encodePem("PRIVATE KEY", pkcs8),
-    fingerprintSha256: [...digest].map((b) => b.toString(16).padStart(2, "0").toUpperCase())
-      .join(":"),
-  };
+  const now = (options.now ?? new Date()).getTime();
+  return await mintCa({
+    commonName: `bot-bottle CA ${slug}`,
+    organization: "bot-bottle",
+    notBefore: new Date(now - CA_BACKDATE_MS),
+    notAfter: new Date(now + CA_LIFETIME_MS),
+  });
 }
 
 /**

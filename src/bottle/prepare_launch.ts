@@ -10,7 +10,7 @@ import { type EngineClient, EngineNotFoundError, imageInspect } from "../engine/
 import { UsageError } from "../lib/errors.ts";
 import { type ManifestCatalog, resolveAgent, type ResolvedAgent } from "../manifest/mod.ts";
 import { VERSION } from "../version.ts";
-import { sidecarImageName } from "./images.ts";
+import { sidecarImageName } from "./image_spec.ts";
 import { type BottlePlan, planBottle } from "./plan.ts";
 import { type BottleEnv, chooseRuntime, newBottleSlug, probeAgentImage } from "./session.ts";
 

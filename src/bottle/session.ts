@@ -19,17 +19,17 @@ import type { ResolvedAgent } from "../manifest/mod.ts";
 import { BottleStore, openHostStore, type Store } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { baseImages } from "./base_images.ts";
+import { customAgentImageSpec } from "./build_context.ts";
+import { ensureImage } from "./image_build.ts";
 import {
   AGENT_TEMPLATES,
   agentImageSpec,
   type AgentTemplate,
-  customAgentImageSpec,
-  ensureImage,
   type ImageSpec,
   SIDECAR_IMAGE_VARIABLE,
   sidecarImageName,
   sidecarImageSpec,
-} from "./images.ts";
+} from "./image_spec.ts";
 import type { BottlePlan } from "./plan.ts";
 import { generatedSlug, limitSlug, nextFreeSlug, slugify } from "./slug.ts";
 import { type Cidr, subnetPool } from "./subnets.ts";

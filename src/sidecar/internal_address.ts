@@ -7,7 +7,7 @@
  */
 
 import { networkInterfaces } from "node:os";
-import { cidrContains, type Ipv4Cidr } from "./settings.ts";
+import { cidrContains, type Ipv4Cidr } from "./net/ip.ts";
 
 /** One address of one interface, as `node:os` `networkInterfaces()` reports it. */
 export interface InterfaceAddress {

@@ -18,6 +18,7 @@
 
 import { CONTROL_SOCKET_PATH, OUTBOX_SOCKET_PATH } from "./control/protocol.ts";
 import { EXIT_USAGE, SidecarError } from "./errors.ts";
+import { type Ipv4Cidr, parseIpv4, parseIpv4Cidr } from "./net/ip.ts";
 
 /** Every daemon name `BOT_BOTTLE_SIDECAR_DAEMONS` accepts, in start order. */
 export const DAEMON_NAMES = ["dns", "egress", "git-gate", "supervise", "forge"] as const;
@@ -46,12 +47,8 @@ export const DEFAULT_EGRESS_PORT = 9099;
 /** Where DNS and egress listen unless `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` says. */
 export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
 
-/** An IPv4 network in CIDR notation, parsed. */
-export interface Ipv4Cidr {
-  /** The network address as an unsigned 32-bit number. */
-  network: number;
-  /** Prefix length, 0–32. */
-  prefix: number;
+/** `BOT_BOTTLE_INTERNAL_SUBNET`, parsed. */
+export interface InternalSubnet extends Ipv4Cidr {
   /** The text it was parsed from. */
   text: string;
 }
@@ -66,7 +63,7 @@ export interface SidecarSettings {
   egressPort: number;
   bindAddress: string;
   /** The internal network, or null when `BOT_BOTTLE_INTERNAL_SUBNET` is unset. */
-  internalSubnet: Ipv4Cidr | null;
+  internalSubnet: InternalSubnet | null;
 }
 
 /** Looks one environment variable up (`Deno.env.get` in production). */
@@ -142,41 +139,16 @@ export function parseDaemons(csv: string | undefined): DaemonName[] {
  *
  * @throws {SidecarError} (exit 2) when it is not an IPv4 CIDR.
  */
-export function parseSubnet(text: string | undefined): Ipv4Cidr | null {
+export function parseSubnet(text: string | undefined): InternalSubnet | null {
   if (text === undefined || text.trim() === "") return null;
-  const match = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text.trim());
-  const address = match === null ? null : parseIpv4(match[1]);
-  const prefix = match === null ? NaN : Number(match[2]);
-  if (address === null || !(prefix >= 0 && prefix <= 32)) {
+  const cidr = parseIpv4Cidr(text);
+  if (cidr === null) {
     throw new SidecarError(
       'Cannot parse "BOT_BOTTLE_INTERNAL_SUBNET": expected an IPv4 CIDR such as "10.213.0.16/28"',
       EXIT_USAGE,
     );
   }
-  return { network: (address & prefixMask(prefix)) >>> 0, prefix, text: text.trim() };
-}
-
-/** Parses a dotted-quad IPv4 address into an unsigned 32-bit number, or null. */
-export function parseIpv4(text: string): number | null {
-  const parts = text.split(".");
-  if (parts.length !== 4) return null;
-  let value = 0;
-  for (const part of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(part) || Number(part) > 255) return null;
-    value = value * 256 + Number(part);
-  }
-  return value;
-}
-
-/** Whether an IPv4 address (dotted quad) lies inside a network. */
-export function cidrContains(cidr: Ipv4Cidr, address: string): boolean {
-  const value = parseIpv4(address);
-  if (value === null) return false;
-  return ((value & prefixMask(cidr.prefix)) >>> 0) === cidr.network;
-}
-
-function prefixMask(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  return { ...cidr, text: text.trim() };
 }
 
 function readDir(env: EnvLookup, name: string, fallback: string): string {

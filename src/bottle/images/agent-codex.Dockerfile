@@ -1,7 +1,7 @@
 # bot-bottle agent image, template `codex` (SPEC §6.6, §10): the base image (user `node`,
 # uid 1000) plus bash, git, ca-certificates, curl, procps, ripgrep and the provider CLI
-# @openai/codex@0.171.0, pinned; AGENT_CLIS in src/bottle/images.ts agrees.
-# Built by src/bottle/images.ts with the classic builder; `extra-ca/` holds
+# @openai/codex@0.171.0, pinned; AGENT_CLIS in src/bottle/image_spec.ts agrees.
+# Built by src/bottle/image_build.ts with the classic builder; `extra-ca/` holds
 # BOT_BOTTLE_EXTRA_CA_CERTS (possibly nothing). NPM_REGISTRY selects an npm mirror.
 ARG BASE_IMAGE=node:22-slim
 FROM ${BASE_IMAGE}

@@ -1,5 +1,5 @@
 # bot-bottle agent image, template `shell` (SPEC §6.6, §10.4): the base image (user `node`,
-# uid 1000) plus bash, git, ca-certificates, curl and procps. Built by src/bottle/images.ts
+# uid 1000) plus bash, git, ca-certificates, curl and procps. Built by src/bottle/image_build.ts
 # with the classic builder; `extra-ca/` holds BOT_BOTTLE_EXTRA_CA_CERTS (possibly nothing).
 ARG BASE_IMAGE=node:22-slim
 FROM ${BASE_IMAGE}

@@ -1,6 +1,6 @@
 # bot-bottle sidecar (SPEC §6.4, §6.6): the official gitleaks image supplies the binary; the
 # runtime is the official Deno Debian image plus Debian git and openssh-client, and the sidecar
-# sources (context dir sidecar/, the src/sidecar tree). Built by src/bottle/images.ts with the
+# sources (context dir sidecar/, the src/sidecar tree). Built by src/bottle/image_build.ts with the
 # classic builder; `extra-ca/` holds BOT_BOTTLE_EXTRA_CA_CERTS (possibly nothing).
 ARG GITLEAKS_IMAGE=zricethezav/gitleaks:v8.30.1
 ARG DENO_IMAGE=denoland/deno:debian-2.9.6

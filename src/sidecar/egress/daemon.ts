@@ -1,15 +1,14 @@
 /**
  * The `egress` daemon: the proxy of `proxy.ts` fed with the applied config and leaf
- * certificates of the bottle's CA (`certs.ts`: minted on first use per host, cached).
+ * certificates of the bottle's CA (`../pki/leaf_cache.ts`: minted on first use per host, cached).
  *
  * @module
  */
 import type { SidecarConfig } from "../control/protocol.ts";
 import type { Daemon } from "../daemon.ts";
 import type { SidecarLog } from "../log.ts";
-import { LeafCache } from "./certs.ts";
+import { importCa, LeafCache } from "../pki/mod.ts";
 import { startEgressProxy } from "./proxy.ts";
-import { importCa } from "./x509.ts";
 
 /** Options of {@linkcode startEgressDaemon}. */
 export interface EgressDaemonOptions {

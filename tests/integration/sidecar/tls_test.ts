@@ -16,8 +16,7 @@ import {
   mintBottleCa,
   writeBottleCa,
 } from "../../../src/bottle/ca.ts";
-import { LeafCache } from "../../../src/sidecar/egress/certs.ts";
-import { importCa, mintLeaf } from "../../../src/sidecar/egress/x509.ts";
+import { importCa, LeafCache, mintLeaf } from "../../../src/sidecar/pki/mod.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
 
 const HOST = "api.example.test";

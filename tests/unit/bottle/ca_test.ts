@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createPrivateKey, createPublicKey, sign, verify, X509Certificate } from "node:crypto";
 import { CA_LIFETIME_MS, mintBottleCa } from "../../../src/bottle/ca.ts";
 import { BottleError } from "../../../src/lib/errors.ts";
-import { decodeInteger, readChildren, readDer } from "../../../src/sidecar/egress/der.ts";
-import { decodePem, OID, parseCertificate } from "../../../src/sidecar/egress/x509.ts";
+import { decodeInteger, readChildren, readDer } from "../../../src/sidecar/pki/der.ts";
+import { decodePem, OID, parseCertificate } from "../../../src/sidecar/pki/mod.ts";
 
 const NOW = new Date("2026-03-01T12:00:00.500Z");
 const HOUR = 60 * 60 * 1000;

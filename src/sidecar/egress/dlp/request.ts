@@ -23,7 +23,7 @@ import { jsonShapeValid, stringTokenValue } from "./json.ts";
 import { type Candidate, confirmer, type ScanOptions, scanSegments } from "./scan.ts";
 import { compiledOf } from "./secrets.ts";
 import { headerValue, isJson, parseContentType, requestSegments } from "./segments.ts";
-import type { JsonWalk } from "./literals.ts";
+import type { JsonWalk } from "./json_walker.ts";
 import type { Finding, RequestParts, Segment, SegmentLimits } from "./types.ts";
 
 /** The findings of a request, or why its body cannot be scanned. */

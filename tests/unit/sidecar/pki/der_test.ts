@@ -30,7 +30,7 @@ import {
   readChildren,
   readDer,
   readTlv,
-} from "../../../../src/sidecar/egress/der.ts";
+} from "../../../../src/sidecar/pki/der.ts";
 
 /** Bytes from spaced hex, e.g. `hex("02 02 00 80")`. */
 function hex(text: string): Uint8Array {

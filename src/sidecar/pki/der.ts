@@ -1,6 +1,7 @@
 /**
- * A tiny DER codec (X.690), just enough for the sidecar to build X.509 leaf certificates with
- * WebCrypto and to read the parts of its CA certificate it needs (subject, key identifier).
+ * A tiny DER codec (X.690), just enough for the pki to build X.509 certificates (the bottle CA
+ * and the leaves) with WebCrypto and to read the parts of a CA certificate it needs (subject, key
+ * identifier).
  *
  * Encoders take already-encoded child TLVs (`Uint8Array`), so a raw TLV passes through as it is.
  * The reader ({@linkcode readDer}, {@linkcode readTlv}, {@linkcode readChildren}) only accepts

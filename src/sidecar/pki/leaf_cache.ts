@@ -11,13 +11,8 @@
  */
 
 import tls from "node:tls";
-import {
-  type CaMaterial,
-  type MintedLeaf,
-  mintLeaf,
-  type MintLeafOptions,
-  parseLeafHost,
-} from "./x509.ts";
+import type { CaMaterial } from "./ca.ts";
+import { type MintedLeaf, mintLeaf, type MintLeafOptions, parseLeafHost } from "./leaf.ts";
 
 /** Default number of hosts kept. */
 export const DEFAULT_MAX_LEAVES = 1024;

@@ -1,35 +1,17 @@
 import assert from "node:assert/strict";
 import { createPrivateKey, sign, verify, X509Certificate } from "node:crypto";
-import { type BottleCa, mintBottleCa } from "../../../../src/bottle/ca.ts";
+import { mintBottleCa } from "../../../../src/bottle/ca.ts";
 import {
   decodeInteger,
   decodeOctetString,
   readChildren,
   readDer,
-} from "../../../../src/sidecar/egress/der.ts";
+} from "../../../../src/sidecar/pki/der.ts";
 import { SidecarError } from "../../../../src/sidecar/errors.ts";
-import { LeafCache, RENEW_BEFORE_MS } from "../../../../src/sidecar/egress/certs.ts";
-import {
-  decodePem,
-  encodePem,
-  importCa,
-  LEAF_LIFETIME_MS,
-  mintLeaf,
-  OID,
-  p1363ToDer,
-  parseCertificate,
-  parseLeafHost,
-} from "../../../../src/sidecar/egress/x509.ts";
-
-const NOW = new Date("2026-03-01T12:00:00.000Z");
-const HOUR = 60 * 60 * 1000;
-
-let bottleCa: BottleCa | undefined;
-/** One CA for the file (minting is cheap, but one is enough). */
-async function testCa(): Promise<BottleCa> {
-  bottleCa ??= await mintBottleCa("claude-x7k2p", { now: NOW });
-  return bottleCa;
-}
+import { importCa } from "../../../../src/sidecar/pki/ca.ts";
+import { LEAF_LIFETIME_MS, mintLeaf, parseLeafHost } from "../../../../src/sidecar/pki/leaf.ts";
+import { decodePem, OID, parseCertificate } from "../../../../src/sidecar/pki/x509.ts";
+import { HOUR, NOW, testCa } from "./fixture.ts";
 
 Deno.test("mintLeaf issues a server certificate the CA verifies, for that host only", async () => {
   const pem = await testCa();
@@ -241,154 +223,4 @@ Deno.test("mintLeaf uses GeneralizedTime for a validity past 2049", async () => 
     new X509Certificate(leaf.certPem).validToDate.toISOString(),
     parsed.notAfter.toISOString(),
   );
-});
-
-Deno.test("importCa refuses a mismatched key, a non-CA certificate and malformed PEM", async () => {
-  const pem = await testCa();
-  const other = await mintBottleCa("codex-aaaaa", { now: NOW });
-  await assert.rejects(() => importCa(pem.certPem, other.keyPem), /does not belong/);
-  const ca = await importCa(pem.certPem, pem.keyPem);
-  const leaf = await mintLeaf(ca, "api.example.test", { now: NOW });
-  await assert.rejects(() => importCa(leaf.certPem, leaf.keyPem), /not a CA/);
-  await assert.rejects(() => importCa("not pem", pem.keyPem), /no "CERTIFICATE" PEM block/);
-  await assert.rejects(() => importCa(pem.certPem, "nothing"), /no "PRIVATE KEY" PEM block/);
-  const sec1 = pem.keyPem.replaceAll("PRIVATE KEY", "EC PRIVATE KEY");
-  await assert.rejects(() => importCa(pem.certPem, sec1), /no "PRIVATE KEY" PEM block/);
-  const garbage = encodePem("CERTIFICATE", Uint8Array.of(0x30, 0x03, 0x02, 0x01, 0x00));
-  await assert.rejects(() => importCa(garbage, pem.keyPem), /not an X\.509 certificate/);
-  const junkKey = encodePem("PRIVATE KEY", Uint8Array.of(0x30, 0x00));
-  await assert.rejects(() => importCa(pem.certPem, junkKey), /not a PKCS#8 ECDSA P-256/);
-  for (const error of [await importCa(pem.certPem, other.keyPem).catch((e) => e)]) {
-    assert.ok(error instanceof SidecarError);
-    assert.ok(!String(error.message).includes("PRIVATE"), "no key material in the message");
-  }
-});
-
-Deno.test("importCa exposes the CA subject, key identifier and expiry", async () => {
-  const pem = await testCa();
-  const ca = await importCa(pem.certPem, pem.keyPem);
-  const parsed = parseCertificate(decodePem(pem.certPem, "CERTIFICATE"));
-  assert.deepEqual(ca.subject, parsed.subject);
-  assert.deepEqual(ca.subjectKeyIdentifier, parsed.subjectKeyIdentifier);
-  assert.equal(ca.notAfter.getTime(), NOW.getTime() + 30 * 24 * HOUR);
-  assert.equal(ca.key.extractable, false);
-  assert.deepEqual(ca.key.usages, ["sign"]);
-});
-
-Deno.test("p1363ToDer converts r||s to SEQUENCE { INTEGER r, INTEGER s }", () => {
-  const show = (bytes: Uint8Array) =>
-    [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-  assert.equal(show(p1363ToDer(Uint8Array.of(0x01, 0x02))), "30 06 02 01 01 02 01 02");
-  assert.equal(show(p1363ToDer(Uint8Array.of(0x80, 0x7f))), "30 07 02 02 00 80 02 01 7f");
-  assert.equal(
-    show(p1363ToDer(Uint8Array.of(0x00, 0x05, 0x00, 0x00))),
-    "30 06 02 01 05 02 01 00",
-    "leading zeros dropped",
-  );
-  const full = new Uint8Array(64).fill(0xff);
-  const der = readChildren(readDer(p1363ToDer(full)));
-  assert.deepEqual(der.map((i) => i.content.length), [33, 33]);
-  assert.throws(() => p1363ToDer(new Uint8Array(3)));
-  assert.throws(() => p1363ToDer(new Uint8Array(0)));
-});
-
-Deno.test("encodePem wraps at 64 characters and decodePem reads it back", () => {
-  const der = crypto.getRandomValues(new Uint8Array(200));
-  const pem = encodePem("CERTIFICATE", der);
-  const lines = pem.trimEnd().split("\n");
-  assert.equal(lines[0], "-----BEGIN CERTIFICATE-----");
-  assert.equal(lines.at(-1), "-----END CERTIFICATE-----");
-  assert.ok(lines.slice(1, -1).every((line) => line.length <= 64));
-  assert.deepEqual(decodePem(pem, "CERTIFICATE"), der);
-  assert.deepEqual(decodePem(pem.replaceAll("\n", "\r\n"), "CERTIFICATE"), der);
-  assert.throws(() => decodePem(pem, "PRIVATE KEY"), SidecarError);
-});
-
-// LeafCache (src/sidecar/egress/certs.ts) lives here too: the cache is the leaves' one consumer.
-
-/** A LeafCache around the real mintLeaf, counting mints per host, with a settable clock. */
-async function countingCache(maxEntries?: number) {
-  const pem = await testCa();
-  const ca = await importCa(pem.certPem, pem.keyPem);
-  const mints: string[] = [];
-  const clock = { now: NOW };
-  const cache = new LeafCache(ca, {
-    maxEntries,
-    now: () => clock.now,
-    mint: (ca, host, options) => {
-      mints.push(host);
-      return mintLeaf(ca, host, options);
-    },
-  });
-  return { cache, mints, clock };
-}
-
-Deno.test("LeafCache mints once for concurrent requests of the same host, any case", async () => {
-  const { cache, mints } = await countingCache();
-  const leaves = await Promise.all([
-    cache.get("api.example.test"),
-    cache.get("API.example.test"),
-    cache.get("api.EXAMPLE.test"),
-    cache.secureContextFor("api.example.test"),
-  ]);
-  assert.deepEqual(mints, ["api.example.test"]);
-  const [first, ...rest] = leaves.slice(0, 3) as Awaited<ReturnType<LeafCache["get"]>>[];
-  for (const leaf of rest) assert.equal(leaf, first);
-  assert.equal(leaves[3], first.secureContext);
-  assert.equal(first.host, "api.example.test");
-  assert.equal(
-    new X509Certificate(first.certPem).checkHost("api.example.test"),
-    "api.example.test",
-  );
-  await cache.get("api.example.test");
-  assert.equal(mints.length, 1, "cached afterwards");
-  assert.equal(cache.size, 1);
-});
-
-Deno.test("LeafCache re-mints an hour before notAfter", async () => {
-  const { cache, mints, clock } = await countingCache();
-  const first = await cache.get("api.example.test");
-  clock.now = new Date(first.notAfter.getTime() - RENEW_BEFORE_MS - 1);
-  assert.equal(await cache.get("api.example.test"), first);
-  clock.now = new Date(first.notAfter.getTime() - RENEW_BEFORE_MS);
-  assert.equal(cache.has("api.example.test"), false);
-  const second = await cache.get("api.example.test");
-  assert.notEqual(second, first);
-  assert.equal(second.notAfter.getTime(), clock.now.getTime() + LEAF_LIFETIME_MS);
-  assert.deepEqual(mints, ["api.example.test", "api.example.test"]);
-});
-
-Deno.test("LeafCache evicts the least recently used host beyond its bound", async () => {
-  const { cache, mints } = await countingCache(2);
-  await cache.get("a.example.test");
-  await cache.get("b.example.test");
-  await cache.get("a.example.test"); // a is now the most recent
-  await cache.get("c.example.test"); // evicts b
-  assert.equal(cache.size, 2);
-  assert.equal(cache.has("a.example.test"), true);
-  assert.equal(cache.has("b.example.test"), false);
-  assert.equal(cache.has("c.example.test"), true);
-  await cache.get("b.example.test");
-  assert.deepEqual(mints, ["a.example.test", "b.example.test", "c.example.test", "b.example.test"]);
-  assert.throws(() => new LeafCache({} as never, { maxEntries: 0 }), RangeError);
-});
-
-Deno.test("LeafCache rejects an invalid host and does not cache a failed mint", async () => {
-  const pem = await testCa();
-  const ca = await importCa(pem.certPem, pem.keyPem);
-  let calls = 0;
-  const cache = new LeafCache(ca, {
-    now: () => NOW,
-    mint: (ca, host, options) => {
-      calls++;
-      return calls === 1 ? Promise.reject(new Error("boom")) : mintLeaf(ca, host, options);
-    },
-  });
-  await assert.rejects(() => cache.get("*.example.test"), SidecarError);
-  assert.equal(calls, 0, "an invalid host never reaches the mint");
-  await assert.rejects(() => cache.get("api.example.test"), /boom/);
-  assert.equal(cache.size, 0);
-  const leaf = await cache.get("api.example.test");
-  assert.equal(calls, 2);
-  assert.ok(leaf.certPem.startsWith("-----BEGIN CERTIFICATE-----"));
 });

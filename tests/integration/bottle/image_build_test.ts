@@ -5,14 +5,14 @@
  * failing build is reported. Builds use apt, so the first two tests take a while.
  */
 import assert from "node:assert/strict";
+import { customAgentImageSpec } from "../../../src/bottle/build_context.ts";
+import { ensureImage } from "../../../src/bottle/image_build.ts";
 import {
   agentImageSpec,
   buildHash,
-  customAgentImageSpec,
-  ensureImage,
   type ImageSpec,
   sidecarImageSpec,
-} from "../../../src/bottle/images.ts";
+} from "../../../src/bottle/image_spec.ts";
 import { createBuildProgress } from "../../../src/bottle/image_progress.ts";
 import { baseImages } from "../../../src/bottle/base_images.ts";
 import {
@@ -275,27 +275,6 @@ engineTest(
         EngineNotFoundError,
         "unused: removed",
       );
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
-);
-
-engineTest(
-  "a custom context holding the bot-bottle state is refused before anything is read",
-  async () => {
-    const dir = await Deno.makeTempDir({ prefix: "bot-bottle-home-" });
-    try {
-      await Deno.mkdir(`${dir}/state/slug`, { recursive: true });
-      await Deno.writeTextFile(`${dir}/state/slug/Dockerfile`, "FROM scratch\n");
-      await Deno.writeTextFile(`${dir}/Dockerfile`, "FROM scratch\n");
-      for (const path of [`${dir}/state/slug/Dockerfile`, `${dir}/Dockerfile`]) {
-        await assert.rejects(
-          customAgentImageSpec({ dockerfilePath: path, version: "1", baseImage: "b", home: dir }),
-          (e: unknown) => e instanceof Error && /holds the bot-bottle home/.test(e.message),
-          path,
-        );
-      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
