@@ -13,7 +13,7 @@
  * @module
  */
 
-import { BottleError } from "../lib/errors.ts";
+import { FailureError, InternalError } from "../lib/errors.ts";
 import { mintCa, type MintedCa } from "../sidecar/pki/mod.ts";
 import { MAX_SLUG_LENGTH, SLUG_PATTERN } from "./slug.ts";
 
@@ -60,7 +60,7 @@ export async function mintBottleCa(
   options: MintBottleCaOptions = {},
 ): Promise<BottleCa> {
   if (!SLUG_PATTERN.test(slug) || slug.length > MAX_SLUG_LENGTH) {
-    throw new BottleError("internal", `Cannot mint the bottle CA for "${slug}": not a slug`);
+    throw new InternalError(`Cannot mint the bottle CA for "${slug}": not a slug`);
   }
   const now = (options.now ?? new Date()).getTime();
   return await mintCa({
@@ -85,7 +85,7 @@ export async function writeBottleCa(stateDir: string, ca: BottleCa): Promise<Wri
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     await Deno.chmod(dir, 0o700);
   } catch (error) {
-    throw new BottleError("failure", `Cannot create "${dir}": ${detail(error)}`, { cause: error });
+    throw new FailureError(`Cannot create "${dir}": ${detail(error)}`, { cause: error });
   }
   await writeAtomic(keyPath, ca.keyPem, 0o600);
   await writeAtomic(certPath, ca.certPem, 0o644);
@@ -102,7 +102,7 @@ async function writeAtomic(path: string, text: string, mode: number): Promise<vo
     await Deno.rename(temporary, path);
   } catch (error) {
     await Deno.remove(temporary).catch(() => {});
-    throw new BottleError("failure", `Cannot write "${path}": ${detail(error)}`, { cause: error });
+    throw new FailureError(`Cannot write "${path}": ${detail(error)}`, { cause: error });
   }
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { BottleError, ConfigError } from "../lib/errors.ts";
+import { ConfigError, InterruptedError } from "../lib/errors.ts";
 import type { EnvReader } from "../lib/home.ts";
 import type { HiddenPrompter } from "../lib/tty_prompt.ts";
 import { HOST_VAR_PATTERN } from "./schema.ts";
@@ -72,7 +72,7 @@ export interface ResolvedEnv {
  *
  * @throws {ConfigError} for an unset or empty host variable, a `?` entry without a terminal or
  *   an empty answer, naming the variable and never a value.
- * @throws {BottleError} `interrupted` when the prompt is abandoned (Ctrl-C, end of input).
+ * @throws {InterruptedError} when the prompt is abandoned (Ctrl-C, end of input).
  */
 export async function resolveEnvValues(
   specs: readonly EnvSpec[],
@@ -112,7 +112,7 @@ export async function resolveEnvValues(
       const question = /[:?]$/.test(spec.prompt!) ? `${spec.prompt} ` : `${spec.prompt}: `;
       const answer = await options.prompter.promptHidden(question);
       if (answer === null) {
-        throw new BottleError("interrupted", `Cancelled the prompt for env "${spec.name}"`);
+        throw new InterruptedError(`Cancelled the prompt for env "${spec.name}"`);
       }
       if (answer === "") {
         throw new ConfigError(`Cannot set env "${spec.name}": the answer was empty`);

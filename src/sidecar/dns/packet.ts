@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { parseIpv4 } from "../net/ip.ts";
 
 /** Size of the fixed header. */
 export const HEADER_BYTES = 12;
@@ -261,10 +262,7 @@ function encodeQuestion(question: DnsQuestion): Uint8Array {
 }
 
 function ipv4Bytes(address: string): Uint8Array {
-  const parts = address.split(".");
-  const bytes = parts.map((p) => (/^[0-9]{1,3}$/.test(p) ? Number(p) : NaN));
-  if (bytes.length !== 4 || bytes.some((b) => !(b >= 0 && b <= 255))) {
-    throw new RangeError("answer address is not an IPv4 address");
-  }
-  return new Uint8Array(bytes);
+  const value = parseIpv4(address);
+  if (value === null) throw new RangeError("answer address is not an IPv4 address");
+  return new Uint8Array([value >>> 24, (value >>> 16) & 0xff, (value >>> 8) & 0xff, value & 0xff]);
 }
