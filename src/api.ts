@@ -16,11 +16,9 @@
 import { runAgent } from "./bottle/agent_exec.ts";
 import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
 import { destroyBottle, freezeBottle, stateDir } from "./bottle/lifecycle.ts";
-import { prepareLaunch } from "./bottle/prepare_launch.ts";
-import { type BottleEnv, ensurePlanImages, openBottleEnv } from "./bottle/session.ts";
-import { loadSkills } from "./bottle/skills.ts";
+import { gatherLaunchInputs, prepareLaunch } from "./bottle/prepare_launch.ts";
+import { type BottleEnv, openBottleEnv } from "./bottle/session.ts";
 import { recordEvent } from "./bottle/status.ts";
-import { resolveLaunchSecrets } from "./credentials/mod.ts";
 import { AgentExitError, InvalidStateError, NotFoundError, toBottleError } from "./lib/errors.ts";
 import { homeLayout } from "./lib/home.ts";
 import { openCatalog } from "./manifest/mod.ts";
@@ -89,9 +87,7 @@ async function headlessTurn(request: TurnRequest): Promise<string> {
       resume: request.resume,
     }))!;
     const slug = plan.slug;
-    const secrets = await resolveLaunchSecrets(resolved, { hostEnv: benv.env });
-    const skills = await loadSkills(resolved.agent.skills, resolved.provider.template, benv.env);
-    await ensurePlanImages(benv.client, resolved, plan, { env: benv.env });
+    const { secrets, files } = await gatherLaunchInputs(benv, { resolved, plan });
     const launched = await launchBottle(
       benv,
       plan,
@@ -100,7 +96,7 @@ async function headlessTurn(request: TurnRequest): Promise<string> {
         owner: "api",
         resume: request.resume !== undefined,
         prompt: resolved.agent.prompt,
-        files: skills,
+        files,
       },
     );
     keep = true;

@@ -2,17 +2,33 @@
  * The one launch preparation `start`, `resume` and the programmatic API share: resolve the
  * agent and its bottles, choose the runtime, pick the slug (new bottle) or take the recorded
  * one (resume, on its frozen image if the engine still has it), probe the agent image and
- * plan. Nothing is created; `--dry-run` prints what this returns.
+ * plan. Nothing is created; `--dry-run` prints what this returns. Then
+ * {@linkcode gatherLaunchInputs}, also shared: the launch's secrets, skill files and images,
+ * after which each caller runs `launchBottle` with its own owner, output and signal handling.
  *
  * @module
  */
-import { type EngineClient, EngineNotFoundError, imageInspect } from "../engine/mod.ts";
+import { type LaunchSecrets, resolveLaunchSecrets } from "../credentials/mod.ts";
+import {
+  type EngineClient,
+  EngineNotFoundError,
+  imageInspect,
+  type TarEntry,
+} from "../engine/mod.ts";
+import type { HiddenPrompter } from "../lib/tty_prompt.ts";
 import { UsageError } from "../lib/errors.ts";
 import { type ManifestCatalog, resolveAgent, type ResolvedAgent } from "../manifest/mod.ts";
 import { VERSION } from "../version.ts";
 import { sidecarImageName } from "./image_spec.ts";
 import { type BottlePlan, planBottle } from "./plan.ts";
-import { type BottleEnv, chooseRuntime, newBottleSlug, probeAgentImage } from "./session.ts";
+import {
+  type BottleEnv,
+  chooseRuntime,
+  ensurePlanImages,
+  newBottleSlug,
+  probeAgentImage,
+} from "./session.ts";
+import { loadSkills } from "./skills.ts";
 
 /** What to launch. */
 export interface LaunchRequest {
@@ -102,6 +118,49 @@ export async function prepareLaunch(
     homeId: env.homeId,
   });
   return { resolved, plan };
+}
+
+/** What `launchBottle` needs besides the plan. */
+export interface LaunchInputs {
+  /** The launch's values (tokens, env, canary). Never log them. */
+  secrets: LaunchSecrets;
+  /** The agent's skill files, uploaded at provisioning. */
+  files: TarEntry[];
+}
+
+/** Options of {@linkcode gatherLaunchInputs}. */
+export interface GatherLaunchInputsOptions {
+  /** Asks for `?` env entries on a terminal; without it they fail (headless). */
+  prompter?: HiddenPrompter;
+  /** Image build progress lines. */
+  onProgress?: (line: string) => void;
+}
+
+/**
+ * The second half of the shared launch sequence, after the plan and before `launchBottle`:
+ * the launch's secrets (asked first, so a prompt never waits behind a long build), the skill
+ * files, and the plan's images built unless cached.
+ *
+ * @throws {CredentialsError} naming a variable that is unset or empty.
+ * @throws {ConfigError} for a skill that is missing.
+ * @throws {EngineError} when an image build fails.
+ */
+export async function gatherLaunchInputs(
+  env: BottleEnv,
+  prepared: PreparedLaunch,
+  options: GatherLaunchInputsOptions = {},
+): Promise<LaunchInputs> {
+  const { resolved, plan } = prepared;
+  const secrets = await resolveLaunchSecrets(resolved, {
+    hostEnv: env.env,
+    prompter: options.prompter,
+  });
+  const files = await loadSkills(resolved.agent.skills, resolved.provider.template, env.env);
+  await ensurePlanImages(env.client, resolved, plan, {
+    env: env.env,
+    onProgress: options.onProgress,
+  });
+  return { secrets, files };
 }
 
 /** `image` when the engine has it, else `null`. */

@@ -10,8 +10,8 @@ import { processTerminal, runAgent } from "../bottle/agent_exec.ts";
 import { launchBottle, type LaunchedBottle, STEP_TEXT } from "../bottle/launch.ts";
 import { stateDir, teardownBottle } from "../bottle/lifecycle.ts";
 import type { BottlePlan } from "../bottle/plan.ts";
-import { type BottleEnv, ensurePlanImages } from "../bottle/session.ts";
-import { resolveLaunchSecrets } from "../credentials/mod.ts";
+import { gatherLaunchInputs } from "../bottle/prepare_launch.ts";
+import type { BottleEnv } from "../bottle/session.ts";
 import { createBuildProgress } from "../bottle/image_progress.ts";
 import { BottleError, InterruptedError, UsageError } from "../lib/errors.ts";
 import { ttyPrompter } from "../lib/tty_prompt.ts";
@@ -19,7 +19,6 @@ import type { ResolvedAgent } from "../manifest/mod.ts";
 import type { GlobalOptions } from "./command.ts";
 import { confirm, escapeControl, type IO } from "./io.ts";
 import { formatPreflight } from "./preflight.ts";
-import { loadSkills } from "../bottle/skills.ts";
 import { recordEvent } from "../bottle/status.ts";
 
 /** What the flow needs. */
@@ -55,17 +54,11 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
       hint: "Use --headless --prompt TEXT, or run from a terminal",
     });
   }
-  const secrets = await resolveLaunchSecrets(resolved, {
-    hostEnv: benv.env,
-    prompter: io.stdinIsTTY && !plan.headless ? ttyPrompter() : undefined,
-  });
-
-  const skills = await loadSkills(resolved.agent.skills, resolved.provider.template, benv.env);
   const progress = createBuildProgress((t) => {
     if (!globals.quiet) io.err(t);
   }, { tty: io.stderrIsTTY, columns: consoleColumns() });
-  await ensurePlanImages(benv.client, resolved, plan, {
-    env: benv.env,
+  const { secrets, files } = await gatherLaunchInputs(benv, { resolved, plan }, {
+    prompter: io.stdinIsTTY && !plan.headless ? ttyPrompter() : undefined,
     onProgress: progress.line,
   });
 
@@ -105,7 +98,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
       },
       plan,
       secrets,
-      { owner: "cli", resume: options.resume, prompt: resolved.agent.prompt, files: skills },
+      { owner: "cli", resume: options.resume, prompt: resolved.agent.prompt, files },
     );
     if (interrupted) throw new InterruptedError("Interrupted during launch");
     if (plan.headless) io.out(`${plan.slug}\n`);
