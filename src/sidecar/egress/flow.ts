@@ -112,9 +112,9 @@ export function planForward(
   scan: RequestScan,
   shape: RequestShape,
 ): Forward | Block {
-  const refusal = scanRefusal(scan);
-  if (refusal !== null) return refusal;
-  if (!scan.ok) throw new Error("unreachable: an unscannable body is a refusal");
+  if (!scan.ok) return unscannable(scan);
+  const canary = canaryBlock(scan.findings);
+  if (canary !== null) return canary;
   const policy = routePolicy(allow.route);
   let out: RequestParts = request;
   let redacted = false;
@@ -228,10 +228,15 @@ export function missingSlot(state: FlowState, allow: Allow): Block | null {
 
 /** The block for a scan that refused the body or found the canary, or null. */
 export function scanRefusal(scan: RequestScan): Block | null {
-  if (!scan.ok) {
-    return { block: scan.rule, message: `The request body cannot be scanned: ${scan.reason}.` };
-  }
-  const canary = scan.findings.find((f) => f.detector === "canary");
+  return scan.ok ? canaryBlock(scan.findings) : unscannable(scan);
+}
+
+function unscannable(scan: Extract<RequestScan, { ok: false }>): Block {
+  return { block: scan.rule, message: `The request body cannot be scanned: ${scan.reason}.` };
+}
+
+function canaryBlock(findings: readonly Finding[]): Block | null {
+  const canary = findings.find((f) => f.detector === "canary");
   return canary ? dlpBlock("canary", canary) : null;
 }
 

@@ -27,7 +27,7 @@ import {
   serializeResponseHead,
 } from "./http1.ts";
 import type { Reflector } from "./reflect.ts";
-import type { Responder } from "./respond.ts";
+import { httpResponse, type Responder } from "./respond.ts";
 
 /** Largest response body buffered for the inbound scan and token reflection. */
 export const MAX_INBOUND_SCAN_BYTES = 8 * 1024 * 1024;
@@ -87,19 +87,29 @@ export async function forwardResponse(
     return await forwardBuffered(ctx, up, res, headers, { framing, textual });
   }
   // Large or binary: stream, still scrubbing slot values across chunk boundaries.
-  await writeTo(
+  await writeChunkedHead(out, res, headers);
+  const stream = ctx.reflector.stream();
+  for await (const chunk of bodyChunks(up, framing)) {
+    await writeChunk(out, stream.push(latin1(chunk)));
+  }
+  await writeChunk(out, stream.end());
+  await writeTo(out, LAST_CHUNK);
+  return framing.kind !== "close";
+}
+
+const LAST_CHUNK = encodeChunk(new Uint8Array(0));
+
+/** The head of a response the proxy re-frames as chunked. */
+function writeChunkedHead(out: Duplex, res: ResponseHead, headers: [string, string][]) {
+  return writeTo(
     out,
     serializeResponseHead(res.status, res.reason, [...headers, ["Transfer-Encoding", "chunked"]]),
   );
-  const stream = ctx.reflector.stream();
-  for await (const chunk of bodyChunks(up, framing)) {
-    const text = stream.push(latin1(chunk));
-    if (text.length > 0) await writeTo(out, encodeChunk(latin1Bytes(text)));
-  }
-  const rest = stream.end();
-  if (rest.length > 0) await writeTo(out, encodeChunk(latin1Bytes(rest)));
-  await writeTo(out, encodeChunk(new Uint8Array(0)));
-  return framing.kind !== "close";
+}
+
+/** One chunk of latin-1 text; nothing for empty text (an empty chunk would end the body). */
+async function writeChunk(out: Duplex, text: string): Promise<void> {
+  if (text.length > 0) await writeTo(out, encodeChunk(latin1Bytes(text)));
 }
 
 /** An event stream: whole events scrubbed, scanned and sent as soon as they are complete. */
@@ -111,10 +121,7 @@ async function forwardEventStream(
   framing: BodyFraming,
 ): Promise<boolean> {
   const { out, reflector } = ctx;
-  await writeTo(
-    out,
-    serializeResponseHead(res.status, res.reason, [...headers, ["Transfer-Encoding", "chunked"]]),
-  );
+  await writeChunkedHead(out, res, headers);
   const sse = new SseScanner();
   let pending = "";
   const stream = reflector.stream();
@@ -137,7 +144,7 @@ async function forwardEventStream(
           block: "dlp_inbound",
           detector: "naive_injection_detection",
           location: "sse event",
-          message: "",
+          message: "The event stream looks like a prompt injection.",
         }, { host: ctx.host, method: ctx.method });
         await writeTo(
           out,
@@ -147,15 +154,14 @@ async function forwardEventStream(
             ),
           ),
         );
-        await writeTo(out, encodeChunk(new Uint8Array(0)));
+        await writeTo(out, LAST_CHUNK);
         return false;
       }
     }
-    if (text.length > 0) await writeTo(out, encodeChunk(latin1Bytes(text)));
+    await writeChunk(out, text);
   }
-  const rest = stream.end() + reflector.replace(pending);
-  if (rest.length > 0) await writeTo(out, encodeChunk(latin1Bytes(rest)));
-  await writeTo(out, encodeChunk(new Uint8Array(0)));
+  await writeChunk(out, stream.end() + reflector.replace(pending));
+  await writeTo(out, LAST_CHUNK);
   return framing.kind !== "close";
 }
 
@@ -225,14 +231,7 @@ async function forwardBuffered(
     }
   }
   const scrubbed = latin1Bytes(ctx.reflector.replace(latin1(bytes)));
-  const head = serializeResponseHead(res.status, res.reason, [...headers, [
-    "Content-Length",
-    String(scrubbed.length),
-  ]]);
-  const whole = new Uint8Array(head.length + scrubbed.length);
-  whole.set(head);
-  whole.set(scrubbed, head.length);
-  await writeTo(out, whole);
+  await writeTo(out, httpResponse(res.status, res.reason, headers, scrubbed));
   return framing.kind !== "close";
 }
 

@@ -8,14 +8,13 @@
 import * as tls from "node:tls";
 import type { SidecarConfig } from "../control/protocol.ts";
 import { compileRoutes, type Route } from "./decide.ts";
-import { compileSecrets, type SecretSet } from "./dlp/mod.ts";
+import { compileSecrets } from "./dlp/mod.ts";
 import type { FlowState } from "./flow.ts";
 import { Reflector } from "./reflect.ts";
 
 /** One snapshot of the proxy's state. */
 export interface EgressState extends FlowState {
   routes: Route[];
-  secrets: SecretSet;
   /** Slot name → value, for injection and reflection. */
   slots: Record<string, string>;
   /** Replaces slot values (and their encodings) with the placeholder in responses. */
