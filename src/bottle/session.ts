@@ -203,9 +203,13 @@ export async function ensurePlanImages(
     const result = await ensureImage(client, spec, { onProgress: options.onProgress });
     agentBuilt = result.built;
     if (spec.name !== plan.images.agent.name) {
-      // The plan named the image from the same inputs; a difference is a bug, not a rename.
+      // The plan named the image from the same inputs: a difference means they changed meanwhile.
       throw new InternalError(
         `Cannot launch "${plan.slug}": the plan names image "${plan.images.agent.name}" but the build made "${spec.name}"`,
+        {
+          hint:
+            "The agent's Dockerfile or its build context changed during the launch: run it again",
+        },
       );
     }
   }
