@@ -290,6 +290,7 @@ export async function launchBottle(
       ),
       ca: { certPem: ca.certPem, keyPem: ca.keyPem },
       extraCaPem: extra?.pem ?? null,
+      gitGate: [],
     };
     const ready = await configureSidecar(channel, config, 30_000);
     const sidecarAddress = typeof ready.body.internalAddress === "string"

@@ -5,8 +5,10 @@
  * - Daemons start before the control socket, so by the time the host can send a config (and
  *   receive `ready`) every daemon is listening. A daemon that cannot start (a port in use) ends
  *   the init with exit 1.
- * - `git-gate`, `supervise` and `forge` are accepted but not part of this version: each is
- *   logged once as unavailable and skipped.
+ * - `git-gate` sets its repositories up when a config arrives (before `ready`, whose body then
+ *   carries generated public keys as `gitGate.publicKeys`).
+ * - `supervise` and `forge` are accepted but not part of this version: each is logged once as
+ *   unavailable and skipped.
  * - SIGTERM, SIGINT or a `shutdown` message stop every daemon with an 8 s grace; exit 0 when all
  *   stopped in time, else 1.
  * - A daemon that stops on its own is a death: the init logs which, stops the rest and exits 1,
@@ -22,6 +24,7 @@ import { prepareRunDir } from "./control/unix_socket.ts";
 import type { Daemon } from "./daemon.ts";
 import { startDnsDaemon } from "./dns/server.ts";
 import { startEgressDaemon } from "./egress/daemon.ts";
+import { type GitGateDaemon, startGitGateDaemon } from "./git_gate/daemon.ts";
 import { errorMessage, SidecarError } from "./errors.ts";
 import { internalAddressLookup } from "./internal_address.ts";
 import { SidecarLog } from "./log.ts";
@@ -173,6 +176,23 @@ async function startAll(
   }
   const warning = await prepareRunDir(settings.runDir);
   if (warning !== null) log.info(1, "init", "run-dir-mode", { warning });
+  let gate: GitGateDaemon | null = null;
+  if (settings.daemons.includes("git-gate")) {
+    await listen(`git-gate on "tcp ${settings.bindAddress}:${settings.gitGatePort}"`, async () => {
+      gate = await startGitGateDaemon({
+        port: settings.gitGatePort,
+        hostname: settings.bindAddress,
+        gitRoot: settings.gitDir,
+        runDir: settings.runDir,
+        log,
+        config: () => session.config,
+        emit: (body) => session.queue("event", body),
+        hookArgv: (socket) => hookArgv(settings.runDir, settings.gitDir, socket),
+        baseEnv: childEnv(),
+      });
+      return gate;
+    });
+  }
   const running = daemons.map((d) => d.name as string);
   started(
     await startControlServer({
@@ -181,6 +201,14 @@ async function startAll(
       session,
       log,
       readyBody: () => ({ internalAddress: internalAddress(), daemons: running }),
+      prepare: async (config) => {
+        const repos = config.gitGate;
+        if (gate === null) {
+          if (repos.length > 0) throw new SidecarError("git-gate is not running in this sidecar");
+          return {};
+        }
+        return { gitGate: { publicKeys: await (gate as GitGateDaemon).prepare(repos) } };
+      },
       onShutdown: control.onShutdown,
     }),
   );
@@ -200,4 +228,37 @@ async function stopAll(daemons: readonly Daemon[], log: SidecarLog): Promise<boo
   clearTimeout(timer);
   if (!clean) log.info(0, "init", "stop-timeout", { graceMs: STOP_GRACE_MS });
   return clean;
+}
+
+/** The hook's command: this same sources' `pre-receive`, with only what it needs. */
+function hookArgv(runDir: string, gitDir: string, socket: string): string[] {
+  const main = new URL("./main.ts", import.meta.url).pathname;
+  return [
+    Deno.execPath(),
+    "run",
+    "--quiet",
+    "--no-prompt",
+    `--allow-read=${runDir},${gitDir}`,
+    `--allow-write=${runDir}`,
+    `--allow-net=unix:${socket}`,
+    "--allow-env",
+    main,
+    "pre-receive",
+    socket,
+  ];
+}
+
+/** What git, ssh, gitleaks and the hook inherit from the init: no secret lives in it. */
+function childEnv(): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    LANG: "C.UTF-8",
+    DENO_NO_UPDATE_CHECK: "1",
+  };
+  for (const name of ["DENO_DIR", "SSL_CERT_FILE"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
 }

@@ -6,6 +6,7 @@
  * main.ts [init]              the init: daemons, control and outbox sockets (see init.ts)
  * main.ts bridge              stdin ⇄ control socket, for the host's exec (BRIDGE_COMMAND)
  * main.ts emit <type> [body]  queue one message for the host, print its seq (EMIT_COMMAND)
+ * main.ts pre-receive <sock>  a mirror's pre-receive hook: hands the push to git-gate
  * ```
  *
  * The init logs JSON lines on stderr; `bridge` and `emit` print one
@@ -17,6 +18,7 @@
 import { runBridge } from "./control/bridge.ts";
 import { runEmit } from "./control/emit.ts";
 import { EXIT_FAILURE, EXIT_USAGE, SidecarError } from "./errors.ts";
+import { runPreReceive } from "./git_gate/hook_client.ts";
 import { runInit } from "./init.ts";
 import { SidecarLog } from "./log.ts";
 
@@ -35,9 +37,16 @@ export async function main(args: readonly string[]): Promise<number> {
         return await runBridge(env);
       case "emit":
         return await runEmit(rest, env);
+      case "pre-receive":
+        if (rest.length !== 1) {
+          throw new SidecarError("Usage: main.ts pre-receive <socket>", EXIT_USAGE);
+        }
+        return await runPreReceive(rest[0]);
       default:
         throw new SidecarError(
-          `Unknown subcommand "${command.slice(0, 40)}": expected init, bridge or emit`,
+          `Unknown subcommand "${
+            command.slice(0, 40)
+          }": expected init, bridge, emit or pre-receive`,
           EXIT_USAGE,
         );
     }

@@ -10,6 +10,8 @@
  * | `BOT_BOTTLE_SIDECAR_CONFIG_DIR`   | `/srv/bot-bottle-config`        | `routes.json`, `ca.crt`       |
  * | `BOT_BOTTLE_SIDECAR_DNS_PORT`     | `53`                            | UDP port of the DNS responder |
  * | `BOT_BOTTLE_SIDECAR_EGRESS_PORT`  | `9099`                          | TCP port of the egress proxy  |
+ * | `BOT_BOTTLE_SIDECAR_GIT_GATE_PORT`| `9080`                          | TCP port of git-gate          |
+ * | `BOT_BOTTLE_SIDECAR_GIT_DIR`      | `/git`                          | git-gate's mirrors            |
  * | `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` | `0.0.0.0`                       | IPv4 address DNS/egress bind  |
  * | `BOT_BOTTLE_INTERNAL_SUBNET`      | unset                           | CIDR of the internal network  |
  *
@@ -30,7 +32,7 @@ export type DaemonName = typeof DAEMON_NAMES[number];
 export const DEFAULT_DAEMONS: readonly DaemonName[] = ["dns", "egress", "git-gate", "supervise"];
 
 /** Daemons this version implements; the others are accepted and reported as unavailable. */
-export const AVAILABLE_DAEMONS: readonly DaemonName[] = ["dns", "egress"];
+export const AVAILABLE_DAEMONS: readonly DaemonName[] = ["dns", "egress", "git-gate"];
 
 /** The directory of the control and outbox sockets unless `BOT_BOTTLE_SIDECAR_RUN_DIR` says. */
 export const DEFAULT_RUN_DIR = dirname(CONTROL_SOCKET_PATH);
@@ -43,6 +45,12 @@ export const DEFAULT_DNS_PORT = 53;
 
 /** The egress proxy's TCP port unless `BOT_BOTTLE_SIDECAR_EGRESS_PORT` says (SPEC §7.1). */
 export const DEFAULT_EGRESS_PORT = 9099;
+
+/** git-gate's TCP port unless `BOT_BOTTLE_SIDECAR_GIT_GATE_PORT` says (SPEC §6.4). */
+export const DEFAULT_GIT_GATE_PORT = 9080;
+
+/** git-gate's mirror directory unless `BOT_BOTTLE_SIDECAR_GIT_DIR` says. */
+export const DEFAULT_GIT_DIR = "/git";
 
 /** Where DNS and egress listen unless `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` says. */
 export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
@@ -61,6 +69,8 @@ export interface SidecarSettings {
   configDir: string;
   dnsPort: number;
   egressPort: number;
+  gitGatePort: number;
+  gitDir: string;
   bindAddress: string;
   /** The internal network, or null when `BOT_BOTTLE_INTERNAL_SUBNET` is unset. */
   internalSubnet: InternalSubnet | null;
@@ -86,6 +96,8 @@ export function readSettings(env: EnvLookup): SidecarSettings {
     configDir: readDir(env, "BOT_BOTTLE_SIDECAR_CONFIG_DIR", DEFAULT_CONFIG_DIR),
     dnsPort: parsePort(env, "BOT_BOTTLE_SIDECAR_DNS_PORT", DEFAULT_DNS_PORT),
     egressPort: parsePort(env, "BOT_BOTTLE_SIDECAR_EGRESS_PORT", DEFAULT_EGRESS_PORT),
+    gitGatePort: parsePort(env, "BOT_BOTTLE_SIDECAR_GIT_GATE_PORT", DEFAULT_GIT_GATE_PORT),
+    gitDir: readDir(env, "BOT_BOTTLE_SIDECAR_GIT_DIR", DEFAULT_GIT_DIR),
     bindAddress: parseBindAddress(env("BOT_BOTTLE_SIDECAR_BIND_ADDRESS")),
     internalSubnet: parseSubnet(env("BOT_BOTTLE_INTERNAL_SUBNET")),
   };

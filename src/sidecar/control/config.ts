@@ -8,6 +8,7 @@
  */
 
 import { EXIT_FAILURE, SidecarError } from "../errors.ts";
+import { parseGateRepos } from "./gate_config.ts";
 import {
   type InboundDetector,
   isRecord,
@@ -79,7 +80,8 @@ export function validateConfig(value: Record<string, unknown>): SidecarConfig {
   if (value.extraCaPem !== null && typeof value.extraCaPem !== "string") {
     throw invalid("extraCaPem", "must be null or a string");
   }
-  return { ...value, routes } as unknown as SidecarConfig;
+  const gitGate = parseGateRepos(value.gitGate);
+  return { ...value, routes, gitGate } as unknown as SidecarConfig;
 }
 
 /** Longest user regex accepted (the manifest loader also rejects catastrophic ones). */

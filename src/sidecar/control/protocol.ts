@@ -143,6 +143,37 @@ export interface SidecarConfig {
   ca: { certPem: string; keyPem: string } | null;
   /** Extra CA certificates the sidecar trusts upstream (PEM). */
   extraCaPem: string | null;
+  /** The git-gate repositories (SPEC §8); empty when the bottle has none (absent reads as empty). */
+  gitGate: GateRepoConfig[];
+}
+
+/** How the gate reaches a repository's upstream. */
+export type GateUpstream =
+  | {
+    kind: "ssh";
+    /** `ssh://…` or scp-like `git@host:path`. */
+    url: string;
+    /** The pinned host key, `<type> <base64>` (no host field). */
+    hostKey: string;
+    /** `static`: the private key (secret, PEM/OpenSSH); `gitea`: generated in the sidecar. */
+    key: { provider: "static"; privateKey: string } | { provider: "gitea" };
+  }
+  | {
+    /** The user's checkout (`start --repo`): no network, pushes stay in the gate. */
+    kind: "local";
+    /** The bundle the host uploaded into the sidecar, or null for a repository without commits. */
+    bundle: string | null;
+    /** The checkout's current branch, protected like an upstream's default branch. */
+    defaultBranch: string | null;
+  };
+
+/** One git-gate repository as the sidecar sees it. */
+export interface GateRepoConfig {
+  /** The name in `http://git-gate:9080/<name>.git`. */
+  name: string;
+  upstream: GateUpstream;
+  /** The ref policy (SPEC §8). */
+  refs: { protected: string[]; allow: string[] };
 }
 
 /** Host → sidecar messages. */

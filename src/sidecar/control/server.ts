@@ -36,6 +36,12 @@ export interface ControlServerOptions {
   log: SidecarLog;
   /** The body of the `ready` message, computed when a config has been applied. */
   readyBody: () => ReadyBody;
+  /**
+   * Daemons' own setup for a new config (git-gate's mirrors and keys), after the files are
+   * written and before `applied`; what it returns joins the `ready` body. A throw fails the
+   * config with its message.
+   */
+  prepare?: (config: SidecarConfig) => Promise<Record<string, unknown>>;
   /** Called after `shutdown` has been answered: the init stops everything and exits 0. */
   onShutdown: () => void;
 }
@@ -63,9 +69,11 @@ export async function startControlServer(options: ControlServerOptions): Promise
     if (current !== null) send(current, message);
   });
 
+  let prepared: Record<string, unknown> = {};
   const applyConfig = async (id: string, config: SidecarConfig): Promise<AppliedMessage | null> => {
     try {
       await writeConfigFiles(options.configDir, config);
+      prepared = (await options.prepare?.(config)) ?? {};
     } catch (error) {
       log.info(0, "control", "config-failed", { id, error: errorMessage(error) });
       return session.configFailed(id, errorMessage(error));
@@ -99,7 +107,7 @@ export async function startControlServer(options: ControlServerOptions): Promise
           return;
         }
         send(socket, session.configApplied(decision.id, decision.config));
-        session.queue("ready", options.readyBody());
+        session.queue("ready", { ...prepared, ...options.readyBody() });
         return;
       }
       case "shutdown":

@@ -121,6 +121,7 @@ Deno.test("refused queries are logged at level 2 only", async () => {
     knownSecrets: [],
     ca: null,
     extraCaPem: null,
+    gitGate: [],
   };
   await bridge.send({ type: "config", id: "c", config });
   await bridge.next("applied");

@@ -184,6 +184,7 @@ async function withProxy(
     knownSecrets: [SECRETS.known],
     ca: { certPem: ca.certPem, keyPem: ca.keyPem },
     extraCaPem: (await ensureTestCa()).certPem,
+    gitGate: [],
   };
   await using sidecar = await startSidecar();
   const proxyPort = await sidecar.port("egress");

@@ -69,6 +69,7 @@ Deno.test("init starts only the daemons asked for and reports them in ready", as
       knownSecrets: [],
       ca: null,
       extraCaPem: null,
+      gitGate: [],
     },
   });
   await bridge.next("applied");

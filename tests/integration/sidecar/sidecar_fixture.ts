@@ -67,6 +67,7 @@ export function testConfig(): SidecarConfig {
     knownSecrets: [SECRETS.known],
     ca: { certPem: CA_CERT_PEM, keyPem: SECRETS.caKey },
     extraCaPem: null,
+    gitGate: [],
   };
 }
 

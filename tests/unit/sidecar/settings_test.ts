@@ -18,6 +18,8 @@ Deno.test("readSettings defaults: all daemons but forge, /run/bot-bottle, :53, :
     configDir: "/srv/bot-bottle-config",
     dnsPort: 53,
     egressPort: 9099,
+    gitGatePort: 9080,
+    gitDir: "/git",
     bindAddress: "0.0.0.0",
     internalSubnet: null,
   });

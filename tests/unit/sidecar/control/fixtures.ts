@@ -44,5 +44,6 @@ export function sampleConfig(): SidecarConfig {
     knownSecrets: [SECRETS.known],
     ca: { certPem: CA_CERT_PEM, keyPem: SECRETS.caKey },
     extraCaPem: null,
+    gitGate: [],
   };
 }

@@ -1,0 +1,225 @@
+/**
+ * The pre-receive check of one push (SPEC §8), run by the gate daemon on behalf of the hook:
+ * 1. the ref policy on every ref (deletions, tags, protected branches, rewrites);
+ * 2. over only the new commits (`<new…> --not --all`): octopus merges refused, then gitleaks
+ *    (merge resolutions and binary-looking files included, `gitleaks:allow` not trusted) and the
+ *    egress detectors over messages and added lines (canary, slot values, secret env) at once;
+ * 3. for an SSH upstream, the accepted refs pushed upstream from inside the hook
+ *    (`--force-with-lease` on every ref), an upstream refusal relayed.
+ * Any refusal rejects the whole push, so the gate and the upstream never diverge. The git
+ * commands inherit the hook's quarantine variables: the pushed objects exist only there until
+ * the hook accepts them (LESSONS 5).
+ *
+ * @module
+ */
+
+import type { SecretsInput } from "../egress/dlp/mod.ts";
+import { gitleaksArgs, gitleaksFindings, parseGitleaksReport } from "./gitleaks.ts";
+import { type GateFinding, logMarker, logScanArgs, scanLog } from "./log_scan.ts";
+import type { GateRepo } from "./mirror.ts";
+import { decideRef, isZeroId, type RefUpdate } from "./policy.ts";
+import {
+  acceptedLine,
+  failureLines,
+  findingLines,
+  type RefusedRef,
+  refusedRefLines,
+} from "./report.ts";
+import { run, text } from "./run.ts";
+
+/** The hook variables git-gate passes on to the commands it runs for a push. */
+export const HOOK_ENV_NAMES: readonly string[] = [
+  "GIT_OBJECT_DIRECTORY",
+  "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+  "GIT_QUARANTINE_PATH",
+];
+
+/** Most bytes of `git log -p` output read for the known-secrets scan. */
+export const MAX_LOG_BYTES = 256 * 1024 * 1024;
+
+/** The outcome of a check. */
+export interface PushOutcome {
+  accepted: boolean;
+  /** Lines for the agent (already printed through `say` as they came). */
+  lines: string[];
+  /** The body of the `event` message for the host. */
+  event: Record<string, unknown>;
+}
+
+/** What the check needs besides the repo. */
+export interface PushContext {
+  /** The bottle's secrets for the known-secrets detector (the canary always). */
+  secrets: SecretsInput;
+  /** A private directory for gitleaks' report. */
+  tmpDir: string;
+  /** Prints one line to the agent at once. */
+  say(line: string): void;
+}
+
+/**
+ * Checks (and for SSH upstreams forwards) one push.
+ *
+ * @example
+ * ```ts
+ * const outcome = await checkPush(repo, updates, hookEnv, { secrets, tmpDir: "/tmp", say });
+ * ```
+ */
+export async function checkPush(
+  repo: GateRepo,
+  updates: readonly RefUpdate[],
+  hookEnv: Record<string, string>,
+  ctx: PushContext,
+): Promise<PushOutcome> {
+  const lines: string[] = [];
+  const say = (line: string) => {
+    lines.push(line);
+    ctx.say(line);
+  };
+  const env: Record<string, string> = {};
+  for (const name of HOOK_ENV_NAMES) if (hookEnv[name] !== undefined) env[name] = hookEnv[name];
+  const event = (accepted: boolean, extra: Record<string, unknown>) => ({
+    kind: "git-push",
+    repo: repo.name,
+    verdict: accepted ? "accepted" : "refused",
+    refs: updates.map((u) => ({ ref: u.ref, old: u.old, new: u.new })),
+    ...extra,
+  });
+  const refuse = (extra: Record<string, unknown>): PushOutcome => ({
+    accepted: false,
+    lines,
+    event: event(false, extra),
+  });
+
+  // 1. Ref policy.
+  const refused: RefusedRef[] = [];
+  const kinds = new Map<string, string>();
+  for (const u of updates) {
+    const fastForward = !isZeroId(u.old) && !isZeroId(u.new) &&
+      (await repo.git(["merge-base", "--is-ancestor", u.old, u.new], env)).code === 0;
+    const verdict = decideRef(u, {
+      fastForward,
+      createdHere: repo.created.has(u.ref),
+      defaultBranch: repo.defaultBranch,
+    }, repo.config.refs);
+    if (verdict.ok) kinds.set(u.ref, verdict.kind);
+    else refused.push({ ref: u.ref, rule: verdict.rule, message: verdict.message });
+  }
+  if (refused.length > 0) {
+    for (const line of refusedRefLines(refused)) say(line);
+    return refuse({ rules: [...new Set(refused.map((r) => r.rule))], message: refused[0].message });
+  }
+
+  // 2. Only the new commits.
+  const range = [...updates.map((u) => u.new), "--not", "--all"];
+  const count = await repo.git(["rev-list", "--count", ...range], env);
+  const commits = Number(text(count).trim()) || 0;
+  const octopus = await repo.git(["rev-list", "--min-parents=3", ...range], env);
+  if (text(octopus).trim() !== "") {
+    const id = text(octopus).trim().split("\n")[0].slice(0, 12);
+    say(
+      `git-gate: push rejected: rule octopus-merge: commit ${id} merges more than two parents, ` +
+        "which the scanner cannot check; merge one branch at a time",
+    );
+    return refuse({ rules: ["octopus-merge"], message: "octopus merge" });
+  }
+  let findings: GateFinding[] = [];
+  if (commits > 0) {
+    say(`git-gate: scanning ${commits} new commit${commits === 1 ? "" : "s"} for secrets…`);
+    try {
+      const [leaks, known] = await Promise.all([
+        gitleaks(repo, range, env, ctx.tmpDir),
+        knownSecrets(repo, range, env, ctx.secrets),
+      ]);
+      findings = [
+        ...known.filter((f) => f.source === "canary"),
+        ...leaks,
+        ...known.filter((f) => f.source !== "canary"),
+      ];
+    } catch (error) {
+      for (const line of failureLines("the secret scan failed", (error as Error).message)) {
+        say(line);
+      }
+      return refuse({ rules: ["scan-failed"], message: (error as Error).message.slice(0, 300) });
+    }
+  }
+  if (findings.length > 0) {
+    for (const line of findingLines(findings)) say(line);
+    return refuse({
+      rules: [...new Set(findings.map((f) => f.hiddenByAllow ? "gitleaks-allow" : f.rule))],
+      findings: findings.map((f) => ({
+        source: f.source,
+        rule: f.rule,
+        commit: f.commit,
+        file: f.file,
+        line: f.line,
+        hiddenByAllow: f.hiddenByAllow,
+      })),
+      message: `${findings.length} secret(s) found`,
+    });
+  }
+
+  // 3. Upstream.
+  const refs = updates.map((u) => u.ref);
+  if (repo.config.upstream.kind === "ssh") {
+    const args = ["push", "--porcelain", "--quiet", "origin"];
+    for (const u of updates) {
+      args.push(`--force-with-lease=${u.ref}:${isZeroId(u.old) ? "" : u.old}`);
+    }
+    for (const u of updates) args.push(`${u.new}:${u.ref}`);
+    const pushed = await repo.git(args, env, 600_000);
+    if (pushed.code !== 0) {
+      const detail = `${text(pushed)}\n${pushed.stderr}`;
+      for (const line of failureLines("the upstream refused it", detail)) say(line);
+      return refuse({ rules: ["upstream-refused"], message: detail.trim().slice(-300) });
+    }
+  }
+  for (const u of updates) if (kinds.get(u.ref) === "create") repo.created.add(u.ref);
+  say(acceptedLine(refs, repo.config.upstream.kind));
+  return { accepted: true, lines, event: event(true, { commits }) };
+}
+
+async function gitleaks(
+  repo: GateRepo,
+  range: string[],
+  env: Record<string, string>,
+  tmpDir: string,
+): Promise<GateFinding[]> {
+  const report = `${tmpDir}/gitleaks-${crypto.randomUUID()}.json`;
+  try {
+    const r = await run("gitleaks", gitleaksArgs(repo.dir, range, report), {
+      env: repo.env(env),
+      cwd: repo.dir,
+      timeoutMs: 600_000,
+    });
+    if (r.code !== 0 || r.timedOut) {
+      throw new Error(
+        r.timedOut
+          ? "gitleaks ran longer than 10 minutes"
+          : `gitleaks exited ${r.code}: ${r.stderr.trim().slice(-300)}`,
+      );
+    }
+    const entries = parseGitleaksReport(await Deno.readTextFile(report));
+    return await gitleaksFindings(entries, async (commit, file, line) => {
+      const shown = await repo.git(["show", `${commit}:${file}`], env);
+      if (shown.code !== 0) return null;
+      return text(shown).split("\n")[line - 1] ?? "";
+    });
+  } finally {
+    await Deno.remove(report).catch(() => {});
+  }
+}
+
+async function knownSecrets(
+  repo: GateRepo,
+  range: string[],
+  env: Record<string, string>,
+  secrets: SecretsInput,
+): Promise<GateFinding[]> {
+  const marker = logMarker();
+  const log = await repo.git(logScanArgs(marker, range), env, 600_000);
+  if (log.code !== 0) throw new Error(`git log failed: ${log.stderr.trim().slice(-300)}`);
+  if (log.stdout.length > MAX_LOG_BYTES) {
+    throw new Error(`the pushed changes exceed ${MAX_LOG_BYTES >> 20} MiB of diff`);
+  }
+  return scanLog(new TextDecoder().decode(log.stdout), marker, secrets);
+}
