@@ -6,7 +6,11 @@
  * test-only code path. The Debian image trusts `BOT_BOTTLE_EXTRA_CA_CERTS` so `apt-get`
  * and `npm` work behind a TLS-inspecting network.
  *
- * Usage: deno task images [--gitleaks PATH] [--force] [--only debian,agent,deno,gitleaks]
+ * One more role is for the tests only: `test-sshd`, {@linkcode TEST_SSHD_IMAGE}, an OpenSSH
+ * server with git on the Debian image, the git upstream of `tests/helpers/git_upstream.ts`.
+ *
+ * Usage: deno task images [--gitleaks PATH] [--force]
+ *        [--only debian,agent,deno,gitleaks,test-sshd]
  * Needs: root (mmdebstrap), npm (fetches node and npm tarballs), a gitleaks binary.
  *
  * @module
@@ -38,10 +42,19 @@ const { values } = parseArgs({
     only: { type: "string" },
   },
 });
-const roles = (values.only?.split(",") ?? ["debian", "agent", "deno", "gitleaks"]) as (
-  keyof BaseImages
-)[];
+/** The test upstream's image; `tests/helpers/git_upstream.ts` spells the same name. */
+const TEST_SSHD_IMAGE = "bot-bottle-test-sshd:1";
+
+type Role = keyof BaseImages | "test-sshd";
+const ROLES: readonly Role[] = ["debian", "agent", "deno", "gitleaks", "test-sshd"];
+const roles = (values.only?.split(",") ?? [...ROLES]) as Role[];
+for (const role of roles) {
+  if (!ROLES.includes(role)) {
+    fail(`Unknown role "${role}" in --only`, `Choose among ${ROLES.join(", ")}`);
+  }
+}
 const images = baseImages();
+const imageOf = (role: Role): string => role === "test-sshd" ? TEST_SSHD_IMAGE : images[role];
 
 function log(line: string): void {
   console.log(`images: ${line}`);
@@ -186,7 +199,7 @@ const engine = await connectEngine();
 const total = performance.now();
 let built = 0;
 for (const role of roles) {
-  const name = images[role];
+  const name = imageOf(role);
   if (!values.force && await exists(engine, name)) {
     log(`${role}: ${name} present, kept`);
     continue;
@@ -212,6 +225,9 @@ for (const role of roles) {
       await build(engine, name, "gitleaks.Dockerfile", {
         gitleaks: await Deno.readFile(await gitleaksBinary()),
       }, { DEBIAN_IMAGE: images.debian });
+      break;
+    case "test-sshd":
+      await build(engine, name, "test-sshd.Dockerfile", {}, { DEBIAN_IMAGE: images.debian });
       break;
   }
   built++;
