@@ -60,6 +60,7 @@ export interface ComposedRepo {
   url?: Sourced<string>;
   key?: Sourced<NonNullable<RepoData["key"]>>;
   hostKey?: Sourced<string>;
+  refs?: Sourced<NonNullable<RepoData["refs"]>>;
   /** Bottles that mention the repo, in merge order. */
   from: string[];
   /** File of the last bottle that mentions it (for errors). */
@@ -180,6 +181,7 @@ export function foldBottles(
       if (repo.url !== undefined) target.url = { value: repo.url, from };
       if (repo.key !== undefined) target.key = { value: repo.key, from };
       if (repo.host_key !== undefined) target.hostKey = { value: repo.host_key, from };
+      if (repo.refs !== undefined) target.refs = { value: repo.refs, from };
     }
     (d.egress?.routes ?? []).forEach((route, index) => {
       const entry = { route, from, file: bottle.file, index };

@@ -32,6 +32,9 @@ export const PROVIDER_ROUTE_HOSTS: Readonly<Record<string, readonly string[]>> =
   claude: ["api.anthropic.com"],
   codex: ["api.openai.com", "chatgpt.com"],
 };
+/** Branches git-gate protects when a repo sets no `refs.protected` (SPEC §8). */
+export const DEFAULT_PROTECTED_BRANCHES: readonly string[] = ["main", "master", "release/*"];
+
 /** Token refs of forwarded host credentials (§11.2). */
 export const HOST_CREDENTIAL_TOKEN_REFS: Readonly<Record<string, string>> = {
   claude: "BOT_BOTTLE_CLAUDE_HOST_ACCESS_TOKEN",
@@ -113,6 +116,8 @@ export interface ResolvedAgent {
       | { provider: "static"; path: string }
       | { provider: "gitea"; provisionerToken: string; apiUrl: string | null };
     hostKey: string;
+    /** The ref policy (SPEC §8): protected patterns and the ones allowed anyway. */
+    refs: { protected: string[]; allow: string[] };
     bottles: string[];
   }[];
   routes: ResolvedRoute[];
@@ -233,6 +238,10 @@ export function resolveAgent(
           apiUrl: key.api_url ?? null,
         },
         hostKey: r.hostKey!.value,
+        refs: {
+          protected: [...(r.refs?.value.protected ?? DEFAULT_PROTECTED_BRANCHES)],
+          allow: [...(r.refs?.value.allow ?? [])],
+        },
         bottles: r.from,
       };
     }),

@@ -117,6 +117,10 @@ const giteaKey = strict({
   }).optional(),
 });
 
+const branchPattern = z.string().max(200).regex(/^[A-Za-z0-9._\/*-]+$/, {
+  error: "must be a branch name or pattern (letters, digits, . _ - / and *)",
+});
+
 const repo = strict({
   url: z.string().max(2048).refine((u) => upstreamIdentity(u) !== undefined, {
     error: "must be an ssh://… URL or git@host:owner/repo.git",
@@ -126,6 +130,10 @@ const repo = strict({
   }).optional(),
   host_key: z.string().max(16384).refine((k) => HOST_KEY.test(k), {
     error: 'must be a pinned host key line ("ssh-ed25519 AAAA…")',
+  }).optional(),
+  refs: strict({
+    protected: z.array(branchPattern).max(100).optional(),
+    allow: z.array(branchPattern).max(100).optional(),
   }).optional(),
 });
 
