@@ -762,6 +762,7 @@ async function botBottleTarget(upstream: Upstream, target: Target): Promise<void
     knownSecrets: [],
     ca: { certPem: ca.certPem, keyPem: ca.keyPem },
     extraCaPem: upstream.caPem,
+    gitGate: [],
   };
   const conn = await Deno.connect({ transport: "unix", path: `${runDir}/control.sock` });
   target.cleanup.push(() => {

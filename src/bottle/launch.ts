@@ -24,7 +24,14 @@ import { FailureError, SlugInUseError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
 import type { BottleOwner, BottleStore } from "../store/mod.ts";
-import { configureSidecar, openSidecarLink, type SidecarLink } from "./sidecar_link.ts";
+import { configureSidecar, messageId, openSidecarLink, type SidecarLink } from "./sidecar_link.ts";
+import {
+  cloneGateRepos,
+  FetchBack,
+  gateRepoConfigs,
+  registerGateKeys,
+  uploadCheckouts,
+} from "./git_gate.ts";
 import { stateDir, teardownBottle } from "./lifecycle.ts";
 import { INITIAL_STATUS, recordEvent } from "./status.ts";
 import { currentOwner, HEARTBEAT_INTERVAL_MS } from "./owner.ts";
@@ -73,6 +80,8 @@ export interface LaunchContext {
   env?: EnvReader;
   /** Called after each step. */
   onStep?: (step: LaunchStep, detail: string) => void;
+  /** `fetch` for the Gitea deploy-key API (tests pass one that trusts their CA). */
+  http?: typeof fetch;
   /** Warnings and debug lines. */
   note?: (line: string) => void;
   debug?: (line: string) => void;
@@ -269,6 +278,14 @@ export async function launchBottle(
     }
     await containerStart(client, sidecarId);
     step("sidecar", sc.name);
+    const checkouts = await uploadCheckouts(client, sidecarId, plan.localRepos);
+    const fetchBack = new FetchBack(
+      client,
+      sidecarId,
+      plan,
+      checkouts.basis,
+      (line) => ctx.note?.(line),
+    );
 
     // The per-bottle CA: key 0600 in the state dir and in sidecar memory only (SPEC §7.1).
     const ca = await mintBottleCa(slug);
@@ -278,6 +295,9 @@ export async function launchBottle(
     channel = await openSidecarLink(client, sidecarId, slug, bottles, {
       log: ctx.debug,
       helloTimeoutMs: 30_000,
+      onMessage: (message) => {
+        if (message.type === "event") fetchBack.offer(message.body);
+      },
     });
     const config: SidecarConfig = {
       slug,
@@ -290,9 +310,15 @@ export async function launchBottle(
       ),
       ca: { certPem: ca.certPem, keyPem: ca.keyPem },
       extraCaPem: extra?.pem ?? null,
-      gitGate: [],
+      gitGate: gateRepoConfigs(plan, secrets.gateKeys, checkouts.bundles),
     };
     const ready = await configureSidecar(channel, config, 30_000);
+    const gate = ready.body.gitGate as { publicKeys?: Record<string, unknown> } | undefined;
+    await registerGateKeys(
+      { bottles, env: ctx.env ?? ((n) => Deno.env.get(n)), http: ctx.http, note: ctx.debug },
+      plan,
+      gate?.publicKeys ?? {},
+    );
     const sidecarAddress = typeof ready.body.internalAddress === "string"
       ? ready.body.internalAddress
       : (await containerInspect(client, sidecarId)).NetworkSettings.Networks[plan.networks[0].name]
@@ -311,6 +337,7 @@ export async function launchBottle(
     step("agent", ac.name);
 
     await provisionAgent(client, agentId, plan, record.prompt, record.files ?? []);
+    await cloneGateRepos(client, agentId, plan.provision.repos);
     step("provisioned", ac.name);
 
     const execEnv = [
@@ -319,6 +346,12 @@ export async function launchBottle(
       `BOT_BOTTLE_CANARY=${canary}`,
     ];
     const opened = channel;
+    /** Waits for pushes still being fetched back into the user's checkouts. */
+    const settle = async () => {
+      if (plan.localRepos.length === 0) return;
+      await opened.request({ type: "sync", id: messageId() }, 5_000).catch(() => {});
+      await fetchBack.idle();
+    };
     return {
       plan,
       facts,
@@ -331,10 +364,12 @@ export async function launchBottle(
         await containerStop(client, agentId, { timeout: 2 });
       },
       async release() {
+        await settle();
         clearInterval(heartbeat);
         await opened[Symbol.asyncDispose]();
       },
       async [Symbol.asyncDispose]() {
+        await settle();
         clearInterval(heartbeat);
         await opened[Symbol.asyncDispose]();
       },

@@ -28,11 +28,13 @@ import {
   volumeRemove,
 } from "../engine/mod.ts";
 import { FailureError, InvalidStateError, NotFoundError } from "../lib/errors.ts";
-import type { HomeLayout } from "../lib/home.ts";
+import type { EnvReader, HomeLayout } from "../lib/home.ts";
 import type { BottleStore } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { ownerAlive } from "./owner.ts";
 import { recordEvent } from "./status.ts";
+import { revokeGateKeys } from "./git_gate.ts";
+import type { BottlePlan } from "./plan.ts";
 
 /** What lifecycle operations need. */
 export interface LifecycleContext {
@@ -41,6 +43,10 @@ export interface LifecycleContext {
   layout: HomeLayout;
   /** Progress and warnings (stderr). */
   note?: (line: string) => void;
+  /** Host environment (provisioner tokens for deploy keys); default the process's. */
+  env?: EnvReader;
+  /** `fetch` for the Gitea API (tests). */
+  http?: typeof fetch;
 }
 
 /** The state directory of a bottle. */
@@ -132,8 +138,10 @@ export async function teardownBottle(
     if (v.service === "home" && options.keepHome) continue;
     if (await ignoreMissing(() => volumeRemove(client, v.name, { force: true }))) volumes++;
   }
+  const revokeError = await revokeKeys(ctx, slug);
   let stateRemoved = false;
-  if (!options.keepState) {
+  // A key that could not be deleted keeps the state: its plan names the repository.
+  if (!options.keepState && revokeError === null) {
     try {
       await Deno.remove(stateDir(ctx.layout, slug), { recursive: true });
       stateRemoved = true;
@@ -141,7 +149,35 @@ export async function teardownBottle(
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     }
   }
+  if (revokeError !== null) throw revokeError;
   return { containers, networks, volumes, stateRemoved };
+}
+
+/**
+ * Deletes the Gitea deploy keys recorded for the bottle (SPEC §8: failure loud). Returns the
+ * error instead of throwing, so the rest of the teardown still happens.
+ */
+async function revokeKeys(ctx: LifecycleContext, slug: string): Promise<Error | null> {
+  const keys = ctx.bottles.get(slug)?.deployKeys ?? {};
+  if (Object.keys(keys).length === 0) return null;
+  try {
+    const plan = JSON.parse(
+      await Deno.readTextFile(`${stateDir(ctx.layout, slug)}/plan.json`),
+    ) as Pick<BottlePlan, "gitGate">;
+    const deleted = await revokeGateKeys(
+      { bottles: ctx.bottles, env: ctx.env ?? ((n) => Deno.env.get(n)), http: ctx.http },
+      slug,
+      plan.gitGate ?? [],
+    );
+    ctx.note?.(`deleted ${deleted} deploy key${deleted === 1 ? "" : "s"} of "${slug}"`);
+    return null;
+  } catch (error) {
+    ctx.note?.(
+      `error: cannot delete the deploy keys of "${slug}": ${(error as Error).message}; ` +
+        `delete the key "bot-bottle-${slug}" in the repository's settings`,
+    );
+    return error as Error;
+  }
 }
 
 /** Saves the sidecar's container logs into the state directory (the agent's are tee'd). */

@@ -11,7 +11,7 @@
  */
 import type { ContainerCreateConfig, HostConfig } from "../engine/containers.ts";
 import { bottleLabels, objectNames } from "../engine/labels.ts";
-import { ConfigError } from "../lib/errors.ts";
+import { ConfigError, UsageError } from "../lib/errors.ts";
 import type { ResolvedAgent, ResolvedRoute } from "../manifest/mod.ts";
 import { SIDECAR_MAIN } from "../sidecar/control/protocol.ts";
 import { AGENT_PROMPT_FILE, PROVIDER_TEMPLATES, type ProviderTemplate } from "./providers/mod.ts";
@@ -63,6 +63,18 @@ export interface PlanInput {
   frozenImage?: string | null;
   /** The home's id (`io.bot-bottle.home` label). */
   homeId?: string;
+  /** The user's checkouts used as git-gate upstreams (`start --repo`). */
+  localRepos?: readonly LocalRepoPlan[];
+}
+
+/** A user's checkout used as a git-gate upstream (`start --repo`). */
+export interface LocalRepoPlan {
+  /** The name in `http://git-gate:9080/<name>.git` and `~/workspace/<name>`. */
+  name: string;
+  /** Absolute path of the checkout on the host. */
+  path: string;
+  /** Its current branch, protected in the gate like an upstream's default branch. */
+  defaultBranch: string | null;
 }
 
 /** A network of the plan. */
@@ -133,6 +145,8 @@ export interface BottlePlan {
   /** Sidecar log level (`egress.log`). */
   egressLog: 0 | 1 | 2;
   gitGate: ResolvedAgent["gitGate"];
+  /** The user's checkouts used as upstreams (`start --repo`); accepted pushes come back. */
+  localRepos: LocalRepoPlan[];
   gitIdentity: { name: string | null; email: string | null };
   /** The agent process. */
   exec: { argv: string[]; user: string; workingDir: string; tty: boolean };
@@ -198,6 +212,16 @@ export function agentContainerEnv(
  */
 export function planBottle(input: PlanInput): BottlePlan {
   const { resolved, slug, version } = input;
+  const repoNames = [
+    ...resolved.gitGate.map((r) => r.name),
+    ...(input.localRepos ?? []).map((r) => r.name),
+  ];
+  const clash = repoNames.find((n, i) => repoNames.indexOf(n) !== i);
+  if (clash !== undefined) {
+    throw new UsageError(`Cannot use --repo: the name "${clash}" is already a git-gate repo`, {
+      hint: "Pass --repo <name>=<path> with another name",
+    });
+  }
   const template = providerTemplate(resolved.provider.template);
   const names = {
     internal: objectNames.internalNetwork(slug),
@@ -383,16 +407,18 @@ export function planBottle(input: PlanInput): BottlePlan {
     routes: resolved.routes,
     egressLog: resolved.egressLog,
     gitGate: resolved.gitGate,
+    localRepos: [...(input.localRepos ?? [])],
     gitIdentity: {
       name: resolved.gitIdentity.name?.value ?? null,
       email: resolved.gitIdentity.email?.value ?? null,
     },
-    exec: { argv, user: AGENT_USER, workingDir: AGENT_WORKDIR, tty: !input.headless },
-    provision: {
-      promptFile: AGENT_PROMPT_FILE,
-      skills: resolved.agent.skills,
-      repos: resolved.gitGate.map((r) => r.name),
+    exec: {
+      argv,
+      user: AGENT_USER,
+      workingDir: repoNames.length === 1 ? `${AGENT_WORKDIR}/${repoNames[0]}` : AGENT_WORKDIR,
+      tty: !input.headless,
     },
+    provision: { promptFile: AGENT_PROMPT_FILE, skills: resolved.agent.skills, repos: repoNames },
   };
 }
 

@@ -20,7 +20,9 @@ import { UsageError } from "../lib/errors.ts";
 import { type ManifestCatalog, resolveAgent, type ResolvedAgent } from "../manifest/mod.ts";
 import { VERSION } from "../version.ts";
 import { sidecarImageName } from "./image_spec.ts";
-import { type BottlePlan, planBottle } from "./plan.ts";
+import { type BottlePlan, type LocalRepoPlan, planBottle } from "./plan.ts";
+import { isGateName } from "./git_config.ts";
+import { inspectLocalRepo } from "./local_repo.ts";
 import {
   type BottleEnv,
   chooseRuntime,
@@ -53,6 +55,13 @@ export interface LaunchRequest {
   confirmBottle?: (resolved: ResolvedAgent) => Promise<boolean>;
   /** Told when a resumed bottle has no frozen image (it starts fresh). */
   onFreshResume?: () => void;
+  /**
+   * The user's checkouts to use as git-gate upstreams (`--repo <path>` or `<name>=<path>`). On
+   * resume, undefined means the ones the bottle was started with.
+   */
+  repos?: readonly string[];
+  /** Told about a checkout worth a remark (uncommitted changes stay behind). */
+  onNote?: (line: string) => void;
 }
 
 /** A prepared launch: the resolved agent and its plan. */
@@ -100,6 +109,11 @@ export async function prepareLaunch(
   const image = frozen !== null
     ? { name: frozen, cached: true }
     : await probeAgentImage(env.client, resolved, env.env);
+  const localRepos = request.repos !== undefined
+    ? await checkouts(request.repos, request.onNote)
+    : request.resume
+    ? await previousCheckouts(env, request.resume.slug)
+    : [];
   const plan = planBottle({
     resolved,
     slug,
@@ -116,8 +130,59 @@ export async function prepareLaunch(
     remoteControl: request.remoteControl ?? false,
     frozenImage: frozen,
     homeId: env.homeId,
+    localRepos,
   });
   return { resolved, plan };
+}
+
+/**
+ * The plan entries of `--repo` arguments.
+ *
+ * @throws {UsageError} for a path that is not a git repository or a bad name.
+ */
+async function checkouts(
+  specs: readonly string[],
+  onNote?: (line: string) => void,
+): Promise<LocalRepoPlan[]> {
+  const out: LocalRepoPlan[] = [];
+  for (const spec of specs) {
+    const eq = spec.indexOf("=");
+    const named = eq > 0 && !spec.slice(0, eq).includes("/");
+    const path = named ? spec.slice(eq + 1) : spec;
+    const repo = await inspectLocalRepo(path);
+    const name = named ? spec.slice(0, eq) : repo.name;
+    if (!isGateName(name)) {
+      throw new UsageError(`Cannot use --repo "${spec}": "${name}" is not a repository name`, {
+        hint: "Use lower-case letters, digits, dots, hyphens and underscores (name=path)",
+      });
+    }
+    if (out.some((r) => r.name === name)) {
+      throw new UsageError(`Cannot use --repo "${spec}": the name "${name}" is used twice`, {
+        hint: "Name one of them: --repo other=<path>",
+      });
+    }
+    if (repo.dirty > 0) {
+      onNote?.(
+        `${repo.path} has ${repo.dirty} uncommitted change${
+          repo.dirty === 1 ? "" : "s"
+        }; the bottle gets its commits only`,
+      );
+    }
+    out.push({ name, path: repo.path, defaultBranch: repo.defaultBranch });
+  }
+  return out;
+}
+
+/** The checkouts a recorded bottle was started with (from its plan.json), still present. */
+async function previousCheckouts(env: BottleEnv, slug: string): Promise<LocalRepoPlan[]> {
+  try {
+    const plan = JSON.parse(
+      await Deno.readTextFile(`${env.layout.state}/${slug}/plan.json`),
+    ) as Partial<BottlePlan>;
+    return Array.isArray(plan.localRepos) ? plan.localRepos : [];
+  } catch {
+    return [];
+  }
 }
 
 /** What `launchBottle` needs besides the plan. */

@@ -8,6 +8,7 @@
 import { containerArchivePut } from "../engine/archive.ts";
 import { type EngineClient, execRun, tarCreate, type TarEntry } from "../engine/mod.ts";
 import { FailureError } from "../lib/errors.ts";
+import { agentGitConfig } from "./git_config.ts";
 import { AGENT_CA_FILE, AGENT_HOME, type BottlePlan, SYSTEM_CA_BUNDLE } from "./plan.ts";
 
 /**
@@ -42,13 +43,14 @@ export async function provisionAgent(
     },
   ];
   const { name, email } = plan.gitIdentity;
-  if (name || email) {
-    const lines = ["[user]"];
-    if (name) lines.push(`\tname = ${gitConfigValue(name)}`);
-    if (email) lines.push(`\temail = ${gitConfigValue(email)}`);
+  const repos = [
+    ...plan.gitGate.map((r) => ({ name: r.name, url: r.url })),
+    ...plan.localRepos.map((r) => ({ name: r.name, url: null })),
+  ];
+  if (name || email || repos.length > 0) {
     files.push({
       path: ".gitconfig",
-      data: lines.join("\n") + "\n",
+      data: agentGitConfig({ user: { name, email }, repos }),
       mode: 0o644,
       uid: 1000,
       gid: 1000,
@@ -69,8 +71,4 @@ export async function provisionAgent(
       });
     }
   }
-}
-
-function gitConfigValue(value: string): string {
-  return `"${value.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\r\n]/g, " ")}"`;
 }

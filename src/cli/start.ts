@@ -100,6 +100,10 @@ async function run(ctx: CommandContext): Promise<number> {
     headless,
     prompt,
     remoteControl: values["remote-control"] === true,
+    repos: (values.repo as string[] | undefined) ?? [],
+    onNote: (line) => {
+      if (!globals.quiet) io.err(`bot-bottle: note: ${line}\n`);
+    },
     confirmBottle: async (resolved) => {
       const chosen = resolved.bottles.requested.join(", ");
       if (headless || values.yes === true || !io.stdinIsTTY) {
@@ -159,12 +163,20 @@ export const startCommand: CommandSpec = {
     "dry-run": { type: "boolean", description: "Print the plan and create nothing" },
     format: { type: "string", valueName: "text|json", description: "Format of --dry-run output" },
     "remote-control": { type: "boolean", description: "Pass the provider's remote-control flag" },
+    repo: {
+      type: "string",
+      multiple: true,
+      valueName: "[NAME=]PATH",
+      description: "Use a local git checkout as a git-gate upstream; pushes come back as " +
+        "bot-bottle/<slug>/<branch>",
+    },
     backend: { type: "string", valueName: "docker", description: "Runtime backend (only docker)" },
   },
   details: `Examples:
   bot-bottle start shell                      interactive login shell in the shell bottle
   bot-bottle start shell --headless --prompt 'git --version'
   bot-bottle start claude --dry-run --format json
+  bot-bottle start claude --repo .            the current checkout, cloned into the bottle
 
 Headless runs print the slug on the first stdout line, then the agent's output, and exit
 with the agent's exit code.`,

@@ -9,6 +9,7 @@ import { CredentialsError } from "../lib/errors.ts";
 import type { EnvReader } from "../lib/home.ts";
 import type { HiddenPrompter } from "../lib/tty_prompt.ts";
 import { type ResolvedAgent, resolveEnvValues } from "../manifest/mod.ts";
+import { readGateKeys } from "./gate_keys.ts";
 import { routeTokens } from "./route_tokens.ts";
 
 /** Values resolved on the host; never written anywhere but the engine API and the channel. */
@@ -21,6 +22,8 @@ export interface LaunchSecrets {
   slots: Map<string, string>;
   /** Placeholder variables (e.g. `CLAUDE_CODE_OAUTH_TOKEN=egress-placeholder`). */
   placeholders: Record<string, string>;
+  /** git-gate repo → its `static` private key (sent only to the sidecar). */
+  gateKeys: Map<string, string>;
 }
 
 /**
@@ -35,6 +38,7 @@ export async function checkHostVariables(
   hostEnv: EnvReader,
 ): Promise<void> {
   routeTokens(resolved, hostEnv);
+  await readGateKeys(resolved.gitGate, hostEnv);
   await resolveEnvValues(resolved.env.filter((e) => e.kind !== "prompt"), { hostEnv });
 }
 
@@ -68,6 +72,7 @@ export async function resolveLaunchSecrets(
     );
   }
   const slots = routeTokens(resolved, options.hostEnv);
+  const gateKeys = await readGateKeys(resolved.gitGate, options.hostEnv);
   const env = await resolveEnvValues(resolved.env, {
     hostEnv: options.hostEnv,
     prompter: options.prompter,
@@ -75,5 +80,5 @@ export async function resolveLaunchSecrets(
   const placeholders = Object.fromEntries(
     resolved.hiddenEnv.map((name) => [name, "egress-placeholder"]),
   );
-  return { env: env.values, secretEnv: env.secret, slots, placeholders };
+  return { env: env.values, secretEnv: env.secret, slots, placeholders, gateKeys };
 }

@@ -20,3 +20,4 @@ export {
   type ResolveSecretsOptions,
 } from "./launch_secrets.ts";
 export { routeTokens } from "./route_tokens.ts";
+export { keyPath, readGateKeys } from "./gate_keys.ts";

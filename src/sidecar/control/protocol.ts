@@ -13,9 +13,11 @@
  * Every connection starts with the sidecar's `hello` (not sequenced) naming its `boot` id, so a
  * relaunched sidecar (new boot, seq from 1) is never mistaken for duplicates of an old one.
  *
- * **Host → sidecar** messages (`config`, `decision`, `route-add`, `shutdown`) carry an `id`; the
- * sidecar applies each id once and answers `{"type":"applied","id":…}` (not sequenced), so the
- * host can resend after a reconnect without double effects.
+ * **Host → sidecar** messages (`config`, `decision`, `route-add`, `sync`, `shutdown`) carry an
+ * `id`; the sidecar applies each id once and answers `{"type":"applied","id":…}` (not
+ * sequenced), so the host can resend after a reconnect without double effects. `sync` does
+ * nothing: its answer comes after every message queued before it, so a host that got it has
+ * seen them all.
  *
  * This module is shared by the sidecar bundle and the host; it imports nothing.
  *
@@ -182,6 +184,7 @@ export type HostMessage =
   | { type: "config"; id: string; config: SidecarConfig }
   | { type: "decision"; id: string; body: Record<string, unknown> }
   | { type: "route-add"; id: string; route: SidecarRoute }
+  | { type: "sync"; id: string }
   | { type: "shutdown"; id: string };
 
 /** A line that is not a valid protocol message. */
@@ -288,6 +291,9 @@ export function parseHostLine(line: string): HostMessage {
     case "shutdown":
       if (typeof v.id !== "string") throw new ProtocolError("malformed shutdown");
       return { type: "shutdown", id: v.id };
+    case "sync":
+      if (typeof v.id !== "string") throw new ProtocolError("malformed sync");
+      return { type: "sync", id: v.id };
     default:
       throw new ProtocolError(`unknown message type "${String(v.type).slice(0, 40)}"`);
   }

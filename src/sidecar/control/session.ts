@@ -146,6 +146,8 @@ export class ControlSession {
       }
       case "shutdown":
         return { kind: "shutdown", reply: { type: "applied", id: message.id } };
+      case "sync":
+        return { kind: "reply", reply: { type: "applied", id: message.id } };
       case "decision":
       case "route-add":
         return {

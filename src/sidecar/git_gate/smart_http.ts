@@ -16,7 +16,7 @@ export interface SmartRequest {
   advertisement: boolean;
 }
 
-const PATH = /^\/([a-z0-9][a-z0-9._-]{0,63})\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
+const PATH = /^\/([a-z0-9][a-z0-9._-]{0,63})\.git\/+(info\/refs|git-upload-pack|git-receive-pack)$/;
 
 /** Parses a request line of the gate. */
 export function smartRequest(method: string, path: string, query: string): SmartRequest | null {

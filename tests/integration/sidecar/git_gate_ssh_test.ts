@@ -52,7 +52,7 @@ Deno.test("git-gate over SSH: clone, clean push upstream, secret push kept out",
       env: CLIENT_ENV,
     });
     assert.notEqual(leak.code, 0);
-    assert.match(leak.stderr, /remote: git-gate:   rule aws-access-token: leak.py:1/);
+    assert.match(leak.stderr, /remote: git-gate: {3}rule aws-access-token: leak.py:1/);
     const absent = await upstream.run([
       "git",
       "-C",

@@ -1,0 +1,189 @@
+/**
+ * git-gate end to end: the CLI with the shipped permission flags, a shell bottle, the real
+ * sidecar image (git, gitleaks, ssh) and a real OpenSSH upstream; and `start --repo` with a
+ * local checkout whose accepted pushes come back as `bot-bottle/<slug>/<branch>`.
+ */
+import assert from "node:assert/strict";
+import { bottleHome } from "../helpers/bottle_home.ts";
+import { engineTest } from "../helpers/engine.ts";
+import { startGitUpstream } from "../helpers/git_upstream.ts";
+
+const AWS_KEY = "AKIAQYLPMN5HFIQR" + "7XYA";
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command("git", {
+    args,
+    cwd,
+    env: {
+      GIT_CONFIG_GLOBAL: "/dev/null",
+      GIT_AUTHOR_NAME: "User",
+      GIT_AUTHOR_EMAIL: "user@host.test",
+      GIT_COMMITTER_NAME: "User",
+      GIT_COMMITTER_EMAIL: "user@host.test",
+    },
+  }).output();
+  const text = new TextDecoder().decode(out.stdout).trim();
+  if (out.code !== 0) {
+    throw new Error(`git ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  return text;
+}
+
+engineTest(
+  "git-gate: a shell bottle clones via the upstream URL, pushes clean work, cannot push a secret or main",
+  async () => {
+    await using upstream = await startGitUpstream({ repos: ["svc"] });
+    const base = await upstream.seed("svc", { "README.md": "svc\n" });
+    await using home = await bottleHome();
+    const url = upstream.url("svc");
+    await home.write(
+      "bottles",
+      "gated",
+      [
+        "---",
+        "extends: shell",
+        "git-gate:",
+        "  user: {name: Bottle Agent, email: agent@bottle.test}",
+        "  repos:",
+        "    svc:",
+        `      url: "${url}"`,
+        `      key: {provider: static, path: "${upstream.clientKeyPath}"}`,
+        `      host_key: "${upstream.hostKey}"`,
+        "---",
+        "",
+      ].join("\n"),
+    );
+    const script = [
+      "set -u",
+      'echo "cwd=$(pwd)"',
+      'echo "head=$(git rev-parse HEAD)"',
+      `git clone -q "${url}" /tmp/again && echo "again=$(git -C /tmp/again rev-parse HEAD)"`,
+      "git checkout -q -b feature/e2e",
+      "echo work > work.txt && git add work.txt && git commit -qm work",
+      'echo "work=$(git rev-parse HEAD)"',
+      "git push -q origin feature/e2e 2>&1 && echo PUSHED-OK",
+      "git checkout -q -b feature/leak",
+      `echo 'key = "${AWS_KEY}"' > leak.py && git add leak.py && git commit -qm leak`,
+      "git push origin feature/leak 2>&1 || echo LEAK-REFUSED",
+      "git push origin HEAD~1:refs/heads/main 2>&1 || echo MAIN-REFUSED",
+      "ls ~/.ssh 2>/dev/null | wc -l | sed 's/^/sshfiles=/'",
+    ].join("\n");
+    const r = await home.cli([
+      "start",
+      "shell",
+      "--bottle",
+      "gated",
+      "--headless",
+      "--prompt",
+      script,
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    if (Deno.env.get("BB_SHOW")) console.log(r.stdout, r.stderr);
+    assert.match(r.stdout, /cwd=\/home\/node\/workspace\/svc\n/);
+    assert.match(r.stdout, new RegExp(`head=${base}\n`));
+    assert.match(r.stdout, new RegExp(`again=${base}\n`));
+    assert.match(r.stdout, /PUSHED-OK\n/);
+    const work = /work=([0-9a-f]{40})/.exec(r.stdout)![1];
+    assert.match(r.stdout, /remote: git-gate: {3}rule aws-access-token: leak.py:1/);
+    assert.match(r.stdout, /LEAK-REFUSED\n/);
+    assert.match(r.stdout, /remote: git-gate: {3}refs\/heads\/main: rule protected-branch/);
+    assert.match(r.stdout, /MAIN-REFUSED\n/);
+    assert.match(r.stdout, /sshfiles=0\n/);
+    const landed = await upstream.run([
+      "git",
+      "-C",
+      "/srv/git/svc.git",
+      "rev-parse",
+      "feature/e2e",
+    ]);
+    assert.equal(landed.stdout.trim(), work);
+    const leak = await upstream.run([
+      "git",
+      "-C",
+      "/srv/git/svc.git",
+      "rev-parse",
+      "--verify",
+      "--quiet",
+      "feature/leak",
+    ]);
+    assert.notEqual(leak.code, 0);
+    const main = await upstream.run(["git", "-C", "/srv/git/svc.git", "rev-parse", "main"]);
+    assert.equal(main.stdout.trim(), base);
+  },
+);
+
+engineTest(
+  "git-gate: a wrong host key fails the launch fast and says which setting to check",
+  async () => {
+    await using upstream = await startGitUpstream({ repos: ["svc"] });
+    await upstream.seed("svc", { "README.md": "svc\n" });
+    await using home = await bottleHome();
+    await home.write(
+      "bottles",
+      "wrongkey",
+      [
+        "---",
+        "extends: shell",
+        "git-gate:",
+        "  repos:",
+        "    svc:",
+        `      url: "${upstream.url("svc")}"`,
+        `      key: {provider: static, path: "${upstream.clientKeyPath}"}`,
+        '      host_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"',
+        "---",
+        "",
+      ].join("\n"),
+    );
+    const r = await home.cli([
+      "start",
+      "shell",
+      "--bottle",
+      "wrongkey",
+      "--headless",
+      "--prompt",
+      "true",
+    ]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /Cannot clone git-gate repo "svc".*did not present the pinned host key/);
+    assert.match(r.stderr, /git-gate\.repos\.svc\.host_key/);
+  },
+);
+
+engineTest(
+  "start --repo: the bottle's accepted pushes come back as bot-bottle/<slug>/<branch>",
+  async () => {
+    await using home = await bottleHome();
+    const repo = `${home.root}/checkout`;
+    await Deno.mkdir(repo);
+    await git(repo, "init", "-q", "-b", "main");
+    await Deno.writeTextFile(`${repo}/README.md`, "mine\n");
+    await git(repo, "add", ".");
+    await git(repo, "commit", "-qm", "init");
+    const mainBefore = await git(repo, "rev-parse", "main");
+    await Deno.writeTextFile(`${repo}/README.md`, "uncommitted edit\n");
+    const script = [
+      'echo "cwd=$(pwd)"',
+      "git checkout -q -b fix/readme",
+      "echo fixed > FIX.md && git add FIX.md && git -c user.name=A -c user.email=a@b.test commit -qm fix",
+      'echo "fix=$(git rev-parse HEAD)"',
+      "git push -q origin fix/readme 2>&1 && echo PUSHED-OK",
+      "git checkout -q -b leak",
+      `echo 'k = "${AWS_KEY}"' > k.py && git add k.py && git -c user.name=A -c user.email=a@b.test commit -qm k`,
+      "git push origin leak 2>&1 || echo LEAK-REFUSED",
+    ].join("\n");
+    const r = await home.cli(["start", "shell", "--repo", repo, "--headless", "--prompt", script]);
+    assert.equal(r.code, 0, r.stderr);
+    const slug = r.stdout.split("\n")[0];
+    assert.match(r.stdout, /cwd=\/home\/node\/workspace\/checkout\n/);
+    assert.match(r.stdout, /PUSHED-OK\n/);
+    assert.match(r.stdout, /LEAK-REFUSED\n/);
+    assert.match(r.stderr, /uncommitted change/);
+    const fix = /fix=([0-9a-f]{40})/.exec(r.stdout)![1];
+    assert.equal(await git(repo, "rev-parse", `refs/heads/bot-bottle/${slug}/fix/readme`), fix);
+    const refs = await git(repo, "for-each-ref", "--format=%(refname)");
+    assert.ok(!refs.includes("leak"), refs);
+    assert.equal(await git(repo, "rev-parse", "main"), mainBefore);
+    assert.equal(await git(repo, "rev-parse", "--abbrev-ref", "HEAD"), "main");
+    assert.equal(await Deno.readTextFile(`${repo}/README.md`), "uncommitted edit\n");
+  },
+);
