@@ -24,6 +24,55 @@ export interface BottleListing {
   ageSeconds: number;
   containers: { name: string; service: string; state: string }[];
   frozenImage: string | null;
+  /** The last push git-gate reported (accepted or refused), or null. */
+  lastPush: LastPush | null;
+  /** Branches fetched back into the user's checkouts (`start --repo`), as `path: ref`. */
+  fetchedBack: string[];
+}
+
+/** A push as `ps` shows it. */
+export interface LastPush {
+  repo: string;
+  verdict: "accepted" | "refused";
+  /** Branch or ref names. */
+  refs: string[];
+  /** The rules that refused it (empty when accepted). */
+  rules: string[];
+  /** When the sidecar reported it (ms since the epoch). */
+  at: number;
+}
+
+/** The pushes git-gate reported for a bottle, oldest first. */
+export function gatePushes(env: Pick<BottleEnv, "bottles">, slug: string): LastPush[] {
+  const pushes: LastPush[] = [];
+  for (const m of env.bottles.messages(slug, "event")) {
+    const b = m.body as Record<string, unknown>;
+    if (b.kind !== "git-push" || typeof b.repo !== "string") continue;
+    const refs = Array.isArray(b.refs)
+      ? b.refs.flatMap((r) =>
+        typeof r?.ref === "string" ? [String(r.ref).replace(/^refs\/heads\//, "")] : []
+      )
+      : [];
+    pushes.push({
+      repo: b.repo,
+      verdict: b.verdict === "accepted" ? "accepted" : "refused",
+      refs,
+      rules: Array.isArray(b.rules) ? b.rules.filter((r) => typeof r === "string") : [],
+      at: m.at,
+    });
+  }
+  return pushes;
+}
+
+async function checkouts(env: BottleEnv, slug: string): Promise<Map<string, string>> {
+  try {
+    const plan = JSON.parse(
+      await Deno.readTextFile(`${env.layout.state}/${slug}/plan.json`),
+    ) as { localRepos?: { name: string; path: string }[] };
+    return new Map((plan.localRepos ?? []).map((r) => [r.name, r.path]));
+  } catch {
+    return new Map();
+  }
 }
 
 /** Options of {@linkcode listBottles}. */
@@ -47,6 +96,17 @@ export async function listBottles(
   for (const r of env.bottles.list()) {
     seen.add(r.slug);
     const objects = await bottleObjects(env.client, r.slug);
+    const pushes = gatePushes(env, r.slug);
+    const local = pushes.some((p) => p.verdict === "accepted")
+      ? await checkouts(env, r.slug)
+      : new Map<string, string>();
+    const fetchedBack = [
+      ...new Set(
+        pushes.filter((p) => p.verdict === "accepted" && local.has(p.repo)).flatMap((p) =>
+          p.refs.map((ref) => `${local.get(p.repo)}: bot-bottle/${r.slug}/${ref}`)
+        ),
+      ),
+    ];
     rows.push({
       slug: r.slug,
       agent: r.agent,
@@ -61,6 +121,8 @@ export async function listBottles(
         state: c.state,
       })),
       frozenImage: r.frozenImage,
+      lastPush: pushes.at(-1) ?? null,
+      fetchedBack,
     });
   }
   const orphans = new Map<string, BottleListing>();
@@ -77,6 +139,8 @@ export async function listBottles(
       ageSeconds: Math.floor(now / 1000 - c.Created),
       containers: [],
       frozenImage: null,
+      lastPush: null,
+      fetchedBack: [],
     };
     row.containers.push({
       name: (c.Names[0] ?? c.Id).replace(/^\//, ""),

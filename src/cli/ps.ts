@@ -29,7 +29,7 @@ async function run(ctx: CommandContext): Promise<number> {
     }
     return 0;
   }
-  const table = [["SLUG", "AGENT", "LABEL", "STATUS", "AGE", "OWNER"]];
+  const table = [["SLUG", "AGENT", "LABEL", "STATUS", "AGE", "OWNER", "LAST PUSH"]];
   for (const r of rows) {
     const status = (r.status === "running" || r.status === "starting") && !r.ownerAlive
       ? `${r.status} (owner gone)`
@@ -41,6 +41,7 @@ async function run(ctx: CommandContext): Promise<number> {
       status,
       formatAge(r.ageSeconds),
       r.owner ?? "-",
+      formatPush(r),
     ].map(escapeControl));
   }
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
@@ -50,14 +51,28 @@ async function run(ctx: CommandContext): Promise<number> {
         "\n",
     );
   }
+  const fetched = rows.flatMap((r) => r.fetchedBack);
+  if (fetched.length > 0) {
+    io.out("\nfetched back into your checkouts:\n");
+    for (const line of fetched) io.out(`  ${escapeControl(line)}\n`);
+  }
   return 0;
+}
+
+/** `svc feature/x accepted`, `svc main refused (protected-branch)`, or `-`. */
+export function formatPush(r: Pick<PsRow, "lastPush">): string {
+  const p = r.lastPush;
+  if (p === null) return "-";
+  const refs = p.refs.length > 2 ? `${p.refs.slice(0, 2).join(",")},…` : p.refs.join(",");
+  const why = p.verdict === "refused" && p.rules.length > 0 ? ` (${p.rules.join(",")})` : "";
+  return `${p.repo} ${refs} ${p.verdict}${why}`;
 }
 
 /** `bot-bottle ps`: list live bottles. */
 export const psCommand: CommandSpec = {
   name: "ps",
   aliases: ["list active"],
-  summary: "List live bottles: slug, agent, label, status, age, owner.",
+  summary: "List live bottles: slug, agent, label, status, age, owner, last git-gate push.",
   positionals: [],
   options: {},
   run,

@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
+import { spawnCli } from "../helpers/cli.ts";
+import { connectEngine, containerList, execRun, LABELS } from "../../src/engine/mod.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { startGitUpstream } from "../helpers/git_upstream.ts";
 
@@ -150,7 +152,7 @@ engineTest(
 );
 
 engineTest(
-  "start --repo: the bottle's accepted pushes come back as bot-bottle/<slug>/<branch>",
+  "start --repo: accepted pushes come back as bot-bottle/<slug>/<branch>, ps shows them",
   async () => {
     await using home = await bottleHome();
     const repo = `${home.root}/checkout`;
@@ -161,25 +163,51 @@ engineTest(
     await git(repo, "commit", "-qm", "init");
     const mainBefore = await git(repo, "rev-parse", "main");
     await Deno.writeTextFile(`${repo}/README.md`, "uncommitted edit\n");
+    const commit = "git -c user.name=A -c user.email=a@b.test commit -qm";
     const script = [
       'echo "cwd=$(pwd)"',
       "git checkout -q -b fix/readme",
-      "echo fixed > FIX.md && git add FIX.md && git -c user.name=A -c user.email=a@b.test commit -qm fix",
+      `echo fixed > FIX.md && git add FIX.md && ${commit} fix`,
       'echo "fix=$(git rev-parse HEAD)"',
       "git push -q origin fix/readme 2>&1 && echo PUSHED-OK",
       "git checkout -q -b leak",
-      `echo 'k = "${AWS_KEY}"' > k.py && git add k.py && git -c user.name=A -c user.email=a@b.test commit -qm k`,
+      `echo 'k = "${AWS_KEY}"' > k.py && git add k.py && ${commit} k`,
       "git push origin leak 2>&1 || echo LEAK-REFUSED",
+      "echo WAITING",
+      "timeout 600 bash -c 'until [ -e ~/release ]; do sleep 0.2; done'",
     ].join("\n");
-    const r = await home.cli(["start", "shell", "--repo", repo, "--headless", "--prompt", script]);
-    assert.equal(r.code, 0, r.stderr);
-    const slug = r.stdout.split("\n")[0];
-    assert.match(r.stdout, /cwd=\/home\/node\/workspace\/checkout\n/);
-    assert.match(r.stdout, /PUSHED-OK\n/);
-    assert.match(r.stdout, /LEAK-REFUSED\n/);
-    assert.match(r.stderr, /uncommitted change/);
-    const fix = /fix=([0-9a-f]{40})/.exec(r.stdout)![1];
+    await using cli = await spawnCli(
+      ["start", "shell", "--repo", repo, "--headless", "--prompt", script],
+      { env: home.env, cwd: home.root },
+    );
+    await cli.waitFor(/WAITING/, 300_000, "stdout");
+    const slug = cli.stdout().split("\n")[0];
+    const fix = /fix=([0-9a-f]{40})/.exec(cli.stdout())![1];
+    // The accepted push is fetched back while the bottle runs; ps shows it and the refusal.
+    let row: Record<string, unknown> | undefined;
+    for (let i = 0; i < 100; i++) {
+      const ps = await home.cli(["ps", "--json"]);
+      row = (JSON.parse(ps.stdout) as Record<string, unknown>[]).find((r) => r.slug === slug);
+      if ((row?.lastPush as { verdict?: string } | null)?.verdict === "refused") break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.deepEqual(row?.fetchedBack, [`${repo}: bot-bottle/${slug}/fix/readme`]);
+    assert.deepEqual(row?.lastPush && (row.lastPush as { refs: string[] }).refs, ["leak"]);
+    const text = await home.cli(["ps"]);
+    assert.match(text.stdout, /checkout leak refused \(aws-access-token\)/);
     assert.equal(await git(repo, "rev-parse", `refs/heads/bot-bottle/${slug}/fix/readme`), fix);
+
+    using client = await connectEngine();
+    const [agent] = await containerList(client, {
+      labels: { [LABELS.slug]: slug, [LABELS.service]: "agent" },
+    });
+    await execRun(client, agent.Id, ["bash", "-lc", "touch ~/release"], { user: "1000:1000" });
+    const done = await cli.done();
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(done.stdout, /cwd=\/home\/node\/workspace\/checkout\n/);
+    assert.match(done.stdout, /PUSHED-OK\n/);
+    assert.match(done.stdout, /LEAK-REFUSED\n/);
+    assert.match(done.stderr, /uncommitted change/);
     const refs = await git(repo, "for-each-ref", "--format=%(refname)");
     assert.ok(!refs.includes("leak"), refs);
     assert.equal(await git(repo, "rev-parse", "main"), mainBefore);
