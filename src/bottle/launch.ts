@@ -44,7 +44,7 @@ import {
 import { provisionAgent } from "./provision.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
-import { loadExtraCaCerts } from "../lib/extra_ca.ts";
+import { extraCaFetch, loadExtraCaCerts } from "../lib/extra_ca.ts";
 import type { LaunchSecrets } from "../credentials/mod.ts";
 import type { EnvReader } from "../lib/home.ts";
 
@@ -315,7 +315,15 @@ export async function launchBottle(
     const ready = await configureSidecar(channel, config, 30_000);
     const gate = ready.body.gitGate as { publicKeys?: Record<string, unknown> } | undefined;
     await registerGateKeys(
-      { bottles, env: ctx.env ?? ((n) => Deno.env.get(n)), http: ctx.http, note: ctx.debug },
+      {
+        bottles,
+        env: ctx.env ?? ((n) => Deno.env.get(n)),
+        http: ctx.http ??
+          (plan.gitGate.some((r) => r.key.provider === "gitea")
+            ? await extraCaFetch(ctx.env ?? ((n) => Deno.env.get(n)))
+            : undefined),
+        note: ctx.debug,
+      },
       plan,
       gate?.publicKeys ?? {},
     );

@@ -29,6 +29,7 @@ import {
 } from "../engine/mod.ts";
 import { FailureError, InvalidStateError, NotFoundError } from "../lib/errors.ts";
 import type { EnvReader, HomeLayout } from "../lib/home.ts";
+import { extraCaFetch } from "../lib/extra_ca.ts";
 import type { BottleStore } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { ownerAlive } from "./owner.ts";
@@ -164,8 +165,9 @@ async function revokeKeys(ctx: LifecycleContext, slug: string): Promise<Error | 
     const plan = JSON.parse(
       await Deno.readTextFile(`${stateDir(ctx.layout, slug)}/plan.json`),
     ) as Pick<BottlePlan, "gitGate">;
+    const env = ctx.env ?? ((n: string) => Deno.env.get(n));
     const deleted = await revokeGateKeys(
-      { bottles: ctx.bottles, env: ctx.env ?? ((n) => Deno.env.get(n)), http: ctx.http },
+      { bottles: ctx.bottles, env, http: ctx.http ?? await extraCaFetch(env) },
       slug,
       plan.gitGate ?? [],
     );

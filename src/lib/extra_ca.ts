@@ -103,3 +103,18 @@ async function expand(path: string): Promise<string[]> {
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * A `fetch` that trusts the extra CA certificates besides the system roots (the host's own
+ * HTTPS calls behind a TLS-inspecting network, e.g. the Gitea deploy-key API); plain `fetch`
+ * when none are configured.
+ */
+export async function extraCaFetch(
+  env: (name: string) => string | undefined,
+): Promise<typeof fetch> {
+  const extra = await loadExtraCaCerts(env);
+  if (extra === null || extra === undefined) return fetch;
+  const client = Deno.createHttpClient({ caCerts: [extra.pem] });
+  return ((input: RequestInfo | URL, init?: RequestInit) =>
+    fetch(input, { ...init, client })) as typeof fetch;
+}

@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
 import { spawnCli } from "../helpers/cli.ts";
-import { connectEngine, containerList, execRun, LABELS } from "../../src/engine/mod.ts";
+import {
+  connectEngine,
+  containerArchivePut,
+  containerList,
+  execRun,
+  LABELS,
+  tarCreate,
+} from "../../src/engine/mod.ts";
+import { startFakeGitea } from "../helpers/fake_gitea.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { startGitUpstream } from "../helpers/git_upstream.ts";
 
@@ -213,5 +221,77 @@ engineTest(
     assert.equal(await git(repo, "rev-parse", "main"), mainBefore);
     assert.equal(await git(repo, "rev-parse", "--abbrev-ref", "HEAD"), "main");
     assert.equal(await Deno.readTextFile(`${repo}/README.md`), "uncommitted edit\n");
+  },
+);
+
+engineTest(
+  "git-gate with a gitea key: the sidecar's key is registered as a deploy key, used, and deleted at teardown",
+  async () => {
+    await using upstream = await startGitUpstream({ repos: ["acme/svc"] });
+    const base = await upstream.seed("acme/svc", { "README.md": "svc\n" });
+    // Gitea serves owner/repo at the root: point /acme at the bare repos.
+    using client = await connectEngine();
+    await containerArchivePut(
+      client,
+      upstream.containerId,
+      "/",
+      tarCreate([{ path: "acme", type: "symlink", linkname: "/srv/git/acme" }]),
+    );
+    const token = `bbgitea-${crypto.randomUUID()}`;
+    await using gitea = await startFakeGitea({
+      token,
+      repos: ["acme/svc"],
+      onKeyAdded: ({ key }) => upstream.authorize(key),
+    });
+    await using home = await bottleHome({ BB_GITEA_TOKEN: token });
+    const url = `ssh://git@${upstream.containerAddress}:${upstream.port}/acme/svc.git`;
+    await home.write(
+      "bottles",
+      "forge",
+      [
+        "---",
+        "extends: shell",
+        "git-gate:",
+        "  repos:",
+        "    svc:",
+        `      url: "${url}"`,
+        `      key: {provider: gitea, provisioner_token: BB_GITEA_TOKEN, api_url: "${gitea.url}"}`,
+        `      host_key: "${upstream.hostKey}"`,
+        "---",
+        "",
+      ].join("\n"),
+    );
+    const script = [
+      'echo "head=$(git rev-parse HEAD)"',
+      "git checkout -q -b via-deploy-key",
+      "git -c user.name=A -c user.email=a@b.test commit -q --allow-empty -m deploy",
+      'echo "pushed=$(git rev-parse HEAD)"',
+      "git push -q origin via-deploy-key 2>&1 && echo PUSHED-OK",
+    ].join("\n");
+    const r = await home.cli(
+      ["start", "shell", "--bottle", "forge", "--headless", "--prompt", script],
+      { BB_GITEA_TOKEN: token },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`head=${base}\n`));
+    assert.match(r.stdout, /PUSHED-OK\n/);
+    const slug = r.stdout.split("\n")[0];
+    const pushed = /pushed=([0-9a-f]{40})/.exec(r.stdout)![1];
+    const landed = await upstream.run([
+      "git",
+      "-C",
+      "/srv/git/acme/svc.git",
+      "rev-parse",
+      "via-deploy-key",
+    ]);
+    assert.equal(landed.stdout.trim(), pushed);
+    const created = gitea.requests.filter((q) => q.method === "POST");
+    assert.equal(created.length, 1);
+    assert.equal(created[0].status, 201);
+    assert.match(created[0].body, new RegExp(`"title":"bot-bottle-${slug}"`));
+    assert.match(created[0].body, /"read_only":false/);
+    assert.equal(gitea.requests.filter((q) => q.method === "DELETE" && q.status === 204).length, 1);
+    assert.deepEqual(gitea.keys("acme", "svc"), []);
+    assert.ok(!r.stdout.includes(token) && !r.stderr.includes(token));
   },
 );

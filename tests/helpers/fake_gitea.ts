@@ -28,6 +28,8 @@ export interface StartFakeGiteaOptions {
   token: string;
   /** The repositories that exist, `owner/repo`. */
   repos: string[];
+  /** Awaited before a created key is answered (a test authorizes it on its SSH server). */
+  onKeyAdded?: (key: { owner: string; repo: string; key: string }) => Promise<void>;
 }
 
 /** A deploy key as the fake stores and returns it. */
@@ -96,6 +98,11 @@ export async function startFakeGitea(options: StartFakeGiteaOptions): Promise<Fa
   }, async (request) => {
     const body = request.body === null ? "" : await request.text();
     const response = handle(request, body, state);
+    if (response.status === 201 && options.onKeyAdded) {
+      const created = (await response.clone().json()) as FakeDeployKey;
+      const [, , , , owner, repo] = new URL(request.url).pathname.split("/");
+      await options.onKeyAdded({ owner, repo, key: created.key });
+    }
     requests.push({
       method: request.method,
       path: new URL(request.url).pathname,

@@ -80,6 +80,8 @@ export interface SshCommandOptions {
 
 /** A running upstream; dispose of it (`await using`) to remove the container. */
 export interface GitUpstream extends AsyncDisposable {
+  /** Adds a public key to user git's authorized keys (a forge registering a deploy key). */
+  authorize(publicKey: string): Promise<void>;
   /** The container's id. */
   containerId: string;
   /** The address containers on other networks reach the host at: the `bridge` gateway. */
@@ -237,7 +239,24 @@ export async function startGitUpstream(
         await Deno.remove(tempDir, { recursive: true }).catch(() => {});
       }
     };
+    const authorized = [clientPublicKey];
+    const authorize = async (publicKey: string) => {
+      authorized.push(publicKey.trim());
+      await containerArchivePut(
+        client,
+        id,
+        "/etc/ssh/authorized_keys",
+        tarCreate([{
+          path: "git",
+          data: authorized.join("\n") + "\n",
+          mode: 0o644,
+          uid: 0,
+          gid: 0,
+        }]),
+      );
+    };
     upstream = {
+      authorize,
       containerId: id,
       containerAddress,
       port,
