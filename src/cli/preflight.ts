@@ -44,6 +44,12 @@ export function formatPreflight(plan: BottlePlan, resolved: ResolvedAgent): stri
       }]`,
     ]);
   }
+  for (const [i, repo] of plan.localRepos.entries()) {
+    rows.push([
+      i === 0 && plan.gitGate.length === 0 ? "git-gate" : "",
+      `${repo.name} -> ${repo.path} [your checkout; pushes come back as bot-bottle/${plan.slug}/<branch>]`,
+    ]);
+  }
   if (plan.routes.length === 0) rows.push(["egress", "none (every outbound request is blocked)"]);
   const hostWidth = Math.max(0, ...plan.routes.map((r) => r.host.length));
   for (const [i, r] of plan.routes.entries()) {

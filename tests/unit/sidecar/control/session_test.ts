@@ -113,6 +113,15 @@ Deno.test("decision and route-add are answered as not supported in this version"
   }
 });
 
+Deno.test("sync is answered at once and changes nothing (a barrier for earlier messages)", () => {
+  const session = new ControlSession();
+  session.queue("event", { kind: "git-push" });
+  const decision = session.decide('{"type":"sync","id":"s1"}');
+  assert.deepEqual(decision, { kind: "reply", reply: { type: "applied", id: "s1" } });
+  assert.equal(session.outbox.pending().length, 1);
+  assert.equal(session.decide('{"type":"sync"}').kind, "malformed");
+});
+
 Deno.test("malformed host lines are reported without any of their content", () => {
   const session = new ControlSession();
   const table = [
