@@ -207,6 +207,8 @@ export async function startGitGateDaemon(options: GitGateOptions): Promise<GitGa
     listening: `tcp ${options.hostname}:${server.addr.port}`,
     closed: closed.promise,
     async prepare(configs) {
+      repos.clear();
+      if (configs.length === 0) return {};
       await Deno.mkdir(`${options.gitRoot}/.hooks`, { recursive: true });
       const hook = `${options.gitRoot}/.hooks/pre-receive`;
       await Deno.writeTextFile(hook, hookScript(options.hookArgv(socketPath)), { mode: 0o755 });

@@ -68,8 +68,10 @@ export function sshCommand(keyFile: string, knownHosts: string): string {
  */
 export function upstreamFailure(repo: string, url: string, stderr: string): string {
   const { host, port } = sshTarget(url);
-  const last = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "").slice(-3)
-    .join("; ");
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  // ssh's own line says why (refused, timed out, unreachable); git's lines after it do not.
+  const ssh = lines.find((l) => /^ssh:|^kex_|Connection|Permission denied/.test(l));
+  const last = ssh ?? lines.slice(-3).join("; ");
   if (
     /Host key verification failed|HOST IDENTIFICATION HAS CHANGED|host key is known/i.test(stderr)
   ) {

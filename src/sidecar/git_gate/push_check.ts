@@ -161,7 +161,8 @@ export async function checkPush(
   // 3. Upstream.
   const refs = updates.map((u) => u.ref);
   if (repo.config.upstream.kind === "ssh") {
-    const args = ["push", "--porcelain", "--quiet", "origin"];
+    // Atomic: the upstream takes every ref of the push or none, like the gate.
+    const args = ["push", "--porcelain", "--quiet", "--atomic", "origin"];
     for (const u of updates) {
       args.push(`--force-with-lease=${u.ref}:${isZeroId(u.old) ? "" : u.old}`);
     }

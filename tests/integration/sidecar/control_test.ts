@@ -41,7 +41,11 @@ Deno.test("the host's bridge gets hello, applies a config once, gets ready; file
   assert.equal(ready.type, "ready");
   assert.equal(ready.seq, 1);
   assert.equal(typeof ready.at, "number");
-  assert.deepEqual(ready.body, { internalAddress: "127.0.0.1", daemons: ["dns", "egress"] });
+  assert.deepEqual(ready.body, {
+    internalAddress: "127.0.0.1",
+    daemons: ["dns", "egress", "git-gate"],
+    gitGate: { publicKeys: {} },
+  });
 
   // A resent config id is answered again without being applied again (no second ready).
   await bridge.send({ type: "config", id: "cfg-1", config: { broken: true } });
