@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { keyPath, readGateKeys } from "../../../src/credentials/gate_keys.ts";
+import { readGateKeys } from "../../../src/credentials/gate_keys.ts";
 import { CredentialsError } from "../../../src/lib/errors.ts";
 import type { ResolvedAgent } from "../../../src/manifest/mod.ts";
 
