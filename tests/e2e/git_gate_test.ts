@@ -19,6 +19,7 @@ import { engineTest } from "../helpers/engine.ts";
 import { startGitUpstream } from "../helpers/git_upstream.ts";
 
 const AWS_KEY = "AKIAQYLPMN5HFIQR" + "7XYA";
+const FIXTURE_KEY = "AKIAZXCVBNMASDFG" + "HJKL";
 
 async function git(cwd: string, ...args: string[]): Promise<string> {
   const out = await new Deno.Command("git", {
@@ -43,7 +44,12 @@ engineTest(
   "git-gate: a shell bottle clones via the upstream URL, pushes clean work, cannot push a secret or main",
   async () => {
     await using upstream = await startGitUpstream({ repos: ["svc"] });
-    const base = await upstream.seed("svc", { "README.md": "svc\n" });
+    await upstream.seed("svc", { "README.md": "svc\n" });
+    // An old fixture secret already upstream: new branches on top of it are still accepted.
+    const base = await upstream.seed("svc", {
+      "tests/fixture.env": `AWS_ACCESS_KEY_ID=${FIXTURE_KEY}\n`,
+    });
+    const theirs = await upstream.seed("svc", { "theirs.txt": "x\n" }, { branch: "someone" });
     await using home = await bottleHome();
     const url = upstream.url("svc");
     await home.write(
@@ -77,6 +83,19 @@ engineTest(
       "git push origin feature/leak 2>&1 || echo LEAK-REFUSED",
       "git push origin HEAD~1:refs/heads/main 2>&1 || echo MAIN-REFUSED",
       "ls ~/.ssh 2>/dev/null | wc -l | sed 's/^/sshfiles=/'",
+      'ck() { git checkout -q -B "$1" origin/main; }',
+      'try() { if git push origin "$@" >/tmp/out 2>&1; then echo "$1=ACCEPTED"; else echo "$1=REFUSED"; fi; sed "s/^/$1: /" /tmp/out; }',
+      "ck side-a; echo a > shared.txt; git add -A; git commit -qm a",
+      "ck leak-merge; echo b > shared.txt; git add -A; git commit -qm b",
+      "git merge -q side-a >/dev/null 2>&1",
+      `printf 'resolved\\nkey = "${AWS_KEY}"\\n' > shared.txt; git add shared.txt; git commit -q --no-edit`,
+      "try leak-merge",
+      `ck leak-nul; printf 'bin\\0ary\\nkey=${AWS_KEY}\\n' > blob.dat; git add -A; git commit -qm nul; try leak-nul`,
+      `ck leak-allow; echo 'key = "${AWS_KEY}"  # gitleaks:allow' > ok.py; git add -A; git commit -qm allow; try leak-allow`,
+      `ck leak-msg; echo m > m.txt; git add -A; git commit -qm "deploy with ${AWS_KEY}"; try leak-msg`,
+      'ck leak-canary; echo "c=$BOT_BOTTLE_CANARY" > c.txt; git add -A; git commit -qm c; try leak-canary',
+      "try someone --delete",
+      "ck someone; echo mine > mine.txt; git add -A; git commit -qm mine; try someone --force",
     ].join("\n");
     const r = await home.cli([
       "start",
@@ -117,6 +136,34 @@ engineTest(
       "feature/leak",
     ]);
     assert.notEqual(leak.code, 0);
+    const expectations: [string, RegExp][] = [
+      ["leak-merge", /rule aws-access-token: shared.txt:2/],
+      ["leak-nul", /rule aws-access-token: blob.dat:2/],
+      ["leak-allow", /ok.py:1 .*only a "gitleaks:allow" comment hid it/],
+      ["leak-msg", /rule aws_access_key_id \(token pattern\): the message of commit/],
+      ["leak-canary", /rule canary .*c.txt:1/],
+      ["someone", /rule no-deletion/],
+    ];
+    for (const [branch, why] of expectations) {
+      assert.match(r.stdout, new RegExp(`\n${branch}=REFUSED\n`), branch);
+      const lines = r.stdout.split("\n").filter((l) => l.startsWith(`${branch}: `)).join("\n");
+      assert.match(lines, why, `${branch}:\n${lines}`);
+      if (branch === "someone") continue;
+      const gone = await upstream.run([
+        "git",
+        "-C",
+        "/srv/git/svc.git",
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        branch,
+      ]);
+      assert.notEqual(gone.code, 0, `${branch} must not reach the upstream`);
+    }
+    assert.match(r.stdout, /someone: .*rule non-fast-forward/);
+    assert.ok(!r.stdout.includes(AWS_KEY), "the secret is never echoed back");
+    const kept = await upstream.run(["git", "-C", "/srv/git/svc.git", "rev-parse", "someone"]);
+    assert.equal(kept.stdout.trim(), theirs);
     const main = await upstream.run(["git", "-C", "/srv/git/svc.git", "rev-parse", "main"]);
     assert.equal(main.stdout.trim(), base);
   },
