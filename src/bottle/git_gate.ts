@@ -16,6 +16,7 @@ import {
 } from "../engine/mod.ts";
 import { CredentialsError, FailureError } from "../lib/errors.ts";
 import type { EnvReader } from "../lib/home.ts";
+import { DEFAULT_PROTECTED_BRANCHES } from "../manifest/mod.ts";
 import type { GateRepoConfig } from "../sidecar/control/protocol.ts";
 import type { BottleStore } from "../store/mod.ts";
 import { deleteDeployKey, giteaRepoRef, registerDeployKey } from "./deploy_keys.ts";
@@ -23,7 +24,6 @@ import { gateUrl } from "./git_config.ts";
 import {
   bundleCommandForFetchBack,
   createLaunchBundle,
-  FETCH_BACK_PREFIX,
   fetchBackFromBundle,
   inspectLocalRepo,
   missingCommits,
@@ -115,7 +115,7 @@ export function gateRepoConfigs(
       bundle: bundles.get(r.name) ?? null,
       defaultBranch: r.defaultBranch,
     },
-    refs: { protected: ["main", "master", "release/*"], allow: [] },
+    refs: { protected: [...DEFAULT_PROTECTED_BRANCHES], allow: [] },
   }));
   return [...remote, ...local];
 }
@@ -359,9 +359,4 @@ export class FetchBack {
         .catch(() => {});
     }
   }
-}
-
-/** The prefix accepted pushes land under in a checkout, for one bottle. */
-export function fetchBackPrefix(slug: string): string {
-  return `${FETCH_BACK_PREFIX}${slug}/`;
 }

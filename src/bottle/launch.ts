@@ -290,7 +290,8 @@ export async function launchBottle(
     // The per-bottle CA: key 0600 in the state dir and in sidecar memory only (SPEC §7.1).
     const ca = await mintBottleCa(slug);
     await writeBottleCa(stateDir(ctx.layout, slug), ca);
-    const extra = await loadExtraCaCerts(ctx.env ?? ((n) => Deno.env.get(n)));
+    const hostEnv = ctx.env ?? ((n: string) => Deno.env.get(n));
+    const extra = await loadExtraCaCerts(hostEnv);
     const canary = `bbcanary${randomToken(16)}`;
     channel = await openSidecarLink(client, sidecarId, slug, bottles, {
       log: ctx.debug,
@@ -317,10 +318,10 @@ export async function launchBottle(
     await registerGateKeys(
       {
         bottles,
-        env: ctx.env ?? ((n) => Deno.env.get(n)),
+        env: hostEnv,
         http: ctx.http ??
           (plan.gitGate.some((r) => r.key.provider === "gitea")
-            ? await extraCaFetch(ctx.env ?? ((n) => Deno.env.get(n)))
+            ? await extraCaFetch(hostEnv)
             : undefined),
         note: ctx.debug,
       },

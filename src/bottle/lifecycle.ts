@@ -55,6 +55,21 @@ export function stateDir(layout: HomeLayout, slug: string): string {
   return `${layout.state}/${slug}`;
 }
 
+/**
+ * The plan a bottle was launched with (`state/<slug>/plan.json`), or null when there is none
+ * or it cannot be read. Fields may be missing in plans written by older versions.
+ */
+export async function readRecordedPlan(
+  layout: HomeLayout,
+  slug: string,
+): Promise<Partial<BottlePlan> | null> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${stateDir(layout, slug)}/plan.json`));
+  } catch {
+    return null;
+  }
+}
+
 async function ignoreMissing(fn: () => Promise<unknown>): Promise<boolean> {
   try {
     await fn();
@@ -162,9 +177,8 @@ async function revokeKeys(ctx: LifecycleContext, slug: string): Promise<Error | 
   const keys = ctx.bottles.get(slug)?.deployKeys ?? {};
   if (Object.keys(keys).length === 0) return null;
   try {
-    const plan = JSON.parse(
-      await Deno.readTextFile(`${stateDir(ctx.layout, slug)}/plan.json`),
-    ) as Pick<BottlePlan, "gitGate">;
+    const plan = await readRecordedPlan(ctx.layout, slug);
+    if (plan === null) throw new Error("its plan.json cannot be read");
     const env = ctx.env ?? ((n: string) => Deno.env.get(n));
     const deleted = await revokeGateKeys(
       { bottles: ctx.bottles, env, http: ctx.http ?? await extraCaFetch(env) },

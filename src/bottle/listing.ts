@@ -6,7 +6,7 @@
  * @module
  */
 import { containerList, LABELS } from "../engine/mod.ts";
-import { bottleObjects } from "./lifecycle.ts";
+import { bottleObjects, readRecordedPlan } from "./lifecycle.ts";
 import { ownerAlive } from "./owner.ts";
 import type { BottleEnv } from "./session.ts";
 
@@ -64,17 +64,6 @@ export function gatePushes(env: Pick<BottleEnv, "bottles">, slug: string): LastP
   return pushes;
 }
 
-async function checkouts(env: BottleEnv, slug: string): Promise<Map<string, string>> {
-  try {
-    const plan = JSON.parse(
-      await Deno.readTextFile(`${env.layout.state}/${slug}/plan.json`),
-    ) as { localRepos?: { name: string; path: string }[] };
-    return new Map((plan.localRepos ?? []).map((r) => [r.name, r.path]));
-  } catch {
-    return new Map();
-  }
-}
-
 /** Options of {@linkcode listBottles}. */
 export interface ListBottlesOptions {
   /** The clock (milliseconds since the epoch); default `Date.now()`. */
@@ -98,7 +87,12 @@ export async function listBottles(
     const objects = await bottleObjects(env.client, r.slug);
     const pushes = gatePushes(env, r.slug);
     const local = pushes.some((p) => p.verdict === "accepted")
-      ? await checkouts(env, r.slug)
+      ? new Map(
+        ((await readRecordedPlan(env.layout, r.slug))?.localRepos ?? []).map((c) => [
+          c.name,
+          c.path,
+        ]),
+      )
       : new Map<string, string>();
     const fetchedBack = [
       ...new Set(

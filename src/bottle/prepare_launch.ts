@@ -23,6 +23,7 @@ import { sidecarImageName } from "./image_spec.ts";
 import { type BottlePlan, type LocalRepoPlan, planBottle } from "./plan.ts";
 import { isGateName } from "./git_config.ts";
 import { inspectLocalRepo } from "./local_repo.ts";
+import { readRecordedPlan } from "./lifecycle.ts";
 import {
   type BottleEnv,
   chooseRuntime,
@@ -112,7 +113,7 @@ export async function prepareLaunch(
   const localRepos = request.repos !== undefined
     ? await checkouts(request.repos, request.onNote)
     : request.resume
-    ? await previousCheckouts(env, request.resume.slug)
+    ? (await readRecordedPlan(env.layout, request.resume.slug))?.localRepos ?? []
     : [];
   const plan = planBottle({
     resolved,
@@ -171,18 +172,6 @@ async function checkouts(
     out.push({ name, path: repo.path, defaultBranch: repo.defaultBranch });
   }
   return out;
-}
-
-/** The checkouts a recorded bottle was started with (from its plan.json), still present. */
-async function previousCheckouts(env: BottleEnv, slug: string): Promise<LocalRepoPlan[]> {
-  try {
-    const plan = JSON.parse(
-      await Deno.readTextFile(`${env.layout.state}/${slug}/plan.json`),
-    ) as Partial<BottlePlan>;
-    return Array.isArray(plan.localRepos) ? plan.localRepos : [];
-  } catch {
-    return [];
-  }
 }
 
 /** What `launchBottle` needs besides the plan. */

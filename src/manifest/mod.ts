@@ -36,6 +36,7 @@ export {
 } from "./env.ts";
 export {
   agentNotFound,
+  DEFAULT_PROTECTED_BRANCHES,
   type ManifestCatalog,
   type ManifestSource,
   resolveAgent,

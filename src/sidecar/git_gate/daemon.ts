@@ -214,7 +214,6 @@ export async function startGitGateDaemon(options: GitGateOptions): Promise<GitGa
       await Deno.writeTextFile(hook, hookScript(options.hookArgv(socketPath)), { mode: 0o755 });
       await Deno.chmod(hook, 0o755);
       const keys: Record<string, string> = {};
-      repos.clear();
       for (const config of configs) {
         const repo = new GateRepo(config, layout);
         await repo.prepare();

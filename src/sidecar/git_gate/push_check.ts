@@ -67,7 +67,8 @@ export interface PushContext {
 export async function checkPush(
   repo: GateRepo,
   updates: readonly RefUpdate[],
-  hookEnv: Record<string, string>,
+  /** The hook's quarantine variables ({@linkcode HOOK_ENV_NAMES}), passed to every command. */
+  env: Record<string, string>,
   ctx: PushContext,
 ): Promise<PushOutcome> {
   const lines: string[] = [];
@@ -75,8 +76,6 @@ export async function checkPush(
     lines.push(line);
     ctx.say(line);
   };
-  const env: Record<string, string> = {};
-  for (const name of HOOK_ENV_NAMES) if (hookEnv[name] !== undefined) env[name] = hookEnv[name];
   const event = (accepted: boolean, extra: Record<string, unknown>) => ({
     kind: "git-push",
     repo: repo.name,
