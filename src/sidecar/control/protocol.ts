@@ -147,6 +147,120 @@ export interface SidecarConfig {
   extraCaPem: string | null;
   /** The git-gate repositories (SPEC §8); empty when the bottle has none (absent reads as empty). */
   gitGate: GateRepoConfig[];
+  /** How held requests and route requests are answered (SPEC §9); absent: the defaults. */
+  supervise?: SuperviseSettings;
+}
+
+/** The supervise settings of a bottle (SPEC §7.4, §9). */
+export interface SuperviseSettings {
+  /**
+   * Whether an approver can answer: a host process holds the channel and relays decisions. When
+   * false a `supervise` match blocks at once (`supervise_unavailable`), its proposal still filed
+   * for later review, and `request-egress-route` answers `unavailable` without waiting.
+   */
+  approvals: boolean;
+  /** How long a held request waits for a decision (`EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS`). */
+  tokenAllowTimeoutSeconds: number;
+  /** How long `request-egress-route` waits (`SUPERVISE_TIMEOUT_SECONDS`). */
+  routeTimeoutSeconds: number;
+  /** Most requests held at once; beyond it a flagged request is refused naming the cap. */
+  maxHeldRequests: number;
+  /** Most body bytes held at once; beyond it a flagged request is refused naming the cap. */
+  maxHeldBytes: number;
+}
+
+/** The settings a config without `supervise` gets. */
+export const DEFAULT_SUPERVISE: Readonly<SuperviseSettings> = {
+  approvals: false,
+  tokenAllowTimeoutSeconds: 300,
+  routeTimeoutSeconds: 900,
+  maxHeldRequests: 32,
+  maxHeldBytes: 64 * 1024 * 1024,
+};
+
+/** Kinds of proposals (SPEC §9.3). */
+export type ProposalKind = "egress-route" | "egress-token-allow" | "gitleaks-allow";
+
+/** What a held request or a finding left for review shows the operator; never a value. */
+export interface TokenAllowDetail {
+  host: string;
+  method: string;
+  /** The path without the query, masked where a finding sits in it. */
+  path: string;
+  detector: string;
+  /** The detector's rule, e.g. `github_pat`. */
+  rule: string;
+  location: string;
+  /** ±40 characters of redacted context. */
+  context: string;
+}
+
+/** What `request-egress-route` asks for. */
+export interface RouteRequestDetail {
+  host: string;
+  ports: number[];
+  methods: string[] | null;
+  paths: string[] | null;
+  reason: string;
+  /** The route the sidecar would apply if approved as asked (never with `auth`). */
+  route: SidecarRoute;
+}
+
+/** A finding git-gate lets through only with a decision (ready for SPEC §8's `gitleaks:allow`). */
+export interface GitleaksAllowDetail {
+  repo: string;
+  ref: string;
+  commit: string;
+  file: string;
+  line: number;
+  rule: string;
+}
+
+/**
+ * The body of a `proposal` message (sidecar → host). `key` is the sidecar's id for it, unique
+ * per bottle; the host numbers proposals itself (the `ID` of `bot-bottle supervise`).
+ */
+export type ProposalBody =
+  & {
+    key: string;
+    /** One line for the table, e.g. `POST gitea.example.com /api/v1/…: token_patterns`. */
+    summary: string;
+    /** Whether something waits on the decision (false: recorded for later review only). */
+    held: boolean;
+    /** When the sidecar stops waiting (ms since the epoch), or null when nothing waits. */
+    expiresAt: number | null;
+  }
+  & (
+    | { kind: "egress-token-allow"; detail: TokenAllowDetail }
+    | { kind: "egress-route"; detail: RouteRequestDetail }
+    | { kind: "gitleaks-allow"; detail: GitleaksAllowDetail }
+  );
+
+/** A decision's outcome. `modified` is for `egress-route` only. */
+export type DecisionStatus = "approved" | "modified" | "rejected";
+
+/**
+ * The body of a `decision` message (host → sidecar), sent with the id `decision-<key>` so a
+ * resend after a reconnect applies once. The sidecar answers `applied`, or `applied` with the
+ * error {@linkcode DECISION_EXPIRED} when nothing waits on the proposal any more.
+ */
+export interface DecisionBody {
+  key: string;
+  status: DecisionStatus;
+  /** The reviewer's reason (required to reject, and to approve a token or gitleaks finding). */
+  reason: string | null;
+  /** `egress-token-allow` approvals: this request only, or the same value on this host for the bottle's life. */
+  scope?: "once" | "same-value";
+  /** `egress-route` approvals: the route to apply (as asked, or as modified); never with `auth`. */
+  route?: SidecarRoute;
+}
+
+/** The `applied` error for a decision on a proposal nothing waits on (timed out, or unknown). */
+export const DECISION_EXPIRED = "expired";
+
+/** The host message id of the decision on proposal `key`. */
+export function decisionMessageId(key: string): string {
+  return `decision-${key}`;
 }
 
 /** How the gate reaches a repository's upstream. */
