@@ -8,7 +8,7 @@
  */
 import type { ProposalRecord } from "../store/mod.ts";
 import { escapeControl } from "./io.ts";
-import { formatAge } from "./ps.ts";
+import { formatAge } from "./age.ts";
 
 /** One proposal of `supervise --json` (docs/cli-output.md). Times are ms since the epoch. */
 export interface ProposalJson {
