@@ -321,18 +321,20 @@ export class ProposalStore {
     options: { slug?: string; liveSlugs?: ReadonlySet<string>; why?: string } = {},
   ): number[] {
     const now = this.#now();
-    return this.#store.transaction(() => {
-      const pending = this.list({ status: "pending", slug: options.slug });
-      const expired: number[] = [];
-      for (const p of pending) {
+    const stale = () =>
+      this.list({ status: "pending", slug: options.slug }).flatMap((p) => {
         const late = p.expiresAt !== null && p.expiresAt <= now;
         const gone = options.liveSlugs !== undefined && !options.liveSlugs.has(p.slug);
-        if (!late && !gone) continue;
-        this.#expire(p.id, now, late ? "its deadline passed" : options.why ?? "its bottle is gone");
-        expired.push(p.id);
-      }
-      return expired;
-    });
+        return late || gone ? [{ id: p.id, late }] : [];
+      });
+    // Polled often (the UI, every relay pass): take the write lock only when there is work.
+    if (stale().length === 0) return [];
+    return this.#store.transaction(() =>
+      stale().map(({ id, late }) => {
+        this.#expire(id, now, late ? "its deadline passed" : options.why ?? "its bottle is gone");
+        return id;
+      })
+    );
   }
 
   /**
