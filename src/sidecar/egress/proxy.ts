@@ -16,7 +16,7 @@ import type { SidecarConfig } from "../control/protocol.ts";
 import { type Daemon, settleable } from "../daemon.ts";
 import type { SidecarLog } from "../log.ts";
 import { SocketReader, writeTo } from "./conn.ts";
-import type { AgentSide, ProxyContext } from "./context.ts";
+import type { AgentSide, HoldPort, ProxyContext } from "./context.ts";
 import { type Block, decideConnect, isBlock } from "./decide.ts";
 import { handleRequest, wantsClose } from "./exchange.ts";
 import { parseRequestHead, parseTarget, type RequestHead } from "./http1.ts";
@@ -39,6 +39,8 @@ export interface EgressProxyOptions {
   extraCa?: () => string | null;
   /** Upstream connect timeout (ms). */
   connectTimeoutMs?: number;
+  /** Where `supervise` routes hold flagged requests (absent: they block at once). */
+  supervisor?: HoldPort;
 }
 
 const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -56,6 +58,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       connectTimeoutMs: options.connectTimeoutMs,
     }),
     state: () => states.current(),
+    supervisor: options.supervisor ?? null,
   };
   const sockets = new Set<net.Socket>();
   const closed = settleable();
