@@ -47,12 +47,8 @@ export async function readKeychainPassword(
   service: string,
   options: KeychainOptions,
 ): Promise<KeychainResult> {
-  const security = await $.which("security", {
-    env: (key) => options.env(key),
-    stat: (path) => Deno.stat(path),
-    os: Deno.build.os,
-  });
-  if (security === undefined) return { ok: false, reason: "absent" };
+  const security = await findOnPath("security", options.env("PATH") ?? "");
+  if (security === null) return { ok: false, reason: "absent" };
   const ms = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const result = await $`${security} find-generic-password -s ${service} -w`
     .stdin("null")
@@ -63,6 +59,21 @@ export async function readKeychainPassword(
   if (result.code === 124) return { ok: false, reason: "timeout", ms };
   if (result.code !== 0) return { ok: false, reason: "exit", code: result.code };
   return { ok: true, password: result.stdout };
+}
+
+/** The first executable file `name` in the directories of `path` (`:`-separated), or null. */
+async function findOnPath(name: string, path: string): Promise<string | null> {
+  for (const dir of path.split(":")) {
+    if (dir === "") continue;
+    const candidate = `${dir.replace(/\/+$/, "")}/${name}`;
+    try {
+      const info = await Deno.stat(candidate);
+      if (info.isFile && ((info.mode ?? 0o755) & 0o111) !== 0) return candidate;
+    } catch {
+      // not there, or not readable: try the next directory
+    }
+  }
+  return null;
 }
 
 /**
