@@ -236,6 +236,7 @@ async function startAll(
         emit: (body) => session.queue("event", body),
         hookArgv: (socket) => hookArgv(settings.runDir, settings.gitDir, socket),
         baseEnv: childEnv(),
+        review: supervisor ? (detail) => supervisor.reviewFinding(detail) : undefined,
       });
       return gate;
     });

@@ -20,6 +20,7 @@ import {
   DECISION_EXPIRED,
   type DecisionBody,
   DEFAULT_SUPERVISE,
+  type GitleaksAllowDetail,
   type ProposalBody,
   type RouteRequestDetail,
   type SidecarRoute,
@@ -74,15 +75,13 @@ type Waiter =
     kind: "egress-token-allow";
     host: string;
     values: readonly string[];
-    bytes: number;
     settle: (outcome: HoldOutcome) => void;
-    timer: ReturnType<typeof setTimeout>;
   }
-  | {
-    kind: "egress-route";
-    settle: (outcome: RouteOutcome) => void;
-    timer: ReturnType<typeof setTimeout>;
-  };
+  | { kind: "egress-route"; settle: (outcome: RouteOutcome) => void }
+  | { kind: "gitleaks-allow"; settle: (outcome: HoldOutcome) => void };
+
+/** A proposal before the supervisor gives it a key, a deadline and says whether it waits. */
+type Draft = Omit<ProposalBody, "key" | "held" | "expiresAt">;
 
 /**
  * Held requests, route requests and their decisions for one sidecar.
@@ -124,59 +123,46 @@ export class Supervisor {
    * queued unless a cap refused it.
    */
   hold(request: HoldRequest, signal?: AbortSignal): Promise<HoldOutcome> {
-    const settings = this.settings;
     const { detail } = request;
     const summary =
       `${detail.method} ${detail.host} ${detail.path}: ${detail.detector} (${detail.rule})${
         request.more > 0 ? ` +${request.more} more` : ""
       }`;
-    if (!settings.approvals) {
-      this.#propose({
-        kind: "egress-token-allow",
-        key: this.#key(),
-        summary,
-        held: false,
-        expiresAt: null,
-        detail,
-      });
-      return Promise.resolve({
-        kind: "unavailable",
-        why: "no approver is connected to this bottle",
-      });
-    }
-    const full = this.#capacity(request.bytes);
-    if (full !== null) return Promise.resolve({ kind: "unavailable", why: full });
-    const seconds = settings.tokenAllowTimeoutSeconds;
-    const key = this.#key();
-    const { promise, resolve } = Promise.withResolvers<HoldOutcome>();
-    const settle = (outcome: HoldOutcome) => {
-      const waiter = this.#waiting.get(key);
-      if (waiter === undefined) return;
-      clearTimeout(waiter.timer);
-      this.#waiting.delete(key);
-      this.#heldBytes -= request.bytes;
-      resolve(outcome);
-    };
-    this.#waiting.set(key, {
-      kind: "egress-token-allow",
-      host: detail.host.toLowerCase(),
-      values: request.values,
-      bytes: request.bytes,
-      settle,
-      timer: setTimeout(() => settle({ kind: "timeout", seconds }), seconds * 1000),
+    const seconds = this.settings.tokenAllowTimeoutSeconds;
+    return this.#park<HoldOutcome>(
+      { kind: "egress-token-allow", summary, detail },
+      {
+        seconds,
+        bytes: request.bytes,
+        signal,
+        unavailable: (why) => ({ kind: "unavailable", why }),
+        timedOut: () => ({ kind: "timeout", seconds }),
+        cancelled: () => ({ kind: "cancelled" }),
+        waiter: (settle) => ({
+          kind: "egress-token-allow",
+          host: detail.host.toLowerCase(),
+          values: request.values,
+          settle,
+        }),
+      },
+    );
+  }
+
+  /**
+   * Asks a reviewer about a git-gate finding that only a `gitleaks:allow` comment hid (SPEC §8):
+   * the push waits for the decision, the timeout, or is refused at once without an approver.
+   */
+  reviewFinding(detail: GitleaksAllowDetail): Promise<HoldOutcome> {
+    const summary = `${detail.repo} ${detail.ref} ${
+      detail.commit.slice(0, 12)
+    } ${detail.file}:${detail.line}: ${detail.rule} [gitleaks:allow]`;
+    const seconds = this.settings.tokenAllowTimeoutSeconds;
+    return this.#park<HoldOutcome>({ kind: "gitleaks-allow", summary, detail }, {
+      seconds,
+      unavailable: (why) => ({ kind: "unavailable", why }),
+      timedOut: () => ({ kind: "timeout", seconds }),
+      waiter: (settle) => ({ kind: "gitleaks-allow", settle }),
     });
-    this.#heldBytes += request.bytes;
-    // The agent went away: stop holding its body; a later decision finds nothing waiting.
-    signal?.addEventListener("abort", () => settle({ kind: "cancelled" }), { once: true });
-    this.#propose({
-      kind: "egress-token-allow",
-      key,
-      summary,
-      held: true,
-      expiresAt: this.#now() + seconds * 1000,
-      detail,
-    });
-    return promise;
   }
 
   /**
@@ -184,58 +170,24 @@ export class Supervisor {
    * approved or modified route is applied before the outcome is returned.
    */
   requestRoute(detail: RouteRequestDetail): Promise<RouteOutcome> {
-    const settings = this.settings;
     const summary = `${detail.host} ${(detail.methods ?? ["any method"]).join(",")}${
       detail.paths ? ` ${detail.paths.join(",")}` : ""
     }: ${JSON.stringify(detail.reason.slice(0, 80))}`;
-    if (!settings.approvals) {
-      this.#propose({
-        kind: "egress-route",
-        key: this.#key(),
-        summary,
-        held: false,
-        expiresAt: null,
-        detail,
-      });
-      return Promise.resolve({
+    const seconds = this.settings.routeTimeoutSeconds;
+    return this.#park<RouteOutcome>({ kind: "egress-route", summary, detail }, {
+      seconds,
+      unavailable: (why) => ({
         status: "unavailable",
-        notes:
-          "No approver is connected to this bottle; the request is recorded for the operator, who can add the route to the bottle manifest.",
-      });
-    }
-    const full = this.#capacity(0);
-    if (full !== null) return Promise.resolve({ status: "unavailable", notes: full });
-    const seconds = settings.routeTimeoutSeconds;
-    const key = this.#key();
-    const { promise, resolve } = Promise.withResolvers<RouteOutcome>();
-    const settle = (outcome: RouteOutcome) => {
-      const waiter = this.#waiting.get(key);
-      if (waiter === undefined) return;
-      clearTimeout(waiter.timer);
-      this.#waiting.delete(key);
-      resolve(outcome);
-    };
-    this.#waiting.set(key, {
-      kind: "egress-route",
-      settle,
-      timer: setTimeout(
-        () =>
-          settle({
-            status: "timeout",
-            notes: `No decision within ${seconds}s; ask again later or ask the operator directly.`,
-          }),
-        seconds * 1000,
-      ),
+        notes: this.settings.approvals
+          ? why
+          : "No approver is connected to this bottle; the request is recorded for the operator, who can add the route to the bottle manifest.",
+      }),
+      timedOut: () => ({
+        status: "timeout",
+        notes: `No decision within ${seconds}s; ask again later or ask the operator directly.`,
+      }),
+      waiter: (settle) => ({ kind: "egress-route", settle }),
     });
-    this.#propose({
-      kind: "egress-route",
-      key,
-      summary,
-      held: true,
-      expiresAt: this.#now() + seconds * 1000,
-      detail,
-    });
-    return promise;
   }
 
   /**
@@ -246,6 +198,15 @@ export class Supervisor {
   async decide(body: DecisionBody): Promise<string | null> {
     const waiter = this.#waiting.get(body.key);
     if (waiter === undefined) return DECISION_EXPIRED;
+    if (waiter.kind === "gitleaks-allow") {
+      if (body.status === "modified") return "a gitleaks finding cannot be modified";
+      waiter.settle(
+        body.status === "approved"
+          ? { kind: "approved" }
+          : { kind: "rejected", reason: body.reason },
+      );
+      return null;
+    }
     if (waiter.kind === "egress-token-allow") {
       if (body.status === "rejected") {
         waiter.settle({ kind: "rejected", reason: body.reason });
@@ -281,9 +242,57 @@ export class Supervisor {
   /** Ends every wait as a timeout (the sidecar is stopping). */
   close(): void {
     for (const waiter of [...this.#waiting.values()]) {
-      if (waiter.kind === "egress-token-allow") waiter.settle({ kind: "timeout", seconds: 0 });
-      else waiter.settle({ status: "timeout", notes: "The sidecar is stopping." });
+      if (waiter.kind === "egress-route") {
+        waiter.settle({ status: "timeout", notes: "The sidecar is stopping." });
+      } else waiter.settle({ kind: "timeout", seconds: 0 });
     }
+  }
+
+  /**
+   * Files a proposal and parks the caller until its decision, the timeout or `signal`; without
+   * an approver the proposal is only recorded, and at a cap nothing is filed.
+   */
+  #park<T>(draft: Draft, how: {
+    seconds: number;
+    bytes?: number;
+    signal?: AbortSignal;
+    unavailable: (why: string) => T;
+    timedOut: () => T;
+    cancelled?: () => T;
+    waiter: (settle: (outcome: T) => void) => Waiter;
+  }): Promise<T> {
+    const bytes = how.bytes ?? 0;
+    if (!this.settings.approvals) {
+      this.#options.queue(
+        { ...draft, key: this.#key(), held: false, expiresAt: null } as ProposalBody,
+      );
+      return Promise.resolve(how.unavailable("no approver is connected to this bottle"));
+    }
+    const full = this.#capacity(bytes);
+    if (full !== null) return Promise.resolve(how.unavailable(full));
+    const key = this.#key();
+    const { promise, resolve } = Promise.withResolvers<T>();
+    const timer = setTimeout(() => settle(how.timedOut()), how.seconds * 1000);
+    const settle = (outcome: T) => {
+      if (!this.#waiting.delete(key)) return;
+      clearTimeout(timer);
+      this.#heldBytes -= bytes;
+      resolve(outcome);
+    };
+    this.#waiting.set(key, how.waiter(settle));
+    this.#heldBytes += bytes;
+    // The agent went away: stop holding its body; a later decision finds nothing waiting.
+    if (how.cancelled) {
+      const cancelled = how.cancelled;
+      how.signal?.addEventListener("abort", () => settle(cancelled()), { once: true });
+    }
+    this.#options.queue({
+      ...draft,
+      key,
+      held: true,
+      expiresAt: this.#now() + how.seconds * 1000,
+    } as ProposalBody);
+    return promise;
   }
 
   #capacity(bytes: number): string | null {
@@ -295,10 +304,6 @@ export class Supervisor {
       return `held requests would keep more than ${maxHeldBytes} bytes (the cap of held bytes)`;
     }
     return null;
-  }
-
-  #propose(body: ProposalBody): void {
-    this.#options.queue(body);
   }
 
   #key(): string {
