@@ -24,7 +24,7 @@ import type { SidecarConfig } from "../control/protocol.ts";
 import { type Daemon, settleable } from "../daemon.ts";
 import type { SidecarLog } from "../log.ts";
 import { SocketReader, writeTo } from "./conn.ts";
-import type { AgentSide, ProxyContext } from "./context.ts";
+import type { AgentSide, HoldPort, ProxyContext } from "./context.ts";
 import { DEFAULT_MAX_UNLISTED_NAMES, UnlistedNameCap } from "./connect_host.ts";
 import { type Block, decideConnect, isBlock } from "./decide.ts";
 import { handleRequest, wantsClose } from "./exchange.ts";
@@ -48,6 +48,8 @@ export interface EgressProxyOptions {
   extraCa?: () => string | null;
   /** Upstream connect timeout (ms). */
   connectTimeoutMs?: number;
+  /** Where `supervise` routes hold flagged requests (absent: they block at once). */
+  supervisor?: HoldPort;
   /**
    * Most distinct unlisted host names intercepted per bottle (default
    * {@linkcode DEFAULT_MAX_UNLISTED_NAMES}).
@@ -73,6 +75,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       connectTimeoutMs: options.connectTimeoutMs,
     }),
     state: () => states.current(),
+    supervisor: options.supervisor ?? null,
   };
   const sockets = new Set<net.Socket>();
   const closed = settleable();
