@@ -8,16 +8,11 @@
  *   shorthands a URL parser or `inet_aton` turns into an IPv4 address: `127.1`, `0x7f.1`,
  *   `2130706433`, `0177.0.0.1`), or malformed (empty or over-long labels, over 253 characters,
  *   anything but letters, digits and inner hyphens).
- * - {@linkcode unroutableReason}: names that can never become a route (loopback, single-label,
- *   `.local`/`.internal`, the bottle's own services), so a block does not point the agent at a
- *   remedy that is bound to be refused.
  * - {@linkcode UnlistedNameCap}: the per-bottle cap on distinct unlisted names intercepted (each
  *   costs a minted leaf and its TLS context); past it the `CONNECT` is refused naming the cap.
  *
  * @module
  */
-
-import { isBundleName } from "../dns/answer.ts";
 
 /** Default cap on distinct unlisted host names one bottle may have intercepted. */
 export const DEFAULT_MAX_UNLISTED_NAMES = 256;
@@ -73,26 +68,6 @@ export function classifyConnectHost(host: string): ConnectHost {
     };
   }
   return { kind: "name", name };
-}
-
-/**
- * Why a host name can never be a route (SPEC §7.2 step 3a: the same names the manifest
- * refuses), or `null` when it could be one.
- *
- * @example
- * ```ts
- * unroutableReason("git-gate"); // "it is a service of this bottle, reached without the proxy"
- * unroutableReason("pypi.org"); // null
- * ```
- */
-export function unroutableReason(name: string): string | null {
-  if (isBundleName(name)) return "it is a service of this bottle, reached without the proxy";
-  if (name === "localhost" || name.endsWith(".localhost")) return "it is a loopback name";
-  if (!name.includes(".")) return "single-label names are never routes";
-  if (name.endsWith(".local") || name.endsWith(".internal")) {
-    return "local-network names (.local, .internal) are never routes";
-  }
-  return null;
 }
 
 /**

@@ -11,7 +11,11 @@
  */
 import assert from "node:assert/strict";
 import { mintBottleCa } from "../../../src/bottle/ca.ts";
-import type { SidecarConfig, SidecarRoute } from "../../../src/sidecar/control/protocol.ts";
+import {
+  DEFAULT_SUPERVISE,
+  type SidecarConfig,
+  type SidecarRoute,
+} from "../../../src/sidecar/control/protocol.ts";
 import { DEFAULT_MAX_UNLISTED_NAMES } from "../../../src/sidecar/egress/connect_host.ts";
 import { startEgressProxy } from "../../../src/sidecar/egress/proxy.ts";
 import { SidecarLog } from "../../../src/sidecar/log.ts";
@@ -306,7 +310,7 @@ Deno.test("an unlisted host gets a tunnel with a leaf of the bottle CA and a rea
   });
 });
 
-Deno.test("with approvals the block names request-egress-route of the supervise MCP server and its arguments", async () => {
+Deno.test("with approvals an unlisted host's block names request-egress-route and its arguments", async () => {
   const ca = await mintBottleCa("itest");
   const config = await configWith([route(LISTED)], ca, {
     supervise: {
@@ -326,17 +330,17 @@ Deno.test("with approvals the block names request-egress-route of the supervise 
           ports: [8443],
           reason: "<why you need this access>",
         }],
-        [`${LISTED}:8443`, { host: LISTED, ports: [8443], reason: "<why you need this access>" }],
       ] as const
     ) {
       const opened = await connect(proxyPort, authority);
       assert.equal(opened.status, 200, `${authority}: ${JSON.stringify(opened.reply)}`);
-      const host = authority.split(":")[0];
-      const { conn, reader } = await tlsThrough(opened.tcp!, host, ca.certPem);
+      const { conn, reader } = await tlsThrough(opened.tcp!, UNLISTED, ca.certPem);
       try {
-        await conn.write(get(authority.endsWith(":443") ? host : authority));
-        const rule = host === LISTED ? "port_not_allowed" : "host_not_allowlisted";
-        const body = assertBlock(await reader.reply(`the block for ${authority}`), rule);
+        await conn.write(get(authority.endsWith(":443") ? UNLISTED : authority));
+        const body = assertBlock(
+          await reader.reply(`the block for ${authority}`),
+          "host_not_allowlisted",
+        );
         assert.deepEqual(body.remedy, {
           via: "request-egress-route",
           mcp_server: "http://supervise:9100/",
@@ -347,6 +351,20 @@ Deno.test("with approvals the block names request-egress-route of the supervise 
       } finally {
         conn.close();
       }
+    }
+    // A listed host on another port: the tool cannot change an existing route, so the snippet.
+    const opened = await connect(proxyPort, `${LISTED}:8443`);
+    assert.equal(opened.status, 200);
+    const { conn, reader } = await tlsThrough(opened.tcp!, LISTED, ca.certPem);
+    try {
+      await conn.write(get(`${LISTED}:8443`));
+      const body = assertBlock(await reader.reply("the port block"), "port_not_allowed");
+      assert.deepEqual(body.remedy, {
+        via: "manifest",
+        snippet: `egress:\n  routes:\n    - host: ${LISTED}\n      ports: [443, 8443]\n`,
+      });
+    } finally {
+      conn.close();
     }
   });
 });
@@ -517,5 +535,98 @@ Deno.test("the proxy never resolves an unlisted host, and does resolve a listed 
     assert.deepEqual(asked, [LISTED]);
   } finally {
     await daemon.stop();
+  }
+});
+
+Deno.test("the remedy works: request-egress-route with the block's arguments, approved, opens the same tunnel", async () => {
+  const ca = await mintBottleCa("itest");
+  const config = await configWith([route(LISTED)], ca, {
+    supervise: { ...DEFAULT_SUPERVISE, approvals: true },
+  });
+  await using sidecar = await startSidecar();
+  const proxyPort = await sidecar.port("egress");
+  await using bridge = sidecar.bridge();
+  // The host side: acks every sequenced line, keeps proposals and answers.
+  const lines: Record<string, unknown>[] = [];
+  const reading = (async () => {
+    for (;;) {
+      let line: Record<string, unknown>;
+      try {
+        line = await bridge.next("a line", 600_000);
+      } catch {
+        return;
+      }
+      if (typeof line.seq === "number") await bridge.send({ type: "ack", seq: line.seq });
+      lines.push(line);
+    }
+  })();
+  const until = async <T>(what: string, find: () => T | undefined): Promise<T> => {
+    const deadline = Date.now() + WAIT_MS;
+    for (let found = find();; found = find()) {
+      if (found !== undefined) return found;
+      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  try {
+    await bridge.send({ type: "config", id: "cfg", config });
+    await until("the config applied", () => lines.find((l) => l.type === "applied"));
+
+    const opened = await connect(proxyPort, `${UNLISTED}:443`);
+    const { conn, reader } = await tlsThrough(opened.tcp!, UNLISTED, ca.certPem);
+    try {
+      await conn.write(get(UNLISTED, "/before"));
+      const body = assertBlock(await reader.reply("the block"), "host_not_allowlisted");
+      assert.equal(body.remedy.via, "request-egress-route");
+
+      // What the agent does with it: the named tool, the given arguments, its own reason.
+      const listening = await sidecar.waitForLog(
+        (l) => l.daemon === "supervise" && l.event === "listening",
+        "supervise listening",
+      );
+      const mcpPort = Number(/:(\d+)$/.exec(String(listening.address))![1]);
+      assert.equal(body.remedy.mcp_server, "http://supervise:9100/");
+      const call = fetch(`http://127.0.0.1:${mcpPort}/`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "tools/call",
+          params: {
+            name: body.remedy.tool,
+            arguments: { ...body.remedy.arguments, reason: "fetch the test page" },
+          },
+        }),
+      }).then((r) => r.json());
+      const proposal = await until(
+        "the route proposal",
+        () => lines.find((l) => l.type === "proposal")?.body as Record<string, unknown> | undefined,
+      );
+      assert.equal(proposal.kind, "egress-route");
+      const detail = proposal.detail as { host: string; route: Record<string, unknown> };
+      assert.equal(detail.host, UNLISTED);
+      await bridge.send({
+        type: "decision",
+        id: "d1",
+        body: { key: proposal.key, status: "approved", reason: "ok", route: detail.route },
+      });
+      const result = JSON.parse((await call).result.content[0].text);
+      assert.equal(result.status, "approved", JSON.stringify(result));
+
+      // The same connection, the next request: decided with the new route, so it gets past the
+      // allowlist to the resolved-address check (the name does not resolve; nothing is dialled).
+      await conn.write(get(UNLISTED, "/after", "Connection: close\r\n"));
+      const after = assertBlock(
+        await reader.reply("the request after the approval"),
+        "destination_not_public",
+      );
+      assert.match(after.message, /does not resolve/);
+    } finally {
+      conn.close();
+    }
+  } finally {
+    await bridge.close();
+    await reading;
   }
 });

@@ -81,58 +81,68 @@ Deno.test("the route remedy names a port other than 443 in both modes", () => {
   });
 });
 
-Deno.test("port_not_allowed: the route's ports plus the one asked for", () => {
+Deno.test("port_not_allowed: the route's ports plus the one asked for, in the manifest only", () => {
   const b: Block = {
     block: "port_not_allowed",
     message: "Port 8443 is not allowed for api.example.test (allowed: 443).",
     wanted: { host: "api.example.test", port: 8443, routePorts: [443] },
   };
-  const off = accessFor(b, { approvals: false });
-  assert.equal(off.remedy?.via, "manifest");
-  assert.deepEqual(parseYaml(off.remedy?.via === "manifest" ? off.remedy.snippet : ""), {
-    egress: { routes: [{ host: "api.example.test", ports: [443, 8443] }] },
-  });
-  assert.match(off.how_to_get_access, /add port 8443 to the route of api\.example\.test/);
-  const on = accessFor(b, { approvals: true });
-  assert.deepEqual(on.remedy?.via === "request-egress-route" ? on.remedy.arguments : null, {
-    host: "api.example.test",
-    ports: [8443],
-    reason: REASON_PLACEHOLDER,
-  });
+  // request-egress-route answers "exists" for a host with a route: never suggested for it.
+  for (const approvals of [false, true]) {
+    const access = accessFor(b, { approvals });
+    assert.equal(access.remedy?.via, "manifest");
+    assert.deepEqual(parseYaml(access.remedy?.via === "manifest" ? access.remedy.snippet : ""), {
+      egress: { routes: [{ host: "api.example.test", ports: [443, 8443] }] },
+    });
+    assert.match(
+      access.how_to_get_access,
+      /^api\.example\.test already has a route, which request-egress-route cannot change\. Ask the operator to add port 8443 to it/,
+    );
+  }
 });
 
-Deno.test("match_failed: the method and path a matches entry would need", () => {
+Deno.test("match_failed: the method and path a matches entry would need, in the manifest only", () => {
   const b: Block = {
     block: "match_failed",
     message: "POST /v2/items is not allowed by the rules of api.example.test.",
     wanted: { host: "api.example.test", port: 443, method: "POST", path: "/v2/items: x" },
   };
-  const on = accessFor(b, { approvals: true });
-  assert.deepEqual(on.remedy?.via === "request-egress-route" ? on.remedy.arguments : null, {
-    host: "api.example.test",
-    methods: ["POST"],
-    paths: ["/v2/items: x"],
-    reason: REASON_PLACEHOLDER,
-  });
-  const off = accessFor(b, { approvals: false });
-  assert.match(off.how_to_get_access, /this entry to the matches of the route of api\.example/);
-  assert.deepEqual(parseYaml(off.remedy?.via === "manifest" ? off.remedy.snippet : ""), {
-    egress: {
-      routes: [{
-        host: "api.example.test",
-        matches: [{ methods: ["POST"], paths: [{ type: "exact", value: "/v2/items: x" }] }],
-      }],
-    },
-  });
+  for (const approvals of [false, true]) {
+    const access = accessFor(b, { approvals });
+    assert.match(access.how_to_get_access, /add this entry to its matches/);
+    assert.deepEqual(parseYaml(access.remedy?.via === "manifest" ? access.remedy.snippet : ""), {
+      egress: {
+        routes: [{
+          host: "api.example.test",
+          matches: [{ methods: ["POST"], paths: [{ type: "exact", value: "/v2/items: x" }] }],
+        }],
+      },
+    });
+  }
 });
 
-for (const host of ["git-gate", "localhost", "intranet", "printer.local"]) {
+/** [host, why] for names the manifest rules refuse as route hosts. */
+const never: [string, string][] = [
+  ["git-gate", "must not be a name inside the bottle"],
+  ["supervise", "must not be a name inside the bottle"],
+  ["localhost", "must not be a loopback name"],
+  ["app.localhost", "must not be a loopback name"],
+  ["intranet", "single-label names are not allowed"],
+  ["printer.local", "must not be a local-network name"],
+  ["metadata.google.internal", "must not be a local-network name"],
+];
+
+for (const [host, why] of never) {
   Deno.test(`a host that can never be a route (${host}) gets the reason, no remedy`, () => {
     const b: Block = { ...unlisted, wanted: { host, port: 443 } };
     for (const approvals of [false, true]) {
       const access = accessFor(b, { approvals });
       assert.equal(access.remedy, undefined);
-      assert.match(access.how_to_get_access, new RegExp(`^${host} can never be allow-listed: `));
+      assert.ok(
+        access.how_to_get_access.startsWith(`${host} can never be allow-listed: a route host `),
+        access.how_to_get_access,
+      );
+      assert.ok(access.how_to_get_access.includes(why), access.how_to_get_access);
     }
   });
 }
@@ -184,11 +194,34 @@ Deno.test("blockBody leaves out host and method when unknown and carries no valu
   assert.equal("value" in body, false);
 });
 
-Deno.test("the push and authority blocks say what to do instead", () => {
-  const of = (block: Block["block"]) =>
-    accessFor({ block, message: "m" }, { approvals: false }).how_to_get_access;
-  assert.match(of("git_push_blocked"), /git-gate/);
-  assert.match(of("authority_mismatch"), /SNI/);
+/** [rule, what its sentence must name]: every rule that is not a route rule. */
+const sentences: [Block["block"], RegExp][] = [
+  ["git_push_blocked", /git-gate/],
+  ["authority_mismatch", /SNI/],
+  ["plain_http_with_auth", /https:\/\//],
+  ["malformed_request", /well-formed/],
+  ["destination_not_public", /public addresses/],
+  ["body_too_large", /max_body_bytes/],
+  ["undecodable_body", /uncompressed/],
+  ["dlp_inbound", /prompt injection/],
+  ["supervise_rejected", /rejected/],
+  ["supervise_timeout", /in time/],
+  ["supervise_unavailable", /No approver/],
+];
+
+for (const [rule, names] of sentences) {
+  Deno.test(`a ${rule} block says what to do instead, in either mode`, () => {
+    for (const approvals of [false, true]) {
+      const access = accessFor({ block: rule, message: "m" }, { approvals });
+      assert.match(access.how_to_get_access, names);
+      assert.equal(access.remedy, undefined);
+    }
+  });
+}
+
+Deno.test("an encoded-slash match_failed (no wanted route) says to send the plain path", () => {
+  const access = accessFor({ block: "match_failed", message: "m" }, { approvals: true });
+  assert.match(access.how_to_get_access, /without encoded slashes/);
 });
 
 Deno.test("blockResponse is the §7.6 403: JSON, X-Bot-Bottle-Block, the body with its remedy", () => {
