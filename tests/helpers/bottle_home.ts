@@ -34,7 +34,8 @@ export async function bottleHome(extraEnv: Record<string, string> = {}): Promise
     async [Symbol.asyncDispose]() {
       await runCli(["cleanup", "--all", "--yes", "--quiet"], { env, cwd: root });
       // Frozen images and preserved state go only with destroy. `ps` also lists other homes'
-      // bottles as `orphaned` (tests running in parallel): those are not this home's to destroy.
+      // live bottles as `orphaned` (labelled containers this database did not record): those
+      // belong to concurrent tests and are left alone.
       const ps = await runCli(["ps", "--json"], { env, cwd: root });
       if (ps.code === 0) {
         const rows = JSON.parse(ps.stdout) as { slug: string; status: string }[];
