@@ -212,3 +212,32 @@ engineTest(
     assert.match(JSON.stringify(posts[1].json), /over sse/, "the file's content came back");
   },
 );
+
+engineTest(
+  "codex: a key-like string in the conversation is redacted inside the WebSocket frame, which stays open",
+  async () => {
+    // Provider routes default to outbound_on_match: redact (SPEC §7.4) and WebSocket frames are
+    // scanned "outbound like bodies" (§7.2): a conversation quoting a key-like string goes on
+    // with the string masked, as it does over HTTP.
+    const token = fakeApiKey();
+    const quoted = "ghp_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAB7C";
+    await using fake = await startFakeOpenAi({
+      token,
+      command: `echo 'found ${quoted} in the repo'`,
+      finalText: "Noted.",
+    });
+    await using home = await codexHome(token, fake);
+    await using turn = await startAgentTurn(home, "codex-fake", "Look for tokens.", {
+      env: { BB_OPENAI_KEY: token },
+    });
+    const result = await turn.done();
+    assert.equal(result.code, 0, result.stderr);
+    const frames = fake.wsMessages.filter((m) => m.direction === "in").map((m) => m.data);
+    assert.ok(!frames.some((f) => f.includes(quoted)), "the key-like string left unmasked");
+    assert.ok(
+      !fake.requests.some((r) => r.method === "POST"),
+      "codex had to fall back to HTTPS: the sidecar closed the WebSocket instead of redacting",
+    );
+    assert.ok(frames.some((f) => f.includes("found ******** in the repo")), "masked in the frame");
+  },
+);
