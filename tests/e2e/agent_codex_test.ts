@@ -17,6 +17,7 @@ import {
   refusedHosts,
   secretsInAgent,
   startAgentTurn,
+  timingLine,
 } from "../helpers/agent_turn.ts";
 
 /**
@@ -63,13 +64,7 @@ function upgrades(fake: FakeOpenAi) {
 }
 
 function printTiming(label: string, turn: AgentTurn, fake: FakeOpenAi, stderr: string) {
-  const first = fake.firstRequestAt();
-  const cold = /^Step \d+\/\d+ :/m.test(stderr) ? " (cold: images were built)" : "";
-  console.log(
-    `${label}: start --headless to the first request at the fake: ${
-      first === undefined ? "none" : `${first - turn.startedAt} ms`
-    }${cold}`,
-  );
+  console.log(timingLine(label, turn, fake.firstRequestAt(), stderr));
 }
 
 engineTest(

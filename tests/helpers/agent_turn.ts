@@ -30,6 +30,8 @@ export interface AgentTurn extends AsyncDisposable {
   slug: string;
   /** `Date.now()` just before the CLI was spawned. */
   startedAt: number;
+  /** `Date.now()` when the CLI printed `agent provisioned`, once it has. */
+  provisionedAt(): number | undefined;
   client: EngineClient;
   /** The agent container's id (known once `agent started` was printed). */
   agentId(): Promise<string>;
@@ -83,10 +85,16 @@ export async function startAgentTurn(
     const following = collectJsonLines(logs.stderr, sidecarLog);
     const draining = logs.stdout.pipeTo(new WritableStream()).catch(() => {});
     let agentId: string | undefined;
+    let provisionedAt: number | undefined;
+    cli.waitFor(/bot-bottle: agent provisioned/, timeout).then(
+      () => (provisionedAt = Date.now()),
+      () => {},
+    );
     const turn: AgentTurn = {
       cli,
       slug,
       startedAt,
+      provisionedAt: () => provisionedAt,
       client,
       sidecarLog,
       async agentId() {
@@ -204,4 +212,20 @@ export function refusedHosts(log: SidecarLogLine[]): string[] {
   const hosts = log.filter((l) => l.event === "blocked" && l.rule === "host_not_allowlisted")
     .map((l) => String(l.host));
   return [...new Set(hosts)];
+}
+
+/**
+ * The timing line of a turn: from `start --headless` to the first request at the fake provider,
+ * and to `agent provisioned`; marked cold when the CLI built images.
+ */
+export function timingLine(
+  label: string,
+  turn: AgentTurn,
+  firstRequestAt: number | undefined,
+  stderr: string,
+): string {
+  const at = (t: number | undefined) => t === undefined ? "never" : `${t - turn.startedAt} ms`;
+  const cold = /^Step \d+\/\d+ :/m.test(stderr) ? " (cold: images were built)" : "";
+  return `${label}: start --headless to the first request at the fake ${at(firstRequestAt)}, ` +
+    `to "agent provisioned" ${at(turn.provisionedAt())}${cold}`;
 }

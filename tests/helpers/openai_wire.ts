@@ -268,9 +268,13 @@ export function chatChunks(spec: AnswerSpec & { id: string }): Record<string, un
   return chunks;
 }
 
-/** `text` in two pieces (so clients must join deltas). */
+/**
+ * `text` in two pieces, so clients must join deltas; cut at a space near the middle when there
+ * is one, so a word (an echoed key, say) stays whole in one delta.
+ */
 function halves(text: string): string[] {
   if (text.length < 2) return [text];
-  const mid = Math.floor(text.length / 2);
+  const space = text.lastIndexOf(" ", Math.floor(text.length / 2));
+  const mid = space > 0 ? space : Math.floor(text.length / 2);
   return [text.slice(0, mid), text.slice(mid)];
 }
