@@ -362,7 +362,10 @@ export async function launchBottle(
     await containerStart(client, agentId);
     step("agent", ac.name);
 
-    await provisionAgent(client, agentId, plan, record.prompt, record.files ?? []);
+    await provisionAgent(client, agentId, plan, record.prompt, [
+      ...(record.files ?? []),
+      ...secrets.homeFiles,
+    ]);
     await cloneGateRepos(client, agentId, plan.provision.repos);
     step("provisioned", ac.name);
 

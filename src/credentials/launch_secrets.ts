@@ -1,15 +1,16 @@
 /**
- * The values a launch needs, resolved on the host: route tokens, env entries (literals, host
- * copies, prompts) and the provider placeholders. They are never written anywhere but the
- * engine API (the agent exec's environment) and the control channel.
+ * The values a launch needs, resolved on the host: route tokens (host variables, or the
+ * forwarded host login), env entries (literals, host copies, prompts), the provider
+ * placeholders and the guest's placeholder login files. Secrets are never written anywhere but
+ * the engine API (the agent exec's environment) and the control channel.
  *
  * @module
  */
-import { CredentialsError } from "../lib/errors.ts";
 import type { EnvReader } from "../lib/home.ts";
 import type { HiddenPrompter } from "../lib/tty_prompt.ts";
 import { type ResolvedAgent, resolveEnvValues } from "../manifest/mod.ts";
 import { readGateKeys } from "./gate_keys.ts";
+import { type HomeFile, readHostCredentials } from "./host_credentials.ts";
 import { routeTokens } from "./route_tokens.ts";
 
 /** Values resolved on the host; never written anywhere but the engine API and the channel. */
@@ -24,26 +25,46 @@ export interface LaunchSecrets {
   placeholders: Record<string, string>;
   /** git-gate repo → its `static` private key (sent only to the sidecar). */
   gateKeys: Map<string, string>;
+  /**
+   * Files for the agent's home at provisioning (placeholders only, e.g. codex's dummy
+   * `.codex/auth.json` when the host login is forwarded).
+   */
+  homeFiles: HomeFile[];
+}
+
+/** How host logins are read (`forward_host_credentials`); every field defaults to the real host. */
+export interface HostLoginOptions {
+  /** `Deno.build.os` unless given (tests force `"darwin"` for the Keychain path). */
+  platform?: string;
+  /** Milliseconds since the epoch; `Date.now` unless given. */
+  now?: () => number;
+  /** How long the Keychain's `security` may take. */
+  keychainTimeoutMs?: number;
 }
 
 /**
  * What `--dry-run` checks (SPEC §5.2 step 4): every host variable a launch would read is set —
- * route tokens and `${VAR}` env entries — with the launch's own errors; nothing is printed and
- * nobody is asked (`?` entries are skipped).
+ * route tokens and `${VAR}` env entries — and a forwarded host login is usable, with the
+ * launch's own errors; nothing is printed and nobody is asked (`?` entries are skipped).
  *
- * @throws {CredentialsError} for a token variable. @throws {ConfigError} for an env variable.
+ * @throws {CredentialsError} for a token variable or the host login. @throws {ConfigError} for
+ *   an env variable.
  */
 export async function checkHostVariables(
   resolved: ResolvedAgent,
   hostEnv: EnvReader,
+  options: HostLoginOptions = {},
 ): Promise<void> {
-  routeTokens(resolved, hostEnv);
+  const host = resolved.provider.forwardHostCredentials
+    ? await readHostCredentials(resolved.provider.template, { ...options, hostEnv })
+    : undefined;
+  routeTokens(resolved, hostEnv, { hostToken: host?.token });
   await readGateKeys(resolved.gitGate, hostEnv);
   await resolveEnvValues(resolved.env.filter((e) => e.kind !== "prompt"), { hostEnv });
 }
 
 /** Options of {@linkcode resolveLaunchSecrets}. */
-export interface ResolveSecretsOptions {
+export interface ResolveSecretsOptions extends HostLoginOptions {
   hostEnv: EnvReader;
   /** `undefined` for headless launches: `?` entries fail. */
   prompter?: HiddenPrompter;
@@ -51,27 +72,26 @@ export interface ResolveSecretsOptions {
 
 /**
  * Resolves a launch's values: route tokens from their host variables (unset or empty → exit 5
- * naming the variable), env entries (prompts, host copies, literals) and the placeholders.
+ * naming the variable) or, with `forward_host_credentials`, from the host's CLI login (unusable
+ * → exit 5 naming the file or condition), env entries (prompts, host copies, literals), the
+ * placeholders and the guest's placeholder login files.
  *
  * @example
  * ```ts
  * const secrets = await resolveLaunchSecrets(resolved, { hostEnv: (n) => Deno.env.get(n) });
  * ```
  *
- * @throws {CredentialsError} for a missing token variable or forwarded host credentials.
+ * @throws {CredentialsError} for a missing token variable or an unusable host login.
  * @throws {ConfigError} for env entries that cannot be resolved.
  */
 export async function resolveLaunchSecrets(
   resolved: ResolvedAgent,
   options: ResolveSecretsOptions,
 ): Promise<LaunchSecrets> {
-  if (resolved.provider.forwardHostCredentials) {
-    throw new CredentialsError(
-      `Cannot forward the host's ${resolved.provider.template} credentials: not supported by this version yet`,
-      { hint: "Use agent_provider.auth_token with a token in a host variable instead" },
-    );
-  }
-  const slots = routeTokens(resolved, options.hostEnv);
+  const host = resolved.provider.forwardHostCredentials
+    ? await readHostCredentials(resolved.provider.template, options)
+    : undefined;
+  const slots = routeTokens(resolved, options.hostEnv, { hostToken: host?.token });
   const gateKeys = await readGateKeys(resolved.gitGate, options.hostEnv);
   const env = await resolveEnvValues(resolved.env, {
     hostEnv: options.hostEnv,
@@ -80,5 +100,12 @@ export async function resolveLaunchSecrets(
   const placeholders = Object.fromEntries(
     resolved.hiddenEnv.map((name) => [name, "egress-placeholder"]),
   );
-  return { env: env.values, secretEnv: env.secret, slots, placeholders, gateKeys };
+  return {
+    env: env.values,
+    secretEnv: env.secret,
+    slots,
+    placeholders,
+    gateKeys,
+    homeFiles: host?.homeFiles ?? [],
+  };
 }

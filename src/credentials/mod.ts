@@ -1,9 +1,9 @@
 /**
  * Credentials: turning a resolved agent's references (route `token_ref`s, `${VAR}` and `?`
  * env entries, provider placeholders) into the values a launch hands to the sidecar and the
- * agent exec. Host credential providers (auth tokens, Codex and Claude host logins, the
- * keychain) will live here too, each with its own errors (exit 5). No value ever reaches
- * argv, a log, an error message or the database.
+ * agent exec, and the forwarded host logins (`forward_host_credentials`: Codex `auth.json`,
+ * Claude `.credentials.json` or the macOS Keychain through dax), each with its own errors
+ * (exit 5). No value ever reaches argv, a log, an error message or the database.
  *
  * @example
  * ```ts
@@ -15,9 +15,46 @@
  */
 export {
   checkHostVariables,
+  type HostLoginOptions,
   type LaunchSecrets,
   resolveLaunchSecrets,
   type ResolveSecretsOptions,
 } from "./launch_secrets.ts";
-export { routeTokens } from "./route_tokens.ts";
+export { routeTokens, type RouteTokensOptions } from "./route_tokens.ts";
+export {
+  type HomeFile,
+  type HostCredentials,
+  type HostCredentialsOptions,
+  readHostCredentials,
+} from "./host_credentials.ts";
+export {
+  CODEX_GUEST_AUTH_PATH,
+  CODEX_KEPT_CLAIMS,
+  CODEX_PLACEHOLDER,
+  codexAuthPath,
+  type CodexLogin,
+  parseCodexAuth,
+} from "./codex_auth.ts";
+export {
+  CLAUDE_KEYCHAIN_SERVICE,
+  CLAUDE_LOGIN_HINT,
+  claudeCredentialsPath,
+  type ClaudeLogin,
+  keychainSource,
+  parseClaudeCredentials,
+} from "./claude_auth.ts";
+export {
+  KEYCHAIN_TIMEOUT_MS,
+  keychainCondition,
+  type KeychainOptions,
+  type KeychainResult,
+  readKeychainPassword,
+} from "./keychain.ts";
+export {
+  jwtClaims,
+  type JwtClaimsResult,
+  type JwtProblem,
+  PLACEHOLDER_JWT_SIGNATURE,
+  placeholderJwt,
+} from "./jwt.ts";
 export { keyPath, readGateKeys } from "./gate_keys.ts";

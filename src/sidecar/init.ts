@@ -7,8 +7,9 @@
  *   the init with exit 1.
  * - `git-gate` sets its repositories up when a config arrives (before `ready`, whose body then
  *   carries generated public keys as `gitGate.publicKeys`).
- * - `supervise` and `forge` are accepted but not part of this version: each is logged once as
- *   unavailable and skipped.
+ * - `supervise` serves the MCP server and holds flagged requests of `supervise` routes (its
+ *   supervisor is shared with egress and the control server, which relays decisions).
+ * - `forge` is accepted but not part of this version: logged once as unavailable and skipped.
  * - SIGTERM, SIGINT or a `shutdown` message stop every daemon with an 8 s grace; exit 0 when all
  *   stopped in time, else 1.
  * - A daemon that stops on its own is a death: the init logs which, stops the rest and exits 1,
@@ -26,6 +27,10 @@ import { startDnsDaemon } from "./dns/server.ts";
 import { startEgressDaemon } from "./egress/daemon.ts";
 import { type GitGateDaemon, startGitGateDaemon } from "./git_gate/daemon.ts";
 import { errorMessage, SidecarError } from "./errors.ts";
+import { writeConfigFiles } from "./control/config_files.ts";
+import { routeTable } from "./control/config.ts";
+import { startSuperviseDaemon } from "./supervise/daemon.ts";
+import { Supervisor } from "./supervise/supervisor.ts";
 import { internalAddressLookup } from "./internal_address.ts";
 import { SidecarLog } from "./log.ts";
 import {
@@ -162,6 +167,25 @@ async function startAll(
         log,
       }));
   }
+  const supervisor = settings.daemons.includes("supervise")
+    ? new Supervisor({
+      settings: () => session.config?.supervise,
+      queue: (body) => {
+        session.queue("proposal", body);
+        log.info(1, "supervise", "proposal", { key: body.key, kind: body.kind, held: body.held });
+      },
+      applyRoute: async (route) => {
+        try {
+          const config = session.addRoute(route);
+          await writeConfigFiles(settings.configDir, config);
+          log.info(0, "supervise", "route-added", { host: route.host, ports: route.ports });
+          return null;
+        } catch (error) {
+          return errorMessage(error);
+        }
+      },
+    })
+    : null;
   if (settings.daemons.includes("egress")) {
     await listen(
       `egress on "tcp ${settings.bindAddress}:${settings.egressPort}"`,
@@ -171,8 +195,31 @@ async function startAll(
           hostname: settings.bindAddress,
           config: () => session.config,
           log,
+          supervisor: supervisor ?? undefined,
         }),
     );
+  }
+  if (supervisor !== null) {
+    const s = supervisor;
+    await listen(`supervise on "tcp ${settings.bindAddress}:${settings.supervisePort}"`, () => {
+      const daemon = startSuperviseDaemon({
+        port: settings.supervisePort,
+        hostname: settings.bindAddress,
+        log,
+        tools: {
+          routes: () => routeTable(session.config?.routes ?? []),
+          requestRoute: (detail) => s.requestRoute(detail),
+        },
+      });
+      // Waits end before the server drains, so a blocked tool call cannot hold the stop.
+      return Promise.resolve({
+        ...daemon,
+        stop: () => {
+          s.close();
+          return daemon.stop();
+        },
+      });
+    });
   }
   const warning = await prepareRunDir(settings.runDir);
   if (warning !== null) log.info(1, "init", "run-dir-mode", { warning });
@@ -189,6 +236,7 @@ async function startAll(
         emit: (body) => session.queue("event", body),
         hookArgv: (socket) => hookArgv(settings.runDir, settings.gitDir, socket),
         baseEnv: childEnv(),
+        review: supervisor ? (detail) => supervisor.reviewFinding(detail) : undefined,
       });
       return gate;
     });
@@ -210,6 +258,15 @@ async function startAll(
         return { gitGate: { publicKeys: await (gate as GitGateDaemon).prepare(repos) } };
       },
       onShutdown: control.onShutdown,
+      onDecision: supervisor ? (body) => supervisor.decide(body) : undefined,
+      onRouteAdd: supervisor
+        ? async (route) => {
+          const config = session.addRoute(route);
+          await writeConfigFiles(settings.configDir, config);
+          log.info(0, "supervise", "route-added", { host: route.host, ports: route.ports });
+          return null;
+        }
+        : undefined,
     }),
   );
   started(

@@ -13,7 +13,7 @@
 export type LogLevel = 0 | 1 | 2;
 
 /** Who wrote a line. */
-export type LogSource = "init" | "dns" | "egress" | "control" | "git-gate";
+export type LogSource = "init" | "dns" | "egress" | "control" | "git-gate" | "supervise";
 
 /** The level before a config sets `egressLog`. */
 export const DEFAULT_LOG_LEVEL: LogLevel = 1;

@@ -12,6 +12,7 @@
  * | `BOT_BOTTLE_SIDECAR_EGRESS_PORT`  | `9099`                          | TCP port of the egress proxy  |
  * | `BOT_BOTTLE_SIDECAR_GIT_GATE_PORT`| `9080`                          | TCP port of git-gate          |
  * | `BOT_BOTTLE_SIDECAR_GIT_DIR`      | `/git`                          | git-gate's mirrors            |
+ * | `BOT_BOTTLE_SIDECAR_SUPERVISE_PORT`| `9100`                         | TCP port of the MCP server    |
  * | `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` | `0.0.0.0`                       | IPv4 address DNS/egress bind  |
  * | `BOT_BOTTLE_INTERNAL_SUBNET`      | unset                           | CIDR of the internal network  |
  *
@@ -32,7 +33,7 @@ export type DaemonName = typeof DAEMON_NAMES[number];
 export const DEFAULT_DAEMONS: readonly DaemonName[] = ["dns", "egress", "git-gate", "supervise"];
 
 /** Daemons this version implements; the others are accepted and reported as unavailable. */
-export const AVAILABLE_DAEMONS: readonly DaemonName[] = ["dns", "egress", "git-gate"];
+export const AVAILABLE_DAEMONS: readonly DaemonName[] = ["dns", "egress", "git-gate", "supervise"];
 
 /** The directory of the control and outbox sockets unless `BOT_BOTTLE_SIDECAR_RUN_DIR` says. */
 export const DEFAULT_RUN_DIR = dirname(CONTROL_SOCKET_PATH);
@@ -48,6 +49,9 @@ export const DEFAULT_EGRESS_PORT = 9099;
 
 /** git-gate's TCP port unless `BOT_BOTTLE_SIDECAR_GIT_GATE_PORT` says (SPEC §6.4). */
 export const DEFAULT_GIT_GATE_PORT = 9080;
+
+/** The supervise MCP server's TCP port unless `BOT_BOTTLE_SIDECAR_SUPERVISE_PORT` says (SPEC §9.1). */
+export const DEFAULT_SUPERVISE_PORT = 9100;
 
 /** git-gate's mirror directory unless `BOT_BOTTLE_SIDECAR_GIT_DIR` says. */
 export const DEFAULT_GIT_DIR = "/git";
@@ -70,6 +74,7 @@ export interface SidecarSettings {
   dnsPort: number;
   egressPort: number;
   gitGatePort: number;
+  supervisePort: number;
   gitDir: string;
   bindAddress: string;
   /** The internal network, or null when `BOT_BOTTLE_INTERNAL_SUBNET` is unset. */
@@ -97,6 +102,7 @@ export function readSettings(env: EnvLookup): SidecarSettings {
     dnsPort: parsePort(env, "BOT_BOTTLE_SIDECAR_DNS_PORT", DEFAULT_DNS_PORT),
     egressPort: parsePort(env, "BOT_BOTTLE_SIDECAR_EGRESS_PORT", DEFAULT_EGRESS_PORT),
     gitGatePort: parsePort(env, "BOT_BOTTLE_SIDECAR_GIT_GATE_PORT", DEFAULT_GIT_GATE_PORT),
+    supervisePort: parsePort(env, "BOT_BOTTLE_SIDECAR_SUPERVISE_PORT", DEFAULT_SUPERVISE_PORT),
     gitDir: readDir(env, "BOT_BOTTLE_SIDECAR_GIT_DIR", DEFAULT_GIT_DIR),
     bindAddress: parseBindAddress(env("BOT_BOTTLE_SIDECAR_BIND_ADDRESS")),
     internalSubnet: parseSubnet(env("BOT_BOTTLE_INTERNAL_SUBNET")),

@@ -8,8 +8,11 @@
  */
 
 import { EXIT_FAILURE, SidecarError } from "../errors.ts";
+import { routeHostProblem, upstreamProblem } from "../net/hosts.ts";
 import { parseGateRepos } from "./gate_config.ts";
 import {
+  type DecisionBody,
+  DEFAULT_SUPERVISE,
   type InboundDetector,
   isRecord,
   type OnMatch,
@@ -19,6 +22,7 @@ import {
   type RoutePathRule,
   type SidecarConfig,
   type SidecarRoute,
+  type SuperviseSettings,
 } from "./protocol.ts";
 
 const AUTH_SCHEMES = new Set(["Bearer", "token"]);
@@ -81,7 +85,95 @@ export function validateConfig(value: Record<string, unknown>): SidecarConfig {
     throw invalid("extraCaPem", "must be null or a string");
   }
   const gitGate = parseGateRepos(value.gitGate);
-  return { ...value, routes, gitGate } as unknown as SidecarConfig;
+  const supervise = parseSupervise(value.supervise);
+  return { ...value, routes, gitGate, supervise } as unknown as SidecarConfig;
+}
+
+/** Longest wait a config may set (one day). */
+const MAX_WAIT_SECONDS = 86_400;
+
+/**
+ * The `supervise` settings of a config; absent → {@linkcode DEFAULT_SUPERVISE}.
+ *
+ * @throws {SidecarError} naming the invalid field.
+ */
+export function parseSupervise(value: unknown): SuperviseSettings {
+  if (value === undefined) return { ...DEFAULT_SUPERVISE };
+  if (!isRecord(value)) throw invalid("supervise", "must be an object");
+  if (typeof value.approvals !== "boolean") {
+    throw invalid("supervise.approvals", "must be a boolean");
+  }
+  const count = (name: keyof SuperviseSettings, max: number): number => {
+    const v = value[name];
+    if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 1 || v > max) {
+      throw invalid(`supervise.${name}`, `must be an integer from 1 to ${max}`);
+    }
+    return v;
+  };
+  return {
+    approvals: value.approvals,
+    tokenAllowTimeoutSeconds: count("tokenAllowTimeoutSeconds", MAX_WAIT_SECONDS),
+    routeTimeoutSeconds: count("routeTimeoutSeconds", MAX_WAIT_SECONDS),
+    maxHeldRequests: count("maxHeldRequests", 10_000),
+    maxHeldBytes: count("maxHeldBytes", 2 ** 40),
+  };
+}
+
+/**
+ * Checks a route that goes live while the bottle runs (an approved `request-egress-route`, a
+ * `route-add`): a route like any other, plus the manifest's host rules, and never `auth`. An
+ * `upstream` is the operator's to set (the agent's request cannot carry one), checked like the
+ * manifest's.
+ *
+ * @throws {SidecarError} naming the first invalid field.
+ */
+export function parseLiveRoute(route: unknown, path: string): SidecarRoute {
+  const parsed = parseRoute(route, path);
+  const problem = routeHostProblem(parsed.host);
+  if (problem !== undefined) throw invalid(`${path}.host`, problem);
+  if (parsed.host !== parsed.host.toLowerCase()) {
+    throw invalid(`${path}.host`, "must be lower-case");
+  }
+  if (parsed.auth !== null) {
+    throw invalid(`${path}.auth`, "must be null: a live route never carries a credential");
+  }
+  if (parsed.upstream !== null) {
+    const bad = upstreamProblem(parsed.upstream);
+    if (bad !== undefined) throw invalid(`${path}.upstream`, bad);
+  }
+  if (parsed.ports.length === 0) throw invalid(`${path}.ports`, "must list at least one port");
+  return parsed;
+}
+
+const DECISION_STATUSES = new Set(["approved", "modified", "rejected"]);
+
+/**
+ * Checks the body of a `decision` message.
+ *
+ * @throws {SidecarError} naming the first invalid field.
+ */
+export function parseDecision(body: unknown): DecisionBody {
+  if (!isRecord(body)) throw invalid("body", "must be an object");
+  if (typeof body.key !== "string" || body.key === "" || body.key.length > 128) {
+    throw invalid("body.key", "must be a proposal key");
+  }
+  if (!DECISION_STATUSES.has(body.status as string)) {
+    throw invalid("body.status", "must be approved, modified or rejected");
+  }
+  if (body.reason !== null && typeof body.reason !== "string") {
+    throw invalid("body.reason", "must be null or a string");
+  }
+  if (body.scope !== undefined && body.scope !== "once" && body.scope !== "same-value") {
+    throw invalid("body.scope", "must be once or same-value");
+  }
+  const decision: DecisionBody = {
+    key: body.key,
+    status: body.status as DecisionBody["status"],
+    reason: typeof body.reason === "string" ? body.reason.slice(0, 2000) : null,
+  };
+  if (body.scope !== undefined) decision.scope = body.scope as "once" | "same-value";
+  if (body.route !== undefined) decision.route = parseLiveRoute(body.route, "body.route");
+  return decision;
 }
 
 /** Longest user regex accepted (the manifest loader also rejects catastrophic ones). */

@@ -18,10 +18,12 @@ import type { SidecarLog } from "../log.ts";
 import { writeConfigFiles } from "./config_files.ts";
 import {
   type AppliedMessage,
+  type DecisionBody,
   encodeLine,
   LineSplitter,
   type SidecarConfig,
   type SidecarLine,
+  type SidecarRoute,
 } from "./protocol.ts";
 import type { ControlSession, ReadyBody } from "./session.ts";
 import { listenUnix } from "./unix_socket.ts";
@@ -44,6 +46,10 @@ export interface ControlServerOptions {
   prepare?: (config: SidecarConfig) => Promise<Record<string, unknown>>;
   /** Called after `shutdown` has been answered: the init stops everything and exits 0. */
   onShutdown: () => void;
+  /** Applies a checked `decision`; resolves with the error for `applied`, or null. */
+  onDecision?: (body: DecisionBody) => Promise<string | null>;
+  /** Applies a checked `route-add`; resolves with the error for `applied`, or null. */
+  onRouteAdd?: (route: SidecarRoute) => Promise<string | null>;
 }
 
 /** How long a closing connection may take to flush before it is destroyed (ms). */
@@ -108,6 +114,23 @@ export async function startControlServer(options: ControlServerOptions): Promise
         }
         send(socket, session.configApplied(decision.id, decision.config));
         session.queue("ready", { ...prepared, ...options.readyBody() });
+        return;
+      }
+      case "decision":
+      case "route-add": {
+        const apply = decision.kind === "decision"
+          ? options.onDecision && (() => options.onDecision!(decision.body))
+          : options.onRouteAdd && (() => options.onRouteAdd!(decision.route));
+        let error: string | null = "supervise is not running in this sidecar";
+        if (apply) {
+          try {
+            error = await apply();
+          } catch (e) {
+            error = errorMessage(e);
+          }
+        }
+        log.info(1, "control", decision.kind, { id: decision.id, error: error ?? undefined });
+        send(socket, session.answered(decision.id, error));
         return;
       }
       case "shutdown":

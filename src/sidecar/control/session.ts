@@ -10,16 +10,20 @@
  *   {@linkcode ControlSession.configApplied} or {@linkcode ControlSession.configFailed}); with an
  *   id already applied → `reply` with the same answer, nothing re-applied.
  * - `shutdown` → `shutdown` with its `applied` reply.
- * - `decision`, `route-add` → `reply` with an error: not supported in this version.
+ * - `decision` with a new id → `decision` with the checked body (the server hands it to the
+ *   supervisor, then records the answer with {@linkcode ControlSession.answered}); `route-add`
+ *   with a new id → `route-add` with the checked route. An id already answered → `reply` with
+ *   the same answer, nothing applied twice. A malformed body → `reply` with the error.
  * - anything malformed → `malformed` with a reason that holds none of the line's content.
  *
  * @module
  */
 
-import { validateConfig } from "./config.ts";
+import { parseDecision, parseLiveRoute, validateConfig } from "./config.ts";
 import {
   type AppliedMessage,
   CONTROL_PROTOCOL_VERSION,
+  type DecisionBody,
   type HelloMessage,
   type HostMessage,
   Outbox,
@@ -29,10 +33,8 @@ import {
   type SidecarLine,
   type SidecarMessage,
   type SidecarMessageType,
+  type SidecarRoute,
 } from "./protocol.ts";
-
-/** The error `applied` carries for host messages this version cannot act on. */
-export const UNSUPPORTED_ERROR = "not supported in this version";
 
 /** How many answered ids are remembered for duplicate detection. */
 export const ANSWERED_IDS_KEPT = 1000;
@@ -43,6 +45,8 @@ export type HostLineDecision =
   | { kind: "acked"; seq: number }
   | { kind: "reply"; reply: AppliedMessage }
   | { kind: "apply-config"; id: string; config: SidecarConfig }
+  | { kind: "decision"; id: string; body: DecisionBody }
+  | { kind: "route-add"; id: string; route: SidecarRoute }
   | { kind: "shutdown"; reply: AppliedMessage };
 
 /** The body of the `ready` message queued after a config is applied. */
@@ -149,11 +153,53 @@ export class ControlSession {
       case "sync":
         return { kind: "reply", reply: { type: "applied", id: message.id } };
       case "decision":
-      case "route-add":
-        return {
-          kind: "reply",
-          reply: { type: "applied", id: message.id, error: UNSUPPORTED_ERROR },
-        };
+      case "route-add": {
+        const earlier = this.#answered.get(message.id);
+        if (earlier !== undefined) return { kind: "reply", reply: earlier };
+        try {
+          return message.type === "decision"
+            ? { kind: "decision", id: message.id, body: parseDecision(message.body) }
+            : { kind: "route-add", id: message.id, route: parseLiveRoute(message.route, "route") };
+        } catch (error) {
+          return {
+            kind: "reply",
+            reply: this.answered(message.id, (error as Error).message),
+          };
+        }
+      }
+    }
+  }
+
+  /**
+   * Records the answer to a decision or route-add (null: applied) and returns it; a resend of
+   * the same id gets the same answer without being applied again.
+   */
+  answered(id: string, error: string | null): AppliedMessage {
+    const reply: AppliedMessage = error === null
+      ? { type: "applied", id }
+      : { type: "applied", id, error };
+    this.#remember(id, reply);
+    return reply;
+  }
+
+  /**
+   * Adds a route to the applied config (supervise approvals, `route-add`): a new config object,
+   * so the egress state is rebuilt from the next request on. A route for a host that has one
+   * replaces it.
+   *
+   * @throws {Error} before a config is applied.
+   */
+  addRoute(route: SidecarRoute): SidecarConfig {
+    if (this.#config === null) throw new Error("no config is applied yet");
+    const routes = this.#config.routes.filter((r) => r.host !== route.host);
+    this.#config = { ...this.#config, routes: [...routes, route] };
+    return this.#config;
+  }
+
+  #remember(id: string, reply: AppliedMessage): void {
+    this.#answered.set(id, reply);
+    while (this.#answered.size > ANSWERED_IDS_KEPT) {
+      this.#answered.delete(this.#answered.keys().next().value!);
     }
   }
 
@@ -164,10 +210,7 @@ export class ControlSession {
   configApplied(id: string, config: SidecarConfig): AppliedMessage {
     this.#config = config;
     const reply: AppliedMessage = { type: "applied", id };
-    this.#answered.set(id, reply);
-    while (this.#answered.size > ANSWERED_IDS_KEPT) {
-      this.#answered.delete(this.#answered.keys().next().value!);
-    }
+    this.#remember(id, reply);
     return reply;
   }
 

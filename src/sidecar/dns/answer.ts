@@ -25,9 +25,10 @@ import {
   parseQuery,
   RCODE,
 } from "./packet.ts";
+import { BUNDLE_NAMES } from "../net/hosts.ts";
 
 /** The names the responder answers (the sidecar's aliases on the internal network). */
-export const BUNDLE_NAMES: readonly string[] = ["egress", "git-gate", "supervise", "forge"];
+export { BUNDLE_NAMES };
 
 /** TTL of the A answers; the address does not change during a bottle's life. */
 export const ANSWER_TTL_SECONDS = 60;

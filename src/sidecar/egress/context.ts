@@ -7,6 +7,7 @@
  */
 import type { Duplex } from "node:stream";
 import type { SidecarLog } from "../log.ts";
+import type { HoldOutcome, HoldRequest } from "../supervise/supervisor.ts";
 import type { SocketReader } from "./conn.ts";
 import type { RequestFacts } from "./decide.ts";
 import type { Responder } from "./respond.ts";
@@ -20,6 +21,16 @@ export interface ProxyContext {
   pool: UpstreamPool;
   /** The state of the config applied now. */
   state(): EgressState;
+  /** Where `supervise` routes hold flagged requests; null: no approver (blocks at once). */
+  supervisor: HoldPort | null;
+}
+
+/** What the proxy asks of the supervisor (`../supervise/supervisor.ts`). */
+export interface HoldPort {
+  /** Whether an approver let `value` go to `host` for the bottle's life. */
+  safelisted(host: string, value: string): boolean;
+  /** Holds a flagged request until it is decided, times out or `signal` aborts. */
+  hold(request: HoldRequest, signal?: AbortSignal): Promise<HoldOutcome>;
 }
 
 /** The intercepted CONNECT tunnel a request arrived in. */

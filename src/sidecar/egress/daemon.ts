@@ -7,6 +7,7 @@
 import type { SidecarConfig } from "../control/protocol.ts";
 import type { Daemon } from "../daemon.ts";
 import type { SidecarLog } from "../log.ts";
+import type { HoldPort } from "./context.ts";
 import { importCa, LeafCache } from "../pki/mod.ts";
 import { startEgressProxy } from "./proxy.ts";
 
@@ -16,6 +17,8 @@ export interface EgressDaemonOptions {
   hostname: string;
   config: () => SidecarConfig | null;
   log: SidecarLog;
+  /** Where `supervise` routes hold flagged requests. */
+  supervisor?: HoldPort;
 }
 
 /** Starts the egress proxy daemon. */
@@ -38,5 +41,6 @@ export async function startEgressDaemon(options: EgressDaemonOptions): Promise<D
     config: options.config,
     log: options.log,
     leafFor,
+    supervisor: options.supervisor,
   });
 }

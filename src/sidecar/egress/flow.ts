@@ -14,10 +14,16 @@
  * 3. `redact`: on a `redact` route, findings are replaced and the request scanned again; it
  *    goes out redacted when the rescan is clean. Never for a hostname finding or a finding in
  *    a header carrying CR/LF (header injection), which cannot be redacted.
- * 4. `findings`: findings left block: `dlp_outbound`, or `supervise_unavailable` on a
- *    `supervise` route (no approver in this version; SPEC §7.4).
- * 5. `slot`: a route with `auth` whose slot holds no value blocks (`host_not_allowlisted`).
- * 6. `inject`: otherwise the request goes out with the route's credential, identity encoding,
+ * 4. `safelisted`: findings whose (host, value) an approver let through earlier (SPEC §7.4,
+ *    "same value" approvals) no longer count; scanning still found them, so any other finding
+ *    in the same request still does.
+ * 5. `slot`: a route with `auth` whose slot holds no value blocks (`host_not_allowlisted`),
+ *    before anything is held.
+ * 6. `hold`: findings left on a `supervise` route hold the request for an approver: the plan
+ *    carries the request that goes out if approved (as sent, credential injected).
+ * 7. `findings`: findings left on a `block` route, or left after redaction, block
+ *    (`dlp_outbound`).
+ * 8. `inject`: otherwise the request goes out with the route's credential, identity encoding,
  *    its body's length (or the WebSocket upgrade), and `Host` when the agent sent none.
  *
  * @module
@@ -75,6 +81,8 @@ export interface FlowState {
   /** Slot name → token value. */
   slots: Readonly<Record<string, string>>;
   secrets: SecretSet;
+  /** Whether an approver let `value` go to `host` for the bottle's life (absent: none did). */
+  safelisted?: (host: string, value: string) => boolean;
 }
 
 /** How the request arrived and what it is. */
@@ -98,8 +106,30 @@ export interface Forward {
 }
 
 /**
+ * A request a `supervise` route holds for an approver: the findings (never sent anywhere but
+ * masked), their values (kept in the sidecar's memory for a "same value" approval) and the
+ * request that goes upstream if it is approved.
+ */
+export interface Hold {
+  hold: Finding[];
+  /** The matched values, one per finding. Secret: never log or send them. */
+  values: string[];
+  forward: Forward;
+}
+
+/** Whether a plan holds the request for an approver. */
+export function isHold(plan: Forward | Block | Hold): plan is Hold {
+  return "hold" in plan;
+}
+
+/** The matched text of a finding. Secret. */
+export function findingValue(f: Finding, segments: readonly Segment[]): string {
+  return segments[f.segment]?.text.slice(f.start, f.end) ?? "";
+}
+
+/**
  * Steps 7–9 for a request whose body has been read and scanned: the request that goes
- * upstream, or the block.
+ * upstream, the block, or the hold.
  *
  * @param request the agent's request with the headers to forward (`agentHeadersToForward`:
  *   hop-by-hop and `Authorization` dropped), as it was scanned.
@@ -111,30 +141,54 @@ export function planForward(
   request: RequestParts,
   scan: RequestScan,
   shape: RequestShape,
-): Forward | Block {
+): Forward | Block | Hold {
   if (!scan.ok) return unscannable(scan);
   const canary = canaryBlock(scan.findings);
   if (canary !== null) return canary;
   const policy = routePolicy(allow.route);
+  const safelisted = state.safelisted;
+  const findings = safelisted === undefined
+    ? scan.findings
+    : scan.findings.filter((f) => !safelisted(allow.host, findingValue(f, scan.segments)));
   let out: RequestParts = request;
   let redacted = false;
-  if (scan.findings.length > 0) {
-    const first = scan.findings[0];
-    if (policy.onMatch !== "redact" || !redactable(scan.findings, scan.segments)) {
-      return findingsBlock(policy.onMatch, first);
+  if (findings.length > 0 && policy.onMatch === "supervise") {
+    const missing = missingSlot(state, allow);
+    if (missing !== null) return missing;
+    return {
+      hold: findings,
+      values: findings.map((f) => findingValue(f, scan.segments)),
+      forward: forwardOf(state, allow, request, request, shape, false),
+    };
+  }
+  if (findings.length > 0) {
+    const first = findings[0];
+    if (policy.onMatch !== "redact" || !redactable(findings, scan.segments)) {
+      return findingsBlock(first);
     }
-    const candidate = redactRequest(request, scan.findings, scan.segments);
+    const candidate = redactRequest(request, findings, scan.segments);
     const again = scanRequest(candidate, {
       maxBodyBytes: Number.MAX_SAFE_INTEGER,
       maxDecodedBytes: MAX_DECODED_BYTES,
     }, { detectors: policy.detectors, secrets: state.secrets });
-    if (!again.ok) return findingsBlock(policy.onMatch, first);
-    if (again.findings.length > 0) return findingsBlock(policy.onMatch, again.findings[0]);
+    if (!again.ok) return findingsBlock(first);
+    if (again.findings.length > 0) return findingsBlock(again.findings[0]);
     out = candidate;
     redacted = true;
   }
   const missing = missingSlot(state, allow);
   if (missing !== null) return missing;
+  return forwardOf(state, allow, request, out, shape, redacted);
+}
+
+function forwardOf(
+  state: FlowState,
+  allow: Allow,
+  request: RequestParts,
+  out: RequestParts,
+  shape: RequestShape,
+  redacted: boolean,
+): Forward {
   return {
     method: request.method,
     path: out.path,
@@ -170,9 +224,9 @@ export function canStream(
  * The verdict on a streamed body once all of it is known: the same rules as
  * {@linkcode planForward} on a `block` route (no redaction), `null` to send the rest.
  */
-export function streamedVerdict(scan: RequestScan, onMatch: OnMatch): Block | null {
+export function streamedVerdict(scan: RequestScan): Block | null {
   return scanRefusal(scan) ??
-    (scan.ok && scan.findings.length > 0 ? findingsBlock(onMatch, scan.findings[0]) : null);
+    (scan.ok && scan.findings.length > 0 ? findingsBlock(scan.findings[0]) : null);
 }
 
 /** Options of {@linkcode upstreamHeaders}. */
@@ -240,16 +294,9 @@ function canaryBlock(findings: readonly Finding[]): Block | null {
   return canary ? dlpBlock("canary", canary) : null;
 }
 
-/** The block for findings left after the on-match policy had its say. */
-export function findingsBlock(onMatch: OnMatch, first: Finding): Block {
-  return onMatch === "supervise"
-    ? {
-      ...dlpBlock("dlp_outbound", first),
-      block: "supervise_unavailable",
-      message:
-        `${first.description} was found; no approver can answer in this version, so the request is blocked.`,
-    }
-    : dlpBlock("dlp_outbound", first);
+/** The block for findings left after the on-match policy had its say (`block`, `redact`). */
+export function findingsBlock(first: Finding): Block {
+  return dlpBlock("dlp_outbound", first);
 }
 
 function dlpBlock(rule: "dlp_outbound" | "canary", f: Finding): Block {

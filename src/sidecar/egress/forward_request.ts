@@ -5,9 +5,9 @@
  * frame after its 101. Also {@linkcode acquireOrAnswer}, the one way both forwarding paths get
  * an upstream connection.
  *
- * A held request (supervise, SPEC §7.4) will enter here: `planForward` returns a third
- * outcome, the exchange awaits the approver's decision with the body still in memory, then
- * forwards the planned request or answers the block (see `docs/egress.md`).
+ * A held request (supervise, SPEC §7.4) waits here: `planForward` returns a hold, the exchange
+ * awaits the approver's decision with the body still in memory (`held.ts`), then forwards the
+ * request as sent or answers the block.
  *
  * @module
  */
@@ -15,7 +15,8 @@ import { BodyTooLarge, writeTo } from "./conn.ts";
 import type { AgentSide, ProxyContext } from "./context.ts";
 import { agentHeadersToForward, type Allow, type Block, isBlock } from "./decide.ts";
 import { scanInbound, scanRequest, scanSegments } from "./dlp/mod.ts";
-import { planForward, type RoutePolicy } from "./flow.ts";
+import { type Forward, isHold, planForward, type RoutePolicy } from "./flow.ts";
+import { awaitDecision } from "./held.ts";
 import { readResponseHead, relayResponse, type ResponseContext } from "./forward_response.ts";
 import {
   type BodyFraming,
@@ -146,13 +147,45 @@ export async function forwardBuffered(
     detectors: policy.detectors,
     secrets: state.secrets,
   });
-  const plan = planForward(state, allow, parts, scan, {
-    tunnelled: agent.tunnel !== null,
-    upgrade: req.upgrade,
-  });
-  if (isBlock(plan)) {
-    await ctx.responder.refuse(agent.out, plan, site, true);
+  const supervisor = ctx.supervisor;
+  const planned = planForward(
+    {
+      ...state,
+      safelisted: supervisor ? (host, value) => supervisor.safelisted(host, value) : undefined,
+    },
+    allow,
+    parts,
+    scan,
+    { tunnelled: agent.tunnel !== null, upgrade: req.upgrade },
+  );
+  if (isBlock(planned)) {
+    await ctx.responder.refuse(agent.out, planned, site, true);
     return true;
+  }
+  let plan: Forward;
+  if (!isHold(planned)) plan = planned;
+  else {
+    ctx.log.info(1, "egress", "held", {
+      host: allow.host,
+      method: head.method,
+      detector: planned.hold[0].detector,
+      location: planned.hold[0].location,
+    });
+    const refused = await awaitDecision(
+      supervisor,
+      agent.out,
+      allow,
+      head.method,
+      planned,
+      (text) => ctx.responder.mask(text) ?? "",
+    );
+    if (agent.out.destroyed) return false;
+    if (refused !== null) {
+      await ctx.responder.refuse(agent.out, refused, site, true);
+      return true;
+    }
+    ctx.log.info(1, "egress", "released", { host: allow.host, method: head.method });
+    plan = planned.forward;
   }
   if (plan.redacted) {
     ctx.log.info(1, "egress", "redacted", {

@@ -95,7 +95,7 @@ export async function forwardStreamed(
       await ctx.responder.refuse(agent.out, b, site, false);
       return false;
     }
-    const refusal = streamedVerdict(scan.finish(body), allow.route.dlp.onMatch);
+    const refusal = streamedVerdict(scan.finish(body));
     if (refusal !== null) {
       // The upstream connection is destroyed before the body's end (see exchangeOn).
       ctx.log.info(1, "egress", "streamed-request-abandoned", {

@@ -16,7 +16,7 @@ import { type Daemon, settleable } from "../daemon.ts";
 import { errorMessage } from "../errors.ts";
 import type { SidecarLog } from "../log.ts";
 import { GateError, GateRepo, hookScript } from "./mirror.ts";
-import { checkPush, HOOK_ENV_NAMES } from "./push_check.ts";
+import { checkPush, HOOK_ENV_NAMES, type PushContext } from "./push_check.ts";
 import { parseHookInput } from "./policy.ts";
 import { cgiEnv, errorAdvertisement, runBackend, smartRequest } from "./smart_http.ts";
 import { text } from "./run.ts";
@@ -38,6 +38,8 @@ export interface GitGateOptions {
   hookArgv: (socket: string) => string[];
   /** Variables every child gets (PATH, HOME, DENO_DIR). */
   baseEnv: Record<string, string>;
+  /** Asks a reviewer about findings only `gitleaks:allow` hid (the supervisor); absent: refused. */
+  review?: PushContext["review"];
 }
 
 /** The running gate. */
@@ -176,6 +178,7 @@ export async function startGitGateDaemon(options: GitGateOptions): Promise<GitGa
       },
       tmpDir: options.runDir,
       say,
+      review: options.review,
     });
     if (outcome.accepted) {
       const list = accepted.get(repo.name) ?? [];

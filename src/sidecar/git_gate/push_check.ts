@@ -13,7 +13,9 @@
  * @module
  */
 
+import type { GitleaksAllowDetail } from "../control/protocol.ts";
 import type { SecretsInput } from "../egress/dlp/mod.ts";
+import type { HoldOutcome } from "../supervise/supervisor.ts";
 import { gitleaksArgs, gitleaksFindings, parseGitleaksReport } from "./gitleaks.ts";
 import { type GateFinding, logMarker, logScanArgs, scanLog } from "./log_scan.ts";
 import type { GateRepo } from "./mirror.ts";
@@ -54,6 +56,11 @@ export interface PushContext {
   tmpDir: string;
   /** Prints one line to the agent at once. */
   say(line: string): void;
+  /**
+   * Asks a reviewer about a finding only a `gitleaks:allow` comment hid (SPEC §8, a
+   * `gitleaks-allow` proposal); absent: such findings are refused like any other.
+   */
+  review?: (detail: GitleaksAllowDetail) => Promise<HoldOutcome>;
 }
 
 /**
@@ -141,6 +148,15 @@ export async function checkPush(
       return refuse({ rules: ["scan-failed"], message: (error as Error).message.slice(0, 300) });
     }
   }
+  if (findings.length > 0 && ctx.review && findings.every((f) => f.hiddenByAllow)) {
+    const verdict = await reviewAllowed(findings, updates, repo.name, ctx.review, say);
+    if (verdict !== null) {
+      for (const line of findingLines(findings)) say(line);
+      say(verdict.line);
+      return refuse({ rules: ["gitleaks-allow"], message: verdict.message });
+    }
+    findings = [];
+  }
   if (findings.length > 0) {
     for (const line of findingLines(findings)) say(line);
     return refuse({
@@ -176,6 +192,51 @@ export async function checkPush(
   for (const u of updates) if (kinds.get(u.ref) === "create") repo.created.add(u.ref);
   say(acceptedLine(refs, repo.config.upstream.kind));
   return { accepted: true, lines, event: event(true, { commits }) };
+}
+
+/**
+ * Asks the reviewer about each finding a `gitleaks:allow` comment hid, one proposal each; null
+ * when every one was approved, else the line and message of the refusal.
+ */
+async function reviewAllowed(
+  findings: readonly GateFinding[],
+  updates: readonly RefUpdate[],
+  repo: string,
+  review: NonNullable<PushContext["review"]>,
+  say: (line: string) => void,
+): Promise<{ line: string; message: string } | null> {
+  const ref = updates.map((u) => u.ref).join(",").slice(0, 200);
+  for (const f of findings) {
+    say(
+      `git-gate: ${f.file}:${f.line} (${f.rule}, commit ${
+        f.commit.slice(0, 12)
+      }) is marked gitleaks:allow; waiting for a reviewer (bot-bottle supervise)…`,
+    );
+    const outcome = await review({
+      repo,
+      ref,
+      commit: f.commit,
+      file: f.file ?? "(commit message)",
+      line: f.line ?? 0,
+      rule: f.rule,
+    });
+    if (outcome.kind === "approved") {
+      say(`git-gate: a reviewer approved ${f.file}:${f.line}`);
+      continue;
+    }
+    const why = outcome.kind === "rejected"
+      ? `a reviewer refused it${outcome.reason ? `: ${outcome.reason}` : ""}`
+      : outcome.kind === "timeout"
+      ? `no reviewer decided within ${outcome.seconds}s`
+      : outcome.kind === "unavailable"
+      ? outcome.why
+      : "the review was dropped";
+    return {
+      line: `git-gate: push rejected: rule gitleaks-allow: ${f.file}:${f.line}: ${why}`,
+      message: why.slice(0, 300),
+    };
+  }
+  return null;
 }
 
 async function gitleaks(

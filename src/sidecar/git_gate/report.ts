@@ -67,8 +67,8 @@ export function findingLines(findings: readonly GateFinding[]): string[] {
   );
   if (hidden.length > 0) {
     lines.push(
-      `${PREFIX} "gitleaks:allow" is not trusted here: a reviewer must approve such a line, and ` +
-        "this version has no supervisor to ask; remove the value instead",
+      `${PREFIX} "gitleaks:allow" is not trusted on its own: a reviewer must approve such a line ` +
+        "in `bot-bottle supervise`; without that approval, remove the value instead",
     );
   }
   return lines;

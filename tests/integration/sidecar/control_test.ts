@@ -12,13 +12,13 @@ import {
 } from "./sidecar_fixture.ts";
 
 /**
- * Sends a `decision` and waits for its answer: lines are handled in order, so everything sent
+ * Sends a `sync` and waits for its answer: lines are handled in order, so everything sent
  * before it has been handled, and nothing was queued in between unless it shows up here.
  */
 async function barrier(bridge: Bridge, id: string): Promise<void> {
-  await bridge.send({ type: "decision", id, body: {} });
+  await bridge.send({ type: "sync", id });
   const line = await bridge.next(`the answer to "${id}"`);
-  assert.deepEqual(line, { type: "applied", id, error: "not supported in this version" });
+  assert.deepEqual(line, { type: "applied", id });
 }
 
 Deno.test("the host's bridge gets hello, applies a config once, gets ready; files hold no secret", async () => {
@@ -43,7 +43,7 @@ Deno.test("the host's bridge gets hello, applies a config once, gets ready; file
   assert.equal(typeof ready.at, "number");
   assert.deepEqual(ready.body, {
     internalAddress: "127.0.0.1",
-    daemons: ["dns", "egress", "git-gate"],
+    daemons: ["dns", "egress", "supervise", "git-gate"],
     gitGate: { publicKeys: {} },
   });
 

@@ -6,7 +6,11 @@
  * @module
  */
 import type { GateRepoConfig, SidecarConfig } from "../../../src/sidecar/control/protocol.ts";
-import { type GitGateDaemon, startGitGateDaemon } from "../../../src/sidecar/git_gate/daemon.ts";
+import {
+  type GitGateDaemon,
+  type GitGateOptions,
+  startGitGateDaemon,
+} from "../../../src/sidecar/git_gate/daemon.ts";
 import { SidecarLog } from "../../../src/sidecar/log.ts";
 
 /** The result of one command. */
@@ -69,6 +73,7 @@ export interface GateFixture extends AsyncDisposable {
 export async function startGate(
   repos: GateRepoConfig[],
   secrets: Partial<Pick<SidecarConfig, "knownSecrets" | "slots" | "canary">> = {},
+  options: Pick<GitGateOptions, "review"> = {},
 ): Promise<GateFixture> {
   const tmp = await Deno.makeTempDir({ prefix: "bb-gate-" });
   const gitRoot = `${tmp}/git`;
@@ -105,6 +110,7 @@ export async function startGate(
       DENO_NO_UPDATE_CHECK: "1",
       ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
     },
+    review: options.review,
   });
   const publicKeys = await gate.prepare(repos);
   const port = Number(gate.listening.split(":").pop());

@@ -6,6 +6,8 @@
 import assert from "node:assert/strict";
 import type { GateRepoConfig } from "../../../src/sidecar/control/protocol.ts";
 import { CLIENT_ENV, commitFiles, git, sh, startGate } from "./git_gate_fixture.ts";
+import type { GitleaksAllowDetail } from "../../../src/sidecar/control/protocol.ts";
+import type { HoldOutcome } from "../../../src/sidecar/supervise/supervisor.ts";
 
 const AWS_KEY = "AKIAQYLPMN5HFIQR" + "7XYA";
 const FIXTURE_KEY = "AKIAZXCVBNMASDFG" + "HJKL";
@@ -38,11 +40,12 @@ async function withGate(
     ctx: { url: string; work: string; mirror: string; events: Record<string, unknown>[] },
   ) => Promise<void>,
   secrets: { knownSecrets?: string[]; canary?: string } = {},
+  review?: (detail: GitleaksAllowDetail) => Promise<HoldOutcome>,
 ): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "bb-gate-src-" });
   try {
     const bundle = await fixtureBundle(tmp);
-    await using gate = await startGate([localRepo(bundle)], secrets);
+    await using gate = await startGate([localRepo(bundle)], secrets, { review });
     const work = `${tmp}/work`;
     await git(tmp, "clone", "-q", gate.url("app"), work);
     await fn({
@@ -55,6 +58,54 @@ async function withGate(
     await Deno.remove(tmp, { recursive: true });
   }
 }
+
+Deno.test("git-gate: a gitleaks:allow line goes to a reviewer; approved it is accepted, refused it is not", async () => {
+  const asked: GitleaksAllowDetail[] = [];
+  let verdict: HoldOutcome = { kind: "approved" };
+  await withGate(
+    async ({ work, mirror }) => {
+      await git(work, "checkout", "-q", "-b", "allowed");
+      const id = await commitFiles(work, { "ok.py": `key = "${AWS_KEY}"  # gitleaks:allow\n` });
+      const approved = await push(work, "allowed");
+      assert.equal(approved.code, 0, approved.stderr);
+      assert.match(approved.stderr, /ok\.py:1 .*marked gitleaks:allow; waiting for a reviewer/);
+      assert.match(approved.stderr, /a reviewer approved ok\.py:1/);
+      assert.equal(await mirrorRef(mirror, "refs/heads/allowed"), id);
+      assert.deepEqual(
+        { ...asked[0], commit: asked[0].commit.length },
+        {
+          repo: "app",
+          ref: "refs/heads/allowed",
+          commit: 40,
+          file: "ok.py",
+          line: 1,
+          rule: "aws-access-token",
+        },
+      );
+
+      verdict = { kind: "rejected", reason: "rotate it first" };
+      await git(work, "checkout", "-q", "-b", "refused");
+      await commitFiles(work, { "ok2.py": `key = "${AWS_KEY}"  # gitleaks:allow\n` });
+      const refused = await push(work, "refused");
+      assertRejected(
+        refused,
+        "rule gitleaks-allow: ok2.py:1: a reviewer refused it: rotate it first",
+      );
+      assert.equal(await mirrorRef(mirror, "refs/heads/refused"), null);
+
+      // A finding no comment hid is never sent to a reviewer.
+      await git(work, "checkout", "-q", "-b", "plain");
+      await commitFiles(work, { "leak.py": `key = "${AWS_KEY}"\n` });
+      assertRejected(await push(work, "plain"), "leak.py:1");
+      assert.equal(asked.length, 2);
+    },
+    {},
+    (detail) => {
+      asked.push(detail);
+      return Promise.resolve(verdict);
+    },
+  );
+});
 
 async function push(work: string, ...args: string[]) {
   return await sh("git", ["push", "origin", ...args], { cwd: work, env: CLIENT_ENV });

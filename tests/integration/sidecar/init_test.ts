@@ -34,22 +34,25 @@ Deno.test("init logs JSON lines and starts dns, egress and the control sockets",
   for (const line of sidecar.logs) {
     assert.equal(line.event === "not-json", false, `not JSON: ${line.line}`);
     assert.match(String(line.ts), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-    assert.ok(["init", "dns", "egress", "git-gate", "control"].includes(line.daemon), line.daemon);
+    assert.ok(
+      ["init", "dns", "egress", "supervise", "git-gate", "control"].includes(line.daemon),
+      line.daemon,
+    );
   }
   const listening = sidecar.logs.filter((l) => l.event === "listening").map((l) => l.daemon);
-  assert.deepEqual(listening, ["dns", "egress", "git-gate", "control", "control"]);
+  assert.deepEqual(listening, ["dns", "egress", "supervise", "git-gate", "control", "control"]);
   const started = sidecar.logs.find((l) => l.event === "started")!;
-  assert.deepEqual(started.daemons, ["dns", "egress", "git-gate"]);
+  assert.deepEqual(started.daemons, ["dns", "egress", "supervise", "git-gate"]);
   assert.equal(started.internalAddress, "127.0.0.1");
 });
 
-Deno.test("init accepts supervise and forge and logs each as unavailable once", async () => {
+Deno.test("init accepts forge and logs it as unavailable once", async () => {
   await using sidecar = await startSidecar({
     env: { BOT_BOTTLE_SIDECAR_DAEMONS: "dns,egress,git-gate,supervise,forge" },
   });
   const unavailable = sidecar.logs.filter((l) => l.event === "daemon-unavailable");
-  assert.deepEqual(unavailable.map((l) => l.name), ["supervise", "forge"]);
-  assert.equal(unavailable[0].message, "supervise is not available in this version");
+  assert.deepEqual(unavailable.map((l) => l.name), ["forge"]);
+  assert.equal(unavailable[0].message, "forge is not available in this version");
 });
 
 Deno.test("init starts only the daemons asked for and reports them in ready", async () => {

@@ -315,6 +315,7 @@ function childEnv(dir: string, extra: Record<string, string>): Record<string, st
     BOT_BOTTLE_SIDECAR_DNS_PORT: "0",
     BOT_BOTTLE_SIDECAR_EGRESS_PORT: "0",
     BOT_BOTTLE_SIDECAR_GIT_GATE_PORT: "0",
+    BOT_BOTTLE_SIDECAR_SUPERVISE_PORT: "0",
     BOT_BOTTLE_SIDECAR_GIT_DIR: `${dir}/git`,
     BOT_BOTTLE_SIDECAR_BIND_ADDRESS: "127.0.0.1",
     BOT_BOTTLE_INTERNAL_SUBNET: "127.0.0.0/8",

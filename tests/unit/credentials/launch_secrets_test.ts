@@ -69,3 +69,45 @@ Deno.test("checkHostVariables fails like the launch: token exit 5, env exit 3", 
   );
   await checkHostVariables(resolved(), reader({ API_TOKEN_VAR: "x", HOST_VALUE_VAR: "y" }));
 });
+
+const FORWARDING = {
+  codexhost: `agent_provider: {template: codex, forward_host_credentials: true}
+egress:
+  routes:
+    - host: api.example.com
+      auth: {scheme: Bearer, token_ref: API_TOKEN_VAR}`,
+};
+const forwarding = () =>
+  resolveAgent(
+    memoryCatalog(FORWARDING, { fwd: "bottle: codexhost\n---\n\nForwarding." }),
+    "fwd",
+  );
+
+Deno.test("routeTokens puts the forwarded host token on every provider route only", () => {
+  const r = forwarding();
+  const slots = routeTokens(r, reader({ API_TOKEN_VAR: "manifest-token-1" }), {
+    hostToken: "host-token-2",
+  });
+  const slotOf = (host: string) => r.routes.find((x) => x.host === host)!.auth!.slot;
+  assert.equal(slots.get(slotOf("api.openai.com")), "host-token-2");
+  assert.equal(slots.get(slotOf("chatgpt.com")), "host-token-2");
+  assert.equal(slots.get(slotOf("api.example.com")), "manifest-token-1");
+  assert.equal(slots.size, 3);
+});
+
+Deno.test("a host variable named like the forwarded token ref is not what gets injected", () => {
+  const r = forwarding();
+  const slots = routeTokens(
+    r,
+    reader({ API_TOKEN_VAR: "m", BOT_BOTTLE_CODEX_HOST_ACCESS_TOKEN: "from-env-3" }),
+    { hostToken: "host-token-2" },
+  );
+  assert.ok(![...slots.values()].includes("from-env-3"));
+});
+
+Deno.test("resolveLaunchSecrets gives no home files without forwarding", async () => {
+  const secrets = await resolveLaunchSecrets(resolved(), {
+    hostEnv: reader({ API_TOKEN_VAR: "t", HOST_VALUE_VAR: "v" }),
+  });
+  assert.deepEqual(secrets.homeFiles, []);
+});

@@ -19,6 +19,7 @@ Deno.test("readSettings defaults: all daemons but forge, /run/bot-bottle, :53, :
     dnsPort: 53,
     egressPort: 9099,
     gitGatePort: 9080,
+    supervisePort: 9100,
     gitDir: "/git",
     bindAddress: "0.0.0.0",
     internalSubnet: null,

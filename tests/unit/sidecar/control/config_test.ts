@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { routeTable, validateConfig } from "../../../../src/sidecar/control/config.ts";
 import { SidecarError } from "../../../../src/sidecar/errors.ts";
+import { DEFAULT_SUPERVISE } from "../../../../src/sidecar/control/protocol.ts";
 import { assertNoSecret, sampleConfig, SECRETS } from "./fixtures.ts";
 
 type Mutation = [string, (c: Record<string, unknown>) => void, RegExp];
@@ -9,7 +10,16 @@ const route0 = (c: Record<string, unknown>) => (c.routes as Record<string, unkno
 
 Deno.test("validateConfig accepts a complete config, with and without a CA", () => {
   const config = sampleConfig();
-  assert.deepEqual(validateConfig(config as unknown as Record<string, unknown>), config);
+  // A config without `supervise` gets the defaults: no approver, so nothing is held.
+  assert.deepEqual(validateConfig(config as unknown as Record<string, unknown>), {
+    ...config,
+    supervise: DEFAULT_SUPERVISE,
+  });
+  const supervised = { ...config, supervise: { ...DEFAULT_SUPERVISE, approvals: true } };
+  assert.deepEqual(
+    validateConfig(supervised as unknown as Record<string, unknown>).supervise?.approvals,
+    true,
+  );
   const bare = { ...sampleConfig(), ca: null, extraCaPem: "pem", routes: [] };
   assert.equal(validateConfig(bare as unknown as Record<string, unknown>).routes.length, 0);
 });
@@ -19,6 +29,17 @@ Deno.test("validateConfig names the first invalid field and never its value", ()
     ["slug", (c) => (c.slug = ""), /"slug"/],
     ["egressLog", (c) => (c.egressLog = 3), /"egressLog" must be 0, 1 or 2/],
     ["routes", (c) => (c.routes = {}), /"routes" must be an array/],
+    ["supervise", (c) => (c.supervise = true), /"supervise" must be an object/],
+    [
+      "supervise.approvals",
+      (c) => (c.supervise = { ...DEFAULT_SUPERVISE, approvals: "yes" }),
+      /"supervise.approvals" must be a boolean/,
+    ],
+    [
+      "supervise timeout",
+      (c) => (c.supervise = { ...DEFAULT_SUPERVISE, tokenAllowTimeoutSeconds: 0 }),
+      /"supervise.tokenAllowTimeoutSeconds" must be an integer from 1/,
+    ],
     ["route object", (c) => ((c.routes as unknown[])[0] = "x"), /"routes\[0\]" must be/],
     ["host", (c) => (route0(c).host = 5), /"routes\[0\].host"/],
     ["ports", (c) => (route0(c).ports = [0]), /"routes\[0\].ports"/],

@@ -1,10 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeLine, type SidecarMessage } from "../../../../src/sidecar/control/protocol.ts";
-import {
-  ControlSession,
-  describeLineError,
-  UNSUPPORTED_ERROR,
-} from "../../../../src/sidecar/control/session.ts";
+import { ControlSession, describeLineError } from "../../../../src/sidecar/control/session.ts";
 import { ProtocolError } from "../../../../src/sidecar/control/protocol.ts";
 import { assertNoSecret, sampleConfig, SECRETS } from "./fixtures.ts";
 
@@ -99,18 +95,92 @@ Deno.test("shutdown is answered applied and asks the server to stop", () => {
   });
 });
 
-Deno.test("decision and route-add are answered as not supported in this version", () => {
+Deno.test("a malformed decision or route-add is answered with its error, nothing applied", () => {
   const session = new ControlSession();
   for (
-    const line of [
-      '{"type":"decision","id":"d1","body":{"approve":true}}',
-      '{"type":"route-add","id":"r1","route":{"host":"x.example.test"}}',
-    ]
+    const [line, error] of [
+      ['{"type":"decision","id":"d1","body":{"approve":true}}', /body\.key/],
+      ['{"type":"decision","id":"d2","body":{"key":"k","status":"maybe"}}', /body\.status/],
+      ['{"type":"route-add","id":"r1","route":{"host":"x.example.test"}}', /route\.ports/],
+    ] as const
   ) {
     const decision = session.decide(line);
-    assert.equal(decision.kind, "reply");
-    if (decision.kind === "reply") assert.equal(decision.reply.error, UNSUPPORTED_ERROR);
+    assert.equal(decision.kind, "reply", line);
+    if (decision.kind === "reply") assert.match(decision.reply.error ?? "", error);
   }
+});
+
+Deno.test("a decision is handed over once; its resend gets the recorded answer", () => {
+  const session = new ControlSession();
+  const line = encodeLine({
+    type: "decision",
+    id: "decision-k1",
+    body: { key: "k1", status: "approved", reason: "fine", scope: "once" },
+  }).trimEnd();
+  const first = session.decide(line);
+  assert.deepEqual(first, {
+    kind: "decision",
+    id: "decision-k1",
+    body: { key: "k1", status: "approved", reason: "fine", scope: "once" },
+  });
+  assert.deepEqual(session.answered("decision-k1", "expired"), {
+    type: "applied",
+    id: "decision-k1",
+    error: "expired",
+  });
+  assert.deepEqual(session.decide(line), {
+    kind: "reply",
+    reply: { type: "applied", id: "decision-k1", error: "expired" },
+  });
+});
+
+Deno.test("route-add takes only a live route: manifest host rules, no auth, a valid upstream", () => {
+  const session = new ControlSession();
+  const route = (extra: Record<string, unknown>) =>
+    encodeLine({
+      type: "route-add",
+      id: crypto.randomUUID(),
+      route: {
+        host: "pypi.example.test",
+        ports: [443],
+        origin: "supervise",
+        auth: null,
+        matches: null,
+        dlp: { outboundDetectors: ["token_patterns"], inboundDetectors: false, onMatch: "block" },
+        upstream: null,
+        maxBodyBytes: 1024,
+        ...extra,
+      },
+    }).trimEnd();
+  assert.equal(session.decide(route({})).kind, "route-add");
+  assert.equal(session.decide(route({ upstream: "192.0.2.7:8443" })).kind, "route-add");
+  for (
+    const [extra, error] of [
+      [{ host: "localhost" }, /loopback/],
+      [{ host: "192.0.2.7" }, /IP literals/],
+      [{ host: "supervise" }, /inside the bottle/],
+      [{ host: "metadata.internal" }, /local-network/],
+      [{ auth: { scheme: "Bearer", slot: "EGRESS_TOKEN_1" } }, /route\.auth/],
+      [{ upstream: "192.0.2.7" }, /route\.upstream/],
+    ] as const
+  ) {
+    const decision = session.decide(route(extra));
+    assert.equal(decision.kind, "reply");
+    if (decision.kind === "reply") assert.match(decision.reply.error ?? "", error);
+  }
+});
+
+Deno.test("addRoute replaces the config object (the egress state rebuilds) and a host's route", () => {
+  const session = new ControlSession();
+  assert.throws(() => session.addRoute(sampleConfig().routes[0]), /no config/);
+  const config = sampleConfig();
+  session.configApplied("c1", config);
+  const route = { ...config.routes[0], ports: [8443] };
+  const next = session.addRoute(route);
+  assert.notEqual(next, config);
+  assert.equal(session.config, next);
+  assert.equal(next.routes.filter((r) => r.host === route.host).length, 1);
+  assert.deepEqual(next.routes.find((r) => r.host === route.host)?.ports, [8443]);
 });
 
 Deno.test("sync is answered at once and changes nothing (a barrier for earlier messages)", () => {

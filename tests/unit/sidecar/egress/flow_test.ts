@@ -20,6 +20,8 @@ import {
   canStream,
   type FlowState,
   type Forward,
+  type Hold,
+  isHold,
   planForward,
   routePolicy,
   STREAM_MIN_BYTES,
@@ -68,6 +70,11 @@ function request(extra: Partial<RequestParts> = {}): RequestParts {
   };
 }
 
+const SUPERVISED = route({
+  auth: { scheme: "Bearer", slot: "EGRESS_TOKEN_1" },
+  dlp: { outboundDetectors: ["known_secrets"], inboundDetectors: false, onMatch: "supervise" },
+});
+
 interface Row {
   rule: string;
   name: string;
@@ -78,7 +85,7 @@ interface Row {
   port?: number;
   tunnelled?: boolean;
   /** The block rule expected, or a check of the forwarded request. */
-  expect: Block["block"] | ((f: Forward) => void);
+  expect: Block["block"] | ((f: Forward) => void) | { hold: (h: Hold) => void };
 }
 
 const header = (f: Forward, name: string) =>
@@ -177,13 +184,64 @@ const ROWS: Row[] = [
     expect: "dlp_outbound",
   },
   {
-    rule: "findings",
-    name: "a supervise route blocks with supervise_unavailable (no approver yet)",
-    route: route({
-      dlp: { outboundDetectors: ["known_secrets"], inboundDetectors: false, onMatch: "supervise" },
-    }),
+    rule: "hold",
+    name: "a supervise route holds a finding with the request as sent, credential injected",
+    route: SUPERVISED,
     request: request({ body: enc(`{"note":"${KNOWN}"}`) }),
-    expect: "supervise_unavailable",
+    expect: {
+      hold: (h) => {
+        assert.deepEqual(h.hold.map((f) => f.rule), ["known_secret"]);
+        assert.deepEqual(h.values, [KNOWN]);
+        assert.equal(new TextDecoder().decode(h.forward.body), `{"note":"${KNOWN}"}`);
+        assert.deepEqual(header(h.forward, "authorization"), [`Bearer ${TOKEN}`]);
+        assert.equal(h.forward.redacted, false);
+      },
+    },
+  },
+  {
+    rule: "safelisted",
+    name: "a value approved for this host passes without a hold",
+    route: SUPERVISED,
+    state: {
+      ...STATE,
+      safelisted: (host, value) => host === "api.example.test" && value === KNOWN,
+    },
+    request: request({ body: enc(`{"note":"${KNOWN}"}`) }),
+    expect: (f) => assert.equal(new TextDecoder().decode(f.body), `{"note":"${KNOWN}"}`),
+  },
+  {
+    rule: "safelisted",
+    name: "the same value approved for another host is held again",
+    route: SUPERVISED,
+    state: {
+      ...STATE,
+      safelisted: (host, value) => host === "other.example.test" && value === KNOWN,
+    },
+    request: request({ body: enc(`{"note":"${KNOWN}"}`) }),
+    expect: { hold: (h) => assert.deepEqual(h.values, [KNOWN]) },
+  },
+  {
+    rule: "safelisted",
+    name: "scanning continues past a safelisted value: another finding is still held",
+    route: SUPERVISED,
+    state: { ...STATE, safelisted: (_host, value) => value === KNOWN },
+    request: request({ body: enc(`{"note":"${KNOWN}","more":"${TOKEN}"}`) }),
+    expect: { hold: (h) => assert.deepEqual(h.values, [TOKEN]) },
+  },
+  {
+    rule: "safelisted",
+    name: "the canary blocks even when someone safelisted it",
+    route: SUPERVISED,
+    state: { ...STATE, safelisted: () => true },
+    request: request({ body: enc(`{"note":"${CANARY}"}`) }),
+    expect: "canary",
+  },
+  {
+    rule: "slot",
+    name: "a supervise route without its credential blocks before anything is held",
+    route: { ...SUPERVISED, auth: { scheme: "Bearer", slot: "EGRESS_TOKEN_2" } },
+    request: request({ body: enc(`{"note":"${KNOWN}"}`) }),
+    expect: "host_not_allowlisted",
   },
   {
     rule: "slot",
@@ -292,13 +350,19 @@ for (const row of ROWS) {
       tunnelled: row.tunnelled ?? true,
       upgrade: row.upgrade ?? false,
     });
-    if (typeof row.expect === "string") {
+    if (typeof row.expect === "object") {
+      assert.ok(isHold(plan), "expected a hold");
+      row.expect.hold(plan);
+      // The finding carries no value; only `values` does (kept in the sidecar's memory).
+      assert.ok(!JSON.stringify(plan.hold).includes(KNOWN));
+    } else if (typeof row.expect === "string") {
       assert.ok(isBlock(plan), `expected ${row.expect}, got a forward`);
       assert.equal(plan.block, row.expect);
       // A block never carries a secret value.
       assert.ok(!JSON.stringify(plan).includes(KNOWN) && !JSON.stringify(plan).includes(CANARY));
     } else {
       assert.ok(!isBlock(plan), `expected a forward, got ${isBlock(plan) ? plan.block : ""}`);
+      assert.ok(!isHold(plan), "expected a forward, got a hold");
       row.expect(plan);
     }
   });
@@ -372,7 +436,6 @@ Deno.test("streamedVerdict: clean → null; a finding, the canary or an unscanna
   const verdict = (req: RequestParts) =>
     streamedVerdict(
       scanRequest(req, policy.limits, { detectors: policy.detectors, secrets: STATE.secrets }),
-      "block",
     )?.block ?? null;
   assert.equal(verdict(request()), null);
   assert.equal(verdict(request({ body: enc(`{"a":"${KNOWN}"}`) })), "dlp_outbound");
