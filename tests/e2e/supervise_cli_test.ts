@@ -3,11 +3,8 @@
  * files are announced by the owner, listed by `--once` and `--json`, decided by `--approve` /
  * `--reject` from another process and delivered by the owner; after the owner is SIGKILLed while
  * the bottle keeps running, a new `supervise` process commits what the sidecar resends and
- * delivers decisions itself — nothing lost, nothing recorded or delivered twice.
- *
- * Until the sidecar applies decisions it answers them "not supported in this version": the host
- * records that as a failed delivery and sends it again later, never as delivered. Both answers
- * are asserted below, so the test holds before and after the sidecar side lands.
+ * delivers decisions itself — nothing lost, nothing recorded or delivered twice. A request held
+ * by the egress proxy survives its owner's death and is released by that new process.
  */
 import assert from "node:assert/strict";
 import type { ProposalRecord } from "../../src/store/mod.ts";
@@ -18,15 +15,10 @@ import {
   eventually,
   heldProposal,
   homeStore,
+  inAgent,
   startSleepingBottle,
 } from "../helpers/supervise_bottle.ts";
-
-const UNSUPPORTED = /not supported in this version/;
-
-/** Whether the sidecar refused decisions as unsupported (before the sidecar side of supervise). */
-function refusedAsUnsupported(r: ProposalRecord): boolean {
-  return r.deliveredAt === null && UNSUPPORTED.test(r.deliveryError ?? "");
-}
+import { startUpstream } from "../helpers/upstream.ts";
 
 /** A decision was delivered once: one `delivered` audit row, an outcome, no error left. */
 function assertDeliveredOnce(
@@ -104,17 +96,9 @@ engineTest(
       ["approved", "fixture key", { scope: "same-value" }],
     );
     assert.match(decided.decidedBy!, /@/);
-    const sidecarDecides = !refusedAsUnsupported(decided);
-    if (sidecarDecides) assertDeliveredOnce(db.proposals, 1);
-    else {
-      assert.equal(decided.delivery, null, "a refused decision is never marked delivered");
-      const attempts = decided.deliveryAttempts;
-      await eventually(
-        "the owner to send it again",
-        () => db.proposals.get(1)!.deliveryAttempts > attempts ? true : undefined,
-      );
-      assert.equal(db.proposals.get(1)!.deliveredAt, null);
-    }
+    // An emitted proposal has nothing waiting on it in the sidecar: it answers "expired".
+    assertDeliveredOnce(db.proposals, 1);
+    assert.equal(db.proposals.get(1)!.delivery, "expired");
     const again = await home.cli(["supervise", "--reject", "1", "--reason", "changed my mind"]);
     assert.equal(again.code, 6);
     assert.match(again.stderr, /Cannot decide proposal 1: it is approved by .+ already/);
@@ -141,18 +125,15 @@ engineTest(
     // 7. Decisions now go through the deciding process itself.
     const reject = await home.cli(["supervise", "--reject", "2", "--reason", "use the mirror"]);
     const r2 = db.proposals.get(2)!;
-    assert.deepEqual([r2.status, r2.reason], ["rejected", "use the mirror"]);
+    assert.deepEqual(
+      [r2.status, r2.reason],
+      ["rejected", "use the mirror"],
+      `${reject.stderr}\n${JSON.stringify(db.proposals.audit(2))}`,
+    );
     assert.ok(r2.deliveryAttempts >= 1, "this process tried to deliver it");
-    if (sidecarDecides) {
-      assert.equal(reject.code, 0, reject.stderr);
-      assertDeliveredOnce(db.proposals, 2);
-    } else {
-      assert.equal(reject.code, 1, reject.stderr);
-      assert.match(reject.stderr, /The decision is recorded: proposal 2 rejected, but/);
-      assert.match(reject.stderr, /hint: .*run `bot-bottle supervise --once` to send it again/);
-      assert.equal(r2.deliveredAt, null);
-      assert.equal(r2.delivery, null);
-    }
+    assert.equal(reject.code, 0, reject.stderr);
+    assertDeliveredOnce(db.proposals, 2);
+    assert.equal(db.proposals.audit(2).find((e) => e.event === "delivered")!.actor, "supervise");
 
     // 8. Nothing twice: one proposal per key, one committed message per proposal, one delivery
     //    per delivered decision even after more supervise runs.
@@ -166,11 +147,9 @@ engineTest(
     for (const r of all.filter((r) => r.deliveredAt !== null)) {
       assertDeliveredOnce(db.proposals, r.id);
     }
-    if (sidecarDecides) {
-      const attempts = all.map((r) => r.deliveryAttempts);
-      await home.cli(["supervise", "--once"]);
-      assert.deepEqual(db.proposals.list().map((r) => r.deliveryAttempts), attempts);
-    }
+    const attempts = all.map((r) => r.deliveryAttempts);
+    await home.cli(["supervise", "--once"]);
+    assert.deepEqual(db.proposals.list().map((r) => r.deliveryAttempts), attempts);
 
     const destroyed = await home.cli(["destroy", slug, "--yes"]);
     assert.equal(destroyed.code, 0, destroyed.stderr);
@@ -195,5 +174,79 @@ engineTest(
     assert.doesNotMatch(r.stderr, /recorded the bottle/);
     const ps = await home.cli(["ps", "--json"]);
     assert.deepEqual(JSON.parse(ps.stdout), []);
+  },
+);
+
+/** A GitHub token shape the DLP's `token_patterns` flags (not a real token). */
+const TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
+
+engineTest(
+  "a request held by supervise survives its owner's death and is released once by a new process",
+  async () => {
+    await using upstream = await startUpstream({ plain: false });
+    await using home = await bottleHome();
+    await home.write(
+      "bottles",
+      "held",
+      [
+        "---",
+        "extends: shell",
+        "egress:",
+        "  routes:",
+        "    - host: echo.example.test",
+        `      upstream: "${upstream.containerAddress}:${upstream.port}"`,
+        "---",
+        "",
+      ].join("\n"),
+    );
+    const body = `marker=survive-1&token=${TOKEN}`;
+    const curl = `curl -s --max-time 600 -o ~/out.json -w '%{http_code}' -X POST ` +
+      `--data-binary '${body}' https://echo.example.test/echo > ~/code.tmp; mv ~/code.tmp ~/code.txt`;
+    await using bottle = await startSleepingBottle(home, { bottle: "held", before: curl });
+    using db = homeStore(home);
+
+    // The proxy holds the request and files a proposal; the owner announces it.
+    await bottle.owner.waitFor(
+      /bot-bottle: proposal 1 \(egress-token-allow: POST echo\.example\.test/,
+      120_000,
+    );
+    const proposal = db.proposals.get(1)!;
+    assert.equal(proposal.held, true);
+    assert.equal(proposal.detail.host, "echo.example.test");
+    assert.ok(!JSON.stringify(proposal).includes(TOKEN), "the value never reaches the host");
+    assert.equal(upstream.requests.filter((r) => r.path === "/echo").length, 0);
+
+    // The owner dies; the request stays held in the sidecar.
+    bottle.owner.child.kill("SIGKILL");
+    await bottle.owner.child.status;
+
+    // A new process approves it: it opens the channel itself and the sidecar releases it.
+    const approve = await home.cli(["supervise", "--approve", "1", "--reason", "fixture token"]);
+    assert.equal(approve.code, 0, approve.stderr);
+    assert.match(approve.stderr, /bot-bottle: proposal 1 approved; ".+" applied it\n/);
+    const status = await (async () => {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline) {
+        const text = await inAgent(bottle.slug, ["cat", "/home/node/code.txt"]);
+        if (text !== "") return text;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error("the agent's curl did not finish");
+    })();
+    assert.equal(status, "200");
+    const echoed = upstream.requests.filter((r) => r.path === "/echo");
+    assert.equal(echoed.length, 1, "the request reached the upstream once");
+    assert.equal(echoed[0].body, body, "byte for byte");
+
+    // Delivered once, by supervise; another run sends nothing again.
+    assertDeliveredOnce(db.proposals, 1);
+    const r = db.proposals.get(1)!;
+    assert.deepEqual([r.delivery, r.decision], ["applied", { scope: "same-value" }]);
+    assert.equal(db.proposals.audit(1).find((e) => e.event === "delivered")!.actor, "supervise");
+    const attempts = r.deliveryAttempts;
+    const rerun = await home.cli(["supervise", "--once"]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.equal(db.proposals.get(1)!.deliveryAttempts, attempts);
+    assert.equal(upstream.requests.filter((q) => q.path === "/echo").length, 1);
   },
 );

@@ -26,9 +26,17 @@ export interface RunningBottle extends AsyncDisposable {
   sidecarId: string;
 }
 
-/** Starts `start shell --headless` with a prompt that sleeps, and waits until it is provisioned. */
-export async function startSleepingBottle(home: BottleHome): Promise<RunningBottle> {
-  const owner = await spawnCli(["start", "shell", "--headless", "--prompt", "sleep 900"], {
+/**
+ * Starts `start shell --headless` with a prompt that sleeps (after `before`, if given), in the
+ * bottle `bottle` if given, and waits until it is provisioned.
+ */
+export async function startSleepingBottle(
+  home: BottleHome,
+  options: { bottle?: string; before?: string } = {},
+): Promise<RunningBottle> {
+  const prompt = options.before ? `${options.before}; sleep 900` : "sleep 900";
+  const bottle = options.bottle ? ["--bottle", options.bottle] : [];
+  const owner = await spawnCli(["start", "shell", ...bottle, "--headless", "--prompt", prompt], {
     env: home.env,
   });
   await owner.waitFor(/agent provisioned/);
@@ -49,6 +57,17 @@ export async function sidecarOf(client: EngineClient, slug: string): Promise<str
   });
   assert.ok(sidecar, `the sidecar of ${slug} runs`);
   return sidecar.Id;
+}
+
+/** Runs a command in a bottle's agent container as the agent's user; returns its stdout. */
+export async function inAgent(slug: string, cmd: string[]): Promise<string> {
+  using client = await connectEngine();
+  const [agent] = await containerList(client, {
+    labels: { [LABELS.slug]: slug, [LABELS.service]: "agent" },
+  });
+  assert.ok(agent, `the agent of ${slug} runs`);
+  const r = await execRun(client, agent.Id, cmd, { user: "1000" });
+  return r.stdoutText;
 }
 
 /** Queues a proposal in a sidecar's outbox, as a daemon inside it would. */
