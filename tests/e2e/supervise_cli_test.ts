@@ -7,7 +7,6 @@
  * by the egress proxy survives its owner's death and is released by that new process.
  */
 import assert from "node:assert/strict";
-import type { ProposalRecord } from "../../src/store/mod.ts";
 import { bottleHome } from "../helpers/bottle_home.ts";
 import { engineTest } from "../helpers/engine.ts";
 import {
