@@ -42,7 +42,7 @@ import {
   sidecarCreateConfig,
 } from "./plan.ts";
 import { provisionAgent } from "./provision.ts";
-import { launchSupervision } from "./supervise_relay.ts";
+import { launchSupervision } from "./supervise_launch.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
 import { extraCaFetch, loadExtraCaCerts } from "../lib/extra_ca.ts";

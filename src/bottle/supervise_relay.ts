@@ -18,19 +18,15 @@
  *
  * @module
  */
-import { ConfigError } from "../lib/errors.ts";
-import type { EnvReader } from "../lib/home.ts";
 import {
   DECISION_EXPIRED,
   type DecisionBody,
   decisionMessageId,
-  DEFAULT_SUPERVISE,
   isRecord,
   type ProposalBody,
   type ProposalKind,
   type SidecarMessage,
   type SidecarRoute,
-  type SuperviseSettings,
 } from "../sidecar/control/protocol.ts";
 import type { ProposalRecord, ProposalStore } from "../store/mod.ts";
 import { type SidecarLink, SidecarRefusedError } from "./sidecar_link.ts";
@@ -212,7 +208,7 @@ export function decisionBody(record: ProposalRecord): DecisionBody {
 }
 
 /** Replaces control characters, so text a bottle controls cannot drive the owner's terminal. */
-function printable(text: string, max: number): string {
+export function printable(text: string, max: number): string {
   // deno-lint-ignore no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, "?");
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
@@ -340,107 +336,6 @@ export function startSuperviseRelay(options: SuperviseRelayOptions): SuperviseRe
       stopped = true;
       clearTimeout(timer);
       await running;
-    },
-  };
-}
-
-const MAX_TIMEOUT_SECONDS = 86_400;
-
-function seconds(env: EnvReader, name: string, fallback: number): number {
-  const raw = env(name)?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  const value = /^[0-9]{1,6}$/.test(raw) ? Number(raw) : NaN;
-  if (!(value >= 1 && value <= MAX_TIMEOUT_SECONDS)) {
-    throw new ConfigError(
-      `Cannot use ${name} "${
-        printable(raw, 40)
-      }": not a whole number of seconds from 1 to ${MAX_TIMEOUT_SECONDS}`,
-      { hint: `Set ${name} to a number of seconds (default ${fallback}), or unset it` },
-    );
-  }
-  return value;
-}
-
-/**
- * The supervise settings a launch sends the sidecar: whether an approver can answer, and the
- * waits from `EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS` and `SUPERVISE_TIMEOUT_SECONDS`.
- *
- * @throws {ConfigError} for a timeout that is not a whole number of seconds from 1 to 86400.
- */
-export function superviseSettings(env: EnvReader, approvals: boolean): SuperviseSettings {
-  return {
-    ...DEFAULT_SUPERVISE,
-    approvals,
-    tokenAllowTimeoutSeconds: seconds(
-      env,
-      "EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS",
-      DEFAULT_SUPERVISE.tokenAllowTimeoutSeconds,
-    ),
-    routeTimeoutSeconds: seconds(
-      env,
-      "SUPERVISE_TIMEOUT_SECONDS",
-      DEFAULT_SUPERVISE.routeTimeoutSeconds,
-    ),
-  };
-}
-
-/** What a launch needs of supervise: settings, the message hook, the relay's start and stop. */
-export interface LaunchSupervision {
-  readonly settings: SuperviseSettings;
-  /** The `onMessage` part for proposals (inside the commit transaction). */
-  onMessage(message: SidecarMessage): void;
-  /** Starts relaying decisions over the channel. */
-  start(channel: Pick<SidecarLink, "request">): void;
-  /** Stops relaying; pending proposals of the bottle expire (nothing will wait on them). */
-  stop(): Promise<void>;
-}
-
-/** Options of {@linkcode launchSupervision}. */
-export interface LaunchSupervisionOptions {
-  proposals: ProposalStore;
-  slug: string;
-  env: EnvReader;
-  approvals: boolean;
-  note?: (line: string) => void;
-  debug?: (line: string) => void;
-}
-
-/**
- * Supervise for one launch. Validates the settings at once (call it before anything is
- * created); on start expires what an earlier run of the same slug left pending (a new sidecar
- * knows nothing of it).
- *
- * @throws {ConfigError} for bad timeout variables.
- */
-export function launchSupervision(options: LaunchSupervisionOptions): LaunchSupervision {
-  const settings = superviseSettings(options.env, options.approvals);
-  let relay: SuperviseRelay | undefined;
-  let started = false;
-  const mine = new Set<number>();
-  return {
-    settings,
-    onMessage(message) {
-      const record = recordProposal(options.proposals, options.slug, message, options.debug);
-      if (record !== undefined) mine.add(record.id);
-    },
-    start(channel) {
-      if (!started) {
-        const why = "an earlier run of the bottle filed it";
-        options.proposals.expireBottle(options.slug, why, mine);
-      }
-      started = true;
-      relay ??= startSuperviseRelay({
-        proposals: options.proposals,
-        slug: options.slug,
-        channel,
-        note: options.note,
-        debug: options.debug,
-      });
-    },
-    async stop() {
-      await relay?.stop();
-      relay = undefined;
-      options.proposals.expireBottle(options.slug, "the bottle's owner released it");
     },
   };
 }

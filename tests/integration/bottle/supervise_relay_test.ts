@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { SidecarRefusedError } from "../../../src/bottle/sidecar_link.ts";
-import { launchSupervision, startSuperviseRelay } from "../../../src/bottle/supervise_relay.ts";
+import { launchSupervision } from "../../../src/bottle/supervise_launch.ts";
+import { startSuperviseRelay } from "../../../src/bottle/supervise_relay.ts";
 import { FailureError } from "../../../src/lib/errors.ts";
 import { DECISION_EXPIRED, type HostMessage } from "../../../src/sidecar/control/protocol.ts";
 import { openHostStore, ProposalStore, type Store } from "../../../src/store/mod.ts";

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { superviseSettings } from "../../../src/bottle/supervise_launch.ts";
 import {
   announcement,
   decisionBody,
@@ -6,7 +7,6 @@ import {
   planRelay,
   ProposalBodyError,
   retryDelayMs,
-  superviseSettings,
 } from "../../../src/bottle/supervise_relay.ts";
 import { ConfigError } from "../../../src/lib/errors.ts";
 import { DEFAULT_SUPERVISE } from "../../../src/sidecar/control/protocol.ts";
