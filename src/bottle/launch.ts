@@ -99,7 +99,8 @@ export interface LaunchRecord {
   files?: TarEntry[];
   /**
    * Whether held requests wait for a decision from `bot-bottle supervise` (SPEC §7.4); default
-   * true for `cli` owners, false for `api` owners (their flagged requests block at once).
+   * true for `cli` owners (unless `BOT_BOTTLE_SUPERVISE_APPROVALS=0`), false for `api` owners
+   * (their flagged requests block at once).
    */
   approvals?: boolean;
 }
@@ -207,7 +208,8 @@ export async function launchBottle(
     proposals: new ProposalStore(bottles.store),
     slug,
     env: ctx.env ?? ((n: string) => Deno.env.get(n)),
-    approvals: record.approvals ?? record.owner === "cli",
+    owner: record.owner,
+    approvals: record.approvals,
     note: ctx.note,
     debug: ctx.debug,
   });

@@ -62,6 +62,34 @@ export function superviseSettings(env: EnvReader, approvals: boolean): Supervise
   };
 }
 
+/** The host variable that turns approvals off for CLI launches (scripts, CI: nobody to ask). */
+export const APPROVALS_VARIABLE = "BOT_BOTTLE_SUPERVISE_APPROVALS";
+
+/**
+ * Whether a launch's held requests wait for a decision: the launch's own choice if it made one
+ * (the programmatic API's opt-in), else yes for CLI owners — `bot-bottle supervise` in another
+ * terminal answers, headless or not — unless `BOT_BOTTLE_SUPERVISE_APPROVALS=0`, and no for
+ * `api` owners.
+ *
+ * @throws {ConfigError} for a `BOT_BOTTLE_SUPERVISE_APPROVALS` that is not 0/1/true/false/on/off.
+ */
+export function launchApprovals(
+  env: EnvReader,
+  owner: "cli" | "api",
+  chosen: boolean | undefined,
+): boolean {
+  if (chosen !== undefined) return chosen;
+  if (owner !== "cli") return false;
+  const raw = env(APPROVALS_VARIABLE)?.trim().toLowerCase() ?? "";
+  if (raw === "") return true;
+  if (["1", "true", "on", "yes"].includes(raw)) return true;
+  if (["0", "false", "off", "no"].includes(raw)) return false;
+  throw new ConfigError(
+    `Cannot use ${APPROVALS_VARIABLE} "${printable(raw, 40)}": not 0 or 1`,
+    { hint: `Set ${APPROVALS_VARIABLE}=0 to block flagged requests at once, or unset it` },
+  );
+}
+
 /** What a launch needs of supervise: settings, the message hook, the relay's start and stop. */
 export interface LaunchSupervision {
   readonly settings: SuperviseSettings;
@@ -78,7 +106,9 @@ export interface LaunchSupervisionOptions {
   proposals: ProposalStore;
   slug: string;
   env: EnvReader;
-  approvals: boolean;
+  owner: "cli" | "api";
+  /** The launch's own choice ({@linkcode launchApprovals}). */
+  approvals?: boolean;
   note?: (line: string) => void;
   debug?: (line: string) => void;
 }
@@ -88,10 +118,13 @@ export interface LaunchSupervisionOptions {
  * created); on start expires what an earlier run of the same slug left pending (a new sidecar
  * knows nothing of it).
  *
- * @throws {ConfigError} for bad timeout variables.
+ * @throws {ConfigError} for bad timeout or approvals variables.
  */
 export function launchSupervision(options: LaunchSupervisionOptions): LaunchSupervision {
-  const settings = superviseSettings(options.env, options.approvals);
+  const settings = superviseSettings(
+    options.env,
+    launchApprovals(options.env, options.owner, options.approvals),
+  );
   let relay: SuperviseRelay | undefined;
   let started = false;
   const mine = new Set<number>();

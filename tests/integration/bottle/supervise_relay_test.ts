@@ -237,7 +237,7 @@ Deno.test("launchSupervision() records proposals, expires an earlier run's on st
       proposals,
       slug: "s",
       env: (n) => n === "EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS" ? "42" : undefined,
-      approvals: true,
+      owner: "cli",
       note: (l) => notes.push(l),
     });
     assert.equal(supervision.settings.tokenAllowTimeoutSeconds, 42);

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { superviseSettings } from "../../../src/bottle/supervise_launch.ts";
+import {
+  APPROVALS_VARIABLE,
+  launchApprovals,
+  superviseSettings,
+} from "../../../src/bottle/supervise_launch.ts";
 import {
   announcement,
   decisionBody,
@@ -187,4 +191,21 @@ Deno.test("superviseSettings() refuses a bad SUPERVISE_TIMEOUT_SECONDS, naming i
     () => superviseSettings((n) => n === "SUPERVISE_TIMEOUT_SECONDS" ? "15m" : undefined, true),
     /Cannot use SUPERVISE_TIMEOUT_SECONDS "15m"/,
   );
+});
+
+Deno.test("launchApprovals(): CLI launches wait for a decision unless turned off; api ones opt in", () => {
+  const env = (value?: string) => (n: string) => n === APPROVALS_VARIABLE ? value : undefined;
+  assert.equal(launchApprovals(env(), "cli", undefined), true);
+  assert.equal(launchApprovals(env("0"), "cli", undefined), false);
+  assert.equal(launchApprovals(env("off"), "cli", undefined), false);
+  assert.equal(launchApprovals(env("1"), "cli", undefined), true);
+  assert.equal(launchApprovals(env(), "api", undefined), false);
+  assert.equal(launchApprovals(env("1"), "api", undefined), false, "the variable is for the CLI");
+  assert.equal(launchApprovals(env(), "api", true), true);
+  assert.equal(launchApprovals(env(), "cli", false), false);
+  assert.throws(() => launchApprovals(env("maybe"), "cli", undefined), (e: Error) => {
+    assert.ok(e instanceof ConfigError);
+    assert.match(e.message, /^Cannot use BOT_BOTTLE_SUPERVISE_APPROVALS "maybe": not 0 or 1$/);
+    return true;
+  });
 });
