@@ -209,7 +209,7 @@ export async function gatherLaunchInputs(
     hostEnv: env.env,
     prompter: options.prompter,
   });
-  const files = await loadSkills(resolved.agent.skills, resolved.provider.template, env.env);
+  const files = await loadSkills(resolved.agent.skills, plan.provision.skillsDir, env.env);
   await ensurePlanImages(env.client, resolved, plan, {
     env: env.env,
     onProgress: options.onProgress,

@@ -11,6 +11,8 @@ import { closestMatch } from "../lib/suggest.ts";
 import { type BottleLookup, bottleNotFound, composeBottles, mergeOrder } from "./compose.ts";
 import { classifyEnv, type EnvSpec } from "./env.ts";
 import { ManifestError } from "./errors.ts";
+import type { PluginSpec } from "./plugins.ts";
+import { checkProviderSettings } from "./provider_settings.ts";
 import { BUILTIN_TEMPLATES, DEFAULT_MAX_BODY_BYTES, DEFAULT_PIDS } from "./schema.ts";
 import type { AgentManifest, RouteData } from "./schema.ts";
 // The route's wire type (SPEC §6.8): the resolved route carries the same matches and DLP shape.
@@ -25,6 +27,13 @@ export interface ManifestCatalog extends BottleLookup {
   agent(name: string): { manifest: AgentManifest; source: ManifestSource } | undefined;
   /** Every agent name. */
   agentNames(): string[];
+  /**
+   * The provider plugin of that name (SPEC §10.5), or `undefined` when there is none; may throw
+   * a ManifestError for a broken `provider.yaml`. A catalog without it knows no plugins.
+   */
+  plugin?(name: string): PluginSpec | undefined;
+  /** Every plugin name, for suggestions. */
+  pluginNames?(): string[];
 }
 
 /** Provider hosts (SPEC §4.4, §10, §11.2). */
@@ -107,6 +116,8 @@ export interface ResolvedAgent {
     forwardHostCredentials: boolean;
     settings: Record<string, unknown>;
     bottle: string | null;
+    /** The plugin a non-builtin template names (SPEC §10.5); `null` for builtin templates. */
+    plugin: PluginSpec | null;
   };
   gitIdentity: { name: IdentityField | null; email: IdentityField | null };
   gitGate: {
@@ -192,12 +203,20 @@ export function resolveAgent(
     return b ? { value: b.value, from: "bottle", manifest: b.from } : null;
   };
 
+  const builtin = BUILTIN_TEMPLATES.includes(template);
+  const providerFile = providerBottle === null ? agent.file : catalog.get(providerBottle)!.file;
+  const plugin = builtin ? null : findPlugin(catalog, template, providerFile);
+
   const routes = resolveRoutes(
     template,
     p.auth_token,
     p.forward_host_credentials === true,
     composed.routes,
   );
+  checkProviderSettings(template, p.settings, providerFile, {
+    routes,
+    authToken: p.auth_token ?? null,
+  });
   const hiddenEnv: string[] = [];
   const placeholder = PROVIDER_PLACEHOLDER_ENV[template];
   if (placeholder && (p.auth_token !== undefined || p.forward_host_credentials === true)) {
@@ -218,13 +237,14 @@ export function resolveAgent(
     bottleNeedsConfirmation: source === "repo" && !explicit,
     provider: {
       template,
-      builtin: BUILTIN_TEMPLATES.includes(template),
+      builtin,
       dockerfile,
       baseImage: p.base_image ?? null,
       authToken: p.auth_token ?? null,
       forwardHostCredentials: p.forward_host_credentials === true,
       settings: p.settings ?? {},
       bottle: providerBottle,
+      plugin,
     },
     gitIdentity: { name: identity("name"), email: identity("email") },
     gitGate: composed.repos.map((r) => {
@@ -341,6 +361,25 @@ export function resolveRoutes(
   let slot = 0;
   for (const r of out) if (r.auth) r.auth.slot = `EGRESS_TOKEN_${++slot}`;
   return out;
+}
+
+/**
+ * The plugin a template names.
+ *
+ * @throws {ManifestError} in `file` at `agent_provider.template` when there is none.
+ */
+function findPlugin(catalog: ManifestCatalog, template: string, file: string): PluginSpec {
+  const found = catalog.plugin?.(template);
+  if (found !== undefined) return found;
+  const known = [...BUILTIN_TEMPLATES, ...(catalog.pluginNames?.() ?? [])];
+  const guess = closestMatch(template, known);
+  throw new ManifestError(file, {
+    path: "agent_provider.template",
+    message: `names "${template}", which is neither a builtin template nor a provider plugin`,
+    hint: guess !== undefined
+      ? `Did you mean "${guess}"?`
+      : `Use one of ${known.join(", ")}, or add ~/.bot-bottle/contrib/${template}/provider.yaml`,
+  });
 }
 
 /** `Cannot find agent "x"` with a did-you-mean or the list of agents. */
