@@ -32,7 +32,7 @@ import { closestMatch } from "../lib/suggest.ts";
 import { ManifestError } from "./errors.ts";
 import { MAX_MANIFEST_CHARS, type ParsedYaml, parseYamlFile } from "./parse.ts";
 import { BUILTIN_TEMPLATES, ENV_NAME_PATTERN, NAME_PATTERN } from "./schema.ts";
-import { strict, validateData } from "./validate.ts";
+import { refineStrict, strict, validateData } from "./validate.ts";
 
 /** The placeholders an argv template may hold. */
 export const PLUGIN_PLACEHOLDERS = ["prompt", "prompt_file"] as const;
@@ -107,39 +107,42 @@ function placeholdersIn(list: readonly string[]): { name: string; index: number 
   );
 }
 
-const args = strict({
-  interactive: argList.optional(),
-  headless: argList.min(1, { error: "must not be an empty list" }),
-  resume: argList.optional(),
-}).superRefine((a, ctx) => {
-  for (const [key, list] of Object.entries(a) as [string, string[] | undefined][]) {
-    for (const { name, index } of placeholdersIn(list ?? [])) {
-      if (!(PLUGIN_PLACEHOLDERS as readonly string[]).includes(name)) {
-        const guess = closestMatch(name, PLUGIN_PLACEHOLDERS);
-        ctx.addIssue({
-          code: "custom",
-          path: [key, index],
-          message: `holds an unknown placeholder${
-            guess ? ` (did you mean {${guess}}?)` : ""
-          }: only {prompt} and {prompt_file} exist`,
-        });
-      } else if (name === "prompt" && key !== "headless") {
-        ctx.addIssue({
-          code: "custom",
-          path: [key, index],
-          message: "holds {prompt}, which only `args.headless` has",
-        });
+const args = refineStrict(
+  strict({
+    interactive: argList.optional(),
+    headless: argList.min(1, { error: "must not be an empty list" }),
+    resume: argList.optional(),
+  }),
+  (a, ctx) => {
+    for (const [key, list] of Object.entries(a) as [string, string[] | undefined][]) {
+      for (const { name, index } of placeholdersIn(list ?? [])) {
+        if (!(PLUGIN_PLACEHOLDERS as readonly string[]).includes(name)) {
+          const guess = closestMatch(name, PLUGIN_PLACEHOLDERS);
+          ctx.addIssue({
+            code: "custom",
+            path: [key, index],
+            message: `holds an unknown placeholder${
+              guess ? ` (did you mean {${guess}}?)` : ""
+            }: only {prompt} and {prompt_file} exist`,
+          });
+        } else if (name === "prompt" && key !== "headless") {
+          ctx.addIssue({
+            code: "custom",
+            path: [key, index],
+            message: "holds {prompt}, which only `args.headless` has",
+          });
+        }
       }
     }
-  }
-  if (!placeholdersIn(a.headless).some((p) => p.name === "prompt")) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["headless"],
-      message: "must pass the prompt: put {prompt} in one of its elements",
-    });
-  }
-});
+    if (!placeholdersIn(a.headless).some((p) => p.name === "prompt")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["headless"],
+        message: "must pass the prompt: put {prompt} in one of its elements",
+      });
+    }
+  },
+);
 
 const homePath = z.string().min(1).max(1024).refine((p) => homePathProblem(p) === undefined, {
   error: "must be a relative path inside the home, without `..`",
@@ -153,65 +156,68 @@ const pluginFile = strict({
   executable: z.boolean().optional(),
 });
 
-const pluginSchema = strict({
-  description: z.string().max(256).optional(),
-  command: z.array(argItem).min(1, { error: "must name the program" }).max(16),
-  permission_args: argList.optional(),
-  args,
-  env: z.record(
-    z.string().max(128).regex(ENV_NAME_PATTERN, {
-      error: "must be an environment variable name (letters, digits, underscores)",
-    }).refine((n) => !RESERVED_ENV.includes(n) && !n.startsWith("BOT_BOTTLE_"), {
-      error: "is set by bot-bottle in every bottle and cannot be replaced",
-    }).refine((n) => !CREDENTIAL_NAME.test(n), {
-      error: "looks like a credential: plugin env holds non-secret constants only",
-    }),
-    z.string().max(4096, { error: "must be at most 4096 characters" }),
-  ).optional(),
-  files: z.array(pluginFile).max(64).optional(),
-  skills_dir: homePath.optional(),
-  mcp: z.enum(["none", "claude", "codex"]).optional(),
-}, {
-  misplaced: {
-    routes: NO_ROUTES,
-    egress: NO_ROUTES,
-    auth_token: NO_CREDENTIALS,
-    forward_host_credentials: NO_CREDENTIALS,
-    credentials: NO_CREDENTIALS,
-    image: {
-      message: "is not a plugin key",
-      hint: "Put a Dockerfile beside provider.yaml (`FROM <image>`); it is built by the engine",
+const pluginSchema = refineStrict(
+  strict({
+    description: z.string().max(256).optional(),
+    command: z.array(argItem).min(1, { error: "must name the program" }).max(16),
+    permission_args: argList.optional(),
+    args,
+    env: z.record(
+      z.string().max(128).regex(ENV_NAME_PATTERN, {
+        error: "must be an environment variable name (letters, digits, underscores)",
+      }).refine((n) => !RESERVED_ENV.includes(n) && !n.startsWith("BOT_BOTTLE_"), {
+        error: "is set by bot-bottle in every bottle and cannot be replaced",
+      }).refine((n) => !CREDENTIAL_NAME.test(n), {
+        error: "looks like a credential: plugin env holds non-secret constants only",
+      }),
+      z.string().max(4096, { error: "must be at most 4096 characters" }),
+    ).optional(),
+    files: z.array(pluginFile).max(64).optional(),
+    skills_dir: homePath.optional(),
+    mcp: z.enum(["none", "claude", "codex"]).optional(),
+  }, {
+    misplaced: {
+      routes: NO_ROUTES,
+      egress: NO_ROUTES,
+      auth_token: NO_CREDENTIALS,
+      forward_host_credentials: NO_CREDENTIALS,
+      credentials: NO_CREDENTIALS,
+      image: {
+        message: "is not a plugin key",
+        hint: "Put a Dockerfile beside provider.yaml (`FROM <image>`); it is built by the engine",
+      },
+      dockerfile: {
+        message: "is not a plugin key",
+        hint: "The plugin's Dockerfile is the file named `Dockerfile` beside provider.yaml",
+      },
     },
-    dockerfile: {
-      message: "is not a plugin key",
-      hint: "The plugin's Dockerfile is the file named `Dockerfile` beside provider.yaml",
-    },
+  }),
+  (p, ctx) => {
+    for (const [key, list] of [["command", p.command], ["permission_args", p.permission_args]]) {
+      for (const { index } of placeholdersIn((list ?? []) as string[])) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key as string, index],
+          message: "holds a placeholder: only `args` may use {prompt} and {prompt_file}",
+        });
+      }
+    }
+    const total = (p.files ?? []).reduce((n, f) => n + f.content.length, 0);
+    if (total > MAX_PLUGIN_FILES_BYTES) {
+      ctx.addIssue({ code: "custom", path: ["files"], message: "hold more than 1 MiB in total" });
+    }
+    const paths = (p.files ?? []).map((f) => f.path);
+    paths.forEach((path, i) => {
+      if (paths.indexOf(path) !== i) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["files", i, "path"],
+          message: `repeats files[${paths.indexOf(path)}].path`,
+        });
+      }
+    });
   },
-}).superRefine((p, ctx) => {
-  for (const [key, list] of [["command", p.command], ["permission_args", p.permission_args]]) {
-    for (const { index } of placeholdersIn((list ?? []) as string[])) {
-      ctx.addIssue({
-        code: "custom",
-        path: [key as string, index],
-        message: "holds a placeholder: only `args` may use {prompt} and {prompt_file}",
-      });
-    }
-  }
-  const total = (p.files ?? []).reduce((n, f) => n + f.content.length, 0);
-  if (total > MAX_PLUGIN_FILES_BYTES) {
-    ctx.addIssue({ code: "custom", path: ["files"], message: "hold more than 1 MiB in total" });
-  }
-  const paths = (p.files ?? []).map((f) => f.path);
-  paths.forEach((path, i) => {
-    if (paths.indexOf(path) !== i) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["files", i, "path"],
-        message: `repeats files[${paths.indexOf(path)}].path`,
-      });
-    }
-  });
-});
+);
 
 /** What is wrong with a path meant to be relative to the agent's home, or `undefined`. */
 export function homePathProblem(path: string): string | undefined {

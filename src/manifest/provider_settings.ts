@@ -26,7 +26,7 @@
 import { z } from "zod";
 import { routeHostProblem } from "./hosts.ts";
 import { ManifestError } from "./errors.ts";
-import { strict, validateData } from "./validate.ts";
+import { refineStrict, strict, validateData } from "./validate.ts";
 
 /** The provider id in `models.json` when `settings.provider` is absent. */
 export const DEFAULT_PI_PROVIDER = "bot-bottle";
@@ -69,43 +69,46 @@ const model = strict({
 /** A model entry: an id, or a map; a bare id becomes `{id}`. */
 const modelEntry = z.preprocess((v) => (typeof v === "string" ? { id: v } : v), model);
 
-const piSettings = strict({
-  provider: z.string().max(64, { error: "must be at most 64 characters" }).regex(
-    /^[a-z0-9][a-z0-9._-]*$/,
-    { error: "must be a provider id (lower-case letters, digits, dots, hyphens, underscores)" },
-  ).optional(),
-  baseUrl: text(2048),
-  api: z.literal("openai-completions", {
-    error: "must be openai-completions (the API bottles support)",
-  }).optional(),
-  models: z.array(modelEntry).min(1).max(64),
-  defaultModel: text(256).optional(),
-  compat: compat.optional(),
-}, {
-  misplaced: { apiKey: KEY_REFUSED, headers: KEY_REFUSED, authHeader: KEY_REFUSED },
-  removed: {
-    base_url: "`base_url` is spelled `baseUrl` (as in pi's models.json)",
-    default_model: "`default_model` is spelled `defaultModel` (as in pi's models.json)",
-  },
-}).superRefine((s, ctx) => {
-  const ids = s.models.map((m) => m.id);
-  ids.forEach((id, i) => {
-    if (ids.indexOf(id) !== i) {
+const piSettings = refineStrict(
+  strict({
+    provider: z.string().max(64, { error: "must be at most 64 characters" }).regex(
+      /^[a-z0-9][a-z0-9._-]*$/,
+      { error: "must be a provider id (lower-case letters, digits, dots, hyphens, underscores)" },
+    ).optional(),
+    baseUrl: text(2048),
+    api: z.literal("openai-completions", {
+      error: "must be openai-completions (the API bottles support)",
+    }).optional(),
+    models: z.array(modelEntry).min(1).max(64),
+    defaultModel: text(256).optional(),
+    compat: compat.optional(),
+  }, {
+    misplaced: { apiKey: KEY_REFUSED, headers: KEY_REFUSED, authHeader: KEY_REFUSED },
+    removed: {
+      base_url: "`base_url` is spelled `baseUrl` (as in pi's models.json)",
+      default_model: "`default_model` is spelled `defaultModel` (as in pi's models.json)",
+    },
+  }),
+  (s, ctx) => {
+    const ids = s.models.map((m) => m.id);
+    ids.forEach((id, i) => {
+      if (ids.indexOf(id) !== i) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["models", i, "id"],
+          message: `repeats models[${ids.indexOf(id)}]: one entry per model id`,
+        });
+      }
+    });
+    if (s.defaultModel !== undefined && !ids.includes(s.defaultModel)) {
       ctx.addIssue({
         code: "custom",
-        path: ["models", i, "id"],
-        message: `repeats models[${ids.indexOf(id)}]: one entry per model id`,
+        path: ["defaultModel"],
+        message: "must be the id of one of `models`",
       });
     }
-  });
-  if (s.defaultModel !== undefined && !ids.includes(s.defaultModel)) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["defaultModel"],
-      message: "must be the id of one of `models`",
-    });
-  }
-});
+  },
+);
 
 /** Validated pi settings. */
 export type PiSettings = z.infer<typeof piSettings>;

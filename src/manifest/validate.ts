@@ -36,6 +36,20 @@ export function strict<S extends z.ZodRawShape>(
   return schema;
 }
 
+/**
+ * `schema.superRefine(check)` that keeps the strict map's key metadata (zod returns a new
+ * instance, which would otherwise lose the "did you mean" and the misplaced-key hints).
+ */
+export function refineStrict<S extends z.ZodRawShape>(
+  schema: z.ZodObject<S, z.core.$strict>,
+  check: (value: z.infer<z.ZodObject<S, z.core.$strict>>, ctx: z.RefinementCtx) => void,
+): z.ZodObject<S, z.core.$strict> {
+  const refined = schema.superRefine(check);
+  const meta = KEY_META.get(schema);
+  if (meta !== undefined) KEY_META.set(refined, meta);
+  return refined;
+}
+
 const REQUIRED = "is required";
 const UNKNOWN_KEYS_TAG = "\u0000unknown-keys:";
 
