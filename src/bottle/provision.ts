@@ -71,6 +71,11 @@ export async function provisionAgent(
   const parents: TarEntry[] = [...dirs].filter((d) => !entries.some((e) => e.path === d)).sort()
     .map((d) => ({ path: d, type: "dir" as const, mode: 0o755, uid: 1000, gid: 1000 }));
   const files: TarEntry[] = [
+    // The workspace is the agent's own even on an image that does not create it (a plugin's or
+    // a manifest's Dockerfile): the engine would make the working directory as root.
+    ...(dirs.has("workspace") || entries.some((e) => e.path === "workspace")
+      ? []
+      : [{ path: "workspace", type: "dir" as const, mode: 0o755, uid: 1000, gid: 1000 }]),
     ...parents,
     ...entries,
     {
