@@ -205,6 +205,10 @@ export function agentContainerEnv(
     https_proxy: proxy,
     NO_PROXY: noProxy,
     no_proxy: noProxy,
+    // Node's own fetch and http ignore the proxy variables unless told (Node 22); the warning
+    // that the env proxy is experimental would otherwise open every Node program's stderr.
+    NODE_USE_ENV_PROXY: "1",
+    NODE_OPTIONS: "--disable-warning=UNDICI-EHPA",
     NODE_EXTRA_CA_CERTS: AGENT_CA_FILE,
     SSL_CERT_FILE: SYSTEM_CA_BUNDLE,
     REQUESTS_CA_BUNDLE: SYSTEM_CA_BUNDLE,

@@ -41,6 +41,14 @@ export const PROVIDER_ROUTE_HOSTS: Readonly<Record<string, readonly string[]>> =
   claude: ["api.anthropic.com"],
   codex: ["api.openai.com", "chatgpt.com"],
 };
+/**
+ * Provider hosts routed only when the host login is forwarded (SPEC §10.2): chatgpt.com serves
+ * codex's ChatGPT login. With an API key, codex 0.171's calls there (plugin catalog, model list)
+ * are refused and it carries on (docs/providers.md).
+ */
+export const FORWARDING_ONLY_HOSTS: Readonly<Record<string, readonly string[]>> = {
+  codex: ["chatgpt.com"],
+};
 /** Branches git-gate protects when a repo sets no `refs.protected` (SPEC §8). */
 export const DEFAULT_PROTECTED_BRANCHES: readonly string[] = ["main", "master", "release/*"];
 
@@ -290,7 +298,10 @@ export function resolveRoutes(
   forward: boolean,
   manifestRoutes: readonly { route: RouteData; from: string; file: string; index: number }[],
 ): ResolvedRoute[] {
-  const providerHosts = PROVIDER_ROUTE_HOSTS[template] ?? [];
+  const forwardingOnly = FORWARDING_ONLY_HOSTS[template] ?? [];
+  const providerHosts = (PROVIDER_ROUTE_HOSTS[template] ?? []).filter((host) =>
+    forward || !forwardingOnly.includes(host)
+  );
   const out: ResolvedRoute[] = providerHosts.map((host) => {
     let tokenRef: string | undefined;
     if (forward) tokenRef = HOST_CREDENTIAL_TOKEN_REFS[template];
