@@ -220,6 +220,7 @@ export function resolveAgent(
     p.auth_token,
     p.forward_host_credentials === true,
     composed.routes,
+    { tokenHost: template === "pi" ? settingsHost(p.settings) : undefined },
   );
   checkProviderSettings(template, p.settings, providerFile, {
     routes,
@@ -297,6 +298,7 @@ export function resolveRoutes(
   authToken: string | undefined,
   forward: boolean,
   manifestRoutes: readonly { route: RouteData; from: string; file: string; index: number }[],
+  options: ResolveRoutesOptions = {},
 ): ResolvedRoute[] {
   const forwardingOnly = FORWARDING_ONLY_HOSTS[template] ?? [];
   const providerHosts = (PROVIDER_ROUTE_HOSTS[template] ?? []).filter((host) =>
@@ -350,20 +352,33 @@ export function resolveRoutes(
       if (route.dlp?.outbound_on_match) existing.dlp.onMatch = route.dlp.outbound_on_match;
       continue;
     }
+    const carriesToken = authToken !== undefined && host === options.tokenHost;
+    if (carriesToken && route.auth !== undefined) {
+      throw new ManifestError(file, {
+        path: `egress.routes[${index}].auth`,
+        message:
+          `cannot be set on ${host}: agent_provider.auth_token already gives the ${template} provider's token there`,
+        hint: "Keep one of them: the route's `auth` or agent_provider.auth_token",
+      });
+    }
+    const auth = carriesToken
+      ? { scheme: "Bearer" as const, tokenRef: authToken!, slot: "" }
+      : route.auth
+      ? { scheme: route.auth.scheme, tokenRef: route.auth.token_ref, slot: "" }
+      : null;
     out.push({
       host,
-      ports: route.ports ? [...route.ports] : route.auth ? [443] : [443, 80],
-      origin: "manifest",
-      provider: null,
+      ports: route.ports ? [...route.ports] : auth ? [443] : [443, 80],
+      origin: carriesToken ? "provider+manifest" : "manifest",
+      provider: carriesToken ? template : null,
       bottle: from,
-      auth: route.auth
-        ? { scheme: route.auth.scheme, tokenRef: route.auth.token_ref, slot: "" }
-        : null,
+      auth,
       matches: route.matches ?? null,
       dlp: {
         outboundDetectors: route.dlp?.outbound_detectors ?? ["token_patterns", "known_secrets"],
         inboundDetectors: route.dlp?.inbound_detectors ?? ["naive_injection_detection"],
-        onMatch: route.dlp?.outbound_on_match ?? "supervise",
+        // The model route of pi carries LLM traffic like a provider route (LESSONS 15).
+        onMatch: route.dlp?.outbound_on_match ?? (carriesToken ? "redact" : "supervise"),
       },
       upstream: route.upstream ?? null,
       maxBodyBytes: route.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -372,6 +387,26 @@ export function resolveRoutes(
   let slot = 0;
   for (const r of out) if (r.auth) r.auth.slot = `EGRESS_TOKEN_${++slot}`;
   return out;
+}
+
+/** Options of {@linkcode resolveRoutes}. */
+export interface ResolveRoutesOptions {
+  /**
+   * The host of a manifest route that carries `authToken` as a Bearer token: pi's model server,
+   * named by `settings.baseUrl` (SPEC §10.3).
+   */
+  tokenHost?: string;
+}
+
+/** The host of pi's `settings.baseUrl`, when it is a URL (validated in full later). */
+function settingsHost(settings: Record<string, unknown> | undefined): string | undefined {
+  const url = settings?.baseUrl;
+  if (typeof url !== "string") return undefined;
+  try {
+    return new URL(url).hostname.toLowerCase() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

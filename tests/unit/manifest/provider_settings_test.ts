@@ -210,3 +210,44 @@ Deno.test("pi settings: parsePiSettings turns bare model ids into entries", () =
   );
   assert.deepEqual(s.models, [{ id: "a" }, { id: "b" }]);
 });
+
+Deno.test("pi auth_token: the route named by baseUrl carries it as Bearer, default redact", () => {
+  const r = resolvePi(
+    piBottle(
+      "baseUrl: https://models.example.com/v1\nmodels: [m]",
+      "    - host: other.example.com\n      auth: {scheme: token, token_ref: OTHER}\n    - host: models.example.com",
+      "  auth_token: BB_PI_KEY\n",
+    ),
+  );
+  const model = r.routes.find((x) => x.host === "models.example.com")!;
+  assert.deepEqual(model.auth, { scheme: "Bearer", tokenRef: "BB_PI_KEY", slot: "EGRESS_TOKEN_2" });
+  assert.equal(model.origin, "provider+manifest");
+  assert.equal(model.provider, "pi");
+  assert.deepEqual(model.ports, [443]);
+  assert.equal(model.dlp.onMatch, "redact");
+  const other = r.routes.find((x) => x.host === "other.example.com")!;
+  assert.deepEqual(other.auth?.slot, "EGRESS_TOKEN_1");
+  assert.equal(other.dlp.onMatch, "supervise");
+  assert.equal(resolvePi(PI).routes[0].auth, null, "without auth_token the route has none");
+});
+
+Deno.test("pi auth_token: a route auth on the same host, or plain HTTP, is refused", () => {
+  const both = thrown(() =>
+    resolvePi(piBottle(
+      "baseUrl: https://models.example.com/v1\nmodels: [m]",
+      "    - host: models.example.com\n      auth: {scheme: Bearer, token_ref: OTHER}",
+      "  auth_token: BB_PI_KEY\n",
+    ))
+  );
+  assert.equal(both.path, "egress.routes[0].auth");
+  assert.match(both.message, /auth_token already gives the pi provider's token there/);
+  const plain = thrown(() =>
+    resolvePi(piBottle(
+      "baseUrl: http://models.example.com/v1\nmodels: [m]",
+      "    - host: models.example.com\n      ports: [80]",
+      "  auth_token: BB_PI_KEY\n",
+    ))
+  );
+  assert.equal(plain.path, "agent_provider.settings.baseUrl");
+  assert.match(plain.message, /unencrypted/);
+});
