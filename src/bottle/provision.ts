@@ -12,7 +12,8 @@
  *
  * @module
  */
-import { containerArchiveGet, containerArchivePut } from "../engine/archive.ts";
+import { containerArchivePut, parsePathStat } from "../engine/archive.ts";
+import { readAllBytes } from "../engine/bytes.ts";
 import {
   type EngineClient,
   EngineNotFoundError,
@@ -151,22 +152,35 @@ async function providerEntries(
 }
 
 /**
- * A regular file of the agent's home as text, or `null` when there is none (or it is a link, a
- * directory, or larger than {@linkcode MAX_MERGED_FILE_BYTES}).
+ * A regular file of the agent's home as text, or `null` when there is none, or it is a link, a
+ * directory or anything but a regular file, or larger than {@linkcode MAX_MERGED_FILE_BYTES}.
+ * The home is the agent's, so the file is judged by the engine's stat header before a byte of
+ * it is read: a huge file never reaches the host's memory.
  */
 export async function readHomeFile(
   client: EngineClient,
   agentId: string,
   path: string,
 ): Promise<string | null> {
-  let tar: Uint8Array;
+  let response: Response;
   try {
-    ({ tar } = await containerArchiveGet(client, agentId, `${AGENT_HOME}/${path}`));
+    response = await client.request("GET", `/containers/${encodeURIComponent(agentId)}/archive`, {
+      action: `Cannot read "${path}" in the agent's home`,
+      id: agentId,
+      query: { path: `${AGENT_HOME}/${path}` },
+    });
   } catch (error) {
     if (error instanceof EngineNotFoundError) return null;
     throw error;
   }
-  if (tar.length > MAX_MERGED_FILE_BYTES + 64 * 1024) return null;
+  const header = response.headers.get("X-Docker-Container-Path-Stat");
+  const stat = header ? parsePathStat(header) : undefined;
+  // Go file-mode bits above the permissions mark directories, links, pipes, devices, setuid…
+  if (stat === undefined || stat.mode >= 2 ** 19 || stat.size > MAX_MERGED_FILE_BYTES) {
+    await response.body?.cancel();
+    return null;
+  }
+  const tar = response.body ? await readAllBytes(response.body) : new Uint8Array(0);
   const entry = tarRead(tar)[0];
   if (entry === undefined || entry.type !== "file") return null;
   return new TextDecoder().decode(entry.data);

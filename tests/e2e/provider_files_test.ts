@@ -19,6 +19,7 @@ import { openCatalog } from "../../src/manifest/mod.ts";
 import { childExtraCaCerts } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { startMcpFixture } from "../helpers/mcp_fixture.ts";
+import { withDeadline } from "../helpers/deadline.ts";
 import { ensureTestCa } from "../helpers/test_ca.ts";
 
 /** A temporary bot-bottle home and user HOME with one skill, `demo-skill`. */
@@ -195,6 +196,37 @@ engineTest(
       const again = await b.run(["stat", "-c", "%a %u", "/home/node/.claude.json"]);
       assert.equal(again.out.trim(), "600 1000");
       assert.equal((await b.run(["cat", "/home/node/.bot-bottle-prompt.txt"])).out, "again\n");
+
+      // The home is the agent's: a huge file, a link and a pipe where provider files go are
+      // replaced, never read into the host's memory, followed or waited on.
+      const planted = await b.run([
+        "sh",
+        "-c",
+        [
+          "truncate -s 64M ~/.claude.json",
+          "rm ~/.claude/settings.json && ln -s /etc/hostname ~/.claude/settings.json",
+        ].join(" && "),
+      ]);
+      assert.equal(planted.code, 0, planted.err);
+      await b.reprovision();
+      const sizes = await b.run([
+        "stat",
+        "-c",
+        "%F %s",
+        "/home/node/.claude.json",
+        "/home/node/.claude/settings.json",
+      ]);
+      const [jsonStat, settingsStat] = sizes.out.trim().split("\n");
+      assert.match(jsonStat, /^regular file \d+$/);
+      assert.ok(Number(jsonStat.split(" ").at(-1)) < 64 * 1024, jsonStat);
+      assert.match(settingsStat, /^regular file /, "the link was replaced by a file");
+      const fresh = JSON.parse((await b.run(["cat", "/home/node/.claude.json"])).out);
+      assert.equal(fresh.hasCompletedOnboarding, true);
+      const fifo = await b.run(["sh", "-c", "rm ~/.claude.json && mkfifo ~/.claude.json"]);
+      assert.equal(fifo.code, 0, fifo.err);
+      await withDeadline(b.reprovision(), "provisioning over a named pipe", 60_000);
+      const piped = await b.run(["stat", "-c", "%F", "/home/node/.claude.json"]);
+      assert.equal(piped.out.trim(), "regular file");
     });
   },
 );
