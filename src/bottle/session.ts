@@ -14,7 +14,7 @@ import {
 } from "../engine/mod.ts";
 import { ConfigError, InternalError, SlugInUseError, UsageError } from "../lib/errors.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
-import { type EnvReader, type HomeLayout, processEnv } from "../lib/home.ts";
+import { type EnvReader, type HomeLayout, homeLayout, processEnv } from "../lib/home.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
 import { BottleStore, openHostStore, type Store } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
@@ -154,6 +154,9 @@ export async function agentImageFor(resolved: ResolvedAgent, env: EnvReader): Pr
       baseImage,
       extraCaPem: extra?.pem,
       npmRegistry,
+      // A context holding the home (its keys, CA keys, database) is refused: a plugin directory
+      // is inside the home, and a link there must not widen the context to all of it.
+      home: homeRoot(env),
     });
   }
   const template = resolved.provider.template;
@@ -172,6 +175,15 @@ export async function agentImageFor(resolved: ResolvedAgent, env: EnvReader): Pr
     extraCaPem: extra?.pem,
     npmRegistry,
   });
+}
+
+/** The bot-bottle home's root, when it can be told. */
+function homeRoot(env: EnvReader): string | undefined {
+  try {
+    return homeLayout(env).root;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options of {@linkcode ensurePlanImages}. */

@@ -276,3 +276,19 @@ function spawnScript(cmd: string, env: Record<string, string>) {
     },
   };
 }
+
+engineTest("a plugin directory linked to the home is refused as a build context", async () => {
+  await using home = await bottleHome(SIDECAR);
+  const root = `${home.root}/home`;
+  await Deno.writeTextFile(`${root}/provider.yaml`, PROVIDER_YAML);
+  await Deno.writeTextFile(`${root}/Dockerfile`, DOCKERFILE);
+  await Deno.symlink(root, `${root}/contrib/linked`).catch(async () => {
+    await Deno.mkdir(`${root}/contrib`, { recursive: true });
+    await Deno.symlink(root, `${root}/contrib/linked`);
+  });
+  await home.write("bottles", "linked", "---\nagent_provider: {template: linked}\n---\n");
+  await home.write("agents", "linked", "---\nbottle: linked\n---\n");
+  const result = await home.cli(["start", "linked", "--headless", "--prompt", "x"]);
+  assert.equal(result.code, 3, result.stderr);
+  assert.match(result.stderr, /as a build context: it holds the bot-bottle home or its state/);
+});
