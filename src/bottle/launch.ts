@@ -99,8 +99,8 @@ export interface LaunchRecord {
   files?: TarEntry[];
   /**
    * Whether held requests wait for a decision from `bot-bottle supervise` (SPEC §7.4); default
-   * true for `cli` owners (unless `BOT_BOTTLE_SUPERVISE_APPROVALS=0`), false for `api` owners
-   * (their flagged requests block at once).
+   * `BOT_BOTTLE_SUPERVISE_APPROVALS`, else true for `cli` owners on a terminal, false otherwise
+   * (their flagged requests block at once with `supervise_unavailable`).
    */
   approvals?: boolean;
 }
@@ -210,6 +210,8 @@ export async function launchBottle(
     env: ctx.env ?? ((n: string) => Deno.env.get(n)),
     owner: record.owner,
     approvals: record.approvals,
+    // A person at a terminal can answer with `bot-bottle supervise` (SPEC §7.4).
+    terminal: Deno.stdin.isTerminal() || Deno.stderr.isTerminal(),
     note: ctx.note,
     debug: ctx.debug,
   });

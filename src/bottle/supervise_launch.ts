@@ -66,10 +66,11 @@ export function superviseSettings(env: EnvReader, approvals: boolean): Supervise
 export const APPROVALS_VARIABLE = "BOT_BOTTLE_SUPERVISE_APPROVALS";
 
 /**
- * Whether a launch's held requests wait for a decision: the launch's own choice if it made one
- * (the programmatic API's opt-in), else yes for CLI owners — `bot-bottle supervise` in another
- * terminal answers, headless or not — unless `BOT_BOTTLE_SUPERVISE_APPROVALS=0`, and no for
- * `api` owners.
+ * Whether a launch's held requests wait for a decision (SPEC §7.4): the launch's own choice if
+ * it made one (the programmatic API's opt-in); else `BOT_BOTTLE_SUPERVISE_APPROVALS` for CLI
+ * owners (1: someone answers with `bot-bottle supervise`, headless or not; 0: block at once);
+ * else yes only for a CLI owner on a terminal — a person is there to run `bot-bottle supervise`,
+ * while a script or CI run without one would only wait for the timeout. `api` owners: no.
  *
  * @throws {ConfigError} for a `BOT_BOTTLE_SUPERVISE_APPROVALS` that is not 0/1/true/false/on/off.
  */
@@ -77,11 +78,12 @@ export function launchApprovals(
   env: EnvReader,
   owner: "cli" | "api",
   chosen: boolean | undefined,
+  terminal = false,
 ): boolean {
   if (chosen !== undefined) return chosen;
   if (owner !== "cli") return false;
   const raw = env(APPROVALS_VARIABLE)?.trim().toLowerCase() ?? "";
-  if (raw === "") return true;
+  if (raw === "") return terminal;
   if (["1", "true", "on", "yes"].includes(raw)) return true;
   if (["0", "false", "off", "no"].includes(raw)) return false;
   throw new ConfigError(
@@ -109,6 +111,8 @@ export interface LaunchSupervisionOptions {
   owner: "cli" | "api";
   /** The launch's own choice ({@linkcode launchApprovals}). */
   approvals?: boolean;
+  /** Whether the owner runs on a terminal (the default of {@linkcode launchApprovals}). */
+  terminal?: boolean;
   note?: (line: string) => void;
   debug?: (line: string) => void;
 }
@@ -123,7 +127,7 @@ export interface LaunchSupervisionOptions {
 export function launchSupervision(options: LaunchSupervisionOptions): LaunchSupervision {
   const settings = superviseSettings(
     options.env,
-    launchApprovals(options.env, options.owner, options.approvals),
+    launchApprovals(options.env, options.owner, options.approvals, options.terminal),
   );
   let relay: SuperviseRelay | undefined;
   let started = false;

@@ -2,7 +2,7 @@
  * Blocks an agent can read (SPEC §7.6 as revised, LESSONS 22), in a real shell bottle started
  * headless by the CLI: `curl https://unlisted.example/` and Node's `fetch` of it get the JSON
  * 403 from inside the intercepted tunnel, and the agent can read the rule and the remedy from
- * it (a bottle started by the CLI has an approver, `bot-bottle supervise`, so the remedy is the
+ * it (the bottle is started with `BOT_BOTTLE_SUPERVISE_APPROVALS=1`: an approver answers with `bot-bottle supervise`, so the remedy is the
  * `request-egress-route` tool; without one it is the manifest snippet, tested with the sidecar in
  * `tests/integration/sidecar/egress_blocks_test.ts`). IP literals and malformed names are still
  * refused on the `CONNECT`.
@@ -53,7 +53,7 @@ function assertReadableBlock(body: Record<string, unknown>, host: string): void 
 engineTest(
   "a shell bottle's curl and Node fetch read the JSON block of an unlisted host",
   async (t) => {
-    await using home = await bottleHome();
+    await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "1" });
     await using bottle = await startProbeBottle(home, MANIFEST, { name: "blocks" });
     const step = (name: string, fn: () => Promise<void>) =>
       t.step({ name, fn, sanitizeOps: false, sanitizeResources: false, sanitizeExit: false });

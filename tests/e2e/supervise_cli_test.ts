@@ -33,7 +33,7 @@ function assertDeliveredOnce(
 engineTest(
   "supervise lists, decides and delivers; a new process takes over after the owner is killed",
   async () => {
-    await using home = await bottleHome();
+    await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "1" });
     await using bottle = await startSleepingBottle(home);
     const { slug } = bottle;
     using db = homeStore(home);
@@ -161,7 +161,7 @@ engineTest(
 engineTest(
   "a bad supervise timeout stops a launch before anything is created (exit 3)",
   async () => {
-    await using home = await bottleHome();
+    await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "1" });
     const r = await home.cli(["start", "shell", "--headless", "--prompt", "true"], {
       EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS: "5m",
     });
@@ -183,7 +183,7 @@ engineTest(
   "a request held by supervise survives its owner's death and is released once by a new process",
   async () => {
     await using upstream = await startUpstream({ plain: false });
-    await using home = await bottleHome();
+    await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "1" });
     await home.write(
       "bottles",
       "held",

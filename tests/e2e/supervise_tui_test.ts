@@ -108,7 +108,7 @@ engineTest(
   "the supervise UI approves one held request and rejects another; the agents see both outcomes",
   async () => {
     await using upstream = await startUpstream({ plain: false });
-    await using home = await bottleHome();
+    await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "1" });
     await home.write(
       "bottles",
       "held",

@@ -193,10 +193,11 @@ Deno.test("superviseSettings() refuses a bad SUPERVISE_TIMEOUT_SECONDS, naming i
   );
 });
 
-Deno.test("launchApprovals(): CLI launches wait for a decision unless turned off; api ones opt in", () => {
+Deno.test("launchApprovals(): CLI launches on a terminal wait for a decision; the variable overrides; api ones opt in", () => {
   const env = (value?: string) => (n: string) => n === APPROVALS_VARIABLE ? value : undefined;
-  assert.equal(launchApprovals(env(), "cli", undefined), true);
-  assert.equal(launchApprovals(env("0"), "cli", undefined), false);
+  assert.equal(launchApprovals(env(), "cli", undefined, true), true, "a person at a terminal");
+  assert.equal(launchApprovals(env(), "cli", undefined, false), false, "nobody to ask (SPEC §7.4)");
+  assert.equal(launchApprovals(env("0"), "cli", undefined, true), false);
   assert.equal(launchApprovals(env("off"), "cli", undefined), false);
   assert.equal(launchApprovals(env("1"), "cli", undefined), true);
   assert.equal(launchApprovals(env(), "api", undefined), false);
