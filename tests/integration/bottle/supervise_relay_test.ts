@@ -238,6 +238,7 @@ Deno.test("launchSupervision() records proposals, expires an earlier run's on st
       slug: "s",
       env: (n) => n === "EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS" ? "42" : undefined,
       owner: "cli",
+      terminal: true,
       note: (l) => notes.push(l),
     });
     assert.equal(supervision.settings.tokenAllowTimeoutSeconds, 42);
