@@ -16,6 +16,7 @@ import {
   networkCreate,
   networkRemove,
 } from "../../src/engine/mod.ts";
+import { runtimeFlags } from "../permissions.ts";
 import { VERSION } from "../../src/version.ts";
 import { fmt, printTable, summarize } from "./stats.ts";
 
@@ -23,8 +24,7 @@ const ROOT = new URL("../../", import.meta.url);
 const RUNS = Number(Deno.env.get("BENCH_START_RUNS") ?? "5");
 
 async function shippedFlags(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  return (config.tasks.compile as string).split(/\s+/).filter((a) => a.startsWith("--allow-"));
+  return await runtimeFlags();
 }
 
 /** One CLI start; ms until the agent's output arrives, and the sidecar's memory meanwhile. */

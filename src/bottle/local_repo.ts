@@ -10,13 +10,14 @@
  * the `bot-bottle/<slug>/…` refs in one `git update-ref --stdin` transaction. Branch names come
  * from the agent and are checked before anything runs. git runs via `Deno.Command` with an argv
  * (never a shell), without the caller's `GIT_DIR`-style variables (they would point git at
- * another repository) and with `GIT_OPTIONAL_LOCKS=0` (so `git status` does not rewrite the
- * index).
+ * another repository) or `LD_*`/`DYLD_*` ones (`childEnv`), and with `GIT_OPTIONAL_LOCKS=0` (so
+ * `git status` does not rewrite the index).
  *
  * @module
  */
 import { basename, dirname, resolve } from "node:path";
 import { FailureError, InternalError, UsageError } from "../lib/errors.ts";
+import { childEnv } from "../lib/host_programs.ts";
 import { gateNameFor } from "./git_config.ts";
 
 /** The namespace fetched-back branches land in: `refs/heads/bot-bottle/<slug>/<branch>`. */
@@ -84,9 +85,9 @@ const REPOSITORY_VARIABLES = [
 ];
 
 function gitEnv(): Record<string, string> {
-  const env = Deno.env.toObject();
+  const env = childEnv({ GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" });
   for (const name of REPOSITORY_VARIABLES) delete env[name];
-  return { ...env, GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0", LC_ALL: "C" };
+  return env;
 }
 
 /** Runs `git <args>`; a missing git binary is a {@linkcode FailureError}. */

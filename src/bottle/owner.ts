@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { childEnv } from "../lib/host_programs.ts";
 import type { BottleRecord } from "../store/mod.ts";
 
 /** How often the owner heartbeats. */
@@ -31,7 +32,8 @@ export function processStart(pid: number): string | null {
       args: ["-o", "lstart=", "-p", String(pid)],
       stdout: "piped",
       stderr: "null",
-      env: { LC_ALL: "C" },
+      env: childEnv({ LC_ALL: "C" }),
+      clearEnv: true,
     }).outputSync();
     const text = new TextDecoder().decode(out.stdout).trim();
     return out.success && text !== "" ? text : null;

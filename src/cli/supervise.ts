@@ -24,6 +24,7 @@ import {
 } from "../bottle/supervise.ts";
 import { FailureError, InterruptedError, UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
+import { childEnv, EDITORS, isRunRefused } from "../lib/host_programs.ts";
 import type { SidecarRoute } from "../sidecar/control/protocol.ts";
 import type { ProposalRecord } from "../store/mod.ts";
 import type { CommandContext, CommandSpec, OptionValues } from "./command.ts";
@@ -199,6 +200,44 @@ function painter(color: boolean): Paint {
   return (style, text) => styleText([...styles[style]], text, { validateStream: false });
 }
 
+/** What {@linkcode runEditor} gave: the editor exited 0, or a line saying why not. */
+export type EditorRun = { ok: true } | { ok: false; text: string };
+
+/**
+ * Opens `file` in `$VISUAL` / `$EDITOR` on this terminal and waits for it. The editor gets this
+ * process's environment without `LD_*`/`DYLD_*` variables (`childEnv`); the binary may only
+ * start the editors of `EDITORS` (its `--allow-run`), so another one is refused with that list.
+ */
+export async function runEditor(
+  file: string,
+  env: (name: string) => string | undefined,
+): Promise<EditorRun> {
+  const [command, ...args] = editorCommand(env);
+  let status;
+  try {
+    status = await new Deno.Command(command, {
+      args: [...args, file],
+      env: childEnv(),
+      clearEnv: true,
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+  } catch (error) {
+    const reason = isRunRefused(error)
+      ? `bot-bottle may only start these editors: ${EDITORS.join(", ")}`
+      : (error as Error).message;
+    return {
+      ok: false,
+      text: `Cannot run the editor "${escapeControl(command)}": ${reason}; set VISUAL or EDITOR`,
+    };
+  }
+  if (!status.success) {
+    return { ok: false, text: `The editor exited with ${status.code}: nothing decided` };
+  }
+  return { ok: true };
+}
+
 /** Splits `$EDITOR` (`code -w`, `vim`) into a command and its arguments. */
 export function editorCommand(env: (name: string) => string | undefined): string[] {
   const setting = (env("VISUAL") || env("EDITOR") || "vi").trim();
@@ -226,26 +265,8 @@ async function editRoute(
         reason: String(record.detail.reason ?? ""),
       }),
     );
-    const [command, ...args] = editorCommand((n) => Deno.env.get(n));
-    let status;
-    try {
-      status = await new Deno.Command(command, {
-        args: [...args, file],
-        stdin: "inherit",
-        stdout: "inherit",
-        stderr: "inherit",
-      }).output();
-    } catch (error) {
-      return {
-        text: `Cannot run the editor "${escapeControl(command)}": ${
-          (error as Error).message
-        }; set EDITOR`,
-        error: true,
-      };
-    }
-    if (!status.success) {
-      return { text: `The editor exited with ${status.code}: nothing decided`, error: true };
-    }
+    const ran = await runEditor(file, (n) => Deno.env.get(n));
+    if (!ran.ok) return { text: ran.text, error: true };
     const edit = parseRouteSnippet(
       await Deno.readTextFile(file),
       original,

@@ -3,7 +3,9 @@
  * the one place bot-bottle runs a host program for a credential. The password leaves the
  * program on stdout, captured and never printed or logged; the command line holds only the
  * service name. `security` is looked up on the given environment's `PATH` (so tests put a fake
- * first), run with stdin closed and a deadline (a locked keychain may prompt or, over SSH, fail).
+ * first), run with stdin closed, without `LD_*`/`DYLD_*` variables (`childEnv`: the binary's scoped
+ * `--allow-run` refuses them) and with a deadline (a locked keychain may prompt or, over SSH,
+ * fail).
  *
  * {@linkcode keychainCondition} (pure) says what went wrong, in words for a message: stderr is
  * never shown, since a failing program may print anything.
@@ -12,6 +14,7 @@
  */
 import { $ } from "dax";
 import type { EnvReader } from "../lib/home.ts";
+import { childEnv } from "../lib/host_programs.ts";
 
 /** How long `security` may take (a Keychain prompt waits for the user). */
 export const KEYCHAIN_TIMEOUT_MS = 120_000;
@@ -51,6 +54,8 @@ export async function readKeychainPassword(
   if (security === null) return { ok: false, reason: "absent" };
   const ms = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
   const result = await $`${security} find-generic-password -s ${service} -w`
+    .clearEnv()
+    .env(childEnv())
     .stdin("null")
     .stdout("piped")
     .stderr("piped")

@@ -4,6 +4,8 @@ import { runCli, shippedPermissionFlags } from "../helpers/cli.ts";
 Deno.test("the shipped permission flags are narrow", async () => {
   const flags = await shippedPermissionFlags();
   assert.ok(flags.length >= 4);
+  assert.ok(flags.some((f) => f.startsWith("--allow-run=")), flags.join(" "));
+  assert.ok(!flags.includes("--allow-run"));
   assert.ok(!flags.includes("--allow-all"));
   assert.ok(flags.includes("--allow-env"));
 });

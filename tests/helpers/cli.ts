@@ -1,11 +1,12 @@
 /**
- * Runs the real CLI entry point in a child process with exactly the permission flags
- * of the shipped binary (read from the `compile` task in deno.json), so e2e tests
- * exercise what `deno compile` would ship.
+ * Runs the real CLI entry point in a child process with exactly the runtime flags of the
+ * shipped binary (deno.json's `cli` task, which `deno task compile` builds with; see
+ * scripts/permissions.ts), so e2e tests exercise what `deno compile` would ship.
  *
  * @module
  */
 
+import { runtimeFlags } from "../../scripts/permissions.ts";
 import { ensureTestCa, testCaCertPath } from "./test_ca.ts";
 
 const ROOT = new URL("../../", import.meta.url);
@@ -35,15 +36,13 @@ export function childExtraCaCerts(): string {
   return [...host, caPath].join(":");
 }
 
-/** The `--allow-*` flags of the `compile` task: the permissions the binary ships with. */
+/**
+ * The runtime flags the binary ships with (`--quiet`, `--no-prompt`, the `--allow-*` flags): the
+ * flags of deno.json's `cli` task, which `deno task compile` builds the binary with
+ * (scripts/permissions.ts).
+ */
 export async function shippedPermissionFlags(): Promise<string[]> {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
-  const task: string = config.tasks.compile;
-  const flags = task.split(/\s+/).filter((a) => a.startsWith("--allow-"));
-  if (flags.length === 0 || flags.some((f) => f === "--allow-all" || f === "-A")) {
-    throw new Error("deno.json compile task must list narrow --allow-* flags");
-  }
-  return flags;
+  return await runtimeFlags();
 }
 
 /** Options of {@linkcode runCli}. */
