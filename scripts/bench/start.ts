@@ -16,6 +16,11 @@ import {
   networkCreate,
   networkRemove,
 } from "../../src/engine/mod.ts";
+import { baseImages } from "../../src/bottle/base_images.ts";
+import { agentImageSpec } from "../../src/bottle/image_spec.ts";
+import { sidecarImageFor } from "../../src/bottle/session.ts";
+import { loadExtraCaCerts } from "../../src/lib/extra_ca.ts";
+import { processEnv } from "../../src/lib/home.ts";
 import { runtimeFlags } from "../permissions.ts";
 import { VERSION } from "../../src/version.ts";
 import { fmt, printTable, summarize } from "./stats.ts";
@@ -74,18 +79,31 @@ async function sidecarMemory(client: EngineClient, name: string): Promise<number
   return (usage - cache) / (1024 * 1024);
 }
 
+/** The images `start shell` runs here: the hash-named sidecar and shell images. */
+async function launchImages(): Promise<{ sidecar: string; agent: string }> {
+  const extra = await loadExtraCaCerts();
+  const agent = await agentImageSpec({
+    template: "shell",
+    version: VERSION,
+    baseImage: baseImages().agent,
+    extraCaPem: extra?.pem,
+  });
+  return { sidecar: await sidecarImageFor(processEnv), agent: agent.name };
+}
+
 /** The same two containers through the bare engine API. */
-async function bareStart(client: EngineClient, n: number): Promise<number> {
+async function bareStart(
+  client: EngineClient,
+  n: number,
+  images: { sidecar: string; agent: string },
+): Promise<number> {
   const started = performance.now();
   const net = `bbbench-net-${Deno.pid}-${n}`;
   const ids: string[] = [];
   await networkCreate(client, net, { Internal: true });
   try {
     for (
-      const [name, image] of [["sidecar", `bot-bottle-sidecar:${VERSION}`], [
-        "agent",
-        `bot-bottle-shell:${VERSION}`,
-      ]]
+      const [name, image] of [["sidecar", images.sidecar], ["agent", images.agent]]
     ) {
       const { Id } = await containerCreate(client, `bbbench-${name}-${Deno.pid}-${n}`, {
         Image: image,
@@ -117,6 +135,7 @@ export async function benchStart(): Promise<void> {
     if (!init.success) throw new Error("init failed");
     // Warm-up: builds or verifies the images, so every measured run is warm.
     await cliStart(home, flags, client);
+    const images = await launchImages();
     const cli: number[] = [];
     const rss: number[] = [];
     const bare: number[] = [];
@@ -124,7 +143,7 @@ export async function benchStart(): Promise<void> {
       const r = await cliStart(home, flags, client);
       cli.push(r.ms);
       rss.push(r.rssMiB);
-      bare.push(await bareStart(client, i));
+      bare.push(await bareStart(client, i, images));
     }
     const c = summarize(cli);
     const b = summarize(bare);

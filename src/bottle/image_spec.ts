@@ -5,7 +5,8 @@
  *
  * The spec builders ({@linkcode sidecarImageSpec}, {@linkcode agentImageSpec}) only read embedded
  * assets; {@linkcode buildHash} digests a spec and {@linkcode imageContext} is the tar it is built
- * from, both pure. A manifest's own Dockerfile is read from disk by `build_context.ts`; the engine
+ * from, both pure. Images are named by their build hash ({@linkcode hashedImageName}:
+ * `bot-bottle-shell:0.1.0-3fa2c1d9e0b4`), so every configuration has its own tag. A manifest's own Dockerfile is read from disk by `build_context.ts`; the engine
  * builds a spec in `image_build.ts`.
  *
  * The extra CAs (`BOT_BOTTLE_EXTRA_CA_CERTS`) travel in the context as
@@ -39,7 +40,7 @@ export interface ImageFile {
 
 /** Everything needed to build one image. */
 export interface ImageSpec {
-  /** `repo:tag`. */
+  /** `repo:tag`; the spec builders make it {@linkcode hashedImageName}. */
   name: string;
   /** The Dockerfile's text. */
   dockerfile: string;
@@ -90,21 +91,44 @@ const IMAGES_DIR = "src/bottle/images";
 const SIDECAR_DIR = "src/sidecar";
 
 /**
- * The sidecar image to run: `BOT_BOTTLE_SIDECAR_IMAGE` when set (a prebuilt image, not built),
- * else `bot-bottle-sidecar:<version>`.
+ * The prebuilt sidecar image of `BOT_BOTTLE_SIDECAR_IMAGE` (used as is, never built), or
+ * `undefined` when bot-bottle builds its own.
  *
  * @example
  * ```ts
- * sidecarImageName(() => undefined, "0.1.0"); // "bot-bottle-sidecar:0.1.0"
+ * prebuiltSidecarImage(() => undefined); // undefined
  * ```
  */
-export function sidecarImageName(env: EnvReader, version: string): string {
-  return env(SIDECAR_IMAGE_VARIABLE)?.trim() || `bot-bottle-sidecar:${version}`;
+export function prebuiltSidecarImage(env: EnvReader): string | undefined {
+  return env(SIDECAR_IMAGE_VARIABLE)?.trim() || undefined;
 }
 
-/** The image name of a built-in template: `bot-bottle-<template>:<version>`. */
+/** The repository and version of a built-in template: `bot-bottle-<template>:<version>`. */
 export function agentImageName(template: AgentTemplate, version: string): string {
   return `bot-bottle-${template}:${version}`;
+}
+
+/** How many hex digits of the build hash an image's tag carries. */
+export const HASH_TAG_DIGITS = 12;
+
+/**
+ * The name an image is built and run under: `<repo>:<version>-<first 12 hex of its build hash>`,
+ * so each configuration (another extra CA, base image or registry) has its own tag and two of
+ * them never rebuild each other's image back and forth.
+ *
+ * @example
+ * ```ts
+ * hashedImageName("bot-bottle-shell:0.1.0", "3fa2c1d9e0b4…"); // "bot-bottle-shell:0.1.0-3fa2c1d9e0b4"
+ * ```
+ */
+export function hashedImageName(name: string, hash: string): string {
+  return `${name}-${hash.slice(0, HASH_TAG_DIGITS)}`;
+}
+
+/** The `<repo>:<version>` a {@linkcode hashedImageName} was made from, or `null`. */
+export function unhashedImageName(name: string): string | null {
+  const match = new RegExp(`^(.+:[^:/]+)-[0-9a-f]{${HASH_TAG_DIGITS}}$`).exec(name);
+  return match ? match[1] : null;
 }
 
 /** Options every spec builder takes. */
@@ -138,8 +162,8 @@ export async function sidecarImageSpec(options: SidecarImageSpecOptions): Promis
   for (const path of await listAssetsRecursive(SIDECAR_DIR)) {
     files.push({ path: `sidecar/${path}`, data: await readAsset(`${SIDECAR_DIR}/${path}`) });
   }
-  return {
-    name: options.name ?? `bot-bottle-sidecar:${options.version}`,
+  return await named({
+    name: options.name ?? "",
     dockerfile: await readAssetText(`${IMAGES_DIR}/sidecar.Dockerfile`),
     files,
     buildArgs: {
@@ -147,7 +171,13 @@ export async function sidecarImageSpec(options: SidecarImageSpecOptions): Promis
       DENO_IMAGE: options.baseImages.deno,
     },
     labels: { ...options.labels, [LABELS.version]: options.version },
-  };
+  }, `bot-bottle-sidecar:${options.version}`);
+}
+
+/** `spec` named {@linkcode hashedImageName} of `base` unless it has a name already. */
+async function named(spec: ImageSpec, base: string): Promise<ImageSpec> {
+  if (spec.name === "") spec.name = hashedImageName(base, await buildHash(spec));
+  return spec;
 }
 
 /** Options of {@linkcode agentImageSpec}. */
@@ -176,13 +206,13 @@ export async function agentImageSpec(options: AgentImageSpecOptions): Promise<Im
   }
   const buildArgs: Record<string, string> = { BASE_IMAGE: options.baseImage };
   if (template !== "shell") buildArgs.NPM_REGISTRY = options.npmRegistry ?? DEFAULT_NPM_REGISTRY;
-  return {
-    name: options.name ?? agentImageName(template, options.version),
+  return await named({
+    name: options.name ?? "",
     dockerfile: await readAssetText(`${IMAGES_DIR}/agent-${template}.Dockerfile`),
     files: extraCaFiles(EXTRA_CA_DIR, options.extraCaPem),
     buildArgs,
     labels: { ...options.labels, [LABELS.version]: options.version },
-  };
+  }, agentImageName(template, options.version));
 }
 
 /**

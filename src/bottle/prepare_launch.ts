@@ -19,7 +19,6 @@ import type { HiddenPrompter } from "../lib/tty_prompt.ts";
 import { UsageError } from "../lib/errors.ts";
 import { type ManifestCatalog, resolveAgent, type ResolvedAgent } from "../manifest/mod.ts";
 import { VERSION } from "../version.ts";
-import { sidecarImageName } from "./image_spec.ts";
 import { type BottlePlan, type LocalRepoPlan, planBottle } from "./plan.ts";
 import type { McpServer } from "./providers/mod.ts";
 import { isGateName } from "./git_config.ts";
@@ -29,8 +28,10 @@ import {
   type BottleEnv,
   chooseRuntime,
   ensurePlanImages,
+  imageLockDir,
   newBottleSlug,
   probeAgentImage,
+  sidecarImageFor,
 } from "./session.ts";
 import { loadSkills } from "./skills.ts";
 
@@ -124,7 +125,7 @@ export async function prepareLaunch(
     version: VERSION,
     agentImage: image.name,
     agentImageCached: image.cached,
-    sidecarImage: sidecarImageName(env.env, VERSION),
+    sidecarImage: await sidecarImageFor(env.env),
     runtime,
     label: request.label,
     color: request.color,
@@ -192,12 +193,19 @@ export interface GatherLaunchInputsOptions {
   prompter?: HiddenPrompter;
   /** Image build progress lines. */
   onProgress?: (line: string) => void;
+  /** Told before an image is built, with its name. */
+  onBuild?: (name: string) => void;
+  /** Told after an image was built, with its name and seconds. */
+  onBuilt?: (name: string, seconds: number) => void;
+  /** Told when another process is building an image this launch needs, and it waits. */
+  onWait?: (name: string) => void;
 }
 
 /**
  * The second half of the shared launch sequence, after the plan and before `launchBottle`:
  * the launch's secrets (asked first, so a prompt never waits behind a long build), the skill
- * files, and the plan's images built unless cached.
+ * files, and the plan's images built unless cached (one build per image at a time host-wide: a
+ * launch that finds another building the same image waits and reuses it).
  *
  * @throws {CredentialsError} naming a variable that is unset or empty.
  * @throws {ConfigError} for a skill that is missing.
@@ -216,7 +224,11 @@ export async function gatherLaunchInputs(
   const files = await loadSkills(resolved.agent.skills, plan.provision.skillsDir, env.env);
   await ensurePlanImages(env.client, resolved, plan, {
     env: env.env,
+    lockDir: imageLockDir(env.layout),
     onProgress: options.onProgress,
+    onBuild: options.onBuild,
+    onBuilt: options.onBuilt,
+    onWait: options.onWait,
   });
   return { secrets, files };
 }

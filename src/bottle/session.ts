@@ -26,8 +26,7 @@ import {
   agentImageSpec,
   type AgentTemplate,
   type ImageSpec,
-  SIDECAR_IMAGE_VARIABLE,
-  sidecarImageName,
+  prebuiltSidecarImage,
   sidecarImageSpec,
 } from "./image_spec.ts";
 import type { BottlePlan } from "./plan.ts";
@@ -186,19 +185,51 @@ function homeRoot(env: EnvReader): string | undefined {
   }
 }
 
+/**
+ * The sidecar image a launch runs: `BOT_BOTTLE_SIDECAR_IMAGE` when set (prebuilt, used as is),
+ * else bot-bottle's own, named by its build hash.
+ *
+ * @throws {ConfigError} for an unusable `BOT_BOTTLE_EXTRA_CA_CERTS`.
+ */
+export async function sidecarImageFor(env: EnvReader): Promise<string> {
+  return prebuiltSidecarImage(env) ?? (await sidecarSpecFor(env)).name;
+}
+
+async function sidecarSpecFor(env: EnvReader): Promise<ImageSpec> {
+  const extra = await loadExtraCaCerts(env);
+  return await sidecarImageSpec({
+    version: VERSION,
+    baseImages: baseImages(env),
+    extraCaPem: extra?.pem,
+  });
+}
+
+/** The directory of the image build locks: `<home>/locks`. */
+export function imageLockDir(layout: HomeLayout): string {
+  return `${layout.root}/locks`;
+}
+
 /** Options of {@linkcode ensurePlanImages}. */
 export interface EnsurePlanImagesOptions {
   env: EnvReader;
+  /** Build lock directory ({@linkcode imageLockDir}): one build per image at a time. */
+  lockDir?: string;
   onProgress?: (line: string) => void;
   /** Called before each build that has to run, with the image name. */
   onBuild?: (name: string) => void;
+  /** Called after a build, with the image name and its seconds. */
+  onBuilt?: (name: string, seconds: number) => void;
+  /** Called when another process is building the image and this launch waits for it. */
+  onWait?: (name: string) => void;
 }
 
 /**
  * Builds (or reuses) the sidecar image and, unless resuming from a frozen image, the agent
- * image of a plan. A prebuilt `BOT_BOTTLE_SIDECAR_IMAGE` is used as is.
+ * image of a plan, each under its build lock. A prebuilt `BOT_BOTTLE_SIDECAR_IMAGE` is used as
+ * is.
  *
  * @throws {EngineApiError} when a build fails.
+ * @throws {InternalError} when an image's inputs changed since the plan named it.
  */
 export async function ensurePlanImages(
   client: EngineClient,
@@ -207,32 +238,33 @@ export async function ensurePlanImages(
   options: EnsurePlanImagesOptions,
 ): Promise<{ agentBuilt: boolean; sidecarBuilt: boolean }> {
   const env = options.env;
-  let sidecarBuilt = false;
-  if (!env(SIDECAR_IMAGE_VARIABLE)?.trim()) {
-    const extra = await loadExtraCaCerts(env);
-    const spec = await sidecarImageSpec({
-      version: VERSION,
-      baseImages: baseImages(env),
-      extraCaPem: extra?.pem,
-      name: sidecarImageName(env, VERSION),
-    });
-    sidecarBuilt = (await ensureImage(client, spec, { onProgress: options.onProgress })).built;
-  }
-  let agentBuilt = false;
-  if (!plan.images.agent.frozen) {
-    const spec = await agentImageFor(resolved, env);
-    const result = await ensureImage(client, spec, { onProgress: options.onProgress });
-    agentBuilt = result.built;
-    if (spec.name !== plan.images.agent.name) {
+  const ensure = async (spec: ImageSpec, planned: string) => {
+    if (spec.name !== planned) {
       // The plan named the image from the same inputs: a difference means they changed meanwhile.
       throw new InternalError(
-        `Cannot launch "${plan.slug}": the plan names image "${plan.images.agent.name}" but the build made "${spec.name}"`,
+        `Cannot launch "${plan.slug}": the plan names image "${planned}" but the build makes "${spec.name}"`,
         {
           hint:
-            "The agent's Dockerfile or its build context changed during the launch: run it again",
+            "The image's Dockerfile, build context or extra CAs changed during the launch: run it again",
         },
       );
     }
+    const result = await ensureImage(client, spec, {
+      lockDir: options.lockDir,
+      onProgress: options.onProgress,
+      onBuild: options.onBuild,
+      onWait: options.onWait,
+    });
+    if (result.built) options.onBuilt?.(result.name, result.seconds);
+    return result.built;
+  };
+  let sidecarBuilt = false;
+  if (prebuiltSidecarImage(env) === undefined) {
+    sidecarBuilt = await ensure(await sidecarSpecFor(env), plan.images.sidecar.name);
+  }
+  let agentBuilt = false;
+  if (!plan.images.agent.frozen) {
+    agentBuilt = await ensure(await agentImageFor(resolved, env), plan.images.agent.name);
   }
   return { agentBuilt, sidecarBuilt };
 }

@@ -1,13 +1,19 @@
 import { applyCleanup, planCleanup } from "../bottle/cleanup.ts";
+import { planImageCleanup, removeImages } from "../bottle/image_cleanup.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
+import { VERSION } from "../version.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
 
-/** `bot-bottle cleanup`: remove objects of bottles that are no longer live. */
+/**
+ * `bot-bottle cleanup`: remove objects of bottles that are no longer live, and the images
+ * bot-bottle built that are superseded (`image_cleanup.ts`).
+ */
 export const cleanupCommand: CommandSpec = {
   name: "cleanup",
-  summary: "Remove labelled engine objects and state of bottles that are no longer live.",
+  summary:
+    "Remove labelled engine objects and state of bottles that are no longer live, and superseded images.",
   positionals: [],
   options: {
     yes: { type: "boolean", short: "y", description: "Do not ask for confirmation" },
@@ -21,12 +27,22 @@ async function run(ctx: CommandContext): Promise<number> {
   using benv = await openBottleEnv(homeLayout());
   const lc = benv;
   const candidates = await planCleanup(lc, { all: ctx.values.all === true, homeId: benv.homeId });
-  if (candidates.length === 0) {
-    if (globals.json) io.out(JSON.stringify({ bottles: [], failures: [] }) + "\n");
+  const images = await planImageCleanup(benv.client, { version: VERSION, now: Date.now() });
+  if (candidates.length === 0 && images.length === 0) {
+    if (globals.json) io.out(JSON.stringify({ bottles: [], images: 0, failures: [] }) + "\n");
     else if (!globals.quiet) io.err("bot-bottle: nothing to clean up\n");
     return 0;
   }
   if (!globals.json || !ctx.values.yes) {
+    if (images.length > 0) {
+      io.err(
+        `images:\n${
+          images.map((i) =>
+            `  ${escapeControl(i.names.join(", ") || i.id.slice(0, 19))} (${i.reason})\n`
+          ).join("")
+        }`,
+      );
+    }
     for (const c of candidates) {
       const parts = [
         ...c.objects.containers.map((o) => `container ${o.name}`),
@@ -48,9 +64,14 @@ async function run(ctx: CommandContext): Promise<number> {
       );
       return 2;
     }
-    if (!await confirm(io, `remove these objects of ${candidates.length} bottle(s)?`)) return 0;
+    const what = [
+      ...(candidates.length > 0 ? [`these objects of ${candidates.length} bottle(s)`] : []),
+      ...(images.length > 0 ? [`${images.length} image(s)`] : []),
+    ].join(" and ");
+    if (!await confirm(io, `remove ${what}?`)) return 0;
   }
   const { removed, failures } = await applyCleanup(lc, candidates);
+  const imagesRemoved = await removeImages(benv.client, images);
   const sum = (k: "containers" | "networks" | "volumes") => removed.reduce((n, r) => n + r[k], 0);
   for (const f of failures) {
     io.err(
@@ -66,6 +87,7 @@ async function run(ctx: CommandContext): Promise<number> {
         containers: sum("containers"),
         networks: sum("networks"),
         volumes: sum("volumes"),
+        images: imagesRemoved.removed,
         failures,
       }) + "\n",
     );
@@ -73,7 +95,11 @@ async function run(ctx: CommandContext): Promise<number> {
     io.err(
       `bot-bottle: removed ${sum("containers")} containers, ${sum("networks")} networks, ${
         sum("volumes")
-      } volumes of ${candidates.length - failures.length} bottle(s)\n`,
+      } volumes of ${
+        candidates.length - failures.length
+      } bottle(s), ${imagesRemoved.removed} image(s)${
+        imagesRemoved.inUse > 0 ? ` (${imagesRemoved.inUse} in use, kept)` : ""
+      }\n`,
     );
   }
   return failures.length > 0 ? 1 : 0;

@@ -54,12 +54,17 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
       hint: "Use --headless --prompt TEXT, or run from a terminal",
     });
   }
-  const progress = createBuildProgress((t) => {
-    if (!globals.quiet) io.err(t);
-  }, { tty: io.stderrIsTTY, columns: consoleColumns() });
+  const buildProgress = (name?: string) =>
+    createBuildProgress((t) => {
+      if (!globals.quiet) io.err(t);
+    }, { tty: io.stderrIsTTY, columns: consoleColumns(), name });
+  let progress = buildProgress();
   const { secrets, files } = await gatherLaunchInputs(benv, { resolved, plan }, {
     prompter: io.stdinIsTTY && !plan.headless ? ttyPrompter() : undefined,
-    onProgress: progress.line,
+    onProgress: (line) => progress.line(line),
+    onBuild: (name) => (progress = buildProgress(name)),
+    onBuilt: (name, seconds) => progress.done(`built ${name} in ${seconds}s`),
+    onWait: (name) => say(`waiting for another bot-bottle process to build ${name}`),
   });
 
   let launched: LaunchedBottle | undefined;

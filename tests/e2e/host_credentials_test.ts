@@ -14,7 +14,12 @@
  */
 import assert from "node:assert/strict";
 import { connectEngine, containerInspect, imageRemove } from "../../src/engine/mod.ts";
+import { baseImages } from "../../src/bottle/base_images.ts";
+import { ensureImage } from "../../src/bottle/image_build.ts";
+import { agentImageSpec } from "../../src/bottle/image_spec.ts";
+import { loadExtraCaCerts } from "../../src/lib/extra_ca.ts";
 import { VERSION } from "../../src/version.ts";
+import { cliEnv } from "../helpers/cli.ts";
 import { bottleHome } from "../helpers/bottle_home.ts";
 import { type ProbeBottle, startProbeBottle } from "../helpers/bottle_probe.ts";
 import { engineTest } from "../helpers/engine.ts";
@@ -57,8 +62,27 @@ function codexLogin() {
   return { text, access, id, refresh, exp, accountId: auth.chatgpt_account_id };
 }
 
+/**
+ * The template's image as the test's CLIs build it (images are named by build hash, so the name
+ * depends on their extra CAs), built now if no earlier launch did.
+ */
+async function templateImage(template: "claude" | "codex"): Promise<string> {
+  const env = await cliEnv();
+  const reader = (name: string) => env[name];
+  const spec = await agentImageSpec({
+    template,
+    version: VERSION,
+    baseImage: baseImages(reader).agent,
+    extraCaPem: (await loadExtraCaCerts(reader))?.pem,
+  });
+  using client = await connectEngine();
+  await ensureImage(client, spec);
+  return spec.name;
+}
+
 /** A Dockerfile on top of the template image whose CLI dumps its env and sleeps. */
 async function fakeAgentContext(template: "claude" | "codex"): Promise<string> {
+  const from = await templateImage(template);
   const dir = await Deno.makeTempDir({ prefix: "bb-e2e-fake-agent-" });
   const script = [
     "#!/bin/sh",
@@ -68,7 +92,7 @@ async function fakeAgentContext(template: "claude" | "codex"): Promise<string> {
   await Deno.writeTextFile(
     `${dir}/Dockerfile`,
     [
-      `FROM bot-bottle-${template}:${VERSION}`,
+      `FROM ${from}`,
       "USER root",
       `RUN mv "$(command -v ${template})" /usr/local/bin/${template}-real && ` +
       `printf '${script}\\n' > /usr/local/bin/${template} && chmod 755 /usr/local/bin/${template}`,

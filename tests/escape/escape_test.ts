@@ -28,7 +28,6 @@ import {
   containerRemove,
   containerStart,
 } from "../../src/engine/mod.ts";
-import { VERSION } from "../../src/version.ts";
 import { TEST_SESSION_LABEL } from "../helpers/engine.ts";
 import {
   assertRawBlocked,
@@ -871,7 +870,8 @@ engineTest(
         using client = await connectEngine();
         const egressNet = `bot-bottle-egress-${bottle.slug}`;
         const decoy = await containerCreate(client, `bbtest-decoy-${bottle.slug}`, {
-          Image: `bot-bottle-shell:${VERSION}`,
+          // The bottle's own agent image (images are named by build hash: this one is present).
+          Image: (await containerInspect(client, bottle.agentId)).Config.Image,
           Cmd: ["sleep", "120"],
           Labels: { [TEST_SESSION_LABEL]: `${Date.now()}-${Deno.pid}-decoy` },
           HostConfig: { NetworkMode: egressNet },

@@ -9,10 +9,12 @@ import {
   buildHash,
   DEFAULT_NPM_REGISTRY,
   extraCaFiles,
+  hashedImageName,
   imageContext,
   type ImageSpec,
-  sidecarImageName,
+  prebuiltSidecarImage,
   sidecarImageSpec,
+  unhashedImageName,
 } from "../../../src/bottle/image_spec.ts";
 import { LABELS, tarRead } from "../../../src/engine/mod.ts";
 import { listAssetsRecursive, readAsset } from "../../../src/lib/assets.ts";
@@ -34,16 +36,39 @@ const fileText = (spec: ImageSpec, path: string) => {
 const lineOf = (dockerfile: string, re: RegExp) =>
   dockerfile.split("\n").findIndex((l) => re.test(l));
 
-Deno.test("sidecarImageName is bot-bottle-sidecar:<version> unless BOT_BOTTLE_SIDECAR_IMAGE is set", () => {
-  assert.equal(sidecarImageName(() => undefined, "0.1.0"), "bot-bottle-sidecar:0.1.0");
-  assert.equal(sidecarImageName(() => "  ", "0.1.0"), "bot-bottle-sidecar:0.1.0");
+Deno.test("prebuiltSidecarImage is BOT_BOTTLE_SIDECAR_IMAGE, trimmed, when set", () => {
+  assert.equal(prebuiltSidecarImage(() => undefined), undefined);
+  assert.equal(prebuiltSidecarImage(() => "  "), undefined);
   const env = (n: string) => (n === "BOT_BOTTLE_SIDECAR_IMAGE" ? " mirror/sidecar:7 " : undefined);
-  assert.equal(sidecarImageName(env, "0.1.0"), "mirror/sidecar:7");
+  assert.equal(prebuiltSidecarImage(env), "mirror/sidecar:7");
+});
+
+Deno.test("hashedImageName tags <repo>:<version> with 12 hex of the build hash, and back", () => {
+  const hash = "3fa2c1d9e0b4".padEnd(64, "7");
+  assert.equal(
+    hashedImageName("bot-bottle-shell:0.1.0", hash),
+    "bot-bottle-shell:0.1.0-3fa2c1d9e0b4",
+  );
+  assert.equal(unhashedImageName("bot-bottle-shell:0.1.0-3fa2c1d9e0b4"), "bot-bottle-shell:0.1.0");
+  assert.equal(
+    unhashedImageName("registry:5000/bot-bottle-pi:0.1.0-3fa2c1d9e0b4"),
+    "registry:5000/bot-bottle-pi:0.1.0",
+  );
+  for (
+    const name of [
+      "bot-bottle-shell:0.1.0",
+      "bot-bottle-shell:0.1.0-3FA2C1D9E0B4",
+      "x-3fa2c1d9e0b4",
+      "a:b-3fa2c1d9e0b",
+    ]
+  ) {
+    assert.equal(unhashedImageName(name), null, name);
+  }
 });
 
 Deno.test("sidecarImageSpec names, args and labels the sidecar image", async () => {
   const spec = await sidecarImageSpec({ version: "0.1.0", baseImages: BASES });
-  assert.equal(spec.name, "bot-bottle-sidecar:0.1.0");
+  assert.equal(spec.name, hashedImageName("bot-bottle-sidecar:0.1.0", await buildHash(spec)));
   assert.deepEqual(spec.buildArgs, {
     GITLEAKS_IMAGE: "zricethezav/gitleaks:v8.30.1",
     DENO_IMAGE: "denoland/deno:debian-2.9.6",
@@ -124,11 +149,14 @@ Deno.test("sidecar.Dockerfile: gitleaks stage, CA first, deno user, cached entry
   ]);
 });
 
-Deno.test("agentImageSpec names bot-bottle-<template>:<version> and passes BASE_IMAGE", async () => {
+Deno.test("agentImageSpec names bot-bottle-<template>:<version>-<hash> and passes BASE_IMAGE", async () => {
   for (const template of AGENT_TEMPLATES) {
     const spec = await agentImageSpec({ template, version: "0.1.0", baseImage: "node:22-slim" });
-    assert.equal(spec.name, `bot-bottle-${template}:0.1.0`);
-    assert.equal(spec.name, agentImageName(template, "0.1.0"));
+    assert.match(spec.name, new RegExp(`^bot-bottle-${template}:0\\.1\\.0-[0-9a-f]{12}$`));
+    assert.equal(
+      spec.name,
+      hashedImageName(agentImageName(template, "0.1.0"), await buildHash(spec)),
+    );
     assert.equal(spec.buildArgs.BASE_IMAGE, "node:22-slim");
     assert.deepEqual(spec.labels, { [LABELS.version]: "0.1.0" });
     assert.deepEqual(paths(spec), ["extra-ca"]);
