@@ -1,7 +1,8 @@
 /**
  * CLI cold start and engine round trip, each side by side with a reference in the same run:
- * - `main.ts version` under `deno run` with the shipped permission flags, against `deno eval`
- *   of an empty program (the runtime's own start-up, the floor for any Deno CLI);
+ * - `main.ts version` and `main.ts list` (a fresh home with the starter manifests) under
+ *   `deno run` with the shipped flags, against `deno eval` of an empty program (the runtime's own
+ *   start-up, the floor for any Deno CLI);
  * - `GET /_ping` through our engine client (keep-alive), against `curl --unix-socket` making
  *   the same requests over one connection in one process.
  *
@@ -22,9 +23,14 @@ const runs = Number(values.runs ?? 15);
 const pings = Number(values.pings ?? 500);
 const main = new URL("../../main.ts", import.meta.url).pathname;
 
-async function timeCommand(cmd: string, args: string[]): Promise<number> {
+async function timeCommand(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<number> {
   const started = performance.now();
-  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
+  const out = await new Deno.Command(cmd, { args, env, stdout: "null", stderr: "piped" })
+    .output();
   const ms = performance.now() - started;
   if (!out.success) {
     throw new Error(`${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
@@ -35,21 +41,38 @@ async function timeCommand(cmd: string, args: string[]): Promise<number> {
 export async function benchColdStart(): Promise<void> {
   const flags = await shippedPermissionFlags();
   const deno = Deno.execPath();
-  await timeCommand(deno, ["run", ...flags, main, "version"]); // warm the module cache
-  const ours: number[] = [];
-  const floor: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    ours.push(await timeCommand(deno, ["run", ...flags, main, "version"]));
-    floor.push(await timeCommand(deno, ["eval", "0"]));
+  // `list` reads a home: a fresh one with the starter manifests.
+  const home = await Deno.makeTempDir({ prefix: "bot-bottle-bench-home-" });
+  const env = { BOT_BOTTLE_HOME: home };
+  try {
+    await timeCommand(deno, ["run", ...flags, main, "init", "--quiet"], env);
+    const commands: [string, string[]][] = [["version", ["version"]], ["list", ["list"]]];
+    for (const [, args] of commands) await timeCommand(deno, ["run", ...flags, main, ...args], env); // warm the module cache
+    const ours = new Map(commands.map(([name]) => [name, [] as number[]]));
+    const floor: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      for (const [name, args] of commands) {
+        ours.get(name)!.push(await timeCommand(deno, ["run", ...flags, main, ...args], env));
+      }
+      floor.push(await timeCommand(deno, ["eval", "0"]));
+    }
+    const b = summarize(floor);
+    console.log(`\nCLI cold start (${runs} runs each, wall clock, the shipped flags)`);
+    const rows = commands.map(([name]) => {
+      const a = summarize(ours.get(name)!);
+      return [`bot-bottle ${name}`, fmt(a.p50, "ms"), fmt(a.mean, "ms"), fmt(a.min, "ms")];
+    });
+    printTable(["", "p50", "mean", "min"], [
+      ...rows,
+      ["deno eval 0 (runtime floor)", fmt(b.p50, "ms"), fmt(b.mean, "ms"), fmt(b.min, "ms")],
+    ]);
+    for (const [name] of commands) {
+      const a = summarize(ours.get(name)!);
+      console.log(`ratio p50 bot-bottle ${name} / runtime floor: ${(a.p50 / b.p50).toFixed(2)}x`);
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
   }
-  const a = summarize(ours);
-  const b = summarize(floor);
-  console.log(`\nCLI cold start (${runs} runs each, wall clock)`);
-  printTable(["", "p50", "mean", "min"], [
-    ["bot-bottle version", fmt(a.p50, "ms"), fmt(a.mean, "ms"), fmt(a.min, "ms")],
-    ["deno eval 0 (runtime floor)", fmt(b.p50, "ms"), fmt(b.mean, "ms"), fmt(b.min, "ms")],
-  ]);
-  console.log(`ratio p50 bot-bottle / runtime floor: ${(a.p50 / b.p50).toFixed(2)}x`);
 }
 
 export async function benchPing(): Promise<void> {

@@ -47,8 +47,11 @@ export interface CommandContext {
   positionals: string[];
   globals: GlobalOptions;
   io: IO;
-  /** Every command of the CLI (for `completions` and help), given by the dispatcher. */
-  commands: readonly CommandSpec[];
+  /**
+   * Loads every command of the CLI (for `completions`), given by the dispatcher: commands load
+   * lazily, so only a command that needs the others pays for importing them.
+   */
+  commands: () => Promise<readonly CommandSpec[]>;
 }
 
 /** A CLI command. Commands without `run` exit 2 with "not implemented yet". */

@@ -149,8 +149,8 @@ export const completionsCommand: CommandSpec = {
   summary: "Print a completion script for bash, zsh or fish.",
   positionals: [{ name: "shell", required: true, description: "bash | zsh | fish" }],
   options: {},
-  run({ io, positionals, commands }) {
-    io.out(completionScript(positionals[0], commands));
-    return Promise.resolve(0);
+  async run({ io, positionals, commands }) {
+    io.out(completionScript(positionals[0], await commands()));
+    return 0;
   },
 };

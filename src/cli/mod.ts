@@ -2,12 +2,16 @@
  * The CLI front door: finds the command in argv, parses its flags with `node:util`
  * `parseArgs`, runs it and turns any error into the one-line report of SPEC §5.1.
  *
+ * Commands load lazily: {@linkcode COMMAND_TABLE} names each command and how to import its
+ * module, and only the module of the command that runs is imported (`version` loads almost
+ * nothing; `start` loads the engine, the manifests and the sidecar protocol). `--help` without a
+ * command, `completions` and "did you mean" hints need names only, or load every command.
+ *
  * @module
  */
 import { type BottleError, toBottleError, UsageError } from "../lib/errors.ts";
 import { closestMatch } from "../lib/suggest.ts";
 import { VERSION } from "../version.ts";
-import { cleanupCommand } from "./cleanup.ts";
 import {
   commandHelp,
   type CommandSpec,
@@ -15,60 +19,80 @@ import {
   type GlobalOptions,
   parseCommandArgs,
 } from "./command.ts";
-import { commitCommand } from "./commit.ts";
-import { completionsCommand } from "./completions.ts";
-import { demoCommand } from "./demo.ts";
-import { destroyCommand } from "./destroy.ts";
-import { doctorCommand } from "./doctor.ts";
-import { infoCommand } from "./info.ts";
-import { initCommand } from "./init.ts";
 import { escapeControl, type IO } from "./io.ts";
-import { listCommand } from "./list.ts";
-import { logsCommand } from "./logs.ts";
-import { orchestrateCommand } from "./orchestrate.ts";
-import { psCommand } from "./ps.ts";
-import { resumeCommand } from "./resume.ts";
-import { startCommand } from "./start.ts";
-import { superviseCommand } from "./supervise.ts";
-import { versionCommand } from "./version.ts";
 
 export type { IO } from "./io.ts";
 export { processIO, recordingIO } from "./io.ts";
 
-/** Every command, in the order `--help` lists them (SPEC §5.2). */
-export const COMMANDS: readonly CommandSpec[] = [
-  startCommand,
-  resumeCommand,
-  commitCommand,
-  destroyCommand,
-  cleanupCommand,
-  listCommand,
-  psCommand,
-  infoCommand,
-  logsCommand,
-  initCommand,
-  superviseCommand,
-  demoCommand,
-  doctorCommand,
-  orchestrateCommand,
-  versionCommand,
-  completionsCommand,
-];
-
-/** Finds a command by name or single-word alias. */
-export function findCommand(name: string): CommandSpec | undefined {
-  return COMMANDS.find((c) => c.name === name || c.aliases?.includes(name));
+/** A command's name, its single-word aliases, and how to load its spec. */
+export interface CommandEntry {
+  name: string;
+  aliases?: readonly string[];
+  load: () => Promise<CommandSpec>;
 }
 
-/** The top-level `--help` text. */
-export function mainHelp(): string {
+/**
+ * Every command, in the order `--help` lists them (SPEC §5.2). Names and aliases repeat the
+ * specs' (a unit test keeps them equal), so dispatch needs no module but the one that runs.
+ */
+export const COMMAND_TABLE: readonly CommandEntry[] = [
+  { name: "start", load: async () => (await import("./start.ts")).startCommand },
+  { name: "resume", load: async () => (await import("./resume.ts")).resumeCommand },
+  {
+    name: "commit",
+    aliases: ["freeze"],
+    load: async () => (await import("./commit.ts")).commitCommand,
+  },
+  { name: "destroy", load: async () => (await import("./destroy.ts")).destroyCommand },
+  { name: "cleanup", load: async () => (await import("./cleanup.ts")).cleanupCommand },
+  { name: "list", load: async () => (await import("./list.ts")).listCommand },
+  {
+    name: "ps",
+    aliases: ["list active"],
+    load: async () => (await import("./ps.ts")).psCommand,
+  },
+  { name: "info", load: async () => (await import("./info.ts")).infoCommand },
+  { name: "logs", load: async () => (await import("./logs.ts")).logsCommand },
+  { name: "init", load: async () => (await import("./init.ts")).initCommand },
+  { name: "supervise", load: async () => (await import("./supervise.ts")).superviseCommand },
+  { name: "demo", load: async () => (await import("./demo.ts")).demoCommand },
+  { name: "doctor", load: async () => (await import("./doctor.ts")).doctorCommand },
+  {
+    name: "orchestrate",
+    load: async () => (await import("./orchestrate.ts")).orchestrateCommand,
+  },
+  { name: "version", load: async () => (await import("./version.ts")).versionCommand },
+  {
+    name: "completions",
+    load: async () => (await import("./completions.ts")).completionsCommand,
+  },
+];
+
+/** Every command's spec, in {@linkcode COMMAND_TABLE} order (imports every command module). */
+export async function loadCommands(): Promise<readonly CommandSpec[]> {
+  return await Promise.all(COMMAND_TABLE.map((entry) => entry.load()));
+}
+
+/** The table entry of a command name or single-word alias. */
+function findEntry(name: string): CommandEntry | undefined {
+  return COMMAND_TABLE.find((c) => c.name === name || c.aliases?.includes(name));
+}
+
+/** Finds a command by name or single-word alias, loading only its module. */
+export async function findCommand(name: string): Promise<CommandSpec | undefined> {
+  return await findEntry(name)?.load();
+}
+
+/** The top-level `--help` text (loads every command for its summary). */
+export async function mainHelp(): Promise<string> {
+  const commands = await loadCommands();
   const lines = [
     `bot-bottle ${VERSION}: run AI coding agents in bottles whose only way out is a guarded sidecar`,
     "",
     "Usage: bot-bottle <command> [options]",
     "",
     "Commands:",
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(13)}${c.summary}`),
+    ...commands.map((c) => `  ${c.name.padEnd(13)}${c.summary}`),
     "",
     "Global options:",
     ...Object.entries(GLOBAL_OPTIONS).map(([n, o]) =>
@@ -98,11 +122,11 @@ async function dispatch(argv: string[], io: IO): Promise<number> {
   const index = argv.findIndex((a) => !a.startsWith("-"));
   if (index < 0) {
     if (argv.includes("--help") || argv.includes("-h")) {
-      io.out(mainHelp());
+      io.out(await mainHelp());
       return 0;
     }
     if (argv.includes("--version")) return dispatch(["version", ...argv], io);
-    io.err(mainHelp());
+    io.err(await mainHelp());
     return 2;
   }
   let name = argv[index];
@@ -113,13 +137,13 @@ async function dispatch(argv: string[], io: IO): Promise<number> {
   }
   if (name === "help") {
     const target = rest.find((a) => !a.startsWith("-"));
-    const spec = target ? findCommand(target) : undefined;
-    io.out(spec ? commandHelp(spec) : mainHelp());
+    const spec = target ? await findCommand(target) : undefined;
+    io.out(spec ? commandHelp(spec) : await mainHelp());
     return 0;
   }
-  const spec = findCommand(name);
+  const spec = await findCommand(name);
   if (spec === undefined) {
-    const guess = closestMatch(name, COMMANDS.map((c) => c.name));
+    const guess = closestMatch(name, COMMAND_TABLE.map((c) => c.name));
     throw new UsageError(`Unknown command "${name}"`, {
       hint: guess ? `Did you mean "bot-bottle ${guess}"?` : "Run `bot-bottle --help` for commands",
     });
@@ -139,7 +163,7 @@ async function dispatch(argv: string[], io: IO): Promise<number> {
     quiet: values.quiet === true,
     verbose: values.verbose === true,
   };
-  return await spec.run({ values, positionals, globals, io, commands: COMMANDS });
+  return await spec.run({ values, positionals, globals, io, commands: loadCommands });
 }
 
 /** Prints an error the way SPEC §5.1 says: one line, a hint, a stack only with `--verbose`. */

@@ -12,7 +12,6 @@
  *
  * @module
  */
-import { $ } from "dax";
 import type { EnvReader } from "../lib/home.ts";
 import { childEnv } from "../lib/host_programs.ts";
 
@@ -53,6 +52,8 @@ export async function readKeychainPassword(
   const security = await findOnPath("security", options.env("PATH") ?? "");
   if (security === null) return { ok: false, reason: "absent" };
   const ms = options.timeoutMs ?? KEYCHAIN_TIMEOUT_MS;
+  // Loaded here, not at the top: dax costs about 100 ms to load, and only this path needs it.
+  const { $ } = await import("dax");
   const result = await $`${security} find-generic-password -s ${service} -w`
     .clearEnv()
     .env(childEnv())

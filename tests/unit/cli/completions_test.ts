@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { completionScript } from "../../../src/cli/completions.ts";
-import { COMMANDS, recordingIO, runCli } from "../../../src/cli/mod.ts";
+import { loadCommands, recordingIO, runCli } from "../../../src/cli/mod.ts";
 import { UsageError } from "../../../src/lib/errors.ts";
 
 for (const shell of ["bash", "zsh", "fish"]) {
-  Deno.test(`completions ${shell} lists every command and each command's options`, () => {
-    const script = completionScript(shell, COMMANDS);
-    for (const c of COMMANDS) {
+  Deno.test(`completions ${shell} lists every command and each command's options`, async () => {
+    const commands = await loadCommands();
+    const script = completionScript(shell, commands);
+    for (const c of commands) {
       assert.match(script, new RegExp(`\\b${c.name}\\b`), c.name);
       for (const option of Object.keys(c.options)) {
         assert.ok(
@@ -20,7 +21,8 @@ for (const shell of ["bash", "zsh", "fish"]) {
 }
 
 Deno.test("completions for an unknown shell is a usage error", async () => {
-  assert.throws(() => completionScript("tcsh", COMMANDS), UsageError);
+  const commands = await loadCommands();
+  assert.throws(() => completionScript("tcsh", commands), UsageError);
   const io = recordingIO();
   assert.equal(await runCli(["completions", "tcsh"], io), 2);
   assert.match(io.stderr, /Cannot complete for shell "tcsh"/);

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { COMMANDS, findCommand, recordingIO, runCli } from "../../../src/cli/mod.ts";
+import {
+  COMMAND_TABLE,
+  findCommand,
+  loadCommands,
+  recordingIO,
+  runCli,
+} from "../../../src/cli/mod.ts";
 import { BottleError } from "../../../src/lib/errors.ts";
 
 Deno.test("every command of SPEC §5.2 has --help that exits 0 on stdout", async () => {
@@ -21,7 +27,7 @@ Deno.test("every command of SPEC §5.2 has --help that exits 0 on stdout", async
     "version",
     "completions",
   ];
-  assert.deepEqual(COMMANDS.map((c) => c.name).sort(), [...names].sort());
+  assert.deepEqual((await loadCommands()).map((c) => c.name).sort(), [...names].sort());
   for (const name of names) {
     const io = recordingIO();
     assert.equal(await runCli([name, "--help"], io), 0, name);
@@ -31,10 +37,18 @@ Deno.test("every command of SPEC §5.2 has --help that exits 0 on stdout", async
 });
 
 Deno.test("aliases find their command: freeze is commit, list active is ps", async () => {
-  assert.equal(findCommand("freeze")?.name, "commit");
+  assert.equal((await findCommand("freeze"))?.name, "commit");
   const io = recordingIO();
   assert.equal(await runCli(["list", "active", "--help"], io), 0);
   assert.match(io.stdout, /^Usage: bot-bottle ps/);
+});
+
+Deno.test("the command table names each command and its aliases as its spec does", async () => {
+  const specs = await loadCommands();
+  assert.deepEqual(
+    COMMAND_TABLE.map((e) => [e.name, e.aliases ?? []]),
+    specs.map((c) => [c.name, c.aliases ?? []]),
+  );
 });
 
 Deno.test("no arguments prints the command list on stderr and exits 2", async () => {
@@ -95,7 +109,7 @@ Deno.test("version --json is a stable object", async () => {
 });
 
 Deno.test("a command's BottleError becomes its exit code; --verbose adds the stack", async () => {
-  const spec = findCommand("version")!;
+  const spec = (await findCommand("version"))!;
   const original = spec.run;
   spec.run = () => {
     throw new BottleError("not_found", 'Cannot find agent "x"', { hint: "Run `bot-bottle list`" });
@@ -116,7 +130,7 @@ Deno.test("a command's BottleError becomes its exit code; --verbose adds the sta
 });
 
 Deno.test("unexpected errors exit 1 with a hint to use --verbose", async () => {
-  const spec = findCommand("version")!;
+  const spec = (await findCommand("version"))!;
   const original = spec.run;
   spec.run = () => {
     throw new TypeError("boom");
@@ -131,7 +145,7 @@ Deno.test("unexpected errors exit 1 with a hint to use --verbose", async () => {
 });
 
 Deno.test("error text is printed with control characters escaped", async () => {
-  const spec = findCommand("version")!;
+  const spec = (await findCommand("version"))!;
   const original = spec.run;
   spec.run = () => {
     throw new BottleError("failure", "Bad name \u001b]0;pwned\u0007");
