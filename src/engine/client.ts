@@ -1,6 +1,6 @@
 /**
- * The engine transport: `fetch` over a unix socket, TCP or TLS, `/_ping` negotiation, typed
- * errors and a debug log line per call. Endpoint functions (`containerCreate(client, …)`)
+ * The engine transport: a keep-alive HTTP/1.1 client of our own on a unix socket (`http1.ts`),
+ * `fetch` over TCP or TLS; `/_ping` negotiation, typed errors and a debug log line per call. Endpoint functions (`containerCreate(client, …)`)
  * build on {@linkcode EngineClient.request}.
  *
  * @module
@@ -19,6 +19,7 @@ import {
   type EngineEndpoint,
   type EngineTlsConfig,
 } from "./endpoint.ts";
+import { Http1Client } from "./http1.ts";
 import { negotiateApiVersion } from "./version.ts";
 
 /** One engine call, as logged at debug level. */
@@ -94,7 +95,10 @@ export class EngineClient implements Disposable {
   readonly apiVersion: string;
   /** The engine's `Server` version from `/version`, e.g. `20.10.24+dfsg1`. */
   serverVersion = "";
-  readonly #http: Deno.HttpClient;
+  /** `fetch`'s client for TCP and TLS engines. */
+  readonly #http?: Deno.HttpClient;
+  /** The raw HTTP/1.1 client for a unix socket. */
+  readonly #raw?: Http1Client;
   readonly #base: string;
   readonly #tls?: EngineTlsMaterial;
   readonly #logger?: EngineLogger;
@@ -109,7 +113,10 @@ export class EngineClient implements Disposable {
     this.#tls = options.tls;
     this.#logger = options.logger;
     if (endpoint.kind === "unix") {
-      this.#http = Deno.createHttpClient({ proxy: { transport: "unix", path: endpoint.path } });
+      this.#raw = new Http1Client(
+        () => Deno.connect({ transport: "unix", path: endpoint.path }),
+        "docker",
+      );
       this.#base = "http://docker";
     } else if (options.tls) {
       this.#http = Deno.createHttpClient({ ...options.tls, http2: false });
@@ -140,23 +147,26 @@ export class EngineClient implements Disposable {
   async request(method: string, path: string, options: EngineRequestOptions): Promise<Response> {
     const fullPath = this.versionedPath(path);
     const headers: Record<string, string> = { ...options.headers };
-    let body: BodyInit | undefined;
+    let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
     if (options.json !== undefined) {
       headers["Content-Type"] = "application/json";
-      body = JSON.stringify(options.json);
+      body = new TextEncoder().encode(JSON.stringify(options.json));
     } else if (options.body !== undefined) {
-      body = options.body as BodyInit;
+      body = options.body;
     }
+    const target = `${fullPath}${buildQuery(options.query)}`;
     const started = performance.now();
     let response: Response;
     try {
-      response = await fetch(`${this.#base}${fullPath}${buildQuery(options.query)}`, {
-        method,
-        headers,
-        body,
-        client: this.#http,
-        signal: options.signal,
-      });
+      response = this.#raw
+        ? await this.#raw.request({ method, target, headers, body, signal: options.signal })
+        : await fetch(`${this.#base}${target}`, {
+          method,
+          headers,
+          body: body as BodyInit | undefined,
+          client: this.#http,
+          signal: options.signal,
+        });
     } catch (error) {
       this.#log({ method, path: fullPath, id: options.id, ms: performance.now() - started });
       if (error instanceof DOMException && error.name === "AbortError") throw error;
@@ -190,10 +200,14 @@ export class EngineClient implements Disposable {
     }
   }
 
-  /** {@linkcode request} and discard the body. */
+  /** {@linkcode request} and discard the body (read when small, so the connection is reused). */
   async requestVoid(method: string, path: string, options: EngineRequestOptions): Promise<void> {
     const response = await this.request(method, path, options);
-    await response.body?.cancel();
+    if (Number(response.headers.get("Content-Length") ?? Infinity) <= 64 * 1024) {
+      await response.arrayBuffer();
+    } else {
+      await response.body?.cancel();
+    }
   }
 
   /** Opens a raw connection to the engine, for hijacked streams (`hijack.ts`). */
@@ -217,9 +231,10 @@ export class EngineClient implements Disposable {
     this.#log(entry);
   }
 
-  /** Closes the HTTP client. */
+  /** Closes the HTTP client and its connections. */
   close(): void {
-    this.#http.close();
+    this.#http?.close();
+    this.#raw?.close();
   }
 
   [Symbol.dispose](): void {
