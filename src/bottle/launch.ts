@@ -8,7 +8,6 @@
  */
 import {
   containerCreate,
-  containerInspect,
   containerStart,
   containerStop,
   type EngineClient,
@@ -43,7 +42,7 @@ import {
 } from "./plan.ts";
 import { provisionAgent } from "./provision.ts";
 import { launchSupervision } from "./supervise_launch.ts";
-import { type Cidr, freeSubnets } from "./subnets.ts";
+import { type Cidr, freeSubnets, sidecarAddressIn } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
 import { extraCaFetch, loadExtraCaCerts } from "../lib/extra_ca.ts";
 import type { LaunchSecrets } from "../credentials/mod.ts";
@@ -178,6 +177,19 @@ async function createInternalNetwork(ctx: LaunchContext, plan: BottlePlan): Prom
   throw lastError;
 }
 
+/**
+ * Waits for every promise to settle (so nothing is still being created when a failure tears the
+ * launch down), then returns their values or throws the first failure.
+ */
+async function allSettledOrThrow<T extends readonly unknown[]>(
+  promises: readonly [...{ [K in keyof T]: Promise<T[K]> }],
+): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
 async function writePlanFile(layout: HomeLayout, plan: BottlePlan): Promise<void> {
   const dir = stateDir(layout, plan.slug);
   await Deno.mkdir(`${dir}/logs`, { recursive: true, mode: 0o700 });
@@ -273,27 +285,50 @@ export async function launchBottle(
     }
   }, HEARTBEAT_INTERVAL_MS);
   let channel: SidecarLink | undefined;
+  // Started early, awaited where needed; on failure each is settled before the teardown, so
+  // nothing is created behind its back.
+  let pending: Promise<unknown>[] = [];
+  const early = <T>(p: Promise<T>): Promise<T> => {
+    pending.push(p.catch(() => {}));
+    return p;
+  };
   try {
+    // The per-bottle CA (ECDSA key and certificate) is minted while the engine works.
+    const caMinted = early(mintBottleCa(slug));
     await writePlanFile(ctx.layout, plan);
     step("recorded", slug);
 
-    const internalSubnet = await createInternalNetwork(ctx, plan);
     const egressNet = plan.networks.find((n) => n.service === "net-egress")!;
-    await networkCreate(client, egressNet.name, { Labels: egressNet.labels, EnableIPv6: false });
+    const [internalSubnet] = await allSettledOrThrow([
+      createInternalNetwork(ctx, plan),
+      networkCreate(client, egressNet.name, { Labels: egressNet.labels, EnableIPv6: false }),
+    ]);
     step("networks", `${plan.networks.map((n) => n.name).join(", ")} (${internalSubnet})`);
 
-    for (const v of plan.volumes) await volumeCreate(client, v.name, { labels: v.labels });
+    await allSettledOrThrow(
+      plan.volumes.map((v) => volumeCreate(client, v.name, { labels: v.labels })),
+    );
     step("volumes", plan.volumes.map((v) => v.name).join(", "));
 
+    const facts: LaunchFacts = { internalSubnet, sidecarAddress: sidecarAddressIn(internalSubnet) };
     const sc = plan.containers.sidecar;
     const { Id: sidecarId } = await containerCreate(
       client,
       sc.name,
-      sidecarCreateConfig(plan, { internalSubnet }),
+      sidecarCreateConfig(plan, facts),
     );
     for (const c of sc.connect) {
       await networkConnect(client, c.network, sidecarId, { aliases: c.aliases });
     }
+    // The agent container idles (`sleep`) until provisioned and exec'd, so it is created and
+    // started while the sidecar starts and is configured: its resolver, the sidecar's fixed
+    // address, is known already.
+    const ac = plan.containers.agent;
+    const agentStarted = early((async () => {
+      const { Id } = await containerCreate(client, ac.name, agentCreateConfig(plan, facts));
+      await containerStart(client, Id);
+      return Id;
+    })());
     await containerStart(client, sidecarId);
     step("sidecar", sc.name);
     const checkouts = await uploadCheckouts(client, sidecarId, plan.localRepos);
@@ -306,7 +341,7 @@ export async function launchBottle(
     );
 
     // The per-bottle CA: key 0600 in the state dir and in sidecar memory only (SPEC §7.1).
-    const ca = await mintBottleCa(slug);
+    const ca = await caMinted;
     await writeBottleCa(stateDir(ctx.layout, slug), ca);
     const hostEnv = ctx.env ?? ((n: string) => Deno.env.get(n));
     const extra = await loadExtraCaCerts(hostEnv);
@@ -349,21 +384,17 @@ export async function launchBottle(
       plan,
       gate?.publicKeys ?? {},
     );
-    const sidecarAddress = typeof ready.body.internalAddress === "string"
-      ? ready.body.internalAddress
-      : (await containerInspect(client, sidecarId)).NetworkSettings.Networks[plan.networks[0].name]
-        ?.IPAddress;
-    if (!sidecarAddress) {
+    const reported = ready.body.internalAddress;
+    if (typeof reported === "string" && reported !== facts.sidecarAddress) {
       throw new FailureError(
-        `Cannot start "${slug}": the sidecar has no internal address`,
+        `Cannot start "${slug}": the sidecar is at ${reported}, not at ${facts.sidecarAddress} where the agent's resolver points`,
+        { hint: "Run `bot-bottle cleanup` and start again; report it if it repeats" },
       );
     }
-    step("control", `sidecar at ${sidecarAddress}; CA SHA-256 ${ca.fingerprintSha256}`);
+    step("control", `sidecar at ${facts.sidecarAddress}; CA SHA-256 ${ca.fingerprintSha256}`);
 
-    const facts: LaunchFacts = { internalSubnet, sidecarAddress };
-    const ac = plan.containers.agent;
-    const { Id: agentId } = await containerCreate(client, ac.name, agentCreateConfig(plan, facts));
-    await containerStart(client, agentId);
+    const agentId = await agentStarted;
+    pending = [];
     step("agent", ac.name);
 
     await provisionAgent(client, agentId, plan, record.prompt, [
@@ -411,6 +442,7 @@ export async function launchBottle(
     };
   } catch (error) {
     clearInterval(heartbeat);
+    await Promise.all(pending);
     await supervision.stop().catch(() => {});
     if (channel) await channel[Symbol.asyncDispose]();
     const message = error instanceof Error ? error.message : String(error);

@@ -344,7 +344,15 @@ export function planBottle(input: PlanInput): BottlePlan {
     Sysctls: { "net.ipv6.conf.all.disable_ipv6": "1" },
     Mounts: [
       { Type: "volume", Source: names.home, Target: AGENT_HOME },
-      { Type: "volume", Source: names.config, Target: AGENT_CONFIG_DIR, ReadOnly: true },
+      // The agent only reads the config volume: with NoCopy its image never populates it (or
+      // gives it its owner) when the agent container starts first; the sidecar fills it.
+      {
+        Type: "volume",
+        Source: names.config,
+        Target: AGENT_CONFIG_DIR,
+        ReadOnly: true,
+        VolumeOptions: { NoCopy: true },
+      },
     ],
     ...(memoryBytes === null ? {} : { Memory: memoryBytes }),
     ...(nanoCpus === null ? {} : { NanoCpus: nanoCpus }),
@@ -487,15 +495,26 @@ export interface LaunchFacts {
   sidecarAddress: string;
 }
 
-/** The sidecar's create body once the internal subnet is known (`BOT_BOTTLE_INTERNAL_SUBNET`). */
+/**
+ * The sidecar's create body once the internal subnet is known (`BOT_BOTTLE_INTERNAL_SUBNET`),
+ * with its fixed address there (`sidecarAddressIn`), so the agent can be created meanwhile.
+ */
 export function sidecarCreateConfig(
   plan: BottlePlan,
-  facts: Pick<LaunchFacts, "internalSubnet">,
+  facts: LaunchFacts,
 ): ContainerCreateConfig {
   const create = plan.containers.sidecar.create;
+  const endpoints = create.NetworkingConfig?.EndpointsConfig ?? {};
+  const internal = plan.networks.find((n) => n.service === "net-internal")!.name;
   return {
     ...create,
     Env: [...(create.Env ?? []), `BOT_BOTTLE_INTERNAL_SUBNET=${facts.internalSubnet}`],
+    NetworkingConfig: {
+      EndpointsConfig: {
+        ...endpoints,
+        [internal]: { ...endpoints[internal], IPAMConfig: { IPv4Address: facts.sidecarAddress } },
+      },
+    },
   };
 }
 

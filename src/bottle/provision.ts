@@ -101,9 +101,12 @@ export async function provisionAgent(
       gid: 1000,
     });
   }
-  await wipeSkills(client, agentId, plan);
-  await containerArchivePut(client, agentId, AGENT_HOME, tarCreate(files));
-  {
+  // The home's files and the CA install touch different paths: both at once.
+  const upload = (async () => {
+    await wipeSkills(client, agentId, plan);
+    await containerArchivePut(client, agentId, AGENT_HOME, tarCreate(files));
+  })();
+  const installCa = (async () => {
     const ca = await execRun(client, agentId, [
       "sh",
       "-c",
@@ -116,7 +119,10 @@ export async function provisionAgent(
         hint: ca.stderrText.trim().split("\n").at(-1)?.slice(0, 200),
       });
     }
-  }
+  })();
+  const [uploaded, installed] = await Promise.allSettled([upload, installCa]);
+  if (uploaded.status === "rejected") throw uploaded.reason;
+  if (installed.status === "rejected") throw installed.reason;
   await registerMcpServers(client, agentId, plan, options);
 }
 

@@ -195,13 +195,20 @@ export async function sidecarImageFor(env: EnvReader): Promise<string> {
   return prebuiltSidecarImage(env) ?? (await sidecarSpecFor(env)).name;
 }
 
+/** Sidecar specs by their inputs: a launch needs the spec twice (plan, build), ~15 ms each. */
+const sidecarSpecs = new Map<string, Promise<ImageSpec>>();
+
 async function sidecarSpecFor(env: EnvReader): Promise<ImageSpec> {
   const extra = await loadExtraCaCerts(env);
-  return await sidecarImageSpec({
-    version: VERSION,
-    baseImages: baseImages(env),
-    extraCaPem: extra?.pem,
-  });
+  const images = baseImages(env);
+  const key = JSON.stringify([VERSION, images.deno, images.gitleaks, extra?.pem ?? null]);
+  let spec = sidecarSpecs.get(key);
+  if (spec === undefined) {
+    spec = sidecarImageSpec({ version: VERSION, baseImages: images, extraCaPem: extra?.pem });
+    sidecarSpecs.set(key, spec);
+    spec.catch(() => sidecarSpecs.delete(key));
+  }
+  return await spec;
 }
 
 /** The directory of the image build locks: `<home>/locks`. */

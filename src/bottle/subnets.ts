@@ -10,6 +10,7 @@ import { ConfigError } from "../lib/errors.ts";
 import {
   cidrSize,
   cidrsOverlap,
+  formatIpv4,
   formatIpv4Cidr,
   type Ipv4Cidr,
   parseIpv4Cidr,
@@ -57,4 +58,23 @@ export function freeSubnets(pool: Cidr, used: readonly string[], limit = 16): st
     if (!taken.some((t) => cidrsOverlap(t, candidate))) out.push(formatIpv4Cidr(candidate));
   }
   return out;
+}
+
+/**
+ * The sidecar's fixed address on a bottle's internal network: the last usable address of its
+ * subnet (the engine's IPAM hands out addresses from the start, its reserved gateway first), so
+ * the agent's resolver is known before the sidecar runs and both containers start together.
+ *
+ * @example
+ * ```ts
+ * sidecarAddressIn("10.213.0.16/28"); // "10.213.0.30"
+ * ```
+ * @throws {ConfigError} when `subnet` is not an IPv4 CIDR with room for it.
+ */
+export function sidecarAddressIn(subnet: string): string {
+  const cidr = parseIpv4Cidr(subnet);
+  if (cidr === null || cidrSize(cidr) < 8) {
+    throw new ConfigError(`Cannot place the sidecar in subnet "${subnet}": not a /29 or larger`);
+  }
+  return formatIpv4(cidr.network + cidrSize(cidr) - 2);
 }

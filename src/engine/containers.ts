@@ -27,6 +27,8 @@ export interface HostConfig {
     Source?: string;
     Target: string;
     ReadOnly?: boolean;
+    /** `NoCopy`: the image's files at `Target` are not copied into an empty volume. */
+    VolumeOptions?: { NoCopy?: boolean };
   }[];
   Tmpfs?: Record<string, string>;
   AutoRemove?: boolean;

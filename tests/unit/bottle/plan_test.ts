@@ -142,11 +142,22 @@ Deno.test("planBottle makes the internal network Internal, with inhibit_ipv4; th
   assert.deepEqual(egress.options, {});
 });
 
-Deno.test("sidecarCreateConfig adds the launch's subnet to the sidecar's Env, leaving the plan as is", () => {
+Deno.test("sidecarCreateConfig adds the launch's subnet and the sidecar's fixed address, leaving the plan as is", () => {
   const p = plan("shell");
   const before = structuredClone(p);
-  const create = sidecarCreateConfig(p, { internalSubnet: "10.213.0.16/28" });
+  const create = sidecarCreateConfig(p, {
+    internalSubnet: "10.213.0.16/28",
+    sidecarAddress: "10.213.0.30",
+  });
   assert.equal(envMap(create).get("BOT_BOTTLE_INTERNAL_SUBNET"), "10.213.0.16/28");
+  const internal = create.NetworkingConfig?.EndpointsConfig[`bot-bottle-net-${SLUG}`];
+  assert.deepEqual(internal?.IPAMConfig, { IPv4Address: "10.213.0.30" });
+  assert.deepEqual(
+    internal?.Aliases,
+    p.containers.sidecar.create.NetworkingConfig?.EndpointsConfig[
+      `bot-bottle-net-${SLUG}`
+    ].Aliases,
+  );
   assert.equal(envMap(p.containers.sidecar.create).get("BOT_BOTTLE_INTERNAL_SUBNET"), undefined);
   assert.deepEqual(p, before, "the plan is not mutated");
 });
@@ -225,6 +236,11 @@ Deno.test("planBottle mounts only volumes in the agent: config read-only, home r
   );
   assert.equal(AGENT_HOME, "/home/node");
   assert.equal(AGENT_CONFIG_DIR, "/etc/bot-bottle");
+  // The agent starts alongside the sidecar: its image must never populate (or own) the config
+  // volume the sidecar writes; the home volume takes the image's skeleton.
+  const config = mounts.find((m) => m.Target === AGENT_CONFIG_DIR)!;
+  assert.deepEqual(config.VolumeOptions, { NoCopy: true });
+  assert.equal(mounts.find((m) => m.Target === AGENT_HOME)!.VolumeOptions, undefined);
 });
 
 Deno.test("planBottle puts no host path, device, privilege or engine socket anywhere", () => {
@@ -297,7 +313,12 @@ Deno.test("planBottle gives the sidecar only names and constants in its Env", ()
   assert.equal(env.get("BOT_BOTTLE_SLOTS"), "EGRESS_TOKEN_1");
   assert.equal(env.get("EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS"), "300");
   assert.equal(env.get("DENO_NO_UPDATE_CHECK"), "1");
-  const launched = envMap(sidecarCreateConfig(plan("api"), { internalSubnet: "10.213.0.16/28" }));
+  const launched = envMap(
+    sidecarCreateConfig(plan("api"), {
+      internalSubnet: "10.213.0.16/28",
+      sidecarAddress: "10.213.0.30",
+    }),
+  );
   assert.equal(launched.get("BOT_BOTTLE_INTERNAL_SUBNET"), "10.213.0.16/28");
   assert.equal(
     envMap(plan("shell", { daemons: ["dns", "egress", "forge"] }).containers.sidecar.create).get(

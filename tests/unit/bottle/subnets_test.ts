@@ -3,6 +3,7 @@ import {
   BOTTLE_PREFIX,
   DEFAULT_SUBNET_POOL,
   freeSubnets,
+  sidecarAddressIn,
   subnetPool,
 } from "../../../src/bottle/subnets.ts";
 import { formatIpv4Cidr } from "../../../src/sidecar/net/ip.ts";
@@ -103,4 +104,12 @@ Deno.test("freeSubnets ignores unparseable used entries", () => {
   const pool = subnetPool(undefined);
   const junk = ["", "garbage", "fd00::/64", "10.213.0.0", "10.213.0.0/99", "10.213.0.300/28"];
   assert.deepEqual(freeSubnets(pool, junk, 3), freeSubnets(pool, [], 3));
+});
+
+Deno.test("sidecarAddressIn() is the last usable address of the subnet", () => {
+  assert.equal(sidecarAddressIn("10.213.0.16/28"), "10.213.0.30");
+  assert.equal(sidecarAddressIn("10.213.0.0/28"), "10.213.0.14");
+  assert.equal(sidecarAddressIn("192.168.8.0/24"), "192.168.8.254");
+  assert.throws(() => sidecarAddressIn("10.213.0.16/30"), ConfigError);
+  assert.throws(() => sidecarAddressIn("not a subnet"), ConfigError);
 });
