@@ -29,8 +29,14 @@ ENV DENO_NO_UPDATE_CHECK=1 DENO_DIR=/deno-dir/
 USER deno
 # Cache (download and type-strip) the sidecar now, so a start needs no network and no
 # transpiling; DENO_CERT makes the download trust the system bundle with the extra CAs.
+# Then load every module once without running main (it only runs as the entry point), so V8's
+# code cache is in the image too: each sidecar start would otherwise compile it all again
+# (measured: 169 ms to load the sidecar's modules without the cache, 80 ms with it).
 RUN if [ -f /opt/bot-bottle/sidecar/main.ts ]; then \
       DENO_CERT=/etc/ssl/certs/ca-certificates.crt deno cache /opt/bot-bottle/sidecar/main.ts; \
+      echo 'import "/opt/bot-bottle/sidecar/main.ts";' > /tmp/warm.ts; \
+      deno run --quiet --no-prompt --allow-all /tmp/warm.ts; \
+      rm /tmp/warm.ts; \
     fi
 ENTRYPOINT ["deno", "run", "--quiet", "--no-prompt", "--allow-net", "--allow-read", \
   "--allow-write=/run/bot-bottle,/srv/bot-bottle-config,/git,/tmp", "--allow-env", \
