@@ -7,6 +7,7 @@
  * @module
  */
 import { concatBytes, EMPTY_BYTES, writeAll } from "./bytes.ts";
+import type { ResponseHead } from "./http1.ts";
 import { buildQuery, type EngineClient, type EngineQuery } from "./client.ts";
 import {
   classifyConnectError,
@@ -16,14 +17,7 @@ import {
   EngineUnavailableError,
 } from "./errors.ts";
 
-/** A parsed HTTP response head. */
-export interface ResponseHead {
-  status: number;
-  statusText: string;
-  headers: Headers;
-  /** Bytes of the head including the blank line; the rest of the buffer is body/stream. */
-  headerLength: number;
-}
+export type { ResponseHead } from "./http1.ts";
 
 const CRLFCRLF = [13, 10, 13, 10];
 

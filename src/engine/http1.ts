@@ -16,13 +16,21 @@
  */
 import { concatBytes, EMPTY_BYTES, writeAll } from "./bytes.ts";
 import { EngineApiError } from "./errors.ts";
-import type { ResponseHead } from "./hijack.ts";
 
 /** Idle connections kept for reuse. */
 export const MAX_IDLE = 4;
 
 /** Answers up to this size (with a `Content-Length`) are read whole before the head is returned. */
 export const EAGER_BODY_BYTES = 1024 * 1024;
+
+/** A parsed HTTP response head. */
+export interface ResponseHead {
+  status: number;
+  statusText: string;
+  headers: Headers;
+  /** Bytes of the head including the blank line; the rest of the buffer is body/stream. */
+  headerLength: number;
+}
 
 /** One request. */
 export interface Http1Request {
