@@ -39,6 +39,8 @@ export interface Block {
   message: string;
   detector?: string;
   location?: string;
+  /** For `dlp_inbound`: what was found (signals and where, never text of the response). */
+  evidence?: string[];
 }
 
 /** Whether a result (a decision, a plan, an upstream connection) is a block. */
@@ -346,8 +348,8 @@ export function blockBody(
   b: Block,
   host: string | null,
   method: string | null,
-): Record<string, string> {
-  const body: Record<string, string> = {
+): Record<string, string | string[]> {
+  const body: Record<string, string | string[]> = {
     error: "egress_blocked",
     rule: b.block,
   };
@@ -356,7 +358,10 @@ export function blockBody(
   if (host) body.host = host;
   if (method) body.method = method;
   body.message = b.message;
-  body.how_to_get_access = b.block.startsWith("dlp") || b.block === "canary"
+  if (b.evidence) body.evidence = b.evidence;
+  body.how_to_get_access = b.block === "dlp_inbound"
+    ? "Do not retry or work around it; tell your user. The operator can set dlp.inbound_on_match on the route."
+    : b.block.startsWith("dlp") || b.block === "canary"
     ? "Remove the secret, or ask the operator via the supervise MCP server."
     : "Ask the operator to add a route to the bottle manifest, or request one via the supervise MCP server.";
   return body;

@@ -274,7 +274,7 @@ async function relayUpgrade(
         detectors: policy.detectors,
         secrets: state.secrets,
       }),
-    scanInbound: policy.inbound ? (text) => scanInbound(text).level : () => "none",
+    scanInbound: scanInbound(policy.inbound),
     reflect: (text) => state.reflector.replace(text),
     log: ctx.log,
     host: req.allow.host,
