@@ -348,7 +348,7 @@ export async function launchBottle(
     await provisionAgent(client, agentId, plan, record.prompt, [
       ...(record.files ?? []),
       ...secrets.homeFiles,
-    ]);
+    ], { note: ctx.note, debug: ctx.debug });
     await cloneGateRepos(client, agentId, plan.provision.repos);
     step("provisioned", ac.name);
 

@@ -45,30 +45,21 @@ export async function confirm(io: IO, question: string): Promise<boolean> {
 export function processIO(): IO {
   const noColor = (Deno.env.get("NO_COLOR") ?? "") !== "";
   const stderrIsTTY = Deno.stderr.isTerminal();
-  let pending: string[] = [];
-  let reader: ReadableStreamDefaultReader<string> | undefined;
-  let buffer = "";
   return {
     out: (text) => writeAll(Deno.stdout, text),
     err: (text) => writeAll(Deno.stderr, text),
+    // One byte at a time, without locking `Deno.stdin.readable`: what follows the answer stays
+    // for the agent's session, which reads stdin after the question.
     async readLine() {
-      if (pending.length > 0) return pending.shift()!;
-      reader ??= Deno.stdin.readable.pipeThrough(new TextDecoderStream()).getReader();
+      const decoder = new TextDecoder();
+      const byte = new Uint8Array(1);
+      const bytes: number[] = [];
       while (true) {
-        const { value, done } = await reader.read();
-        if (done) {
-          if (buffer === "") return null;
-          const last = buffer;
-          buffer = "";
-          return last;
-        }
-        buffer += value;
-        const lines = buffer.split("\n");
-        buffer = lines.pop()!;
-        if (lines.length > 0) {
-          pending = lines.slice(1);
-          return lines[0].replace(/\r$/, "");
-        }
+        const n = await Deno.stdin.read(byte);
+        if (n === null) return bytes.length === 0 ? null : decoder.decode(new Uint8Array(bytes));
+        if (n === 0) continue;
+        if (byte[0] === 0x0a) return decoder.decode(new Uint8Array(bytes)).replace(/\r$/, "");
+        bytes.push(byte[0]);
       }
     },
     stdinIsTTY: Deno.stdin.isTerminal(),

@@ -46,3 +46,20 @@ export {
   type RouteOrigin,
 } from "./resolve.ts";
 export { type CatalogOptions, FileCatalog, type ManifestEntry, openCatalog } from "./load.ts";
+export {
+  loadPlugin,
+  PLUGIN_PLACEHOLDERS,
+  type PluginMcpStyle,
+  pluginNames,
+  type PluginSpec,
+  validatePlugin,
+} from "./plugins.ts";
+export {
+  baseUrlProblem,
+  checkProviderSettings,
+  DEFAULT_PI_PROVIDER,
+  parsePiSettings,
+  type PiModel,
+  type PiSettings,
+} from "./provider_settings.ts";
+export { type ParsedYaml, parseYamlFile } from "./parse.ts";

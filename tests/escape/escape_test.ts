@@ -175,7 +175,49 @@ engineTest(
     // Each would pass wrongly if the proxy forwarded unlisted hosts: the fixture cannot answer
     // these names, so a forwarding proxy answers 502/504 (or curl fails to resolve) instead of
     // the 403 with this rule.
-    await blocked("unlisted host", "https://unlisted.example.test/", "host_not_allowlisted");
+    await probe("unlisted host: the block is read inside the tunnel", async () => {
+      // SPEC §7.6 as revised: a valid unlisted name gets a tunnel with a leaf of the bottle CA
+      // and its 403 inside, so the agent reads the JSON. Would pass wrongly if the proxy
+      // forwarded unlisted hosts: the fixture cannot answer this name, so a forwarding proxy
+      // answers 502 (or curl fails to resolve) instead of this 403.
+      const r = await kit.curl("https://unlisted.example.test/");
+      const seenAs = await kit.assertCurlBlocked(r, "host_not_allowlisted");
+      assert.match(seenAs, /in the tunnel/, describeCurl(r));
+      const body = JSON.parse(r.stdout);
+      assert.equal(body.host, "unlisted.example.test");
+      assert.deepEqual(body.remedy, {
+        via: "manifest",
+        snippet: "egress:\n  routes:\n    - host: unlisted.example.test\n",
+      });
+      const report = await kit.raw({
+        connect: "unlisted.example.test:443",
+        requests: [rawRequest("GET", "/", "unlisted.example.test")],
+      });
+      assert.equal(report.tls?.ok, true, describeRaw(report));
+      assert.notEqual(report.tls?.issuer, TEST_CA_NAME, "not the bottle CA's leaf");
+      assert.equal(report.tls?.subject, "unlisted.example.test", describeRaw(report));
+      assertRawBlocked(report.responses[0], "host_not_allowlisted", describeRaw(report));
+      return `${seenAs}; leaf CN ${report.tls?.subject} from ${report.tls?.issuer}`;
+    });
+    // IP literals in every shorthand and malformed names never get a tunnel (no leaf, nothing
+    // to talk TLS to). Would pass wrongly if they were treated as host names: the CONNECT
+    // would be answered 200.
+    for (
+      const [target, rule] of [
+        ["0x7f.1:443", "host_not_allowlisted"],
+        ["2130706433:443", "host_not_allowlisted"],
+        ["0177.0.0.1:443", "host_not_allowlisted"],
+        ["[::ffff:192.0.2.1]:443", "host_not_allowlisted"],
+        ["bad..name.test:443", "malformed_request"],
+        ["under_score.example.test:443", "malformed_request"],
+      ]
+    ) {
+      await probe(`CONNECT ${target} is refused on the CONNECT`, async () => {
+        const report = await kit.raw({ connect: target, mode: "connect-only" });
+        assert.notEqual(report.connect?.status, 200, describeRaw(report));
+        return assertRawBlocked(report.connect, rule, describeRaw(report));
+      });
+    }
     await blocked("raw IPv4 literal", "https://192.0.2.10/", "host_not_allowlisted");
     await blocked("IPv6 literal", "'https://[2001:db8::1]/'", "host_not_allowlisted");
     await blocked(
@@ -243,6 +285,48 @@ engineTest(
       const seenAs = await kit.assertCurlBlocked(r, "authority_mismatch");
       assert.equal(seen((x) => x.query.includes(m)).length, 0, "the request reached upstream");
       return seenAs;
+    });
+
+    await probe("a listed Host inside an unlisted tunnel reaches nothing", async () => {
+      // Would pass wrongly if requests in a tunnel to an unlisted name were decided on their
+      // Host header: the fixture (echo.example.test's upstream) would answer 200.
+      const m = marker();
+      const report = await kit.raw({
+        connect: "unlisted.example.test:443",
+        requests: [rawRequest("GET", `/echo?${m}`, "echo.example.test")],
+      });
+      assertRawBlocked(report.responses[0], "authority_mismatch", describeRaw(report));
+      assert.equal(seen((x) => x.query.includes(m)).length, 0, "the request reached upstream");
+      return describeRaw(report);
+    });
+
+    await probe("a listed SNI and Host inside an unlisted tunnel reach nothing", async () => {
+      // The attacker's client skips verification, so the TLS session completes with the
+      // unlisted name's leaf. Would pass wrongly if the SNI or Host chose the route.
+      const m = marker();
+      const report = await kit.raw({
+        connect: "unlisted.example.test:443",
+        servername: "echo.example.test",
+        insecure: true,
+        requests: [rawRequest("GET", `/echo?${m}`, "echo.example.test")],
+      });
+      assertRawBlocked(firstRawReply(report), "authority_mismatch", describeRaw(report));
+      assert.equal(seen((x) => x.query.includes(m)).length, 0, "the request reached upstream");
+      return describeRaw(report);
+    });
+
+    await probe("an unlisted tunnel carrying non-TLS bytes is closed", async () => {
+      // No raw tunnels for unlisted names either: would pass wrongly if bytes were relayed or
+      // answered (a relay to the name would have to resolve it; an answer shows in data).
+      const report = await kit.raw({
+        connect: "unlisted.example.test:80",
+        mode: "raw",
+        raw: rawRequest("GET", "/", "unlisted.example.test"),
+      });
+      assert.equal(report.connect?.status, 200, `CONNECT: ${describeRaw(report)}`);
+      assert.equal(report.raw?.data, "", describeRaw(report));
+      assert.equal(report.raw?.closed, true, `tunnel left open: ${describeRaw(report)}`);
+      return describeRaw(report);
     });
 
     await probe("SNI different from the CONNECT host", async () => {

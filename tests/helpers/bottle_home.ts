@@ -33,10 +33,13 @@ export async function bottleHome(extraEnv: Record<string, string> = {}): Promise
     cli: (args, more = {}, stdin) => runCli(args, { env: { ...env, ...more }, stdin, cwd: root }),
     async [Symbol.asyncDispose]() {
       await runCli(["cleanup", "--all", "--yes", "--quiet"], { env, cwd: root });
-      // Frozen images and preserved state go only with destroy.
+      // Frozen images and preserved state go only with destroy. `ps` also lists other homes'
+      // live bottles as `orphaned` (labelled containers this database did not record): those
+      // belong to concurrent tests and are left alone.
       const ps = await runCli(["ps", "--json"], { env, cwd: root });
       if (ps.code === 0) {
-        for (const row of JSON.parse(ps.stdout) as { slug: string }[]) {
+        const rows = JSON.parse(ps.stdout) as { slug: string; status: string }[];
+        for (const row of rows.filter((r) => r.status !== "orphaned")) {
           await runCli(["destroy", row.slug, "--yes", "--quiet"], { env, cwd: root });
         }
       }

@@ -11,7 +11,16 @@ import { ensureTestCa, testCaCertPath } from "./test_ca.ts";
 const ROOT = new URL("../../", import.meta.url);
 
 /** Host variables the child CLI keeps (the extra CA is part of image build hashes). */
-const CARRIED_ENV = ["PATH", "HOME", "DOCKER_HOST", "DENO_DIR", "CI", "BOT_BOTTLE_EXTRA_CA_CERTS"];
+const CARRIED_ENV = [
+  "PATH",
+  "HOME",
+  "DOCKER_HOST",
+  "DENO_DIR",
+  "CI",
+  "BOT_BOTTLE_EXTRA_CA_CERTS",
+  // A prebuilt sidecar (SPEC §3): lets parallel worktrees each test their own sidecar image.
+  "BOT_BOTTLE_SIDECAR_IMAGE",
+];
 
 /**
  * `BOT_BOTTLE_EXTRA_CA_CERTS` for child CLIs: the host's setting (if any), then the test CA

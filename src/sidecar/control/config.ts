@@ -8,7 +8,7 @@
  */
 
 import { EXIT_FAILURE, SidecarError } from "../errors.ts";
-import { routeHostProblem } from "../net/hosts.ts";
+import { routeHostProblem, upstreamProblem } from "../net/hosts.ts";
 import { parseGateRepos } from "./gate_config.ts";
 import {
   type DecisionBody,
@@ -123,8 +123,9 @@ export function parseSupervise(value: unknown): SuperviseSettings {
 
 /**
  * Checks a route that goes live while the bottle runs (an approved `request-egress-route`, a
- * `route-add`): a route like any other, plus the manifest's host rules, and never `auth` or an
- * `upstream` (a requested route is reached like any public host, its address checked).
+ * `route-add`): a route like any other, plus the manifest's host rules, and never `auth`. An
+ * `upstream` is the operator's to set (the agent's request cannot carry one), checked like the
+ * manifest's.
  *
  * @throws {SidecarError} naming the first invalid field.
  */
@@ -138,7 +139,10 @@ export function parseLiveRoute(route: unknown, path: string): SidecarRoute {
   if (parsed.auth !== null) {
     throw invalid(`${path}.auth`, "must be null: a live route never carries a credential");
   }
-  if (parsed.upstream !== null) throw invalid(`${path}.upstream`, "must be null for a live route");
+  if (parsed.upstream !== null) {
+    const bad = upstreamProblem(parsed.upstream);
+    if (bad !== undefined) throw invalid(`${path}.upstream`, bad);
+  }
   if (parsed.ports.length === 0) throw invalid(`${path}.ports`, "must list at least one port");
   return parsed;
 }

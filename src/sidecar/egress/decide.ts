@@ -8,10 +8,17 @@
  * → routes with `auth` only over intercepted TLS → `matches` (normalised paths; encoded
  * slashes or dot segments that change the outcome block).
  *
+ * A `CONNECT` is decided on its host alone ({@linkcode decideConnect}): every valid host name
+ * gets an intercepted tunnel, so the block of an unlisted host or port is a 403 the agent reads
+ * inside it; IP literals and malformed names are refused on the `CONNECT`. Route blocks carry
+ * what a route would have to allow ({@linkcode Wanted}), from which `remedy.ts` says how to get
+ * access.
+ *
  * @module
  */
 import { routeRegex } from "../control/config.ts";
 import type { RouteMatch, SidecarRoute } from "../control/protocol.ts";
+import { classifyConnectHost } from "./connect_host.ts";
 import { headerValues, type ParsedTarget, parseHostHeader } from "./http1.ts";
 
 /** The rule names of SPEC §7.6. */
@@ -41,6 +48,21 @@ export interface Block {
   location?: string;
   /** For `dlp_inbound`: what was found (signals and where, never text of the response). */
   evidence?: string[];
+  /** For a route block, what a route would have to allow (for the remedy, `remedy.ts`). */
+  wanted?: Wanted;
+}
+
+/**
+ * What a route would have to allow for a blocked request to pass: the host and port asked for,
+ * the ports its route allows now (when it has one) and, for `match_failed`, the method and path.
+ */
+export interface Wanted {
+  host: string;
+  port: number;
+  routePorts?: number[];
+  method?: string;
+  /** The normalised path, without the query. */
+  path?: string;
 }
 
 /** Whether a result (a decision, a plan, an upstream connection) is a block. */
@@ -154,12 +176,14 @@ export function findRoute(
     return {
       block: "host_not_allowlisted",
       message: `The host ${h} is not on this bottle's allowlist.`,
+      wanted: { host: h, port },
     };
   }
   if (!route.ports.includes(port)) {
     return {
       block: "port_not_allowed",
       message: `Port ${port} is not allowed for ${h} (allowed: ${route.ports.join(", ")}).`,
+      wanted: { host: h, port, routePorts: [...route.ports] },
     };
   }
   return route;
@@ -320,51 +344,63 @@ export function decideRequest(routes: readonly Route[], facts: RequestFacts): Al
     const normal = normalizePath(path);
     const rawOk = routeAdmits(found, method, decodeUnreserved(path), headers);
     const normalOk = normal !== null && routeAdmits(found, method, normal, headers);
-    if (!rawOk || !normalOk || normal === null) {
+    if (normal === null) {
       return {
         block: "match_failed",
-        message: normal === null
-          ? "Encoded slashes and backslashes in paths are refused on routes with path rules."
-          : `${method} ${path} is not allowed by the rules of ${host}.`,
+        message: "Encoded slashes and backslashes in paths are refused on routes with path rules.",
+      };
+    }
+    if (!rawOk || !normalOk) {
+      return {
+        block: "match_failed",
+        message: `${method} ${path} is not allowed by the rules of ${host}.`,
+        wanted: { host: found.host, port, method: method.toUpperCase(), path: normal },
       };
     }
   }
   return { route: found, host, port, path, query };
 }
 
-/** Decides a CONNECT (step 3 on the tunnel's authority). */
-export function decideConnect(routes: readonly Route[], host: string, port: number): Route | Block {
-  if (host === INTROSPECTION_HOST) {
+/**
+ * What a `CONNECT` gets (step 3 on the tunnel's authority, SPEC §7.6 as revised): a tunnel
+ * intercepted with a leaf for `name` — whether the host is on the allowlist or not, since each
+ * request inside is decided again against the routes of its time — or a refusal for the
+ * introspection host, IP literals and malformed names. `listed` says whether the host is on the
+ * allowlist now (any port): unlisted names count against the bottle's cap (`connect_host.ts`).
+ */
+export type ConnectDecision = { name: string; listed: boolean } | Block;
+
+/**
+ * Decides a `CONNECT` from the host as written in its authority (brackets kept). The port is
+ * decided per request inside the tunnel (`port_not_allowed` is a block the agent can read).
+ *
+ * @example
+ * ```ts
+ * decideConnect(routes, "unlisted.example"); // { name: "unlisted.example", listed: false }
+ * decideConnect(routes, "[2001:db8::1]"); // { block: "host_not_allowlisted", … }
+ * ```
+ */
+export function decideConnect(routes: readonly Route[], host: string): ConnectDecision {
+  if (host.toLowerCase() === INTROSPECTION_HOST) {
     return {
       block: "host_not_allowlisted",
       message: "Ask http://_egress.local/allowlist over plain HTTP through the proxy.",
     };
   }
-  return findRoute(routes, host, port);
-}
-
-/** The SPEC §7.6 block response body. */
-export function blockBody(
-  b: Block,
-  host: string | null,
-  method: string | null,
-): Record<string, string | string[]> {
-  const body: Record<string, string | string[]> = {
-    error: "egress_blocked",
-    rule: b.block,
-  };
-  if (b.detector) body.detector = b.detector;
-  if (b.location) body.location = b.location;
-  if (host) body.host = host;
-  if (method) body.method = method;
-  body.message = b.message;
-  if (b.evidence) body.evidence = b.evidence;
-  body.how_to_get_access = b.block === "dlp_inbound"
-    ? "Do not retry or work around it; tell your user. The operator can set dlp.inbound_on_match on the route."
-    : b.block.startsWith("dlp") || b.block === "canary"
-    ? "Remove the secret, or ask the operator via the supervise MCP server."
-    : "Ask the operator to add a route to the bottle manifest, or request one via the supervise MCP server.";
-  return body;
+  const kind = classifyConnectHost(host);
+  if (kind.kind === "ip") {
+    return {
+      block: "host_not_allowlisted",
+      message: "IP addresses are never allow-listed; use a hostname that is on the allowlist.",
+    };
+  }
+  if (kind.kind === "malformed") {
+    return {
+      block: "malformed_request",
+      message: `The CONNECT host is not a valid host name: ${kind.reason}.`,
+    };
+  }
+  return { name: kind.name, listed: routes.some((r) => r.host === kind.name) };
 }
 
 /** Headers the proxy never forwards from the agent (step 7 drops `Authorization` too). */

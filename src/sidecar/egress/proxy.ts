@@ -7,6 +7,14 @@
  * `respond.ts`) it. Built on `node:net`/`node:tls` because `Deno.serve` cannot take `CONNECT`
  * (LESSONS 36).
  *
+ * A `CONNECT` to any valid host name opens a tunnel, listed or not (SPEC §7.6 as revised): the
+ * block of an unlisted host is then a JSON 403 the agent reads inside it (LESSONS 22), and since
+ * every request is decided against the routes of its time, a route added while the tunnel is
+ * open lets its next request through. Nothing is resolved or dialled before a request is
+ * allowed. Unlisted names are capped per bottle ({@linkcode UnlistedNameCap}: each costs a
+ * minted leaf); IP literals, malformed names and names past the cap are refused on the
+ * `CONNECT`.
+ *
  * @module
  */
 import * as net from "node:net";
@@ -17,6 +25,7 @@ import { type Daemon, settleable } from "../daemon.ts";
 import type { SidecarLog } from "../log.ts";
 import { SocketReader, writeTo } from "./conn.ts";
 import type { AgentSide, HoldPort, ProxyContext } from "./context.ts";
+import { DEFAULT_MAX_UNLISTED_NAMES, UnlistedNameCap } from "./connect_host.ts";
 import { type Block, decideConnect, isBlock } from "./decide.ts";
 import { handleRequest, wantsClose } from "./exchange.ts";
 import { parseRequestHead, parseTarget, type RequestHead } from "./http1.ts";
@@ -41,6 +50,11 @@ export interface EgressProxyOptions {
   connectTimeoutMs?: number;
   /** Where `supervise` routes hold flagged requests (absent: they block at once). */
   supervisor?: HoldPort;
+  /**
+   * Most distinct unlisted host names intercepted per bottle (default
+   * {@linkcode DEFAULT_MAX_UNLISTED_NAMES}).
+   */
+  maxUnlistedNames?: number;
 }
 
 const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection Established\r\n\r\n");
@@ -49,10 +63,13 @@ const ESTABLISHED = new TextEncoder().encode("HTTP/1.1 200 Connection Establishe
 export async function startEgressProxy(options: EgressProxyOptions): Promise<Daemon> {
   const { log } = options;
   const states = new EgressStateCache(options.config, () => options.extraCa?.() ?? null);
+  const unlisted = new UnlistedNameCap(options.maxUnlistedNames ?? DEFAULT_MAX_UNLISTED_NAMES);
   const ctx: ProxyContext = {
     log,
     // Known secrets never reach the log, not even inside a blocked path or host (SPEC §7.7).
-    responder: new Responder(log, (text) => states.current().masker.replace(text)),
+    responder: new Responder(log, (text) => states.current().masker.replace(text), {
+      approvals: () => options.config()?.supervise?.approvals ?? false,
+    }),
     pool: new UpstreamPool({
       resolve: options.resolve,
       connectTimeoutMs: options.connectTimeoutMs,
@@ -128,9 +145,20 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
       await ctx.responder.refuse(socket, b, { host: null, method: "CONNECT" }, false);
       return;
     }
-    const decision = decideConnect(ctx.state().routes, host, port);
+    const site = { host, method: "CONNECT" };
+    // The host as written (brackets kept): `[…]` is an IP literal whatever it holds.
+    const decision = decideConnect(
+      ctx.state().routes,
+      head.target.slice(0, head.target.lastIndexOf(":")),
+    );
     if (isBlock(decision)) {
-      await ctx.responder.refuse(socket, decision, { host, method: "CONNECT" }, false);
+      await ctx.responder.refuse(socket, decision, site, false);
+      return;
+    }
+    const name = decision.name;
+    const refusal = tunnelRefusal(name, port, decision.listed);
+    if (refusal !== null) {
+      await ctx.responder.refuse(socket, refusal, { ...site, host: name }, false);
       return;
     }
     await writeTo(socket, ESTABLISHED);
@@ -140,7 +168,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     if (first[0] !== 0x16) {
       log.info(1, "egress", "blocked", {
         rule: "malformed_request",
-        host,
+        host: ctx.responder.mask(name),
         method: "CONNECT",
         reason: "tunnel without TLS",
       });
@@ -148,17 +176,42 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     }
     const leftover = reader.detach();
     if (leftover.length > 0) socket.unshift(leftover);
-    const secure = await interceptTls(socket, host);
+    const secure = await interceptTls(socket, name);
     if (secure === null) {
-      log.info(1, "egress", "tls-handshake-failed", { host });
+      log.info(1, "egress", "tls-handshake-failed", { host: ctx.responder.mask(name) });
       return;
     }
     const sni = (secure as unknown as { servername?: string | false }).servername || null;
     try {
-      await serve({ reader: new SocketReader(secure), out: secure, tunnel: { host, port, sni } });
+      await serve({
+        reader: new SocketReader(secure),
+        out: secure,
+        tunnel: { host: name, port, sni },
+      });
     } finally {
       closeGracefully(secure);
     }
+  }
+
+  /**
+   * Why a tunnel for a valid host name is refused on the `CONNECT`, or `null`: no CA to mint
+   * with yet (no config), or an unlisted name past the bottle's cap.
+   */
+  function tunnelRefusal(name: string, port: number, listed: boolean): Block | null {
+    if (!options.config()?.ca) {
+      return {
+        block: "host_not_allowlisted",
+        message: `The host ${name} is not on this bottle's allowlist (no routes are loaded yet).`,
+      };
+    }
+    if (listed || unlisted.admit(name)) return null;
+    return {
+      block: "host_not_allowlisted",
+      message: `The host ${name} is not on this bottle's allowlist, and the CONNECT is refused: ` +
+        `this bottle has reached its cap of ${unlisted.max} distinct unlisted host names ` +
+        "intercepted (each costs a certificate).",
+      wanted: { host: name, port },
+    };
   }
 
   /** The TLS server side of a tunnel, with a leaf minted for the CONNECT host (never the SNI). */

@@ -1,16 +1,17 @@
 /**
- * The answers the proxy writes itself: the SPEC §7.6 block (403, JSON, `X-Bot-Bottle-Block`),
- * the introspection JSON and the 502 for an upstream that cannot be had, each built by one
- * function; and {@linkcode Responder}, which logs a block and writes its answer in one step,
- * masking known secrets in what it logs (SPEC §7.7).
+ * The answers the proxy writes itself: the SPEC §7.6 block (403, JSON, `X-Bot-Bottle-Block`,
+ * the body with how to get access from `remedy.ts`), the introspection JSON and the 502 for an
+ * upstream that cannot be had, each built by one function; and {@linkcode Responder}, which logs
+ * a block and writes its answer in one step, masking known secrets in what it logs (SPEC §7.7).
  *
  * @module
  */
 import type { Duplex } from "node:stream";
 import type { SidecarLog } from "../log.ts";
 import { writeTo } from "./conn.ts";
-import { type Allow, type Block, blockBody } from "./decide.ts";
+import type { Allow, Block } from "./decide.ts";
 import { serializeResponseHead } from "./http1.ts";
+import { accessFor, type Remedy, type RemedyOptions } from "./remedy.ts";
 
 /** Where a block happened, for its answer and its log line. */
 export interface BlockSite {
@@ -52,13 +53,59 @@ function jsonBytes(value: unknown, indent?: number): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(value, null, indent) + "\n");
 }
 
+/** The SPEC §7.6 body of a block; never a value (a secret is named by detector and place). */
+export interface BlockBody {
+  error: "egress_blocked";
+  rule: Block["block"];
+  detector?: string;
+  location?: string;
+  host?: string;
+  method?: string;
+  message: string;
+  /** For `dlp_inbound`: what the scan found (signals and where, never text of the response). */
+  evidence?: string[];
+  how_to_get_access: string;
+  /** The remedy as data, for route blocks that have one (`remedy.ts`). */
+  remedy?: Remedy;
+}
+
+/**
+ * The SPEC §7.6 body of a block: rule, detector and location, host and method when known, the
+ * message, and how to get access (a route remedy depends on `options.approvals`).
+ *
+ * @example
+ * ```ts
+ * blockBody({ block: "malformed_request", message: "Bad." }, { host: null, method: null }, {
+ *   approvals: false,
+ * }).rule; // "malformed_request"
+ * ```
+ */
+export function blockBody(b: Block, site: BlockSite, options: RemedyOptions): BlockBody {
+  return {
+    error: "egress_blocked",
+    rule: b.block,
+    ...(b.detector ? { detector: b.detector } : {}),
+    ...(b.location ? { location: b.location } : {}),
+    ...(site.host ? { host: site.host } : {}),
+    ...(site.method ? { method: site.method } : {}),
+    message: b.message,
+    ...(b.evidence ? { evidence: b.evidence } : {}),
+    ...accessFor(b, options),
+  };
+}
+
 /** The SPEC §7.6 403 for a block. */
-export function blockResponse(b: Block, site: BlockSite, keepAlive: boolean): Uint8Array {
+export function blockResponse(
+  b: Block,
+  site: BlockSite,
+  keepAlive: boolean,
+  options: RemedyOptions,
+): Uint8Array {
   return httpResponse(403, "Forbidden", [
     ["Content-Type", "application/json"],
     ["X-Bot-Bottle-Block", b.block],
     ["Connection", keepAlive ? "keep-alive" : "close"],
-  ], jsonBytes(blockBody(b, site.host, site.method)));
+  ], jsonBytes(blockBody(b, site, options)));
 }
 
 /** A JSON answer of the introspection host. */
@@ -79,15 +126,23 @@ export function gatewayError(message: string): Uint8Array {
 /** Rules whose block may carry a secret in its path: the path is not logged. */
 const PATHLESS_RULES = new Set(["dlp_outbound", "canary", "supervise_unavailable"]);
 
+/** Options of {@linkcode Responder}. */
+export interface ResponderOptions {
+  /** Whether an approver can answer now (`config.supervise.approvals`; default never). */
+  approvals?: () => boolean;
+}
+
 /** Logs blocks and writes the proxy's own answers to the agent. */
 export class Responder {
   readonly #log: SidecarLog;
   readonly #mask: (text: string) => string;
+  readonly #approvals: () => boolean;
 
   /** @param mask replaces known secrets in a text for the log. */
-  constructor(log: SidecarLog, mask: (text: string) => string) {
+  constructor(log: SidecarLog, mask: (text: string) => string, options: ResponderOptions = {}) {
     this.#log = log;
     this.#mask = mask;
+    this.#approvals = options.approvals ?? (() => false);
   }
 
   /** A text with known secrets masked, for a log line. */
@@ -131,7 +186,8 @@ export class Responder {
    */
   async refuse(out: Duplex, b: Block, site: BlockSite, keepAlive: boolean): Promise<void> {
     this.logBlock(b, site);
-    await writeTo(out, blockResponse(b, site, keepAlive)).catch(() => {});
+    const answer = blockResponse(b, site, keepAlive, { approvals: this.#approvals() });
+    await writeTo(out, answer).catch(() => {});
   }
 
   /** Logs an upstream failure and answers 502; the agent's connection closes after it. */

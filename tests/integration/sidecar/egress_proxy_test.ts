@@ -113,7 +113,8 @@ Deno.test("a client still sending a refused body gets the 403, not a connection 
   }
 });
 
-Deno.test("the egress proxy answers a CONNECT to an unlisted host with a 403 and closes", async () => {
+// With a config, an unlisted host gets a tunnel and its 403 inside it (egress_blocks_test.ts).
+Deno.test("before any config the egress proxy refuses a CONNECT with a 403 and closes", async () => {
   await using sidecar = await startSidecar();
   const port = await sidecar.port("egress");
   const response = await rawRequest(

@@ -189,7 +189,7 @@ Deno.test("resolveAgent: codex forwarding puts the host credential on both codex
   assert.deepEqual(r.hiddenEnv, ["OPENAI_API_KEY"]);
 });
 
-Deno.test("resolveAgent: codex auth_token goes on api.openai.com only", () => {
+Deno.test("resolveAgent: codex auth_token goes on api.openai.com, and chatgpt.com is not routed", () => {
   const catalog = memoryCatalog({
     codex: "agent_provider: {template: codex, auth_token: OPENAI_KEY}",
   }, {
@@ -198,7 +198,18 @@ Deno.test("resolveAgent: codex auth_token goes on api.openai.com only", () => {
   const r = resolveAgent(catalog, "c");
   assert.deepEqual(r.routes.map((x) => [x.host, x.auth?.tokenRef ?? null]), [
     ["api.openai.com", "OPENAI_KEY"],
-    ["chatgpt.com", null],
+  ]);
+});
+
+Deno.test("resolveAgent: a chatgpt.com route in an API-key codex bottle is the manifest's own", () => {
+  const catalog = memoryCatalog({
+    codex: "agent_provider: {template: codex, auth_token: OPENAI_KEY}\n" +
+      "egress: {routes: [{host: chatgpt.com}]}",
+  }, { c: "bottle: codex" });
+  const r = resolveAgent(catalog, "c");
+  assert.deepEqual(r.routes.map((x) => [x.host, x.origin, x.auth?.tokenRef ?? null]), [
+    ["api.openai.com", "provider", "OPENAI_KEY"],
+    ["chatgpt.com", "manifest", null],
   ]);
 });
 

@@ -134,7 +134,7 @@ Deno.test("a decision is handed over once; its resend gets the recorded answer",
   });
 });
 
-Deno.test("route-add takes only a live route: manifest host rules, no auth, no upstream", () => {
+Deno.test("route-add takes only a live route: manifest host rules, no auth, a valid upstream", () => {
   const session = new ControlSession();
   const route = (extra: Record<string, unknown>) =>
     encodeLine({
@@ -153,6 +153,7 @@ Deno.test("route-add takes only a live route: manifest host rules, no auth, no u
       },
     }).trimEnd();
   assert.equal(session.decide(route({})).kind, "route-add");
+  assert.equal(session.decide(route({ upstream: "192.0.2.7:8443" })).kind, "route-add");
   for (
     const [extra, error] of [
       [{ host: "localhost" }, /loopback/],
@@ -160,7 +161,7 @@ Deno.test("route-add takes only a live route: manifest host rules, no auth, no u
       [{ host: "supervise" }, /inside the bottle/],
       [{ host: "metadata.internal" }, /local-network/],
       [{ auth: { scheme: "Bearer", slot: "EGRESS_TOKEN_1" } }, /route\.auth/],
-      [{ upstream: "192.0.2.7:443" }, /route\.upstream/],
+      [{ upstream: "192.0.2.7" }, /route\.upstream/],
     ] as const
   ) {
     const decision = session.decide(route(extra));

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import type { SidecarRoute } from "../../../../src/sidecar/control/protocol.ts";
 import {
   agentHeadersToForward,
-  blockBody,
+  type Block,
   type BlockRule,
   compileRoutes,
   decideConnect,
@@ -25,6 +25,7 @@ import {
   parseRequestHead,
   parseTarget,
 } from "../../../../src/sidecar/egress/http1.ts";
+import { blockBody } from "../../../../src/sidecar/egress/respond.ts";
 
 function route(host: string, extra: Partial<SidecarRoute> = {}): SidecarRoute {
   return {
@@ -88,10 +89,10 @@ function ruleOf(result: Route | { block: BlockRule } | { route: Route }): string
   return "allow";
 }
 
-// --- decideConnect: host and port (step 3) ---
+// --- findRoute: host and port (step 3) ---
 
-/** [CONNECT host, port, result, behaviour]. */
-const connectCases: [string, number, string, string][] = [
+/** [host, port, result, behaviour]. */
+const routeCases: [string, number, string, string][] = [
   ["open.example.com", 443, "allow", "allows a listed host on a listed port"],
   ["other.example.com", 443, "host_not_allowlisted", "blocks an unlisted host"],
   ["x.open.example.com", 443, "host_not_allowlisted", "blocks a subdomain of a listed host"],
@@ -122,24 +123,74 @@ const connectCases: [string, number, string, string][] = [
   ],
   ["::1", 443, "host_not_allowlisted", "never matches an IPv6 literal even when a route says so"],
   ["[::1]", 443, "host_not_allowlisted", "never matches a bracketed IPv6 literal"],
-  [
-    INTROSPECTION_HOST,
-    443,
-    "host_not_allowlisted",
-    "blocks the introspection host (it is plain HTTP only)",
-  ],
 ];
 
-for (const [host, port, want, name] of connectCases) {
-  Deno.test(`decideConnect ${name}`, () => {
-    assert.equal(ruleOf(decideConnect(ROUTES, host, port)), want);
+for (const [host, port, want, name] of routeCases) {
+  Deno.test(`findRoute ${name}`, () => {
+    assert.equal(ruleOf(findRoute(ROUTES, host, port)), want);
   });
 }
 
-Deno.test("decideConnect block messages never echo more than the host and the ports", () => {
-  const b = decideConnect(ROUTES, "open.example.com", 8443);
+Deno.test("findRoute block messages never echo more than the host and the ports", () => {
+  const b = findRoute(ROUTES, "open.example.com", 8443);
   assert.ok("block" in b);
   assert.equal(b.message, "Port 8443 is not allowed for open.example.com (allowed: 443, 80).");
+});
+
+Deno.test("findRoute route blocks say what a route would have to allow", () => {
+  assert.deepEqual((findRoute(ROUTES, "Other.Example.com.", 8443) as Block).wanted, {
+    host: "other.example.com",
+    port: 8443,
+  });
+  assert.deepEqual((findRoute(ROUTES, "open.example.com", 8443) as Block).wanted, {
+    host: "open.example.com",
+    port: 8443,
+    routePorts: [443, 80],
+  });
+  assert.equal((findRoute(ROUTES, "127.0.0.1", 443) as Block).wanted, undefined);
+});
+
+// --- decideConnect: which CONNECTs get a tunnel (SPEC §7.6 as revised) ---
+
+/** [host as written in the CONNECT authority, result, behaviour]. */
+const connectCases: [string, string, string][] = [
+  ["open.example.com", "tunnel listed", "opens a tunnel to a listed host"],
+  ["OPEN.Example.Com.", "tunnel listed", "opens a tunnel to a listed host in another case"],
+  ["unlisted.example", "tunnel unlisted", "opens a tunnel to an unlisted host name"],
+  ["x.open.example.com", "tunnel unlisted", "counts a subdomain of a listed host as unlisted"],
+  ["localhost", "tunnel unlisted", "opens a tunnel to a single-label name (blocked inside)"],
+  ["192.0.2.1", "host_not_allowlisted", "refuses an IPv4 literal"],
+  ["127.0.0.1", "host_not_allowlisted", "refuses an IPv4 literal a route names"],
+  ["[2001:db8::1]", "host_not_allowlisted", "refuses a bracketed IPv6 literal"],
+  ["[dead.beef]", "host_not_allowlisted", "refuses anything in brackets"],
+  ["0x7f.1", "host_not_allowlisted", "refuses the hex-and-short IPv4 form"],
+  ["2130706433", "host_not_allowlisted", "refuses the single-number IPv4 form"],
+  ["0177.0.0.1", "host_not_allowlisted", "refuses the octal IPv4 form"],
+  ["bad..name", "malformed_request", "refuses an empty label"],
+  ["a_b.example", "malformed_request", "refuses an underscore"],
+  [`${"a".repeat(64)}.example`, "malformed_request", "refuses a 64-character label"],
+  [INTROSPECTION_HOST, "host_not_allowlisted", "refuses the introspection host (plain HTTP)"],
+];
+
+for (const [host, want, name] of connectCases) {
+  Deno.test(`decideConnect ${name}`, () => {
+    const d = decideConnect(ROUTES, host);
+    const got = "block" in d ? d.block : `tunnel ${d.listed ? "listed" : "unlisted"}`;
+    assert.equal(got, want);
+  });
+}
+
+Deno.test("decideConnect names the tunnel host in lower case without a trailing dot", () => {
+  assert.deepEqual(decideConnect(ROUTES, "Unlisted.EXAMPLE."), {
+    name: "unlisted.example",
+    listed: false,
+  });
+});
+
+Deno.test("decideConnect says why a malformed host is refused, without echoing it", () => {
+  const d = decideConnect(ROUTES, "bad..name");
+  assert.ok("block" in d);
+  assert.equal(d.message, "The CONNECT host is not a valid host name: it has an empty label.");
 });
 
 Deno.test("findRoute returns the compiled route with its host lower-cased", () => {
@@ -751,62 +802,6 @@ for (const [path, want] of normalizeCases) {
   });
 }
 
-// --- block body (SPEC §7.6) ---
-
-Deno.test("blockBody has the §7.6 shape for a policy block, host and method included", () => {
-  const body = blockBody(
-    { block: "host_not_allowlisted", message: "Not listed." },
-    "x.example.com",
-    "GET",
-  );
-  assert.deepEqual(body, {
-    error: "egress_blocked",
-    rule: "host_not_allowlisted",
-    host: "x.example.com",
-    method: "GET",
-    message: "Not listed.",
-    how_to_get_access:
-      "Ask the operator to add a route to the bottle manifest, or request one via the supervise MCP server.",
-  });
-});
-
-Deno.test("blockBody keeps detector and location of a DLP block and points at removing the secret", () => {
-  const body = blockBody(
-    {
-      block: "dlp_outbound",
-      message: "Looks like an AWS key.",
-      detector: "token_patterns",
-      location: "body $.a",
-    },
-    "x.example.com",
-    "POST",
-  );
-  assert.deepEqual(Object.keys(body), [
-    "error",
-    "rule",
-    "detector",
-    "location",
-    "host",
-    "method",
-    "message",
-    "how_to_get_access",
-  ]);
-  assert.equal(
-    body.how_to_get_access,
-    "Remove the secret, or ask the operator via the supervise MCP server.",
-  );
-  assert.equal(
-    blockBody({ block: "canary", message: "m" }, null, null).how_to_get_access,
-    body.how_to_get_access,
-  );
-});
-
-Deno.test("blockBody leaves out host and method when unknown and carries no value field", () => {
-  const body = blockBody({ block: "malformed_request", message: "Bad." }, null, null);
-  assert.deepEqual(Object.keys(body), ["error", "rule", "message", "how_to_get_access"]);
-  assert.equal("value" in body, false);
-});
-
 Deno.test("decideRequest block messages never include header values or the query", () => {
   const secret = "ghp_FAKESECRETVALUE0123456789abcdefABCD";
   for (
@@ -821,8 +816,12 @@ Deno.test("decideRequest block messages never include header values or the query
   ) {
     const d = decideRequest(ROUTES, facts);
     assert.ok("block" in d);
-    const text = JSON.stringify(blockBody(d, "h", facts.method));
-    assert.equal(text.includes(secret), false, text);
+    for (const approvals of [false, true]) {
+      const text: string = JSON.stringify(
+        blockBody(d, { host: "h", method: facts.method }, { approvals }),
+      );
+      assert.equal(text.includes(secret), false, text);
+    }
   }
 });
 
@@ -872,4 +871,14 @@ Deno.test("agentHeadersToForward drops headers named in a second Connection head
     true,
   );
   assert.deepEqual(out, [["Accept", "*/*"]]);
+});
+
+Deno.test("decideRequest match_failed says which method and normalised path a route would need", () => {
+  const d = decideRequest(ROUTES, tunnelled("api.example.com", "post", "/a/./b/../c?q=1"));
+  assert.ok("block" in d);
+  assert.equal(d.block, "match_failed");
+  assert.deepEqual(d.wanted, { host: "api.example.com", port: 443, method: "POST", path: "/a/c" });
+  const encoded = decideRequest(ROUTES, tunnelled("api.example.com", "GET", "/api%2F..%2Fx"));
+  assert.ok("block" in encoded);
+  assert.equal(encoded.wanted, undefined, "an encoded slash gets no route remedy");
 });
