@@ -313,13 +313,13 @@ export const LINE_ATOMS: readonly Atom[] = [{
   cls: "directive",
   points: 1,
   source: String
-    .raw`(?:^|[.!?:;\u0001"](?=${W}?[a-z])${W}?|\n(?:[-+]${W}|\d{1,3}[.)]${W})?|\bthen${W})(?:please${W})?(?=(?:run|execute|exec|eval|call|invoke|send|post|upload|read|cat|open|fetch|visit|navigate|download|print|output|reveal|show|display|list|dump|include|append|encode|decode|paste|delete|forward|email|write|render|embed|replace|insert|go|summari[sz]e|respond|reply)\b)`,
+    .raw`(?<=(?:^|[.!?:;\u0001"]${W}?|\n(?:[-+]${W}|\d{1,3}[.)]${W})?|\bthen${W}))(?:please${W})?(?:run|execute|exec|eval|call|invoke|send|post|upload|read|cat|open|fetch|visit|navigate|download|print|output|reveal|show|display|list|dump|include|append|encode|decode|paste|delete|forward|email|write|render|embed|replace|insert|go|summari[sz]e|respond|reply)\b`,
 }, {
   id: "speaker label",
   cls: "directive",
   points: 1,
   source: String
-    .raw`(?:^|\n|[.!?]${W})(?:assistant|ai|claude|chatgpt|llm|ai${W}agents?|agent)${W}?:`,
+    .raw`(?<=(?:^|\n|[.!?]${W}))(?:assistant|ai|claude|chatgpt|llm|ai${W}agents?|agent)${W}?:`,
 }];
 
 /** What a verb can start: a download, running something, revealing, sending. */
@@ -420,8 +420,9 @@ export const STARTS: Readonly<Record<string, readonly string[]>> = Object.fromEn
     "secret":
       "api access secret auth bearer session password passphrase credentials private ssh environment env tokens",
     "URL": "http @",
-    "imperative": '. ! ? : ; \u0001 " \n then',
-    "speaker label": "\n . ! ?",
+    "imperative":
+      "run execute exec eval call invoke send post upload read cat open fetch visit navigate download print output reveal show display list dump include append encode decode paste delete forward email write render embed replace insert go summari respond reply please",
+    "speaker label": "assistant ai claude chatgpt llm agent",
     "SYSTEM:": "system admin root",
   }).map(([id, starts]) => [id, starts.split(" ")]),
 );

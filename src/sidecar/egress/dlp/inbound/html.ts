@@ -119,7 +119,7 @@ function readAttributes(text: string, from: number): { attrs: Attr[]; gt: number
     if (m[1] !== undefined) {
       attrs.push({
         name: m[1].toLowerCase(),
-        value: decodeEntities(m[2] ?? m[3] ?? m[4] ?? ""),
+        value: entities(m[2] ?? m[3] ?? m[4] ?? ""),
         start: i,
         end: i + m[0].length,
       });
@@ -129,7 +129,10 @@ function readAttributes(text: string, from: number): { attrs: Attr[]; gt: number
   return { attrs, gt: text.length };
 }
 
-const attr = (attrs: readonly Attr[], name: string) => attrs.find((a) => a.name === name);
+function attr(attrs: readonly Attr[], name: string): Attr | undefined {
+  for (let k = 0; k < attrs.length; k++) if (attrs[k].name === name) return attrs[k];
+  return undefined;
+}
 
 /**
  * The units of a markup text (see the module doc). Offsets of edits are offsets in `text`.
@@ -224,11 +227,10 @@ export function markupUnits(text: string, options: MarkupOptions): Unit[] {
     attrs: readonly Attr[],
     own: Open,
     colored: boolean,
+    d: ReadonlyMap<string, string>,
   ): HiddenChannel | null => {
     if (!html) return null;
     if (attrs.length === 0) return name === "template" ? "hidden-element" : null;
-    const style = attr(attrs, "style");
-    const d = style ? declarations(style.value) : EMPTY;
     const hiddenAttr = attr(attrs, "hidden");
     const byRule =
       (attr(attrs, "class")?.value.split(/\s+/) ?? []).some((c) => rules.classes.has(c)) ||
@@ -330,7 +332,8 @@ export function markupUnits(text: string, options: MarkupOptions): Unit[] {
       popTo(stack.length - 1, lt, lt);
     }
     const style = html ? attr(attrs, "style") : undefined;
-    const colors = style ? colorsOf(declarations(style.value)) : { color: null, bg: null };
+    const d = style ? declarations(style.value) : EMPTY;
+    const colors = style ? colorsOf(d) : NO_COLORS;
     const fontColor = name === "font" ? attr(attrs, "color")?.value : undefined;
     const bgAttr = attr(attrs, "bgcolor")?.value;
     const parent = top();
@@ -344,7 +347,7 @@ export function markupUnits(text: string, options: MarkupOptions): Unit[] {
     if (AUTHORITY_TAGS.has(local)) out(`<${local}>`);
     const colored = own.color !== parent.color || own.bg !== parent.bg;
     const hidden: HiddenChannel | null = region === null
-      ? hiddenBy(local, attrs, own, colored)
+      ? hiddenBy(local, attrs, own, colored, d)
       : null;
     attributeUnits(local, attrs, lt, gt);
     if (
@@ -421,6 +424,12 @@ export function markupUnits(text: string, options: MarkupOptions): Unit[] {
 }
 
 const EMPTY: ReadonlyMap<string, string> = new Map();
+const NO_COLORS = { color: null, bg: null };
+
+/** {@linkcode decodeEntities}, skipped when there is no `&`. */
+function entities(s: string): string {
+  return s.indexOf("&") < 0 ? s : decodeEntities(s);
+}
 const ROOT: Open = {
   name: "#root",
   color: null,

@@ -25,7 +25,11 @@ export interface InvisibleScan {
 
 const TAGS = /(?:\udb40[\udc00-\udc7f])+/g;
 const SELECTORS = /(?:[\ufe00-\ufe0f]|\udb40[\udd00-\uddef]){4,}/g;
-const ZERO_WIDTH_RUN = /[\u200b\u200c\u200d\u2060\u2062\u2063\u2064\ufeff]{16,}/g;
+const ZERO_WIDTH = /[\u200b\u200c\u200d\u2060\u2062\u2063\u2064\ufeff]/;
+const ZERO_WIDTH_RUN = /[\u200b\u200c\u200d\u2060\u2062\u2063\u2064\ufeff]+/g;
+const SELECTOR = /[\ufe00-\ufe0f]|\udb40[\udd00-\uddef]/;
+const BIDI = /[\u202a\u202b\u202d\u202e\u2066\u2067\u2068]/;
+const SPLITTER = /[\u00ad\u200b-\u200d\u2060\ufeff]/;
 const IN_WORD = /(?<=[A-Za-z])[\u00ad\u200b-\u200d\u2060\ufeff]+(?=[A-Za-z])/g;
 const BIDI_OPEN = /[\u202a\u202b\u202d\u202e\u2066\u2067\u2068]/g;
 
@@ -79,57 +83,10 @@ function bitText(run: string): string | null {
   return null;
 }
 
-function reversed(s: string): string {
-  return [...s].reverse().join("");
-}
+const remove = (start: number, end: number): Edit[] => [{ start, end, replacement: "" }];
 
-/**
- * The hidden units carried by invisible characters in `text`, and the zero-width characters
- * inside words.
- *
- * @example
- * ```ts
- * const smuggled = [..."run it"].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0)));
- * invisibleUnits(`Hello${smuggled.join("")}`).units[0].text; // "run it"
- * ```
- */
-export function invisibleUnits(text: string): InvisibleScan {
-  const units: Unit[] = [];
-  const obfuscation: Edit[] = [];
-  if (!/[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufe00-\ufe0f\ufeff\udb40]/.test(text)) {
-    return { units, obfuscation };
-  }
-  const remove = (start: number, end: number): Edit[] => [{ start, end, replacement: "" }];
-  for (const m of text.matchAll(TAGS)) {
-    const decoded = tagText(m[0]);
-    if (decoded.trim().length === 0) continue;
-    units.push({
-      text: decoded,
-      hidden: "tag-characters",
-      location: "tag characters",
-      edits: remove(m.index, m.index + m[0].length),
-    });
-  }
-  for (const m of text.matchAll(SELECTORS)) {
-    const decoded = selectorText(m[0]);
-    if (printableShare(decoded) < 0.9) continue;
-    units.push({
-      text: decoded,
-      hidden: "invisible-characters",
-      location: "variation selectors",
-      edits: remove(m.index, m.index + m[0].length),
-    });
-  }
-  for (const m of text.matchAll(ZERO_WIDTH_RUN)) {
-    const decoded = bitText(m[0]);
-    if (decoded === null) continue;
-    units.push({
-      text: decoded,
-      hidden: "invisible-characters",
-      location: "zero-width characters",
-      edits: remove(m.index, m.index + m[0].length),
-    });
-  }
+/** Bidirectional overrides and isolates: each span, read as written and reversed. */
+function bidiUnits(text: string, units: Unit[]): void {
   // Next positions of each closer and of a line end, searched forward only (linear).
   const next: Record<string, number> = { "\u2069": -2, "\u202c": -2, "\n": -2 };
   const after = (c: string, from: number): number => {
@@ -159,8 +116,72 @@ export function invisibleUnits(text: string): InvisibleScan {
     }
     BIDI_OPEN.lastIndex = Math.max(cut, open + 1);
   }
-  for (const m of text.matchAll(IN_WORD)) {
-    obfuscation.push({ start: m.index, end: m.index + m[0].length, replacement: "" });
+}
+
+function reversed(s: string): string {
+  return [...s].reverse().join("");
+}
+
+/**
+ * The hidden units carried by invisible characters in `text`, and the zero-width characters
+ * inside words.
+ *
+ * @example
+ * ```ts
+ * const smuggled = [..."run it"].map((c) => String.fromCodePoint(0xe0000 + c.charCodeAt(0)));
+ * invisibleUnits(`Hello${smuggled.join("")}`).units[0].text; // "run it"
+ * ```
+ */
+export function invisibleUnits(text: string): InvisibleScan {
+  const units: Unit[] = [];
+  const obfuscation: Edit[] = [];
+  if (!/[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufe00-\ufe0f\ufeff\udb40]/.test(text)) {
+    return { units, obfuscation };
+  }
+
+  // Each kind only when its characters occur: a quick scan each, the costly passes mostly skipped.
+  if (text.includes("\udb40")) {
+    for (const m of text.matchAll(TAGS)) {
+      const decoded = tagText(m[0]);
+      if (decoded.trim().length === 0) continue;
+      units.push({
+        text: decoded,
+        hidden: "tag-characters",
+        location: "tag characters",
+        edits: remove(m.index, m.index + m[0].length),
+      });
+    }
+  }
+  if (SELECTOR.test(text)) {
+    for (const m of text.matchAll(SELECTORS)) {
+      const decoded = selectorText(m[0]);
+      if (printableShare(decoded) < 0.9) continue;
+      units.push({
+        text: decoded,
+        hidden: "invisible-characters",
+        location: "variation selectors",
+        edits: remove(m.index, m.index + m[0].length),
+      });
+    }
+  }
+  if (ZERO_WIDTH.test(text)) {
+    for (const m of text.matchAll(ZERO_WIDTH_RUN)) {
+      if (m[0].length < 16) continue;
+      const decoded = bitText(m[0]);
+      if (decoded === null) continue;
+      units.push({
+        text: decoded,
+        hidden: "invisible-characters",
+        location: "zero-width characters",
+        edits: remove(m.index, m.index + m[0].length),
+      });
+    }
+  }
+  if (BIDI.test(text)) bidiUnits(text, units);
+  if (SPLITTER.test(text)) {
+    for (const m of text.matchAll(IN_WORD)) {
+      obfuscation.push({ start: m.index, end: m.index + m[0].length, replacement: "" });
+    }
   }
   return { units, obfuscation };
 }

@@ -124,7 +124,7 @@ export function markdownUnits(text: string, location: string): Unit[] {
   const codeBlocks = merge(fenced, indented(text, fenced));
   const units: Unit[] = [];
   const skips: SpecialRange[] = [];
-  COMMENT_IDIOM.lastIndex = 0;
+  COMMENT_IDIOM.lastIndex = text.includes("]:") ? 0 : text.length;
   for (let m = COMMENT_IDIOM.exec(text); m !== null; m = COMMENT_IDIOM.exec(text)) {
     const start = m.index;
     const end = start + m[0].length;

@@ -80,17 +80,50 @@ const NON_ASCII = /[^\u0020-\u007e\t\n\r]/;
 export function normalizeText(text: string): string {
   let t = text;
   if (NON_ASCII.test(t)) {
+    // NFKC also maps the other Unicode spaces to U+0020: only ASCII blanks are left after it.
     t = t.replace(INVISIBLE, "").normalize("NFKC").replace(CONFUSABLE_RE, (c) => CONFUSABLE[c]);
   }
-  return t
-    .replace(/[*~]+|(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])/g, "")
-    .replace(
-      /[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]*[\r\n][\s]*|[ \t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]{2,}|[\t\f\v\u00a0\u2000-\u200a\u202f\u205f\u3000]/g,
-      (
-        ws,
-      ) => /[\r\n]/.test(ws) ? "\n" : " ",
-    )
-    .replace(/\n#{1,6} /g, "\n");
+  if (EMPHASIS_CHAR.test(t)) t = t.replace(EMPHASIS, "");
+  return collapseBlanks(t);
+}
+
+const EMPHASIS_CHAR = /[*~_]/;
+const EMPHASIS = /[*~]+|(?<![A-Za-z0-9])_+|_+(?![A-Za-z0-9])/g;
+
+/** ASCII blank (space, tab, line ends, form feed, vertical tab). */
+function isBlank(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13);
+}
+
+/**
+ * Runs of blanks to one space, or one `\n` when the run has a line end; a heading's `#` marks
+ * after a line end dropped. One pass; the text between changes is copied in slices.
+ */
+function collapseBlanks(t: string): string {
+  let out = "";
+  let last = 0;
+  const n = t.length;
+  for (let i = 0; i < n; i++) {
+    const c = t.charCodeAt(i);
+    if (!isBlank(c) || (c === 32 && !isBlank(t.charCodeAt(i + 1)))) continue;
+    let j = i;
+    let newline = false;
+    for (; j < n && isBlank(t.charCodeAt(j)); j++) {
+      const d = t.charCodeAt(j);
+      if (d === 10 || d === 13) newline = true;
+    }
+    if (newline) {
+      let k = j;
+      while (k < n && k - j < 6 && t.charCodeAt(k) === 35 /* # */) k++;
+      if (k > j && t.charCodeAt(k) === 32) {
+        for (j = k; j < n && (t.charCodeAt(j) === 32 || t.charCodeAt(j) === 9); j++);
+      }
+    }
+    out += t.slice(last, i) + (newline ? "\n" : " ");
+    last = j;
+    i = j - 1;
+  }
+  return last === 0 ? t : out + t.slice(last);
 }
 
 const NAMED: Record<string, string> = {

@@ -99,8 +99,10 @@ export function inspectMessage(
 ): { verdict: InboundVerdict; text: string } {
   const report = inspectInbound(text, { format: formatOf("", text), location });
   if (stream !== undefined && stream.before !== "" && report.level !== "high") {
+    // Read as markdown (HTML included): hidden channels of the message stay hidden units there,
+    // so only what a person sees is joined with the text before.
     const joined = inspectInbound(stream.before + stream.text, {
-      format: "text",
+      format: "markdown",
       location: `${location} (with the ones before)`,
     });
     if (RANK[joined.level] > RANK[report.level]) {

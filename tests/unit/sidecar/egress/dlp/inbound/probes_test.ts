@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type InboundPolicy, inspectBody } from "../../../../../../src/sidecar/egress/dlp/mod.ts";
+import {
+  blockMessage,
+  type InboundPolicy,
+  inspectBody,
+} from "../../../../../../src/sidecar/egress/dlp/mod.ts";
+import { blockBody } from "../../../../../../src/sidecar/egress/respond.ts";
 import { INJECTION_PROBES, LOOK_ALIKES } from "../../../../../helpers/inbound_probes.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -62,4 +67,24 @@ Deno.test("evidence names signals and channels, never text of the response", () 
       }
     }
   }
+});
+
+Deno.test("the 403 of an inbound block names the evidence and what to do (SPEC §7.6)", () => {
+  const probe = INJECTION_PROBES.find((p) => p.expect === "block")!;
+  const { verdict } = inspectBody(enc(probe.body), probe.contentType, DEFAULT);
+  const body = blockBody(
+    {
+      block: "dlp_inbound",
+      detector: "naive_injection_detection",
+      location: verdict.location!,
+      message: blockMessage("docs.example.com", verdict.report),
+      evidence: verdict.evidence,
+    },
+    { host: "docs.example.com", method: "GET" },
+    { approvals: false },
+  );
+  assert.equal(body.rule, "dlp_inbound");
+  assert.deepEqual(body.evidence, verdict.evidence);
+  assert.match(body.message, /withheld/);
+  assert.match(body.how_to_get_access, /not delivered/);
 });
