@@ -85,6 +85,12 @@ async function startFixture(): Promise<Fixture> {
       });
       return new Response(stream, { headers: { "Content-Type": "text/event-stream" } });
     }
+    if (kind === "sse-tail") {
+      // The injected event is the last, and the stream ends before its blank line.
+      return new Response(`data: ok\n\ndata: ${INJECTED_EVENT}`, {
+        headers: { "Content-Type": "text/event-stream" },
+      });
+    }
     if (kind === "ws") {
       const { socket, response } = Deno.upgradeWebSocket(request);
       socket.onmessage = (e) => {
@@ -298,6 +304,15 @@ engineTest(
         assert.ok(data.evidence.length > 0);
       },
     );
+
+    await step("an event stream ending inside an injected event: still stopped", async () => {
+      const r = await bottle.exec(
+        "curl -sS -N --max-time 30 https://inbound.example.test/sse-tail",
+      );
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.startsWith("data: ok\n\nevent: error\ndata: {"), r.stdout);
+      assert.ok(!r.stdout.includes("Ignore all previous"));
+    });
 
     await step(
       "a WebSocket: hidden text removed from a message, an injected one closes 1008",

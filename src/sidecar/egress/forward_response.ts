@@ -48,7 +48,7 @@ import { httpResponse, type Responder } from "./respond.ts";
 export const MAX_INBOUND_SCAN_BYTES = 8 * 1024 * 1024;
 
 const TEXTUAL =
-  /^(?:text\/|application\/(?:json|[a-z0-9.+-]*\+json|xml|[a-z0-9.+-]*\+xml|javascript|x-ndjson)|$)/;
+  /^(?:text\/|application\/(?:json|[a-z0-9.+-]*\+json|xml|[a-z0-9.+-]*\+xml|javascript|x-ndjson))/;
 
 /** Headers that describe the body as sent, dropped when the scan edits it. */
 const BODY_DIGESTS = new Set(["content-md5", "digest", "repr-digest", "content-digest", "etag"]);
@@ -101,7 +101,10 @@ export async function forwardResponse(
   if (contentType.startsWith("text/event-stream")) {
     return await forwardEventStream(ctx, up, res, headers, framing);
   }
-  const textual = TEXTUAL.test(contentType);
+  // A body without a type is read (and scanned) when its length says it fits; otherwise it
+  // streams, as binary bodies do.
+  const textual = TEXTUAL.test(contentType) ||
+    (contentType === "" && framing.kind === "length" && framing.length <= MAX_INBOUND_SCAN_BYTES);
   if (
     (textual || ctx.reflector.active) &&
     (framing.kind !== "length" || framing.length <= MAX_INBOUND_SCAN_BYTES)
@@ -188,7 +191,18 @@ async function forwardEventStream(
     } else continue;
     await writeChunk(out, text);
   }
-  await writeChunk(out, stream.end() + reflector.replace(pending));
+  if (scan !== null && pending !== "") {
+    // An event the stream ended without closing: clients may still show it, so it is scanned.
+    const raw = reflector.replace(pending);
+    const utf8 = new TextDecoder().decode(latin1Bytes(raw));
+    const parsed = splitEvents(`${utf8}\n\n`).events[0];
+    const result = parsed === undefined ? null : scan.event(parsed);
+    if (result?.verdict && await inboundEventDone(ctx, result.verdict)) return false;
+    await writeChunk(out, stream.end());
+    const edited = result !== null && result.raw !== parsed!.raw;
+    if (edited) await writeTo(out, encodeChunk(new TextEncoder().encode(result.raw)));
+    else await writeChunk(out, raw);
+  } else await writeChunk(out, stream.end() + reflector.replace(pending));
   await writeTo(out, LAST_CHUNK);
   return framing.kind !== "close";
 }
