@@ -23,7 +23,7 @@ import {
 import { FailureError, SlugInUseError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
-import type { BottleOwner, BottleStore } from "../store/mod.ts";
+import { type BottleOwner, type BottleStore, ProposalStore } from "../store/mod.ts";
 import { configureSidecar, messageId, openSidecarLink, type SidecarLink } from "./sidecar_link.ts";
 import {
   cloneGateRepos,
@@ -42,6 +42,7 @@ import {
   sidecarCreateConfig,
 } from "./plan.ts";
 import { provisionAgent } from "./provision.ts";
+import { launchSupervision } from "./supervise_launch.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
 import { extraCaFetch, loadExtraCaCerts } from "../lib/extra_ca.ts";
@@ -96,6 +97,12 @@ export interface LaunchRecord {
   prompt: string;
   /** More files for the agent's home (skills), paths relative to it. */
   files?: TarEntry[];
+  /**
+   * Whether held requests wait for a decision from `bot-bottle supervise` (SPEC §7.4); default
+   * `BOT_BOTTLE_SUPERVISE_APPROVALS`, else true for `cli` owners on a terminal, false otherwise
+   * (their flagged requests block at once with `supervise_unavailable`).
+   */
+  approvals?: boolean;
 }
 
 /** A launched bottle, agent container idle, ready for the agent exec. */
@@ -197,6 +204,17 @@ export async function launchBottle(
   const slug = plan.slug;
   const owner = currentOwner();
   const step = (s: LaunchStep, detail = "") => ctx.onStep?.(s, detail);
+  const supervision = launchSupervision({
+    proposals: new ProposalStore(bottles.store),
+    slug,
+    env: ctx.env ?? ((n: string) => Deno.env.get(n)),
+    owner: record.owner,
+    approvals: record.approvals,
+    // A person at a terminal can answer with `bot-bottle supervise` (SPEC §7.4).
+    terminal: Deno.stdin.isTerminal() || Deno.stderr.isTerminal(),
+    note: ctx.note,
+    debug: ctx.debug,
+  });
   if (record.resume) {
     // Whatever a crashed or frozen run left (containers, networks) goes; the home volume stays.
     await teardownBottle({ client, bottles, layout: ctx.layout, note: ctx.note }, slug, {
@@ -298,6 +316,7 @@ export async function launchBottle(
       helloTimeoutMs: 30_000,
       onMessage: (message) => {
         if (message.type === "event") fetchBack.offer(message.body);
+        supervision.onMessage(message);
       },
     });
     const config: SidecarConfig = {
@@ -312,8 +331,10 @@ export async function launchBottle(
       ca: { certPem: ca.certPem, keyPem: ca.keyPem },
       extraCaPem: extra?.pem ?? null,
       gitGate: gateRepoConfigs(plan, secrets.gateKeys, checkouts.bundles),
+      supervise: supervision.settings,
     };
     const ready = await configureSidecar(channel, config, 30_000);
+    supervision.start(channel);
     const gate = ready.body.gitGate as { publicKeys?: Record<string, unknown> } | undefined;
     await registerGateKeys(
       {
@@ -377,17 +398,20 @@ export async function launchBottle(
       },
       async release() {
         await settle();
+        await supervision.stop();
         clearInterval(heartbeat);
         await opened[Symbol.asyncDispose]();
       },
       async [Symbol.asyncDispose]() {
         await settle();
+        await supervision.stop();
         clearInterval(heartbeat);
         await opened[Symbol.asyncDispose]();
       },
     };
   } catch (error) {
     clearInterval(heartbeat);
+    await supervision.stop().catch(() => {});
     if (channel) await channel[Symbol.asyncDispose]();
     const message = error instanceof Error ? error.message : String(error);
     try {

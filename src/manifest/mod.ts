@@ -15,9 +15,11 @@ export {
   agentSchema,
   type BottleManifest,
   bottleSchema,
+  DEFAULT_MAX_BODY_BYTES,
   validateAgent,
   validateBottle,
 } from "./schema.ts";
+export { routeHostProblem, upstreamProblem } from "./hosts.ts";
 export {
   type BottleLookup,
   bottleNotFound,
