@@ -16,6 +16,8 @@ import { EXTRA_CA_DIR, extraCaFiles, type ImageSpec } from "../bottle/image_spec
 import {
   containerArchivePut,
   containerCreate,
+  containerInspect,
+  containerLogs,
   containerStart,
   type EngineClient,
   execRun,
@@ -24,6 +26,7 @@ import {
   waitUntil,
 } from "../engine/mod.ts";
 import { readAsset, readAssetText } from "../lib/assets.ts";
+import { FailureError } from "../lib/errors.ts";
 
 /** The upstream's name on the egress network: the route's `upstream` and the git server. */
 export const UPSTREAM_ALIAS = "demo-upstream.bot-bottle.test";
@@ -155,10 +158,24 @@ export async function startUpstream(
     ]),
   );
   await containerStart(client, id);
-  await waitUntil(`the demo upstream "${name}" to listen`, async () => {
-    const ready = await execRun(client, id, ["test", "-e", "/tmp/demo-upstream/ready"]);
-    return ready.exitCode === 0 ? true : undefined;
-  }, { timeoutMs: options.readyTimeoutMs ?? 30_000 });
+  try {
+    await waitUntil(`the demo upstream "${name}" to listen`, async () => {
+      const ready = await execRun(client, id, ["test", "-e", "/tmp/demo-upstream/ready"]);
+      return ready.exitCode === 0 ? true : undefined;
+    }, { timeoutMs: options.readyTimeoutMs ?? 30_000 });
+  } catch (error) {
+    const state = await containerInspect(client, id).then((i) => i.State.Status, () => "unknown");
+    const logs = await containerLogs(client, id, { tail: 5 }).catch(() => undefined);
+    const text = logs ? new TextDecoder().decode(logs.stderr).trim().split("\n").join(" | ") : "";
+    throw new FailureError(
+      `Cannot start the demo upstream "${name}" (container ${state})${text ? `: ${text}` : ""}`,
+      {
+        cause: error,
+        hint: "Run the demo again with --verbose; if it persists, remove the image " +
+          `${options.image} so the next run rebuilds it`,
+      },
+    );
+  }
   return {
     id,
     name,
