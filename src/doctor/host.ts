@@ -11,6 +11,9 @@ import { BottleError } from "../lib/errors.ts";
 import type { EnvReader } from "../lib/home.ts";
 import type { Check, DiskFacts } from "./checks.ts";
 
+const NO_STATFS =
+  "bot-bottle may not read file-system statistics here (Deno permissions sys:statfs and read)";
+
 /** The nearest existing directory at or above `path` (the home may not exist yet). */
 async function existingAncestor(path: string): Promise<string> {
   let at = path;
@@ -30,12 +33,17 @@ async function existingAncestor(path: string): Promise<string> {
 export async function diskFacts(what: string, path: string): Promise<DiskFacts> {
   try {
     const at = await existingAncestor(path);
+    // Asked first, so a missing permission never turns into Deno's interactive prompt.
+    const allowed = (await Deno.permissions.query({ name: "sys", kind: "statfs" })).state ===
+        "granted" &&
+      (await Deno.permissions.query({ name: "read", path: at })).state === "granted";
+    if (!allowed) return { what, path, error: NO_STATFS };
     const s = await statfs(at);
     return { what, path: at, freeBytes: Number(s.bavail) * Number(s.bsize) };
   } catch (error) {
     const name = (error as Error).name;
     const reason = name === "NotCapable" || name === "PermissionDenied"
-      ? "bot-bottle may not read file-system statistics here (Deno permission sys:statfs)"
+      ? NO_STATFS
       : (error as Error).message;
     return { what, path, error: reason };
   }
