@@ -8,6 +8,7 @@ import { benchColdStart, benchPing } from "./cli.ts";
 import { benchEgress } from "./egress.ts";
 import { benchStart } from "./start.ts";
 import { benchDlp } from "./dlp.ts";
+import { benchInbound } from "./inbound.ts";
 import { benchGitGate } from "./git_gate.ts";
 
 console.log(`bot-bottle benchmarks on ${Deno.build.target}, deno ${Deno.version.deno}`);
@@ -16,4 +17,5 @@ await benchPing();
 await benchStart();
 await benchEgress();
 await benchDlp();
+await benchInbound();
 await benchGitGate();

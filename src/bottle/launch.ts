@@ -80,6 +80,11 @@ export interface LaunchContext {
   env?: EnvReader;
   /** Called after each step. */
   onStep?: (step: LaunchStep, detail: string) => void;
+  /**
+   * Awaited once both networks exist, before the sidecar is created: `bot-bottle demo` attaches
+   * its throwaway upstream to the egress network here (SPEC §14.1). A throw rolls back.
+   */
+  onNetworks?: (networks: { internal: string; egress: string }) => Promise<void>;
   /** `fetch` for the Gitea deploy-key API (tests pass one that trusts their CA). */
   http?: typeof fetch;
   /** Warnings and debug lines. */
@@ -304,6 +309,8 @@ export async function launchBottle(
       networkCreate(client, egressNet.name, { Labels: egressNet.labels, EnableIPv6: false }),
     ]);
     step("networks", `${plan.networks.map((n) => n.name).join(", ")} (${internalSubnet})`);
+    const internalNet = plan.networks.find((n) => n.service === "net-internal")!;
+    await ctx.onNetworks?.({ internal: internalNet.name, egress: egressNet.name });
 
     await allSettledOrThrow(
       plan.volumes.map((v) => volumeCreate(client, v.name, { labels: v.labels })),

@@ -337,6 +337,13 @@ export function resolveRoutes(
           hint: "Remove `auth`; set the provider credential with agent_provider.auth_token",
         });
       }
+      if (route.dlp?.inbound_on_match !== undefined) {
+        throw new ManifestError(file, {
+          path: `egress.routes[${index}].dlp.inbound_on_match`,
+          message: `cannot be set on ${host}: the responses of provider routes are not scanned`,
+          hint: "Remove `inbound_on_match` from this route",
+        });
+      }
       existing.origin = "provider+manifest";
       existing.bottle = from;
       if (route.ports) existing.ports = [...route.ports];
@@ -379,6 +386,7 @@ export function resolveRoutes(
         inboundDetectors: route.dlp?.inbound_detectors ?? ["naive_injection_detection"],
         // The model route of pi carries LLM traffic like a provider route (LESSONS 15).
         onMatch: route.dlp?.outbound_on_match ?? (carriesToken ? "redact" : "supervise"),
+        ...(route.dlp?.inbound_on_match ? { inboundOnMatch: route.dlp.inbound_on_match } : {}),
       },
       upstream: route.upstream ?? null,
       maxBodyBytes: route.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,

@@ -192,6 +192,7 @@ const dlp = strict({
     z.array(z.enum(["naive_injection_detection"])),
   ], { error: "must be a list of naive_injection_detection, or false" }).optional(),
   outbound_on_match: z.enum(["supervise", "redact", "block"]).optional(),
+  inbound_on_match: z.enum(["block", "neutralize", "annotate"]).optional(),
 });
 
 const emptyAuthMessage = "is empty: give both `scheme` and `token_ref`, or remove `auth`";

@@ -280,7 +280,7 @@ async function relayUpgrade(
     upstream: { reader: conn.reader, socket: conn.socket },
     outbound: (opcode, message) =>
       outboundMessage(flowState(ctx, state), policy, req.allow.host, opcode, message),
-    scanInbound: policy.inbound ? (text) => scanInbound(text).level : () => "none",
+    scanInbound: scanInbound(policy.inbound),
     reflect: (text) => state.reflector.replace(text),
     log: ctx.log,
     host: req.allow.host,

@@ -6,11 +6,17 @@
  * like responses (prompt-injection scan, slot values scrubbed). Compression was refused at the
  * upgrade (`Sec-WebSocket-Extensions` stripped), so payloads are plain.
  *
+ * Inbound, a text message is scanned for prompt injection under the route's policy
+ * (`dlp/inbound/`): a block closes the socket with 1008, a neutralised message goes on without
+ * its hidden text, an annotated one goes on as it was and is logged. A binary message is read as
+ * text for a block only (its bytes are never edited).
+ *
  * @module
  */
 import type { Duplex } from "node:stream";
 import type { SidecarLog } from "../log.ts";
 import { latin1, latin1Bytes } from "./dlp/bytes.ts";
+import type { InboundFrameResult } from "./dlp/mod.ts";
 import type { SocketReader } from "./conn.ts";
 import { writeTo } from "./conn.ts";
 import type { FrameVerdict } from "./ws_outbound.ts";
@@ -89,7 +95,8 @@ export interface RelayOptions {
   upstream: { reader: SocketReader; socket: Duplex };
   /** The outbound policy for one message (`ws_outbound.ts`). */
   outbound: (opcode: number, message: Uint8Array) => FrameVerdict;
-  scanInbound: (text: string) => "none" | "medium" | "high";
+  /** The inbound scan of one message (its text, UTF-8 decoded). */
+  scanInbound: (text: string) => InboundFrameResult;
   reflect: (text: string) => string;
   log: SidecarLog;
   host: string;
@@ -160,16 +167,28 @@ export async function relayWebSocket(options: RelayOptions): Promise<void> {
           }
           await writeTo(to.socket, encodeFrame(opcode, verdict.forward, true));
         } else {
-          if (options.scanInbound(utf8) === "high") {
+          const inbound = options.scanInbound(utf8);
+          if (inbound.action === "block") {
             log.info(1, "egress", "blocked", {
               rule: "dlp_inbound",
               host,
               location: "websocket frame",
+              evidence: inbound.evidence,
             });
             await writeTo(agent.socket, encodeFrame(0x8, CLOSE_POLICY, false)).catch(() => {});
             break;
           }
-          await writeTo(to.socket, encodeFrame(opcode, latin1Bytes(options.reflect(text)), false));
+          let out = text;
+          if (inbound.action !== "forward") {
+            const edited = inbound.action === "neutralize" && opcode === 1;
+            log.info(1, "egress", edited ? "inbound-neutralized" : "inbound-warning", {
+              host,
+              location: "websocket frame",
+              evidence: inbound.evidence,
+            });
+            if (edited) out = latin1(new TextEncoder().encode(inbound.text));
+          }
+          await writeTo(to.socket, encodeFrame(opcode, latin1Bytes(options.reflect(out)), false));
         }
       }
     } catch (error) {

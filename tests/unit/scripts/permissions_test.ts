@@ -54,7 +54,13 @@ Deno.test("the cli task never prompts, stays quiet and grants no ffi or import",
   assert.ok(flags.includes("--quiet"));
   assert.deepEqual(flagValues(flags, "allow-ffi"), []);
   assert.deepEqual(flagValues(flags, "allow-import"), []);
-  assert.deepEqual(flagValues(flags, "allow-sys").sort(), ["gid", "hostname", "osRelease", "uid"]);
+  assert.deepEqual(flagValues(flags, "allow-sys").sort(), [
+    "gid",
+    "hostname",
+    "osRelease",
+    "statfs",
+    "uid",
+  ]);
 });
 
 Deno.test("compile builds with exactly the cli task's flags and the embedded assets", async () => {
