@@ -57,7 +57,10 @@ export function benchDlp(runs = 25, size = 1 << 20): DlpBenchRow[] {
     slotValues: ["egress-slot-token-" + "abcdef123456"],
     canary: "bb-canary-" + "5f1c2e9a",
   });
-  const options: ScanOptions = { detectors: ["token_patterns", "known_secrets"], secrets };
+  const options: ScanOptions = {
+    detectors: ["token_patterns", "known_secrets", "credentials"],
+    secrets,
+  };
   const limits = { maxBodyBytes: 64 << 20, maxDecodedBytes: 64 << 20 };
   const clean = llmRequestBody(size, 1);
   const key = "AKIA" + "IOSFODNN7EXAMPLE";
