@@ -133,6 +133,7 @@ export function sidecarRoutes(plan: BottlePlan): SidecarRoute[] {
     dlp: r.dlp,
     upstream: r.upstream,
     maxBodyBytes: r.maxBodyBytes,
+    ...(r.namesPerMinute !== undefined ? { namesPerMinute: r.namesPerMinute } : {}),
   }));
 }
 

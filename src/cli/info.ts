@@ -2,7 +2,7 @@ import { resolveAgent, type ResolvedAgent, type ResolvedRoute } from "../manifes
 import type { CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
 import { openCliCatalog } from "./catalog.ts";
-import { routeMatches, routeOrigin } from "./route_text.ts";
+import { routeDetectors, routeMatches, routeOrigin } from "./route_text.ts";
 
 /** One env entry of `info --json`: names and kinds only, never a value. */
 export interface InfoEnv {
@@ -125,6 +125,7 @@ export function formatInfo(r: ResolvedAgent): string {
         routeOrigin(x).padEnd(cols[2]),
         routeMatches(x).padEnd(cols[3]),
         `on_match=${x.dlp.onMatch}`,
+        routeDetectors(x),
       ].join("  "),
     )
   );

@@ -11,6 +11,7 @@ import { closestMatch } from "../lib/suggest.ts";
 import { type BottleLookup, bottleNotFound, composeBottles, mergeOrder } from "./compose.ts";
 import { classifyEnv, type EnvSpec } from "./env.ts";
 import { ManifestError } from "./errors.ts";
+import { MANIFEST_OUTBOUND_DETECTORS, PROVIDER_OUTBOUND_DETECTORS } from "./route_rules.ts";
 import { BUILTIN_TEMPLATES, DEFAULT_MAX_BODY_BYTES, DEFAULT_PIDS } from "./schema.ts";
 import type { AgentManifest, RouteData } from "./schema.ts";
 // The route's wire type (SPEC §6.8): the resolved route carries the same matches and DLP shape.
@@ -73,6 +74,8 @@ export interface ResolvedRoute {
   dlp: SidecarRoute["dlp"];
   upstream: string | null;
   maxBodyBytes: number;
+  /** A suffix route's distinct names per minute, when the manifest sets it. */
+  namesPerMinute?: number;
 }
 
 /** A field of the git identity and who set it. */
@@ -295,7 +298,7 @@ export function resolveRoutes(
       auth: tokenRef === undefined ? null : { scheme: "Bearer", tokenRef, slot: "" },
       matches: null,
       dlp: {
-        outboundDetectors: ["token_patterns", "known_secrets"],
+        outboundDetectors: [...PROVIDER_OUTBOUND_DETECTORS],
         inboundDetectors: ["naive_injection_detection"],
         onMatch: "redact",
       },
@@ -341,12 +344,13 @@ export function resolveRoutes(
         : null,
       matches: route.matches ?? null,
       dlp: {
-        outboundDetectors: route.dlp?.outbound_detectors ?? ["token_patterns", "known_secrets"],
+        outboundDetectors: route.dlp?.outbound_detectors ?? [...MANIFEST_OUTBOUND_DETECTORS],
         inboundDetectors: route.dlp?.inbound_detectors ?? ["naive_injection_detection"],
         onMatch: route.dlp?.outbound_on_match ?? "supervise",
       },
       upstream: route.upstream ?? null,
       maxBodyBytes: route.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
+      ...(route.names_per_minute ? { namesPerMinute: route.names_per_minute } : {}),
     });
   }
   let slot = 0;

@@ -10,7 +10,8 @@
 import { z } from "zod";
 import { closestMatch } from "../lib/suggest.ts";
 import { formatPath, ManifestError, type ManifestIssue } from "./errors.ts";
-import { routeHostProblem, upstreamProblem } from "./hosts.ts";
+import { upstreamProblem } from "./hosts.ts";
+import { namesPerMinute, outboundDetectors, routeHost, routeKeysRefine } from "./route_rules.ts";
 import type { ParsedManifest } from "./parse.ts";
 import { routePatternProblem } from "./regex.ts";
 
@@ -209,10 +210,7 @@ const match = strict({
 });
 
 const dlp = strict({
-  outbound_detectors: z.union([
-    z.literal(false),
-    z.array(z.enum(["token_patterns", "known_secrets"])),
-  ], { error: "must be a list of token_patterns, known_secrets, or false" }).optional(),
+  outbound_detectors: outboundDetectors.optional(),
   inbound_detectors: z.union([
     z.literal(false),
     z.array(z.enum(["naive_injection_detection"])),
@@ -233,10 +231,8 @@ const auth = z.preprocess(
 );
 
 const route = strict({
-  host: z.string().superRefine((h, ctx) => {
-    const problem = routeHostProblem(h);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  }),
+  host: routeHost,
+  names_per_minute: namesPerMinute.optional(),
   ports: z.array(port).min(1).max(64).optional(),
   auth: auth.optional(),
   matches: z.array(match).min(1).max(256).optional(),
@@ -262,6 +258,7 @@ const egress = strict({
   routes: z.array(route).max(512).superRefine((routes, ctx) => {
     const seen = new Map<string, number>();
     routes.forEach((r, i) => {
+      routeKeysRefine(r, i, ctx);
       const host = r.host.toLowerCase();
       const first = seen.get(host);
       if (first !== undefined) {

@@ -37,13 +37,16 @@ Deno.test("info prints the SPEC §5.3 facts: chain, identity with provenance, ro
   );
   assert.match(
     text,
-    /^egress +api\.anthropic\.com +Bearer +provider:claude +all +on_match=redact$/m,
+    /^egress +api\.anthropic\.com +Bearer +provider:claude +all +on_match=redact +outbound=token_patterns,known_secrets,credentials$/m,
   );
   assert.match(
     text,
-    /^ +gitea\.example\.com +token +manifest:gitea-dev +1 rule +on_match=supervise$/m,
+    /^ +gitea\.example\.com +token +manifest:gitea-dev +1 rule +on_match=supervise +outbound=token_patterns,known_secrets,credentials,financial,entropy$/m,
   );
-  assert.match(text, /^ +registry\.npmjs\.org +- +manifest:gitea-dev +GET +on_match=supervise$/m);
+  assert.match(
+    text,
+    /^ +registry\.npmjs\.org +- +manifest:gitea-dev +GET +on_match=supervise +outbound=\S+$/m,
+  );
   assert.match(
     text,
     /^env +LITERAL_SECRETISH, GITEA_USER \(secret\), GITEA_TOKEN_HINT \(secret\), CLAUDE_CODE_OAUTH_TOKEN \(hidden\)$/m,
