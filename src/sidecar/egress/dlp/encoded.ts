@@ -124,12 +124,12 @@ BYTE_CLASS[9] = BYTE_CLASS[10] = BYTE_CLASS[13] = 1;
 for (let b = 0xc2; b <= 0xf4; b++) BYTE_CLASS[b] = 2;
 
 /**
- * Whether the base64 of `text[from, to)` decodes to mostly printable text: at most a fifth of
- * its `total` bytes bad (neither printable ASCII nor part of a UTF-8 sequence), and at most a
- * fifth of its first {@linkcode HEAD_BYTES}. Stops at the first verdict: most runs are
- * identifiers, hashes or images and are rejected after a few bytes.
+ * How many of the `total` bytes the base64 of `text[from, to)` decodes to are bad (neither
+ * printable ASCII nor part of a UTF-8 sequence), or -1 when it is not mostly printable text:
+ * more than a fifth of the bytes bad, or of its first {@linkcode HEAD_BYTES}. Stops at the
+ * first verdict: most runs are identifiers, hashes or images and are rejected after a few bytes.
  */
-function base64Mostly(text: string, from: number, to: number, total: number): boolean {
+function base64Bad(text: string, from: number, to: number, total: number): number {
   const max = Math.floor(total / 5);
   const head = Math.min(total, HEAD_BYTES);
   const headMax = Math.floor(head / 5);
@@ -155,15 +155,15 @@ function base64Mostly(text: string, from: number, to: number, total: number): bo
     }
     const k = BYTE_CLASS[b];
     if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
-    else if (k === 0 && (++bad > max || (o <= head && bad > headMax))) return false;
+    else if (k === 0 && (++bad > max || (o <= head && bad > headMax))) return -1;
   }
-  return (expect > 0 ? bad + 1 : bad) <= max;
+  if (expect > 0) bad++;
+  return bad <= max ? bad : -1;
 }
 
-/** Base64 of `text[from, to)` decoded, when mostly printable; else null. */
-function base64Printable(text: string, from: number, to: number): string | null {
+/** Base64 of `text[from, to)` decoded (the caller judged it printable). */
+function base64Decode(text: string, from: number, to: number): string {
   const total = Math.floor(((to - from) * 6) / 8);
-  if (total < MIN_DECODED_BYTES || !base64Mostly(text, from, to, total)) return null;
   const out = new Uint8Array(total);
   let o = 0;
   let acc = 0;
@@ -187,10 +187,10 @@ for (let d = 0; d < 16; d++) {
 }
 
 /**
- * Whether hex digit pairs (one every `step` chars from `from`) decode to mostly printable text,
- * by the rule of {@linkcode base64Mostly}.
+ * How many bytes hex digit pairs (one every `step` chars from `from`) decode to are bad, or -1
+ * when they are not mostly printable text (the rule of {@linkcode base64Bad}).
  */
-function hexMostly(text: string, from: number, to: number, step: number, total: number): boolean {
+function hexBad(text: string, from: number, to: number, step: number, total: number): number {
   const max = Math.floor(total / 5);
   const head = Math.min(total, HEAD_BYTES);
   const headMax = Math.floor(head / 5);
@@ -210,9 +210,10 @@ function hexMostly(text: string, from: number, to: number, step: number, total: 
     }
     const k = BYTE_CLASS[b];
     if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
-    else if (k === 0 && (++bad > max || (o <= head && bad > headMax))) return false;
+    else if (k === 0 && (++bad > max || (o <= head && bad > headMax))) return -1;
   }
-  return (expect > 0 ? bad + 1 : bad) <= max;
+  if (expect > 0) bad++;
+  return bad <= max ? bad : -1;
 }
 
 /**
@@ -221,7 +222,7 @@ function hexMostly(text: string, from: number, to: number, step: number, total: 
  */
 function hexPrintable(text: string, from: number, to: number, step: number): string | null {
   const total = Math.floor((to - from + step - 2) / step);
-  if (total < MIN_DECODED_BYTES || !hexMostly(text, from, to, step, total)) return null;
+  if (total < MIN_DECODED_BYTES || hexBad(text, from, to, step, total) < 0) return null;
   const out = new Uint8Array(total);
   let o = 0;
   for (let i = from; i + 1 < to; i += step) {
@@ -234,8 +235,11 @@ function hexPrintable(text: string, from: number, to: number, step: number): str
 export const DELIMITED_HEX =
   /(?<![0-9A-Fa-f])[0-9A-Fa-f]{2}([:\- ])(?:[0-9A-Fa-f]{2}\1){10,}[0-9A-Fa-f]{2}(?![0-9A-Fa-f])/g;
 const PERCENT = /%[0-9A-Fa-f]{2}/;
-/** How far into a run a prefix (`data-`, `key_`) may end for the token after it to be tried. */
-const MAX_PREFIX = 12;
+/**
+ * How far into a run a prefix (`data-`, `key_`, `/v1/upload/`) may end for the token after it
+ * to be tried.
+ */
+const MAX_PREFIX = 16;
 
 /** What a run of base64 chars is made of: anything, only hex digits, or hex digits and dashes. */
 export type RunKind = 0 | 1 | 2;
@@ -259,8 +263,8 @@ export function runKind(text: string, from: number, to: number): RunKind {
  * The decoding of one base64-char run `[from, to)` of `text` (at least
  * {@linkcode MIN_BASE64_RUN} chars), or null: hex for a run of hex digits; nothing for hex
  * digits and dashes (a UUID, an id: base64 of text is never made of those); else base64 from
- * the run's start, then from right after its first `-`, `_`, `+` or `/` within
- * {@linkcode MAX_PREFIX} chars (a token glued to a short prefix: `data-`, `key_`).
+ * the run's start, then from right after each `-`, `_`, `+` or `/` within
+ * {@linkcode MAX_PREFIX} chars (a token glued to a short prefix: `data-`, `key_`, a path).
  */
 export function decodeRun(
   text: string,
@@ -271,35 +275,76 @@ export function decodeRun(
 ): Decoded | null {
   if (kind === RUN_HEX_DASH) return null;
   let decoded: string | null = null;
+  let how = "base64-decoded";
   if (kind === RUN_HEX) {
-    if (to - from < MIN_HEX_RUN) return null;
-    decoded = hexPrintable(text, from, to, 2);
-    if (decoded === null && (to - from) % 2 === 1) decoded = hexPrintable(text, from + 1, to, 2);
+    decoded = hexRun(text, from, to);
+    how = "hex-decoded";
   } else {
-    decoded = base64Printable(text, from, to);
-    if (decoded === null) {
-      const limit = Math.min(to, from + MAX_PREFIX);
-      for (let i = from + 1; i < limit; i++) {
-        const c = text.charCodeAt(i - 1);
-        if (c !== 45 && c !== 95 && c !== 43 && c !== 47) continue;
-        if (to - i >= MIN_BASE64_RUN) decoded = base64Printable(text, i, to);
-        break;
+    // Every start tried; the one that decodes with the fewest bad bytes wins (a misaligned
+    // decoding of base64-like text can be printable too, but is rarely the cleanest).
+    let lastNonHex = to - 1;
+    while (lastNonHex >= from && HEXD[text.charCodeAt(lastNonHex)] === 1) lastNonHex--;
+    let best = -1;
+    let bestHex = false;
+    let bestRatio = Infinity;
+    const consider = (start: number, hex: boolean) => {
+      const total = hex ? Math.floor((to - start) / 2) : Math.floor(((to - start) * 6) / 8);
+      if (total < MIN_DECODED_BYTES || (hex && to - start < MIN_HEX_RUN)) return;
+      const bad = hex ? hexBad(text, start, to, 2, total) : base64Bad(text, start, to, total);
+      if (bad >= 0 && bad / total < bestRatio) {
+        best = start;
+        bestHex = hex;
+        bestRatio = bad / total;
       }
+    };
+    consider(from, false);
+    const limit = Math.min(to - MIN_BASE64_RUN + 1, from + MAX_PREFIX);
+    for (let i = from + 1; i < limit; i++) {
+      const c = text.charCodeAt(i - 1);
+      if (c === 45 || c === 95 || c === 43 || c === 47) consider(i, i > lastNonHex);
+    }
+    if (best >= 0) {
+      decoded = bestHex ? hexDecode(text, best, to) : base64Decode(text, best, to);
+      if (bestHex) how = "hex-decoded";
     }
   }
   if (decoded === null) return null;
+  // The base64 padding after the run goes with it (redaction replaces the whole span).
+  let end = to;
+  while (
+    how !== "hex-decoded" && end < text.length && end - to < 2 && text.charCodeAt(end) === 61
+  ) {
+    end++;
+  }
   return {
     start: from,
-    end: to,
+    end,
     text: decoded,
-    how: kind === RUN_HEX ? "hex-decoded" : "base64-decoded",
+    how,
     depth: { url: depth.url, token: depth.token + 1 },
   };
 }
 
+/** Hex digit pairs of `text[from, to)` decoded (the caller judged them printable). */
+function hexDecode(text: string, from: number, to: number): string {
+  const out = new Uint8Array(Math.floor((to - from) / 2));
+  for (let i = from, o = 0; o < out.length; i += 2, o++) {
+    out[o] = (HEX_VALUE[text.charCodeAt(i)] << 4) | HEX_VALUE[text.charCodeAt(i + 1)];
+  }
+  return latin1(out);
+}
+
+/** A run of hex digits decoded (from its start, or one digit in when its length is odd). */
+function hexRun(text: string, from: number, to: number): string | null {
+  if (to - from < MIN_HEX_RUN) return null;
+  const decoded = hexPrintable(text, from, to, 2);
+  if (decoded !== null || (to - from) % 2 === 0) return decoded;
+  return hexPrintable(text, from + 1, to, 2);
+}
+
 /**
  * Whether the head bytes of a base64 decoding of `bytes[from, to)` pass the head rule of
- * {@linkcode base64Mostly} (a necessary condition of a decoding, read from bytes).
+ * {@linkcode base64Bad} (a necessary condition of a decoding, read from bytes).
  */
 function base64HeadPasses(bytes: Uint8Array, from: number, to: number): boolean {
   const total = Math.floor(((to - from) * 6) / 8);
@@ -368,19 +413,23 @@ function hexHeadPasses(bytes: Uint8Array, from: number, to: number): boolean {
  */
 export function runMayDecode(bytes: Uint8Array, from: number, to: number, kind: RunKind): boolean {
   if (kind === RUN_HEX_DASH) return false;
-  if (kind === RUN_HEX) {
-    if (to - from < MIN_HEX_RUN) return false;
-    return hexHeadPasses(bytes, from, to) ||
-      ((to - from) % 2 === 1 && hexHeadPasses(bytes, from + 1, to));
-  }
+  if (kind === RUN_HEX) return hexRunMay(bytes, from, to);
   if (base64HeadPasses(bytes, from, to)) return true;
-  const limit = Math.min(to, from + MAX_PREFIX);
+  let lastNonHex = to - 1;
+  while (lastNonHex >= from && HEXD[bytes[lastNonHex]] === 1) lastNonHex--;
+  const limit = Math.min(to - MIN_BASE64_RUN + 1, from + MAX_PREFIX);
   for (let i = from + 1; i < limit; i++) {
     const c = bytes[i - 1];
     if (c !== 45 && c !== 95 && c !== 43 && c !== 47) continue;
-    return to - i >= MIN_BASE64_RUN && base64HeadPasses(bytes, i, to);
+    if (i > lastNonHex ? hexRunMay(bytes, i, to) : base64HeadPasses(bytes, i, to)) return true;
   }
   return false;
+}
+
+function hexRunMay(bytes: Uint8Array, from: number, to: number): boolean {
+  if (to - from < MIN_HEX_RUN) return false;
+  return hexHeadPasses(bytes, from, to) ||
+    ((to - from) % 2 === 1 && hexHeadPasses(bytes, from + 1, to));
 }
 
 /**

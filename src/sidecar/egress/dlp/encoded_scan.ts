@@ -256,6 +256,9 @@ export class EncodedScanner {
 /** Bit of {@linkcode CLASS} for hex digits and the delimiters of hex bytes (`:`, `-`, space). */
 const HEXISH_CLASS = 16;
 
+/** {@linkcode DELIMITED_HEX} without `g` (a global regex keeps state between tests). */
+const DELIMITED_HEX_ONCE = new RegExp(DELIMITED_HEX.source);
+
 /** Shortest row {@linkcode DELIMITED_HEX} finds: twelve pairs and eleven delimiters. */
 const MIN_DELIMITED_ROW = 35;
 
@@ -289,8 +292,7 @@ function delimitedHexRows(bytes: Uint8Array, text: string): boolean {
     let e = q;
     while (e < n && (CLASS[bytes[e]] & HEXISH_CLASS) !== 0) e++;
     if (e - s < MIN_DELIMITED_ROW) continue;
-    DELIMITED_HEX.lastIndex = 0;
-    if (DELIMITED_HEX.test(text.slice(s, e))) return true;
+    if (DELIMITED_HEX_ONCE.test(text.slice(s, e))) return true;
   }
   return false;
 }

@@ -10,9 +10,8 @@
  * that has it on; the full scan runs.
  *
  * Work is linear in the text: each pattern is a global regex over disjoint candidates, every
- * candidate's check is bounded, and seed-phrase windows are capped per text
- * ({@linkcode MAX_MNEMONIC_CHECKS}); past the cap a long run of list words is reported as a
- * seed phrase (it is nothing else).
+ * candidate's check is bounded, and seed-phrase windows are few per run and capped per text
+ * ({@linkcode MAX_MNEMONIC_CHECKS}).
  *
  * @module
  */
@@ -28,8 +27,11 @@ export interface FinancialMatch {
   end: number;
 }
 
-/** Most mnemonic windows checked in one text before a long run counts as a seed phrase. */
+/** Most mnemonic windows checked in one text. */
 export const MAX_MNEMONIC_CHECKS = 4096;
+
+/** List words of a run that may sit around a phrase (`seed`, `is` are list words too). */
+export const MAX_EXTRA_WORDS = 3;
 
 const CARD = /(?<![0-9A-Za-z_.])[0-9](?:[ -]?[0-9]){12,}(?![0-9A-Za-z_])/g;
 /** Compact, or printed in groups of four (the trailing group may run into a word: cut later). */
@@ -193,31 +195,28 @@ function mnemonicsIn(text: string, out: FinancialMatch[]): void {
   flush();
 }
 
-/** Checks the windows of one run of list words; returns the checks used so far. */
+/**
+ * Checks one run of list words: a window of a BIP-39 length that leaves at most
+ * {@linkcode MAX_EXTRA_WORDS} list words of the run around it (a phrase is set off from its
+ * text, but "my seed is …" may join it). A longer window wins. Windows of every offset in a
+ * longer run would let chance alone pass one in sixteen 12-word windows, so a run of more
+ * words than that is not read as a phrase.
+ */
 function mnemonicRun(
   run: readonly { index: number; start: number; end: number }[],
   used: number,
   out: FinancialMatch[],
 ): number {
   let checks = used;
-  let from = 0;
-  while (from + 12 <= run.length) {
-    let found = 0;
-    for (const length of [...MNEMONIC_LENGTHS].reverse()) {
-      if (from + length > run.length) continue;
-      if (++checks > MAX_MNEMONIC_CHECKS) {
-        out.push(seedPhrase(run[from].start, run[run.length - 1].end));
+  for (const length of [...MNEMONIC_LENGTHS].reverse()) {
+    if (length > run.length || run.length - length > MAX_EXTRA_WORDS) continue;
+    for (let from = 0; from + length <= run.length; from++) {
+      if (++checks > MAX_MNEMONIC_CHECKS) return checks;
+      if (mnemonicValid(run.slice(from, from + length).map((w) => w.index))) {
+        out.push(seedPhrase(run[from].start, run[from + length - 1].end));
         return checks;
       }
-      if (mnemonicValid(run.slice(from, from + length).map((w) => w.index))) {
-        found = length;
-        break;
-      }
     }
-    if (found > 0) {
-      out.push(seedPhrase(run[from].start, run[from + found - 1].end));
-      from += found;
-    } else from++;
   }
   return checks;
 }

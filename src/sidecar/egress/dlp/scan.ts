@@ -174,8 +174,19 @@ function fieldCandidates(
   }
 }
 
-/** Drops a finding when the same value was found by the same rule in a better view of its root. */
-function dedupe(candidates: Candidate[], segments: readonly Segment[]): Candidate[] {
+/**
+ * Drops a finding when the same value was found by the same rule in a better view of its root,
+ * and a second finding of a rule at the same place (two forms of one rule: an assignment read
+ * as a field and as text).
+ */
+function dedupe(all: Candidate[], segments: readonly Segment[]): Candidate[] {
+  const seen = new Set<string>();
+  const candidates = all.filter((c) => {
+    const key = `${c.segment}:${c.start}:${c.end}:${c.rule}:${c.description}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   const keyed = candidates.map((c) => {
     const seg = segments[c.segment];
     const view = viewOf(seg);
