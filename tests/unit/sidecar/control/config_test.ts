@@ -111,6 +111,11 @@ Deno.test("validateConfig names the first invalid field and never its value", ()
       /"routes\[0\].dlp"/,
     ],
     ["dlp", (c) => (route0(c).dlp = { onMatch: "allow" }), /"routes\[0\].dlp"/],
+    [
+      "namesPerMinute",
+      (c) => (route0(c).namesPerMinute = 0),
+      /"routes\[0\].namesPerMinute" must be a positive integer/,
+    ],
     ["upstream", (c) => (route0(c).upstream = 1), /"routes\[0\].upstream"/],
     ["maxBodyBytes", (c) => (route0(c).maxBodyBytes = -1), /"routes\[0\].maxBodyBytes"/],
     ["slots", (c) => (c.slots = { A: 1, B: SECRETS.slot }), /"slots"/],
@@ -156,6 +161,22 @@ Deno.test("validateConfig rebuilds routes from their known fields, matches inclu
     methods: ["get"],
     headers: [{ name: "X-Kind", type: "present" }, { name: "accept", value: "text/plain" }],
   }]);
+});
+
+Deno.test("validateConfig accepts every outbound detector group and a suffix route's names cap", () => {
+  const config = structuredClone(sampleConfig()) as unknown as Record<string, unknown>;
+  const route = (config.routes as Record<string, unknown>[])[0];
+  route.host = "*.example.com";
+  route.namesPerMinute = 7;
+  route.dlp = {
+    outboundDetectors: ["token_patterns", "known_secrets", "credentials", "financial", "entropy"],
+    inboundDetectors: false,
+    onMatch: "block",
+  };
+  const parsed = validateConfig(config);
+  assert.equal(parsed.routes[0].namesPerMinute, 7);
+  assert.deepEqual(routeTable(parsed.routes)[0].namesPerMinute, 7);
+  assert.equal((parsed.routes[0].dlp.outboundDetectors as string[]).length, 5);
 });
 
 Deno.test("routeTable keeps the known route fields only, so nothing else reaches the agent", () => {
