@@ -9,11 +9,12 @@
  * placeholder ({@linkcode isPlaceholder}: `changeme`, `<password>`, `${VAR}`, `***`, a word that
  * names the field, an upper-case variable name, …). Unquoted values must not read as code (a
  * dotted reference like `process.env.TOKEN`, a bare identifier after `:` like a type name);
- * bare words count only in an environment-style assignment (`DB_PASSWORD=correcthorse`). Names
- * such as `next_page_token`, `csrf_token` and `max_tokens` are not credentials.
+ * bare words, and quoted literals of lower-case letters only (`password: 'ahotproject'` in a
+ * library's docs), count only in an environment-style assignment (`DB_PASSWORD=correcthorse`).
+ * Names such as `next_page_token`, `csrf_token` and `max_tokens` are not credentials.
  *
  * The free-text forms are rules of the shared literal search (`rules.ts`): a keyword hit runs the
- * rule's sticky pattern, and {@linkcode credentialRuleCheck} confirms it. The field forms are
+ * rule's sticky pattern, and {@linkcode assignmentCheck} or {@linkcode userinfoCheck} confirm it. The field forms are
  * checked per segment by `scan.ts` with {@linkcode credentialField}.
  *
  * @module
@@ -196,7 +197,7 @@ export function credentialName(name: string): boolean {
  * @example
  * ```ts
  * credentialField("db_password", "hunter2hunter2"); // true
- * credentialField("next_page_token", "CiAKGjBpNDd2Nmp2"); // false
+ * credentialField("next_page_token", "page-0042"); // false
  * ```
  */
 export function credentialField(name: string, value: string): boolean {
@@ -239,11 +240,14 @@ export function assignmentCheck(m: RegExpExecArray, text: string): boolean {
     /(?:\\?["'])?\]?[ \t]*(?::=|=>|[:=])?[ \t]*(?:\\?["'\x60])?$/,
     "",
   );
+  const envStyle = /^[A-Z][A-Z0-9_.-]*$/.test(full) && (op === "=" || op === ":");
   if (groups.oq === undefined) {
     if (DOTTED.test(value) || /^[0-9.]+$/.test(value)) return false;
     // A bare word: only an environment-style assignment (NAME=value, NAME: value).
-    const envStyle = /^[A-Z][A-Z0-9_.-]*$/.test(full) && (op === "=" || op === ":");
     if (/^[A-Za-z_]+$/.test(value) && !envStyle) return false;
+  } else if (/^[a-z]+$/.test(value) && !envStyle) {
+    // A literal of lower-case letters in code is a documentation example ('honoishot').
+    return false;
   }
   return credentialName(full);
 }

@@ -86,6 +86,11 @@ const HEX = /^[0-9a-fA-F]+$/;
 const UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 /** ULID, KSUID-like upper-case base32 ids (time-ordered, not secrets). */
 const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+/**
+ * Typed object ids of APIs (`msg_…`, `cus_…`, `resp_…`, `toolu_01…`): a short lower-case type
+ * and a random body of at most 32 chars. Longer bodies are judged like any token.
+ */
+const TYPED_ID = /^[a-z]{2,10}_[A-Za-z0-9]{8,32}$/;
 /** Digest prefixes before a hex or base64 digest (`sha256:…`, `sha512-…`). */
 const DIGEST_PREFIX = /^(?:sha(?:1|224|256|384|512)|md5|blake2b?|xxh(?:64|128)?)[:=_-]/i;
 /** Where a token is cut into atoms: anything but base64 chars (either alphabet) and `=`. */
@@ -132,7 +137,7 @@ function holdsWord(atom: string): boolean {
 export function atomLooksRandom(atom: string, minLength = MIN_TOKEN_LENGTH, k = 62): string | null {
   const t = atom.replace(DIGEST_PREFIX, "").replace(/=+$/, "");
   if (t.length < minLength) return null;
-  if (HEX.test(t) || UUID.test(t) || ULID.test(t)) return null;
+  if (HEX.test(t) || UUID.test(t) || ULID.test(t) || TYPED_ID.test(t)) return null;
   const letters = t.replace(/[^A-Za-z]/g, "");
   if (letters.length === 0 || letters.length === t.length) return null;
   if (letters.replace(/[^aeiouAEIOU]/g, "").length > MAX_VOWEL_RATIO * letters.length) return null;

@@ -60,7 +60,9 @@ Deno.test("credentials: a bare word counts only in an environment-style assignme
   assert.deepEqual(values(`POSTGRES_PASSWORD: ${WORDS}`), [WORDS]);
   assert.deepEqual(values(`password: ${WORDS}`), [], "YAML key in lower case: could be a type");
   assert.deepEqual(values(`token = ${WORDS}`), [], "code: a variable");
-  assert.deepEqual(values(`password: "${WORDS}"`), [WORDS], "quoted, it is a literal");
+  assert.deepEqual(values(`password: "${WORDS}"`), [], "quoted lower-case words: a docs example");
+  assert.deepEqual(values(`password: "${WORDS}7"`), [`${WORDS}7`], "not only letters");
+  assert.deepEqual(values(`DB_PASSWORD="${WORDS}"`), [WORDS], "environment style");
 });
 
 Deno.test("credentials: placeholders, references and code are not credentials", () => {
@@ -89,7 +91,7 @@ Deno.test("credentials: placeholders, references and code are not credentials", 
       '"integrity": "sha512-' + chars("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 40) +
       '"',
       "max_tokens: 8192000000",
-      'next_page_token: "CiAKGjBpNDd2Nmp2Zml2cXRwYjBpOXA0"',
+      'next_page_token: "' + "CiAKGjBp" + 'NDd2Nmp2Zml2cXRwYjBpOXA0"',
       'csrf_token = "' + (chars(LOWER, 12, 5) + "41" + chars(ALNUM, 10, 6)) + '"',
       "token_type: bearer_token_value",
       "passwordHash: " + (chars(LOWER, 12, 5) + "41" + chars(ALNUM, 10, 6)),

@@ -76,6 +76,8 @@ Deno.test("names, versions, digests, ids and slugs are not random-looking", () =
       "how to rotate credentials safely",
       "HelloWorld2024Example",
       "compatibility_date_2024_09_23",
+      "msg_01HV6J8ZK3QZ7Y6W1D2C3B4A5M",
+      "cus_Nq8X2LmZ7vKp0aTb",
     ]
   ) assert.equal(randomLooking(token), null, token);
 });
