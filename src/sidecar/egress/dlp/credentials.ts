@@ -32,19 +32,25 @@ export const MIN_URL_PASSWORD_LENGTH = 6;
  * (`sword` of `password`, `oken` of `token`), so the literal search (`literals.ts`), which steps
  * over pairs that start no literal, keeps its speed on prose that says "password" or "token".
  */
-export const CREDENTIAL_KEYWORDS_BY_LEAD: readonly { lead: number; keywords: string[] }[] = [
-  { lead: 3, keywords: ["sword", "SWORD", "swd", "SWD"] }, // password, passwd
-  { lead: 4, keywords: ["phrase", "PHRASE"] }, // passphrase
-  { lead: 2, keywords: ["cret", "CRET"] }, // secret
-  { lead: 1, keywords: ["oken", "OKEN"] }, // token
+export const CREDENTIAL_KEYWORDS_BY_LEAD: readonly {
+  lead: number;
+  keywords: string[];
+  /** The first letter of the credential word (either case). */
+  first: string;
+}[] = [
+  { lead: 3, keywords: ["sword", "SWORD", "swd", "SWD"], first: "p" }, // password, passwd
+  { lead: 4, keywords: ["phrase", "PHRASE"], first: "p" }, // passphrase
+  { lead: 2, keywords: ["cret", "CRET"], first: "s" }, // secret
+  { lead: 1, keywords: ["oken", "OKEN"], first: "t" }, // token
   // api_key, access_key, private_key with a separator: `_key` after 3, 6 or 7 chars.
-  ...[3, 6, 7].map((lead) => ({
+  ...([[3, "a"], [6, "a"], [7, "p"]] as const).map(([lead, first]) => ({
     lead,
     keywords: ["_key", "_Key", "_KEY", "-key", "-Key", "-KEY"],
+    first,
   })),
-  { lead: 2, keywords: ["ikey", "iKey", "IKey", "IKEY"] }, // apikey, apiKey, APIKey
-  { lead: 5, keywords: ["skey", "sKey", "SKey", "SKEY"] }, // accesskey, accessKey
-  { lead: 6, keywords: ["ekey", "eKey", "EKEY"] }, // privatekey, privateKey
+  { lead: 2, keywords: ["ikey", "iKey", "IKey", "IKEY"], first: "a" }, // apikey, apiKey, APIKey
+  { lead: 5, keywords: ["skey", "sKey", "SKey", "SKEY"], first: "a" }, // accesskey, accessKey
+  { lead: 6, keywords: ["ekey", "eKey", "EKEY"], first: "p" }, // privatekey, privateKey
 ];
 
 /** Every credential keyword literal. */

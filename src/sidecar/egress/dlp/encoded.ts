@@ -28,6 +28,7 @@
 
 import { latin1 } from "./bytes.ts";
 import { percentDecode } from "./percent.ts";
+import { charClass, runsOf } from "./runs.ts";
 import { REDACTED } from "./types.ts";
 import { rewriteView, type View } from "./views.ts";
 
@@ -432,10 +433,65 @@ function hexRunMay(bytes: Uint8Array, from: number, to: number): boolean {
     ((to - from) % 2 === 1 && hexHeadPasses(bytes, from + 1, to));
 }
 
+/** Base64 chars, with and without `/` (a URL path is decoded segment by segment). */
+const RUN_CHARS = charClass(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_",
+);
+const RUN_CHARS_NO_SLASH = charClass(
+  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+-_",
+);
+
+/** Hex digits and the delimiters of hex bytes. */
+const HEXISH = charClass("0123456789abcdefABCDEF:- ");
+
+/** {@linkcode DELIMITED_HEX} finds a row of at least this many chars (12 pairs, 11 delimiters). */
+const MIN_DELIMITED_ROW = 35;
+
+/**
+ * The spans of `text` that may hold a {@linkcode DELIMITED_HEX} row: maximal runs of hex digits
+ * and delimiters, of {@linkcode MIN_DELIMITED_ROW} chars at least, around a delimiter with the
+ * same delimiter three chars before and after it. Such a row covers an offset of every
+ * `MIN_DELIMITED_ROW - 8` at least three chars inside it, with a delimiter there or at one of
+ * the next two: only offsets like that lead to a span.
+ */
+export function hexRowSpans(text: string): [number, number][] {
+  const spans: [number, number][] = [];
+  const n = text.length;
+  let after = 0; // the end of the last span
+  for (let p = 3; p + 5 < n; p += MIN_DELIMITED_ROW - 8) {
+    if (p < after) continue;
+    let q = -1;
+    for (let k = p; k < p + 3 && q < 0; k++) {
+      const c = text.charCodeAt(k);
+      if (c === 58 || c === 45 || c === 32) q = k;
+    }
+    if (q < 3 || q + 3 >= n) continue;
+    const d = text.charCodeAt(q);
+    if (text.charCodeAt(q - 3) !== d || text.charCodeAt(q + 3) !== d) continue;
+    if (!isHexDigit(text.charCodeAt(q - 1)) || !isHexDigit(text.charCodeAt(q + 1))) continue;
+    let s = q;
+    while (s > 0 && inHexish(text.charCodeAt(s - 1))) s--;
+    let e = q;
+    while (e < n && inHexish(text.charCodeAt(e))) e++;
+    after = e;
+    if (e - s >= MIN_DELIMITED_ROW) spans.push([s, e]);
+  }
+  return spans;
+}
+
+function isHexDigit(c: number): boolean {
+  return c < 128 && HEXD[c] === 1;
+}
+
+function inHexish(c: number): boolean {
+  return c < 128 && HEXISH[c] === 1;
+}
+
 /**
  * The decodings found directly in `text` (one layer; the caller recurses into each): URL-decoded
- * regions, delimited hex sequences, base64 and hex runs. One pass over the text finds regions
- * and runs together.
+ * regions, base64 and hex runs (in the order they end; a run before the region it ends with),
+ * then delimited hex sequences. Runs are found by {@linkcode runsOf}, regions from each `%`, rows
+ * of delimited hex from {@linkcode hexRowSpans}: most of a long text is never read char by char.
  *
  * @example
  * ```ts
@@ -444,64 +500,60 @@ function hexRunMay(bytes: Uint8Array, from: number, to: number): boolean {
  */
 export function decodingsOf(text: string, options: DecodedViewOptions): Decoded[] {
   const depth = options.depth ?? { url: 0, token: 0 };
-  const out: Decoded[] = [];
   const tokens = depth.token < MAX_TOKEN_LAYERS;
   const percent = (options.percent ?? true) && depth.url < MAX_URL_ROUNDS;
   const n = text.length;
-  if (n < MIN_PERCENT_REGION) return out;
-  const slash = options.slashBreaks === true ? 47 : -1;
-  let regionStart = -1;
-  let pct = false;
-  let runStart = -1;
-  let kind: RunKind = RUN_HEX;
-  let delimiters = 0;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? text.charCodeAt(i) : 32;
-    if (c === 58 || c === 45 || c === 32) delimiters++;
-    const brk = c >= 128 || BREAK[c] === 1;
-    const b64 = !brk && B64[c] === 1 && c !== slash;
-    if (runStart >= 0 && !b64) {
-      if (tokens && i - runStart >= MIN_BASE64_RUN) {
-        const d = decodeRun(text, runStart, i, kind, depth);
-        if (d !== null) out.push(d);
-      }
-      runStart = -1;
-    } else if (runStart < 0 && b64) {
-      runStart = i;
-      kind = RUN_HEX;
-    }
-    if (b64 && kind !== RUN_ANY && HEXD[c] !== 1) kind = c === 45 ? RUN_HEX_DASH : RUN_ANY;
-    if (brk) {
-      if (regionStart >= 0 && pct && percent && i - regionStart >= MIN_PERCENT_REGION) {
-        const region = text.slice(regionStart, i);
-        if (PERCENT.test(region)) {
-          const decoded = percentDecode(region, false, false).text;
-          if (decoded !== region) {
-            out.push({
-              start: regionStart,
-              end: i,
-              text: decoded,
-              how: "URL-decoded",
-              depth: { url: depth.url + 1, token: depth.token },
-            });
-          }
-        }
-      }
-      regionStart = -1;
-      pct = false;
-    } else {
-      if (regionStart < 0) regionStart = i;
-      if (c === 37) pct = true;
+  if (n < MIN_PERCENT_REGION) return [];
+  const runs: Decoded[] = [];
+  if (tokens) {
+    const table = options.slashBreaks === true ? RUN_CHARS_NO_SLASH : RUN_CHARS;
+    runsOf(text, table, MIN_BASE64_RUN, (start, end) => {
+      const d = decodeRun(text, start, end, runKind(text, start, end), depth);
+      if (d !== null) runs.push(d);
+    });
+  }
+  const regions: Decoded[] = [];
+  if (percent) {
+    let after = -1; // the end of the last region read
+    for (let at = text.indexOf("%"); at >= 0; at = text.indexOf("%", at + 1)) {
+      if (at < after) continue;
+      let start = at;
+      while (start > 0 && !isBreak(text.charCodeAt(start - 1))) start--;
+      let end = at + 1;
+      while (end < n && !isBreak(text.charCodeAt(end))) end++;
+      after = end;
+      if (end - start < MIN_PERCENT_REGION) continue;
+      const region = text.slice(start, end);
+      if (!PERCENT.test(region)) continue;
+      const decoded = percentDecode(region, false, false).text;
+      if (decoded === region) continue;
+      regions.push({
+        start,
+        end,
+        text: decoded,
+        how: "URL-decoded",
+        depth: { url: depth.url + 1, token: depth.token },
+      });
     }
   }
-  // Hex bytes with `:`, `-` or a space between them (11 delimiters at least; spaces span regions).
-  if (tokens && n >= 35 && delimiters >= 12) {
-    for (const m of text.matchAll(DELIMITED_HEX)) {
-      const decoded = hexPrintable(m[0], 0, m[0].length, 3);
-      if (decoded !== null) {
+  // Runs and regions in the order they end (a run ends inside its region, or with it).
+  const out: Decoded[] = [];
+  let r = 0;
+  for (const region of regions) {
+    while (r < runs.length && runs[r].end <= region.end) out.push(runs[r++]);
+    out.push(region);
+  }
+  while (r < runs.length) out.push(runs[r++]);
+  // Hex bytes with `:`, `-` or a space between them (spaces span regions).
+  if (tokens) {
+    for (const [start, end] of hexRowSpans(text)) {
+      const span = text.slice(start, end);
+      for (const m of span.matchAll(DELIMITED_HEX)) {
+        const decoded = hexPrintable(m[0], 0, m[0].length, 3);
+        if (decoded === null) continue;
         out.push({
-          start: m.index,
-          end: m.index + m[0].length,
+          start: start + m.index,
+          end: start + m.index + m[0].length,
           text: decoded,
           how: "hex-decoded",
           depth: { url: depth.url, token: depth.token + 1 },

@@ -10,11 +10,11 @@
  * not rebuild (hex pairs delimited by spaces, which span regions) it reports as a hit, and so
  * does anything confirmed or a view budget exceeded: the caller then runs the full scan.
  *
- * Two readers: {@linkcode EncodedScanner} reads every byte as the body arrives (the streamed
- * path, which must know where the first such region starts), and {@linkcode encodedBodyClean}
- * answers for a whole body by sampling: every run of {@linkcode MIN_BASE64_RUN} base64 chars
- * covers a byte at an offset ≡ 15 (mod 16), so only those bytes are read, and the rest is found
- * with native searches (`%`, backslashes).
+ * {@linkcode encodedBodyClean} answers for a whole body: it steps over the bytes a run of
+ * {@linkcode MIN_BASE64_RUN} base64 chars at a time, and finds the rest with native searches
+ * (`%`, escapes). {@linkcode EncodedScanner} runs it on a body that arrives in parts, each part
+ * ending at a cut no view can span (the streamed path, which must know where the first part with
+ * a hit starts).
  *
  * @module
  */
@@ -72,27 +72,21 @@ function hexValue(c: number): number {
 }
 
 /**
- * Reads a JSON body's regions as the bytes arrive; `firstHit` is where the first region with a
- * confirmed view (or one it cannot rebuild) starts.
+ * {@linkcode encodedBodyClean} over a JSON body that arrives in parts: each {@linkcode feed}
+ * checks the bytes from where the last one stopped up to the last cut that arrived (see
+ * {@linkcode isCut}), so every region, base64 run and delimited hex row lies in one checked part. {@linkcode safeEnd} is
+ * where the unchecked bytes start; {@linkcode firstHit} is the start of the first part with a
+ * hit (the caller then runs the full scan). The view budget is shared by the parts.
  */
 export class EncodedScanner {
   readonly #confirm: (text: string) => boolean;
   readonly #budget = { views: 0 };
-  /** The next byte to read. */
-  #i = 0;
-  /** The open region's raw start (-1: none), its decoded chars when it had an escape, flags. */
-  #start = -1;
-  #chars: string[] | null = null;
-  #length = 0;
-  #run = 0;
-  #maxRun = 0;
-  #pct = false;
-  #colon = false;
-  /** Hex pairs delimited by single spaces, in a row, and where the row starts. */
-  #pairs = 0;
-  #pairsStart = -1;
-  #lastEnd = -2;
-  #lastPair = false;
+  /** The first byte not yet checked (a cut, or 0). */
+  #done = 0;
+  /** Bytes before this were looked at for a cut. */
+  #seen = 0;
+  /** The index of the first escape at or after `#done`. */
+  #escape = 0;
   #firstHit = -1;
 
   /** `confirm(text)` is true when the detectors confirm something in a decoded text. */
@@ -100,157 +94,54 @@ export class EncodedScanner {
     this.#confirm = confirm;
   }
 
-  /** Where the first region with a hit starts, or -1. */
+  /** Where the first part with a hit starts, or -1. */
   get firstHit(): number {
     return this.#firstHit;
   }
 
-  /** The first byte not yet known to be outside a pending region (where a hit could start). */
+  /** The first byte not yet checked (where a hit could start). */
   get safeEnd(): number {
-    return this.#start >= 0 ? this.#start : this.#i;
-  }
-
-  #hit(at: number): void {
-    if (this.#firstHit < 0 || at < this.#firstHit) this.#firstHit = at;
-  }
-
-  /** A region `[start, end)` ended: looks at it again if it can hold a token. */
-  #close(bytes: Uint8Array, start: number, end: number, length: number, maxRun: number): void {
-    // Hex pairs delimited by single spaces span regions: not rebuilt, reported as a hit.
-    const pair = length === 2 && this.#chars === null && hexValue(bytes[start]) >= 0 &&
-      hexValue(bytes[start + 1]) >= 0;
-    if (pair && this.#lastPair && start === this.#lastEnd + 1 && bytes[this.#lastEnd] === 32) {
-      if (++this.#pairs >= 12) this.#hit(this.#pairsStart);
-    } else {
-      this.#pairs = pair ? 1 : 0;
-      this.#pairsStart = start;
-    }
-    this.#lastPair = pair;
-    this.#lastEnd = end;
-    const chars = this.#chars;
-    this.#chars = null;
-    if (length < MIN_REGION) return;
-    if (!this.#pct && maxRun < MIN_BASE64_RUN && !(this.#colon && length >= 35)) return;
-    const text = chars !== null ? chars.join("") : latin1(bytes.subarray(start, end));
-    if (!viewsClean(text, undefined, this.#confirm, this.#budget)) this.#hit(start);
-  }
-
-  /** The start of a region: flags cleared. */
-  #open(): void {
-    this.#pct = false;
-    this.#colon = false;
-    this.#chars = null;
-  }
-
-  /** A region char past an escape: kept decoded, since the raw bytes differ from the text. */
-  #escaped(bytes: Uint8Array, start: number, at: number, c: number): void {
-    if (this.#chars === null) {
-      this.#chars = [];
-      for (let q = start; q < at; q++) this.#chars.push(String.fromCharCode(bytes[q]));
-    }
-    this.#chars.push(String.fromCharCode(c));
-    if (c === 37) this.#pct = true;
-    else if (c === 58) this.#colon = true;
+    return this.#done;
   }
 
   /**
-   * Reads `bytes[i, n)` (the body so far; all of it when `final`). Stops short of an escape
-   * that may be cut off.
+   * Reads `bytes[0, n)` (the body so far, earlier bytes unchanged; all of it when `final`);
+   * `escapes` are the ascending offsets of its `\/` and `\u` escapes (the JSON walk's), at
+   * least those before `n`.
    */
-  feed(bytes: Uint8Array, n: number, final: boolean): void {
-    let i = this.#i;
-    let start = this.#start;
-    let length = this.#length;
-    let run = this.#run;
-    let maxRun = this.#maxRun;
-    while (i < n) {
-      const c = bytes[i];
-      const k = CLASS[c] & 15;
-      if (k === 1 || k === 2) {
-        // The common case: a char inside a region.
-        if (start < 0) {
-          start = i;
-          length = run = maxRun = 0;
-          this.#open();
-        }
-        if (this.#chars !== null) this.#chars.push(String.fromCharCode(c));
-        length++;
-        if (k === 1) {
-          if (++run > maxRun) maxRun = run;
-        } else run = 0;
-        i++;
-        continue;
-      }
-      if (k === 0) {
-        if (start >= 0) {
-          this.#close(bytes, start, i, length, maxRun);
-          start = -1;
-        }
-        i++;
-        continue;
-      }
-      if (k !== 5) {
-        // `%` or `:`.
-        if (start < 0) {
-          start = i;
-          length = run = maxRun = 0;
-          this.#open();
-        }
-        if (this.#chars !== null) this.#chars.push(String.fromCharCode(c));
-        length++;
-        run = 0;
-        if (k === 3) this.#pct = true;
-        else this.#colon = true;
-        i++;
-        continue;
-      }
-      // A backslash: a JSON escape.
-      if (i + 1 >= n && !final) break;
-      const e = i + 1 < n ? bytes[i + 1] : -1;
-      let decoded = -1;
-      let width = 2;
-      if (e === 47 /* / */) decoded = 47;
-      else if (e === 117 /* u */) {
-        if (i + 6 > n) {
-          if (!final) break;
-          width = n - i;
-        } else {
-          const v = (hexValue(bytes[i + 2]) << 12) | (hexValue(bytes[i + 3]) << 8) |
-            (hexValue(bytes[i + 4]) << 4) | hexValue(bytes[i + 5]);
-          width = 6;
-          if (v >= 0 && !isBreak(v)) decoded = v;
-        }
-      }
-      if (decoded < 0) {
-        if (start >= 0) {
-          this.#close(bytes, start, i, length, maxRun);
-          start = -1;
-        }
-        i += width;
-        continue;
-      }
-      if (start < 0) {
-        start = i;
-        length = run = maxRun = 0;
-        this.#open();
-      }
-      this.#escaped(bytes, start, i, decoded);
-      length++;
-      if (isBase64Char(decoded)) {
-        if (++run > maxRun) maxRun = run;
-      } else run = 0;
-      i += width;
+  feed(bytes: Uint8Array, n: number, final: boolean, escapes: readonly number[]): void {
+    if (this.#firstHit >= 0) return;
+    let cut = final ? n : -1;
+    // No cut lies in [done, seen): the last feed would have taken it.
+    const from = Math.max(this.#seen - 1, this.#done + 1);
+    for (let p = n - 2; cut < 0 && p >= from; p--) {
+      if (isCut(bytes, p)) cut = p;
     }
-    this.#i = i;
-    if (final && start >= 0) {
-      this.#close(bytes, start, n, length, maxRun);
-      start = -1;
+    this.#seen = Math.max(this.#seen, n);
+    const done = this.#done;
+    if (cut <= done) return;
+    const part = bytes.subarray(done, cut);
+    const inPart: number[] = [];
+    let k = this.#escape;
+    for (; k < escapes.length && escapes[k] < cut; k++) inPart.push(escapes[k] - done);
+    this.#escape = k;
+    if (!encodedBodyClean(part, this.#confirm, inPart, latin1(part), this.#budget)) {
+      this.#firstHit = done;
     }
-    this.#start = start;
-    this.#length = length;
-    this.#run = run;
-    this.#maxRun = maxRun;
+    this.#done = cut;
   }
+}
+
+/**
+ * Whether a part may end before offset `p` (`0 < p < length - 1`): a region break, not an escaped
+ * char (after a backslash), and not a delimiter with hex digits on both sides (hex pairs with
+ * delimiters between them are one row across region breaks).
+ */
+function isCut(bytes: Uint8Array, p: number): boolean {
+  const c = bytes[p];
+  if ((CLASS[c] & 15) !== 0 || bytes[p - 1] === 92) return false;
+  return (CLASS[c] & HEXISH_CLASS) === 0 || hexValue(bytes[p - 1]) < 0 ||
+    hexValue(bytes[p + 1]) < 0;
 }
 
 /** Bit of {@linkcode CLASS} for hex digits and the delimiters of hex bytes (`:`, `-`, space). */
@@ -366,8 +257,8 @@ export function encodedBodyClean(
   confirm: (text: string) => boolean,
   escapes: readonly number[],
   text: string = latin1(bytes),
+  budget: { views: number } = { views: 0 },
 ): boolean {
-  const budget = { views: 0 };
   const n = bytes.length;
   // Regions that must be rebuilt: around `%XX`, `\/` and `\u`.
   const special: [number, number][] = [];

@@ -9,15 +9,18 @@
  * Not a literal-keyword detector, so the quick path of `request.ts` does not answer for a route
  * that has it on; the full scan runs.
  *
- * Work is linear in the text: each pattern is a global regex over disjoint candidates, every
+ * Work is linear in the text, and most of a long text is never read char by char: digit chains
+ * (cards), letter-and-digit runs (base58) and runs of list words (seed phrases) are found by
+ * reading one offset in the shortest candidate's length (`runs.ts` for the runs); each
  * candidate's check is bounded, and seed-phrase windows are few per run and capped per text
- * ({@linkcode MAX_MNEMONIC_CHECKS}).
+ * ({@linkcode MAX_MNEMONIC_CHECKS}). IBANs and segwit addresses are global regexes.
  *
  * @module
  */
 
 import { bip39Words, MNEMONIC_LENGTHS, mnemonicValid } from "./bip39.ts";
 import { base58Kind, cardNetwork, ibanValid, segwitAddressValid } from "./checksums.ts";
+import { charClass, runsOf } from "./runs.ts";
 
 /** A checksum-valid match in a text. */
 export interface FinancialMatch {
@@ -37,10 +40,48 @@ const CARD = /(?<![0-9A-Za-z_.])[0-9](?:[ -]?[0-9]){12,}(?![0-9A-Za-z_])/g;
 /** Compact, or printed in groups of four (the trailing group may run into a word: cut later). */
 const IBAN =
   /(?<![A-Za-z0-9])[A-Za-z]{2}[0-9]{2}(?:[A-Za-z0-9]{11,30}|(?: [A-Za-z0-9]{4}){2,7}(?: [A-Za-z0-9]{1,4})?)(?![A-Za-z0-9])/g;
-/** Runs of letters and digits long enough for a Base58Check string (the alphabet is checked after). */
-const ALNUM_RUN = /(?<![A-Za-z0-9])[A-Za-z0-9]{25,}/g;
+/** Letters and digits: a Base58Check string is a run of 25 or more (the alphabet is checked after). */
+const ALNUM = charClass("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789");
 const BASE58 = /^[1-9A-HJ-NP-Za-km-z]+$/;
 const SEGWIT = /(?<![A-Za-z0-9])(?:bc|tb|BC|TB)1[02-9ac-hj-np-zAC-HJ-NP-Z]{6,87}(?![A-Za-z0-9])/g;
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+function isCardSeparator(c: number): boolean {
+  return c === 32 || c === 45;
+}
+
+/** Fewest digits of a card number. */
+const MIN_CARD_DIGITS = 13;
+
+/**
+ * The chains of {@linkcode CARD}'s shape in `text` with {@linkcode MIN_CARD_DIGITS} digits at
+ * least: maximal runs of digits with at most one space or dash between two. Every match of
+ * `CARD` lies in one, and spans that many chars, so one offset in that many is read where there
+ * is none.
+ */
+function digitChains(text: string): [number, number][] {
+  const chains: [number, number][] = [];
+  const n = text.length;
+  const inChain = (q: number) =>
+    isDigit(text.charCodeAt(q)) ||
+    (isCardSeparator(text.charCodeAt(q)) && q > 0 && isDigit(text.charCodeAt(q - 1)) &&
+      isDigit(text.charCodeAt(q + 1)));
+  for (let p = 0; p < n; p += MIN_CARD_DIGITS) {
+    if (!inChain(p)) continue;
+    let start = p;
+    while (start > 0 && inChain(start - 1)) start--;
+    let end = p + 1;
+    while (end < n && inChain(end)) end++;
+    let digits = 0;
+    for (let q = start; q < end; q++) if (isDigit(text.charCodeAt(q))) digits++;
+    if (digits >= MIN_CARD_DIGITS) chains.push([start, end]);
+    p = Math.max(p, end);
+  }
+  return chains;
+}
 
 /**
  * The card number inside a run of digit groups (`4111 1111 1111 1111`, `4111-…`,
@@ -107,12 +148,13 @@ const BASE58_RULES: Record<string, { rule: string; description: string }> = {
   address: { rule: "crypto_address", description: "a cryptocurrency wallet address" },
 };
 
-/** Whether a base58 run has the length and first chars of a kind worth decoding. */
-function base58Shape(run: string): boolean {
-  const n = run.length;
-  if ((n === 51 || n === 52) && "5KL9c".includes(run[0])) return true;
-  if (n >= 25 && n <= 35 && "13mn2".includes(run[0])) return true;
-  return (n === 111 || n === 112) && /^[xyztv]prv/.test(run);
+/** Whether a run has the length and first chars of a base58 kind worth decoding. */
+function base58Shape(text: string, start: number, end: number): boolean {
+  const n = end - start;
+  const first = text[start];
+  if ((n === 51 || n === 52) && "5KL9c".includes(first)) return true;
+  if (n >= 25 && n <= 35 && "13mn2".includes(first)) return true;
+  return (n === 111 || n === 112) && /^[xyztv]prv/.test(text.slice(start, start + 4));
 }
 
 function isLower(c: number): boolean {
@@ -151,48 +193,101 @@ function wordTrie(): { next: Int32Array; word: Int32Array } {
   return trie;
 }
 
-/** Seed phrases: runs of list words with at most six non-letters between them. */
+/** A list word of the text: its index in the list and where it lies. */
+interface Word {
+  index: number;
+  start: number;
+  end: number;
+}
+
+/** Longest list word. */
+const MAX_WORD = 8;
+
+/** Most non-letters between two words of a phrase. */
+const MAX_GAP = 6;
+
+/**
+ * The offsets read for a phrase: a phrase of twelve words spans at least 47 chars (three
+ * letters a word, one char between), so one of these lands in it.
+ */
+const PROBE = 46;
+
+/**
+ * The list word (a maximal run of letters) that starts at `start`, or null: not all lower case,
+ * not 3–8 letters, or not in the list. Reads at most nine letters.
+ */
+function listWordAt(text: string, start: number, next: Int32Array, word: Int32Array): Word | null {
+  const n = text.length;
+  let node = 0;
+  let j = start;
+  for (; j < n && j - start <= MAX_WORD; j++) {
+    const d = text.charCodeAt(j);
+    if (!isLower(d)) {
+      if (isLetter(d)) return null;
+      break;
+    }
+    node = next[node * 26 + d - 97];
+    if (node === 0) return null;
+  }
+  const length = j - start;
+  if (length < 3 || length > MAX_WORD || word[node] === 0) return null;
+  return { index: word[node] - 1, start, end: j };
+}
+
+/**
+ * Seed phrases: runs of list words with at most {@linkcode MAX_GAP} non-letters between them,
+ * cut by any other word. Read one offset in {@linkcode PROBE}: where the word there (or the next
+ * one) is a list word, its run is built both ways and checked (`mnemonicRun`).
+ */
 function mnemonicsIn(text: string, out: FinancialMatch[]): void {
   const { next, word } = wordTrie();
-  let run: { index: number; start: number; end: number }[] = [];
-  let checks = 0;
-  const flush = () => {
-    if (run.length >= 12) checks = mnemonicRun(run, checks, out);
-    run = [];
-  };
-  let i = 0;
   const n = text.length;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (!isLetter(c)) {
-      i++;
+  let checks = 0;
+  let p = 0;
+  while (p < n) {
+    let s = p;
+    if (isLetter(text.charCodeAt(s))) {
+      while (s > 0 && p - s < MAX_WORD && isLetter(text.charCodeAt(s - 1))) s--;
+      if (s > 0 && isLetter(text.charCodeAt(s - 1))) {
+        p += PROBE; // inside a word longer than any list word
+        continue;
+      }
+    } else {
+      while (s < n && !isLetter(text.charCodeAt(s))) s++;
+      if (s >= n) return;
+    }
+    const w = listWordAt(text, s, next, word);
+    if (w === null) {
+      p = Math.max(p + PROBE, s + 1);
       continue;
     }
-    let j = i;
-    let node = 0;
-    while (j < n) {
-      const d = text.charCodeAt(j);
-      if (isLower(d)) node = node > 0 || j === i ? next[node * 26 + d - 97] : 0;
-      else if (isLetter(d)) node = 0;
-      else break;
-      if (node === 0) {
-        while (j < n && isLetter(text.charCodeAt(j))) j++;
-        break;
-      }
-      j++;
+    const run: Word[] = [w];
+    // Back: the gap before the first word, then the word before it.
+    for (let first = w.start;;) {
+      let g = first;
+      while (g > 0 && first - g <= MAX_GAP && !isLetter(text.charCodeAt(g - 1))) g--;
+      if (g === 0 || first - g > MAX_GAP || first === g) break;
+      let start = g - 1;
+      while (start > 0 && g - start <= MAX_WORD && isLetter(text.charCodeAt(start - 1))) start--;
+      const before = listWordAt(text, start, next, word);
+      if (before === null || before.end !== g) break;
+      run.unshift(before);
+      first = start;
     }
-    const length = j - i;
-    const index = node > 0 && length >= 3 && length <= 8 ? word[node] - 1 : -1;
-    if (index < 0) {
-      if (run.length > 0) flush();
-    } else {
-      const last = run[run.length - 1];
-      if (last !== undefined && i - last.end > 6) flush();
-      run.push({ index, start: i, end: j });
+    // On: the gap after the last word, then the word after it.
+    let end = w.end;
+    for (;;) {
+      let g = end;
+      while (g < n && g - end <= MAX_GAP && !isLetter(text.charCodeAt(g))) g++;
+      if (g >= n || g - end > MAX_GAP) break;
+      const after = listWordAt(text, g, next, word);
+      if (after === null) break;
+      run.push(after);
+      end = after.end;
     }
-    i = j;
+    if (run.length >= 12) checks = mnemonicRun(run, checks, out);
+    p = Math.max(p + PROBE, end);
   }
-  flush();
 }
 
 /**
@@ -203,7 +298,7 @@ function mnemonicsIn(text: string, out: FinancialMatch[]): void {
  * words than that is not read as a phrase.
  */
 function mnemonicRun(
-  run: readonly { index: number; start: number; end: number }[],
+  run: readonly Word[],
   used: number,
   out: FinancialMatch[],
 ): number {
@@ -235,15 +330,18 @@ function seedPhrase(start: number, end: number): FinancialMatch {
  */
 export function financialMatches(text: string): FinancialMatch[] {
   const out: FinancialMatch[] = [];
-  for (const m of text.matchAll(CARD)) cardIn(m[0], m.index, out);
-  for (const m of text.matchAll(IBAN)) ibanIn(m[0], m.index, out);
-  for (const m of text.matchAll(ALNUM_RUN)) {
-    if (!base58Shape(m[0]) || !BASE58.test(m[0])) continue;
-    const kind = base58Kind(m[0]);
-    if (kind !== null) {
-      out.push({ ...BASE58_RULES[kind], start: m.index, end: m.index + m[0].length });
-    }
+  for (const [start, end] of digitChains(text)) {
+    // The chain with a char of context each side (what the pattern's lookarounds read).
+    const from = Math.max(0, start - 1);
+    for (const m of text.slice(from, end + 1).matchAll(CARD)) cardIn(m[0], from + m.index, out);
   }
+  for (const m of text.matchAll(IBAN)) ibanIn(m[0], m.index, out);
+  runsOf(text, ALNUM, 25, (start, end) => {
+    if (!base58Shape(text, start, end)) return;
+    const run = text.slice(start, end);
+    const kind = BASE58.test(run) ? base58Kind(run) : null;
+    if (kind !== null) out.push({ ...BASE58_RULES[kind], start, end });
+  });
   for (const m of text.matchAll(SEGWIT)) {
     if (segwitAddressValid(m[0])) {
       out.push({

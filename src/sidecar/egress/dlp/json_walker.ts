@@ -61,6 +61,11 @@ export class JsonWalker {
     return this.#state.firstNonAscii;
   }
 
+  /** The offsets of the `\/` and `\u` escapes read so far, ascending. */
+  get escapes(): readonly number[] {
+    return this.#state.escapes;
+  }
+
   /** Where the walk gave up, or -1. */
   get failedAt(): number {
     return this.#state.failed;

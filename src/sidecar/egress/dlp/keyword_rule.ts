@@ -29,6 +29,11 @@ export interface TokenRule {
    * refused), so a hit after one is skipped without running the pattern; null if it has none.
    */
   boundary: Uint8Array | null;
+  /**
+   * The ASCII chars a match can start with (1 = can), when few can (a credential word's first
+   * letter): a hit with another char there is skipped without running the pattern; null: any.
+   */
+  first: Uint8Array | null;
   /** The rule's position among all keyword rules (set by `rules.ts`; -1 until then). */
   ordinal: number;
 }
@@ -43,12 +48,21 @@ export function boundaryTable(pattern: RegExp): Uint8Array | null {
   return table;
 }
 
+/** The table of the ASCII chars of `chars` (1 = in it). */
+function charTable(chars: string): Uint8Array {
+  const table = new Uint8Array(128);
+  for (const c of chars) table[c.charCodeAt(0)] = 1;
+  return table;
+}
+
 /** Options of {@linkcode rule}. */
 export interface RuleOptions {
   flags?: string;
   lead?: number;
   verify?: (match: RegExpExecArray, text: string) => boolean;
   detector?: KeywordDetector;
+  /** The chars a match can start with (see {@linkcode TokenRule.first}); default any. */
+  first?: string;
 }
 
 /** Builds a rule; the pattern gets `y`, and `d` when it has a `secret` group. */
@@ -72,6 +86,7 @@ export function rule(
     pattern,
     verify: options.verify,
     boundary: boundaryTable(pattern),
+    first: options.first === undefined ? null : charTable(options.first),
     ordinal: -1,
   };
 }

@@ -192,7 +192,15 @@ function keyLike(c: CompiledSecrets, literal: number, start: number, value: stri
   if (meaning.kind !== "keyword" || !meaning.rules.some((r) => r.detector === "credentials")) {
     return false;
   }
-  return /^(?:[_-]?key)?$/i.test(value.slice(start + c.search.lengthOf(literal)));
+  // What follows the keyword: nothing, `key`, or `_key`/`-key` (any case).
+  let at = start + c.search.lengthOf(literal);
+  const rest = value.length - at;
+  if (rest === 0) return true;
+  const sep = value.charCodeAt(at);
+  if (rest === 4 && (sep === 95 || sep === 45)) at++;
+  else if (rest !== 3) return false;
+  return (value.charCodeAt(at) | 32) === 107 && (value.charCodeAt(at + 1) | 32) === 101 &&
+    (value.charCodeAt(at + 2) | 32) === 121;
 }
 
 /**
@@ -268,7 +276,7 @@ export class StreamedRequestScan {
     if (w.firstMark >= 0) end = Math.min(end, w.firstMark);
     if (this.#guardNonAscii && w.firstNonAscii >= 0) end = Math.min(end, w.firstNonAscii);
     const e = this.#encoded;
-    e.feed(body, arrived, false);
+    if (w.failedAt < 0) e.feed(body, w.walked, false, w.escapes);
     end = Math.min(end, e.safeEnd);
     if (e.firstHit >= 0) end = Math.min(end, e.firstHit);
     return Math.max(0, end - this.#hold);
@@ -280,7 +288,7 @@ export class StreamedRequestScan {
     const req = { ...this.#req, body };
     if (w.failedAt < 0) {
       w.feed(body, body.length, true);
-      this.#encoded.feed(body, body.length, true);
+      this.#encoded.feed(body, body.length, true, w.escapes);
       if (walkClean(w.result(), body, this.#options) && this.#encoded.firstHit < 0) {
         return { ok: true, findings: [], segments: this.#head };
       }

@@ -36,13 +36,19 @@ export { TOKEN_RULES, type TokenRule };
  * `credential_assignment`) and a URL password.
  */
 export const CREDENTIAL_RULES: readonly TokenRule[] = [
-  ...CREDENTIAL_KEYWORDS_BY_LEAD.map(({ lead, keywords }) =>
+  ...CREDENTIAL_KEYWORDS_BY_LEAD.map(({ lead, keywords, first }) =>
     rule(
       "credential_assignment",
       "a password, secret, token or key assigned to a name",
       keywords,
       ASSIGNMENT_PATTERN,
-      { flags: "i", lead, verify: assignmentCheck, detector: "credentials" },
+      {
+        flags: "i",
+        lead,
+        verify: assignmentCheck,
+        detector: "credentials",
+        first: first + first.toUpperCase(),
+      },
     )
   ),
   rule("url_password", "a password in a URL", ["://"], USERINFO_PATTERN, {

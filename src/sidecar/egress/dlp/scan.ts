@@ -92,6 +92,11 @@ export function confirmer(
         if (!(rule.detector === "token_patterns" ? tokens : credentials)) continue;
         const at = start - rule.lead;
         if (at < 0) continue;
+        const first = rule.first;
+        if (first !== null) {
+          const c = text.charCodeAt(at);
+          if (c >= 128 || first[c] === 0) continue;
+        }
         const refused = rule.boundary;
         if (refused !== null && at > 0) {
           const before = text.charCodeAt(at - 1);

@@ -172,11 +172,15 @@ Deno.test("the quick path and the full scan agree on encoded tokens, escapes inc
     const full = scanSegments(segs.segments, TOKENS);
     assert.deepEqual(quick.findings.map((f) => f.rule), full.map((f) => f.rule), body.slice(0, 40));
     const bytes = enc(body);
-    const streamed = new EncodedScanner(() => true);
-    streamed.feed(bytes, bytes.length, true);
     const confirm = (t: string) => scanSegments([{ location: "x", text: t }], TOKENS).length > 0;
+    const streamed = new EncodedScanner(confirm);
+    for (let n = 7; n < bytes.length; n += 7) streamed.feed(bytes, n, false, escapesOf(body));
+    streamed.feed(bytes, bytes.length, true, escapesOf(body));
     const sampled = encodedBodyClean(bytes, confirm, escapesOf(body), latin1(bytes));
-    if (full.length > 0) assert.ok(!sampled, `the sampled check sees ${body.slice(0, 40)}`);
+    if (full.length > 0) {
+      assert.ok(!sampled, `the sampled check sees ${body.slice(0, 40)}`);
+      assert.ok(streamed.firstHit >= 0, `the streamed check sees ${body.slice(0, 40)}`);
+    }
   }
 });
 
@@ -204,4 +208,24 @@ Deno.test("a streamed body lets nothing of an encoded token go before the verdic
   assert.ok(released > at - 8192, `let go ${released}, up to near ${at}`);
   const result = scan.finish(body);
   assert.ok(result.ok && result.findings.some((f) => f.rule === "aws_access_key_id"));
+});
+
+Deno.test("decodingsOf finds a token at every offset of a long text (the sampled reads miss none)", () => {
+  const filler = "a note, with words-and_ids 0a1b2c3d: some/path and x%y ".repeat(4);
+  const encodings: [string, string][] = [
+    ["base64-decoded", b64(`token ${GHP} end`)],
+    ["hex-decoded", hexOf(GHP)],
+    ["hex-decoded", hexOf(GHP, ":")],
+    ["hex-decoded", hexOf(GHP, " ")],
+    ["URL-decoded", pct(GHP)],
+  ];
+  for (const [how, encoded] of encodings) {
+    for (let at = 0; at < 60; at++) {
+      const text = `${filler.slice(0, at)}\n${encoded}\n${filler.slice(at)}`;
+      const views = decodingsOf(text, {}).filter((d) => d.text.includes(GHP));
+      assert.equal(views.length, 1, `${how} after ${at} chars`);
+      assert.equal(views[0].how, how);
+      assert.equal(text.slice(views[0].start, views[0].end), encoded);
+    }
+  }
 });

@@ -208,3 +208,22 @@ Deno.test("financial detection stays linear on adversarial inputs (long digit ru
   const digits = "4".repeat(1 << 18);
   for (const text of [long, digits, "1 ".repeat(1 << 17)]) financialMatches(text);
 });
+
+Deno.test("financial: found at every offset of a long text (the sampled reads miss none)", () => {
+  const filler = "the build ran 42 steps; see log-7 and notes. ".repeat(4);
+  const samples: [string, string][] = [
+    ["payment_card", luhnComplete("4111", 16, 3)],
+    ["payment_card", luhnComplete("5500", 16, 4).replace(/(\d{4})(?=\d)/g, "$1 ")],
+    ["payment_card", luhnComplete("3400", 15, 5).replace(/(\d{4})(?=\d)/g, "$1-")],
+    ["crypto_address", legacyAddress(0x00, 6)],
+    ["seed_phrase", mnemonic(12, 7)],
+  ];
+  for (const [rule, value] of samples) {
+    for (let at = 0; at < 60; at++) {
+      // Newlines around it: a number of the filler next to a card would join its digit chain.
+      const text = `${filler.slice(0, at)}\n${value}\n${filler.slice(at)}`;
+      const hits = found(text).filter(([r]) => r === rule);
+      assert.deepEqual(hits, [[rule, value]], `${rule} after ${at} chars`);
+    }
+  }
+});
