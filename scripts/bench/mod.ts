@@ -7,7 +7,7 @@
 import { benchColdStart, benchPing } from "./cli.ts";
 import { benchEgress } from "./egress.ts";
 import { benchStart } from "./start.ts";
-import { benchDlp } from "./dlp.ts";
+import { benchDlp, benchDlpGroups } from "./dlp.ts";
 import { benchGitGate } from "./git_gate.ts";
 
 console.log(`bot-bottle benchmarks on ${Deno.build.target}, deno ${Deno.version.deno}`);
@@ -16,4 +16,5 @@ await benchPing();
 await benchStart();
 await benchEgress();
 await benchDlp();
+benchDlpGroups();
 await benchGitGate();
