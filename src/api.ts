@@ -35,6 +35,11 @@ export interface StartHeadlessOptions {
   forgeEnv?: Record<string, string>;
   /** Where the agent's stdout and stderr go (also to the logs). */
   output?: WritableStream<Uint8Array>;
+  /**
+   * Whether flagged requests wait for a decision from `bot-bottle supervise` (SPEC §7.4); by
+   * default an API bottle has no approver and they block at once (`supervise_unavailable`).
+   */
+  approvals?: boolean;
 }
 
 /** Options of {@linkcode resumeHeadless}. */
@@ -42,6 +47,8 @@ export interface ResumeHeadlessOptions {
   prompt: string;
   forgeEnv?: Record<string, string>;
   output?: WritableStream<Uint8Array>;
+  /** As {@linkcode StartHeadlessOptions.approvals}. */
+  approvals?: boolean;
 }
 
 interface Held {
@@ -67,6 +74,7 @@ interface TurnRequest {
   prompt: string;
   output?: WritableStream<Uint8Array>;
   resume?: { slug: string; frozenImage: string | null };
+  approvals?: boolean;
 }
 
 async function headlessTurn(request: TurnRequest): Promise<string> {
@@ -94,6 +102,7 @@ async function headlessTurn(request: TurnRequest): Promise<string> {
       secrets,
       {
         owner: "api",
+        approvals: request.approvals,
         resume: request.resume !== undefined,
         prompt: resolved.agent.prompt,
         files,
@@ -153,6 +162,7 @@ export function startHeadless(agent: string, opts: StartHeadlessOptions): Promis
       label: opts.label ?? null,
       prompt: opts.prompt,
       output: opts.output,
+      approvals: opts.approvals,
     })
   );
 }
@@ -213,6 +223,7 @@ export function resumeHeadless(slug: string, opts: ResumeHeadlessOptions): Promi
       prompt: opts.prompt,
       output: opts.output,
       resume: { slug, frozenImage: record.frozenImage },
+      approvals: opts.approvals,
     });
   });
 }

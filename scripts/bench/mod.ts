@@ -8,6 +8,7 @@ import { benchColdStart, benchPing } from "./cli.ts";
 import { benchEgress } from "./egress.ts";
 import { benchStart } from "./start.ts";
 import { benchDlp, benchDlpGroups } from "./dlp.ts";
+import { benchInbound } from "./inbound.ts";
 import { benchGitGate } from "./git_gate.ts";
 
 console.log(`bot-bottle benchmarks on ${Deno.build.target}, deno ${Deno.version.deno}`);
@@ -17,4 +18,5 @@ await benchStart();
 await benchEgress();
 await benchDlp();
 benchDlpGroups();
+await benchInbound();
 await benchGitGate();

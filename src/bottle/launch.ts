@@ -23,7 +23,7 @@ import {
 import { FailureError, SlugInUseError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
-import type { BottleOwner, BottleStore } from "../store/mod.ts";
+import { type BottleOwner, type BottleStore, ProposalStore } from "../store/mod.ts";
 import { configureSidecar, messageId, openSidecarLink, type SidecarLink } from "./sidecar_link.ts";
 import {
   cloneGateRepos,
@@ -42,6 +42,7 @@ import {
   sidecarCreateConfig,
 } from "./plan.ts";
 import { provisionAgent } from "./provision.ts";
+import { launchSupervision } from "./supervise_launch.ts";
 import { type Cidr, freeSubnets } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
 import { extraCaFetch, loadExtraCaCerts } from "../lib/extra_ca.ts";
@@ -80,6 +81,11 @@ export interface LaunchContext {
   env?: EnvReader;
   /** Called after each step. */
   onStep?: (step: LaunchStep, detail: string) => void;
+  /**
+   * Awaited once both networks exist, before the sidecar is created: `bot-bottle demo` attaches
+   * its throwaway upstream to the egress network here (SPEC §14.1). A throw rolls back.
+   */
+  onNetworks?: (networks: { internal: string; egress: string }) => Promise<void>;
   /** `fetch` for the Gitea deploy-key API (tests pass one that trusts their CA). */
   http?: typeof fetch;
   /** Warnings and debug lines. */
@@ -96,6 +102,12 @@ export interface LaunchRecord {
   prompt: string;
   /** More files for the agent's home (skills), paths relative to it. */
   files?: TarEntry[];
+  /**
+   * Whether held requests wait for a decision from `bot-bottle supervise` (SPEC §7.4); default
+   * `BOT_BOTTLE_SUPERVISE_APPROVALS`, else true for `cli` owners on a terminal, false otherwise
+   * (their flagged requests block at once with `supervise_unavailable`).
+   */
+  approvals?: boolean;
 }
 
 /** A launched bottle, agent container idle, ready for the agent exec. */
@@ -198,6 +210,17 @@ export async function launchBottle(
   const slug = plan.slug;
   const owner = currentOwner();
   const step = (s: LaunchStep, detail = "") => ctx.onStep?.(s, detail);
+  const supervision = launchSupervision({
+    proposals: new ProposalStore(bottles.store),
+    slug,
+    env: ctx.env ?? ((n: string) => Deno.env.get(n)),
+    owner: record.owner,
+    approvals: record.approvals,
+    // A person at a terminal can answer with `bot-bottle supervise` (SPEC §7.4).
+    terminal: Deno.stdin.isTerminal() || Deno.stderr.isTerminal(),
+    note: ctx.note,
+    debug: ctx.debug,
+  });
   if (record.resume) {
     // Whatever a crashed or frozen run left (containers, networks) goes; the home volume stays.
     await teardownBottle({ client, bottles, layout: ctx.layout, note: ctx.note }, slug, {
@@ -264,6 +287,8 @@ export async function launchBottle(
     const egressNet = plan.networks.find((n) => n.service === "net-egress")!;
     await networkCreate(client, egressNet.name, { Labels: egressNet.labels, EnableIPv6: false });
     step("networks", `${plan.networks.map((n) => n.name).join(", ")} (${internalSubnet})`);
+    const internalNet = plan.networks.find((n) => n.service === "net-internal")!;
+    await ctx.onNetworks?.({ internal: internalNet.name, egress: egressNet.name });
 
     for (const v of plan.volumes) await volumeCreate(client, v.name, { labels: v.labels });
     step("volumes", plan.volumes.map((v) => v.name).join(", "));
@@ -299,6 +324,7 @@ export async function launchBottle(
       helloTimeoutMs: 30_000,
       onMessage: (message) => {
         if (message.type === "event") fetchBack.offer(message.body);
+        supervision.onMessage(message);
       },
     });
     const config: SidecarConfig = {
@@ -313,8 +339,10 @@ export async function launchBottle(
       ca: { certPem: ca.certPem, keyPem: ca.keyPem },
       extraCaPem: extra?.pem ?? null,
       gitGate: gateRepoConfigs(plan, secrets.gateKeys, checkouts.bundles),
+      supervise: supervision.settings,
     };
     const ready = await configureSidecar(channel, config, 30_000);
+    supervision.start(channel);
     const gate = ready.body.gitGate as { publicKeys?: Record<string, unknown> } | undefined;
     await registerGateKeys(
       {
@@ -349,7 +377,7 @@ export async function launchBottle(
     await provisionAgent(client, agentId, plan, record.prompt, [
       ...(record.files ?? []),
       ...secrets.homeFiles,
-    ]);
+    ], { note: ctx.note, debug: ctx.debug });
     await cloneGateRepos(client, agentId, plan.provision.repos);
     step("provisioned", ac.name);
 
@@ -378,17 +406,20 @@ export async function launchBottle(
       },
       async release() {
         await settle();
+        await supervision.stop();
         clearInterval(heartbeat);
         await opened[Symbol.asyncDispose]();
       },
       async [Symbol.asyncDispose]() {
         await settle();
+        await supervision.stop();
         clearInterval(heartbeat);
         await opened[Symbol.asyncDispose]();
       },
     };
   } catch (error) {
     clearInterval(heartbeat);
+    await supervision.stop().catch(() => {});
     if (channel) await channel[Symbol.asyncDispose]();
     const message = error instanceof Error ? error.message : String(error);
     try {

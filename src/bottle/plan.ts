@@ -14,7 +14,16 @@ import { bottleLabels, objectNames } from "../engine/labels.ts";
 import { ConfigError, UsageError } from "../lib/errors.ts";
 import type { ResolvedAgent, ResolvedRoute } from "../manifest/mod.ts";
 import { SIDECAR_MAIN } from "../sidecar/control/protocol.ts";
-import { AGENT_PROMPT_FILE, PROVIDER_TEMPLATES, type ProviderTemplate } from "./providers/mod.ts";
+import {
+  AGENT_PROMPT_FILE,
+  MCP_NAME_PATTERN,
+  type McpServer,
+  type McpStyle,
+  type ProviderFile,
+  type ProviderTemplate,
+  providerTemplateFor,
+  SUPERVISE_MCP,
+} from "./providers/mod.ts";
 
 /** The agent's user (SPEC §6.3). */
 export const AGENT_USER = "1000:1000";
@@ -65,6 +74,11 @@ export interface PlanInput {
   homeId?: string;
   /** The user's checkouts used as git-gate upstreams (`start --repo`). */
   localRepos?: readonly LocalRepoPlan[];
+  /**
+   * More MCP servers for the agent, after `supervise` (forge for orchestrated runs; tests).
+   * Only templates that register MCP get them.
+   */
+  mcpServers?: readonly McpServer[];
 }
 
 /** A user's checkout used as a git-gate upstream (`start --repo`). */
@@ -151,7 +165,17 @@ export interface BottlePlan {
   /** The agent process. */
   exec: { argv: string[]; user: string; workingDir: string; tty: boolean };
   /** What provisioning writes into the agent's home. */
-  provision: { promptFile: string; skills: string[]; repos: string[] };
+  provision: {
+    promptFile: string;
+    skills: string[];
+    /** Where the template reads skills, relative to the home (`null`: nowhere). */
+    skillsDir: string | null;
+    repos: string[];
+    /** The template's files (non-secret: placeholders at most). */
+    files: ProviderFile[];
+    /** The MCP servers and how the template registers them. */
+    mcp: { style: McpStyle; servers: McpServer[] };
+  };
 }
 
 /**
@@ -165,20 +189,6 @@ export function parseMemory(value: string | number): number {
   if (!m) throw new ConfigError(`Cannot use memory "${value}": not a size such as "4g"`);
   const unit = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2].toLowerCase()]!;
   return Math.round(Number(m[1]) * unit);
-}
-
-/** The provider template of a plan; plugins are not supported yet. */
-export function providerTemplate(name: string): ProviderTemplate {
-  const template = PROVIDER_TEMPLATES[name];
-  if (template === undefined) {
-    throw new ConfigError(
-      `Cannot launch template "${name}": provider plugins are not supported yet`,
-      {
-        hint: `Use one of the builtin templates: ${Object.keys(PROVIDER_TEMPLATES).join(", ")}`,
-      },
-    );
-  }
-  return template;
 }
 
 /** The agent container's constant environment (SPEC §6.3): proxies, CA paths, provider vars. */
@@ -226,7 +236,13 @@ export function planBottle(input: PlanInput): BottlePlan {
       hint: "Pass --repo <name>=<path> with another name",
     });
   }
-  const template = providerTemplate(resolved.provider.template);
+  const template = providerTemplateFor(resolved.provider);
+  if (resolved.agent.skills.length > 0 && template.skillsDir === null) {
+    throw new ConfigError(
+      `Cannot give skills to agent "${resolved.agent.name}": template "${template.name}" has no skills directory`,
+      { hint: "Remove `skills` from the agent, or set `skills_dir` in the plugin's provider.yaml" },
+    );
+  }
   const names = {
     internal: objectNames.internalNetwork(slug),
     egress: objectNames.egressNetwork(slug),
@@ -368,6 +384,36 @@ export function planBottle(input: PlanInput): BottlePlan {
     ? template.headless(input.prompt ?? "", { resume: input.resume })
     : template.interactive({ resume: input.resume, remoteControl: input.remoteControl });
 
+  const mcpServers = template.supervised ? [SUPERVISE_MCP, ...(input.mcpServers ?? [])] : [];
+  for (const [i, server] of mcpServers.entries()) {
+    if (
+      !MCP_NAME_PATTERN.test(server.name) || !/^https?:\/\/[^\s]+$/.test(server.url) ||
+      mcpServers.findIndex((s) => s.name === server.name) !== i
+    ) {
+      throw new ConfigError(
+        `Cannot register MCP server "${server.name}": bad or repeated name or URL`,
+        {
+          hint: "Name it with lower-case letters, digits and hyphens, once, with an http(s) URL",
+        },
+      );
+    }
+  }
+  const workdirs = [AGENT_WORKDIR, ...repoNames.map((name) => `${AGENT_WORKDIR}/${name}`)];
+  const files = template.files({
+    slug,
+    label: input.label,
+    color: input.color,
+    workdirs,
+    mcpServers,
+    settings: resolved.provider.settings,
+    settingsFile: resolved.provider.bottle ?? resolved.agent.file,
+    credential: resolved.provider.forwardHostCredentials
+      ? "forward"
+      : resolved.provider.authToken !== null
+      ? "auth_token"
+      : null,
+  });
+
   const hidden = [...resolved.hiddenEnv];
   const envNames = [
     ...Object.keys(containerEnv),
@@ -422,7 +468,14 @@ export function planBottle(input: PlanInput): BottlePlan {
       workingDir: repoNames.length === 1 ? `${AGENT_WORKDIR}/${repoNames[0]}` : AGENT_WORKDIR,
       tty: !input.headless,
     },
-    provision: { promptFile: AGENT_PROMPT_FILE, skills: resolved.agent.skills, repos: repoNames },
+    provision: {
+      promptFile: AGENT_PROMPT_FILE,
+      skills: resolved.agent.skills,
+      skillsDir: template.skillsDir,
+      repos: repoNames,
+      files,
+      mcp: { style: template.mcp, servers: mcpServers.map((s) => ({ ...s })) },
+    },
   };
 }
 

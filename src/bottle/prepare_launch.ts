@@ -21,6 +21,7 @@ import { type ManifestCatalog, resolveAgent, type ResolvedAgent } from "../manif
 import { VERSION } from "../version.ts";
 import { sidecarImageName } from "./image_spec.ts";
 import { type BottlePlan, type LocalRepoPlan, planBottle } from "./plan.ts";
+import type { McpServer } from "./providers/mod.ts";
 import { isGateName } from "./git_config.ts";
 import { inspectLocalRepo } from "./local_repo.ts";
 import { readRecordedPlan } from "./lifecycle.ts";
@@ -63,6 +64,8 @@ export interface LaunchRequest {
   repos?: readonly string[];
   /** Told about a checkout worth a remark (uncommitted changes stay behind). */
   onNote?: (line: string) => void;
+  /** More MCP servers for the agent after `supervise` (forge for orchestrated runs). */
+  mcpServers?: readonly McpServer[];
 }
 
 /** A prepared launch: the resolved agent and its plan. */
@@ -132,6 +135,7 @@ export async function prepareLaunch(
     frozenImage: frozen,
     homeId: env.homeId,
     localRepos,
+    mcpServers: request.mcpServers,
   });
   return { resolved, plan };
 }
@@ -209,7 +213,7 @@ export async function gatherLaunchInputs(
     hostEnv: env.env,
     prompter: options.prompter,
   });
-  const files = await loadSkills(resolved.agent.skills, resolved.provider.template, env.env);
+  const files = await loadSkills(resolved.agent.skills, plan.provision.skillsDir, env.env);
   await ensurePlanImages(env.client, resolved, plan, {
     env: env.env,
     onProgress: options.onProgress,

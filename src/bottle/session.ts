@@ -14,7 +14,7 @@ import {
 } from "../engine/mod.ts";
 import { ConfigError, InternalError, SlugInUseError, UsageError } from "../lib/errors.ts";
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
-import { type EnvReader, type HomeLayout, processEnv } from "../lib/home.ts";
+import { type EnvReader, type HomeLayout, homeLayout, processEnv } from "../lib/home.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
 import { BottleStore, openHostStore, type Store } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
@@ -134,35 +134,56 @@ export async function chooseRuntime(
   return runtime;
 }
 
-/** The agent image name a resolved agent uses (before any build). */
+/**
+ * The agent image a resolved agent uses (before any build), by SPEC §6.6's precedence after a
+ * frozen image: the manifest's `agent_provider.dockerfile`, a plugin's `Dockerfile` (its
+ * directory the build context), the base agent image (the `shell` template's) for a plugin
+ * without one, the template's image.
+ *
+ * @throws {ConfigError} for an unreadable Dockerfile or build context.
+ */
 export async function agentImageFor(resolved: ResolvedAgent, env: EnvReader): Promise<ImageSpec> {
   const extra = await loadExtraCaCerts(env);
   const baseImage = resolved.provider.baseImage ?? baseImages(env).agent;
-  if (resolved.provider.dockerfile !== null) {
+  const npmRegistry = env("BOT_BOTTLE_NPM_REGISTRY") || undefined;
+  const dockerfile = resolved.provider.dockerfile ?? resolved.provider.plugin?.dockerfile ?? null;
+  if (dockerfile !== null) {
     return await customAgentImageSpec({
       version: VERSION,
-      dockerfilePath: resolved.provider.dockerfile,
+      dockerfilePath: dockerfile,
       baseImage,
       extraCaPem: extra?.pem,
-      npmRegistry: env("BOT_BOTTLE_NPM_REGISTRY") || undefined,
+      npmRegistry,
+      // A context holding the home (its keys, CA keys, database) is refused: a plugin directory
+      // is inside the home, and a link there must not widen the context to all of it.
+      home: homeRoot(env),
     });
   }
   const template = resolved.provider.template;
-  if (!(AGENT_TEMPLATES as readonly string[]).includes(template)) {
-    throw new ConfigError(
-      `Cannot launch template "${template}": provider plugins are not supported yet`,
-      {
-        hint: `Use one of the builtin templates: ${AGENT_TEMPLATES.join(", ")}`,
-      },
-    );
+  const builtin = (AGENT_TEMPLATES as readonly string[]).includes(template);
+  if (!builtin && resolved.provider.plugin === null) {
+    throw new ConfigError(`Cannot launch template "${template}": no such plugin`, {
+      hint: `Use one of the builtin templates (${
+        AGENT_TEMPLATES.join(", ")
+      }), or add ~/.bot-bottle/contrib/${template}/provider.yaml`,
+    });
   }
   return await agentImageSpec({
     version: VERSION,
-    template: template as AgentTemplate,
+    template: builtin ? template as AgentTemplate : "shell",
     baseImage,
     extraCaPem: extra?.pem,
-    npmRegistry: env("BOT_BOTTLE_NPM_REGISTRY") || undefined,
+    npmRegistry,
   });
+}
+
+/** The bot-bottle home's root, when it can be told. */
+function homeRoot(env: EnvReader): string | undefined {
+  try {
+    return homeLayout(env).root;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Options of {@linkcode ensurePlanImages}. */

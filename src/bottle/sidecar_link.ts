@@ -54,6 +54,17 @@ export interface SidecarLink extends AsyncDisposable {
   close(): void;
 }
 
+/** The sidecar answered a host message with an error (`applied` with `error`). */
+export class SidecarRefusedError extends FailureError {
+  /** The sidecar's error, as sent (e.g. `DECISION_EXPIRED`). */
+  readonly refusal: string;
+
+  constructor(refusal: string) {
+    super(`The sidecar refused a request: ${refusal}`);
+    this.refusal = refusal;
+  }
+}
+
 let idCounter = 0;
 
 /** A fresh host message id. */
@@ -177,11 +188,8 @@ async function openOnce(
           } else if (parsed.type === "applied") {
             const waiter = applied.get(parsed.id);
             applied.delete(parsed.id);
-            if (parsed.error) {
-              waiter?.reject(
-                new FailureError(`The sidecar refused a request: ${parsed.error}`),
-              );
-            } else waiter?.resolve();
+            if (parsed.error) waiter?.reject(new SidecarRefusedError(parsed.error));
+            else waiter?.resolve();
           } else if (boot !== undefined) {
             const fresh = bottles.commitMessage(
               slug,

@@ -1,7 +1,9 @@
 /**
  * Agent skills (SPEC §4.3): each named skill is the host directory `~/.claude/skills/<name>/`,
- * checked before launch and copied into the agent's skills directory without following
- * symlinks (a link is copied as a link, never its target), with uid/gid 1000.
+ * checked before launch and copied into the template's skills directory (claude
+ * `~/.claude/skills/`, codex `~/.codex/skills/`, pi `~/.pi/agent/skills/`, a plugin's
+ * `skills_dir`) without following symlinks (a link is copied as a link, never its target), with
+ * uid/gid 1000. A missing skill is an error naming it and listing the skills that exist.
  *
  * @module
  */
@@ -9,29 +11,29 @@ import type { TarEntry } from "../engine/mod.ts";
 import { ConfigError } from "../lib/errors.ts";
 import type { EnvReader } from "../lib/home.ts";
 
-/** Where each template reads skills, relative to the agent's home. */
-export function skillsDirOf(template: string): string {
-  return template === "pi" ? ".pi/agent/skills" : ".claude/skills";
-}
-
 /** Largest total size of the skills copied into one bottle. */
 export const MAX_SKILLS_BYTES = 64 * 1024 * 1024;
 
 /**
- * Reads the skills of an agent into tar entries under `skillsDirOf(template)`.
+ * Reads the skills of an agent into tar entries under `skillsDir` (relative to the agent's
+ * home: the plan's `provision.skillsDir`).
  *
- * @throws {ConfigError} when `HOME` is unset, a skill directory is missing or not a directory,
- *   or the skills are larger than {@linkcode MAX_SKILLS_BYTES}.
+ * @throws {ConfigError} when `HOME` is unset, the template has no skills directory, a skill
+ *   directory is missing (the message names it, the hint lists those that exist) or not a
+ *   directory, or the skills are larger than {@linkcode MAX_SKILLS_BYTES}.
  */
 export async function loadSkills(
   names: readonly string[],
-  template: string,
+  skillsDir: string | null,
   env: EnvReader,
 ): Promise<TarEntry[]> {
   if (names.length === 0) return [];
   const home = env("HOME");
   if (!home) throw new ConfigError("Cannot find the skills: HOME is not set");
-  const target = skillsDirOf(template);
+  if (skillsDir === null) {
+    throw new ConfigError("Cannot copy the skills: the template has no skills directory");
+  }
+  const target = skillsDir;
   const owner = { uid: 1000, gid: 1000 };
   const entries: TarEntry[] = [];
   let total = 0;
@@ -41,8 +43,13 @@ export async function loadSkills(
     try {
       info = await Deno.lstat(source);
     } catch {
+      const present = await skillNames(`${home}/.claude/skills`);
       throw new ConfigError(`Cannot copy skill "${name}": ${source} does not exist`, {
-        hint: `Create ${source}/, or remove "${name}" from the agent's skills`,
+        hint: present.length > 0
+          ? `Skills in ${home}/.claude/skills: ${
+            present.join(", ")
+          }; create ${source}/ or remove "${name}" from the agent's skills`
+          : `${home}/.claude/skills holds no skills; create ${source}/ or remove "${name}" from the agent's skills`,
       });
     }
     if (!info.isDirectory) {
@@ -76,4 +83,17 @@ export async function loadSkills(
     await walk(source, name);
   }
   return entries;
+}
+
+/** The skill directories under `dir` (names matching the file-name rule), sorted. */
+async function skillNames(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory && /^[a-z][a-z0-9-]*$/.test(e.name)) out.push(e.name);
+    }
+  } catch {
+    return [];
+  }
+  return out.sort();
 }

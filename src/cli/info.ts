@@ -3,6 +3,7 @@ import type { CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
 import { openCliCatalog } from "./catalog.ts";
 import { routeDetectors, routeMatches, routeOrigin } from "./route_text.ts";
+import { describeInboundPolicy } from "../sidecar/egress/dlp/inbound/policy.ts";
 
 /** One env entry of `info --json`: names and kinds only, never a value. */
 export interface InfoEnv {
@@ -115,6 +116,8 @@ export function formatInfo(r: ResolvedAgent): string {
     Math.max(...r.routes.map((x) => (x.auth?.scheme ?? "-").length), 0),
     Math.max(...r.routes.map((x) => routeOrigin(x).length), 0),
     Math.max(...r.routes.map((x) => routeMatches(x).length), 0),
+    Math.max(...r.routes.map((x) => `on_match=${x.dlp.onMatch}`.length), 0),
+    Math.max(...r.routes.map((x) => routeDetectors(x).length), 0),
   ];
   r.routes.forEach((x, i) =>
     add(
@@ -124,8 +127,9 @@ export function formatInfo(r: ResolvedAgent): string {
         (x.auth?.scheme ?? "-").padEnd(cols[1]),
         routeOrigin(x).padEnd(cols[2]),
         routeMatches(x).padEnd(cols[3]),
-        `on_match=${x.dlp.onMatch}`,
-        routeDetectors(x),
+        `on_match=${x.dlp.onMatch}`.padEnd(cols[4]),
+        routeDetectors(x).padEnd(cols[5]),
+        `inbound=${describeInboundPolicy(x)}`,
       ].join("  "),
     )
   );

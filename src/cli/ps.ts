@@ -3,17 +3,12 @@ import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
+import { formatAge } from "./age.ts";
 
 /** One row of `ps --json` (docs/cli-output.md). */
 export type PsRow = BottleListing;
 
-/** Formats seconds as `40s`, `12m`, `3h`, `2d`. */
-export function formatAge(seconds: number): string {
-  if (seconds < 60) return `${Math.max(0, Math.floor(seconds))}s`;
-  if (seconds < 3600) return `${Math.floor(seconds / 60)}m`;
-  if (seconds < 86400) return `${Math.floor(seconds / 3600)}h`;
-  return `${Math.floor(seconds / 86400)}d`;
-}
+export { formatAge } from "./age.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
   const { io } = ctx;

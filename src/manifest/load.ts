@@ -17,6 +17,7 @@ import { ConfigError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
 import { ManifestError } from "./errors.ts";
 import { MAX_MANIFEST_CHARS, parseManifest } from "./parse.ts";
+import { loadPlugin, pluginNames, type PluginSpec } from "./plugins.ts";
 import type { ManifestCatalog, ManifestSource } from "./resolve.ts";
 import {
   type AgentManifest,
@@ -102,6 +103,15 @@ export class FileCatalog implements ManifestCatalog {
   get(name: string): BottleManifest | undefined {
     const entry = this.#scanBottles().get(name);
     return entry === undefined ? undefined : this.load(entry) as BottleManifest;
+  }
+
+  /** The provider plugin `contrib/<name>/` (SPEC §10.5), read on first use. */
+  plugin(name: string): PluginSpec | undefined {
+    return loadPlugin(this.#options.home.contrib, name);
+  }
+
+  pluginNames(): string[] {
+    return pluginNames(this.#options.home.contrib);
   }
 
   agent(name: string): { manifest: AgentManifest; source: ManifestSource } | undefined {

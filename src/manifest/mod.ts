@@ -15,9 +15,11 @@ export {
   agentSchema,
   type BottleManifest,
   bottleSchema,
+  DEFAULT_MAX_BODY_BYTES,
   validateAgent,
   validateBottle,
 } from "./schema.ts";
+export { routeHostProblem, upstreamProblem } from "./hosts.ts";
 export {
   type BottleLookup,
   bottleNotFound,
@@ -46,3 +48,20 @@ export {
   type RouteOrigin,
 } from "./resolve.ts";
 export { type CatalogOptions, FileCatalog, type ManifestEntry, openCatalog } from "./load.ts";
+export {
+  loadPlugin,
+  PLUGIN_PLACEHOLDERS,
+  type PluginMcpStyle,
+  pluginNames,
+  type PluginSpec,
+  validatePlugin,
+} from "./plugins.ts";
+export {
+  baseUrlProblem,
+  checkProviderSettings,
+  DEFAULT_PI_PROVIDER,
+  parsePiSettings,
+  type PiModel,
+  type PiSettings,
+} from "./provider_settings.ts";
+export { type ParsedYaml, parseYamlFile } from "./parse.ts";

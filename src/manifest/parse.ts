@@ -80,16 +80,54 @@ export function parseManifest(text: string, file: string): ParsedManifest {
   }
   const yamlText = lines.slice(1, close).join("\n");
   const body = lines.slice(close + 1).join("\n").trim();
+  // +1 for the opening `---` line.
+  const { data, positionOf } = parseYamlText(yamlText, file, 1, "front matter");
+  return { file, data, body, positionOf };
+}
+
+/** The result of {@linkcode parseYamlFile}: a {@linkcode ParsedManifest} without a body. */
+export type ParsedYaml = Omit<ParsedManifest, "body">;
+
+/**
+ * Parses a plain YAML file (a provider plugin's `provider.yaml`) under the rules of front
+ * matter: one document, a map at the top, no anchors, aliases, tags, directives or duplicate
+ * keys; positions are lines of the file itself.
+ *
+ * @throws {ManifestError} for syntax errors and forbidden YAML.
+ */
+export function parseYamlFile(text: string, file: string): ParsedYaml {
+  const fail = (message: string): never => {
+    throw new ManifestError(file, { path: "", message });
+  };
+  if (text.length > MAX_MANIFEST_CHARS) {
+    fail(`file is larger than ${MAX_MANIFEST_CHARS / 1024} KiB`);
+  }
+  if (text.includes("\u0000")) fail("file contains NUL bytes (binary data)");
+  const normalised = text.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n");
+  const { data, positionOf } = parseYamlText(normalised, file, 0, "the file");
+  return { file, data, positionOf };
+}
+
+/** The YAML part of both: `lineOffset` lines precede `yamlText` in the file. */
+function parseYamlText(
+  yamlText: string,
+  file: string,
+  lineOffset: number,
+  what: string,
+): ParsedYaml {
+  const fail = (message: string, pos?: Position, hint?: string): never => {
+    throw new ManifestError(file, { path: "", ...pos, message, hint });
+  };
   const control = findControl(yamlText);
   if (control !== undefined) {
-    fail("front matter contains a control character", offsetPosition(yamlText, control));
+    fail(`${what} contains a control character`, offsetPosition(yamlText, control, lineOffset));
   }
 
   const directive = /^%/m.exec(yamlText);
   if (directive) {
     fail(
-      "YAML directives are not allowed in front matter",
-      offsetPosition(yamlText, directive.index),
+      `YAML directives are not allowed in ${what}`,
+      offsetPosition(yamlText, directive.index, lineOffset),
     );
   }
 
@@ -108,19 +146,19 @@ export function parseManifest(text: string, file: string): ParsedManifest {
     });
   } catch (error) {
     // The parser should report problems as document errors; anything thrown is still ours.
-    throw new ManifestError(file, { path: "", message: "cannot parse the YAML front matter" }, {
+    throw new ManifestError(file, { path: "", message: `cannot parse the YAML of ${what}` }, {
       cause: error,
     });
   }
   const positionAt = (offset: number): Position => {
     const { line, col } = counter.linePos(offset);
-    return { line: line + 1, column: col };
+    return { line: line + lineOffset, column: col };
   };
   const all = Array.isArray(docs) ? docs : [docs];
   if (all.length > 1) {
     const second = all[1];
     fail(
-      "front matter holds more than one YAML document",
+      `${what} holds more than one YAML document`,
       second.range ? positionAt(second.range[0]) : undefined,
     );
   }
@@ -138,7 +176,7 @@ export function parseManifest(text: string, file: string): ParsedManifest {
       throw new ManifestError(file, issues[0], { more: issues.slice(1) });
     }
     if (doc.directives?.yaml.explicit || doc.directives?.docStart) {
-      fail("YAML directives and document markers are not allowed in front matter");
+      fail(`YAML directives and document markers are not allowed in ${what}`);
     }
     const converter = new Converter(file, positionAt, positions);
     const value = converter.convert(doc.contents as YamlNode | null, [], 0);
@@ -146,7 +184,7 @@ export function parseManifest(text: string, file: string): ParsedManifest {
       data = {};
     } else if (typeof value !== "object" || Array.isArray(value)) {
       fail(
-        "front matter must be a map of keys (`key: value` lines)",
+        `${what} must be a map of keys (\`key: value\` lines)`,
         doc.contents?.range ? positionAt(doc.contents.range[0]) : undefined,
       );
     } else {
@@ -156,7 +194,6 @@ export function parseManifest(text: string, file: string): ParsedManifest {
   return {
     file,
     data,
-    body,
     positionOf(path: KeyPath, prefer: "key" | "value" = "value"): Position | undefined {
       const order = prefer === "key" ? ["k", "v"] : ["v", "k"];
       for (let n = path.length; n >= 0; n--) {
@@ -270,8 +307,7 @@ function findControl(text: string): number | undefined {
   return m ? m.index : undefined;
 }
 
-function offsetPosition(yamlText: string, offset: number): Position {
+function offsetPosition(yamlText: string, offset: number, lineOffset: number): Position {
   const before = yamlText.slice(0, offset).split("\n");
-  // +1 for the opening `---` line.
-  return { line: before.length + 1, column: before[before.length - 1].length + 1 };
+  return { line: before.length + lineOffset, column: before[before.length - 1].length + 1 };
 }

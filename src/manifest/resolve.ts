@@ -11,6 +11,8 @@ import { closestMatch } from "../lib/suggest.ts";
 import { type BottleLookup, bottleNotFound, composeBottles, mergeOrder } from "./compose.ts";
 import { classifyEnv, type EnvSpec } from "./env.ts";
 import { ManifestError } from "./errors.ts";
+import type { PluginSpec } from "./plugins.ts";
+import { checkProviderSettings } from "./provider_settings.ts";
 import { MANIFEST_OUTBOUND_DETECTORS, PROVIDER_OUTBOUND_DETECTORS } from "./route_rules.ts";
 import { BUILTIN_TEMPLATES, DEFAULT_MAX_BODY_BYTES, DEFAULT_PIDS } from "./schema.ts";
 import type { AgentManifest, RouteData } from "./schema.ts";
@@ -26,6 +28,13 @@ export interface ManifestCatalog extends BottleLookup {
   agent(name: string): { manifest: AgentManifest; source: ManifestSource } | undefined;
   /** Every agent name. */
   agentNames(): string[];
+  /**
+   * The provider plugin of that name (SPEC §10.5), or `undefined` when there is none; may throw
+   * a ManifestError for a broken `provider.yaml`. A catalog without it knows no plugins.
+   */
+  plugin?(name: string): PluginSpec | undefined;
+  /** Every plugin name, for suggestions. */
+  pluginNames?(): string[];
 }
 
 /** Provider hosts (SPEC §4.4, §10, §11.2). */
@@ -118,6 +127,8 @@ export interface ResolvedAgent {
     forwardHostCredentials: boolean;
     settings: Record<string, unknown>;
     bottle: string | null;
+    /** The plugin a non-builtin template names (SPEC §10.5); `null` for builtin templates. */
+    plugin: PluginSpec | null;
   };
   gitIdentity: { name: IdentityField | null; email: IdentityField | null };
   gitGate: {
@@ -203,12 +214,21 @@ export function resolveAgent(
     return b ? { value: b.value, from: "bottle", manifest: b.from } : null;
   };
 
+  const builtin = BUILTIN_TEMPLATES.includes(template);
+  const providerFile = providerBottle === null ? agent.file : catalog.get(providerBottle)!.file;
+  const plugin = builtin ? null : findPlugin(catalog, template, providerFile);
+
   const routes = resolveRoutes(
     template,
     p.auth_token,
     p.forward_host_credentials === true,
     composed.routes,
+    { tokenHost: template === "pi" ? settingsHost(p.settings) : undefined },
   );
+  checkProviderSettings(template, p.settings, providerFile, {
+    routes,
+    authToken: p.auth_token ?? null,
+  });
   const hiddenEnv: string[] = [];
   const placeholder = PROVIDER_PLACEHOLDER_ENV[template];
   if (placeholder && (p.auth_token !== undefined || p.forward_host_credentials === true)) {
@@ -229,13 +249,14 @@ export function resolveAgent(
     bottleNeedsConfirmation: source === "repo" && !explicit,
     provider: {
       template,
-      builtin: BUILTIN_TEMPLATES.includes(template),
+      builtin,
       dockerfile,
       baseImage: p.base_image ?? null,
       authToken: p.auth_token ?? null,
       forwardHostCredentials: p.forward_host_credentials === true,
       settings: p.settings ?? {},
       bottle: providerBottle,
+      plugin,
     },
     gitIdentity: { name: identity("name"), email: identity("email") },
     gitGate: composed.repos.map((r) => {
@@ -280,6 +301,7 @@ export function resolveRoutes(
   authToken: string | undefined,
   forward: boolean,
   manifestRoutes: readonly { route: RouteData; from: string; file: string; index: number }[],
+  options: ResolveRoutesOptions = {},
 ): ResolvedRoute[] {
   const forwardingOnly = FORWARDING_ONLY_HOSTS[template] ?? [];
   const providerHosts = (PROVIDER_ROUTE_HOSTS[template] ?? []).filter((host) =>
@@ -318,6 +340,13 @@ export function resolveRoutes(
           hint: "Remove `auth`; set the provider credential with agent_provider.auth_token",
         });
       }
+      if (route.dlp?.inbound_on_match !== undefined) {
+        throw new ManifestError(file, {
+          path: `egress.routes[${index}].dlp.inbound_on_match`,
+          message: `cannot be set on ${host}: the responses of provider routes are not scanned`,
+          hint: "Remove `inbound_on_match` from this route",
+        });
+      }
       existing.origin = "provider+manifest";
       existing.bottle = from;
       if (route.ports) existing.ports = [...route.ports];
@@ -333,20 +362,36 @@ export function resolveRoutes(
       if (route.dlp?.outbound_on_match) existing.dlp.onMatch = route.dlp.outbound_on_match;
       continue;
     }
+    const carriesToken = authToken !== undefined && host === options.tokenHost;
+    if (carriesToken && route.auth !== undefined) {
+      throw new ManifestError(file, {
+        path: `egress.routes[${index}].auth`,
+        message:
+          `cannot be set on ${host}: agent_provider.auth_token already gives the ${template} provider's token there`,
+        hint: "Keep one of them: the route's `auth` or agent_provider.auth_token",
+      });
+    }
+    const auth = carriesToken
+      ? { scheme: "Bearer" as const, tokenRef: authToken!, slot: "" }
+      : route.auth
+      ? { scheme: route.auth.scheme, tokenRef: route.auth.token_ref, slot: "" }
+      : null;
     out.push({
       host,
-      ports: route.ports ? [...route.ports] : route.auth ? [443] : [443, 80],
-      origin: "manifest",
-      provider: null,
+      ports: route.ports ? [...route.ports] : auth ? [443] : [443, 80],
+      origin: carriesToken ? "provider+manifest" : "manifest",
+      provider: carriesToken ? template : null,
       bottle: from,
-      auth: route.auth
-        ? { scheme: route.auth.scheme, tokenRef: route.auth.token_ref, slot: "" }
-        : null,
+      auth,
       matches: route.matches ?? null,
       dlp: {
-        outboundDetectors: route.dlp?.outbound_detectors ?? [...MANIFEST_OUTBOUND_DETECTORS],
+        // A route that carries the provider's token is a provider route for DLP too.
+        outboundDetectors: route.dlp?.outbound_detectors ??
+          [...(carriesToken ? PROVIDER_OUTBOUND_DETECTORS : MANIFEST_OUTBOUND_DETECTORS)],
         inboundDetectors: route.dlp?.inbound_detectors ?? ["naive_injection_detection"],
-        onMatch: route.dlp?.outbound_on_match ?? "supervise",
+        // The model route of pi carries LLM traffic like a provider route (LESSONS 15).
+        onMatch: route.dlp?.outbound_on_match ?? (carriesToken ? "redact" : "supervise"),
+        ...(route.dlp?.inbound_on_match ? { inboundOnMatch: route.dlp.inbound_on_match } : {}),
       },
       upstream: route.upstream ?? null,
       maxBodyBytes: route.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
@@ -356,6 +401,45 @@ export function resolveRoutes(
   let slot = 0;
   for (const r of out) if (r.auth) r.auth.slot = `EGRESS_TOKEN_${++slot}`;
   return out;
+}
+
+/** Options of {@linkcode resolveRoutes}. */
+export interface ResolveRoutesOptions {
+  /**
+   * The host of a manifest route that carries `authToken` as a Bearer token: pi's model server,
+   * named by `settings.baseUrl` (SPEC §10.3).
+   */
+  tokenHost?: string;
+}
+
+/** The host of pi's `settings.baseUrl`, when it is a URL (validated in full later). */
+function settingsHost(settings: Record<string, unknown> | undefined): string | undefined {
+  const url = settings?.baseUrl;
+  if (typeof url !== "string") return undefined;
+  try {
+    return new URL(url).hostname.toLowerCase() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The plugin a template names.
+ *
+ * @throws {ManifestError} in `file` at `agent_provider.template` when there is none.
+ */
+function findPlugin(catalog: ManifestCatalog, template: string, file: string): PluginSpec {
+  const found = catalog.plugin?.(template);
+  if (found !== undefined) return found;
+  const known = [...BUILTIN_TEMPLATES, ...(catalog.pluginNames?.() ?? [])];
+  const guess = closestMatch(template, known);
+  throw new ManifestError(file, {
+    path: "agent_provider.template",
+    message: `names "${template}", which is neither a builtin template nor a provider plugin`,
+    hint: guess !== undefined
+      ? `Did you mean "${guess}"?`
+      : `Use one of ${known.join(", ")}, or add ~/.bot-bottle/contrib/${template}/provider.yaml`,
+  });
 }
 
 /** `Cannot find agent "x"` with a did-you-mean or the list of agents. */

@@ -2,18 +2,17 @@
  * The manifest schemas (SPEC §4.2, §4.3, §4.5), pure. Every map is strict: an unknown key is an
  * error with a "did you mean", a key removed since the reference implementation names its
  * replacement, a key in the wrong kind of manifest says where it belongs. zod's issues are turned
- * into {@linkcode ManifestIssue}s by this module, never by zod's own messages, so no manifest
- * value can reach an error (LESSONS 24).
+ * into manifest issues by `validate.ts`, never by zod's own messages, so no manifest value can
+ * reach an error (LESSONS 24).
  *
  * @module
  */
 import { z } from "zod";
-import { closestMatch } from "../lib/suggest.ts";
-import { formatPath, ManifestError, type ManifestIssue } from "./errors.ts";
 import { upstreamProblem } from "./hosts.ts";
 import { namesPerMinute, outboundDetectors, routeHost, routeKeysRefine } from "./route_rules.ts";
 import type { ParsedManifest } from "./parse.ts";
 import { routePatternProblem } from "./regex.ts";
+import { strict, validateData } from "./validate.ts";
 
 /** Manifest, skill and bottle names: the file-name rule of SPEC §3. */
 export const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
@@ -27,31 +26,6 @@ export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_PIDS = 4096;
 /** Templates with built-in support; other names are plugins (§10.5). */
 export const BUILTIN_TEMPLATES: readonly string[] = ["claude", "codex", "pi", "shell"];
-
-// ---------------------------------------------------------------------------------------------
-// Strict maps with key metadata
-
-interface KeyMeta {
-  known: readonly string[];
-  /** Keys removed since the reference implementation → what to use instead. */
-  removed?: Readonly<Record<string, string>>;
-  /** Keys that belong in the other kind of manifest → message and hint. */
-  misplaced?: Readonly<Record<string, { message: string; hint: string }>>;
-}
-
-const KEY_META = new WeakMap<object, KeyMeta>();
-
-function strict<S extends z.ZodRawShape>(
-  shape: S,
-  meta: Omit<KeyMeta, "known"> = {},
-): z.ZodObject<S, z.core.$strict> {
-  const schema = z.strictObject(shape);
-  KEY_META.set(schema, { known: Object.keys(shape), ...meta });
-  return schema;
-}
-
-const REQUIRED = "is required";
-const UNKNOWN_KEYS_TAG = "\u0000unknown-keys:";
 
 // ---------------------------------------------------------------------------------------------
 // Leaves
@@ -216,6 +190,7 @@ const dlp = strict({
     z.array(z.enum(["naive_injection_detection"])),
   ], { error: "must be a list of naive_injection_detection, or false" }).optional(),
   outbound_on_match: z.enum(["supervise", "redact", "block"]).optional(),
+  inbound_on_match: z.enum(["block", "neutralize", "annotate"]).optional(),
 });
 
 const emptyAuthMessage = "is empty: give both `scheme` and `token_ref`, or remove `auth`";
@@ -258,7 +233,6 @@ const egress = strict({
   routes: z.array(route).max(512).superRefine((routes, ctx) => {
     const seen = new Map<string, number>();
     routes.forEach((r, i) => {
-      routeKeysRefine(r, i, ctx);
       const host = r.host.toLowerCase();
       const first = seen.get(host);
       if (first !== undefined) {
@@ -268,6 +242,7 @@ const egress = strict({
           message: `repeats the host of egress.routes[${first}]: one route per host`,
         });
       } else seen.set(host, i);
+      routeKeysRefine(r, i, ctx);
     });
   }).optional(),
 }, {
@@ -295,11 +270,22 @@ const provider = strict({
     });
   }
   const template = p.template ?? "claude";
+  const plugin = !BUILTIN_TEMPLATES.includes(template);
   if (p.forward_host_credentials === true && template !== "claude" && template !== "codex") {
     ctx.addIssue({
       code: "custom",
       path: ["forward_host_credentials"],
-      message: "is only supported by the claude and codex templates",
+      message: plugin
+        ? "cannot be used with a plugin template: plugins never receive credentials (SPEC §10.5)"
+        : "is only supported by the claude and codex templates",
+    });
+  }
+  if (p.auth_token !== undefined && plugin) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["auth_token"],
+      message:
+        "cannot be used with a plugin template: plugins never receive credentials (SPEC §10.5)",
     });
   }
 });
@@ -441,147 +427,8 @@ export function validateAgent(parsed: ParsedManifest, agentName: string): AgentM
   return { kind: "agent", name: agentName, file: parsed.file, data, prompt: parsed.body };
 }
 
-function check<T>(schema: z.ZodType<T>, parsed: ParsedManifest): T {
-  const result = schema.safeParse(parsed.data, { error: describeIssue });
-  if (result.success) return result.data;
-  const issues = result.error.issues.flatMap((issue) => toManifestIssues(issue, parsed));
-  issues.sort(byPosition);
-  throw new ManifestError(parsed.file, issues[0], { more: issues.slice(1) });
-}
-
-/** Position order; a missing key comes last since a mistyped key nearby often explains it. */
-function byPosition(a: ManifestIssue, b: ManifestIssue): number {
-  const ra = a.message === REQUIRED ? 1 : 0, rb = b.message === REQUIRED ? 1 : 0;
-  if (ra !== rb) return ra - rb;
-  const la = a.line ?? Infinity, lb = b.line ?? Infinity;
-  if (la !== lb) return la - lb;
-  const ca = a.column ?? 0, cb = b.column ?? 0;
-  if (ca !== cb) return ca - cb;
-  // At one position, a key problem (unknown, removed, misplaced) explains the rest.
-  return (a.hint === undefined ? 1 : 0) - (b.hint === undefined ? 1 : 0);
-}
-
-function toManifestIssues(issue: z.core.$ZodIssue, parsed: ParsedManifest): ManifestIssue[] {
-  const path = issue.path as (string | number)[];
-  if (issue.code === "unrecognized_keys" && issue.message.startsWith(UNKNOWN_KEYS_TAG)) {
-    const entries = JSON.parse(issue.message.slice(UNKNOWN_KEYS_TAG.length)) as {
-      key: string;
-      message: string;
-      hint?: string;
-    }[];
-    return entries.map((e) => ({
-      path: formatPath([...path, e.key]),
-      ...parsed.positionOf([...path, e.key], "key"),
-      message: e.message,
-      hint: e.hint,
-    }));
-  }
-  if (issue.code === "invalid_key" && issue.issues.length > 0) {
-    return [{
-      path: formatPath(path),
-      ...parsed.positionOf(path, "key"),
-      message: issue.issues[0].message,
-    }];
-  }
-  return [{ path: formatPath(path), ...parsed.positionOf(path), message: issue.message }];
-}
-
-/**
- * The per-parse error map: a value-free message for every zod issue that has no message of
- * its own. `unrecognized_keys` becomes a tagged list with per-key hints, unpacked above.
- */
-function describeIssue(iss: z.core.$ZodRawIssue): string {
-  switch (iss.code) {
-    case "unrecognized_keys": {
-      const meta = KEY_META.get(iss.inst as object);
-      const entries = iss.keys.map((key) => unknownKey(key, meta));
-      return UNKNOWN_KEYS_TAG + JSON.stringify(entries);
-    }
-    case "invalid_type": {
-      if (iss.input === undefined) return REQUIRED;
-      const expected = EXPECTED[iss.expected] ?? iss.expected;
-      const got = typeName(iss.input);
-      if (iss.expected === "string" && (got === "a number" || got === "true or false")) {
-        return `must be ${expected}, got ${got} (put the value in quotes)`;
-      }
-      return `must be ${expected}, got ${got}`;
-    }
-    case "too_small": {
-      const min = Number(iss.minimum);
-      if (iss.origin === "string") {
-        return min <= 1 ? "must not be empty" : `must be at least ${min} characters`;
-      }
-      if (iss.origin === "array" || iss.origin === "set") {
-        return min <= 1 ? "must not be an empty list" : `must have at least ${min} entries`;
-      }
-      return `must be at least ${min}`;
-    }
-    case "too_big": {
-      const max = Number(iss.maximum);
-      if (iss.origin === "string") return `must be at most ${max} characters`;
-      if (iss.origin === "array" || iss.origin === "set") return `must have at most ${max} entries`;
-      return `must be at most ${max}`;
-    }
-    case "invalid_value":
-      return `must be one of: ${iss.values.map((v) => String(v)).join(", ")}`;
-    case "invalid_union":
-      return "has a value of the wrong shape";
-    case "invalid_format":
-      return "has an invalid format";
-    case "not_multiple_of":
-      return "must be a whole number";
-    default:
-      return "is invalid";
-  }
-}
-
-const EXPECTED: Record<string, string> = {
-  string: "a string",
-  number: "a number",
-  int: "a whole number",
-  boolean: "true or false",
-  array: "a list",
-  object: "a map of keys",
-  record: "a map of keys",
-  literal: "a fixed value",
-};
-
-function typeName(value: unknown): string {
-  if (value === null) return "nothing (null)";
-  if (Array.isArray(value)) return "a list";
-  switch (typeof value) {
-    case "string":
-      return "a string";
-    case "number":
-      return "a number";
-    case "boolean":
-      return "true or false";
-    case "object":
-      return "a map of keys";
-    default:
-      return typeof value;
-  }
-}
-
-function unknownKey(
-  key: string,
-  meta: KeyMeta | undefined,
-): { key: string; message: string; hint?: string } {
-  const removed = meta?.removed?.[key];
-  if (removed !== undefined) return { key, message: "removed key", hint: removed };
-  const misplaced = meta?.misplaced?.[key];
-  if (misplaced !== undefined) return { key, message: misplaced.message, hint: misplaced.hint };
-  const known = meta?.known ?? [];
-  const guess = closestMatch(key, known);
-  return {
-    key,
-    message: "unknown key",
-    hint: guess !== undefined
-      ? `Did you mean "${guess}"?`
-      : known.length > 0
-      ? `Known keys here: ${known.join(", ")}`
-      : undefined,
-  };
+function check<T>(schema: z.ZodType<T>, parsed: Omit<ParsedManifest, "body">): T {
+  return validateData(schema, parsed.data, parsed.file, { positionOf: parsed.positionOf });
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -7,6 +7,7 @@
  */
 import { BOTTLES_MIGRATIONS } from "./bottles.ts";
 import { type Migration, openStore, type Store } from "./db.ts";
+import { PROPOSALS_MIGRATIONS } from "./proposals.ts";
 
 export { type Migration, openStore, type OpenStoreOptions, type Store } from "./db.ts";
 export {
@@ -17,9 +18,24 @@ export {
   BottleStore,
   type ControlMessageRecord,
 } from "./bottles.ts";
+export {
+  type DecideResult,
+  type DecisionInput,
+  type DeliveryOutcome,
+  type NewProposal,
+  type ProposalAuditRecord,
+  type ProposalDecision,
+  type ProposalRecord,
+  PROPOSALS_MIGRATIONS,
+  type ProposalStatus,
+  ProposalStore,
+} from "./proposals.ts";
 
 /** The migrations of every table module. */
-export const HOST_MIGRATIONS: readonly Migration[] = [...BOTTLES_MIGRATIONS];
+export const HOST_MIGRATIONS: readonly Migration[] = [
+  ...BOTTLES_MIGRATIONS,
+  ...PROPOSALS_MIGRATIONS,
+];
 
 /**
  * Opens the host database at `path` with every module's migrations.

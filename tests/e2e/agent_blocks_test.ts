@@ -2,8 +2,10 @@
  * Blocks an agent can read (SPEC §7.6 as revised, LESSONS 22), in a real shell bottle started
  * headless by the CLI: `curl https://unlisted.example/` and Node's `fetch` of it get the JSON
  * 403 from inside the intercepted tunnel, and the agent can read the rule and the remedy from
- * it (a headless bottle has no approver, so the remedy is the manifest snippet). IP literals
- * and malformed names are still refused on the `CONNECT`.
+ * it (the bottle is started with `BOT_BOTTLE_SUPERVISE_APPROVALS=1`: an approver answers with `bot-bottle supervise`, so the remedy is the
+ * `request-egress-route` tool; without one it is the manifest snippet, tested with the sidecar in
+ * `tests/integration/sidecar/egress_blocks_test.ts`). IP literals and malformed names are still
+ * refused on the `CONNECT`.
  *
  * Node 22's `fetch` ignores `HTTPS_PROXY` unless `NODE_USE_ENV_PROXY=1`; the bottle sets it (with
  * the experimental warning silenced), so a plain `node` in the agent's environment reads the
@@ -39,17 +41,19 @@ function assertReadableBlock(body: Record<string, unknown>, host: string): void 
   assert.equal(body.host, host);
   assert.equal(typeof body.message, "string");
   assert.deepEqual(body.remedy, {
-    via: "manifest",
-    snippet: `egress:\n  routes:\n    - host: ${host}\n`,
+    via: "request-egress-route",
+    mcp_server: "http://supervise:9100/",
+    tool: "request-egress-route",
+    arguments: { host, reason: "<why you need this access>" },
   });
-  assert.match(String(body.how_to_get_access), /bottle's manifest/);
-  assert.ok(String(body.how_to_get_access).endsWith(`    - host: ${host}\n`));
+  assert.match(String(body.how_to_get_access), /request-egress-route/);
+  assert.match(String(body.how_to_get_access), /http:\/\/supervise:9100\//);
 }
 
 engineTest(
   "a shell bottle's curl and Node fetch read the JSON block of an unlisted host",
   async (t) => {
-    await using home = await bottleHome();
+    await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "1" });
     await using bottle = await startProbeBottle(home, MANIFEST, { name: "blocks" });
     const step = (name: string, fn: () => Promise<void>) =>
       t.step({ name, fn, sanitizeOps: false, sanitizeResources: false, sanitizeExit: false });

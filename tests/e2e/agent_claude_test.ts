@@ -322,12 +322,9 @@ engineTest(
 const FIRST_RUN_SCREENS =
   /Choose the text style|Select login method|Quick safety check|trust this folder|Yes, I accept|Unable to connect to Anthropic services|Detected a custom API key/;
 
-// TODO(providers): fails until the claude template provisions its first-run state and env
-// (docs/providers.md, "Provisioned state the claude template must write"): ~/.claude.json
-// hasCompletedOnboarding + projects["/home/node/workspace"].hasTrustDialogAccepted,
-// ~/.claude/settings.json skipDangerousModePermissionPrompt, and
-// CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL=1. With exactly that written by hand into
-// the agent's home and env, this test passed.
+// The claude template writes this state (docs/providers-templates.md): ~/.claude.json
+// hasCompletedOnboarding + the workspace trusted, ~/.claude/settings.json
+// skipDangerousModePermissionPrompt, CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL=1.
 engineTest(
   "claude: interactive start under a pty reaches the prompt with no onboarding or trust question",
   async () => {

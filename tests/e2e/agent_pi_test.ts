@@ -5,9 +5,8 @@
  * to the fake OpenAI's chat-completions endpoint (`tests/helpers/fake_openai.ts`) and a Bearer
  * token from a host variable. What pi sends is described in docs/providers.md.
  *
- * Until the provider files are written from `settings` (issue 11, `~/.pi/agent/models.json`),
- * the test ships pi its `models.json` itself: as a skill directory (copied into the bottle by the
- * skills feature) that `PI_CODING_AGENT_DIR` points pi at.
+ * The launch writes `~/.pi/agent/models.json` from `settings`, and `auth_token` puts the key as
+ * `Bearer` on the route the base URL names.
  */
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
@@ -21,9 +20,6 @@ const MODEL_HOST = "models.example.test";
 /** Hosts pi 0.73 contacts besides the model host (version check, tool downloads), refused. */
 const PI_REFUSED_HOSTS = ["pi.dev", "api.github.com", "github.com"];
 
-/** Where the skill with the model settings lands in the bottle. */
-const PI_AGENT_DIR = "/home/node/.pi/agent/skills/pi-models";
-
 /** The host's default Deno cache, so a child CLI with another HOME still finds its modules. */
 function denoDir(): string {
   const cache = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`;
@@ -33,22 +29,8 @@ function denoDir(): string {
 async function piHome(token: string, fake: FakeOpenAi) {
   const home = await bottleHome({ BB_PI_KEY: token });
   const hostHome = `${home.root}/host-home`;
-  const skill = `${hostHome}/.claude/skills/pi-models`;
-  await Deno.mkdir(skill, { recursive: true });
+  await Deno.mkdir(hostHome, { recursive: true });
   const baseUrl = `https://${MODEL_HOST}/v1`;
-  await Deno.writeTextFile(
-    `${skill}/models.json`,
-    JSON.stringify({
-      providers: {
-        fake: {
-          baseUrl,
-          api: "openai-completions",
-          apiKey: "egress-placeholder",
-          models: [{ id: "fake-coder" }],
-        },
-      },
-    }),
-  );
   await home.write(
     "bottles",
     "pi-fake",
@@ -56,19 +38,17 @@ async function piHome(token: string, fake: FakeOpenAi) {
       "---",
       "agent_provider:",
       "  template: pi",
+      "  auth_token: BB_PI_KEY",
       "  settings:",
       "    provider: fake",
       `    baseUrl: ${baseUrl}`,
       "    api: openai-completions",
       "    models: [fake-coder]",
-      "env:",
-      `  PI_CODING_AGENT_DIR: ${PI_AGENT_DIR}`,
       "egress:",
       "  log: 1",
       "  routes:",
       `    - host: ${MODEL_HOST}`,
       `      upstream: "${fake.upstream}"`,
-      "      auth: {scheme: Bearer, token_ref: BB_PI_KEY}",
       "      matches: [{paths: [{type: prefix, value: /v1}]}]",
       "---",
       "",
@@ -79,7 +59,7 @@ async function piHome(token: string, fake: FakeOpenAi) {
   await home.write(
     "agents",
     "pi-fake",
-    "---\nbottle: pi-fake\nskills: [pi-models]\n---\n\nBe brief.\n",
+    "---\nbottle: pi-fake\n---\n\nBe brief.\n",
   );
   return { home, env: { BB_PI_KEY: token, HOME: hostHome, DENO_DIR: denoDir() } };
 }
@@ -103,7 +83,7 @@ engineTest(
     const made = await turn.exec("cat ~/workspace/pi-made.txt");
     assert.equal(made.stdout, "written by pi\n", made.stderr);
     // The search finds pi's dummy key in its models.json (so it would find the real one)…
-    const dummy = await secretsInAgent(turn, ['"apiKey":"egress-placeholder"']);
+    const dummy = await secretsInAgent(turn, ["egress-placeholder"]);
     assert.ok(dummy.some((f) => f.endsWith("/models.json")), dummy.join(", "));
     // …and the real key is nowhere: files, processes' environment and argv, inspect.
     assert.deepEqual(await secretsInAgent(turn, [token]), [], "the real key is in the bottle");

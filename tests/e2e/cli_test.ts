@@ -16,15 +16,15 @@ Deno.test("main.ts version runs with the shipped permissions", async () => {
 });
 
 Deno.test("a command that is not implemented exits 2 with one line, no stack", async () => {
-  const result = await runCli(["supervise", "--once"]);
+  const result = await runCli(["orchestrate", "run"]);
   assert.equal(result.code, 2);
   assert.equal(result.stdout, "");
-  assert.match(result.stderr, /^bot-bottle: error: Command "supervise" is not implemented yet\n/);
+  assert.match(result.stderr, /^bot-bottle: error: Command "orchestrate" is not implemented yet\n/);
   assert.doesNotMatch(result.stderr, /\bat .*:\d+:\d+/);
 });
 
 Deno.test("each command answers --help with the shipped permissions", async () => {
-  for (const name of ["start", "ps", "doctor", "orchestrate"]) {
+  for (const name of ["start", "ps", "doctor", "orchestrate", "supervise"]) {
     const result = await runCli([name, "--help"]);
     assert.equal(result.code, 0, `${name}: ${result.stderr}`);
     assert.match(result.stdout, new RegExp(`^Usage: bot-bottle ${name}`));

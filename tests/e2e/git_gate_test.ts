@@ -50,7 +50,8 @@ engineTest(
       "tests/fixture.env": `AWS_ACCESS_KEY_ID=${FIXTURE_KEY}\n`,
     });
     const theirs = await upstream.seed("svc", { "theirs.txt": "x\n" }, { branch: "someone" });
-    await using home = await bottleHome();
+    // Nobody reviews here: a finding only `gitleaks:allow` hid is refused at once, not held.
+    await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "0" });
     const url = upstream.url("svc");
     await home.write(
       "bottles",

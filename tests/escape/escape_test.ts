@@ -108,7 +108,11 @@ engineTest(
       wsReplies: { "send-token": `here it is: ${token}`, "send-injection": INJECTION_BODY },
     });
     const gw = upstream.containerAddress;
-    await using home = await bottleHome({ [TOKEN_VAR]: token });
+    // Nobody approves in this suite: flagged requests on a `supervise` route block at once.
+    await using home = await bottleHome({
+      [TOKEN_VAR]: token,
+      BOT_BOTTLE_SUPERVISE_APPROVALS: "0",
+    });
     await using bottle = await startProbeBottle(
       home,
       manifest(gw, upstream.port, upstream.plainPort),
@@ -543,8 +547,9 @@ engineTest(
       { echoesHost: true },
     );
     await probe("secret under the default policy with no approver (headless)", async () => {
-      // ws.example.test keeps the default policy `supervise`; no TTY owner can approve, so SPEC
-      // §7.4 blocks at once. Would pass wrongly if supervise forwarded unapproved requests.
+      // ws.example.test keeps the default policy `supervise`; approvals are off for this bottle
+      // (BOT_BOTTLE_SUPERVISE_APPROVALS=0), so SPEC §7.4 blocks at once. Would pass wrongly if
+      // supervise forwarded unapproved requests.
       const m = marker();
       const r = await kit.curl(`'https://ws.example.test/echo?${m}='"$S"`, { secret: token });
       const seenAs = await kit.assertCurlBlocked(r, "supervise_unavailable");

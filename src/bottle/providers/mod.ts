@@ -1,117 +1,52 @@
 /**
  * Provider templates (SPEC §10): per template, the agent command with its permission-bypass
- * arguments, and how a prompt, a headless run, a resume and remote control are passed. Pure
- * data; `shell` is the template most tests use. The LLM templates' argv is pinned per CLI
- * version and tested end to end by the providers suite.
+ * arguments, how a prompt, a headless run, a resume and remote control are passed, the constant
+ * environment, the files provisioning writes into the agent's home, the skills directory and
+ * how MCP servers are registered. One file per builtin template (`claude.ts`, `codex.ts`,
+ * `pi.ts`, `shell.ts`), each pinned to the CLI version its image installs and documenting where
+ * each key comes from; `plugin.ts` turns a `~/.bot-bottle/contrib/<name>/provider.yaml` into a
+ * template. Pure; `provision.ts` applies the files and runs the MCP registration.
  *
  * @module
  */
+import { ConfigError } from "../../lib/errors.ts";
+import type { PluginSpec } from "../../manifest/mod.ts";
+import { claudeTemplate } from "./claude.ts";
+import { codexTemplate } from "./codex.ts";
+import { piTemplate } from "./pi.ts";
+import { pluginTemplate } from "./plugin.ts";
+import { shellTemplate } from "./shell.ts";
+import type { ProviderTemplate } from "./types.ts";
 
-/** How the agent process is started. */
-export interface ProviderTemplate {
-  name: string;
-  /** The agent's command and permission-bypass arguments. */
-  command: readonly string[];
-  /** Extra arguments for an interactive run. */
-  interactive(opts: { resume: boolean; remoteControl: boolean }): string[];
-  /** The full argv of a headless run with `prompt`. */
-  headless(prompt: string, opts: { resume: boolean }): string[];
-  /** Constant, non-secret environment variables of the agent container. */
-  env: Readonly<Record<string, string>>;
-  /** Has a remote-control mode. */
-  remoteControl: boolean;
-}
-
-const PROMPT_FILE = "/home/node/.bot-bottle-prompt.txt";
-
-const shell: ProviderTemplate = {
-  name: "shell",
-  command: ["bash"],
-  interactive: () => ["bash", "-l"],
-  headless: (prompt) => ["bash", "-lc", prompt],
-  env: {},
-  remoteControl: false,
-};
-
-const claude: ProviderTemplate = {
-  name: "claude",
-  command: ["claude", "--dangerously-skip-permissions"],
-  interactive: ({ resume, remoteControl }) => [
-    "claude",
-    "--dangerously-skip-permissions",
-    "--append-system-prompt-file",
-    PROMPT_FILE,
-    ...(resume ? ["--continue"] : []),
-    ...(remoteControl ? ["--remote-control"] : []),
-  ],
-  headless: (prompt, { resume }) => [
-    "claude",
-    "--dangerously-skip-permissions",
-    "--append-system-prompt-file",
-    PROMPT_FILE,
-    ...(resume ? ["--continue"] : []),
-    "-p",
-    prompt,
-  ],
-  env: {
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
-    DISABLE_ERROR_REPORTING: "1",
-    DISABLE_AUTOUPDATER: "1",
-  },
-  remoteControl: true,
-};
-
-const codexInstruction =
-  `Follow the instructions in ${PROMPT_FILE} for this session before anything else.`;
-
-const codex: ProviderTemplate = {
-  name: "codex",
-  command: ["codex", "--dangerously-bypass-approvals-and-sandbox"],
-  interactive: ({ resume }) =>
-    resume
-      ? ["codex", "--dangerously-bypass-approvals-and-sandbox", "resume", "--last"]
-      : ["codex", "--dangerously-bypass-approvals-and-sandbox", codexInstruction],
-  headless: (prompt, { resume }) =>
-    resume
-      ? ["codex", "--dangerously-bypass-approvals-and-sandbox", "exec", "resume", "--last", prompt]
-      : [
-        "codex",
-        "--dangerously-bypass-approvals-and-sandbox",
-        "exec",
-        `${codexInstruction}\n\n${prompt}`,
-      ],
-  env: {},
-  remoteControl: false,
-};
-
-const pi: ProviderTemplate = {
-  name: "pi",
-  command: ["pi"],
-  interactive: ({ resume }) => [
-    "pi",
-    "--append-system-prompt",
-    PROMPT_FILE,
-    ...(resume ? ["--continue"] : []),
-  ],
-  headless: (prompt, { resume }) => [
-    "pi",
-    "--append-system-prompt",
-    PROMPT_FILE,
-    ...(resume ? ["--continue"] : []),
-    "-p",
-    prompt,
-  ],
-  env: {},
-  remoteControl: false,
-};
+export * from "./types.ts";
+export { applyMergePatch, mergeJsonText } from "./merge_patch.ts";
+export { MCP_NAME_PATTERN, MCP_TOOL_TIMEOUT_SECONDS, SUPERVISE_MCP } from "./mcp.ts";
+export { fillArgs, pluginTemplate } from "./plugin.ts";
 
 /** The builtin templates. */
 export const PROVIDER_TEMPLATES: Readonly<Record<string, ProviderTemplate>> = {
-  shell,
-  claude,
-  codex,
-  pi,
+  shell: shellTemplate,
+  claude: claudeTemplate,
+  codex: codexTemplate,
+  pi: piTemplate,
 };
 
-/** Where the agent's prompt is written in its home. */
-export const AGENT_PROMPT_FILE = PROMPT_FILE;
+/**
+ * The template of a resolved provider: a builtin one, or the plugin it names.
+ *
+ * @throws {ConfigError} for a template that is neither (a plugin the catalog did not load).
+ */
+export function providerTemplateFor(
+  provider: { template: string; plugin: PluginSpec | null },
+): ProviderTemplate {
+  const builtin = PROVIDER_TEMPLATES[provider.template];
+  if (builtin !== undefined) return builtin;
+  if (provider.plugin !== null && provider.plugin.name === provider.template) {
+    return pluginTemplate(provider.plugin);
+  }
+  throw new ConfigError(`Cannot launch template "${provider.template}": no such plugin`, {
+    hint: `Use a builtin template (${
+      Object.keys(PROVIDER_TEMPLATES).join(", ")
+    }), or add ~/.bot-bottle/contrib/${provider.template}/provider.yaml`,
+  });
+}

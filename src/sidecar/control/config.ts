@@ -14,6 +14,7 @@ import {
   type DecisionBody,
   DEFAULT_SUPERVISE,
   type InboundDetector,
+  type InboundOnMatch,
   isRecord,
   type OnMatch,
   OUTBOUND_DETECTORS as OUTBOUND_DETECTOR_NAMES,
@@ -28,6 +29,7 @@ import {
 
 const AUTH_SCHEMES = new Set(["Bearer", "token"]);
 const ON_MATCH = new Set(["supervise", "redact", "block"]);
+const INBOUND_ON_MATCH = new Set(["block", "neutralize", "annotate"]);
 
 function isStringArray(value: unknown): value is string[] {
   return Array.isArray(value) && value.every((v) => typeof v === "string");
@@ -316,6 +318,9 @@ export function parseRoute(route: unknown, path: string): SidecarRoute {
   ) {
     throw invalid(`${path}.dlp`, "must hold detector lists (or false) and an onMatch policy");
   }
+  if (dlp.inboundOnMatch !== undefined && !INBOUND_ON_MATCH.has(dlp.inboundOnMatch as string)) {
+    throw invalid(`${path}.dlp.inboundOnMatch`, 'must be "block", "neutralize" or "annotate"');
+  }
   if (route.upstream !== null && typeof route.upstream !== "string") {
     throw invalid(`${path}.upstream`, "must be null or a string");
   }
@@ -339,6 +344,9 @@ export function parseRoute(route: unknown, path: string): SidecarRoute {
       outboundDetectors: outbound,
       inboundDetectors: inbound,
       onMatch: dlp.onMatch as OnMatch,
+      ...(dlp.inboundOnMatch !== undefined
+        ? { inboundOnMatch: dlp.inboundOnMatch as InboundOnMatch }
+        : {}),
     },
     upstream: route.upstream,
     maxBodyBytes: route.maxBodyBytes,
@@ -366,6 +374,7 @@ export function routeTable(routes: readonly SidecarRoute[]): SidecarRoute[] {
         ? false
         : [...route.dlp.inboundDetectors],
       onMatch: route.dlp.onMatch,
+      ...(route.dlp.inboundOnMatch ? { inboundOnMatch: route.dlp.inboundOnMatch } : {}),
     },
     upstream: route.upstream,
     maxBodyBytes: route.maxBodyBytes,

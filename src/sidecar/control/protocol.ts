@@ -118,6 +118,9 @@ export type InboundDetector = "naive_injection_detection";
 /** What a route does with an outbound DLP finding (SPEC §7.4). */
 export type OnMatch = "supervise" | "redact" | "block";
 
+/** What a route does with an inbound prompt-injection finding (SPEC §7.5, issue 16). */
+export type InboundOnMatch = "block" | "neutralize" | "annotate";
+
 /**
  * One egress route as the sidecar sees it: names of slots, never values. The one type of a
  * route on the host→sidecar boundary: the host builds it from the resolved manifest, the
@@ -134,6 +137,8 @@ export interface SidecarRoute {
     outboundDetectors: OutboundDetector[] | false;
     inboundDetectors: InboundDetector[] | false;
     onMatch: OnMatch;
+    /** Absent: the defaults (neutralize hidden findings, block high, annotate medium). */
+    inboundOnMatch?: InboundOnMatch;
   };
   upstream: string | null;
   maxBodyBytes: number;

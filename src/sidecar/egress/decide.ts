@@ -50,6 +50,8 @@ export interface Block {
   message: string;
   detector?: string;
   location?: string;
+  /** For `dlp_inbound`: what was found (signals and where, never text of the response). */
+  evidence?: string[];
   /** For a route block, what a route would have to allow (for the remedy, `remedy.ts`). */
   wanted?: Wanted;
 }

@@ -28,10 +28,12 @@
  *
  * @module
  */
-import type { InboundDetector, OnMatch, OutboundDetector } from "../control/protocol.ts";
+import type { OnMatch, OutboundDetector } from "../control/protocol.ts";
 import type { Allow, Block, Route } from "./decide.ts";
 import {
   type Finding,
+  type InboundPolicy,
+  inboundPolicyOf,
   redactRequest,
   type RequestParts,
   type RequestScan,
@@ -55,8 +57,8 @@ const MAX_DECODED_BYTES = 64 * 1024 * 1024;
 export interface RoutePolicy {
   /** Outbound detectors (the canary is always searched). */
   detectors: OutboundDetector[];
-  /** Whether responses get the inbound prompt-injection scan. */
-  inbound: boolean;
+  /** How responses are scanned for prompt injection, or false when they are not. */
+  inbound: InboundPolicy | false;
   limits: SegmentLimits;
   onMatch: OnMatch;
 }
@@ -64,10 +66,9 @@ export interface RoutePolicy {
 /** The DLP settings of a route. */
 export function routePolicy(route: Route): RoutePolicy {
   const { dlp } = route;
-  const inbound: InboundDetector[] = dlp.inboundDetectors === false ? [] : dlp.inboundDetectors;
   return {
     detectors: dlp.outboundDetectors === false ? [] : [...dlp.outboundDetectors],
-    inbound: inbound.includes("naive_injection_detection"),
+    inbound: inboundPolicyOf(route),
     limits: {
       maxBodyBytes: route.maxBodyBytes,
       maxDecodedBytes: Math.max(route.maxBodyBytes, MAX_DECODED_BYTES),

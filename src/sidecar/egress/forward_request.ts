@@ -14,8 +14,9 @@
 import { BodyTooLarge, writeTo } from "./conn.ts";
 import type { AgentSide, ProxyContext } from "./context.ts";
 import { agentHeadersToForward, type Allow, type Block, isBlock } from "./decide.ts";
-import { scanInbound, scanRequest, scanSegments } from "./dlp/mod.ts";
-import { type Forward, isHold, planForward, type RoutePolicy } from "./flow.ts";
+import { scanInbound, scanRequest } from "./dlp/mod.ts";
+import { type FlowState, type Forward, isHold, planForward, type RoutePolicy } from "./flow.ts";
+import { outboundMessage } from "./ws_outbound.ts";
 import { awaitDecision } from "./held.ts";
 import { readResponseHead, relayResponse, type ResponseContext } from "./forward_response.ts";
 import {
@@ -28,6 +29,14 @@ import {
 import type { EgressState } from "./state.ts";
 import type { Upstream } from "./upstream_pool.ts";
 import { relayWebSocket } from "./websocket.ts";
+
+/** The flow's view of the state: the snapshot plus the values approvers let through. */
+function flowState(ctx: ProxyContext, state: EgressState): FlowState {
+  const supervisor = ctx.supervisor;
+  return supervisor
+    ? { ...state, safelisted: (host, value) => supervisor.safelisted(host, value) }
+    : state;
+}
 
 /** One allowed request, as both forwarding paths get it. */
 export interface AllowedRequest {
@@ -269,12 +278,9 @@ async function relayUpgrade(
   await relayWebSocket({
     agent: { reader: agent.reader, socket: agent.out },
     upstream: { reader: conn.reader, socket: conn.socket },
-    scanOutbound: (text) =>
-      scanSegments([{ location: "websocket frame", text }], {
-        detectors: policy.detectors,
-        secrets: state.secrets,
-      }),
-    scanInbound: policy.inbound ? (text) => scanInbound(text).level : () => "none",
+    outbound: (opcode, message) =>
+      outboundMessage(flowState(ctx, state), policy, req.allow.host, opcode, message),
+    scanInbound: scanInbound(policy.inbound),
     reflect: (text) => state.reflector.replace(text),
     log: ctx.log,
     host: req.allow.host,

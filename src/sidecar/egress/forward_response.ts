@@ -6,6 +6,12 @@
  * stream, scrubbed across chunk boundaries. Re-framed by the proxy: `Content-Length` for
  * buffered bodies, chunked otherwise.
  *
+ * The inbound scan (`dlp/inbound/`) decides under the route's `inbound_on_match`: a block is the
+ * §7.6 403 naming the evidence (for an event stream: an `error` event, and the stream ends); a
+ * neutralised body or event goes on without its hidden text; both, and an annotated response,
+ * carry `X-Bot-Bottle-Inbound` (a body's header; an event stream's head is already sent, so
+ * events are only logged). An upstream's own `X-Bot-Bottle-Inbound` is always dropped.
+ *
  * @module
  */
 import type { Duplex } from "node:stream";
@@ -14,7 +20,16 @@ import type { SidecarLog } from "../log.ts";
 import { BodyTooLarge, type SocketReader, writeTo } from "./conn.ts";
 import type { Block } from "./decide.ts";
 import { latin1, latin1Bytes } from "./dlp/bytes.ts";
-import { scanInbound, SseScanner } from "./dlp/mod.ts";
+import {
+  blockMessage,
+  INBOUND_HEADER,
+  InboundEventStream,
+  type InboundPolicy,
+  type InboundVerdict,
+  inspectBody,
+  inspectMessage,
+  splitEvents,
+} from "./dlp/mod.ts";
 import {
   type BodyFraming,
   encodeChunk,
@@ -32,7 +47,11 @@ import { httpResponse, type Responder } from "./respond.ts";
 /** Largest response body buffered for the inbound scan and token reflection. */
 export const MAX_INBOUND_SCAN_BYTES = 8 * 1024 * 1024;
 
-const TEXTUAL = /^(text\/|application\/(?:json|[a-z0-9.+-]*\+json|xml|javascript|x-ndjson))/;
+const TEXTUAL =
+  /^(?:text\/|application\/(?:json|[a-z0-9.+-]*\+json|xml|[a-z0-9.+-]*\+xml|javascript|x-ndjson))/;
+
+/** Headers that describe the body as sent, dropped when the scan edits it. */
+const BODY_DIGESTS = new Set(["content-md5", "digest", "repr-digest", "content-digest", "etag"]);
 
 /** What forwarding a response needs. */
 export interface ResponseContext {
@@ -44,8 +63,8 @@ export interface ResponseContext {
   host: string;
   /** Replaces slot values in everything that reaches the agent. */
   reflector: Reflector;
-  /** Whether the route has the inbound prompt-injection scan. */
-  inbound: boolean;
+  /** The route's inbound prompt-injection policy, or false when it is not scanned. */
+  inbound: InboundPolicy | false;
   responder: Responder;
   log: SidecarLog;
 }
@@ -65,7 +84,10 @@ export async function forwardResponse(
   const framing = responseFraming(method, res);
   const contentType = (headerValue(res.headers, "content-type") ?? "").toLowerCase();
   const headers: [string, string][] = res.headers
-    .filter(([n]) => !HOP_BY_HOP.has(n.toLowerCase()) && n.toLowerCase() !== "content-length")
+    .filter(([n]) => {
+      const l = n.toLowerCase();
+      return !HOP_BY_HOP.has(l) && l !== "content-length" && l !== INBOUND_HEADER.toLowerCase();
+    })
     .map(([n, v]) => [n, ctx.reflector.replace(v)]);
   if (framing.kind === "none") {
     const extra: [string, string][] = method === "HEAD" || res.status === 204 || res.status === 304
@@ -79,7 +101,10 @@ export async function forwardResponse(
   if (contentType.startsWith("text/event-stream")) {
     return await forwardEventStream(ctx, up, res, headers, framing);
   }
-  const textual = TEXTUAL.test(contentType);
+  // A body without a type is read (and scanned) when its length says it fits; otherwise it
+  // streams, as binary bodies do.
+  const textual = TEXTUAL.test(contentType) ||
+    (contentType === "" && framing.kind === "length" && framing.length <= MAX_INBOUND_SCAN_BYTES);
   if (
     (textual || ctx.reflector.active) &&
     (framing.kind !== "length" || framing.length <= MAX_INBOUND_SCAN_BYTES)
@@ -122,11 +147,38 @@ async function forwardEventStream(
 ): Promise<boolean> {
   const { out, reflector } = ctx;
   await writeChunkedHead(out, res, headers);
-  const sse = new SseScanner();
+  const scan = ctx.inbound === false ? null : new InboundEventStream(ctx.inbound);
   let pending = "";
   const stream = reflector.stream();
   for await (const chunk of bodyChunks(up, framing)) {
     pending += latin1(chunk);
+    if (scan !== null) {
+      const { events, rest } = splitEvents(pending);
+      pending = rest;
+      for (const event of events) {
+        const raw = reflector.replace(event.raw);
+        const utf8 = new TextDecoder().decode(latin1Bytes(raw));
+        const parsed = splitEvents(utf8).events[0] ?? { raw: utf8, data: "", hasData: false };
+        const result = scan.event(parsed);
+        if (result.verdict !== null && await inboundEventDone(ctx, result.verdict)) return false;
+        await writeTo(
+          out,
+          encodeChunk(
+            result.raw === parsed.raw ? latin1Bytes(raw) : new TextEncoder().encode(result.raw),
+          ),
+        );
+      }
+      if (pending.length <= 1024 * 1024) continue;
+      // An event without an end: scan what there is (for a block only) and pass it on.
+      const text = new TextDecoder().decode(latin1Bytes(pending));
+      const { verdict } = inspectMessage(text, ctx.inbound as InboundPolicy, "sse event");
+      if (verdict.decision.action === "block" && await inboundEventDone(ctx, verdict)) {
+        return false;
+      }
+      await writeChunk(out, stream.push(pending));
+      pending = "";
+      continue;
+    }
     const boundary = Math.max(pending.lastIndexOf("\n\n"), pending.lastIndexOf("\r\n\r\n"));
     let text: string;
     if (boundary >= 0) {
@@ -137,32 +189,70 @@ async function forwardEventStream(
       text = stream.push(pending);
       pending = "";
     } else continue;
-    if (ctx.inbound) {
-      const { verdict } = sse.push(new TextDecoder().decode(latin1Bytes(text)));
-      if (verdict === "high") {
-        ctx.responder.logBlock({
-          block: "dlp_inbound",
-          detector: "naive_injection_detection",
-          location: "sse event",
-          message: "The event stream looks like a prompt injection.",
-        }, { host: ctx.host, method: ctx.method });
-        await writeTo(
-          out,
-          encodeChunk(
-            new TextEncoder().encode(
-              'event: error\ndata: {"error":"egress_blocked","rule":"dlp_inbound"}\n\n',
-            ),
-          ),
-        );
-        await writeTo(out, LAST_CHUNK);
-        return false;
-      }
-    }
     await writeChunk(out, text);
   }
-  await writeChunk(out, stream.end() + reflector.replace(pending));
+  if (scan !== null && pending !== "") {
+    // An event the stream ended without closing: clients may still show it, so it is scanned.
+    const raw = reflector.replace(pending);
+    const utf8 = new TextDecoder().decode(latin1Bytes(raw));
+    const parsed = splitEvents(`${utf8}\n\n`).events[0];
+    const result = parsed === undefined ? null : scan.event(parsed);
+    if (result?.verdict && await inboundEventDone(ctx, result.verdict)) return false;
+    await writeChunk(out, stream.end());
+    const edited = result !== null && result.raw !== parsed!.raw;
+    if (edited) await writeTo(out, encodeChunk(new TextEncoder().encode(result.raw)));
+    else await writeChunk(out, raw);
+  } else await writeChunk(out, stream.end() + reflector.replace(pending));
   await writeTo(out, LAST_CHUNK);
   return framing.kind !== "close";
+}
+
+/**
+ * Acts on the verdict of one event: a block ends the stream with an `error` event naming the
+ * evidence (returns true); a neutralised or annotated event is logged.
+ */
+async function inboundEventDone(ctx: ResponseContext, verdict: InboundVerdict): Promise<boolean> {
+  const { action } = verdict.decision;
+  if (action === "forward") return false;
+  const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
+  if (action !== "block") {
+    logInbound(ctx, verdict, evidence);
+    return false;
+  }
+  const b: Block = {
+    block: "dlp_inbound",
+    detector: "naive_injection_detection",
+    location: "sse event",
+    message: blockMessage(ctx.host, verdict.report),
+    evidence,
+  };
+  ctx.responder.logBlock(b, { host: ctx.host, method: ctx.method });
+  const data = JSON.stringify({
+    error: "egress_blocked",
+    rule: "dlp_inbound",
+    message: b.message,
+    evidence,
+  });
+  await writeTo(ctx.out, encodeChunk(new TextEncoder().encode(`event: error\ndata: ${data}\n\n`)));
+  await writeTo(ctx.out, LAST_CHUNK);
+  return true;
+}
+
+/** The log line of a neutralised or annotated response or message. */
+function logInbound(ctx: ResponseContext, verdict: InboundVerdict, evidence: string[]): void {
+  ctx.log.info(
+    1,
+    "egress",
+    verdict.decision.action === "neutralize" ? "inbound-neutralized" : "inbound-warning",
+    {
+      host: ctx.host,
+      method: ctx.method,
+      detector: "naive_injection_detection",
+      level: verdict.report.level,
+      hidden: [...new Set(verdict.report.hidden.map((h) => h.channel))],
+      evidence: evidence.slice(0, 6),
+    },
+  );
 }
 
 /** A body read whole: decoded when compressed and textual, scanned, scrubbed, re-framed. */
@@ -205,29 +295,31 @@ async function forwardBuffered(
       if (headers[i][0].toLowerCase() === "content-encoding") headers.splice(i, 1);
     }
   }
-  if (ctx.inbound && textual) {
-    const verdict = scanInbound(
-      new TextDecoder().decode(bytes.subarray(0, MAX_INBOUND_SCAN_BYTES)),
-    );
-    if (verdict.level === "high") {
+  if (ctx.inbound !== false && textual) {
+    const contentType = headerValue(res.headers, "content-type") ?? "";
+    const { verdict, body: scanned } = inspectBody(bytes, contentType, ctx.inbound);
+    const { action } = verdict.decision;
+    const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
+    if (action === "block") {
       const b: Block = {
         block: "dlp_inbound",
         detector: "naive_injection_detection",
-        location: "response body",
-        message: `The response looks like a prompt injection (${
-          verdict.reasons.slice(0, 3).join("; ")
-        }).`,
+        location: verdict.location ?? "body",
+        message: blockMessage(host, verdict.report),
+        evidence,
       };
       await ctx.responder.refuse(out, b, site, true);
       return true;
     }
-    if (verdict.level === "medium") {
-      ctx.log.info(1, "egress", "inbound-warning", {
-        host,
-        method,
-        detector: "naive_injection_detection",
-        reasons: verdict.reasons.slice(0, 3),
-      });
+    if (action !== "forward") {
+      logInbound(ctx, verdict, evidence);
+      if (action === "neutralize") {
+        bytes = scanned;
+        for (let i = headers.length - 1; i >= 0; i--) {
+          if (BODY_DIGESTS.has(headers[i][0].toLowerCase())) headers.splice(i, 1);
+        }
+      }
+      headers.push([INBOUND_HEADER, verdict.header!]);
     }
   }
   const scrubbed = latin1Bytes(ctx.reflector.replace(latin1(bytes)));

@@ -62,6 +62,8 @@ export interface BlockBody {
   host?: string;
   method?: string;
   message: string;
+  /** For `dlp_inbound`: what the scan found (signals and where, never text of the response). */
+  evidence?: string[];
   how_to_get_access: string;
   /** The remedy as data, for route blocks that have one (`remedy.ts`). */
   remedy?: Remedy;
@@ -87,6 +89,7 @@ export function blockBody(b: Block, site: BlockSite, options: RemedyOptions): Bl
     ...(site.host ? { host: site.host } : {}),
     ...(site.method ? { method: site.method } : {}),
     message: b.message,
+    ...(b.evidence ? { evidence: b.evidence } : {}),
     ...accessFor(b, options),
   };
 }

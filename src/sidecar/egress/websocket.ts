@@ -1,17 +1,25 @@
 /**
  * WebSocket relay for upgraded requests to allowed routes (SPEC §7.2): frames are parsed and
  * messages reassembled (fragments included) and scanned in both directions before anything is
- * forwarded — outbound like request bodies (a finding closes the socket with 1008), inbound
+ * forwarded — outbound like request bodies under the route's on-match policy (`ws_outbound.ts`:
+ * forwarded, redacted, or the socket closed with 1008), inbound
  * like responses (prompt-injection scan, slot values scrubbed). Compression was refused at the
  * upgrade (`Sec-WebSocket-Extensions` stripped), so payloads are plain.
+ *
+ * Inbound, a text message is scanned for prompt injection under the route's policy
+ * (`dlp/inbound/`): a block closes the socket with 1008, a neutralised message goes on without
+ * its hidden text, an annotated one goes on as it was and is logged. A binary message is read as
+ * text for a block only (its bytes are never edited).
  *
  * @module
  */
 import type { Duplex } from "node:stream";
 import type { SidecarLog } from "../log.ts";
 import { latin1, latin1Bytes } from "./dlp/bytes.ts";
+import type { InboundFrameResult } from "./dlp/mod.ts";
 import type { SocketReader } from "./conn.ts";
 import { writeTo } from "./conn.ts";
+import type { FrameVerdict } from "./ws_outbound.ts";
 
 /** Largest reassembled message. */
 export const MAX_WS_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -85,9 +93,10 @@ export function encodeFrame(
 export interface RelayOptions {
   agent: { reader: SocketReader; socket: Duplex };
   upstream: { reader: SocketReader; socket: Duplex };
-  /** Findings of the outbound scan of one message (text as latin-1 and UTF-8). */
-  scanOutbound: (text: string) => unknown[];
-  scanInbound: (text: string) => "none" | "medium" | "high";
+  /** The outbound policy for one message (`ws_outbound.ts`). */
+  outbound: (opcode: number, message: Uint8Array) => FrameVerdict;
+  /** The inbound scan of one message (its text, UTF-8 decoded). */
+  scanInbound: (text: string) => InboundFrameResult;
   reflect: (text: string) => string;
   log: SidecarLog;
   host: string;
@@ -142,31 +151,44 @@ export async function relayWebSocket(options: RelayOptions): Promise<void> {
         const text = latin1(message);
         const utf8 = new TextDecoder().decode(message);
         if (outbound) {
-          const findings = [
-            ...options.scanOutbound(text),
-            ...(utf8 !== text ? options.scanOutbound(utf8) : []),
-          ];
-          if (findings.length > 0) {
+          const verdict = options.outbound(opcode, message);
+          if ("block" in verdict) {
             log.info(1, "egress", "blocked", {
-              rule: "dlp_outbound",
+              rule: verdict.block.block,
+              detector: verdict.block.detector,
               host,
               location: "websocket frame",
             });
             await writeTo(agent.socket, encodeFrame(0x8, CLOSE_POLICY, false)).catch(() => {});
             break;
           }
-          await writeTo(to.socket, encodeFrame(opcode, message, true));
+          if (verdict.redacted) {
+            log.info(1, "egress", "redacted", { host, location: "websocket frame" });
+          }
+          await writeTo(to.socket, encodeFrame(opcode, verdict.forward, true));
         } else {
-          if (options.scanInbound(utf8) === "high") {
+          const inbound = options.scanInbound(utf8);
+          if (inbound.action === "block") {
             log.info(1, "egress", "blocked", {
               rule: "dlp_inbound",
               host,
               location: "websocket frame",
+              evidence: inbound.evidence,
             });
             await writeTo(agent.socket, encodeFrame(0x8, CLOSE_POLICY, false)).catch(() => {});
             break;
           }
-          await writeTo(to.socket, encodeFrame(opcode, latin1Bytes(options.reflect(text)), false));
+          let out = text;
+          if (inbound.action !== "forward") {
+            const edited = inbound.action === "neutralize" && opcode === 1;
+            log.info(1, "egress", edited ? "inbound-neutralized" : "inbound-warning", {
+              host,
+              location: "websocket frame",
+              evidence: inbound.evidence,
+            });
+            if (edited) out = latin1(new TextEncoder().encode(inbound.text));
+          }
+          await writeTo(to.socket, encodeFrame(opcode, latin1Bytes(options.reflect(out)), false));
         }
       }
     } catch (error) {

@@ -103,8 +103,8 @@ export function decideRef(update: RefUpdate, facts: RefFacts, policy: RefPolicy)
   if (ref.startsWith("refs/tags/")) {
     return refused(
       "tag-needs-approval",
-      `pushing tag ${ref.slice(10)} needs a supervisor's approval, which this version cannot ` +
-        "ask for; push a branch instead",
+      `pushing tag ${ref.slice(10)} needs a person: supervise has no proposal for tags, so ` +
+        "push a branch, and tag it from the host after review",
     );
   }
   if (!ref.startsWith("refs/heads/")) {

@@ -66,7 +66,12 @@ const usageCases: { argv: string[]; error: RegExp; hint?: RegExp }[] = [
   { argv: ["ps", "--json=yes"], error: /Option "--json" of "ps" takes no value/ },
   { argv: ["info"], error: /Missing argument <agent> for "info"/ },
   { argv: ["logs", "a", "b"], error: /Unexpected argument "b" for "logs"/ },
-  { argv: ["supervise"], error: /Command "supervise" is not implemented yet/ },
+  { argv: ["orchestrate", "run"], error: /Command "orchestrate" is not implemented yet/ },
+  {
+    argv: ["supervise", "--approve", "1", "--reject", "2"],
+    error: /Use --approve or --reject, not both/,
+  },
+  { argv: ["supervise", "--reject", "x"], error: /Invalid proposal ID "x": not a number/ },
 ];
 
 for (const c of usageCases) {

@@ -1,20 +1,32 @@
 /** An in-memory {@linkcode ManifestCatalog} built from manifest texts; for tests. */
-import { parseManifest } from "../../../src/manifest/parse.ts";
+import { parseManifest, parseYamlFile } from "../../../src/manifest/parse.ts";
+import { validatePlugin } from "../../../src/manifest/plugins.ts";
 import type { ManifestCatalog, ManifestSource } from "../../../src/manifest/resolve.ts";
 import { validateAgent, validateBottle } from "../../../src/manifest/schema.ts";
 
 /** Front matter (without `---` lines) by name. */
 export type Texts = Record<string, string>;
 
-/** Builds a catalog; manifests are parsed on first use, like the real loader. */
+/**
+ * Builds a catalog; manifests are parsed on first use, like the real loader. `plugins` are
+ * `provider.yaml` texts by name (in `/h/contrib/<name>/`, without a Dockerfile).
+ */
 export function memoryCatalog(
   bottles: Texts,
   agents: Texts = {},
   sources: Record<string, ManifestSource> = {},
+  plugins: Texts = {},
 ): ManifestCatalog & { parsed: Set<string> } {
   const parsed = new Set<string>();
   return {
     parsed,
+    plugin(name) {
+      if (!(name in plugins)) return undefined;
+      parsed.add(`plugin:${name}`);
+      const dir = `/h/contrib/${name}`;
+      return validatePlugin(parseYamlFile(plugins[name], `${dir}/provider.yaml`), name, dir, null);
+    },
+    pluginNames: () => Object.keys(plugins).sort(),
     get(name) {
       if (!(name in bottles)) return undefined;
       parsed.add(`bottle:${name}`);

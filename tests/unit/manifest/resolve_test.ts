@@ -196,6 +196,28 @@ Deno.test("resolveAgent: manifest auth on a provider host is a load error", () =
   assert.match(error.message, /cannot be set on api\.anthropic\.com/);
 });
 
+Deno.test("resolveAgent: inbound_on_match goes on the route; absent, the route has none", () => {
+  const catalog = memoryCatalog({
+    claude:
+      `${CLAUDE}\negress: {routes: [{host: docs.example.com, dlp: {inbound_on_match: annotate}}, {host: b.example.com}]}`,
+  }, AGENTS);
+  const routes = resolveAgent(catalog, "plain").routes;
+  assert.equal(routes.find((r) => r.host === "docs.example.com")?.dlp.inboundOnMatch, "annotate");
+  assert.ok(!("inboundOnMatch" in routes.find((r) => r.host === "b.example.com")!.dlp));
+  assert.ok(!("inboundOnMatch" in routes.find((r) => r.host === "api.anthropic.com")!.dlp));
+});
+
+Deno.test("resolveAgent: inbound_on_match on a provider host is a load error (never scanned)", () => {
+  const catalog = memoryCatalog({
+    claude:
+      `${CLAUDE}\negress: {routes: [{host: api.anthropic.com, dlp: {inbound_on_match: block}}]}`,
+  }, AGENTS);
+  const error = thrown(() => resolveAgent(catalog, "plain"));
+  assert.ok(error instanceof ManifestError);
+  assert.equal(error.path, "egress.routes[0].dlp.inbound_on_match");
+  assert.match(error.message, /provider routes are not scanned/);
+});
+
 Deno.test("resolveAgent: codex forwarding puts the host credential on both codex hosts", () => {
   const catalog = memoryCatalog({
     codex: "agent_provider: {template: codex, forward_host_credentials: true}",

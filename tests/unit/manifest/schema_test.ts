@@ -279,6 +279,12 @@ const bottleErrors: ErrorCase[] = [
     message: /supervise, redact, block/,
   },
   {
+    name: "an unknown inbound on-match policy",
+    yaml: "egress: {routes: [{host: a.example.com, dlp: {inbound_on_match: allow}}]}",
+    path: "egress.routes[0].dlp.inbound_on_match",
+    message: /block, neutralize, annotate/,
+  },
+  {
     name: "max_body_bytes zero",
     yaml: "egress: {routes: [{host: a.example.com, max_body_bytes: 0}]}",
     path: "egress.routes[0].max_body_bytes",

@@ -16,8 +16,9 @@
  * request is scanned again. Findings say
  * where and what, never the value: the context around a match has every match masked.
  *
- * Inbound, {@linkcode scanInbound} rates a response text for prompt injection and
- * {@linkcode SseScanner} does the same per event of an event stream.
+ * Inbound, `inbound/` reads responses, event streams and WebSocket messages for instructions
+ * addressed to the agent (its module doc says how): {@linkcode inspectBody},
+ * {@linkcode InboundEventStream}, {@linkcode scanInbound}.
  *
  * @example
  * ```ts
@@ -40,8 +41,6 @@ export type {
   Detector,
   DetectorGroup,
   Finding,
-  InboundLevel,
-  InboundResult,
   RequestParts,
   Segment,
   SegmentLimits,
@@ -52,8 +51,7 @@ export { type ScanOptions, scanSegments } from "./scan.ts";
 export { requestSegments } from "./segments.ts";
 export { type RequestScan, scanRequest, StreamedRequestScan } from "./request.ts";
 export { redactRequest } from "./redact.ts";
-export { scanInbound } from "./inbound.ts";
-export { SseScanner } from "./sse.ts";
+export * from "./inbound/mod.ts";
 export { CREDENTIAL_RULES, TOKEN_RULES, type TokenRule } from "./rules.ts";
 export { hostnameLabelsProblem } from "./hostname.ts";
 export { randomLooking } from "./entropy.ts";

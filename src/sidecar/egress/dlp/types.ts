@@ -74,15 +74,5 @@ export interface SegmentLimits {
   maxDecodedBytes: number;
 }
 
-/** The verdict of the inbound scan (SPEC §7.5). */
-export type InboundLevel = "none" | "medium" | "high";
-
-/** The result of {@linkcode scanInbound}. */
-export interface InboundResult {
-  level: InboundLevel;
-  /** The phrases or signals found, named (never quoted from the text). */
-  reasons: string[];
-}
-
 /** The replacement of every redacted match. */
 export const REDACTED = "********";

@@ -116,6 +116,11 @@ Deno.test("validateConfig names the first invalid field and never its value", ()
       (c) => (route0(c).namesPerMinute = 0),
       /"routes\[0\].namesPerMinute" must be a positive integer/,
     ],
+    [
+      "inbound on-match policy",
+      (c) => ((route0(c).dlp as Record<string, unknown>).inboundOnMatch = "allow"),
+      /"routes\[0\].dlp.inboundOnMatch" must be "block", "neutralize" or "annotate"/,
+    ],
     ["upstream", (c) => (route0(c).upstream = 1), /"routes\[0\].upstream"/],
     ["maxBodyBytes", (c) => (route0(c).maxBodyBytes = -1), /"routes\[0\].maxBodyBytes"/],
     ["slots", (c) => (c.slots = { A: 1, B: SECRETS.slot }), /"slots"/],
@@ -177,6 +182,15 @@ Deno.test("validateConfig accepts every outbound detector group and a suffix rou
   assert.equal(parsed.routes[0].namesPerMinute, 7);
   assert.deepEqual(routeTable(parsed.routes)[0].namesPerMinute, 7);
   assert.equal((parsed.routes[0].dlp.outboundDetectors as string[]).length, 5);
+});
+
+Deno.test("validateConfig keeps a route's inbound policy, and leaves it absent when unset", () => {
+  const config = sampleConfig() as unknown as Record<string, unknown>;
+  (route0(config).dlp as Record<string, unknown>).inboundOnMatch = "neutralize";
+  const routes = validateConfig(config).routes;
+  assert.equal(routes[0].dlp.inboundOnMatch, "neutralize");
+  assert.ok(!("inboundOnMatch" in routes[1].dlp));
+  assert.equal(routeTable(routes)[0].dlp.inboundOnMatch, "neutralize");
 });
 
 Deno.test("routeTable keeps the known route fields only, so nothing else reaches the agent", () => {

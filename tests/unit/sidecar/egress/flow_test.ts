@@ -368,7 +368,7 @@ for (const row of ROWS) {
   });
 }
 
-Deno.test("routePolicy: detectors, the inbound scan, limits and policy of a route", () => {
+Deno.test("routePolicy: detectors, the inbound scan and its policy, limits and policy of a route", () => {
   const p = routePolicy(
     allowOf(route({
       maxBodyBytes: 10,
@@ -381,11 +381,24 @@ Deno.test("routePolicy: detectors, the inbound scan, limits and policy of a rout
   );
   assert.deepEqual(p, {
     detectors: [],
-    inbound: true,
+    inbound: { onMatch: null },
     limits: { maxBodyBytes: 10, maxDecodedBytes: 64 * 1024 * 1024 },
     onMatch: "redact",
   });
   assert.equal(routePolicy(allowOf(route()).route).inbound, false);
+  const scanned = {
+    outboundDetectors: false as const,
+    inboundDetectors: ["naive_injection_detection" as const],
+    onMatch: "redact" as const,
+  };
+  assert.deepEqual(
+    routePolicy(allowOf(route({ dlp: { ...scanned, inboundOnMatch: "annotate" } })).route).inbound,
+    { onMatch: "annotate" },
+  );
+  // Provider routes (the model's own responses) are never scanned for injection.
+  for (const origin of ["provider", "provider+manifest"]) {
+    assert.equal(routePolicy(allowOf(route({ origin, dlp: scanned })).route).inbound, false);
+  }
 });
 
 Deno.test("canStream: only large, length-framed bodies on block routes with their slot loaded", () => {
