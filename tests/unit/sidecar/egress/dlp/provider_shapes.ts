@@ -220,7 +220,9 @@ export function claudeRequest(seed = 1): RequestParts {
       ["accept", "application/json"],
       [
         "anthropic-beta",
-        ["claude-code-20250219", "oauth-2025-04-20", "interleaved-thinking-2025-05-14"].join(","),
+        ["claude-code-20250219", "oauth-2025-04-20", "interleaved-thinking-" + "2025-05-14"].join(
+          ",",
+        ),
       ],
       ["anthropic-dangerous-direct-browser-access", "true"],
       ["anthropic-version", "2023-06-01"],
