@@ -1,11 +1,13 @@
 /**
  * Outbound DLP throughput over a 1 MiB LLM-style JSON request (messages with code and prose, a
  * base64 image, no secret), the same with a few non-ASCII chars, and the same with one AWS key
- * planted; both detectors, with a few known secrets and a canary compiled. Three ways: what the
- * proxy runs on a body it reads whole (`scanRequest`, whose quick path answers a clean JSON body),
- * what it runs on one it forwards as it arrives (`StreamedRequestScan`, fed 16 KiB parts), and the
- * full scan both fall back to (`requestSegments` + `scanSegments`). Median of the runs after a
- * warm-up, in MB/s of request body on one core. Asserts nothing about time.
+ * planted; a provider route's detectors (`token_patterns`, `known_secrets`, `credentials`), with
+ * a few known secrets and a canary compiled. Three ways: what the proxy runs on a body it reads
+ * whole (`scanRequest`, whose quick path answers a clean JSON body), what it runs on one it
+ * forwards as it arrives (`StreamedRequestScan`, fed 16 KiB parts), and the full scan both fall
+ * back to (`requestSegments` + `scanSegments`). Median of the runs after a warm-up, in MB/s of
+ * request body on one core. Then the cost of each detector group ({@linkcode benchDlpGroups}).
+ * Asserts nothing about time.
  *
  * Usage: deno run -A scripts/bench/dlp.ts [--runs N] [--size BYTES]
  *
@@ -21,6 +23,8 @@ import {
   scanSegments,
   StreamedRequestScan,
 } from "../../src/sidecar/egress/dlp/mod.ts";
+import { encodedBodyClean } from "../../src/sidecar/egress/dlp/encoded_scan.ts";
+import { OUTBOUND_DETECTORS, type OutboundDetector } from "../../src/sidecar/control/protocol.ts";
 import { llmRequestBody } from "../../tests/unit/sidecar/egress/dlp/corpus.ts";
 import { fmt, printTable, summarize } from "./stats.ts";
 
@@ -57,7 +61,10 @@ export function benchDlp(runs = 25, size = 1 << 20): DlpBenchRow[] {
     slotValues: ["egress-slot-token-" + "abcdef123456"],
     canary: "bb-canary-" + "5f1c2e9a",
   });
-  const options: ScanOptions = { detectors: ["token_patterns", "known_secrets"], secrets };
+  const options: ScanOptions = {
+    detectors: ["token_patterns", "known_secrets", "credentials"],
+    secrets,
+  };
   const limits = { maxBodyBytes: 64 << 20, maxDecodedBytes: 64 << 20 };
   const clean = llmRequestBody(size, 1);
   const key = "AKIA" + "IOSFODNN7EXAMPLE";
@@ -139,10 +146,78 @@ export function benchDlp(runs = 25, size = 1 << 20): DlpBenchRow[] {
   return rows;
 }
 
+/** One measured detector configuration. */
+export interface DlpGroupRow {
+  name: string;
+  medianMs: number;
+  mbPerSecond: number;
+}
+
+/**
+ * The cost of each detector group on the clean body: the quick path (`scanRequest`) with the
+ * groups a route kind turns on, and the full scan with one group at a time. The cases run
+ * interleaved (one run of each in turn), so a busy machine slows them alike.
+ */
+export function benchDlpGroups(runs = 25, size = 1 << 20): DlpGroupRow[] {
+  const secrets = compileSecrets({
+    knownSecrets: ["known-secret-value-" + "0001", "another known secret " + "value 2"],
+    slotValues: ["egress-slot-token-" + "abcdef123456"],
+    canary: "bb-canary-" + "5f1c2e9a",
+  });
+  const limits = { maxBodyBytes: 64 << 20, maxDecodedBytes: 64 << 20 };
+  const req = request(llmRequestBody(size, 1));
+  const segs = requestSegments(req, limits);
+  if (!segs.ok) throw new Error(segs.reason);
+  const quick = (detectors: OutboundDetector[]) => () =>
+    scanRequest(req, limits, { detectors, secrets });
+  const full = (detectors: OutboundDetector[]) => () =>
+    scanSegments(segs.segments, { detectors, secrets });
+  const cases: [string, () => unknown][] = [
+    ["scanRequest, token_patterns + known_secrets", quick(["token_patterns", "known_secrets"])],
+    [
+      "scanRequest, + credentials (provider routes)",
+      quick(["token_patterns", "known_secrets", "credentials"]),
+    ],
+    [
+      "scanRequest, + credentials + entropy",
+      quick(["token_patterns", "known_secrets", "credentials", "entropy"]),
+    ],
+    ["scanRequest, all five (manifest routes)", quick([...OUTBOUND_DETECTORS])],
+    [
+      "decoded views of the body (quick path's check)",
+      () => encodedBodyClean(req.body, () => false, []),
+    ],
+    ["requestSegments (parse, decode, views)", () => requestSegments(req, limits)],
+    ...OUTBOUND_DETECTORS.map((
+      d,
+    ): [string, () => unknown] => [`scanSegments, ${d} only`, full([d])]),
+  ];
+  for (let i = 0; i < 5; i++) for (const [, run] of cases) run();
+  const times = cases.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++) {
+    cases.forEach(([, run], k) => {
+      const started = performance.now();
+      run();
+      times[k].push(performance.now() - started);
+    });
+  }
+  const rows = cases.map(([name], k) => {
+    const median = summarize(times[k]).p50;
+    return { name, medianMs: median, mbPerSecond: req.body.length / 1e6 / (median / 1000) };
+  });
+  console.log(`\nOutbound DLP by detector group, clean body (${runs} runs each, interleaved)`);
+  printTable(
+    ["", "median", "throughput"],
+    rows.map((r) => [r.name, fmt(r.medianMs, "ms", 2), fmt(r.mbPerSecond, "MB/s", 0)]),
+  );
+  return rows;
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: { runs: { type: "string" }, size: { type: "string" } },
   });
   benchDlp(Number(values.runs ?? 25), Number(values.size ?? 1 << 20));
+  benchDlpGroups(Number(values.runs ?? 25), Number(values.size ?? 1 << 20));
 }

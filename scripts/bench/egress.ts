@@ -125,6 +125,24 @@ async function keyPem(key: CryptoKey): Promise<string> {
   return x.PemConverter.encode(await crypto.subtle.exportKey("pkcs8", key), "PRIVATE KEY") + "\n";
 }
 
+/**
+ * The SEC1 form (`EC PRIVATE KEY`, RFC 5915) of a P-256 private key, with its curve and public
+ * key: what pipelock reads (Go's `x509.ParseECPrivateKey` refuses the PKCS#8 form).
+ */
+async function ecKeyPem(key: CryptoKey): Promise<string> {
+  const jwk = await crypto.subtle.exportKey("jwk", key);
+  const bytes = (b64url: string) =>
+    Uint8Array.from(atob(b64url.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+  const der = Uint8Array.from([
+    ...[0x30, 0x77, 0x02, 0x01, 0x01], // SEQUENCE, version 1
+    ...[0x04, 0x20, ...bytes(jwk.d!)], // the private key
+    ...[0xa0, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07], // prime256v1
+    ...[0xa1, 0x44, 0x03, 0x42, 0x00, 0x04, ...bytes(jwk.x!), ...bytes(jwk.y!)], // public key
+  ]);
+  const x = await x509();
+  return x.PemConverter.encode(der.buffer, "EC PRIVATE KEY") + "\n";
+}
+
 /** A self-signed P-256 CA, valid for a day from an hour ago. */
 async function makeCa(name: string): Promise<Pem & { cert: X509.X509Certificate; key: CryptoKey }> {
   const x = await x509();
@@ -623,6 +641,12 @@ interface Target extends Endpoint {
   expectAuthorization?: string;
   /** The GET and POST bytes, built once the authority is known. */
   requests?: Requests;
+  /**
+   * How often the proxy closed the connection after a response, so the next request opened a
+   * new one (CONNECT and TLS handshake charged to that request): pipelock does so on every
+   * intercepted HTTP/1.1 connection.
+   */
+  reconnects: number;
 }
 
 interface Result {
@@ -659,6 +683,7 @@ function newTarget(name: string): Target {
     children: [],
     cleanup: [],
     checks: [],
+    reconnects: 0,
   };
 }
 
@@ -876,7 +901,7 @@ async function pipelockTarget(upstream: Upstream, target: Target, pipelock: stri
   target.cleanup.push(() => Deno.remove(dir, { recursive: true }).catch(() => {}));
   const ca = await makeCa("bot-bottle bench pipelock CA");
   await Deno.writeTextFile(`${dir}/ca.pem`, ca.certPem);
-  await Deno.writeTextFile(`${dir}/ca-key.pem`, ca.keyPem, { mode: 0o600 });
+  await Deno.writeTextFile(`${dir}/ca-key.pem`, await ecKeyPem(ca.key), { mode: 0o600 });
   await Deno.writeTextFile(`${dir}/upstream-ca.pem`, upstream.caPem);
   const port = freePort();
   await Deno.writeTextFile(`${dir}/pipelock.yaml`, pipelockConfig(port, dir));
@@ -921,8 +946,20 @@ function buildRequests(authority: string, upload: Uint8Array): Requests {
 
 /** One request on the target's connection, checked. */
 async function request(target: Target, requests: Requests, method: "GET" | "POST") {
+  const bytes = method === "GET" ? requests.get : requests.post;
+  const reused = target.client !== null;
   target.client ??= await Http1Client.open(target);
-  const response = await target.client.request(method === "GET" ? requests.get : requests.post);
+  let response: Awaited<ReturnType<Http1Client["request"]>>;
+  try {
+    response = await target.client.request(bytes);
+  } catch (error) {
+    // Closed by the proxy after the last response, without `Connection: close`: a new one.
+    if (!reused || !closedByPeer(error)) throw error;
+    target.client.close();
+    target.client = await Http1Client.open(target);
+    target.reconnects++;
+    response = await target.client.request(bytes);
+  }
   const path = method === "GET" ? "/small" : "/upload";
   const text = new TextDecoder().decode(response.body);
   if (response.status !== 200) {
@@ -942,6 +979,12 @@ async function request(target: Target, requests: Requests, method: "GET" | "POST
     target.client = null;
     throw new Error(`${method} ${path}: the proxy closed the keep-alive connection`);
   }
+}
+
+/** Whether a request failed because the peer had closed the connection. */
+function closedByPeer(error: unknown): boolean {
+  return (error instanceof Error && error.message === "the connection closed") ||
+    error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset;
 }
 
 /** Warm-up and checks before measuring; throws when the target does not do what it should. */
@@ -1157,6 +1200,12 @@ function report(results: Result[], skipped: [string, string][], targets: Target[
   }
   for (const t of targets) {
     for (const check of t.checks) console.log(`${t.name}: check: ${check}`);
+    if (t.reconnects > 0) {
+      console.log(
+        `${t.name}: closed the connection after a response ${t.reconnects} times: ` +
+          "the next request opened a new one (CONNECT and TLS handshake in its time)",
+      );
+    }
   }
   for (const r of results) {
     const o = r.outliers;

@@ -4,9 +4,11 @@
 #
 # - mitmproxy, pinned, with pip into a venv (mitmdump at <cache>/mitmproxy/bin/mitmdump);
 #   12.x needs Python >= 3.12, so an older interpreter gets the last 11.x release;
-# - pipelock, pinned, with `go install` (binary at <cache>/bin/pipelock). When the Go module
-#   proxy refuses the module, the script says so and goes on: the benchmark then reports
-#   pipelock as not measured.
+# - pipelock, pinned, with `go install` (binary at <cache>/bin/pipelock), or built with
+#   `go build ./cmd/pipelock` from a checkout named by PIPELOCK_SRC. When the Go module proxy
+#   refuses the module, the script says so and goes on: the benchmark then reports pipelock as
+#   not measured. (pipelock reads its CA key in the SEC1 form, `EC PRIVATE KEY`; egress.ts
+#   writes it so: Go's parser refuses PKCS#8 there.)
 #
 # Go and Python are used here only to install these tools. Exit code 0 when mitmproxy is
 # installed (pipelock is optional), 1 otherwise.
@@ -71,7 +73,18 @@ fi
 # --- pipelock --------------------------------------------------------------------------------
 PIPELOCK_BIN="$CACHE/bin/pipelock"
 stamp="$CACHE/bin/pipelock.version"
-if [[ -x "$PIPELOCK_BIN" && "$(cat "$stamp" 2>/dev/null)" == "$PIPELOCK_VERSION" ]]; then
+if [[ -n "${PIPELOCK_SRC:-}" ]]; then
+  want="src:$(git -C "$PIPELOCK_SRC" rev-parse --short HEAD 2>/dev/null || echo "$PIPELOCK_SRC")"
+  if [[ -x "$PIPELOCK_BIN" && "$(cat "$stamp" 2>/dev/null)" == "$want" ]]; then
+    :
+  elif out="$(cd "$PIPELOCK_SRC" && GOFLAGS=-buildvcs=false \
+    timeout 900 go build -o "$PIPELOCK_BIN" ./cmd/pipelock 2>&1)"; then
+    echo "$want" >"$stamp"
+  else
+    echo "egress_peers: pipelock not built from $PIPELOCK_SRC:" >&2
+    echo "$out" | tail -3 | sed 's/^/  /' >&2
+  fi
+elif [[ -x "$PIPELOCK_BIN" && "$(cat "$stamp" 2>/dev/null)" == "$PIPELOCK_VERSION" ]]; then
   :
 elif command -v go >/dev/null 2>&1; then
   echo "egress_peers: installing pipelock $PIPELOCK_VERSION ($PIPELOCK_MODULE)"
@@ -86,7 +99,7 @@ else
   echo "egress_peers: pipelock not installed: no go toolchain" >&2
 fi
 if [[ -x "$PIPELOCK_BIN" ]]; then
-  echo "pipelock: $("$PIPELOCK_BIN" version 2>/dev/null | head -1) ($PIPELOCK_BIN)"
+  echo "pipelock: $("$PIPELOCK_BIN" version 2>&1 | grep -m1 .) ($PIPELOCK_BIN)"
 else
   echo "pipelock: not installed (the benchmark reports it as not measured)"
 fi

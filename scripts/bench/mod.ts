@@ -7,7 +7,7 @@
 import { benchColdStart, benchPing } from "./cli.ts";
 import { benchEgress } from "./egress.ts";
 import { benchStart } from "./start.ts";
-import { benchDlp } from "./dlp.ts";
+import { benchDlp, benchDlpGroups } from "./dlp.ts";
 import { benchInbound } from "./inbound.ts";
 import { benchGitGate } from "./git_gate.ts";
 
@@ -17,5 +17,6 @@ await benchPing();
 await benchStart();
 await benchEgress();
 await benchDlp();
+benchDlpGroups();
 await benchInbound();
 await benchGitGate();

@@ -144,6 +144,7 @@ export function sidecarRoutes(plan: BottlePlan): SidecarRoute[] {
     dlp: r.dlp,
     upstream: r.upstream,
     maxBodyBytes: r.maxBodyBytes,
+    ...(r.namesPerMinute !== undefined ? { namesPerMinute: r.namesPerMinute } : {}),
   }));
 }
 

@@ -16,6 +16,7 @@ import {
   upstreamProblem,
   validateBottle,
 } from "../manifest/mod.ts";
+import { MANIFEST_OUTBOUND_DETECTORS } from "../manifest/route_rules.ts";
 import type { RouteMatch, SidecarRoute } from "../sidecar/control/protocol.ts";
 
 /**
@@ -161,7 +162,7 @@ export function parseRouteSnippet(
     auth: null,
     matches: (r.matches as RouteMatch[] | undefined) ?? null,
     dlp: {
-      outboundDetectors: r.dlp?.outbound_detectors ?? ["token_patterns", "known_secrets"],
+      outboundDetectors: r.dlp?.outbound_detectors ?? [...MANIFEST_OUTBOUND_DETECTORS],
       inboundDetectors: r.dlp?.inbound_detectors ?? ["naive_injection_detection"],
       onMatch: r.dlp?.outbound_on_match ?? "supervise",
     },

@@ -2,7 +2,7 @@ import { resolveAgent, type ResolvedAgent, type ResolvedRoute } from "../manifes
 import type { CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
 import { openCliCatalog } from "./catalog.ts";
-import { routeMatches, routeOrigin } from "./route_text.ts";
+import { routeDetectors, routeMatches, routeOrigin } from "./route_text.ts";
 import { describeInboundPolicy } from "../sidecar/egress/dlp/inbound/policy.ts";
 
 /** One env entry of `info --json`: names and kinds only, never a value. */
@@ -117,6 +117,7 @@ export function formatInfo(r: ResolvedAgent): string {
     Math.max(...r.routes.map((x) => routeOrigin(x).length), 0),
     Math.max(...r.routes.map((x) => routeMatches(x).length), 0),
     Math.max(...r.routes.map((x) => `on_match=${x.dlp.onMatch}`.length), 0),
+    Math.max(...r.routes.map((x) => routeDetectors(x).length), 0),
   ];
   r.routes.forEach((x, i) =>
     add(
@@ -127,6 +128,7 @@ export function formatInfo(r: ResolvedAgent): string {
         routeOrigin(x).padEnd(cols[2]),
         routeMatches(x).padEnd(cols[3]),
         `on_match=${x.dlp.onMatch}`.padEnd(cols[4]),
+        routeDetectors(x).padEnd(cols[5]),
         `inbound=${describeInboundPolicy(x)}`,
       ].join("  "),
     )

@@ -23,3 +23,12 @@ export function routeOrigin(r: ResolvedRoute): string {
   if (r.origin === "provider+manifest") return `provider:${r.provider}+manifest:${r.bottle}`;
   return `manifest:${r.bottle}`;
 }
+
+/**
+ * A route's outbound detector groups (SPEC §7.3 as revised): `outbound=token_patterns,…`, or
+ * `outbound=off`.
+ */
+export function routeDetectors(r: Pick<ResolvedRoute, "dlp">): string {
+  const groups = r.dlp.outboundDetectors;
+  return `outbound=${groups === false || groups.length === 0 ? "off" : groups.join(",")}`;
+}

@@ -4,4 +4,11 @@
  *
  * @module
  */
-export { BUNDLE_NAMES, routeHostProblem, upstreamProblem } from "../sidecar/net/hosts.ts";
+export {
+  BUNDLE_NAMES,
+  manifestRouteHostProblem,
+  routeHostProblem,
+  routeSuffix,
+  suffixRouteProblem,
+  upstreamProblem,
+} from "../sidecar/net/hosts.ts";

@@ -13,6 +13,7 @@ import { classifyEnv, type EnvSpec } from "./env.ts";
 import { ManifestError } from "./errors.ts";
 import type { PluginSpec } from "./plugins.ts";
 import { checkProviderSettings } from "./provider_settings.ts";
+import { MANIFEST_OUTBOUND_DETECTORS, PROVIDER_OUTBOUND_DETECTORS } from "./route_rules.ts";
 import { BUILTIN_TEMPLATES, DEFAULT_MAX_BODY_BYTES, DEFAULT_PIDS } from "./schema.ts";
 import type { AgentManifest, RouteData } from "./schema.ts";
 // The route's wire type (SPEC §6.8): the resolved route carries the same matches and DLP shape.
@@ -82,6 +83,8 @@ export interface ResolvedRoute {
   dlp: SidecarRoute["dlp"];
   upstream: string | null;
   maxBodyBytes: number;
+  /** A suffix route's distinct names per minute, when the manifest sets it. */
+  namesPerMinute?: number;
 }
 
 /** A field of the git identity and who set it. */
@@ -317,7 +320,7 @@ export function resolveRoutes(
       auth: tokenRef === undefined ? null : { scheme: "Bearer", tokenRef, slot: "" },
       matches: null,
       dlp: {
-        outboundDetectors: ["token_patterns", "known_secrets"],
+        outboundDetectors: [...PROVIDER_OUTBOUND_DETECTORS],
         inboundDetectors: ["naive_injection_detection"],
         onMatch: "redact",
       },
@@ -382,7 +385,9 @@ export function resolveRoutes(
       auth,
       matches: route.matches ?? null,
       dlp: {
-        outboundDetectors: route.dlp?.outbound_detectors ?? ["token_patterns", "known_secrets"],
+        // A route that carries the provider's token is a provider route for DLP too.
+        outboundDetectors: route.dlp?.outbound_detectors ??
+          [...(carriesToken ? PROVIDER_OUTBOUND_DETECTORS : MANIFEST_OUTBOUND_DETECTORS)],
         inboundDetectors: route.dlp?.inbound_detectors ?? ["naive_injection_detection"],
         // The model route of pi carries LLM traffic like a provider route (LESSONS 15).
         onMatch: route.dlp?.outbound_on_match ?? (carriesToken ? "redact" : "supervise"),
@@ -390,6 +395,7 @@ export function resolveRoutes(
       },
       upstream: route.upstream ?? null,
       maxBodyBytes: route.max_body_bytes ?? DEFAULT_MAX_BODY_BYTES,
+      ...(route.names_per_minute ? { namesPerMinute: route.names_per_minute } : {}),
     });
   }
   let slot = 0;

@@ -8,7 +8,8 @@
  * @module
  */
 import { z } from "zod";
-import { routeHostProblem, upstreamProblem } from "./hosts.ts";
+import { upstreamProblem } from "./hosts.ts";
+import { namesPerMinute, outboundDetectors, routeHost, routeKeysRefine } from "./route_rules.ts";
 import type { ParsedManifest } from "./parse.ts";
 import { routePatternProblem } from "./regex.ts";
 import { strict, validateData } from "./validate.ts";
@@ -183,10 +184,7 @@ const match = strict({
 });
 
 const dlp = strict({
-  outbound_detectors: z.union([
-    z.literal(false),
-    z.array(z.enum(["token_patterns", "known_secrets"])),
-  ], { error: "must be a list of token_patterns, known_secrets, or false" }).optional(),
+  outbound_detectors: outboundDetectors.optional(),
   inbound_detectors: z.union([
     z.literal(false),
     z.array(z.enum(["naive_injection_detection"])),
@@ -208,10 +206,8 @@ const auth = z.preprocess(
 );
 
 const route = strict({
-  host: z.string().superRefine((h, ctx) => {
-    const problem = routeHostProblem(h);
-    if (problem) ctx.addIssue({ code: "custom", message: problem });
-  }),
+  host: routeHost,
+  names_per_minute: namesPerMinute.optional(),
   ports: z.array(port).min(1).max(64).optional(),
   auth: auth.optional(),
   matches: z.array(match).min(1).max(256).optional(),
@@ -246,6 +242,7 @@ const egress = strict({
           message: `repeats the host of egress.routes[${first}]: one route per host`,
         });
       } else seen.set(host, i);
+      routeKeysRefine(r, i, ctx);
     });
   }).optional(),
 }, {

@@ -52,7 +52,7 @@ engineTest("pi: settings and auth_token alone give a working model, key injected
     new RegExp(
       `^egress +${
         MODEL_HOST.replaceAll(".", "\\.")
-      } +Bearer +provider:pi\\+manifest:pi-settings +all +on_match=redact +inbound=off \\(provider route\\)$`,
+      } +Bearer +provider:pi\\+manifest:pi-settings +all +on_match=redact +outbound=token_patterns,known_secrets,credentials +inbound=off \\(provider route\\)$`,
       "m",
     ),
   );

@@ -17,6 +17,7 @@ import {
   type InboundOnMatch,
   isRecord,
   type OnMatch,
+  OUTBOUND_DETECTORS as OUTBOUND_DETECTOR_NAMES,
   type OutboundDetector,
   type RouteHeaderRule,
   type RouteMatch,
@@ -193,7 +194,7 @@ export function routeRegex(value: string): RegExp {
 
 const PATH_TYPES = new Set(["prefix", "exact", "regex"]);
 const HEADER_TYPES = new Set(["exact", "regex", "present"]);
-const OUTBOUND_DETECTORS = new Set(["token_patterns", "known_secrets"]);
+const OUTBOUND_DETECTORS = new Set<string>(OUTBOUND_DETECTOR_NAMES);
 const INBOUND_DETECTORS = new Set(["naive_injection_detection"]);
 const MATCH_KEYS = new Set(["paths", "methods", "headers"]);
 
@@ -329,6 +330,10 @@ export function parseRoute(route: unknown, path: string): SidecarRoute {
   ) {
     throw invalid(`${path}.maxBodyBytes`, "must be a non-negative integer");
   }
+  const perMinute = route.namesPerMinute;
+  if (perMinute !== undefined && !(Number.isSafeInteger(perMinute) && (perMinute as number) > 0)) {
+    throw invalid(`${path}.namesPerMinute`, "must be a positive integer when set");
+  }
   return {
     host: route.host,
     ports: [...route.ports],
@@ -345,6 +350,7 @@ export function parseRoute(route: unknown, path: string): SidecarRoute {
     },
     upstream: route.upstream,
     maxBodyBytes: route.maxBodyBytes,
+    ...(perMinute === undefined ? {} : { namesPerMinute: perMinute as number }),
   };
 }
 
@@ -372,5 +378,6 @@ export function routeTable(routes: readonly SidecarRoute[]): SidecarRoute[] {
     },
     upstream: route.upstream,
     maxBodyBytes: route.maxBodyBytes,
+    ...(route.namesPerMinute === undefined ? {} : { namesPerMinute: route.namesPerMinute }),
   }));
 }

@@ -100,8 +100,17 @@ export interface RouteMatch {
   headers?: RouteHeaderRule[];
 }
 
-/** The outbound DLP detectors a route can name. */
-export type OutboundDetector = "token_patterns" | "known_secrets";
+/** The outbound DLP detector groups a route can name (SPEC §7.3 as revised). */
+export const OUTBOUND_DETECTORS = [
+  "token_patterns",
+  "known_secrets",
+  "credentials",
+  "financial",
+  "entropy",
+] as const;
+
+/** An outbound DLP detector group. */
+export type OutboundDetector = typeof OUTBOUND_DETECTORS[number];
 
 /** The inbound detectors a route can name. */
 export type InboundDetector = "naive_injection_detection";
@@ -133,6 +142,11 @@ export interface SidecarRoute {
   };
   upstream: string | null;
   maxBodyBytes: number;
+  /**
+   * For a suffix route (`host` `*.example.com`): most distinct names under it per minute
+   * (absent: the default of `egress/suffix_names.ts`). Ignored on exact routes.
+   */
+  namesPerMinute?: number;
 }
 
 /** The sidecar's configuration, sent once after start. Holds the bottle's secrets. */

@@ -12,6 +12,7 @@ import type { SocketReader } from "./conn.ts";
 import type { RequestFacts } from "./decide.ts";
 import type { Responder } from "./respond.ts";
 import type { EgressState } from "./state.ts";
+import type { SuffixNameWindow } from "./suffix_routes.ts";
 import type { UpstreamPool } from "./upstream_pool.ts";
 
 /** The proxy's parts that outlive a request. */
@@ -23,6 +24,8 @@ export interface ProxyContext {
   state(): EgressState;
   /** Where `supervise` routes hold flagged requests; null: no approver (blocks at once). */
   supervisor: HoldPort | null;
+  /** The distinct names each suffix route saw in the last minute (absent: no cap). */
+  suffixNames?: SuffixNameWindow;
 }
 
 /** What the proxy asks of the supervisor (`../supervise/supervisor.ts`). */

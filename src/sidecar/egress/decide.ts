@@ -4,9 +4,11 @@
  * step here is a table test in `tests/unit/sidecar/egress/decide_test.ts`.
  *
  * Order: `_egress.local` → git smart-HTTP push → host and port on the allowlist (IP literals
- * never match) → authority agreement (CONNECT host = SNI = `Host`; plain: URI host = `Host`)
- * → routes with `auth` only over intercepted TLS → `matches` (normalised paths; encoded
- * slashes or dot segments that change the outcome block).
+ * never match; a name under a suffix route takes it when no exact route names it, and its
+ * labels left of the suffix must not carry data: `suffix_routes.ts`) → authority agreement
+ * (CONNECT host = SNI = `Host`; plain: URI host = `Host`) → routes with `auth` only over
+ * intercepted TLS → `matches` (normalised paths; encoded slashes or dot segments that change
+ * the outcome block).
  *
  * A `CONNECT` is decided on its host alone ({@linkcode decideConnect}): every valid host name
  * gets an intercepted tunnel, so the block of an unlisted host or port is a 403 the agent reads
@@ -18,8 +20,10 @@
  */
 import { routeRegex } from "../control/config.ts";
 import type { RouteMatch, SidecarRoute } from "../control/protocol.ts";
+import { routeSuffix } from "../net/hosts.ts";
 import { classifyConnectHost } from "./connect_host.ts";
 import { headerValues, type ParsedTarget, parseHostHeader } from "./http1.ts";
+import { routeFor, suffixHostBlock } from "./suffix_routes.ts";
 
 /** The rule names of SPEC §7.6. */
 export type BlockRule =
@@ -73,6 +77,8 @@ export function isBlock<T extends object>(result: T | Block): result is Block {
 /** A compiled route. */
 export interface Route extends SidecarRoute {
   compiled: CompiledMatch[] | null;
+  /** For a suffix route (`*.example.com`): `example.com`; else null. */
+  suffix: string | null;
 }
 
 interface CompiledMatch {
@@ -94,6 +100,7 @@ export function compileRoutes(routes: readonly SidecarRoute[]): Route[] {
     ...r,
     host: r.host.toLowerCase(),
     compiled: r.matches === null ? null : r.matches.map(compileMatch),
+    suffix: routeSuffix(r.host),
   }));
 }
 
@@ -171,7 +178,7 @@ export function findRoute(
       message: "IP addresses are never allow-listed; use a hostname that is on the allowlist.",
     };
   }
-  const route = routes.find((r) => r.host === h);
+  const route = routeFor(routes, h);
   if (!route) {
     return {
       block: "host_not_allowlisted",
@@ -334,6 +341,8 @@ export function decideRequest(routes: readonly Route[], facts: RequestFacts): Al
   }
   const found = findRoute(routes, host, port);
   if ("block" in found) return found;
+  const labels = suffixHostBlock(found, host.toLowerCase().replace(/\.$/, ""));
+  if (labels !== null) return labels;
   if (!tunnel && found.auth !== null) {
     return {
       block: "plain_http_with_auth",
@@ -400,7 +409,12 @@ export function decideConnect(routes: readonly Route[], host: string): ConnectDe
       message: `The CONNECT host is not a valid host name: ${kind.reason}.`,
     };
   }
-  return { name: kind.name, listed: routes.some((r) => r.host === kind.name) };
+  // A name under a suffix route counts as listed unless its labels would be refused.
+  const route = routeFor(routes, kind.name);
+  return {
+    name: kind.name,
+    listed: route !== undefined && suffixHostBlock(route, kind.name) === null,
+  };
 }
 
 /** Headers the proxy never forwards from the agent (step 7 drops `Authorization` too). */

@@ -1,7 +1,8 @@
 /**
  * One request of a connection, from its head to the end of its answer (SPEC §7.2): the target
  * parsed, `_egress.local` answered, the framing checked, the request decided (`decide.ts`,
- * steps 2–6), then forwarded while its body arrives (`streamed.ts`) or read whole first
+ * steps 2–6; a name under a suffix route also counts against that route's distinct names per
+ * minute, `suffix_routes.ts`), then forwarded while its body arrives (`streamed.ts`) or read whole first
  * (`forward_request.ts`, where `flow.ts` plans steps 7–9).
  *
  * @module
@@ -15,6 +16,7 @@ import {
   decideRequest,
   INTROSPECTION_HOST,
   isBlock,
+  type Route,
 } from "./decide.ts";
 import { StreamedRequestScan } from "./dlp/mod.ts";
 import { canStream, routePolicy } from "./flow.ts";
@@ -28,6 +30,7 @@ import {
 } from "./http1.ts";
 import { jsonResponse } from "./respond.ts";
 import { forwardStreamed } from "./streamed.ts";
+import { namesPerMinute } from "./suffix_routes.ts";
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
 
@@ -75,6 +78,11 @@ export async function handleRequest(
     return framing.kind === "none";
   }
   const route = allow.route;
+  const capped = suffixCap(ctx, route, allow.host);
+  if (capped !== null) {
+    await ctx.responder.refuse(out, capped, site, framing.kind === "none");
+    return framing.kind === "none";
+  }
   const upgrade = (headerValue(head.headers, "upgrade") ?? "").toLowerCase() === "websocket";
   const req: AllowedRequest = { head, allow, state, policy: routePolicy(route), upgrade };
   // A client waiting for 100 Continue (curl does above 1 MiB) is told to send the body now;
@@ -104,6 +112,21 @@ export async function handleRequest(
     if (scan !== null) return await forwardStreamed(ctx, agent, { ...req, length, scan, headers });
   }
   return await forwardBuffered(ctx, agent, req, framing);
+}
+
+/**
+ * The block of a name under a suffix route past the route's distinct names per minute
+ * (`suffix_routes.ts`), or null.
+ */
+function suffixCap(ctx: ProxyContext, route: Route, host: string): Block | null {
+  if (route.suffix === null || ctx.suffixNames === undefined) return null;
+  const cap = namesPerMinute(route);
+  if (ctx.suffixNames.admit(route.suffix, host, cap, Date.now())) return null;
+  return {
+    block: "host_not_allowlisted",
+    message: `${host} is refused: the route for *.${route.suffix} admits at most ${cap} ` +
+      "distinct names per minute, and that many were used in the last minute.",
+  };
 }
 
 /** Answers `http://_egress.local/…` (SPEC §7.8): the live routes, never values. */

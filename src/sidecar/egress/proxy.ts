@@ -31,6 +31,7 @@ import { handleRequest, wantsClose } from "./exchange.ts";
 import { parseRequestHead, parseTarget, type RequestHead } from "./http1.ts";
 import { Responder } from "./respond.ts";
 import { EgressStateCache } from "./state.ts";
+import { SuffixNameWindow } from "./suffix_routes.ts";
 import { UpstreamPool } from "./upstream_pool.ts";
 
 /** What the proxy needs. */
@@ -76,6 +77,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     }),
     state: () => states.current(),
     supervisor: options.supervisor ?? null,
+    suffixNames: new SuffixNameWindow(),
   };
   const sockets = new Set<net.Socket>();
   const closed = settleable();

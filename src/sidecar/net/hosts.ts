@@ -1,11 +1,15 @@
 /**
- * Rules for route hosts and upstreams (SPEC §4.2, §7.2 step 3a), pure; the manifest loader and
- * the sidecar's `request-egress-route` (SPEC §9.2) share them. A route host is an exact,
- * public, fully qualified DNS name: no wildcards, ports, IP literals, loopback or local-network
- * names, and none of the names that exist only inside a bottle.
+ * Rules for route hosts and upstreams (SPEC §4.2, §7.2 step 3a); the manifest loader and the
+ * sidecar's `request-egress-route` (SPEC §9.2) share them. A route host is an exact, public,
+ * fully qualified DNS name: no wildcards, ports, IP literals, loopback or local-network names,
+ * and none of the names that exist only inside a bottle. A manifest may also name a suffix
+ * (`*.example.com`, SPEC §4.2 as revised): one leading `*.`, then a host those rules accept
+ * that is not a public suffix ({@linkcode suffixRouteProblem}; the list is read from disk).
  *
  * @module
  */
+
+import { isPublicSuffix } from "./public_suffix.ts";
 
 /** Names that resolve only inside a bottle's network (the sidecar's services). */
 export const BUNDLE_NAMES: readonly string[] = ["egress", "git-gate", "supervise", "forge"];
@@ -63,4 +67,38 @@ export function upstreamProblem(upstream: string): string | undefined {
   const port = Number(m[2]);
   if (port < 1 || port > 65535) return "port must be between 1 and 65535";
   return undefined;
+}
+
+/** The suffix of a suffix route host (`example.com` for `*.example.com`), or null. */
+export function routeSuffix(host: string): string | null {
+  return host.startsWith("*.") ? host.slice(2).toLowerCase() : null;
+}
+
+/**
+ * Checks a suffix route host (`*.example.com`); returns what is wrong (no value echoed) or
+ * `undefined`. The part after `*.` must be a route host of its own and not a public suffix
+ * (Public Suffix List, both sections: `*.com`, `*.co.uk` and `*.github.io` are refused).
+ *
+ * @example
+ * ```ts
+ * suffixRouteProblem("*.example.com"); // undefined
+ * suffixRouteProblem("*.co.uk"); // "must not be a public suffix: …"
+ * ```
+ * @throws {Error} when the vendored Public Suffix List cannot be read.
+ */
+export function suffixRouteProblem(host: string): string | undefined {
+  const suffix = routeSuffix(host);
+  if (suffix === null) return 'must start with "*." to name a suffix';
+  const problem = routeHostProblem(suffix);
+  if (problem !== undefined) return `after "*.": ${problem}`;
+  if (isPublicSuffix(suffix)) {
+    return `must not be a public suffix: names under ${suffix} belong to different owners ` +
+      "(name the hosts one by one, or a suffix you control)";
+  }
+  return undefined;
+}
+
+/** Checks a manifest route host: an exact host, or a suffix (`*.example.com`). */
+export function manifestRouteHostProblem(host: string): string | undefined {
+  return host.startsWith("*.") ? suffixRouteProblem(host) : routeHostProblem(host);
 }

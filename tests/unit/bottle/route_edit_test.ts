@@ -50,10 +50,16 @@ Deno.test("parseRouteSnippet() returns the edited route with the manifest's defa
   const edit = parseRouteSnippet(text, requestedRoute(), FILE);
   assert.equal(edit.kind, "route");
   if (edit.kind !== "route") return;
+  const requested = requestedRoute("files.pythonhosted.org");
   assert.deepEqual(edit.route, {
-    ...requestedRoute("files.pythonhosted.org"),
+    ...requested,
     ports: [443, 80],
     matches: null,
+    // A manifest route's detectors: every group.
+    dlp: {
+      ...requested.dlp,
+      outboundDetectors: ["token_patterns", "known_secrets", "credentials", "financial", "entropy"],
+    },
   });
 });
 

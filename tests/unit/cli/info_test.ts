@@ -37,15 +37,15 @@ Deno.test("info prints the SPEC §5.3 facts: chain, identity with provenance, ro
   );
   assert.match(
     text,
-    /^egress +api\.anthropic\.com +Bearer +provider:claude +all +on_match=redact +inbound=off \(provider route\)$/m,
+    /^egress +api\.anthropic\.com +Bearer +provider:claude +all +on_match=redact +outbound=token_patterns,known_secrets,credentials +inbound=off \(provider route\)$/m,
   );
   assert.match(
     text,
-    /^ +gitea\.example\.com +token +manifest:gitea-dev +1 rule +on_match=supervise +inbound=default$/m,
+    /^ +gitea\.example\.com +token +manifest:gitea-dev +1 rule +on_match=supervise +outbound=token_patterns,known_secrets,credentials,financial,entropy +inbound=default$/m,
   );
   assert.match(
     text,
-    /^ +registry\.npmjs\.org +- +manifest:gitea-dev +GET +on_match=supervise +inbound=default$/m,
+    /^ +registry\.npmjs\.org +- +manifest:gitea-dev +GET +on_match=supervise +outbound=\S+ +inbound=default$/m,
   );
   assert.match(
     text,

@@ -144,6 +144,47 @@ Deno.test("resolveAgent: a manifest route on a provider host narrows it (provide
   assert.equal(r.routes[0].bottle, "claude");
 });
 
+Deno.test("resolveAgent: detector defaults per route kind; a manifest may turn groups on or off", () => {
+  const catalog = memoryCatalog({
+    claude:
+      `${CLAUDE}\negress: {routes: [{host: '*.files.example.com', names_per_minute: 12}, {host: a.example.com, dlp: {outbound_detectors: [known_secrets]}}]}`,
+  }, AGENTS);
+  const r = resolveAgent(catalog, "plain");
+  const by = (host: string) => r.routes.find((x) => x.host === host)!;
+  // Provider routes: the conversation quotes code and keys (LESSONS 15).
+  assert.deepEqual(by("api.anthropic.com").dlp.outboundDetectors, [
+    "token_patterns",
+    "known_secrets",
+    "credentials",
+  ]);
+  assert.equal(by("api.anthropic.com").dlp.onMatch, "redact");
+  // Manifest routes: every group.
+  assert.deepEqual(by("*.files.example.com").dlp.outboundDetectors, [
+    "token_patterns",
+    "known_secrets",
+    "credentials",
+    "financial",
+    "entropy",
+  ]);
+  assert.equal(by("*.files.example.com").namesPerMinute, 12);
+  assert.deepEqual(by("a.example.com").dlp.outboundDetectors, ["known_secrets"]);
+  // A manifest route on the provider host turns the other groups on.
+  const on = resolveAgent(
+    memoryCatalog({
+      claude:
+        `${CLAUDE}\negress: {routes: [{host: api.anthropic.com, dlp: {outbound_detectors: [token_patterns, known_secrets, credentials, financial, entropy]}}]}`,
+    }, AGENTS),
+    "plain",
+  );
+  assert.deepEqual(on.routes[0].dlp.outboundDetectors, [
+    "token_patterns",
+    "known_secrets",
+    "credentials",
+    "financial",
+    "entropy",
+  ]);
+});
+
 Deno.test("resolveAgent: manifest auth on a provider host is a load error", () => {
   const catalog = memoryCatalog({
     claude:

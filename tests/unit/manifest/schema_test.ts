@@ -29,6 +29,23 @@ Deno.test("validateBottle accepts the SPEC §4.6 example", () => {
   assert.equal(b.data["git-gate"]?.repos?.api.key?.provider, "gitea");
 });
 
+Deno.test("validateBottle accepts a suffix route with a names cap and every detector group", () => {
+  const b = bottle(
+    "egress: {routes: [{host: '*.files.example.com', names_per_minute: 10, dlp: " +
+      "{outbound_detectors: [token_patterns, known_secrets, credentials, financial, entropy]}}]}",
+  );
+  const r = b.data.egress!.routes![0];
+  assert.equal(r.host, "*.files.example.com");
+  assert.equal(r.names_per_minute, 10);
+  assert.deepEqual(r.dlp?.outbound_detectors, [
+    "token_patterns",
+    "known_secrets",
+    "credentials",
+    "financial",
+    "entropy",
+  ]);
+});
+
 Deno.test("validateAgent accepts the SPEC §4.6 agent and the ignored sub-agent keys", () => {
   const a = agent(
     "bottle: gitea-dev\nskills: [write-prd]\ngit-gate: {user: {name: implementer, email: bot+implementer@example.com}}\nname: x\ndescription: y\nmodel: opus\ncolor: red\nmemory: {a: 1}",
@@ -221,9 +238,39 @@ const bottleErrors: ErrorCase[] = [
   },
   {
     name: "an unknown DLP detector",
-    yaml: "egress: {routes: [{host: a.example.com, dlp: {outbound_detectors: [entropy]}}]}",
+    yaml: "egress: {routes: [{host: a.example.com, dlp: {outbound_detectors: [luhn]}}]}",
     path: "egress.routes[0].dlp.outbound_detectors",
-    message: /token_patterns, known_secrets, or false/,
+    message: /token_patterns, known_secrets, credentials, financial, entropy, or false/,
+  },
+  {
+    name: "auth on a suffix route",
+    yaml: "egress: {routes: [{host: '*.example.com', auth: {scheme: Bearer, token_ref: T}}]}",
+    path: "egress.routes[0].auth",
+    message: /cannot be set on a suffix route/,
+  },
+  {
+    name: "names_per_minute on an exact route",
+    yaml: "egress: {routes: [{host: a.example.com, names_per_minute: 5}]}",
+    path: "egress.routes[0].names_per_minute",
+    message: /suffix routes only/,
+  },
+  {
+    name: "a suffix that is a public suffix (ICANN section)",
+    yaml: "egress: {routes: [{host: '*.co.uk'}]}",
+    path: "egress.routes[0].host",
+    message: /must not be a public suffix/,
+  },
+  {
+    name: "a suffix that is a public suffix (private section)",
+    yaml: "egress: {routes: [{host: '*.github.io'}]}",
+    path: "egress.routes[0].host",
+    message: /must not be a public suffix/,
+  },
+  {
+    name: "a wildcard inside a suffix",
+    yaml: "egress: {routes: [{host: '*.*.example.com'}]}",
+    path: "egress.routes[0].host",
+    message: /wildcards/,
   },
   {
     name: "an unknown on-match policy",
@@ -360,7 +407,8 @@ const hostCases: [string, RegExp][] = [
   ["0x7f.1", /IP literals/],
   ["[::1]", /IP literals/],
   ["fe80::1", /IP literals/],
-  ["*.example.com", /wildcards/],
+  ["api.*.example.com", /wildcards/],
+  ["*example.com", /wildcards/],
   ["example.com:8443", /without a port/],
   ["https://example.com", /not a URL/],
   ["example.com.", /trailing dot/],

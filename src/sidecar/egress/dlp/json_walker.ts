@@ -61,6 +61,11 @@ export class JsonWalker {
     return this.#state.firstNonAscii;
   }
 
+  /** The offsets of the `\/` and `\u` escapes read so far, ascending. */
+  get escapes(): readonly number[] {
+    return this.#state.escapes;
+  }
+
   /** Where the walk gave up, or -1. */
   get failedAt(): number {
     return this.#state.failed;
@@ -79,7 +84,7 @@ export class JsonWalker {
       const open = m[k + 1];
       this.#report([m[k], m[k + 2]], (literal, start) => strings.push(open, literal, start));
     }
-    return { ascii: s.ascii, raw, strings, spans: s.spans };
+    return { ascii: s.ascii, raw, strings, spans: s.spans, escapes: s.escapes };
   }
 }
 
@@ -93,6 +98,8 @@ export interface JsonWalk {
   strings: number[];
   /** `[open, close]` of each string with a hit. */
   spans: number[];
+  /** Offsets of the `\/` and `\uXXXX` escapes (where a string's text differs from its bytes). */
+  escapes: number[];
 }
 
 /** The one-char JSON escapes and the unit each stands for. */
@@ -187,6 +194,8 @@ export interface WalkState {
   raw: number[];
   strings: number[];
   spans: number[];
+  /** Offsets of `\/` and `\u` escapes. */
+  escapes: number[];
 }
 
 function walkState(): WalkState {
@@ -206,6 +215,7 @@ function walkState(): WalkState {
     raw: [],
     strings: [],
     spans: [],
+    escapes: [],
   };
 }
 
@@ -246,6 +256,7 @@ export function walkJson(
   const raw = s.raw;
   const strings = s.strings;
   const spans = s.spans;
+  const escapes = s.escapes;
   const rawBefore = raw.length;
   // The byte offset at the first string mark of this part (a string mark holds a unit index).
   let stringMark = -1;
@@ -363,6 +374,7 @@ export function walkJson(
       const e = x === 92 && i + 1 < n ? bytes[i + 1] : 0;
       const single = e < 128 ? ESCAPES[e] : 0;
       if (single !== 0) {
+        if (single === 47) escapes.push(i);
         a = delta[a + classes[x]];
         if (a < 0) {
           raw.push(a, i);
@@ -395,6 +407,7 @@ export function walkJson(
         }
         const e = bytes[j++];
         unit = -1;
+        escapes.push(i);
         if (e === 117 /* u */ && j + 4 <= n) {
           unit = 0;
           for (const end = j + 4; j < end; j++) {

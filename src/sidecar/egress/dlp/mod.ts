@@ -5,9 +5,13 @@
  * Outbound, the proxy calls {@linkcode scanRequest}: the answer of {@linkcode requestSegments}
  * then {@linkcode scanSegments}, with a quick path for the common clean JSON body. The first
  * cuts a request into texts (hostname, path, query, headers, and the decoded body with a
- * location per JSON string, form field or multipart part, plus the raw body as latin-1), the
- * second runs `token_patterns` ({@link TOKEN_RULES}) and `known_secrets` (compiled once per
- * config by {@linkcode compileSecrets}; the canary is always searched) over them. Under the
+ * location per JSON string, form field or multipart part, plus the raw body as latin-1), each
+ * with its decoded views (URL-decoding rounds, base64/base64url/hex tokens: `encoded.ts`); the
+ * second runs the route's detector groups over them: `token_patterns` ({@link TOKEN_RULES}),
+ * `known_secrets` (compiled once per config by {@linkcode compileSecrets}; the canary is always
+ * searched), `credentials` (assignments, named fields, URL passwords), `financial` (cards,
+ * IBANs, crypto keys and seed phrases, checksum-validated) and `entropy` (random-looking URL
+ * parts). {@linkcode hostnameLabelsProblem} judges the names of suffix routes. Under the
  * `redact` policy, {@linkcode redactRequest} replaces each match where it sits, then the
  * request is scanned again. Findings say
  * where and what, never the value: the context around a match has every match masked.
@@ -35,16 +39,21 @@
 export type {
   BodyResult,
   Detector,
+  DetectorGroup,
   Finding,
   RequestParts,
   Segment,
   SegmentLimits,
 } from "./types.ts";
-export { REDACTED } from "./types.ts";
+export { DETECTOR_GROUPS, REDACTED } from "./types.ts";
 export { compileSecrets, type SecretSet, type SecretsInput } from "./secrets.ts";
 export { type ScanOptions, scanSegments } from "./scan.ts";
 export { requestSegments } from "./segments.ts";
 export { type RequestScan, scanRequest, StreamedRequestScan } from "./request.ts";
 export { redactRequest } from "./redact.ts";
 export * from "./inbound/mod.ts";
-export { TOKEN_RULES, type TokenRule } from "./rules.ts";
+export { CREDENTIAL_RULES, TOKEN_RULES, type TokenRule } from "./rules.ts";
+export { hostnameLabelsProblem } from "./hostname.ts";
+export { randomLooking } from "./entropy.ts";
+export { financialMatches } from "./financial.ts";
+export { isPlaceholder } from "./credentials.ts";

@@ -20,8 +20,9 @@ import { latin1 } from "./bytes.ts";
 import { charsetEncoding } from "./charset.ts";
 import { contentCodings } from "./content_encoding.ts";
 import { jsonShapeValid, stringTokenValue } from "./json.ts";
-import { type Candidate, confirmer, type ScanOptions, scanSegments } from "./scan.ts";
-import { compiledOf } from "./secrets.ts";
+import { encodedBodyClean, EncodedScanner } from "./encoded_scan.ts";
+import { type Candidate, confirmer, literalFlags, type ScanOptions, scanSegments } from "./scan.ts";
+import { compiledOf, type CompiledSecrets } from "./secrets.ts";
 import { headerValue, isJson, parseContentType, requestSegments } from "./segments.ts";
 import type { JsonWalk } from "./json_walker.ts";
 import type { Finding, RequestParts, Segment, SegmentLimits } from "./types.ts";
@@ -60,16 +61,37 @@ export function scanRequest(
   limits: SegmentLimits,
   options: ScanOptions,
 ): RequestScan {
-  if (quickEligible(req, req.body.length, limits)) {
+  if (quickEligible(req, req.body.length, limits, options)) {
     const head = cleanHead(req, limits, options);
     if (head !== null) {
       const c = compiledOf(options.secrets);
-      if (walkClean(c.search.scanJsonLatin1(req.body), req.body, options)) {
+      const text = latin1(req.body);
+      const walk = c.search.scanJsonLatin1(req.body);
+      if (
+        walkClean(walk, req.body, options, text) &&
+        encodedBodyClean(req.body, confirmsIn(options), walk!.escapes, text)
+      ) {
         return { ok: true, findings: [], segments: head };
       }
     }
   }
   return fullScan(req, limits, options);
+}
+
+/** Whether the literal detectors confirm anything in a decoded text. */
+function confirmsIn(options: ScanOptions): (text: string) => boolean {
+  const c = compiledOf(options.secrets);
+  const flags = literalFlags(options.detectors);
+  return (text) => {
+    const out: Candidate[] = [];
+    if (text.length >= c.search.minLength) c.search.scan(text, confirmer(text, 0, c, flags, out));
+    return out.length > 0;
+  };
+}
+
+/** A scanner of a JSON body's decoded views as it arrives, checked by the literal detectors. */
+function encodedScanner(options: ScanOptions): EncodedScanner {
+  return new EncodedScanner(confirmsIn(options));
 }
 
 function fullScan(req: RequestParts, limits: SegmentLimits, options: ScanOptions): RequestScan {
@@ -86,10 +108,17 @@ function cleanHead(req: RequestParts, limits: SegmentLimits, options: ScanOption
 
 /**
  * Whether the full scan would treat the body as a UTF-8 JSON text as it is: a JSON content
- * type with no charset or a UTF-8 one, no content coding but identity, within the size limit.
+ * type with no charset or a UTF-8 one, no content coding but identity, within the size limit;
+ * and whether the route's detectors are all found from literals (`financial` is not).
  */
-function quickEligible(req: RequestParts, length: number, limits: SegmentLimits): boolean {
+function quickEligible(
+  req: RequestParts,
+  length: number,
+  limits: SegmentLimits,
+  options: ScanOptions,
+): boolean {
   if (length === 0 || length > limits.maxBodyBytes) return false;
+  if (options.detectors.includes("financial")) return false;
   if (contentCodings(headerValue(req.headers, "content-encoding") ?? "").length > 0) return false;
   const { type, params } = parseContentType(headerValue(req.headers, "content-type") ?? "");
   if (!isJson(type)) return false;
@@ -103,10 +132,14 @@ const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
  * True only when the full scan of this JSON body (its decoded strings and its raw bytes) would
  * confirm nothing, given the body's walk. False means "not known": the caller runs the full scan.
  */
-function walkClean(walk: JsonWalk | null, body: Uint8Array, options: ScanOptions): boolean {
+function walkClean(
+  walk: JsonWalk | null,
+  body: Uint8Array,
+  options: ScanOptions,
+  latin1Body?: string,
+): boolean {
   const c = compiledOf(options.secrets);
-  const tokens = options.detectors.includes("token_patterns");
-  const known = options.detectors.includes("known_secrets");
+  const flags = literalFlags(options.detectors);
   if (walk === null) return false;
   // With a byte above 0x7F, a body the tokenizer refuses is also scanned as decoded text as a
   // whole, which the walk did not read: only a body it accepts is answered here. (The walk
@@ -114,10 +147,10 @@ function walkClean(walk: JsonWalk | null, body: Uint8Array, options: ScanOptions
   if (!walk.ascii && !jsonShapeValid(body)) return false;
   const out: Candidate[] = [];
   // The body as latin-1, for confirming raw hits and, in an ASCII body, slicing string tokens.
-  let text: string | undefined;
+  let text: string | undefined = latin1Body;
   if (walk.raw.length > 0) {
-    text = latin1(body);
-    const hit = confirmer(text, 0, c, tokens, known, out);
+    text ??= latin1(body);
+    const hit = confirmer(text, 0, c, flags, out);
     for (let k = 0; k < walk.raw.length; k += 2) {
       hit(walk.raw[k], walk.raw[k + 1]);
       if (out.length > 0) return false;
@@ -127,6 +160,7 @@ function walkClean(walk: JsonWalk | null, body: Uint8Array, options: ScanOptions
   const close = new Map<number, number>();
   for (let k = 0; k < walk.spans.length; k += 2) close.set(walk.spans[k], walk.spans[k + 1]);
   let current = -1;
+  let stringValue = "";
   let hit: ((literal: number, start: number) => void) | undefined;
   for (let k = 0; k < walk.strings.length; k += 3) {
     const open = walk.strings[k];
@@ -137,13 +171,36 @@ function walkClean(walk: JsonWalk | null, body: Uint8Array, options: ScanOptions
         : utf8Decoder.decode(body.subarray(open, end));
       const value = stringTokenValue(token, token.includes("\\"));
       if (value === null) return false;
-      hit = confirmer(value, 0, c, tokens, known, out);
+      hit = confirmer(value, 0, c, flags, out);
       current = open;
+      stringValue = value;
     }
-    hit!(walk.strings[k + 1], walk.strings[k + 2]);
+    const literal = walk.strings[k + 1];
+    const start = walk.strings[k + 2];
+    // A credential word ending a string may be a JSON key: the full scan checks that member's
+    // value by its name (`fields.ts`), which the walk cannot: leave it to the full scan.
+    if (flags.credentials && keyLike(c, literal, start, stringValue)) return false;
+    hit!(literal, start);
     if (out.length > 0) return false;
   }
   return true;
+}
+
+/** Whether a keyword hit of a `credentials` rule ends its string (a name such as `db_password`). */
+function keyLike(c: CompiledSecrets, literal: number, start: number, value: string): boolean {
+  const meaning = c.meanings[literal];
+  if (meaning.kind !== "keyword" || !meaning.rules.some((r) => r.detector === "credentials")) {
+    return false;
+  }
+  // What follows the keyword: nothing, `key`, or `_key`/`-key` (any case).
+  let at = start + c.search.lengthOf(literal);
+  const rest = value.length - at;
+  if (rest === 0) return true;
+  const sep = value.charCodeAt(at);
+  if (rest === 4 && (sep === 95 || sep === 45)) at++;
+  else if (rest !== 3) return false;
+  return (value.charCodeAt(at) | 32) === 107 && (value.charCodeAt(at + 1) | 32) === 101 &&
+    (value.charCodeAt(at + 2) | 32) === 121;
 }
 
 /**
@@ -173,6 +230,7 @@ export class StreamedRequestScan {
   readonly #walker;
   readonly #hold: number;
   readonly #guardNonAscii: boolean;
+  readonly #encoded: EncodedScanner;
 
   private constructor(
     req: RequestParts,
@@ -188,6 +246,7 @@ export class StreamedRequestScan {
     this.#walker = c.search.jsonWalker();
     this.#hold = c.search.maxRawSpan;
     this.#guardNonAscii = c.values.some((v) => /[^\0-\x7f]/.test(v) && /["\\]/.test(v));
+    this.#encoded = encodedScanner(options);
   }
 
   /**
@@ -201,7 +260,7 @@ export class StreamedRequestScan {
     limits: SegmentLimits,
     options: ScanOptions,
   ): StreamedRequestScan | null {
-    if (!quickEligible(req, length, limits)) return null;
+    if (!quickEligible(req, length, limits, options)) return null;
     const head = cleanHead(req, limits, options);
     return head === null ? null : new StreamedRequestScan(req, limits, options, head);
   }
@@ -216,6 +275,10 @@ export class StreamedRequestScan {
     let end = w.walked;
     if (w.firstMark >= 0) end = Math.min(end, w.firstMark);
     if (this.#guardNonAscii && w.firstNonAscii >= 0) end = Math.min(end, w.firstNonAscii);
+    const e = this.#encoded;
+    if (w.failedAt < 0) e.feed(body, w.walked, false, w.escapes);
+    end = Math.min(end, e.safeEnd);
+    if (e.firstHit >= 0) end = Math.min(end, e.firstHit);
     return Math.max(0, end - this.#hold);
   }
 
@@ -225,7 +288,8 @@ export class StreamedRequestScan {
     const req = { ...this.#req, body };
     if (w.failedAt < 0) {
       w.feed(body, body.length, true);
-      if (walkClean(w.result(), body, this.#options)) {
+      this.#encoded.feed(body, body.length, true, w.escapes);
+      if (walkClean(w.result(), body, this.#options) && this.#encoded.firstHit < 0) {
         return { ok: true, findings: [], segments: this.#head };
       }
     }

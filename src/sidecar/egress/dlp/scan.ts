@@ -1,23 +1,36 @@
 /**
  * `scanSegments`: runs the detectors over segments and reports findings without values.
  *
- * Speed comes from a literal prefilter: every rule keyword and every known-secret literal is
- * found in one pass ({@linkcode LiteralSearch}, compiled with the secret set); a rule's own
- * pattern runs only, sticky, where its keyword was hit (after a one-char boundary check). The
- * pass is linear in the text and the work per hit is bounded (see `rules.ts`).
+ * Speed comes from a literal prefilter: every rule keyword (`token_patterns` and the free-text
+ * `credentials` rules) and every known-secret literal is found in one pass
+ * ({@linkcode LiteralSearch}, compiled with the secret set); a rule's own pattern runs only,
+ * sticky, where its keyword was hit (after a one-char boundary check). The pass is linear in the
+ * text and the work per hit is bounded (see `rules.ts`). The other detectors run per segment:
+ * `credentials` also on named fields (`fields.ts`), `financial` on every text
+ * (`financial.ts`), `entropy` on the path and the query only (`url_entropy.ts`).
  *
  * @module
  */
 
-import { boundaryTable, TOKEN_RULES, type TokenRule } from "./rules.ts";
+import { credentialField } from "./credentials.ts";
+import { fieldsOf } from "./fields.ts";
+import { financialMatches } from "./financial.ts";
+import { KEYWORD_RULES } from "./rules.ts";
 import { compiledOf, type CompiledSecrets, type SecretSet } from "./secrets.ts";
-import { type Detector, type Finding, REDACTED, type Segment } from "./types.ts";
-import { type View, viewOf } from "./views.ts";
+import {
+  type Detector,
+  type DetectorGroup,
+  type Finding,
+  REDACTED,
+  type Segment,
+} from "./types.ts";
+import { urlEntropyMatches } from "./url_entropy.ts";
+import { RANK_WIRE, type View, viewOf } from "./views.ts";
 
 /** Options of {@linkcode scanSegments}. */
 export interface ScanOptions {
   /** The detectors of the route; the canary is always searched. */
-  detectors: readonly ("token_patterns" | "known_secrets")[];
+  detectors: readonly DetectorGroup[];
   secrets: SecretSet;
   /**
    * Returns true for a finding a human approved (host, value) for: it is skipped and scanning
@@ -29,10 +42,21 @@ export interface ScanOptions {
 const CONTEXT_CHARS = 40;
 const MAX_LOCATION_CHARS = 200;
 
-/** For each rule with a leading lookbehind, the ASCII chars it refuses before a match. */
-const BOUNDARIES = new Map<TokenRule, Uint8Array | null>(
-  TOKEN_RULES.map((r) => [r, boundaryTable(r)]),
-);
+/** Which literal-driven detectors a scan confirms. */
+export interface LiteralFlags {
+  tokens: boolean;
+  known: boolean;
+  credentials: boolean;
+}
+
+/** The literal-driven detectors among a route's. */
+export function literalFlags(detectors: readonly DetectorGroup[]): LiteralFlags {
+  return {
+    tokens: detectors.includes("token_patterns"),
+    known: detectors.includes("known_secrets"),
+    credentials: detectors.includes("credentials"),
+  };
+}
 
 /** A hit that its rule or literal confirmed, before dedupe and masking. */
 export interface Candidate {
@@ -46,35 +70,47 @@ export interface Candidate {
 
 /**
  * The confirmation of literal hits in one text: `(literal, start)` → a candidate pushed to `out`
- * when the hit is a token-rule match (boundary, sticky pattern, verifier) or a known secret or
- * canary the detectors ask for. Hits must come in order of their end.
+ * when the hit is a keyword-rule match (boundary, sticky pattern, verifier) of a detector the
+ * flags ask for, or a known secret or canary. Hits must come in order of their end.
  */
 export function confirmer(
   text: string,
   segment: number,
   c: CompiledSecrets,
-  tokens: boolean,
-  known: boolean,
+  flags: LiteralFlags,
   out: Candidate[],
 ): (literal: number, start: number) => void {
-  const ruleEnd = new Map<TokenRule, number>();
+  // Where each rule's last match ended (by ordinal) and each literal's last hit.
+  let ruleEnd: Int32Array | null = null;
   const literalEnd = new Map<number, number>();
+  const { tokens, known, credentials } = flags;
   return (literal: number, start: number) => {
     const meaning = c.meanings[literal];
     if (meaning.kind === "keyword") {
-      if (!tokens) return;
-      const before = start === 0 ? -1 : text.charCodeAt(start - 1);
+      if (!tokens && !credentials) return;
       for (const rule of meaning.rules) {
-        const refused = BOUNDARIES.get(rule);
-        if (refused && before >= 0 && before < 128 && refused[before] === 1) continue;
-        if (start < (ruleEnd.get(rule) ?? 0)) continue; // inside its previous match
-        rule.pattern.lastIndex = start;
+        if (!(rule.detector === "token_patterns" ? tokens : credentials)) continue;
+        const at = start - rule.lead;
+        if (at < 0) continue;
+        const first = rule.first;
+        if (first !== null) {
+          const c = text.charCodeAt(at);
+          if (c >= 128 || first[c] === 0) continue;
+        }
+        const refused = rule.boundary;
+        if (refused !== null && at > 0) {
+          const before = text.charCodeAt(at - 1);
+          if (before < 128 && refused[before] === 1) continue;
+        }
+        if (ruleEnd !== null && at < ruleEnd[rule.ordinal]) continue; // inside its last match
+        rule.pattern.lastIndex = at;
         const m = rule.pattern.exec(text);
-        if (m === null || (rule.verify && !rule.verify(m[0]))) continue;
+        if (m === null || (rule.verify && !rule.verify(m, text))) continue;
         const span = m.indices?.groups?.secret ?? [m.index, m.index + m[0].length];
-        ruleEnd.set(rule, m.index + m[0].length);
+        ruleEnd ??= new Int32Array(KEYWORD_RULES.length);
+        ruleEnd[rule.ordinal] = m.index + m[0].length;
         out.push({
-          detector: "token_patterns",
+          detector: rule.detector,
           rule: rule.id,
           description: rule.description,
           start: span[0],
@@ -109,12 +145,11 @@ function scanText(
   bytes: Uint8Array | undefined,
   segment: number,
   c: CompiledSecrets,
-  tokens: boolean,
-  known: boolean,
+  flags: LiteralFlags,
   out: Candidate[],
 ): void {
   if (text.length < c.search.minLength) return;
-  const hit = confirmer(text, segment, c, tokens, known, out);
+  const hit = confirmer(text, segment, c, flags, out);
   if (bytes !== undefined && bytes.length === text.length) c.search.scanLatin1(bytes, hit);
   else c.search.scan(text, hit);
 }
@@ -124,8 +159,39 @@ function rootKey(view: View): string {
   return r.part === "header" ? `header ${r.index}` : r.part;
 }
 
-/** Drops a finding when the same value was found by the same rule in a better view of its root. */
-function dedupe(candidates: Candidate[], segments: readonly Segment[]): Candidate[] {
+/** The `credentials` field form: named values whose name is a credential's. */
+function fieldCandidates(
+  seg: Segment,
+  view: View | undefined,
+  segment: number,
+  out: Candidate[],
+): void {
+  for (const f of fieldsOf(seg, view)) {
+    if (!credentialField(f.name, f.value)) continue;
+    out.push({
+      detector: "credentials",
+      rule: "credential_assignment",
+      description: "a password, secret, token or key assigned to a name",
+      start: f.start,
+      end: f.end,
+      segment,
+    });
+  }
+}
+
+/**
+ * Drops a finding when the same value was found by the same rule in a better view of its root,
+ * and a second finding of a rule at the same place (two forms of one rule: an assignment read
+ * as a field and as text).
+ */
+function dedupe(all: Candidate[], segments: readonly Segment[]): Candidate[] {
+  const seen = new Set<string>();
+  const candidates = all.filter((c) => {
+    const key = `${c.segment}:${c.start}:${c.end}:${c.rule}:${c.description}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   const keyed = candidates.map((c) => {
     const seg = segments[c.segment];
     const view = viewOf(seg);
@@ -214,7 +280,7 @@ function contextOf(text: string, start: number, end: number, sorted: SortedRange
  */
 function maskLocation(location: string, c: CompiledSecrets): string {
   const found: Candidate[] = [];
-  scanText(location, undefined, 0, c, true, true, found);
+  scanText(location, undefined, 0, c, { tokens: true, known: true, credentials: true }, found);
   let out = "";
   let at = 0;
   for (const r of sortRanges(found).ranges) {
@@ -244,13 +310,30 @@ function maskLocation(location: string, c: CompiledSecrets): string {
  * ```
  */
 export function scanSegments(segments: readonly Segment[], options: ScanOptions): Finding[] {
-  const tokens = options.detectors.includes("token_patterns");
-  const known = options.detectors.includes("known_secrets");
+  const flags = literalFlags(options.detectors);
+  const financial = options.detectors.includes("financial");
+  const entropy = options.detectors.includes("entropy");
   const compiled = compiledOf(options.secrets);
   const candidates: Candidate[] = [];
-  segments.forEach((seg, i) =>
-    scanText(seg.text, viewOf(seg)?.bytes, i, compiled, tokens, known, candidates)
-  );
+  segments.forEach((seg, i) => {
+    const view = viewOf(seg);
+    scanText(seg.text, view?.bytes, i, compiled, flags, candidates);
+    if (view?.rank === RANK_WIRE) return; // the content-encoded bytes: literals only
+    if (flags.credentials) fieldCandidates(seg, view, i, candidates);
+    if (financial) {
+      for (const m of financialMatches(seg.text)) {
+        candidates.push({ detector: "financial", ...m, segment: i });
+      }
+    }
+    if (entropy && view?.parent === null) {
+      const part = view.root.part;
+      if (part === "path" || part === "query") {
+        for (const m of urlEntropyMatches(part, seg.text)) {
+          candidates.push({ detector: "entropy", ...m, segment: i });
+        }
+      }
+    }
+  });
   if (candidates.length === 0) return [];
 
   const kept = dedupe(candidates, segments);

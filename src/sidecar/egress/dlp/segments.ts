@@ -3,7 +3,9 @@
  * (each also percent-decoded), every header, and the body: content-decoded, charset-decoded,
  * then by type (JSON strings and keys, form fields, multipart parts with their transfer
  * encodings, text), plus always the whole body as latin-1 (`body raw`) and, when it was
- * content-encoded, the bytes as sent (`body raw (content-encoded)`).
+ * content-encoded, the bytes as sent (`body raw (content-encoded)`). Each text but the raw
+ * bodies also brings its decoded views (`encoded.ts`: URL-decoding rounds, base64 and hex
+ * tokens), located as `… (base64-decoded)`.
  *
  * @module
  */
@@ -19,6 +21,7 @@ import {
   encodeQuotedPrintable,
   multipartParts,
 } from "./multipart.ts";
+import { decodedViews, MAX_VIEWS, type ViewBudget } from "./encoded.ts";
 import { percentDecode, percentEncode } from "./percent.ts";
 import type { BodyResult, RequestParts, Segment, SegmentLimits } from "./types.ts";
 import {
@@ -237,18 +240,42 @@ export function headerValue(
 export function requestSegments(req: RequestParts, limits: SegmentLimits): BodyResult {
   const segments: Segment[] = [];
   const push: Push = (location, view) => segments.push(segmentOf(location, view));
+  const budget: ViewBudget = { views: 0, overflow: false };
+  const tooMany = (): BodyResult => ({
+    ok: false,
+    rule: "undecodable_body",
+    reason: `the request holds more than ${MAX_VIEWS} encoded tokens to decode`,
+  });
 
-  push("hostname", rootView(req.host, { part: "hostname" }, RANK_STRUCTURED));
+  const host = rootView(req.host, { part: "hostname" }, RANK_STRUCTURED);
+  push("hostname", host);
+  decodedViews(host, "hostname", push, budget, { percent: false });
   const path = rootView(req.path, { part: "path" }, RANK_STRUCTURED);
   push("path", path);
-  if (req.path.includes("%")) push("path (decoded)", percentView(path, 0, req.path, false, 1));
+  decodedViews(path, "path", push, budget, { percent: false, slashBreaks: true });
+  if (req.path.includes("%")) {
+    const decoded = percentView(path, 0, req.path, false, 1);
+    push("path (decoded)", decoded);
+    decodedViews(decoded, "path (decoded)", push, budget, {
+      depth: { url: 1, token: 0 },
+      slashBreaks: true,
+    });
+  }
   const query = rootView(req.query, { part: "query" }, RANK_STRUCTURED);
   push("query", query);
-  if (req.query.includes("%")) push("query (decoded)", percentView(query, 0, req.query, false, 1));
+  decodedViews(query, "query", push, budget, { percent: false });
+  if (req.query.includes("%")) {
+    const decoded = percentView(query, 0, req.query, false, 1);
+    push("query (decoded)", decoded);
+    decodedViews(decoded, "query (decoded)", push, budget, { depth: { url: 1, token: 0 } });
+  }
   req.headers.forEach(([name, value], index) => {
     const lower = name.toLowerCase();
-    push(`header ${lower}`, rootView(value, { part: "header", index, name: lower }, 0));
+    const view = rootView(value, { part: "header", index, name: lower }, 0);
+    push(`header ${lower}`, view);
+    decodedViews(view, `header ${lower}`, push, budget);
   });
+  if (budget.overflow) return tooMany();
 
   if (req.body.length > limits.maxBodyBytes) {
     return {
@@ -269,8 +296,12 @@ export function requestSegments(req: RequestParts, limits: SegmentLimits): BodyR
     decoded.bytes,
   );
   // Empty texts (empty parts, `&&` in a form) hold nothing to find: not worth a segment.
+  const parts: [string, View][] = [];
   const pushBody: Push = (location, view) => {
-    if (view.text.length > 0) push(location, view);
+    if (view.text.length > 0) {
+      push(location, view);
+      parts.push([location, view]);
+    }
   };
   try {
     bodySegments(
@@ -286,6 +317,12 @@ export function requestSegments(req: RequestParts, limits: SegmentLimits): BodyR
     return { ok: false, rule: "undecodable_body", reason: error.message };
   }
   push("body raw", body);
+  // Decoded views of what the body's type made of it; of the raw body only when it made
+  // nothing (an octet stream, an unparsable JSON text): the raw bytes of a JSON body hold its
+  // strings escaped, which would only add bogus tokens.
+  if (parts.length === 0) parts.push(["body raw", body]);
+  for (const [location, view] of parts) decodedViews(view, location, push, budget);
+  if (budget.overflow) return tooMany();
   if (decoded.bytes !== req.body) {
     push(
       "body raw (content-encoded)",

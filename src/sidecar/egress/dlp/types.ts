@@ -6,8 +6,20 @@
  * @module
  */
 
+/** The outbound detector groups a route can turn on (SPEC §7.3 as revised). */
+export const DETECTOR_GROUPS = [
+  "token_patterns",
+  "known_secrets",
+  "credentials",
+  "financial",
+  "entropy",
+] as const;
+
+/** An outbound detector group. */
+export type DetectorGroup = typeof DETECTOR_GROUPS[number];
+
 /** The detector that produced a finding. `canary` always blocks (SPEC §7.3). */
-export type Detector = "token_patterns" | "known_secrets" | "canary";
+export type Detector = DetectorGroup | "canary";
 
 /** One match. Carries where and what kind, never the matched value. */
 export interface Finding {

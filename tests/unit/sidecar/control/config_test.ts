@@ -112,6 +112,11 @@ Deno.test("validateConfig names the first invalid field and never its value", ()
     ],
     ["dlp", (c) => (route0(c).dlp = { onMatch: "allow" }), /"routes\[0\].dlp"/],
     [
+      "namesPerMinute",
+      (c) => (route0(c).namesPerMinute = 0),
+      /"routes\[0\].namesPerMinute" must be a positive integer/,
+    ],
+    [
       "inbound on-match policy",
       (c) => ((route0(c).dlp as Record<string, unknown>).inboundOnMatch = "allow"),
       /"routes\[0\].dlp.inboundOnMatch" must be "block", "neutralize" or "annotate"/,
@@ -161,6 +166,22 @@ Deno.test("validateConfig rebuilds routes from their known fields, matches inclu
     methods: ["get"],
     headers: [{ name: "X-Kind", type: "present" }, { name: "accept", value: "text/plain" }],
   }]);
+});
+
+Deno.test("validateConfig accepts every outbound detector group and a suffix route's names cap", () => {
+  const config = structuredClone(sampleConfig()) as unknown as Record<string, unknown>;
+  const route = (config.routes as Record<string, unknown>[])[0];
+  route.host = "*.example.com";
+  route.namesPerMinute = 7;
+  route.dlp = {
+    outboundDetectors: ["token_patterns", "known_secrets", "credentials", "financial", "entropy"],
+    inboundDetectors: false,
+    onMatch: "block",
+  };
+  const parsed = validateConfig(config);
+  assert.equal(parsed.routes[0].namesPerMinute, 7);
+  assert.deepEqual(routeTable(parsed.routes)[0].namesPerMinute, 7);
+  assert.equal((parsed.routes[0].dlp.outboundDetectors as string[]).length, 5);
 });
 
 Deno.test("validateConfig keeps a route's inbound policy, and leaves it absent when unset", () => {
