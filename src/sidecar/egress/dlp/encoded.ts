@@ -125,41 +125,67 @@ BYTE_CLASS[9] = BYTE_CLASS[10] = BYTE_CLASS[13] = 1;
 for (let b = 0xc2; b <= 0xf4; b++) BYTE_CLASS[b] = 2;
 
 /**
- * How many of the `total` bytes the base64 of `text[from, to)` decodes to are bad (neither
- * printable ASCII nor part of a UTF-8 sequence), or -1 when it is not mostly printable text:
- * more than a fifth of the bytes bad, or of its first {@linkcode HEAD_BYTES}. Stops at the
- * first verdict: most runs are identifiers, hashes or images and are rejected after a few bytes.
+ * Counts the bytes of a decoding that are bad (neither printable ASCII nor part of a UTF-8
+ * sequence) as they come, and says when the decoding is not mostly printable text: more than a
+ * fifth of its `total` bytes bad, or of its first {@linkcode HEAD_BYTES}. Most runs are
+ * identifiers, hashes or images and are rejected after a few bytes.
+ */
+class BadBytes {
+  bad = 0;
+  expect = 0;
+  seen = 0;
+  readonly max: number;
+  readonly head: number;
+  readonly headMax: number;
+
+  constructor(total: number) {
+    this.max = Math.floor(total / 5);
+    this.head = Math.min(total, HEAD_BYTES);
+    this.headMax = Math.floor(this.head / 5);
+  }
+
+  /** Takes the next decoded byte; false once the decoding cannot be mostly printable. */
+  push(b: number): boolean {
+    this.seen++;
+    if (this.expect > 0) {
+      if (b >= 0x80 && b < 0xc0) {
+        this.expect--;
+        return true;
+      }
+      this.bad++; // a lead byte without its continuation
+      this.expect = 0;
+    }
+    const k = BYTE_CLASS[b];
+    if (k === 2) this.expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
+    else if (
+      k === 0 && (++this.bad > this.max || (this.seen <= this.head && this.bad > this.headMax))
+    ) return false;
+    return true;
+  }
+
+  /** The bad bytes of the whole decoding, or -1 when it is not mostly printable. */
+  finish(): number {
+    if (this.expect > 0) this.bad++;
+    return this.bad <= this.max ? this.bad : -1;
+  }
+}
+
+/**
+ * How many of the `total` bytes the base64 of `text[from, to)` decodes to are bad, or -1 when
+ * it is not mostly printable text ({@linkcode BadBytes}).
  */
 function base64Bad(text: string, from: number, to: number, total: number): number {
-  const max = Math.floor(total / 5);
-  const head = Math.min(total, HEAD_BYTES);
-  const headMax = Math.floor(head / 5);
+  const count = new BadBytes(total);
   let acc = 0;
   let bits = 0;
-  let bad = 0;
-  let expect = 0;
-  let o = 0;
   for (let i = from; i < to; i++) {
     acc = ((acc << 6) | B64_VALUE[text.charCodeAt(i)]) & 0xffffff;
     bits += 6;
     if (bits < 8) continue;
     bits -= 8;
-    const b = (acc >> bits) & 0xff;
-    o++;
-    if (expect > 0) {
-      if (b >= 0x80 && b < 0xc0) {
-        expect--;
-        continue;
-      }
-      bad++; // a lead byte without its continuation
-      expect = 0;
-    }
-    const k = BYTE_CLASS[b];
-    if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
-    else if (k === 0 && (++bad > max || (o <= head && bad > headMax))) return -1;
+    if (!count.push((acc >> bits) & 0xff)) return -1;
   }
-  if (expect > 0) bad++;
-  return bad <= max ? bad : -1;
+  return count.finish();
 }
 
 /** Base64 of `text[from, to)` decoded (the caller judged it printable). */
@@ -192,29 +218,12 @@ for (let d = 0; d < 16; d++) {
  * when they are not mostly printable text (the rule of {@linkcode base64Bad}).
  */
 function hexBad(text: string, from: number, to: number, step: number, total: number): number {
-  const max = Math.floor(total / 5);
-  const head = Math.min(total, HEAD_BYTES);
-  const headMax = Math.floor(head / 5);
-  let bad = 0;
-  let expect = 0;
-  let o = 0;
+  const count = new BadBytes(total);
   for (let i = from; i + 1 < to; i += step) {
     const b = (HEX_VALUE[text.charCodeAt(i)] << 4) | HEX_VALUE[text.charCodeAt(i + 1)];
-    o++;
-    if (expect > 0) {
-      if (b >= 0x80 && b < 0xc0) {
-        expect--;
-        continue;
-      }
-      bad++;
-      expect = 0;
-    }
-    const k = BYTE_CLASS[b];
-    if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
-    else if (k === 0 && (++bad > max || (o <= head && bad > headMax))) return -1;
+    if (!count.push(b)) return -1;
   }
-  if (expect > 0) bad++;
-  return bad <= max ? bad : -1;
+  return count.finish();
 }
 
 /**
@@ -350,32 +359,15 @@ function hexRun(text: string, from: number, to: number): string | null {
 function base64HeadPasses(bytes: Uint8Array, from: number, to: number): boolean {
   const total = Math.floor(((to - from) * 6) / 8);
   if (total < MIN_DECODED_BYTES) return false;
-  const head = Math.min(total, HEAD_BYTES);
-  const headMax = Math.floor(head / 5);
-  const max = Math.floor(total / 5);
+  const count = new BadBytes(total);
   let acc = 0;
   let bits = 0;
-  let bad = 0;
-  let expect = 0;
-  let o = 0;
-  for (let i = from; i < to && o < head; i++) {
+  for (let i = from; i < to && count.seen < count.head; i++) {
     acc = ((acc << 6) | B64_VALUE[bytes[i]]) & 0xffffff;
     bits += 6;
     if (bits < 8) continue;
     bits -= 8;
-    const b = (acc >> bits) & 0xff;
-    o++;
-    if (expect > 0) {
-      if (b >= 0x80 && b < 0xc0) {
-        expect--;
-        continue;
-      }
-      bad++;
-      expect = 0;
-    }
-    const k = BYTE_CLASS[b];
-    if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
-    else if (k === 0 && (++bad > max || bad > headMax)) return false;
+    if (!count.push((acc >> bits) & 0xff)) return false;
   }
   return true;
 }
@@ -384,25 +376,9 @@ function base64HeadPasses(bytes: Uint8Array, from: number, to: number): boolean 
 function hexHeadPasses(bytes: Uint8Array, from: number, to: number): boolean {
   const total = Math.floor((to - from) / 2);
   if (total < MIN_DECODED_BYTES) return false;
-  const head = Math.min(total, HEAD_BYTES);
-  const headMax = Math.floor(head / 5);
-  const max = Math.floor(total / 5);
-  let bad = 0;
-  let expect = 0;
-  for (let i = from, o = 0; o < head; i += 2) {
-    const b = (HEX_VALUE[bytes[i]] << 4) | HEX_VALUE[bytes[i + 1]];
-    o++;
-    if (expect > 0) {
-      if (b >= 0x80 && b < 0xc0) {
-        expect--;
-        continue;
-      }
-      bad++;
-      expect = 0;
-    }
-    const k = BYTE_CLASS[b];
-    if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
-    else if (k === 0 && (++bad > max || bad > headMax)) return false;
+  const count = new BadBytes(total);
+  for (let i = from; count.seen < count.head; i += 2) {
+    if (!count.push((HEX_VALUE[bytes[i]] << 4) | HEX_VALUE[bytes[i + 1]])) return false;
   }
   return true;
 }
