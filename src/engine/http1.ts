@@ -361,28 +361,16 @@ export class Http1Client {
     signal?: AbortSignal,
   ): ReadableStream<Uint8Array> {
     let left = length;
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const chunk = await c.take(Math.min(left, READ_SIZE));
-          if (chunk === null) {
-            throw new Deno.errors.UnexpectedEof("The engine cut the answer short");
-          }
-          left -= chunk.length;
-          controller.enqueue(chunk.slice());
-          if (left === 0) {
-            controller.close();
-            done(true);
-          }
-        } catch (error) {
-          done(false);
-          controller.error(signal?.aborted ? signal.reason : error);
-        }
-      },
-      cancel() {
-        done(false);
-      },
-    }, { highWaterMark: 0 });
+    return bodyStream(done, signal, async (controller) => {
+      const chunk = await c.take(Math.min(left, READ_SIZE));
+      if (chunk === null) throw new Deno.errors.UnexpectedEof("The engine cut the answer short");
+      left -= chunk.length;
+      controller.enqueue(chunk.slice());
+      if (left === 0) {
+        controller.close();
+        done(true);
+      }
+    });
   }
 
   #chunkedBody(
@@ -392,40 +380,30 @@ export class Http1Client {
   ): ReadableStream<Uint8Array> {
     let left = 0;
     const eof = () => new Deno.errors.UnexpectedEof("The engine cut the answer short");
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          while (left === 0) {
-            const sizeLine = await c.line();
-            if (sizeLine === null) throw eof();
-            const size = parseInt(sizeLine.split(";")[0].trim(), 16);
-            if (Number.isNaN(size)) throw new Error(`Bad chunk size "${sizeLine.slice(0, 20)}"`);
-            if (size === 0) {
-              // Trailers (none expected) up to the blank line.
-              for (;;) {
-                const trailer = await c.line();
-                if (trailer === null || trailer === "") break;
-              }
-              controller.close();
-              done(true);
-              return;
-            }
-            left = size;
+    return bodyStream(done, signal, async (controller) => {
+      while (left === 0) {
+        const sizeLine = await c.line();
+        if (sizeLine === null) throw eof();
+        const size = parseInt(sizeLine.split(";")[0].trim(), 16);
+        if (Number.isNaN(size)) throw new Error(`Bad chunk size "${sizeLine.slice(0, 20)}"`);
+        if (size === 0) {
+          // Trailers (none expected) up to the blank line.
+          for (;;) {
+            const trailer = await c.line();
+            if (trailer === null || trailer === "") break;
           }
-          const chunk = await c.take(Math.min(left, READ_SIZE));
-          if (chunk === null) throw eof();
-          left -= chunk.length;
-          if (left === 0 && (await c.line()) === null) throw eof();
-          controller.enqueue(chunk.slice());
-        } catch (error) {
-          done(false);
-          controller.error(signal?.aborted ? signal.reason : error);
+          controller.close();
+          done(true);
+          return;
         }
-      },
-      cancel() {
-        done(false);
-      },
-    }, { highWaterMark: 0 });
+        left = size;
+      }
+      const chunk = await c.take(Math.min(left, READ_SIZE));
+      if (chunk === null) throw eof();
+      left -= chunk.length;
+      if (left === 0 && (await c.line()) === null) throw eof();
+      controller.enqueue(chunk.slice());
+    });
   }
 
   #untilCloseBody(
@@ -433,24 +411,38 @@ export class Http1Client {
     done: (reusable: boolean) => void,
     signal?: AbortSignal,
   ): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        try {
-          const chunk = await c.take(READ_SIZE);
-          if (chunk === null) {
-            controller.close();
-            done(false);
-            return;
-          }
-          controller.enqueue(chunk.slice());
-        } catch (error) {
-          done(false);
-          controller.error(signal?.aborted ? signal.reason : error);
-        }
-      },
-      cancel() {
+    return bodyStream(done, signal, async (controller) => {
+      const chunk = await c.take(READ_SIZE);
+      if (chunk === null) {
+        controller.close();
         done(false);
-      },
-    }, { highWaterMark: 0 });
+        return;
+      }
+      controller.enqueue(chunk.slice());
+    });
   }
+}
+
+/**
+ * A response body read on demand by `pull`; a failure errors the stream (with the abort reason
+ * when `signal` aborted) and a cancel gives up the connection (`done(false)`).
+ */
+function bodyStream(
+  done: (reusable: boolean) => void,
+  signal: AbortSignal | undefined,
+  pull: (controller: ReadableStreamDefaultController<Uint8Array>) => Promise<void>,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        await pull(controller);
+      } catch (error) {
+        done(false);
+        controller.error(signal?.aborted ? signal.reason : error);
+      }
+    },
+    cancel() {
+      done(false);
+    },
+  }, { highWaterMark: 0 });
 }
