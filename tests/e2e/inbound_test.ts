@@ -19,7 +19,7 @@ import { bottleHome } from "../helpers/bottle_home.ts";
 import { type ProbeBottle, startProbeBottle } from "../helpers/bottle_probe.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { INJECTION_PROBES, LOOK_ALIKES } from "../helpers/inbound_probes.ts";
-import { leafFor } from "../helpers/test_ca.ts";
+import { serveTestTls } from "../helpers/test_ca.ts";
 import { bridgeGateway } from "../helpers/upstream.ts";
 
 const HOSTS = ["inbound.example.test", "annotate.example.test", "strict.example.test"];
@@ -39,17 +39,9 @@ interface Fixture extends AsyncDisposable {
 
 /** The fixture upstream: probes, look-alikes, an event stream and a WebSocket. */
 async function startFixture(): Promise<Fixture> {
-  const leaf = await leafFor(HOSTS);
   const controller = new AbortController();
   const state = { sseEvents: 0 };
-  const server = Deno.serve({
-    hostname: "0.0.0.0",
-    port: 0,
-    cert: leaf.certPem,
-    key: leaf.keyPem,
-    signal: controller.signal,
-    onListen: () => {},
-  }, (request) => {
+  const server = await serveTestTls(HOSTS, controller.signal, (request) => {
     const url = new URL(request.url);
     const [kind, index] = url.pathname.split("/").filter(Boolean);
     if (kind === "probe" || kind === "look" || kind === "gz") {

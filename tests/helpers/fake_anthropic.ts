@@ -32,7 +32,7 @@
  *
  * @module
  */
-import { leafFor } from "./test_ca.ts";
+import { serveTestTls } from "./test_ca.ts";
 import { bridgeGateway } from "./upstream.ts";
 
 /** The host name the fake's certificate covers first. */
@@ -189,7 +189,6 @@ export function isConversation(request: AnthropicRequest, tool = "Bash"): boolea
  */
 export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise<FakeAnthropic> {
   const containerAddress = await bridgeGateway();
-  const leaf = await leafFor([ANTHROPIC_HOST, ...(options.extraHosts ?? [])]);
   const requests: AnthropicRequest[] = [];
   let first: (r: AnthropicRequest) => void = () => {};
   const firstRequest = new Promise<AnthropicRequest>((resolve) => (first = resolve));
@@ -208,15 +207,11 @@ export async function startFakeAnthropic(options: FakeAnthropicOptions): Promise
     ids: 0,
   };
   const controller = new AbortController();
-  const server = Deno.serve({
-    hostname: "0.0.0.0",
-    port: 0,
-    cert: leaf.certPem,
-    key: leaf.keyPem,
-    signal: controller.signal,
-    onListen: () => {},
-    onError: (error) => new Response(`fake error: ${error}`, { status: 500 }),
-  }, (request) => handle(request, state));
+  const server = await serveTestTls(
+    [ANTHROPIC_HOST, ...(options.extraHosts ?? [])],
+    controller.signal,
+    (request) => handle(request, state),
+  );
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -25,7 +25,7 @@
  *
  * @module
  */
-import { leafFor } from "./test_ca.ts";
+import { serveTestTls } from "./test_ca.ts";
 import { bridgeGateway } from "./upstream.ts";
 import {
   chatChunks,
@@ -126,7 +126,6 @@ export const OPENAI_HOSTS = ["api.openai.com", "chatgpt.com"] as const;
  */
 export async function startFakeOpenAi(options: FakeOpenAiOptions): Promise<FakeOpenAi> {
   const containerAddress = await bridgeGateway();
-  const leaf = await leafFor([...OPENAI_HOSTS, ...(options.extraHosts ?? [])]);
   const state: State = {
     options,
     requests: [],
@@ -135,15 +134,11 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions): Promise<FakeO
     authFailures: 0,
   };
   const controller = new AbortController();
-  const server = Deno.serve({
-    hostname: "0.0.0.0",
-    port: 0,
-    cert: leaf.certPem,
-    key: leaf.keyPem,
-    signal: controller.signal,
-    onListen: () => {},
-    onError: (error) => new Response(`fake error: ${error}`, { status: 500 }),
-  }, (request) => handle(request, state));
+  const server = await serveTestTls(
+    [...OPENAI_HOSTS, ...(options.extraHosts ?? [])],
+    controller.signal,
+    (request) => handle(request, state),
+  );
   let closed = false;
   const close = async () => {
     if (closed) return;

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { leafFor } from "./test_ca.ts";
+import { serveTestTls } from "./test_ca.ts";
 import { bridgeGateway } from "./upstream.ts";
 
 /** The name the fixture's certificate covers. */
@@ -35,17 +35,9 @@ export interface McpFixture extends AsyncDisposable {
 /** Starts the fixture. */
 export async function startMcpFixture(): Promise<McpFixture> {
   const containerAddress = await bridgeGateway();
-  const leaf = await leafFor([MCP_FIXTURE_HOST]);
   const methods: string[] = [];
   const controller = new AbortController();
-  const server = Deno.serve({
-    hostname: "0.0.0.0",
-    port: 0,
-    cert: leaf.certPem,
-    key: leaf.keyPem,
-    signal: controller.signal,
-    onListen: () => {},
-  }, async (request) => {
+  const server = await serveTestTls([MCP_FIXTURE_HOST], controller.signal, async (request) => {
     if (request.method !== "POST") return new Response(null, { status: 405 });
     let body: { id?: unknown; method?: unknown; params?: Record<string, unknown> };
     try {

@@ -229,3 +229,25 @@ async function exists(path: string): Promise<boolean> {
     throw error;
   }
 }
+
+/**
+ * An HTTPS server on all interfaces (the bottle's sidecar reaches it through the bridge
+ * gateway) with a leaf of the test CA for `hosts`, a free port, stopped by `signal`; a handler
+ * that throws answers 500 naming the error.
+ */
+export async function serveTestTls(
+  hosts: string[],
+  signal: AbortSignal,
+  handler: Deno.ServeHandler,
+): Promise<Deno.HttpServer<Deno.NetAddr>> {
+  const leaf = await leafFor(hosts);
+  return Deno.serve({
+    hostname: "0.0.0.0",
+    port: 0,
+    cert: leaf.certPem,
+    key: leaf.keyPem,
+    signal,
+    onListen: () => {},
+    onError: (error) => new Response(`fixture error: ${error}`, { status: 500 }),
+  }, handler);
+}

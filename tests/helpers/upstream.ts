@@ -31,7 +31,7 @@
  * @module
  */
 import { connectEngine, networkInspect } from "../../src/engine/mod.ts";
-import { leafFor } from "./test_ca.ts";
+import { serveTestTls } from "./test_ca.ts";
 import { latin1 } from "./bytes.ts";
 
 /** The names the fixture's certificate covers. */
@@ -117,7 +117,6 @@ export const INJECTION_BODY = INJECTION_TEXT;
  */
 export async function startUpstream(options: StartUpstreamOptions = {}): Promise<UpstreamServer> {
   const containerAddress = await bridgeGateway();
-  const leaf = await leafFor([...UPSTREAM_HOSTS, ...(options.extraHosts ?? [])]);
   const requests: RecordedRequest[] = [];
   const wsMessages: RecordedWsMessage[] = [];
   const wsReplies = options.wsReplies ?? {};
@@ -125,15 +124,11 @@ export async function startUpstream(options: StartUpstreamOptions = {}): Promise
   const controller = new AbortController();
   const handler = (scheme: "https" | "http") => (request: Request) =>
     handle(request, scheme, state);
-  const tls = Deno.serve({
-    hostname: "0.0.0.0",
-    port: 0,
-    cert: leaf.certPem,
-    key: leaf.keyPem,
-    signal: controller.signal,
-    onListen: () => {},
-    onError: (error) => new Response(`fixture error: ${error}`, { status: 500 }),
-  }, handler("https"));
+  const tls = await serveTestTls(
+    [...UPSTREAM_HOSTS, ...(options.extraHosts ?? [])],
+    controller.signal,
+    handler("https"),
+  );
   const plain = options.plain === false ? undefined : Deno.serve({
     hostname: "0.0.0.0",
     port: 0,
