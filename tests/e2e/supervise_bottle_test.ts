@@ -16,6 +16,7 @@ import {
   homeStore,
   inAgent,
   startSleepingBottle,
+  writeHeldBottle,
 } from "../helpers/supervise_bottle.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
@@ -59,20 +60,7 @@ engineTest(
       BOT_BOTTLE_SUPERVISE_APPROVALS: "1",
       EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS: String(WAIT_SECONDS),
     });
-    await home.write(
-      "bottles",
-      "held",
-      [
-        "---",
-        "extends: shell",
-        "egress:",
-        "  routes:",
-        "    - host: echo.example.test",
-        `      upstream: "${upstream.containerAddress}:${upstream.port}"`,
-        "---",
-        "",
-      ].join("\n"),
-    );
+    await writeHeldBottle(home, upstream);
     await using bottle = await startSleepingBottle(home, { bottle: "held" });
     using db = homeStore(home);
     const echoed = () => upstream.requests.filter((r) => r.path === "/echo");

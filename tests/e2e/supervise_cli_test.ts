@@ -16,6 +16,7 @@ import {
   homeStore,
   inAgent,
   startSleepingBottle,
+  writeHeldBottle,
 } from "../helpers/supervise_bottle.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 
@@ -188,20 +189,7 @@ engineTest(
   async () => {
     await using upstream = await startUpstream({ plain: false });
     await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "1" });
-    await home.write(
-      "bottles",
-      "held",
-      [
-        "---",
-        "extends: shell",
-        "egress:",
-        "  routes:",
-        "    - host: echo.example.test",
-        `      upstream: "${upstream.containerAddress}:${upstream.port}"`,
-        "---",
-        "",
-      ].join("\n"),
-    );
+    await writeHeldBottle(home, upstream);
     const body = `marker=survive-1&token=${TOKEN}`;
     const curl = `curl -s --max-time 600 -o ~/out.json -w '%{http_code}' -X POST ` +
       `--data-binary '${body}' https://echo.example.test/echo > ~/code.tmp; mv ~/code.tmp ~/code.txt`;

@@ -16,6 +16,7 @@ import {
   homeStore,
   inAgent,
   startSleepingBottle,
+  writeHeldBottle,
 } from "../helpers/supervise_bottle.ts";
 import { startUpstream } from "../helpers/upstream.ts";
 import { VtScreen } from "../helpers/vt_screen.ts";
@@ -109,20 +110,7 @@ engineTest(
   async () => {
     await using upstream = await startUpstream({ plain: false });
     await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "1" });
-    await home.write(
-      "bottles",
-      "held",
-      [
-        "---",
-        "extends: shell",
-        "egress:",
-        "  routes:",
-        "    - host: echo.example.test",
-        `      upstream: "${upstream.containerAddress}:${upstream.port}"`,
-        "---",
-        "",
-      ].join("\n"),
-    );
+    await writeHeldBottle(home, upstream);
     const approvedBody = `marker=tui-approved&token=${TOKEN}`;
     await using first = await startSleepingBottle(home, {
       bottle: "held",

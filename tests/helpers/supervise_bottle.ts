@@ -113,3 +113,27 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Writes the bottle `held` into a test home: the shell template with one `supervise` route
+ * (the manifest default) to `echo.example.test`, reached at the test upstream.
+ */
+export async function writeHeldBottle(
+  home: BottleHome,
+  upstream: { containerAddress: string; port: number },
+): Promise<void> {
+  await home.write(
+    "bottles",
+    "held",
+    [
+      "---",
+      "extends: shell",
+      "egress:",
+      "  routes:",
+      "    - host: echo.example.test",
+      `      upstream: "${upstream.containerAddress}:${upstream.port}"`,
+      "---",
+      "",
+    ].join("\n"),
+  );
+}
