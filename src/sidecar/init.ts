@@ -29,6 +29,7 @@ import { type GitGateDaemon, startGitGateDaemon } from "./git_gate/daemon.ts";
 import { errorMessage, SidecarError } from "./errors.ts";
 import { writeConfigFiles } from "./control/config_files.ts";
 import { routeTable } from "./control/config.ts";
+import type { SidecarRoute } from "./control/protocol.ts";
 import { startSuperviseDaemon } from "./supervise/daemon.ts";
 import { Supervisor } from "./supervise/supervisor.ts";
 import { internalAddressLookup } from "./internal_address.ts";
@@ -167,6 +168,11 @@ async function startAll(
         log,
       }));
   }
+  /** A route that goes live now: in the config, in `routes.json`, in the log. */
+  const addLiveRoute = async (route: SidecarRoute): Promise<void> => {
+    await writeConfigFiles(settings.configDir, session.addRoute(route));
+    log.info(0, "supervise", "route-added", { host: route.host, ports: route.ports });
+  };
   const supervisor = settings.daemons.includes("supervise")
     ? new Supervisor({
       settings: () => session.config?.supervise,
@@ -174,16 +180,7 @@ async function startAll(
         session.queue("proposal", body);
         log.info(1, "supervise", "proposal", { key: body.key, kind: body.kind, held: body.held });
       },
-      applyRoute: async (route) => {
-        try {
-          const config = session.addRoute(route);
-          await writeConfigFiles(settings.configDir, config);
-          log.info(0, "supervise", "route-added", { host: route.host, ports: route.ports });
-          return null;
-        } catch (error) {
-          return errorMessage(error);
-        }
-      },
+      applyRoute: (route) => addLiveRoute(route).then(() => null, errorMessage),
     })
     : null;
   if (settings.daemons.includes("egress")) {
@@ -259,14 +256,7 @@ async function startAll(
       },
       onShutdown: control.onShutdown,
       onDecision: supervisor ? (body) => supervisor.decide(body) : undefined,
-      onRouteAdd: supervisor
-        ? async (route) => {
-          const config = session.addRoute(route);
-          await writeConfigFiles(settings.configDir, config);
-          log.info(0, "supervise", "route-added", { host: route.host, ports: route.ports });
-          return null;
-        }
-        : undefined,
+      onRouteAdd: supervisor ? (route) => addLiveRoute(route).then(() => null) : undefined,
     }),
   );
   started(
