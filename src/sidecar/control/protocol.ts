@@ -19,10 +19,14 @@
  * nothing: its answer comes after every message queued before it, so a host that got it has
  * seen them all.
  *
- * This module is shared by the sidecar bundle and the host; it imports nothing.
+ * This module is shared by the sidecar bundle and the host; it imports only its forge part.
  *
  * @module
  */
+
+import type { ForgeConfig } from "./forge_protocol.ts";
+export type { DoneBody, DoneStatus, ForgeConfig, ForgeTool, OplogBody } from "./forge_protocol.ts";
+export { FORGE_TOOLS } from "./forge_protocol.ts";
 
 /** The protocol version in `hello`. */
 export const CONTROL_PROTOCOL_VERSION = 1;
@@ -168,6 +172,8 @@ export interface SidecarConfig {
   gitGate: GateRepoConfig[];
   /** How held requests and route requests are answered (SPEC §9); absent: the defaults. */
   supervise?: SuperviseSettings;
+  /** The forge of an orchestrated run (SPEC §13.6); absent outside the orchestrator. Secret. */
+  forge?: ForgeConfig;
 }
 
 /** The supervise settings of a bottle (SPEC §7.4, §9). */
