@@ -92,7 +92,11 @@ export type JobPayload =
     /** The issue or PR number the comment/review is on. */
     number: number;
     isPull: boolean;
-    comment: ForgeComment;
+    /**
+     * The comment or review; `null` for the resume the orchestrator queues itself right after a
+     * freeze, to deliver the run's `pendingPrompts` (their authors were checked when they came).
+     */
+    comment: ForgeComment | null;
   }
   | {
     kind: "destroy";
@@ -103,7 +107,16 @@ export type JobPayload =
     isPull: boolean;
     reason: "issue_closed" | "pr_closed" | "pr_merged";
   }
-  | { kind: "freeze"; runId: number; done: DoneBody | null; exitCode: number | null }
+  | {
+    kind: "freeze";
+    runId: number;
+    done: DoneBody | null;
+    exitCode: number | null;
+    /** The turn failed without an exit code (its promise rejected); the message, no secret. */
+    error?: string;
+    /** The orchestrator restarted and lost the run's turn (reconcile). */
+    restarted?: boolean;
+  }
   | { kind: "timeout"; runId: number };
 
 /** The Gitea API as the orchestrator uses it (host side, the bot account's token). */
@@ -214,6 +227,10 @@ export interface OrchestratorStore {
   oplog(
     filter?: { runId?: number; limit?: number },
   ): (OplogBody & { runId: number; slug: string })[];
+  /** Replaces the labelled bottles without a run that reconcile found on `engine`. */
+  recordOrphans(engine: string, slugs: string[]): void;
+  /** Labelled bottles without a run, as the last reconcile of each engine saw them. */
+  orphans(): { engine: string; slug: string; seenAt: string }[];
   /** Deletes deliveries older than the retention (14 days). */
   pruneDeliveries(now: Date): number;
   close(): void;
