@@ -1,0 +1,218 @@
+/**
+ * The flows (SPEC §13.5) as job steps, one per job kind; `Flows.handle` dispatches. Each step
+ * runs under its issue's lock (the store never hands out two jobs of one issue at once) and is
+ * idempotent, so a job retried after a crash does no harm (SPEC §13.7):
+ * - **launch**: skipped (with a log line) unless targeted (§13.4) and the issue has no live
+ *   run; the repository must be a git-gate repository of the bottles, else the run fails with a
+ *   comment; then a slot, `starting`, the bottle, `running`, and the turn watched.
+ * - **resume**: a comment or review from a user allowed to steer (§13.4), else skipped; on a
+ *   `starting`/`running` run it joins `pendingPrompts`; on a `frozen`/`timed_out` run it (and
+ *   any pending text) resumes the run on its engine once a slot is free.
+ * - **freeze**, **timeout**, **destroy**: `flows_stop.ts`; they never wait for a slot.
+ *
+ * @module
+ */
+import { BottleError } from "../lib/errors.ts";
+import type { FlowContext, FlowDeps } from "./flow_context.ts";
+import { formatComment, launchPrompt, resumePrompt } from "./prompt.ts";
+import { DoneRelay } from "./relay.ts";
+import { destroyStep, freezeStep, timeoutStep } from "./flows_stop.ts";
+import { authorizeComment, decideLaunch, gateServes, runLabel, runSlug } from "./targeting.ts";
+import type { JobPayload, JobRecord, RunRecord } from "./types.ts";
+
+type Payload<K extends JobPayload["kind"]> = Extract<JobPayload, { kind: K }>;
+
+/** The job steps over one {@linkcode FlowContext}. */
+export class Flows {
+  readonly ctx: FlowContext;
+  readonly relay: DoneRelay;
+
+  constructor(ctx: FlowContext) {
+    this.ctx = ctx;
+    this.relay = new DoneRelay(ctx);
+  }
+
+  get #deps(): FlowDeps {
+    return this.ctx.deps;
+  }
+
+  /**
+   * Runs one job's step. `signal` aborts a wait for a slot (graceful stop); the job then stays
+   * `running` in the records and is retried on the next start.
+   */
+  async handle(job: JobRecord, signal?: AbortSignal): Promise<void> {
+    const p = job.payload;
+    switch (p.kind) {
+      case "launch":
+        return await this.launch(p, signal);
+      case "resume":
+        return await this.resume(p, signal);
+      case "freeze":
+        return await freezeStep(this.ctx, this.relay, p, job.id);
+      case "timeout":
+        return await timeoutStep(this.ctx, p);
+      case "destroy":
+        return await destroyStep(this.ctx, p);
+    }
+  }
+
+  /** assigned → launch. */
+  async launch(p: Payload<"launch">, signal?: AbortSignal): Promise<void> {
+    const { store, forge, gates, scheduler, runner, log, config } = this.#deps;
+    const where = `${p.owner}/${p.repo}#${p.issue}`;
+    const existing = store.liveRun(p.owner, p.repo, p.issue);
+    if (existing) {
+      log(`skip launch ${where}: run ${existing.slug} is ${existing.status} already`);
+      return;
+    }
+    const decision = await decideLaunch(forge, config.agentOrg, p);
+    if (decision.kind === "skip") {
+      log(`skip launch ${where}: ${decision.reason}`);
+      return;
+    }
+    const label = runLabel(decision.agent, p.owner, p.repo, p.issue);
+    const slug = await runSlug(label);
+    const base = {
+      owner: p.owner,
+      repo: p.repo,
+      issue: p.issue,
+      agent: decision.agent,
+      bottles: decision.bottles,
+      label,
+      slug,
+      prNumbers: [],
+      lastDoneStatus: null,
+      lastSummary: null,
+      pendingPrompts: [],
+      error: null,
+    };
+    let upstreams: string[];
+    try {
+      upstreams = gates.upstreams(decision.agent, decision.bottles);
+      if (!upstreams.some((u) => gateServes(u, p.owner, p.repo))) {
+        throw new BottleError(
+          "manifest",
+          `Cannot launch ${decision.agent} for ${where}: ${p.owner}/${p.repo} is not a git-gate repository of ${
+            decision.bottles.length > 0
+              ? `the bottles ${decision.bottles.map((b) => `"${b}"`).join(", ")}`
+              : `the default bottle of "${decision.agent}"`
+          }`,
+          {
+            hint:
+              "Add the repository to the bottle's git-gate repos, or label the issue with a bottle that has it (bot-bottle-bottle:<name>)",
+          },
+        );
+      }
+    } catch (error) {
+      const run = store.createRun({
+        ...base,
+        status: "starting",
+        engine: "",
+        phaseStartedAt: this.ctx.stamp(),
+      });
+      await this.ctx.failRun(run, error);
+      return;
+    }
+    const lease = await scheduler.acquire({ signal });
+    let run: RunRecord;
+    try {
+      run = store.createRun({
+        ...base,
+        status: "starting",
+        engine: lease.engine,
+        phaseStartedAt: this.ctx.stamp(),
+      });
+    } finally {
+      lease.release();
+    }
+    log(`launch ${where}: run ${slug} (${decision.agent}) on engine ${lease.engine}`);
+    try {
+      const launched = await runner.launch({
+        agent: decision.agent,
+        bottles: decision.bottles,
+        label,
+        prompt: launchPrompt({ ...p, number: p.issue }),
+        forgeEnv: this.ctx.forgeEnv(run, upstreams),
+        engine: run.engine,
+      });
+      run = store.updateRun(run.id, {
+        status: "running",
+        slug: launched.slug,
+        phaseStartedAt: this.ctx.stamp(),
+      });
+      this.ctx.watchTurn(run, launched.turn);
+    } catch (error) {
+      await this.ctx.runnerFailed(run, error);
+    }
+  }
+
+  /** comment/review → resume, or queue it while the run is busy. */
+  async resume(p: Payload<"resume">, signal?: AbortSignal): Promise<void> {
+    const { store, forge, gates, scheduler, runner, log, config } = this.#deps;
+    const where = `${p.owner}/${p.repo}#${p.number}`;
+    let run = p.isPull
+      ? store.runByPr(p.owner, p.repo, p.number)
+      : store.liveRun(p.owner, p.repo, p.number);
+    if (run === null) {
+      log(`skip ${p.comment ? "comment" : "resume"} on ${where}: no live run`);
+      return;
+    }
+    let text: string | null = null;
+    if (p.comment !== null) {
+      const decision = await authorizeComment(forge, config.agentOrg, p.owner, p.repo, p.comment);
+      if (decision.kind === "ignore") {
+        log(`skip comment on ${where} by "${p.comment.author}": ${decision.reason}`);
+        return;
+      }
+      text = formatComment(p.comment, `${p.isPull ? "pull request" : "issue"} ${where}`);
+    }
+    if (run.status === "starting" || run.status === "running") {
+      if (text !== null) {
+        store.updateRun(run.id, { pendingPrompts: [...run.pendingPrompts, text] });
+        log(`run ${run.slug}: comment on ${where} queued for the next freeze`);
+      }
+      return;
+    }
+    const prompts = [...run.pendingPrompts, ...(text === null ? [] : [text])];
+    if (prompts.length === 0) return;
+    let upstreams: string[];
+    try {
+      upstreams = gates.upstreams(run.agent, run.bottles);
+    } catch (error) {
+      await this.ctx.failRun(run, error);
+      return;
+    }
+    const lease = await scheduler.acquire({ engine: run.engine, signal });
+    const fresh = store.run(run.id);
+    if (fresh === null || (fresh.status !== "frozen" && fresh.status !== "timed_out")) {
+      lease.release();
+      log(`skip resume of ${run.slug}: it is ${fresh?.status ?? "gone"}`);
+      return;
+    }
+    try {
+      run = store.updateRun(run.id, {
+        status: "running",
+        phaseStartedAt: this.ctx.stamp(),
+        pendingPrompts: [],
+      });
+    } finally {
+      lease.release();
+    }
+    log(
+      `resume ${run.slug} on engine ${run.engine} (${prompts.length} repl${
+        prompts.length === 1 ? "y" : "ies"
+      })`,
+    );
+    try {
+      const resumed = await runner.resume(
+        run.slug,
+        resumePrompt(run, prompts),
+        this.ctx.forgeEnv(run, upstreams),
+        run.engine,
+      );
+      this.ctx.watchTurn(run, resumed.turn);
+    } catch (error) {
+      await this.ctx.runnerFailed(run, error);
+    }
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * The steps that stop a run (SPEC §13.5); none waits for a slot:
+ * - **freeze** (a `done` event, a turn's end, or reconcile after a restart): skipped unless the
+ *   run is `starting`/`running`. A turn that ended without a `done` first reads the relayed
+ *   events, so a `signal_done` racing the exit is not lost. Then `freeze`, `frozen`, status,
+ *   summary and PRs stored, a status comment, and — if replies came meanwhile — a resume queued.
+ * - **timeout** (the watchdog): a `running` run past `FORGE_WATCHDOG_TIMEOUT` since its last
+ *   start or resume is frozen as `timed_out`, with a comment that a reply resumes it.
+ * - **destroy** (issue closed, PR closed or merged): `destroy`, `destroyed`; a bottle already
+ *   gone counts as destroyed.
+ *
+ * @module
+ */
+import type { DoneBody } from "../sidecar/control/forge_protocol.ts";
+import { BottleError } from "../lib/errors.ts";
+import { ACTIVE, type FlowContext, LIVE } from "./flow_context.ts";
+import { type FreezeCause, statusComment } from "./prompt.ts";
+import type { DoneRelay } from "./relay.ts";
+import { issueKey } from "./targeting.ts";
+import type { JobPayload, RunRecord } from "./types.ts";
+
+type Payload<K extends JobPayload["kind"]> = Extract<JobPayload, { kind: K }>;
+
+/** A `done` body still queued in another freeze job of the run (the relay got there first). */
+function queuedDone(ctx: FlowContext, runId: number, self: number): DoneBody | null {
+  for (const job of ctx.deps.store.jobs({ state: "queued" })) {
+    const p = job.payload;
+    if (job.id !== self && p.kind === "freeze" && p.runId === runId && p.done) return p.done;
+  }
+  return null;
+}
+
+/** signal_done, a turn's end, or a restart → freeze. */
+export async function freezeStep(
+  ctx: FlowContext,
+  relay: DoneRelay,
+  p: Payload<"freeze">,
+  jobId: number,
+): Promise<void> {
+  const { store, log } = ctx.deps;
+  const run = store.run(p.runId);
+  if (run === null || !ACTIVE.includes(run.status)) {
+    log(`skip freeze of run ${run?.slug ?? p.runId}: it is ${run?.status ?? "unknown"}`);
+    return;
+  }
+  let done = p.done;
+  if (done === null) {
+    try {
+      done = await relay.poll(run) ?? queuedDone(ctx, run.id, jobId);
+    } catch (error) {
+      log(`run ${run.slug}: cannot read relayed forge events before freezing: ${error}`);
+    }
+  }
+  const cause: FreezeCause = done !== null
+    ? "signal_done"
+    : p.restarted
+    ? "restarted"
+    : p.error !== undefined || (p.exitCode !== null && p.exitCode !== 0)
+    ? "failed"
+    : "exited";
+  const detail = p.error ?? (p.exitCode !== null && p.exitCode !== 0 ? `exit ${p.exitCode}` : "");
+  await stopRun(
+    ctx,
+    run,
+    {
+      status: "frozen",
+      lastDoneStatus: done?.status ??
+        (cause === "exited" ? "exited" : cause === "failed" ? "failed" : null),
+      lastSummary: done?.summary ??
+        (cause === "restarted" ? "The orchestrator restarted; the turn was lost" : null),
+      prNumbers: [...new Set([...run.prNumbers, ...(done?.prNumbers ?? [])])].sort((a, b) => a - b),
+    },
+    cause,
+    detail,
+  );
+}
+
+/** The watchdog's job → freeze as `timed_out`. */
+export async function timeoutStep(ctx: FlowContext, p: Payload<"timeout">): Promise<void> {
+  const { store, log, config, now } = ctx.deps;
+  const run = store.run(p.runId);
+  if (run === null || run.status !== "running") {
+    log(`skip timeout of run ${run?.slug ?? p.runId}: it is ${run?.status ?? "unknown"}`);
+    return;
+  }
+  const age = now().getTime() - new Date(run.phaseStartedAt).getTime();
+  if (age < config.watchdogTimeoutMs) {
+    log(`skip timeout of run ${run.slug}: resumed since`);
+    return;
+  }
+  await stopRun(
+    ctx,
+    run,
+    {
+      status: "timed_out",
+      lastDoneStatus: "timed_out",
+      lastSummary: null,
+      prNumbers: run.prNumbers,
+    },
+    "timed_out",
+    "",
+  );
+}
+
+async function stopRun(
+  ctx: FlowContext,
+  run: RunRecord,
+  patch: Pick<RunRecord, "status" | "lastDoneStatus" | "lastSummary" | "prNumbers">,
+  cause: FreezeCause,
+  detail: string,
+): Promise<void> {
+  const { store, runner, log, scheduler, wake } = ctx.deps;
+  try {
+    await runner.freeze(run.slug, run.engine);
+  } catch (error) {
+    if (!(error instanceof BottleError && error.code === "invalid_state")) {
+      await ctx.runnerFailed(run, error);
+      return;
+    }
+    log(`run ${run.slug}: freeze found it stopped already (${error.message})`);
+  }
+  const frozen = store.updateRun(run.id, patch);
+  scheduler.notify();
+  log(`run ${run.slug}: ${patch.status} (${cause})`);
+  await ctx.comment(frozen, statusComment(frozen, cause, detail));
+  if (frozen.pendingPrompts.length > 0) {
+    store.enqueue({
+      kind: "resume",
+      issueKey: issueKey(run.owner, run.repo, run.issue),
+      payload: {
+        kind: "resume",
+        owner: run.owner,
+        repo: run.repo,
+        number: run.issue,
+        isPull: false,
+        comment: null,
+      },
+    });
+    log(`run ${run.slug}: ${frozen.pendingPrompts.length} queued repl(ies); resume queued`);
+    wake?.();
+  }
+}
+
+/** Issue closed, PR closed or merged → destroy. */
+export async function destroyStep(ctx: FlowContext, p: Payload<"destroy">): Promise<void> {
+  const { store, runner, log, scheduler } = ctx.deps;
+  const where = `${p.owner}/${p.repo}#${p.number}`;
+  const run = p.isPull
+    ? store.runByPr(p.owner, p.repo, p.number)
+    : store.liveRun(p.owner, p.repo, p.number);
+  if (run === null || !LIVE.includes(run.status)) {
+    log(`skip destroy for ${where} (${p.reason}): no live run`);
+    return;
+  }
+  try {
+    await runner.destroy(run.slug, run.engine);
+  } catch (error) {
+    if (!(error instanceof BottleError && error.code === "not_found")) {
+      await ctx.runnerFailed(run, error);
+      return;
+    }
+    log(`run ${run.slug}: its bottle is gone already`);
+  }
+  store.updateRun(run.id, { status: "destroyed" });
+  scheduler.notify();
+  log(`run ${run.slug}: destroyed (${p.reason} ${where})`);
+}

@@ -1,0 +1,82 @@
+/**
+ * Reconcile after a start (SPEC §13.7), run once the crash's `running` jobs are queued again
+ * and before the worker claims anything. Per engine, the runs the records call `starting` or
+ * `running` are compared with the labelled bottles that exist:
+ * - bottle gone → the run fails with a comment — unless a launch job of its issue is queued
+ *   again (then the retry may launch it afresh: the failed run leaves the issue free);
+ * - bottle there → its turn was lost with the old process: a `freeze` job with `restarted`
+ *   (the status comment says so; a reply resumes it);
+ * - a labelled bottle without a run → reported (log line, `orphans` in the records), never
+ *   destroyed.
+ * An engine that cannot be listed is logged and left alone (its runs are not touched).
+ *
+ * @module
+ */
+import { ACTIVE, type FlowContext, LIVE, messageOf } from "./flow_context.ts";
+import { issueKey } from "./targeting.ts";
+
+/** What one reconcile did. */
+export interface ReconcileResult {
+  failed: string[];
+  frozen: string[];
+  orphans: { engine: string; slug: string }[];
+  unreachable: string[];
+}
+
+/** Reconciles the records with every engine's bottles. */
+export async function reconcile(
+  ctx: FlowContext,
+  engines: readonly string[],
+): Promise<ReconcileResult> {
+  const { store, runner, log } = ctx.deps;
+  const result: ReconcileResult = { failed: [], frozen: [], orphans: [], unreachable: [] };
+  const queuedLaunch = new Set(
+    store.jobs({ state: "queued" }).filter((j) => j.kind === "launch").map((j) => j.issueKey),
+  );
+  const known = store.runs({ status: [...LIVE, "failed"] });
+  for (const engine of engines) {
+    let present: Set<string>;
+    try {
+      present = new Set(await runner.bottlesOn(engine));
+    } catch (error) {
+      log(`reconcile: cannot list the bottles of engine ${engine}: ${messageOf(error)}`);
+      result.unreachable.push(engine);
+      continue;
+    }
+    for (const run of known) {
+      if (run.engine !== engine || !ACTIVE.includes(run.status)) continue;
+      const key = issueKey(run.owner, run.repo, run.issue);
+      if (!present.has(run.slug)) {
+        if (run.status === "starting" && queuedLaunch.has(key)) {
+          store.updateRun(run.id, {
+            status: "failed",
+            error: "The orchestrator restarted during the launch; the launch is retried",
+          });
+          log(`reconcile: run ${run.slug} was starting without a bottle; its launch is retried`);
+        } else {
+          await ctx.failRun(
+            run,
+            new Error(`The bottle of "${run.slug}" is gone (the orchestrator restarted)`),
+          );
+        }
+        result.failed.push(run.slug);
+        continue;
+      }
+      store.enqueue({
+        kind: "freeze",
+        issueKey: key,
+        payload: { kind: "freeze", runId: run.id, done: null, exitCode: null, restarted: true },
+      });
+      log(`reconcile: run ${run.slug} lost its turn in the restart; freeze queued`);
+      result.frozen.push(run.slug);
+    }
+    const owned = new Set(known.filter((r) => r.engine === engine).map((r) => r.slug));
+    const orphans = [...present].filter((slug) => !owned.has(slug)).sort();
+    for (const slug of orphans) {
+      log(`reconcile: bottle ${slug} on engine ${engine} has no run; left alone`);
+      result.orphans.push({ engine, slug });
+    }
+    store.recordOrphans(engine, orphans);
+  }
+  return result;
+}
