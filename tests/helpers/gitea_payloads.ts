@@ -1,28 +1,151 @@
 /**
- * Gitea 1.22 webhook payloads as real Gitea sends them (`modules/structs/hook.go`), with the
- * many fields the orchestrator does not read, and a signer. For webhook and event tests.
+ * Gitea's wire shapes, for the fake Gitea (`fake_gitea.ts`) and for tests that forge deliveries:
+ * the API objects (user, repository, label, issue, comment, pull request), the webhook payloads
+ * built from them, and signed deliveries.
+ *
+ * Followed Gitea sources (go-gitea/gitea, 1.22 era):
+ * - `services/webhook/deliver.go` (`addDefaultHeaders`): the headers of a delivery —
+ *   `X-Gitea-Delivery` (a UUID), `X-Gitea-Event` (`HookEventType.Event()`), `X-Gitea-Event-Type`
+ *   (the hook event type), `X-Gitea-Signature` (hex HMAC-SHA256 of the raw body with the hook's
+ *   secret, no prefix), the same three as `X-Gogs-*`, `X-GitHub-Delivery`/`-Event`/`-Event-Type`,
+ *   `X-Hub-Signature` (`sha1=<hex HMAC-SHA1>`) and `X-Hub-Signature-256` (`sha256=<hex>`),
+ *   `Content-Type: application/json`; Go's client sends `User-Agent: Go-http-client/1.1`.
+ * - `modules/webhook/type.go`: event types and their `Event()` names (`issue_assign` → `issues`,
+ *   `pull_request_comment` → `issue_comment`, `pull_request_review_approved` →
+ *   `pull_request_approved`, `…_rejected` → `pull_request_rejected`, `…_comment` →
+ *   `pull_request_comment` — a review, not a plain comment).
+ * - `services/webhook/notifier.go`: which payload each action sends (assign → `issue_assign` with
+ *   the whole issue, no field naming the new assignee; a comment on a PR → `pull_request_comment`
+ *   with `is_pull: true` and `pull_request`; merge → `pull_request` `closed` with `merged: true`;
+ *   a review → `action: "reviewed"`, `review: {type: <event type>, content}`,
+ *   `requested_reviewer` = the reviewer).
+ * - `modules/structs/{hook,issue,issue_comment,pull,user,repo,issue_label}.go`: field names;
+ *   `json.MarshalIndent(p, "", "  ")` — payloads are indented by two spaces and Go escapes `<`,
+ *   `>`, `&` as `\u003c`, `\u003e`, `\u0026`, so a receiver that re-serialises the JSON cannot
+ *   reproduce the signed bytes. Empty `assignees` is `null` (a nil Go slice). Times are RFC 3339
+ *   without fractions.
  *
  * @module
  */
-import { createHmac } from "node:crypto";
 
-/** A Gitea `User` with its extra fields. */
-export function giteaUser(login: string, id = 7): Record<string, unknown> {
+/** The permission strings of `GET …/collaborators/{user}/permission` (Gitea `AccessMode`). */
+export type GiteaPermission = "none" | "read" | "write" | "admin" | "owner";
+
+/** A user or organisation as the fake stores it. */
+export interface FakeUser {
+  id: number;
+  login: string;
+  isOrg: boolean;
+  isAdmin: boolean;
+  created: string;
+}
+
+/** A label as the fake stores it. */
+export interface FakeLabel {
+  id: number;
+  name: string;
+  color: string;
+}
+
+/** A comment as the fake stores it. */
+export interface FakeComment {
+  id: number;
+  user: string;
+  body: string;
+  created: string;
+  updated: string;
+}
+
+/** A review as the fake stores it. */
+export interface FakeReview {
+  id: number;
+  user: string;
+  /** Gitea's review state. */
+  state: "APPROVED" | "REQUEST_CHANGES" | "COMMENT";
+  body: string;
+  inline: { path: string; line: number; body: string }[];
+  submitted: string;
+}
+
+/** The pull-request half of an issue. */
+export interface FakePull {
+  id: number;
+  head: string;
+  base: string;
+  headSha: string;
+  merged: boolean;
+  mergedAt: string | null;
+  mergedBy: string | null;
+  reviews: FakeReview[];
+}
+
+/** An issue (or the issue of a PR) as the fake stores it. */
+export interface FakeIssue {
+  id: number;
+  number: number;
+  user: string;
+  title: string;
+  body: string;
+  labels: number[];
+  assignees: string[];
+  state: "open" | "closed";
+  comments: FakeComment[];
+  created: string;
+  updated: string;
+  closed: string | null;
+  pull: FakePull | null;
+}
+
+/** A repository as the fake stores it. */
+export interface FakeRepo {
+  id: number;
+  owner: string;
+  name: string;
+  private: boolean;
+  defaultBranch: string;
+  /** Collaborators by lower-cased login. */
+  collaborators: Map<string, "read" | "write" | "admin">;
+  labels: FakeLabel[];
+  issues: Map<number, FakeIssue>;
+  nextNumber: number;
+  created: string;
+  updated: string;
+}
+
+/** What shapes need besides the objects: the server's base URL. */
+export interface ShapeContext {
+  /** `https://host:port`, no trailing slash. */
+  base: string;
+  user(login: string): FakeUser;
+  label(repo: FakeRepo, id: number): FakeLabel | undefined;
+}
+
+/** Now, as Gitea writes times: RFC 3339, seconds, `Z`. */
+export function giteaTime(date: Date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** `GO_ZERO_TIME`: what Gitea writes for a time never set (`last_login` of a fresh user). */
+const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
+
+/** A user as `convert.ToUser` writes it (`withEmail` for the token's own user). */
+export function userJson(ctx: ShapeContext, user: FakeUser, withEmail = false): object {
+  const host = new URL(ctx.base).hostname;
   return {
-    id,
-    login,
+    id: user.id,
+    login: user.login,
     login_name: "",
     source_id: 0,
     full_name: "",
-    email: `${login}@noreply.gitea.example`,
-    avatar_url: `https://gitea.example/avatars/${id}`,
-    html_url: `https://gitea.example/${login}`,
+    email: withEmail ? `${user.login}@${host}` : `${user.login}@noreply.${host}`,
+    avatar_url: `${ctx.base}/avatars/${user.id.toString(16).padStart(32, "0")}`,
+    html_url: `${ctx.base}/${user.login}`,
     language: "",
-    is_admin: false,
-    last_login: "0001-01-01T00:00:00Z",
-    created: "2026-01-01T00:00:00Z",
+    is_admin: user.isAdmin,
+    last_login: GO_ZERO_TIME,
+    created: user.created,
     restricted: false,
-    active: false,
+    active: true,
     prohibit_login: false,
     location: "",
     website: "",
@@ -31,266 +154,406 @@ export function giteaUser(login: string, id = 7): Record<string, unknown> {
     followers_count: 0,
     following_count: 0,
     starred_repos_count: 0,
-    username: login,
+    username: user.login,
   };
 }
 
-/** A Gitea `Repository` with its extra fields. */
-export function giteaRepo(owner = "acme", name = "api"): Record<string, unknown> {
+/** A repository as `convert.ToRepo` writes it, with the viewer's permissions. */
+export function repoJson(ctx: ShapeContext, repo: FakeRepo, permission: GiteaPermission): object {
+  const fullName = `${repo.owner}/${repo.name}`;
+  const host = new URL(ctx.base).hostname;
+  let openIssues = 0;
+  let openPulls = 0;
+  for (const issue of repo.issues.values()) {
+    if (issue.state !== "open") continue;
+    if (issue.pull === null) openIssues++;
+    else openPulls++;
+  }
+  const rank = ["none", "read", "write", "admin", "owner"].indexOf(permission);
   return {
-    id: 3,
-    owner: giteaUser(owner, 2),
-    name,
-    full_name: `${owner}/${name}`,
+    id: repo.id,
+    owner: userJson(ctx, ctx.user(repo.owner)),
+    name: repo.name,
+    full_name: fullName,
     description: "",
     empty: false,
-    private: true,
+    private: repo.private,
     fork: false,
     template: false,
     parent: null,
     mirror: false,
     size: 42,
     language: "",
-    languages_url: `https://gitea.example/api/v1/repos/${owner}/${name}/languages`,
-    html_url: `https://gitea.example/${owner}/${name}`,
-    url: `https://gitea.example/api/v1/repos/${owner}/${name}`,
+    languages_url: `${ctx.base}/api/v1/repos/${fullName}/languages`,
+    html_url: `${ctx.base}/${fullName}`,
+    url: `${ctx.base}/api/v1/repos/${fullName}`,
     link: "",
-    ssh_url: `git@gitea.example:${owner}/${name}.git`,
-    clone_url: `https://gitea.example/${owner}/${name}.git`,
-    default_branch: "main",
-    permissions: { admin: true, push: true, pull: true },
+    ssh_url: `ssh://git@${host}:2222/${fullName}.git`,
+    clone_url: `${ctx.base}/${fullName}.git`,
+    original_url: "",
+    website: "",
+    stars_count: 0,
+    forks_count: 0,
+    watchers_count: 1,
+    open_issues_count: openIssues,
+    open_pr_counter: openPulls,
+    release_counter: 0,
+    default_branch: repo.defaultBranch,
+    archived: false,
+    created_at: repo.created,
+    updated_at: repo.updated,
+    archived_at: "1970-01-01T00:00:00Z",
+    permissions: { admin: rank >= 3, push: rank >= 2, pull: rank >= 1 },
     has_issues: true,
-    internal_tracker: { enable_time_tracker: true },
+    internal_tracker: {
+      enable_time_tracker: true,
+      allow_only_contributors_to_track_time: true,
+      enable_issue_dependencies: true,
+    },
+    has_wiki: true,
     has_pull_requests: true,
+    has_projects: true,
+    has_releases: true,
+    has_packages: true,
+    has_actions: true,
+    ignore_whitespace_conflicts: false,
+    allow_merge_commits: true,
+    allow_rebase: true,
+    allow_rebase_explicit: true,
+    allow_squash_merge: true,
+    allow_fast_forward_only_merge: true,
+    allow_rebase_update: true,
+    default_delete_branch_after_merge: false,
+    default_merge_style: "merge",
+    default_allow_maintainer_edit: false,
+    avatar_url: "",
+    internal: false,
+    mirror_interval: "",
     object_format_name: "sha1",
+    mirror_updated: GO_ZERO_TIME,
+    repo_transfer: null,
+    topics: null,
+    licenses: null,
   };
 }
 
-/** Options of {@linkcode giteaIssue}. */
-export interface IssueOptions {
-  id?: number;
-  number?: number;
-  title?: string;
-  body?: string;
-  labels?: string[];
-  assignees?: string[] | null;
-  updatedAt?: string;
-  state?: "open" | "closed";
-  owner?: string;
-  repo?: string;
+/** A label as `convert.ToLabel` writes it. */
+export function labelJson(ctx: ShapeContext, repo: FakeRepo, label: FakeLabel): object {
+  return {
+    id: label.id,
+    name: label.name,
+    exclusive: label.name.includes("/") || label.name.includes("::"),
+    is_archived: false,
+    color: label.color,
+    description: "",
+    url: `${ctx.base}/api/v1/repos/${repo.owner}/${repo.name}/labels/${label.id}`,
+  };
 }
 
-/** A Gitea `Issue`. */
-export function giteaIssue(o: IssueOptions = {}): Record<string, unknown> {
-  const owner = o.owner ?? "acme";
-  const repo = o.repo ?? "api";
-  const number = o.number ?? 12;
-  const assignees = o.assignees === undefined ? ["agent-1"] : o.assignees;
+function labelsOf(ctx: ShapeContext, repo: FakeRepo, issue: FakeIssue): object[] {
+  return issue.labels.flatMap((id) => {
+    const label = ctx.label(repo, id);
+    return label === undefined ? [] : [labelJson(ctx, repo, label)];
+  });
+}
+
+function assigneesOf(ctx: ShapeContext, issue: FakeIssue): object[] | null {
+  // A nil Go slice: `null`, never `[]`, when nobody is assigned.
+  return issue.assignees.length === 0
+    ? null
+    : issue.assignees.map((a) => userJson(ctx, ctx.user(a)));
+}
+
+/** An issue as `convert.ToAPIIssue` writes it (also for the issue of a PR). */
+export function issueJson(ctx: ShapeContext, repo: FakeRepo, issue: FakeIssue): object {
+  const fullName = `${repo.owner}/${repo.name}`;
+  const kind = issue.pull === null ? "issues" : "pulls";
   return {
-    id: o.id ?? 1012,
-    url: `https://gitea.example/api/v1/repos/${owner}/${repo}/issues/${number}`,
-    html_url: `https://gitea.example/${owner}/${repo}/issues/${number}`,
-    number,
-    user: giteaUser("alice", 5),
+    id: issue.id,
+    url: `${ctx.base}/api/v1/repos/${fullName}/issues/${issue.number}`,
+    html_url: `${ctx.base}/${fullName}/${kind}/${issue.number}`,
+    number: issue.number,
+    user: userJson(ctx, ctx.user(issue.user)),
     original_author: "",
     original_author_id: 0,
-    title: o.title ?? "Fix the flaky test",
-    body: o.body ?? "It fails on Tuesdays.",
+    title: issue.title,
+    body: issue.body,
     ref: "",
     assets: [],
-    labels: (o.labels ?? ["bot-bottle:claude"]).map((name, i) => ({
-      id: 30 + i,
-      name,
-      exclusive: false,
-      is_archived: false,
-      color: "e11d21",
-      description: "",
-      url: "",
-    })),
+    labels: labelsOf(ctx, repo, issue),
     milestone: null,
-    assignee: assignees === null || assignees.length === 0 ? null : giteaUser(assignees[0], 9),
-    assignees: assignees === null ? null : assignees.map((a, i) => giteaUser(a, 9 + i)),
-    state: o.state ?? "open",
+    assignee: issue.assignees.length === 0 ? null : userJson(ctx, ctx.user(issue.assignees[0])),
+    assignees: assigneesOf(ctx, issue),
+    state: issue.state,
     is_locked: false,
-    comments: 0,
-    created_at: "2026-12-01T10:00:00Z",
-    updated_at: o.updatedAt ?? "2026-12-01T10:05:00Z",
-    closed_at: null,
+    comments: issue.comments.length,
+    created_at: issue.created,
+    updated_at: issue.updated,
+    closed_at: issue.closed,
     due_date: null,
-    pull_request: null,
-    repository: { id: 3, name: repo, owner, full_name: `${owner}/${repo}` },
+    time_estimate: 0,
+    pull_request: issue.pull === null ? null : {
+      merged: issue.pull.merged,
+      merged_at: issue.pull.mergedAt,
+      draft: false,
+      html_url: `${ctx.base}/${fullName}/pulls/${issue.number}`,
+    },
+    repository: { id: repo.id, name: repo.name, owner: repo.owner, full_name: fullName },
     pin_order: 0,
   };
 }
 
-/** `issues` payload (`action` assigned, closed, unassigned, …). */
-export function issuesPayload(action: string, o: IssueOptions = {}): Record<string, unknown> {
-  const issue = giteaIssue(o);
+/** A comment as `convert.ToAPIComment` writes it. */
+export function commentJson(
+  ctx: ShapeContext,
+  repo: FakeRepo,
+  issue: FakeIssue,
+  comment: FakeComment,
+): object {
+  const fullName = `${repo.owner}/${repo.name}`;
+  const kind = issue.pull === null ? "issues" : "pulls";
   return {
-    action,
+    id: comment.id,
+    html_url: `${ctx.base}/${fullName}/${kind}/${issue.number}#issuecomment-${comment.id}`,
+    pull_request_url: issue.pull === null ? "" : `${ctx.base}/${fullName}/pulls/${issue.number}`,
+    issue_url: issue.pull === null ? `${ctx.base}/${fullName}/issues/${issue.number}` : "",
+    user: userJson(ctx, ctx.user(comment.user)),
+    original_author: "",
+    original_author_id: 0,
+    body: comment.body,
+    assets: [],
+    created_at: comment.created,
+    updated_at: comment.updated,
+  };
+}
+
+function branchJson(ctx: ShapeContext, repo: FakeRepo, ref: string, sha: string): object {
+  return {
+    label: ref,
+    ref,
+    sha,
+    repo_id: repo.id,
+    repo: repoJson(ctx, repo, "read"),
+  };
+}
+
+/** A pull request as `convert.ToAPIPullRequest` writes it. */
+export function pullJson(ctx: ShapeContext, repo: FakeRepo, issue: FakeIssue): object {
+  const pull = issue.pull!;
+  const fullName = `${repo.owner}/${repo.name}`;
+  return {
+    id: pull.id,
+    url: `${ctx.base}/${fullName}/pulls/${issue.number}`,
     number: issue.number,
-    issue,
-    repository: giteaRepo(o.owner, o.repo),
-    sender: giteaUser("alice", 5),
-    commit_id: "",
-  };
-}
-
-/** `issue_comment` payload. */
-export function commentPayload(
-  o:
-    & { commentId?: number; body?: string; author?: string; isPull?: boolean; action?: string }
-    & IssueOptions = {},
-): Record<string, unknown> {
-  const issue = giteaIssue(o);
-  const author = o.author ?? "bob";
-  const id = o.commentId ?? 501;
-  return {
-    action: o.action ?? "created",
-    issue,
-    comment: {
-      id,
-      html_url: `${issue.html_url}#issuecomment-${id}`,
-      pull_request_url: "",
-      issue_url: issue.html_url,
-      user: giteaUser(author, 11),
-      original_author: "",
-      original_author_id: 0,
-      body: o.body ?? "Please also handle Wednesdays.",
-      assets: [],
-      created_at: "2026-12-01T11:00:00Z",
-      updated_at: "2026-12-01T11:00:00Z",
-    },
-    repository: giteaRepo(o.owner, o.repo),
-    sender: giteaUser(author, 11),
-    is_pull: o.isPull ?? false,
-  };
-}
-
-/** A Gitea `PullRequest`. */
-export function giteaPull(
-  o: {
-    id?: number;
-    number?: number;
-    merged?: boolean;
-    updatedAt?: string;
-    owner?: string;
-    repo?: string;
-  } = {},
-): Record<string, unknown> {
-  const owner = o.owner ?? "acme";
-  const repo = o.repo ?? "api";
-  const number = o.number ?? 13;
-  return {
-    id: o.id ?? 2013,
-    url: `https://gitea.example/${owner}/${repo}/pulls/${number}`,
-    number,
-    user: giteaUser("agent-1", 9),
-    title: "Fix the flaky test",
-    body: "Closes #12",
-    labels: [],
+    user: userJson(ctx, ctx.user(issue.user)),
+    title: issue.title,
+    body: issue.body,
+    labels: labelsOf(ctx, repo, issue),
     milestone: null,
-    assignee: null,
-    assignees: null,
+    assignee: issue.assignees.length === 0 ? null : userJson(ctx, ctx.user(issue.assignees[0])),
+    assignees: assigneesOf(ctx, issue),
     requested_reviewers: null,
-    state: o.merged === undefined ? "open" : "closed",
+    requested_reviewers_teams: null,
+    state: issue.state,
     draft: false,
     is_locked: false,
-    comments: 0,
-    review_comments: 0,
+    comments: issue.comments.length,
+    review_comments: pull.reviews.reduce((n, r) => n + r.inline.length, 0),
     additions: 3,
     deletions: 1,
     changed_files: 1,
-    html_url: `https://gitea.example/${owner}/${repo}/pulls/${number}`,
-    diff_url: `https://gitea.example/${owner}/${repo}/pulls/${number}.diff`,
-    patch_url: `https://gitea.example/${owner}/${repo}/pulls/${number}.patch`,
-    mergeable: true,
-    merged: o.merged ?? false,
-    merged_at: o.merged ? "2026-12-02T09:00:00Z" : null,
-    merge_commit_sha: null,
-    merged_by: null,
+    html_url: `${ctx.base}/${fullName}/pulls/${issue.number}`,
+    diff_url: `${ctx.base}/${fullName}/pulls/${issue.number}.diff`,
+    patch_url: `${ctx.base}/${fullName}/pulls/${issue.number}.patch`,
+    mergeable: !pull.merged && issue.state === "open",
+    merged: pull.merged,
+    merged_at: pull.mergedAt,
+    merge_commit_sha: pull.merged ? pull.headSha : null,
+    merged_by: pull.mergedBy === null ? null : userJson(ctx, ctx.user(pull.mergedBy)),
     allow_maintainer_edit: false,
-    base: {
-      label: "main",
-      ref: "main",
-      sha: "a".repeat(40),
-      repo_id: 3,
-      repo: giteaRepo(owner, repo),
-    },
-    head: {
-      label: "fix",
-      ref: "fix",
-      sha: "b".repeat(40),
-      repo_id: 3,
-      repo: giteaRepo(owner, repo),
-    },
-    merge_base: "c".repeat(40),
+    base: branchJson(ctx, repo, pull.base, "0".repeat(40)),
+    head: branchJson(ctx, repo, pull.head, pull.headSha),
+    merge_base: "0".repeat(40),
     due_date: null,
-    created_at: "2026-12-01T12:00:00Z",
-    updated_at: o.updatedAt ?? "2026-12-01T12:30:00Z",
-    closed_at: null,
+    created_at: issue.created,
+    updated_at: issue.updated,
+    closed_at: issue.closed,
     pin_order: 0,
   };
 }
 
-/** `pull_request` payload. */
-export function pullRequestPayload(
-  action: string,
-  o: Parameters<typeof giteaPull>[0] = {},
-): Record<string, unknown> {
-  const pr = giteaPull(o);
+/** A review as `convert.ToPullReview` writes it. */
+export function reviewJson(
+  ctx: ShapeContext,
+  repo: FakeRepo,
+  issue: FakeIssue,
+  review: FakeReview,
+): object {
+  const fullName = `${repo.owner}/${repo.name}`;
   return {
-    action,
-    number: pr.number,
-    pull_request: pr,
-    requested_reviewer: null,
-    repository: giteaRepo(o.owner, o.repo),
-    sender: giteaUser("carol", 12),
-    commit_id: "",
+    id: review.id,
+    user: userJson(ctx, ctx.user(review.user)),
+    team: null,
+    state: review.state,
+    body: review.body,
+    commit_id: issue.pull!.headSha,
+    stale: false,
+    official: review.state !== "COMMENT",
+    dismissed: false,
+    comments_count: review.inline.length,
+    submitted_at: review.submitted,
+    updated_at: review.submitted,
+    html_url: `${ctx.base}/${fullName}/pulls/${issue.number}#issuecomment-${review.id}`,
+    pull_request_url: `${ctx.base}/${fullName}/pulls/${issue.number}`,
   };
 }
 
-/** A review payload (`X-Gitea-Event: pull_request_approved|_rejected|_comment`). */
-export function reviewPayload(
-  type: "approved" | "rejected" | "comment",
-  o: { content?: string; reviewer?: string } & Parameters<typeof giteaPull>[0] = {},
-): Record<string, unknown> {
-  const reviewer = o.reviewer ?? "carol";
-  return {
-    ...pullRequestPayload("reviewed", o),
-    requested_reviewer: giteaUser(reviewer, 12),
-    sender: giteaUser(reviewer, 12),
-    review: { type: `pull_request_review_${type}`, content: o.content ?? "Looks good, one nit." },
-  };
+/** The event names (`X-Gitea-Event`) of Gitea's hook event types (`HookEventType.Event()`). */
+export function eventOf(type: string): string {
+  if (["issues", "issue_assign", "issue_label", "issue_milestone"].includes(type)) return "issues";
+  if (
+    ["pull_request", "pull_request_assign", "pull_request_label", "pull_request_milestone"]
+      .includes(type) || ["pull_request_sync", "pull_request_review_request"].includes(type)
+  ) return "pull_request";
+  if (type === "issue_comment" || type === "pull_request_comment") return "issue_comment";
+  if (type === "pull_request_review_approved") return "pull_request_approved";
+  if (type === "pull_request_review_rejected") return "pull_request_rejected";
+  if (type === "pull_request_review_comment") return "pull_request_comment";
+  return type;
 }
 
-/** The hex HMAC-SHA256 Gitea puts in `X-Gitea-Signature`. */
-export function giteaSignature(body: Uint8Array | string, secret: string): string {
-  return createHmac("sha256", secret).update(body).digest("hex");
+/**
+ * JSON as Gitea's `json.MarshalIndent(p, "", "  ")` writes it: two-space indent, and `<`, `>`,
+ * `&`, U+2028, U+2029 escaped as `\uXXXX` (Go's HTML-safe encoding).
+ */
+export function goJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    /[<>&\u2028\u2029]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
-/** The headers of a delivery as Gitea sends them. */
-export function deliveryHeaders(
-  event: string,
-  eventType: string,
-  body: Uint8Array | string,
+/** One delivery as Gitea would send it (or as a test forges it). */
+export interface FakeDelivery {
+  deliveryId: string;
+  /** `X-Gitea-Event`. */
+  event: string;
+  /** `X-Gitea-Event-Type`. */
+  type: string;
+  /** The headers, Gitea's spelling. */
+  headers: Record<string, string>;
+  /** The raw body (the signed bytes). */
+  body: string;
+}
+
+/** Options of {@linkcode signedDelivery}. */
+export interface SignedDeliveryOptions {
+  /** The hook's secret; `""` signs nothing (the signature headers are empty, as Gitea does). */
+  secret: string;
+  /** Default: a random UUID. */
+  deliveryId?: string;
+  /** Gitea's `authorization_header` of the hook, when set. */
+  authorization?: string;
+}
+
+/** Hex HMAC of `body` with `secret` (`SHA-256` or `SHA-1`). */
+export async function hmacHex(
+  hash: "SHA-256" | "SHA-1",
   secret: string,
-  deliveryId: string = crypto.randomUUID(),
-): Record<string, string> {
-  return {
-    "content-type": "application/json",
-    "x-gitea-delivery": deliveryId,
-    "x-gitea-event": event,
-    "x-gitea-event-type": eventType,
-    "x-gitea-signature": giteaSignature(body, secret),
-    "x-github-delivery": deliveryId,
-    "x-github-event": event,
-    "x-github-event-type": eventType,
-    "x-gogs-delivery": deliveryId,
-    "x-gogs-event": event,
-    "x-gogs-event-type": eventType,
-    "x-gogs-signature": giteaSignature(body, secret),
-    "x-hub-signature": "sha1=0000000000000000000000000000000000000000",
-    "x-hub-signature-256": `sha256=${giteaSignature(body, secret)}`,
+  body: string,
+): Promise<string> {
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(secret),
+    { name: "HMAC", hash },
+    false,
+    ["sign"],
+  );
+  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(body));
+  return Array.from(new Uint8Array(mac), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * A delivery of `payload` (an object, encoded with {@linkcode goJson}, or a raw string sent as
+ * is) for hook event type `type`, signed with `secret`, with every header Gitea sends.
+ */
+export async function signedDelivery(
+  type: string,
+  payload: unknown,
+  options: SignedDeliveryOptions,
+): Promise<FakeDelivery> {
+  const body = typeof payload === "string" ? payload : goJson(payload);
+  return await signBody(type, body, options);
+}
+
+async function signBody(
+  type: string,
+  body: string,
+  options: SignedDeliveryOptions,
+): Promise<FakeDelivery> {
+  const deliveryId = options.deliveryId ?? crypto.randomUUID();
+  const event = eventOf(type);
+  const sha256 = options.secret === "" ? "" : await hmacHex("SHA-256", options.secret, body);
+  const sha1 = options.secret === "" ? "" : await hmacHex("SHA-1", options.secret, body);
+  const headers: Record<string, string> = {
+    "Content-Type": "application/json",
+    "User-Agent": "Go-http-client/1.1",
+    "X-Gitea-Delivery": deliveryId,
+    "X-Gitea-Event": event,
+    "X-Gitea-Event-Type": type,
+    "X-Gitea-Signature": sha256,
+    "X-Gogs-Delivery": deliveryId,
+    "X-Gogs-Event": event,
+    "X-Gogs-Event-Type": type,
+    "X-Gogs-Signature": sha256,
+    "X-Hub-Signature": `sha1=${sha1}`,
+    "X-Hub-Signature-256": `sha256=${sha256}`,
+    "X-GitHub-Delivery": deliveryId,
+    "X-GitHub-Event": event,
+    "X-GitHub-Event-Type": type,
   };
+  if (options.authorization !== undefined) headers["Authorization"] = options.authorization;
+  return { deliveryId, event, type, headers, body };
+}
+
+/**
+ * The same body under a new delivery id (what an attacker who captured a delivery can send: the
+ * HMAC covers only the body, so the signature stays valid).
+ */
+export async function replayDelivery(
+  delivery: FakeDelivery,
+  options: SignedDeliveryOptions,
+): Promise<FakeDelivery> {
+  return await signBody(delivery.type, delivery.body, {
+    ...options,
+    deliveryId: options.deliveryId ?? crypto.randomUUID(),
+  });
+}
+
+/** What a receiver answered. */
+export interface DeliveryResponse {
+  status: number;
+  body: string;
+}
+
+/**
+ * POSTs `delivery` to `url` exactly as built (headers and raw body); `client` for an HTTPS
+ * receiver with a test CA.
+ *
+ * @throws {TypeError} when the receiver cannot be reached.
+ */
+export async function sendDelivery(
+  url: string,
+  delivery: FakeDelivery,
+  options: { client?: Deno.HttpClient; timeoutMs?: number } = {},
+): Promise<DeliveryResponse> {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: delivery.headers,
+    body: delivery.body,
+    redirect: "manual",
+    signal: AbortSignal.timeout(options.timeoutMs ?? 5_000),
+    ...(options.client === undefined ? {} : { client: options.client }),
+  });
+  return { status: response.status, body: await response.text() };
 }
