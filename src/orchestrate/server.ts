@@ -30,6 +30,8 @@ export interface AppDeps {
   engineHealth?: HealthProbe;
   /** Pending supervise proposals of run slugs (read-only). */
   proposals?: (slugs: string[]) => ProposalView[];
+  /** Called after a delivery stored a job (the orchestrator's `wake()`). */
+  onJob?: (jobId: number) => void;
   /** One line per delivery. */
   log?: (line: string) => void;
   now?: () => number;
@@ -52,7 +54,12 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post(
     "/webhook",
-    webhookRoute({ store: deps.store, secret: deps.webhookSecret, log: deps.log }),
+    webhookRoute({
+      store: deps.store,
+      secret: deps.webhookSecret,
+      log: deps.log,
+      onJob: deps.onJob,
+    }),
   );
 
   app.get("/healthz", async (c) => {

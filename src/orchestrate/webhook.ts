@@ -132,6 +132,8 @@ export interface WebhookDeps {
   store: Pick<OrchestratorStore, "acceptDelivery">;
   secret: string;
   log?: DeliveryLog;
+  /** Called after a job was stored (the orchestrator's `wake()`). */
+  onJob?: (jobId: number) => void;
 }
 
 /** The `POST /webhook` handler. */
@@ -165,6 +167,7 @@ export function webhookRoute(deps: WebhookDeps): (c: Context) => Promise<Respons
         safe(verdict.job.issueKey)
       } (delivery ${verdict.deliveryId})`,
     );
+    deps.onJob?.(outcome.jobId);
     return c.json({ ok: true, job: outcome.jobId }, 200);
   };
 }

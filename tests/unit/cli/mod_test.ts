@@ -80,7 +80,11 @@ const usageCases: { argv: string[]; error: RegExp; hint?: RegExp }[] = [
   { argv: ["ps", "--json=yes"], error: /Option "--json" of "ps" takes no value/ },
   { argv: ["info"], error: /Missing argument <agent> for "info"/ },
   { argv: ["logs", "a", "b"], error: /Unexpected argument "b" for "logs"/ },
-  { argv: ["orchestrate", "run"], error: /Command "orchestrate" is not implemented yet/ },
+  {
+    argv: ["orchestrate", "frob"],
+    error: /Unknown orchestrate action "frob"/,
+    hint: /orchestrate run/,
+  },
   {
     argv: ["supervise", "--approve", "1", "--reject", "2"],
     error: /Use --approve or --reject, not both/,

@@ -5,7 +5,7 @@ import {
   issuesPayload,
   pullRequestPayload,
   reviewPayload,
-} from "../../helpers/gitea_payloads.ts";
+} from "../../helpers/webhook_payloads.ts";
 
 function job(outcome: EventOutcome) {
   assert.equal(outcome.kind, "job", JSON.stringify(outcome));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { isLoopbackBind, tokenEquals } from "../../../src/orchestrate/auth.ts";
 import { type AppDeps, createApp } from "../../../src/orchestrate/server.ts";
 import { openOrchestratorStore } from "../../../src/orchestrate/store.ts";
-import { deliveryHeaders, issuesPayload } from "../../helpers/gitea_payloads.ts";
+import { deliveryHeaders, issuesPayload } from "../../helpers/webhook_payloads.ts";
 import { newRun } from "./run_fixture.ts";
 
 const SECRET = "webhook-secret-0123456789";

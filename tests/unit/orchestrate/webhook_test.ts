@@ -15,7 +15,7 @@ import {
   issuesPayload,
   pullRequestPayload,
   reviewPayload,
-} from "../../helpers/gitea_payloads.ts";
+} from "../../helpers/webhook_payloads.ts";
 
 const SECRET = "webhook-secret-0123456789";
 const enc = new TextEncoder();

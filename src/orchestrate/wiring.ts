@@ -1,0 +1,69 @@
+/**
+ * The production wiring of the orchestrator core: `GiteaForge` (the Gitea API), the bottles
+ * `Runner`, the manifests' git-gate repos (`CatalogGateRepos`) and the `Orchestrator` loops,
+ * built from an {@linkcode OrchestratorConfig}.
+ *
+ * @module
+ */
+import { InternalError } from "../lib/errors.ts";
+import { homeLayout } from "../lib/home.ts";
+import { CatalogGateRepos } from "./catalog.ts";
+import type { OrchestratorConfig } from "./config.ts";
+import { GiteaForge } from "./gitea.ts";
+import { Orchestrator } from "./orchestrator.ts";
+import type { OrchestratorCore } from "./service.ts";
+import type { OrchestratorStore, Runner } from "./types.ts";
+
+/** Extra CA certificates for the Gitea API (`BOT_BOTTLE_EXTRA_CA_CERTS`: a PEM file or a dir). */
+async function extraCaCerts(): Promise<string[]> {
+  const path = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
+  if (!path) return [];
+  const info = await Deno.stat(path);
+  if (info.isFile) return [await Deno.readTextFile(path)];
+  const certs: string[] = [];
+  for await (const entry of Deno.readDir(path)) {
+    if (entry.isFile && /\.(pem|crt)$/.test(entry.name)) {
+      certs.push(await Deno.readTextFile(`${path}/${entry.name}`));
+    }
+  }
+  return certs;
+}
+
+/**
+ * A factory for {@linkcode startOrchestratorService}'s `core` option.
+ *
+ * @throws {BottleError} when the Gitea client cannot be made (empty token).
+ */
+export async function orchestratorCore(
+  config: OrchestratorConfig,
+  runner: Runner,
+): Promise<(store: OrchestratorStore, log: (line: string) => void) => OrchestratorCore> {
+  const caCerts = await extraCaCerts();
+  return (store, log) =>
+    new Orchestrator({
+      store,
+      forge: new GiteaForge({ url: config.forgeUrl, token: config.forgeToken, caCerts }),
+      runner,
+      gates: new CatalogGateRepos({ home: homeLayout(), warn: (m) => log(`manifest: ${m}`) }),
+      engines: config.engines,
+      config: {
+        agentOrg: config.agentOrg,
+        forgeUrl: config.forgeUrl,
+        forgeToken: config.forgeToken,
+        watchdogTimeoutMs: config.watchdogTimeout * 1000,
+        maxConcurrent: config.maxConcurrent,
+      },
+      log,
+    });
+}
+
+/**
+ * The bottles runner over `src/api.ts`.
+ *
+ * @throws {InternalError} until orch-core's `ApiRunner` (src/orchestrate/runner.ts) is merged.
+ */
+export function apiRunner(): Runner {
+  throw new InternalError("Cannot start the orchestrator: the bottles runner is not built in", {
+    hint: "This build lacks src/orchestrate/runner.ts (ApiRunner); use a build that has it",
+  });
+}
