@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a Debian machine (as root) for developing and testing bot-bottle: installs Deno
-# (pinned, from npm), docker.io, mmdebstrap and git when missing, starts dockerd, installs
+# (pinned, from npm), docker.io, mmdebstrap, git and chromium (the dashboard browser test)
+# when missing, starts dockerd, installs
 # gitleaks, and builds the offline base images. Idempotent; a second run only checks.
 # Usage: sudo bash scripts/setup.sh
 set -euo pipefail
@@ -52,6 +53,7 @@ command -v git >/dev/null || missing+=(git)
 command -v curl >/dev/null || missing+=(curl)
 command -v script >/dev/null || missing+=(bsdutils)
 command -v ps >/dev/null || missing+=(procps)
+command -v chromium >/dev/null || missing+=(chromium) # the dashboard's browser test
 if ((${#missing[@]} > 0)); then apt_install "${missing[@]}"; fi
 
 # 3. dockerd.
