@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian machine (as root) for developing and testing bot-bottle: installs Deno
 # (pinned, from npm), docker.io, mmdebstrap, git and chromium (the dashboard browser test)
-# when missing, starts dockerd, installs gitleaks, and builds the offline base images. Idempotent; a second run only checks.
+# when missing, starts dockerd, installs gitleaks, and builds the offline base images.
+# Idempotent; a second run only checks.
 # Usage: sudo bash scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
