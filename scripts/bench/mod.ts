@@ -10,6 +10,7 @@ import { benchStart } from "./start.ts";
 import { benchDlp, benchDlpGroups } from "./dlp.ts";
 import { benchInbound } from "./inbound.ts";
 import { benchGitGate } from "./git_gate.ts";
+import { benchWebhook } from "./webhook.ts";
 
 console.log(`bot-bottle benchmarks on ${Deno.build.target}, deno ${Deno.version.deno}`);
 await benchColdStart();
@@ -20,3 +21,4 @@ await benchDlp();
 benchDlpGroups();
 await benchInbound();
 await benchGitGate();
+await benchWebhook();
