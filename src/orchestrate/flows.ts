@@ -17,7 +17,14 @@ import type { FlowContext, FlowDeps } from "./flow_context.ts";
 import { formatComment, launchPrompt, resumePrompt } from "./prompt.ts";
 import { DoneRelay } from "./relay.ts";
 import { destroyStep, freezeStep, timeoutStep } from "./flows_stop.ts";
-import { authorizeComment, decideLaunch, gateServes, runLabel, runSlug } from "./targeting.ts";
+import {
+  authorizeComment,
+  decideLaunch,
+  gateServes,
+  issueKey,
+  runLabel,
+  runSlug,
+} from "./targeting.ts";
 import type { JobPayload, JobRecord, RunRecord } from "./types.ts";
 
 type Payload<K extends JobPayload["kind"]> = Extract<JobPayload, { kind: K }>;
@@ -42,6 +49,7 @@ export class Flows {
    */
   async handle(job: JobRecord, signal?: AbortSignal): Promise<void> {
     const p = job.payload;
+    if (this.#rekeyed(job)) return;
     switch (p.kind) {
       case "launch":
         return await this.launch(p, signal);
@@ -54,6 +62,23 @@ export class Flows {
       case "destroy":
         return await destroyStep(this.ctx, p);
     }
+  }
+
+  /**
+   * A job on a pull request may arrive keyed by the PR's number; the lock is the run's issue.
+   * Such a job is queued again under the run's issue key (and this one ends), so it is
+   * serialised with the run's other steps.
+   */
+  #rekeyed(job: JobRecord): boolean {
+    const p = job.payload;
+    if ((p.kind !== "resume" && p.kind !== "destroy") || !p.isPull) return false;
+    const run = this.#deps.store.runByPr(p.owner, p.repo, p.number);
+    if (run === null) return false;
+    const key = issueKey(run.owner, run.repo, run.issue);
+    if (key === job.issueKey) return false;
+    this.#deps.store.enqueue({ kind: job.kind, issueKey: key, payload: p });
+    this.#deps.wake?.();
+    return true;
   }
 
   /** assigned → launch. */
