@@ -171,8 +171,11 @@ export interface Runner {
   ): Promise<{ turn: Promise<TurnOutcome> }>;
   freeze(slug: string, engine: string): Promise<void>;
   destroy(slug: string, engine: string): Promise<void>;
-  /** Events relayed after `afterId`, oldest first. */
-  events(slug: string, afterId: number): Promise<RunEvent[]>;
+  /**
+   * Events relayed after `afterId`, oldest first. `engine` (the run's) lets a restarted
+   * orchestrator collect what the sidecar queued while no process held its channel.
+   */
+  events(slug: string, afterId: number, engine?: string): Promise<RunEvent[]>;
   /** Slugs of bottles on `engine` carrying the orchestrator's label prefix (reconcile). */
   bottlesOn(engine: string): Promise<string[]>;
 }
