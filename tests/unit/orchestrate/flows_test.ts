@@ -42,6 +42,23 @@ Deno.test("assigned → launch: starting then running, with the prompt, label an
   assert.deepEqual(h.store.jobs().map((j) => j.state), ["done"]);
 });
 
+Deno.test("the forge token is never in a record, a job, a log line or a comment", async () => {
+  const h = await launched();
+  h.runner.exit(SLUG, 0);
+  await h.orchestrator.settle();
+  enqueue(h.store, commentPayload());
+  await h.orchestrator.settle();
+  assert.equal(h.runner.ops("resume")[0].forgeEnv?.FORGE_TOKEN, "forge-token-value");
+  const written = JSON.stringify([
+    h.store.runs(),
+    h.store.jobs(),
+    h.store.oplog(),
+    h.logs,
+    h.forge.comments,
+  ]);
+  assert.ok(!written.includes("forge-token-value"));
+});
+
 Deno.test("a repeated assigned is a no-op while the run lives", async () => {
   const h = await launched();
   enqueue(h.store, launchPayload({ assignees: ["robot", "robot2"] }));

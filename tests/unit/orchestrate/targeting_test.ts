@@ -66,7 +66,7 @@ Deno.test("runLabel and runSlug name a run; long slugs keep the 48-character rul
   );
   assert.ok(long.length <= 48, long);
   assert.match(long, /^claude-a-very-long-organisation-name-and-[0-9a-f]{6}$/);
-  assert.equal(issueKey("Acme", "API", 3), "acme/api#3");
+  assert.equal(issueKey("Acme", "API", 3), "Acme/API#3");
 });
 
 Deno.test("gateServes: the upstream path ends with owner/repo, any case, any leading path", () => {
