@@ -68,6 +68,11 @@ export function turnOutcome(turn: Promise<number>): Promise<TurnOutcome> {
   );
 }
 
+/** An empty `forgeEnv` is none (a bottle without the forge daemon). */
+function orNone(env: Record<string, string>): Record<string, string> | undefined {
+  return Object.keys(env).length === 0 ? undefined : env;
+}
+
 /** {@linkcode Runner} over `src/api.ts`. */
 export class ApiRunner implements Runner {
   #engines: Map<string, EngineSpec>;
@@ -93,7 +98,7 @@ export class ApiRunner implements Runner {
       prompt: spec.prompt,
       bottles: spec.bottles,
       label: spec.label,
-      forgeEnv: spec.forgeEnv,
+      forgeEnv: orNone(spec.forgeEnv),
       engine: this.#engine(spec.engine),
     });
     return { slug: started.slug, turn: turnOutcome(started.turn) };
@@ -107,7 +112,7 @@ export class ApiRunner implements Runner {
   ): Promise<{ turn: Promise<TurnOutcome> }> {
     const started = await this.#api.resumeHeadlessTurn(slug, {
       prompt,
-      forgeEnv,
+      forgeEnv: orNone(forgeEnv),
       engine: this.#engine(engine),
     });
     return { turn: turnOutcome(started.turn) };
