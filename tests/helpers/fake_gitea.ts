@@ -315,6 +315,7 @@ function initialState(
     hooks: [],
     deliveries: [],
     pending: new Set(),
+    chains: new Map(),
     faults: new Map(),
     ids: { user: 0, repo: 0, issue: 0, comment: 0, label: 0, pull: 0, review: 0, key: 0, hook: 0 },
     client,
