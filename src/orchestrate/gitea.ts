@@ -271,8 +271,8 @@ export class GiteaForge implements Forge, Disposable {
     if (answer.status === 403) {
       return new ForgeError(message, {
         status: 403,
-        hint: "Give the bot account access to the repository, and its token the " +
-          "read/write:issue, read:organization and read:repository scopes",
+        hint: "Give the bot account access to the repository, and its token the read:user, " +
+          "read:organization, read:repository and write:issue scopes",
       });
     }
     if (answer.status === 404) {

@@ -289,7 +289,7 @@ Deno.test("replay keeps the body and its valid signature under a new delivery id
   const got = receiver.got.at(-1)!;
   assert.equal(got.body, original.body);
   assert.equal(assertGiteaHeaders(got, "issues", "issue_assign"), replayed.deliveryId);
-  // Same delivery id on request (a redelivery from Gitea's UI).
+  // The same delivery id on request (an exact duplicate, as a network retry would send).
   const again = await gitea.replay(original, { secret: SECRET, deliveryId: original.deliveryId });
   assert.equal(again.deliveryId, original.deliveryId);
 });
