@@ -1,8 +1,8 @@
 /**
  * A fake Gitea: a real HTTPS server (`Deno.serve`, a random port) with a test-CA certificate
- * (`test_ca.ts`), a Gitea-shaped API over in-memory state, and webhook deliveries that match what
- * Gitea 1.22 sends byte for byte in shape (headers, indented JSON, HMAC signatures; the sources
- * followed are listed in `gitea_payloads.ts`).
+ * (`test_ca.ts`), a Gitea-shaped API over in-memory state, and webhook deliveries as Gitea 1.22
+ * sends them (every header, two-space indented HTML-safe JSON, HMAC signatures, the payload fields
+ * real Gitea adds; the Gitea sources followed are listed in `gitea_payloads.ts`).
  *
  * API (every route needs `Authorization: token <t>` or `Bearer <t>` for a known token, else 401;
  * an unknown route is 404; another method is 405; errors are `{message, url}` like Gitea's):
