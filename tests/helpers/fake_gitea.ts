@@ -164,7 +164,11 @@ export interface FakeGitea extends AsyncDisposable {
     fullName: string,
     fields: { title: string; body?: string; head: string; base?: string; by: string },
   ): Promise<MutationResult & { number: number }>;
-  /** Assigns `assignee` (`issue_assign`/`assigned`; nothing when already assigned). */
+  /**
+   * Assigns `assignee` (`issue_assign`/`assigned`; nothing when already assigned). In every
+   * mutator `by` is the delivery's `sender`; it defaults to the repository's owner (the bot for
+   * `mergePr`).
+   */
   assign(fullName: string, number: number, assignee: string, by?: string): Promise<MutationResult>;
   unassign(
     fullName: string,
