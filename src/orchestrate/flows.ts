@@ -13,7 +13,7 @@
  * @module
  */
 import { BottleError } from "../lib/errors.ts";
-import type { FlowContext, FlowDeps } from "./flow_context.ts";
+import { type FlowContext, type FlowDeps, messageOf } from "./flow_context.ts";
 import { formatComment, launchPrompt, resumePrompt } from "./prompt.ts";
 import { DoneRelay } from "./relay.ts";
 import { destroyStep, freezeStep, timeoutStep } from "./flows_stop.ts";
@@ -25,7 +25,7 @@ import {
   runLabel,
   runSlug,
 } from "./targeting.ts";
-import type { JobPayload, JobRecord, RunRecord } from "./types.ts";
+import type { ForgeComment, JobPayload, JobRecord, RunRecord } from "./types.ts";
 
 type Payload<K extends JobPayload["kind"]> = Extract<JobPayload, { kind: K }>;
 
@@ -79,6 +79,25 @@ export class Flows {
     this.#deps.store.enqueue({ kind: job.kind, issueKey: key, payload: p });
     this.#deps.wake?.();
     return true;
+  }
+
+  /** A review's comment with its inline comments fetched, if the delivery lacked them. */
+  async #withInline(p: Payload<"resume">): Promise<ForgeComment> {
+    const comment = p.comment!;
+    const review = comment.review ?? (p.isPull && !comment.url.includes("#issuecomment-"));
+    const { forge, log } = this.#deps;
+    if (!review || comment.inline !== undefined || forge.reviewInline === undefined) return comment;
+    try {
+      const inline = await forge.reviewInline(p.owner, p.repo, p.number, comment.author);
+      return inline.length > 0 ? { ...comment, inline } : comment;
+    } catch (error) {
+      log(
+        `cannot read the inline comments of ${comment.author}'s review of ${p.owner}/${p.repo}#${p.number}: ${
+          messageOf(error)
+        }`,
+      );
+      return comment;
+    }
   }
 
   /** assigned → launch. */
@@ -189,7 +208,8 @@ export class Flows {
         log(`skip comment on ${where} by "${p.comment.author}": ${decision.reason}`);
         return;
       }
-      text = formatComment(p.comment, `${p.isPull ? "pull request" : "issue"} ${where}`);
+      const comment = await this.#withInline(p);
+      text = formatComment(comment, `${p.isPull ? "pull request" : "issue"} ${where}`);
     }
     if (run.status === "starting" || run.status === "running") {
       if (text !== null) {

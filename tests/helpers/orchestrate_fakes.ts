@@ -32,6 +32,12 @@ export class FakeForge implements Forge {
   comments: { owner: string; repo: string; number: number; body: string }[] = [];
   failPosts = false;
   calls = 0;
+  /** `owner/repo#number:reviewer` → the inline comments of that review. */
+  inline = new Map<string, string[]>();
+
+  reviewInline(owner: string, repo: string, number: number, reviewer: string): Promise<string[]> {
+    return Promise.resolve(this.inline.get(`${owner}/${repo}#${number}:${reviewer}`) ?? []);
+  }
 
   isOrgMember(org: string, user: string): Promise<boolean> {
     this.calls++;

@@ -237,6 +237,46 @@ Deno.test("a review on the run's PR resumes it with its inline comments, under t
   assert.deepEqual(keys, ["acme/api#12", "acme/api#7"], "re-queued under the run's issue");
 });
 
+Deno.test("a review delivery without inline comments gets them from the forge", async () => {
+  const h = await launched();
+  h.runner.done(SLUG, { status: "done", summary: "PR up", prNumbers: [12] });
+  await h.orchestrator.relayTick();
+  await h.orchestrator.settle();
+  h.forge.inline.set("acme/api#12:alice", ["src/a.ts:3: rename this"]);
+  enqueue(
+    h.store,
+    commentPayload({
+      number: 12,
+      isPull: true,
+      comment: {
+        author: "alice",
+        body: "[rejected] see inline",
+        url: "https://gitea.example/acme/api/pulls/12",
+      },
+    }),
+  );
+  // A plain PR comment (an #issuecomment- link) is not a review: nothing fetched for it.
+  h.forge.inline.set("acme/api#12:bob", ["never: fetched"]);
+  h.forge.writers.get("acme/api")!.add("bob");
+  enqueue(
+    h.store,
+    commentPayload({
+      number: 12,
+      isPull: true,
+      comment: {
+        author: "bob",
+        body: "lgtm",
+        url: "https://gitea.example/acme/api/pulls/12#issuecomment-9",
+      },
+    }),
+  );
+  await h.orchestrator.settle();
+  const [call] = h.runner.ops("resume");
+  assert.ok(call.prompt?.includes("Inline review comments:\n- src/a.ts:3: rename this"));
+  assert.equal(h.store.runs()[0].pendingPrompts.length, 1, "bob's comment waits for the freeze");
+  assert.ok(!h.store.runs()[0].pendingPrompts[0].includes("never: fetched"));
+});
+
 Deno.test("comments from the bot, agent-org members or users without write access are ignored", async () => {
   const h = await launched();
   h.runner.exit(SLUG, 0);
