@@ -2,7 +2,7 @@
  * `bot-bottle cleanup` (SPEC §5.2): find the labelled objects and state directories of bottles
  * that are not live ({@linkcode planCleanup}), then remove them best effort
  * ({@linkcode applyCleanup}). Idle, frozen and api-owned bottles, preserved state and home
- * volumes stay unless `--all`.
+ * volumes stay unless `--all`; bottles recorded on another engine always stay.
  *
  * @module
  */
@@ -12,6 +12,7 @@ import {
   type BottleObjects,
   bottleObjects,
   type LifecycleContext,
+  onEngine,
   teardownBottle,
   type TeardownResult,
 } from "./lifecycle.ts";
@@ -81,6 +82,8 @@ export async function planCleanup(
   const out: CleanupCandidate[] = [];
   for (const slug of [...slugs].sort()) {
     const record = ctx.bottles.get(slug) ?? null;
+    // Another engine's bottle: none of its objects are here; its state is not ours to reap.
+    if (record !== null && !onEngine(record, ctx.client)) continue;
     let reason = record === null ? "no record" : `owner gone (${record.status})`;
     if (record !== null) {
       const alive = ownerAlive(record);

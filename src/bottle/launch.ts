@@ -10,6 +10,7 @@ import {
   containerCreate,
   containerStart,
   containerStop,
+  endpointLabel,
   type EngineClient,
   EngineConflictError,
   EngineError,
@@ -21,7 +22,7 @@ import {
 } from "../engine/mod.ts";
 import { FailureError, SlugInUseError } from "../lib/errors.ts";
 import type { HomeLayout } from "../lib/home.ts";
-import type { SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
+import type { ForgeConfig, SidecarConfig, SidecarRoute } from "../sidecar/control/protocol.ts";
 import { type BottleOwner, type BottleStore, ProposalStore } from "../store/mod.ts";
 import { configureSidecar, messageId, openSidecarLink, type SidecarLink } from "./sidecar_link.ts";
 import {
@@ -107,6 +108,11 @@ export interface LaunchRecord {
    * (their flagged requests block at once with `supervise_unavailable`).
    */
   approvals?: boolean;
+  /**
+   * The forge of an orchestrated run (`forgeEnv`, checked): sent to the sidecar in the `config`
+   * message only (SPEC §6.4); its token is also a known secret of the egress DLP.
+   */
+  forge?: ForgeConfig;
 }
 
 /** A launched bottle, agent container idle, ready for the agent exec. */
@@ -250,6 +256,7 @@ export async function launchBottle(
       headless: plan.headless,
       error: null,
       runtime: plan.runtime,
+      engine: endpointLabel(client.endpoint),
     });
   } else {
     const inserted = bottles.insert({
@@ -272,6 +279,7 @@ export async function launchBottle(
       headless: plan.headless,
       deployKeys: {},
       error: null,
+      engine: endpointLabel(client.endpoint),
     });
     if (!inserted) {
       throw new SlugInUseError(
@@ -368,13 +376,15 @@ export async function launchBottle(
       routes: sidecarRoutes(plan),
       slots: Object.fromEntries(secrets.slots),
       canary,
-      knownSecrets: [...secrets.secretEnv].map((n) => secrets.env.get(n)!).filter((v) =>
-        v.length >= 8
-      ),
+      knownSecrets: [
+        ...[...secrets.secretEnv].map((n) => secrets.env.get(n)!),
+        ...(record.forge ? [record.forge.token] : []),
+      ].filter((v) => v.length >= 8),
       ca: { certPem: ca.certPem, keyPem: ca.keyPem },
       extraCaPem: extra?.pem ?? null,
       gitGate: gateRepoConfigs(plan, secrets.gateKeys, checkouts.bundles),
       supervise: supervision.settings,
+      ...(record.forge ? { forge: record.forge } : {}),
     };
     const ready = await configureSidecar(channel, config, 30_000);
     supervision.start(channel);

@@ -14,6 +14,7 @@ import {
   containerLogs,
   containerRemove,
   containerStop,
+  endpointLabel,
   type EngineClient,
   EngineNotFoundError,
   execRun,
@@ -30,7 +31,7 @@ import {
 import { FailureError, InvalidStateError, NotFoundError } from "../lib/errors.ts";
 import type { EnvReader, HomeLayout } from "../lib/home.ts";
 import { extraCaFetch } from "../lib/extra_ca.ts";
-import type { BottleStore } from "../store/mod.ts";
+import type { BottleRecord, BottleStore } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { ownerAlive } from "./owner.ts";
 import { recordEvent } from "./status.ts";
@@ -48,6 +49,35 @@ export interface LifecycleContext {
   env?: EnvReader;
   /** `fetch` for the Gitea API (tests). */
   http?: typeof fetch;
+}
+
+/**
+ * Whether a bottle record is on the engine `client` talks to. Several engines share one home
+ * (the orchestrator's `FORGE_ENGINES`): what reconciles records with engine objects (listing,
+ * cleanup, freeze, destroy, orphan relays) leaves another engine's bottles alone. A record
+ * without an engine (written before engines were told apart) is on any.
+ */
+export function onEngine(record: Pick<BottleRecord, "engine">, client: EngineClient): boolean {
+  return record.engine === null || record.engine === endpointLabel(client.endpoint);
+}
+
+/**
+ * Refuses an operation on a bottle of another engine (it would find none of its objects here).
+ *
+ * @throws {InvalidStateError} naming both engines.
+ */
+export function assertOnEngine(
+  record: Pick<BottleRecord, "engine" | "slug">,
+  client: EngineClient,
+  what: string,
+): void {
+  if (onEngine(record, client)) return;
+  throw new InvalidStateError(
+    `Cannot ${what} "${record.slug}": it runs on engine "${record.engine}", not on "${
+      endpointLabel(client.endpoint)
+    }"`,
+    { slug: record.slug, hint: `Pass the engine it runs on (${record.engine})` },
+  );
 }
 
 /** The state directory of a bottle. */
@@ -250,6 +280,7 @@ export async function freezeBottle(
       hint: "Run `bot-bottle ps` to list bottles",
     });
   }
+  assertOnEngine(record, ctx.client, "freeze");
   const objects = await bottleObjects(ctx.client, slug);
   const agent = objects.containers.find((c) => c.service === "agent");
   if (!agent || agent.state !== "running") {
@@ -335,6 +366,9 @@ export async function destroyBottle(
   options: DestroyOptions,
 ): Promise<TeardownResult & { image: boolean }> {
   const record = ctx.bottles.get(slug);
+  if (record !== undefined && record.status !== "destroyed") {
+    assertOnEngine(record, ctx.client, "destroy");
+  }
   const objects = await bottleObjects(ctx.client, slug);
   const hasObjects = objects.containers.length + objects.networks.length +
       objects.volumes.length > 0;

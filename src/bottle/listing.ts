@@ -1,12 +1,13 @@
 /**
  * What `bot-bottle ps` lists: every recorded bottle that is not destroyed, with its
  * containers and whether its owner is alive, plus labelled containers nobody recorded
- * (`orphaned`, e.g. from another database or a crash before the record).
+ * (`orphaned`, e.g. from another database or a crash before the record). Only bottles of the
+ * engine it asks: several engines may share one home.
  *
  * @module
  */
 import { containerList, LABELS } from "../engine/mod.ts";
-import { bottleObjects, readRecordedPlan } from "./lifecycle.ts";
+import { bottleObjects, onEngine, readRecordedPlan } from "./lifecycle.ts";
 import { ownerAlive } from "./owner.ts";
 import type { BottleEnv } from "./session.ts";
 
@@ -82,7 +83,8 @@ export async function listBottles(
   const now = options.now ?? Date.now();
   const rows: BottleListing[] = [];
   const seen = new Set<string>();
-  for (const r of env.bottles.list()) {
+  // Bottles of other engines sharing the home are listed by `ps` against those engines.
+  for (const r of env.bottles.list().filter((b) => onEngine(b, env.client))) {
     seen.add(r.slug);
     const objects = await bottleObjects(env.client, r.slug);
     const pushes = gatePushes(env, r.slug);

@@ -41,7 +41,7 @@ export const AGENT_CA_FILE = `${AGENT_CONFIG_DIR}/ca.crt`;
 export const SYSTEM_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 /** The sidecar's user in its image (the Deno image's `deno`). */
 export const SIDECAR_UID = 1993;
-/** Names the sidecar answers on the internal network. */
+/** Names the sidecar answers on the internal network (and `forge` with the forge daemon). */
 export const BUNDLE_ALIASES = ["egress", "git-gate", "supervise"] as const;
 /** Proxy port of the sidecar (SPEC §6.4). */
 export const EGRESS_PORT = 9099;
@@ -313,7 +313,13 @@ export function planBottle(input: PlanInput): BottlePlan {
       Hostname: "sidecar",
       StopSignal: "SIGTERM",
       HostConfig: sidecarHost,
-      NetworkingConfig: { EndpointsConfig: { [names.internal]: { Aliases: [...BUNDLE_ALIASES] } } },
+      NetworkingConfig: {
+        EndpointsConfig: {
+          [names.internal]: {
+            Aliases: [...BUNDLE_ALIASES, ...(daemons.includes("forge") ? ["forge"] : [])],
+          },
+        },
+      },
     },
     hardening: {
       user: `${SIDECAR_UID}`,

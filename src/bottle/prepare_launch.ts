@@ -67,6 +67,8 @@ export interface LaunchRequest {
   onNote?: (line: string) => void;
   /** More MCP servers for the agent after `supervise` (forge for orchestrated runs). */
   mcpServers?: readonly McpServer[];
+  /** The sidecar's daemons (SPEC §6.4); default all but `forge`. */
+  daemons?: readonly string[];
 }
 
 /** A prepared launch: the resolved agent and its plan. */
@@ -137,6 +139,7 @@ export async function prepareLaunch(
     homeId: env.homeId,
     localRepos,
     mcpServers: request.mcpServers,
+    daemons: request.daemons,
   });
   return { resolved, plan };
 }

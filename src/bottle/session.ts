@@ -7,7 +7,9 @@
  */
 import {
   connectEngine,
+  endpointLabel,
   type EngineClient,
+  type EngineEndpoint,
   EngineNotFoundError,
   imageInspect,
   systemInfo,
@@ -43,6 +45,8 @@ export interface BottleEnv extends Disposable {
   env: EnvReader;
   /** The `io.bot-bottle.home` label value of this home. */
   homeId: string;
+  /** The engine's label (`endpointLabel`), as bottle records name their engine. */
+  engine: string;
 }
 
 /** The id of a home: 16 hex of the SHA-256 of its path. */
@@ -57,6 +61,8 @@ export async function homeIdOf(layout: HomeLayout): Promise<string> {
 export interface OpenBottleEnvOptions {
   env?: EnvReader;
   debug?: (line: string) => void;
+  /** The engine to use instead of `DOCKER_HOST` discovery (the programmatic API's `engine`). */
+  endpoint?: EngineEndpoint;
 }
 
 /**
@@ -72,6 +78,7 @@ export async function openBottleEnv(
   const env = options.env ?? processEnv;
   const pool = subnetPool(env("BOT_BOTTLE_SUBNET_POOL"));
   const client = await connectEngine({
+    endpoint: options.endpoint,
     logger: options.debug
       ? (e) =>
         options.debug!(
@@ -91,6 +98,7 @@ export async function openBottleEnv(
   const homeId = await homeIdOf(layout);
   return {
     homeId,
+    engine: endpointLabel(client.endpoint),
     client,
     store,
     bottles,

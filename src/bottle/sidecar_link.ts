@@ -4,7 +4,8 @@
  * sidecar's `bridge` whose stdio carries NDJSON. Sequenced sidecar messages are committed to
  * SQLite (message + cursor in one transaction) before they are acknowledged, so a host that
  * dies at any point neither loses nor doubles a message; host messages carry ids the sidecar
- * applies once.
+ * applies once. Forge events (`oplog`, `done`) are recorded in that transaction whatever the
+ * caller's `onMessage` does (`forge_relay.ts`).
  *
  * @module
  */
@@ -27,6 +28,7 @@ import {
   type SidecarMessage,
 } from "../sidecar/control/protocol.ts";
 import type { BottleStore } from "../store/mod.ts";
+import { recordForgeEvent } from "./forge_relay.ts";
 
 /** Called inside the commit transaction of each new sidecar message. */
 export type MessageHandler = (message: SidecarMessage, boot: string) => void;
@@ -191,12 +193,11 @@ async function openOnce(
             if (parsed.error) waiter?.reject(new SidecarRefusedError(parsed.error));
             else waiter?.resolve();
           } else if (boot !== undefined) {
-            const fresh = bottles.commitMessage(
-              slug,
-              boot,
-              parsed,
-              () => options.onMessage?.(parsed, boot!),
-            );
+            const fresh = bottles.commitMessage(slug, boot, parsed, () => {
+              // Forge events are recorded by whoever holds the channel (SPEC §13.6).
+              recordForgeEvent(bottles.store, slug, boot!, parsed, log);
+              options.onMessage?.(parsed, boot!);
+            });
             log(`control: ${parsed.type} #${parsed.seq} ${fresh ? "committed" : "duplicate"}`);
             // Acknowledge only after the commit (exactly once across host restarts).
             await write({ type: "ack", seq: parsed.seq });

@@ -18,6 +18,7 @@ import { containerList, LABELS } from "../engine/mod.ts";
 import { InvalidStateError, NotFoundError, UsageError } from "../lib/errors.ts";
 import type { SidecarRoute } from "../sidecar/control/protocol.ts";
 import { type DecisionInput, type ProposalRecord, ProposalStore } from "../store/mod.ts";
+import { onEngine } from "./lifecycle.ts";
 import { ownerAlive } from "./owner.ts";
 import { grantedRouteProblem } from "./route_edit.ts";
 import type { BottleEnv } from "./session.ts";
@@ -268,6 +269,12 @@ async function relayOrphan(
 ): Promise<OrphanRelayResult> {
   const proposals = proposalsOf(benv);
   const result: OrphanRelayResult = { slug, recorded: 0, delivered: {}, error: null };
+  const record = benv.bottles.get(slug);
+  if (record !== undefined && !onEngine(record, benv.client)) {
+    // Another engine's bottle: its sidecar is not here, which says nothing about it.
+    result.error = `it runs on engine "${record.engine}"`;
+    return result;
+  }
   try {
     const [sidecar] = await containerList(benv.client, {
       labels: { [LABELS.slug]: slug, [LABELS.service]: "sidecar", [LABELS.home]: benv.homeId },

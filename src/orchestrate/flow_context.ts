@@ -65,7 +65,6 @@ export function messageOf(error: unknown): string {
 /** The shared moves of the flow steps. */
 export class FlowContext {
   readonly deps: FlowDeps;
-  #turns = new Set<Promise<void>>();
 
   constructor(deps: FlowDeps) {
     this.deps = deps;
@@ -191,13 +190,9 @@ export class FlowContext {
         });
         this.deps.wake?.();
       },
-    ).catch((error) => this.deps.log(`run ${run.slug}: cannot record the turn's end: ${error}`))
-      .finally(() => this.#turns.delete(watched));
-    this.#turns.add(watched);
-  }
-
-  /** Resolves when every watched turn has ended and been recorded (tests). */
-  async turnsSettled(): Promise<void> {
-    while (this.#turns.size > 0) await Promise.all([...this.#turns]);
+    );
+    watched.catch((error) =>
+      this.deps.log(`run ${run.slug}: cannot record the turn's end: ${error}`)
+    );
   }
 }

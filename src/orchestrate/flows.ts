@@ -13,12 +13,19 @@
  * @module
  */
 import { BottleError } from "../lib/errors.ts";
-import type { FlowContext, FlowDeps } from "./flow_context.ts";
+import { type FlowContext, type FlowDeps, messageOf } from "./flow_context.ts";
 import { formatComment, launchPrompt, resumePrompt } from "./prompt.ts";
 import { DoneRelay } from "./relay.ts";
 import { destroyStep, freezeStep, timeoutStep } from "./flows_stop.ts";
-import { authorizeComment, decideLaunch, gateServes, runLabel, runSlug } from "./targeting.ts";
-import type { JobPayload, JobRecord, RunRecord } from "./types.ts";
+import {
+  authorizeComment,
+  decideLaunch,
+  gateServes,
+  issueKey,
+  runLabel,
+  runSlug,
+} from "./targeting.ts";
+import type { ForgeComment, JobPayload, JobRecord, RunRecord } from "./types.ts";
 
 type Payload<K extends JobPayload["kind"]> = Extract<JobPayload, { kind: K }>;
 
@@ -42,6 +49,7 @@ export class Flows {
    */
   async handle(job: JobRecord, signal?: AbortSignal): Promise<void> {
     const p = job.payload;
+    if (this.#rekeyed(job)) return;
     switch (p.kind) {
       case "launch":
         return await this.launch(p, signal);
@@ -53,6 +61,42 @@ export class Flows {
         return await timeoutStep(this.ctx, p);
       case "destroy":
         return await destroyStep(this.ctx, p);
+    }
+  }
+
+  /**
+   * A job on a pull request may arrive keyed by the PR's number; the lock is the run's issue.
+   * Such a job is queued again under the run's issue key (and this one ends), so it is
+   * serialised with the run's other steps.
+   */
+  #rekeyed(job: JobRecord): boolean {
+    const p = job.payload;
+    if ((p.kind !== "resume" && p.kind !== "destroy") || !p.isPull) return false;
+    const run = this.#deps.store.runByPr(p.owner, p.repo, p.number);
+    if (run === null) return false;
+    const key = issueKey(run.owner, run.repo, run.issue);
+    if (key === job.issueKey) return false;
+    this.#deps.store.enqueue({ kind: job.kind, issueKey: key, payload: p });
+    this.#deps.wake?.();
+    return true;
+  }
+
+  /** A review's comment with its inline comments fetched, if the delivery lacked them. */
+  async #withInline(p: Payload<"resume">): Promise<ForgeComment> {
+    const comment = p.comment!;
+    const review = comment.review ?? (p.isPull && !comment.url.includes("#issuecomment-"));
+    const { forge, log } = this.#deps;
+    if (!review || comment.inline !== undefined || forge.reviewInline === undefined) return comment;
+    try {
+      const inline = await forge.reviewInline(p.owner, p.repo, p.number, comment.author);
+      return inline.length > 0 ? { ...comment, inline } : comment;
+    } catch (error) {
+      log(
+        `cannot read the inline comments of ${comment.author}'s review of ${p.owner}/${p.repo}#${p.number}: ${
+          messageOf(error)
+        }`,
+      );
+      return comment;
     }
   }
 
@@ -164,7 +208,8 @@ export class Flows {
         log(`skip comment on ${where} by "${p.comment.author}": ${decision.reason}`);
         return;
       }
-      text = formatComment(p.comment, `${p.isPull ? "pull request" : "issue"} ${where}`);
+      const comment = await this.#withInline(p);
+      text = formatComment(comment, `${p.isPull ? "pull request" : "issue"} ${where}`);
     }
     if (run.status === "starting" || run.status === "running") {
       if (text !== null) {

@@ -12,6 +12,8 @@
  * - `postComment` — `POST /repos/{o}/{r}/issues/{n}/comments` `{body}` → 201, the comment id.
  * - `issueState` — `GET /repos/{o}/{r}/issues/{n}` (PRs are issues too): `state`, whether
  *   `pull_request` is set, and its `merged`.
+ * - `reviewInline` (beyond {@linkcode Forge}) — the inline comments of a reviewer's latest review
+ *   of a PR, which review deliveries do not carry.
  *
  * Every call has a deadline (30 s by default), does not follow redirects (the token must not be
  * carried elsewhere), and reads at most 4 MiB of answer. Names are checked before they go into a
@@ -42,6 +44,22 @@ export const FORGE_TIMEOUT_MS = 30_000;
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
 const NAME = /^[A-Za-z0-9_.-]+$/;
+
+/** Reviews asked per page. */
+const REVIEW_PAGE = 50;
+
+interface ReviewJson {
+  id?: unknown;
+  user?: { login?: string } | null;
+  comments_count?: number;
+}
+
+interface ReviewCommentJson {
+  path?: unknown;
+  body?: unknown;
+  position?: number;
+  original_position?: number;
+}
 
 /** One answer: the status and the parsed JSON body (or `null`). */
 interface Answer {
@@ -193,6 +211,49 @@ export class GiteaForge implements Forge, Disposable {
     return { state, isPull, merged };
   }
 
+  /**
+   * The inline comments (`path:line: body`) of `reviewer`'s latest review of PR `number` — a
+   * review delivery carries only the review's text (`review.content`), not its inline comments.
+   * Not part of {@linkcode Forge}: `GET …/pulls/{n}/reviews` (paged), then
+   * `GET …/pulls/{n}/reviews/{id}/comments`.
+   *
+   * @throws {ForgeError} on any answer but 200.
+   */
+  async reviewInline(
+    owner: string,
+    repo: string,
+    number: number,
+    reviewer: string,
+  ): Promise<string[]> {
+    const base = `${repoPath(owner, repo)}/pulls/${index(number)}/reviews`;
+    const what = `read the reviews of ${owner}/${repo}#${number}`;
+    const login = reviewer.toLowerCase();
+    let latest: { id: number; count: number } | undefined;
+    for (let page = 1; page <= 20; page++) {
+      const path = `${base}?limit=${REVIEW_PAGE}&page=${page}`;
+      const answer = await this.#call("GET", path, what);
+      if (answer.status !== 200) throw this.#statusError("GET", path, what, answer);
+      const reviews = Array.isArray(answer.body) ? answer.body : [];
+      for (const review of reviews as ReviewJson[]) {
+        if (typeof review?.id !== "number" || review.user?.login?.toLowerCase() !== login) continue;
+        if (latest === undefined || review.id > latest.id) {
+          latest = { id: review.id, count: review.comments_count ?? 1 };
+        }
+      }
+      if (reviews.length < REVIEW_PAGE) break;
+    }
+    if (latest === undefined || latest.count === 0) return [];
+    const path = `${base}/${latest.id}/comments`;
+    const answer = await this.#call("GET", path, what);
+    if (answer.status !== 200) throw this.#statusError("GET", path, what, answer);
+    const comments = Array.isArray(answer.body) ? answer.body as ReviewCommentJson[] : [];
+    return comments.flatMap((c) => {
+      if (typeof c?.path !== "string" || typeof c.body !== "string") return [];
+      const line = c.position || c.original_position || 0;
+      return [`${c.path}:${line}: ${c.body}`];
+    });
+  }
+
   /** Releases the HTTP client (when extra CAs made one). */
   close(): void {
     this.#client?.close();
@@ -271,8 +332,8 @@ export class GiteaForge implements Forge, Disposable {
     if (answer.status === 403) {
       return new ForgeError(message, {
         status: 403,
-        hint: "Give the bot account access to the repository, and its token the " +
-          "read/write:issue, read:organization and read:repository scopes",
+        hint: "Give the bot account access to the repository, and its token the read:user, " +
+          "read:organization, read:repository and write:issue scopes",
       });
     }
     if (answer.status === 404) {

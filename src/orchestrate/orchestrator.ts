@@ -151,14 +151,15 @@ export class Orchestrator {
   }
 
   /**
-   * Runs until nothing is left to do now: no step in flight, nothing claimable, every watched
-   * turn that ended recorded (tests).
+   * Runs until nothing is left to do now: no step in flight, nothing claimable, the ends of
+   * turns that ended recorded (tests).
    */
   async settle(): Promise<void> {
     for (let i = 0; i < 100; i++) {
       await this.worker.idle();
-      await this.flows.ctx.turnsSettled();
       await Promise.all([...this.#ticks]);
+      // Let turns that just ended record their freeze jobs.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       if (this.worker.pump() === 0 && this.worker.inFlight === 0) return;
     }
   }

@@ -41,7 +41,7 @@ export class DoneRelay {
   ): Promise<DoneBody | null> {
     const { store, runner } = this.#ctx.deps;
     const cursor = store.eventCursor(run.id);
-    const events = await runner.events(run.slug, cursor);
+    const events = await runner.events(run.slug, cursor, run.engine);
     let done: DoneBody | null = null;
     let last = cursor;
     for (const event of events) {

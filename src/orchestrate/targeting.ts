@@ -101,9 +101,12 @@ export async function runSlug(label: string): Promise<string> {
   return await limitSlug(slugify(label));
 }
 
-/** `owner/repo#number`: the per-issue lock's key. */
+/**
+ * `owner/repo#number`: the per-issue lock's key, spelt as the webhook payload spells the
+ * repository (the edge keys jobs the same way; a run keeps its payload's spelling).
+ */
 export function issueKey(owner: string, repo: string, issue: number): string {
-  return `${owner.toLowerCase()}/${repo.toLowerCase()}#${issue}`;
+  return `${owner}/${repo}#${issue}`;
 }
 
 /**

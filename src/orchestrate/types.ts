@@ -67,6 +67,12 @@ export interface ForgeComment {
   url: string;
   /** Inline review comments (`path:line: body`), when the review has any. */
   inline?: string[];
+  /**
+   * A review (not a plain comment). Without it, a PR comment whose link is not an
+   * `#issuecomment-` anchor is taken for a review. A review without `inline` has its inline
+   * comments fetched with {@linkcode Forge.reviewInline} before the resume.
+   */
+  review?: boolean;
 }
 
 /** What a job needs from the event that made it; every field is from the verified payload. */
@@ -135,6 +141,11 @@ export interface Forge {
     repo: string,
     number: number,
   ): Promise<{ state: "open" | "closed"; isPull: boolean; merged: boolean }>;
+  /**
+   * The inline comments (`path:line: body`) of `reviewer`'s latest review of PR `number`, which
+   * review deliveries do not carry. Optional: without it a review resumes with its text only.
+   */
+  reviewInline?(owner: string, repo: string, number: number, reviewer: string): Promise<string[]>;
 }
 
 /** One forge event a run's sidecar relayed (recorded on the host exactly once). */
@@ -171,8 +182,11 @@ export interface Runner {
   ): Promise<{ turn: Promise<TurnOutcome> }>;
   freeze(slug: string, engine: string): Promise<void>;
   destroy(slug: string, engine: string): Promise<void>;
-  /** Events relayed after `afterId`, oldest first. */
-  events(slug: string, afterId: number): Promise<RunEvent[]>;
+  /**
+   * Events relayed after `afterId`, oldest first. `engine` (the run's) lets a restarted
+   * orchestrator collect what the sidecar queued while no process held its channel.
+   */
+  events(slug: string, afterId: number, engine?: string): Promise<RunEvent[]>;
   /** Slugs of bottles on `engine` carrying the orchestrator's label prefix (reconcile). */
   bottlesOn(engine: string): Promise<string[]>;
 }

@@ -46,6 +46,11 @@ export interface BottleRecord {
   deployKeys: Record<string, number>;
   /** Last error message (value-free). */
   error: string | null;
+  /**
+   * The engine the bottle runs on (`endpointLabel`, e.g. `unix:///var/run/docker.sock`); `null`
+   * for rows recorded before engines were told apart (they belong to whichever engine is used).
+   */
+  engine: string | null;
 }
 
 /** One sidecar message committed by the host. */
@@ -106,6 +111,26 @@ export const BOTTLES_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Several engines share one home (SPEC §13.1 FORGE_ENGINES): each row says which it is on.
+    // Forge events (SPEC §13.6) are recorded with their control message, exactly once.
+    module: "bottles",
+    version: 2,
+    sql: `
+      ALTER TABLE bottles ADD COLUMN engine TEXT;
+      CREATE TABLE forge_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        slug TEXT NOT NULL,
+        boot TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        UNIQUE (slug, boot, seq)
+      );
+      CREATE INDEX forge_events_by_slug ON forge_events (slug, id);
+    `,
+  },
 ];
 
 interface Row {
@@ -131,6 +156,7 @@ interface Row {
   headless: number;
   deploy_keys: string;
   error: string | null;
+  engine: string | null;
 }
 
 function fromRow(r: Row): BottleRecord {
@@ -157,6 +183,7 @@ function fromRow(r: Row): BottleRecord {
     headless: r.headless === 1,
     deployKeys: JSON.parse(r.deploy_keys),
     error: r.error,
+    engine: r.engine,
   };
 }
 
@@ -183,6 +210,7 @@ const COLUMNS: Record<keyof BottleRecord, string> = {
   headless: "headless",
   deployKeys: "deploy_keys",
   error: "error",
+  engine: "engine",
 };
 
 type SqlValue = string | number | null;
@@ -214,7 +242,9 @@ export class BottleStore {
    * @returns false when a row of that slug exists and is not destroyed (slug in use).
    */
   insert(
-    record: Omit<BottleRecord, "createdAt" | "updatedAt" | "heartbeatAt">,
+    record:
+      & Omit<BottleRecord, "createdAt" | "updatedAt" | "heartbeatAt" | "engine">
+      & { engine?: string | null },
   ): boolean {
     return this.#store.transaction(() => {
       const existing = this.get(record.slug);
@@ -222,9 +252,17 @@ export class BottleStore {
       if (existing !== undefined) {
         this.#store.db.prepare("DELETE FROM bottles WHERE slug = ?").run(record.slug);
         this.#store.db.prepare("DELETE FROM control_cursor WHERE slug = ?").run(record.slug);
+        // A new bottle of the slug starts with no forge events (a reader's cursor starts at 0).
+        this.#store.db.prepare("DELETE FROM forge_events WHERE slug = ?").run(record.slug);
       }
       const now = this.#now();
-      const full: BottleRecord = { ...record, createdAt: now, updatedAt: now, heartbeatAt: now };
+      const full: BottleRecord = {
+        ...record,
+        engine: record.engine ?? null,
+        createdAt: now,
+        updatedAt: now,
+        heartbeatAt: now,
+      };
       const keys = Object.keys(COLUMNS) as (keyof BottleRecord)[];
       this.#store.db.prepare(
         `INSERT INTO bottles (${keys.map((k) => COLUMNS[k]).join(", ")}) VALUES (${

@@ -42,18 +42,22 @@ export interface Store extends Disposable {
 
 const BUSY_TIMEOUT_MS = 10_000;
 
+/** The path of a private in-memory database. */
+export const MEMORY = ":memory:";
+
 /**
  * Opens (creating if needed) the host database and applies pending migrations.
  *
  * @throws {BottleError} when the file cannot be created or opened, or a migration fails.
  */
 export function openStore(path: string, options: OpenStoreOptions = {}): Store {
-  ensureFile(path);
+  // `:memory:` is a private database (unit tests): no file, no WAL.
+  if (path !== MEMORY) ensureFile(path);
   let db: DatabaseSync;
   const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   try {
     db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-    enterWal(db, busyTimeoutMs);
+    if (path !== MEMORY) enterWal(db, busyTimeoutMs);
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
   } catch (error) {

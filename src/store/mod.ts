@@ -18,6 +18,7 @@ export {
   BottleStore,
   type ControlMessageRecord,
 } from "./bottles.ts";
+export { type ForgeEventRecord, ForgeEventStore, type NewForgeEvent } from "./forge_events.ts";
 export {
   type DecideResult,
   type DecisionInput,

@@ -1,8 +1,8 @@
 /**
  * A fake Gitea: a real HTTPS server (`Deno.serve`, a random port) with a test-CA certificate
- * (`test_ca.ts`), a Gitea-shaped API over in-memory state, and webhook deliveries that match what
- * Gitea 1.22 sends byte for byte in shape (headers, indented JSON, HMAC signatures; the sources
- * followed are listed in `gitea_payloads.ts`).
+ * (`test_ca.ts`), a Gitea-shaped API over in-memory state, and webhook deliveries as Gitea 1.22
+ * sends them (every header, two-space indented HTML-safe JSON, HMAC signatures, the payload fields
+ * real Gitea adds; the Gitea sources followed are listed in `gitea_payloads.ts`).
  *
  * API (every route needs `Authorization: token <t>` or `Bearer <t>` for a known token, else 401;
  * an unknown route is 404; another method is 405; errors are `{message, url}` like Gitea's):
@@ -164,7 +164,11 @@ export interface FakeGitea extends AsyncDisposable {
     fullName: string,
     fields: { title: string; body?: string; head: string; base?: string; by: string },
   ): Promise<MutationResult & { number: number }>;
-  /** Assigns `assignee` (`issue_assign`/`assigned`; nothing when already assigned). */
+  /**
+   * Assigns `assignee` (`issue_assign`/`assigned`; nothing when already assigned). In every
+   * mutator `by` is the delivery's `sender`; it defaults to the repository's owner (the bot for
+   * `mergePr`).
+   */
   assign(fullName: string, number: number, assignee: string, by?: string): Promise<MutationResult>;
   unassign(
     fullName: string,
@@ -315,6 +319,7 @@ function initialState(
     hooks: [],
     deliveries: [],
     pending: new Set(),
+    chains: new Map(),
     faults: new Map(),
     ids: { user: 0, repo: 0, issue: 0, comment: 0, label: 0, pull: 0, review: 0, key: 0, hook: 0 },
     client,

@@ -81,6 +81,8 @@ export interface GiteaState {
   hooks: FakeHook[];
   deliveries: FakeDeliveryRecord[];
   pending: Set<Promise<unknown>>;
+  /** The last delivery of each hook (id → settled promise): deliveries to a hook are ordered. */
+  chains: Map<number, Promise<void>>;
   faults: Map<string, { status: number; message: string }>;
   ids: Record<
     "user" | "repo" | "issue" | "comment" | "label" | "pull" | "review" | "key" | "hook",
@@ -275,32 +277,45 @@ export function emit(
 ): Promise<FakeDeliveryRecord[]> {
   const fullName = `${repo.owner}/${repo.name}`.toLowerCase();
   const hooks = state.hooks.filter((h) => hookWants(h, type, fullName));
-  const work = Promise.all(hooks.map(async (hook) => {
-    const delivery = await signedDelivery(type, payload, {
-      secret: hook.secret,
-      ...(hook.authorization === undefined ? {} : { authorization: hook.authorization }),
-    });
-    const record: FakeDeliveryRecord = {
-      hookId: hook.id,
-      url: hook.url,
-      delivery,
-      status: null,
-      response: "",
-      error: null,
-    };
-    state.deliveries.push(record);
-    try {
-      const answer = await sendDelivery(hook.url, delivery, { client: state.client });
-      record.status = answer.status;
-      record.response = answer.body;
-    } catch (error) {
-      record.error = error instanceof Error ? error.message : String(error);
-    }
-    return record;
+  const work = Promise.all(hooks.map((hook) => {
+    // One hook's deliveries go out one at a time, in the order of the changes.
+    const previous = state.chains.get(hook.id) ?? Promise.resolve();
+    const next = previous.then(() => deliverTo(state, hook, type, payload));
+    state.chains.set(hook.id, next.then(() => {}, () => {}));
+    return next;
   }));
   state.pending.add(work);
   work.finally(() => state.pending.delete(work));
   return work;
+}
+
+async function deliverTo(
+  state: GiteaState,
+  hook: FakeHook,
+  type: string,
+  payload: object,
+): Promise<FakeDeliveryRecord> {
+  const delivery = await signedDelivery(type, payload, {
+    secret: hook.secret,
+    ...(hook.authorization === undefined ? {} : { authorization: hook.authorization }),
+  });
+  const record: FakeDeliveryRecord = {
+    hookId: hook.id,
+    url: hook.url,
+    delivery,
+    status: null,
+    response: "",
+    error: null,
+  };
+  state.deliveries.push(record);
+  try {
+    const answer = await sendDelivery(hook.url, delivery, { client: state.client });
+    record.status = answer.status;
+    record.response = answer.body;
+  } catch (error) {
+    record.error = error instanceof Error ? error.message : String(error);
+  }
+  return record;
 }
 
 function sender(state: GiteaState, login: string): object {

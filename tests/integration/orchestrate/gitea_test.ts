@@ -218,6 +218,34 @@ Deno.test("issueState tells open and closed issues and PRs, and merged PRs", asy
   );
 });
 
+Deno.test("reviewInline lists the inline comments of the reviewer's latest review", async () => {
+  await using gitea = await start();
+  using forge = forgeFor(gitea);
+  const pr = (await gitea.createPr("acme/api", { title: "p", head: "fix", by: "claude-agent" }))
+    .number;
+  await gitea.review("acme/api", pr, "wanda", "rejected", "old", [
+    { path: "a.ts", line: 1, body: "stale" },
+  ]);
+  await gitea.review("acme/api", pr, "adam", "comment", "other reviewer", [
+    { path: "b.ts", line: 2, body: "not wanda's" },
+  ]);
+  await gitea.review("acme/api", pr, "wanda", "rejected", "please fix", [
+    { path: "src/app.ts", line: 12, body: "use a constant" },
+    { path: "README.md", line: 3, body: "typo" },
+  ]);
+  assert.deepEqual(await forge.reviewInline("acme", "api", pr, "Wanda"), [
+    "src/app.ts:12: use a constant",
+    "README.md:3: typo",
+  ]);
+  await gitea.review("acme/api", pr, "wanda", "approved", "lgtm");
+  assert.deepEqual(await forge.reviewInline("acme", "api", pr, "wanda"), []);
+  assert.deepEqual(await forge.reviewInline("acme", "api", pr, "nobody"), []);
+  await assert.rejects(
+    forge.reviewInline("acme", "api", 999, "wanda"),
+    forgeError(404, /GET \/api\/v1\/repos\/acme\/api\/pulls\/999\/reviews/),
+  );
+});
+
 Deno.test("a private repository the bot cannot see is a 404", async () => {
   await using gitea = await start({ botPermission: "read" });
   gitea.repo("acme/secret").collaborators.delete("orchestrator-bot");

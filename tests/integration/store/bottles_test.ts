@@ -34,6 +34,7 @@ function newRecord(overrides: Partial<NewRecord> = {}): NewRecord {
     headless: true,
     deployKeys: { api: 17 },
     error: null,
+    engine: null,
     ...overrides,
   };
 }

@@ -29,6 +29,7 @@ export function bottleRecord(overrides: Partial<BottleRecord> = {}): BottleRecor
     headless: false,
     deployKeys: {},
     error: null,
+    engine: null,
     ...overrides,
   };
 }

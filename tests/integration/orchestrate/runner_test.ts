@@ -1,0 +1,83 @@
+/**
+ * ApiRunner over the real programmatic API and engine: a headless shell bottle launched,
+ * listed, frozen, resumed and destroyed by engine name; turns mapped to outcomes; an engine that
+ * does not answer classified as lost (the flows then fail that engine's runs).
+ */
+import assert from "node:assert/strict";
+import { isEngineLost } from "../../../src/orchestrate/flow_context.ts";
+import { ApiRunner } from "../../../src/orchestrate/runner.ts";
+import type { EngineSpec } from "../../../src/orchestrate/types.ts";
+import { bottleHome } from "../../helpers/bottle_home.ts";
+import { childExtraCaCerts } from "../../helpers/cli.ts";
+import { engineTest } from "../../helpers/engine.ts";
+import { ensureTestCa } from "../../helpers/test_ca.ts";
+
+const DEFAULT: EngineSpec = { name: "default", url: "", certPath: null, capacity: 2 };
+// Port 1 on loopback: nothing listens, the connection is refused at once.
+const GONE: EngineSpec = { name: "gone", url: "tcp://127.0.0.1:1", certPath: null, capacity: 2 };
+
+engineTest(
+  "ApiRunner launches, lists, freezes, resumes and destroys a bottle by engine name",
+  async () => {
+    await using home = await bottleHome();
+    const saved = Deno.env.get("BOT_BOTTLE_HOME");
+    const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
+    Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
+    await ensureTestCa();
+    Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+    const runner = new ApiRunner([DEFAULT, GONE]);
+    const label = `shell-orch-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      const launched = await runner.launch({
+        agent: "shell",
+        bottles: [],
+        label,
+        prompt: "echo first > ~/workspace/f.txt",
+        forgeEnv: {},
+        engine: "default",
+      });
+      assert.equal(launched.slug, label);
+      assert.deepEqual(await launched.turn, { kind: "exited", exitCode: 0 });
+      assert.ok(
+        (await runner.bottlesOn("default")).includes(label),
+        "the labelled bottle is listed",
+      );
+      assert.deepEqual(
+        await runner.events(label, 0, "default"),
+        [],
+        "no forge events without forgeEnv",
+      );
+
+      await runner.freeze(label, "default");
+      const resumed = await runner.resume(label, "cat ~/workspace/f.txt; exit 3", {}, "default");
+      assert.deepEqual(await resumed.turn, { kind: "exited", exitCode: 3 });
+
+      await runner.destroy(label, "default");
+      assert.ok(!(await runner.bottlesOn("default")).includes(label));
+      await assert.rejects(
+        () => runner.destroy(label, "default"),
+        (error: unknown) => (error as { code?: string }).code === "not_found",
+      );
+
+      await assert.rejects(
+        () =>
+          runner.launch({
+            agent: "shell",
+            bottles: [],
+            label: `${label}-x`,
+            prompt: "true",
+            forgeEnv: {},
+            engine: "gone",
+          }),
+        (error: unknown) => isEngineLost(error),
+        "an engine that refuses connections is lost",
+      );
+      await assert.rejects(() => runner.bottlesOn("gone"), (error: unknown) => isEngineLost(error));
+    } finally {
+      if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
+      else Deno.env.set("BOT_BOTTLE_HOME", saved);
+      if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
+      else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
+    }
+  },
+);

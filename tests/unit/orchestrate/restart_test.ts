@@ -1,0 +1,178 @@
+import assert from "node:assert/strict";
+import { openOrchestratorStore } from "../../../src/orchestrate/store.ts";
+import {
+  commentPayload,
+  enqueue,
+  FakeClock,
+  FakeRunner,
+  launchPayload,
+  orchestratorHarness,
+} from "../../helpers/orchestrate_fakes.ts";
+
+const SLUG = "claude-acme-api-7";
+
+/** The state a crash leaves: the old process's records and bottles, handed to a new one. */
+function restartFrom(old: ReturnType<typeof orchestratorHarness>) {
+  return orchestratorHarness({
+    store: old.store,
+    runner: old.runner,
+    forge: old.forge,
+    clock: old.clock,
+  });
+}
+
+Deno.test("start queues the jobs a crash left running again and runs them", async () => {
+  const clock = new FakeClock();
+  const store = openOrchestratorStore(":memory:", { now: clock.now });
+  enqueue(store, launchPayload());
+  assert.ok(store.claimNext()); // claimed by the process that crashed
+  const h = orchestratorHarness({ store, clock });
+  await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].status, "running");
+  assert.equal(h.store.jobs()[0].attempts, 2);
+  assert.ok(h.logs.includes("start: 1 interrupted job(s) queued again"));
+  await h.orchestrator.stop();
+});
+
+Deno.test("a retried launch whose run has a bottle does not launch again; the lost turn is frozen", async () => {
+  const old = orchestratorHarness();
+  const jobId = enqueue(old.store, launchPayload());
+  await old.orchestrator.settle();
+  // The crash came after the launch but before the job was marked done.
+  old.store.requeueRunning();
+  old.store.finishJob(jobId, "done");
+  const job = old.store.enqueue({
+    kind: "launch",
+    issueKey: "acme/api#7",
+    payload: launchPayload(),
+  });
+  old.store.claimNext();
+  const h = restartFrom(old);
+  const result = await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.deepEqual(result.frozen, [SLUG]);
+  assert.equal(h.runner.ops("launch").length, 1, "no second launch");
+  const run = h.store.runs()[0];
+  assert.equal(run.status, "frozen");
+  assert.equal(h.store.jobs().find((j) => j.id === job)?.state, "done");
+  const [comment] = h.forge.on(7);
+  assert.match(comment, /orchestrator restarted/);
+  assert.match(comment, /Reply here/);
+  // A reply resumes it.
+  enqueue(h.store, commentPayload());
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].status, "running");
+  assert.equal(h.runner.ops("resume").length, 1);
+  await h.orchestrator.stop();
+});
+
+Deno.test("a running run whose bottle is gone fails with a comment on restart", async () => {
+  const old = orchestratorHarness();
+  enqueue(old.store, launchPayload());
+  await old.orchestrator.settle();
+  old.runner.bottles.get("default")!.delete(SLUG);
+  const h = restartFrom(old);
+  const result = await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.deepEqual(result.failed, [SLUG]);
+  const [run] = h.store.runs();
+  assert.equal(run.status, "failed");
+  assert.match(run.error!, /bottle .* is gone/);
+  assert.match(h.forge.on(7)[0], /\*\*failed\*\*/);
+  await h.orchestrator.stop();
+});
+
+Deno.test("a starting run without a bottle whose launch job is retried launches afresh", async () => {
+  const old = orchestratorHarness();
+  const release = old.runner.holdLaunches();
+  enqueue(old.store, launchPayload());
+  old.orchestrator.wake();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(old.store.runs()[0].status, "starting");
+  // The process dies here: the launch never returned. A new runner has no such bottle.
+  const runner = new FakeRunner();
+  const h = orchestratorHarness({ store: old.store, runner, forge: old.forge, clock: old.clock });
+  await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.deepEqual(h.store.runs().map((r) => r.status), ["failed", "running"]);
+  assert.equal(runner.ops("launch").length, 1);
+  assert.equal(h.forge.on(7).length, 0, "no failure comment: the launch was retried");
+  release();
+  await h.orchestrator.stop();
+});
+
+Deno.test("a labelled bottle without a run is reported, never destroyed", async () => {
+  const h = orchestratorHarness();
+  h.runner.place("default", "claude-acme-api-99");
+  const result = await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.deepEqual(result.orphans, [{ engine: "default", slug: "claude-acme-api-99" }]);
+  assert.deepEqual(h.store.orphans().map((o) => o.slug), ["claude-acme-api-99"]);
+  assert.ok(
+    h.logs.includes(
+      "reconcile: bottle claude-acme-api-99 on engine default has no run; left alone",
+    ),
+  );
+  assert.equal(h.runner.calls.length, 0, "nothing frozen or destroyed");
+  assert.ok(h.runner.bottles.get("default")!.has("claude-acme-api-99"));
+  await h.orchestrator.stop();
+});
+
+Deno.test("an engine that cannot be listed on start is left alone; frozen runs are untouched", async () => {
+  const old = orchestratorHarness();
+  enqueue(old.store, launchPayload());
+  await old.orchestrator.settle();
+  old.runner.exit(SLUG, 0);
+  await old.orchestrator.settle();
+  old.runner.down.add("default");
+  const h = restartFrom(old);
+  const result = await h.orchestrator.start();
+  assert.deepEqual(result.unreachable, ["default"]);
+  assert.equal(h.store.runs()[0].status, "frozen");
+  await h.orchestrator.stop();
+});
+
+Deno.test("a destroy retried after its bottle is gone finishes as destroyed", async () => {
+  const old = orchestratorHarness();
+  enqueue(old.store, launchPayload());
+  await old.orchestrator.settle();
+  old.runner.bottles.get("default")!.delete(SLUG); // destroyed, then the crash
+  old.store.updateRun(old.store.runs()[0].id, { status: "frozen" });
+  enqueue(old.store, {
+    kind: "destroy",
+    owner: "acme",
+    repo: "api",
+    number: 7,
+    isPull: false,
+    reason: "issue_closed",
+  });
+  old.store.claimNext();
+  const h = restartFrom(old);
+  await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].status, "destroyed");
+  assert.ok(h.store.jobs().every((j) => j.state === "done"));
+  await h.orchestrator.stop();
+});
+
+Deno.test("stop() is graceful: a launch still waiting for a slot stays queued for the next start", async () => {
+  const h = orchestratorHarness({ maxConcurrent: 1 });
+  await h.orchestrator.start();
+  enqueue(h.store, launchPayload({ issue: 1 }));
+  enqueue(h.store, launchPayload({ issue: 2 }));
+  h.orchestrator.wake();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(h.orchestrator.scheduler.waiting, 1);
+  await h.orchestrator.stop();
+  assert.ok(h.logs.some((l) => l.includes("cut off by the stop")));
+  const left = h.store.jobs({ state: "running" });
+  assert.deepEqual(left.map((j) => j.issueKey), ["acme/api#2"]);
+  // The next process picks it up once there is room.
+  h.runner.exit("claude-acme-api-1", 0);
+  const next = restartFrom(h);
+  await next.orchestrator.start();
+  await next.orchestrator.settle();
+  assert.equal(next.store.liveRun("acme", "api", 2)?.status, "running");
+  await next.orchestrator.stop();
+});
