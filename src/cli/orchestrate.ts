@@ -38,7 +38,7 @@ async function runOrchestrator(ctx: CommandContext): Promise<number> {
   }
   const log = (line: string) => io.err(`${stamp()} orchestrate: ${escapeControl(line)}\n`);
   const service = await startOrchestratorService(config, {
-    core: await orchestratorCore(config, apiRunner()),
+    core: await orchestratorCore(config, apiRunner(config)),
     log,
     hostDbPath: home.db === config.dbPath ? undefined : home.db,
   });

@@ -299,6 +299,7 @@ function reviewEvent(event: string, body: unknown): EventOutcome {
           author: p.sender.login,
           body: type === "comment" ? text : `[${type}] ${text}`,
           url: p.pull_request.html_url,
+          review: true,
         },
       },
     },

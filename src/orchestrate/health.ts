@@ -4,24 +4,10 @@
  *
  * @module
  */
-import { connectEngine, type EngineEndpoint, parseDockerHost } from "../engine/mod.ts";
-import { type EnvReader, processEnv } from "../lib/home.ts";
+import { connectEngine } from "../engine/mod.ts";
+import type { EnvReader } from "../lib/home.ts";
+import { engineEndpoint } from "./runner.ts";
 import type { EngineSpec } from "./types.ts";
-
-/** The endpoint of an engine spec (`null` for discovery: url ""). */
-export function engineEndpoint(
-  spec: EngineSpec,
-  env: EnvReader = processEnv,
-): EngineEndpoint | null {
-  if (spec.url === "") return null;
-  const tlsEnv: EnvReader = (name) => {
-    if (spec.certPath !== null && name === "DOCKER_TLS_VERIFY") return "1";
-    if (spec.certPath !== null && name === "DOCKER_CERT_PATH") return spec.certPath;
-    if (name === "DOCKER_TLS_VERIFY" || name === "DOCKER_CERT_PATH") return undefined;
-    return env(name);
-  };
-  return parseDockerHost(spec.url, tlsEnv);
-}
 
 /**
  * A probe for {@linkcode createApp}'s `engineHealth`: `null` when every engine answers, else
@@ -36,9 +22,9 @@ export function enginesProbe(
   const check = async (): Promise<string | null> => {
     for (const spec of engines) {
       try {
-        const endpoint = engineEndpoint(spec, opts.env);
+        const endpoint = engineEndpoint(spec);
         using _client = await connectEngine({
-          endpoint: endpoint ?? undefined,
+          endpoint,
           env: opts.env,
           pingTimeoutMs: opts.timeoutMs ?? 3000,
         });

@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { InternalError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import { CatalogGateRepos } from "./catalog.ts";
 import type { OrchestratorConfig } from "./config.ts";
 import { GiteaForge } from "./gitea.ts";
 import { Orchestrator } from "./orchestrator.ts";
+import { ApiRunner } from "./runner.ts";
 import type { OrchestratorCore } from "./service.ts";
 import type { OrchestratorStore, Runner } from "./types.ts";
 
@@ -57,13 +57,7 @@ export async function orchestratorCore(
     });
 }
 
-/**
- * The bottles runner over `src/api.ts`.
- *
- * @throws {InternalError} until orch-core's `ApiRunner` (src/orchestrate/runner.ts) is merged.
- */
-export function apiRunner(): Runner {
-  throw new InternalError("Cannot start the orchestrator: the bottles runner is not built in", {
-    hint: "This build lacks src/orchestrate/runner.ts (ApiRunner); use a build that has it",
-  });
+/** The bottles runner over `src/api.ts`, on the configured engines. */
+export function apiRunner(config: OrchestratorConfig): Runner {
+  return new ApiRunner(config.engines);
 }

@@ -130,6 +130,7 @@ for (const type of ["approved", "rejected", "comment"] as const) {
         author: "carol",
         body: type === "comment" ? "Rename the helper." : `[${type}] Rename the helper.`,
         url: "https://gitea.example/acme/api/pulls/13",
+        review: true,
       },
     });
   });
