@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { loadExtraCaCerts } from "../lib/extra_ca.ts";
 import { homeLayout } from "../lib/home.ts";
 import { CatalogGateRepos } from "./catalog.ts";
 import type { OrchestratorConfig } from "./config.ts";
@@ -14,31 +15,17 @@ import { ApiRunner } from "./runner.ts";
 import type { OrchestratorCore } from "./service.ts";
 import type { OrchestratorStore, Runner } from "./types.ts";
 
-/** Extra CA certificates for the Gitea API (`BOT_BOTTLE_EXTRA_CA_CERTS`: a PEM file or a dir). */
-async function extraCaCerts(): Promise<string[]> {
-  const path = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
-  if (!path) return [];
-  const info = await Deno.stat(path);
-  if (info.isFile) return [await Deno.readTextFile(path)];
-  const certs: string[] = [];
-  for await (const entry of Deno.readDir(path)) {
-    if (entry.isFile && /\.(pem|crt)$/.test(entry.name)) {
-      certs.push(await Deno.readTextFile(`${path}/${entry.name}`));
-    }
-  }
-  return certs;
-}
-
 /**
  * A factory for {@linkcode startOrchestratorService}'s `core` option.
  *
- * @throws {BottleError} when the Gitea client cannot be made (empty token).
+ * @throws {BottleError} when `BOT_BOTTLE_EXTRA_CA_CERTS` is unusable (exit 3).
  */
 export async function orchestratorCore(
   config: OrchestratorConfig,
   runner: Runner,
 ): Promise<(store: OrchestratorStore, log: (line: string) => void) => OrchestratorCore> {
-  const caCerts = await extraCaCerts();
+  const extra = await loadExtraCaCerts();
+  const caCerts = extra === undefined ? [] : [extra.pem];
   return (store, log) =>
     new Orchestrator({
       store,

@@ -1,0 +1,109 @@
+/**
+ * `bot-bottle orchestrate run` as shipped (main.ts with the shipped permission flags) against the
+ * wire-accurate fake Gitea: the fake's webhook deliveries (real Gitea shapes and headers, signed)
+ * reach the orchestrator's `/webhook`, every one is acknowledged at once, the store records one
+ * job each, a captured delivery replayed under a new delivery id is a duplicate, a mis-signed one
+ * is refused, `/healthz` answers, `orchestrate status --json` reads the database, and SIGTERM
+ * stops the process cleanly. The issue carries no agent label, so no bottle is launched (the log
+ * says why).
+ */
+import assert from "node:assert/strict";
+import { bottleHome } from "../helpers/bottle_home.ts";
+import { spawnCli } from "../helpers/cli.ts";
+import { engineTest } from "../helpers/engine.ts";
+import { startFakeGitea } from "../helpers/fake_gitea.ts";
+import { replayDelivery, sendDelivery } from "../helpers/gitea_payloads.ts";
+
+const SECRET = "e2e-webhook-secret-0123456789";
+const TOKEN = "e2e-bot-token-0123456789";
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+engineTest(
+  "orchestrate run acknowledges the fake Gitea's deliveries and stops on SIGTERM",
+  async () => {
+    await using gitea = await startFakeGitea({
+      token: TOKEN,
+      repos: ["acme/api"],
+      users: ["alice", "bob"],
+      orgs: { agents: ["agent-1", "bot-bottle"] },
+    });
+    await using home = await bottleHome();
+    const port = freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const env = {
+      ...home.env,
+      FORGE_URL: gitea.url,
+      FORGE_TOKEN: TOKEN,
+      FORGE_AGENT_ORG: "agents",
+      FORGE_WEBHOOK_SECRET: SECRET,
+      FORGE_WEBHOOK_PORT: String(port),
+      FORGE_MAX_CONCURRENT: "1",
+    };
+    await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: home.root });
+    await cli.waitFor(
+      new RegExp(`orchestrate: listening on ${url.replaceAll(".", "\\.")}`),
+      120_000,
+    );
+
+    const health = await fetch(`${url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { ok: true, db: "ok", engine: "ok" });
+
+    gitea.addHook({ url: `${url}/webhook`, secret: SECRET });
+    const issue = await gitea.createIssue("acme/api", { title: "Fix <b>it</b>", by: "alice" });
+    await gitea.assign("acme/api", issue.number, "agent-1", "alice");
+    await gitea.comment("acme/api", issue.number, "bob", "Any news?");
+    await gitea.closeIssue("acme/api", issue.number, "alice");
+    await gitea.settled();
+
+    const byType = (t: string) => gitea.deliveries.filter((d) => d.delivery.type === t);
+    assert.ok(gitea.deliveries.length >= 4, `deliveries: ${gitea.deliveries.length}`);
+    for (const d of gitea.deliveries) {
+      assert.ok(
+        d.status === 200 || d.status === 204,
+        `${d.delivery.type}: ${d.status} ${d.response}`,
+      );
+    }
+    const assigned = byType("issue_assign").find((d) =>
+      JSON.parse(d.delivery.body).action === "assigned"
+    );
+    assert.ok(assigned, "an assigned delivery");
+    assert.equal(assigned.status, 200);
+    assert.equal(typeof JSON.parse(assigned.response).job, "number");
+    const comment = byType("issue_comment")[0];
+    assert.equal(comment.status, 200);
+    assert.equal(typeof JSON.parse(comment.response).job, "number");
+
+    // A captured delivery, replayed under a new delivery id: a duplicate, no second job.
+    const replay = await replayDelivery(comment.delivery, { secret: SECRET });
+    const replayed = await sendDelivery(`${url}/webhook`, replay);
+    assert.equal(replayed.status, 200);
+    assert.deepEqual(JSON.parse(replayed.body), { ok: true, duplicate: true });
+    // Signed with another secret: refused.
+    const forged = await replayDelivery(comment.delivery, { secret: "not-the-secret-0123456789" });
+    assert.equal((await sendDelivery(`${url}/webhook`, forged)).status, 401);
+
+    await cli.waitFor(/skip launch acme\/api#\d+/, 60_000);
+    assert.match(cli.stderr(), /webhook: issues → launch job \d+ for acme\/api#\d+/);
+    assert.match(cli.stderr(), /webhook: duplicate issue_comment delivery/);
+
+    const status = await home.cli(["orchestrate", "status", "--json"], env);
+    assert.equal(status.code, 0, status.stderr);
+    assert.deepEqual(JSON.parse(status.stdout).runs, []);
+
+    cli.child.kill("SIGTERM");
+    const result = await cli.done();
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /SIGTERM: stopping/);
+    assert.match(result.stderr, /orchestrate: stopped/);
+    assert.ok(!result.stderr.includes(TOKEN), "the token leaked into the log");
+    assert.ok(!result.stderr.includes(SECRET), "the secret leaked into the log");
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
