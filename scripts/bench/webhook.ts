@@ -3,7 +3,7 @@
  * (`webhook_server.ts`: Hono app + file store, its own `deno run` process) on 127.0.0.1 receives
  * {@linkcode RATE} signed, distinct `issue_comment` deliveries per second for
  * {@linkcode SECONDS} s (open loop: each is sent at its slot whether or not earlier ones were
- * answered). Per delivery: the time from sending to the `200 {"ok":true,"job":…}` answer (HMAC,
+ * answered), then the same against a bare `Deno.serve` peer (the floor). Per delivery: the time from sending to the `200 {"ok":true,"job":…}` answer (HMAC,
  * schema, one SQLite transaction with the delivery id, dedupe key and job). The server's RSS is
  * read from `/proc/<pid>/status` (VmRSS after the warm-up and at the end, VmHWM the peak) and
  * the server prints `Deno.memoryUsage()` (V8 heap vs the rest) on stderr when it stops. Every delivery must be
@@ -70,10 +70,21 @@ function memoryOf(pid: number): { rss: number; hwm: number } {
   return { rss: kb("VmRSS") * 1024, hwm: kb("VmHWM") * 1024 };
 }
 
-/** Runs the benchmark and prints its figures; resolves with them. */
-export async function benchWebhook(): Promise<
-  { p50: number; p99: number; rssMb: number; peakMb: number; n: number }
-> {
+/** Figures of one server. */
+export interface WebhookFigures {
+  p50: number;
+  p99: number;
+  mean: number;
+  warmMb: number;
+  rssMb: number;
+  peakMb: number;
+  jobs: number;
+  failed: number;
+  seconds: number;
+}
+
+/** Drives one server process (`edge` or `peer`) and measures it. */
+async function drive(mode: "edge" | "peer"): Promise<WebhookFigures> {
   const dir = await Deno.makeTempDir({ prefix: "bb-bench-webhook-" });
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -81,6 +92,7 @@ export async function benchWebhook(): Promise<
       "-A",
       ...(V8_FLAGS ? [`--v8-flags=${V8_FLAGS}`] : []),
       new URL("./webhook_server.ts", import.meta.url).pathname,
+      mode,
       dir,
       SECRET,
     ],
@@ -104,18 +116,16 @@ export async function benchWebhook(): Promise<
   try {
     const port = Number(/^port (\d+)$/.exec(await nextLine())?.[1]);
     const url = `http://127.0.0.1:${port}/webhook`;
-    // Warm-up: 50 deliveries, not counted.
+    // Warm-up: 50 deliveries, not timed.
     for (let i = 0; i < 50; i++) {
       const d = delivery(1_000_000 + i);
       await (await fetch(url, { method: "POST", headers: d.headers, body: d.body })).text();
     }
-    const idle = memoryOf(child.pid);
+    const warm = memoryOf(child.pid);
     const total = Math.round(SECONDS * RATE);
     const prepared = Array.from({ length: total }, (_, i) => delivery(i));
     const latencies: number[] = [];
-    let failures = 0;
-    const rssSamples: number[] = [];
-    const sampler = setInterval(() => rssSamples.push(memoryOf(child.pid).rss), 500);
+    let failed = 0;
     const start = performance.now();
     const pending: Promise<void>[] = [];
     for (let i = 0; i < total; i++) {
@@ -128,50 +138,63 @@ export async function benchWebhook(): Promise<
         const res = await fetch(url, { method: "POST", headers: d.headers, body: d.body });
         const json = await res.json();
         latencies.push(performance.now() - t0);
-        if (res.status !== 200 || typeof json.job !== "number") failures++;
+        if (res.status !== 200 || typeof json.job !== "number") failed++;
       })());
     }
     await Promise.all(pending);
-    const elapsed = (performance.now() - start) / 1000;
-    clearInterval(sampler);
+    const seconds = (performance.now() - start) / 1000;
     const mem = memoryOf(child.pid);
     await child.stdin.close();
     const jobs = Number(/^jobs (\d+)$/.exec(await nextLine())?.[1]);
-    const s = summarize(latencies);
-    console.log(
-      `\nwebhook ack: ${total} signed distinct deliveries at ${RATE}/s over ${
-        elapsed.toFixed(1)
-      } s ` +
-        `(server: deno run of scripts/bench/webhook_server.ts, file store)`,
-    );
-    printTable(["", "p50", "p99", "mean", "RSS warm", "RSS end", "RSS peak", "jobs", "failed"], [[
-      "POST /webhook",
-      fmt(s.p50, "ms", 2),
-      fmt(s.p99, "ms", 2),
-      fmt(s.mean, "ms", 2),
-      fmt(idle.rss / 1048576, "MB"),
-      fmt(mem.rss / 1048576, "MB"),
-      fmt(mem.hwm / 1048576, "MB"),
-      String(jobs),
-      String(failures),
-    ]]);
-    if (failures > 0 || jobs !== total + 50) {
-      throw new Error(`expected ${total + 50} jobs and no failure, got ${jobs} and ${failures}`);
+    if (failed > 0 || jobs !== total + 50) {
+      throw new Error(
+        `${mode}: expected ${total + 50} jobs and no failure, got ${jobs} and ${failed}`,
+      );
     }
+    const s = summarize(latencies);
     return {
       p50: s.p50,
       p99: s.p99,
+      mean: s.mean,
+      warmMb: warm.rss / 1048576,
       rssMb: mem.rss / 1048576,
       peakMb: mem.hwm / 1048576,
-      n: total,
+      jobs,
+      failed,
+      seconds,
     };
   } finally {
     try {
       await child.stdin.close();
-    } catch { /* closed */ }
+    } catch { /* closed already */ }
     await child.status;
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Runs the benchmark (edge, then the bare peer) and prints the figures. */
+export async function benchWebhook(): Promise<{ edge: WebhookFigures; peer: WebhookFigures }> {
+  const edge = await drive("edge");
+  const peer = await drive("peer");
+  console.log(
+    `\nwebhook ack: ${Math.round(SECONDS * RATE)} signed distinct deliveries at ${RATE}/s ` +
+      `(each server its own deno run process; edge = Hono app + file store)`,
+  );
+  const row = (name: string, f: WebhookFigures) => [
+    name,
+    fmt(f.p50, "ms", 2),
+    fmt(f.p99, "ms", 2),
+    fmt(f.mean, "ms", 2),
+    fmt(f.warmMb, "MB"),
+    fmt(f.rssMb, "MB"),
+    fmt(f.peakMb, "MB"),
+    `${f.seconds.toFixed(1)} s`,
+  ];
+  printTable(
+    ["server", "p50", "p99", "mean", "RSS warm", "RSS end", "RSS peak", "took"],
+    [row("edge POST /webhook", edge), row("peer bare Deno.serve", peer)],
+  );
+  return { edge, peer };
 }
 
 if (import.meta.main) await benchWebhook();
