@@ -13,6 +13,7 @@ import { spawnCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { startFakeGitea } from "../helpers/fake_gitea.ts";
 import { replayDelivery, sendDelivery } from "../helpers/gitea_payloads.ts";
+import { openOrchestratorStore } from "../../src/orchestrate/store.ts";
 
 const SECRET = "e2e-webhook-secret-0123456789";
 const TOKEN = "e2e-bot-token-0123456789";
@@ -104,6 +105,62 @@ engineTest(
     assert.match(result.stderr, /orchestrate: stopped/);
     assert.ok(!result.stderr.includes(TOKEN), "the token leaked into the log");
     assert.ok(!result.stderr.includes(SECRET), "the secret leaked into the log");
+
+    // status reads the database without the FORGE_* variables: a run recorded there is listed.
+    const store = openOrchestratorStore(`${home.env.BOT_BOTTLE_HOME}/state/orchestrator.db`);
+    store.createRun({
+      owner: "acme",
+      repo: "api",
+      issue: issue.number,
+      agent: "shell",
+      bottles: [],
+      label: `shell-acme-api-${issue.number}`,
+      slug: `shell-acme-api-${issue.number}`,
+      status: "frozen",
+      prNumbers: [7],
+      engine: "default",
+      phaseStartedAt: new Date().toISOString(),
+      lastDoneStatus: "done",
+      lastSummary: "Done.",
+      pendingPrompts: [],
+      error: null,
+    });
+    store.close();
+    const plain = { BOT_BOTTLE_HOME: home.env.BOT_BOTTLE_HOME };
+    const table = await home.cli(["orchestrate", "status"], plain);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^RUN\s+ISSUE\s+AGENT\s+STATUS\s+AGE\s+ENGINE\s+PRS\s+SLUG$/m);
+    assert.match(
+      table.stdout,
+      new RegExp(`acme/api#${issue.number}\\s+shell\\s+frozen\\s+\\S+\\s+default\\s+#7`),
+    );
+    const json = await home.cli(["orchestrate", "status", "--json"], plain);
+    assert.equal(json.code, 0, json.stderr);
+    const doc = JSON.parse(json.stdout);
+    assert.deepEqual(Object.keys(doc), ["at", "runs", "orphans"]);
+    assert.deepEqual(Object.keys(doc.runs[0]), [
+      "id",
+      "owner",
+      "repo",
+      "issue",
+      "agent",
+      "slug",
+      "label",
+      "status",
+      "engine",
+      "createdAt",
+      "updatedAt",
+      "ageSeconds",
+      "issueUrl",
+      "prs",
+      "lastDoneStatus",
+      "summary",
+      "error",
+      "oplog",
+      "proposals",
+    ]);
+    assert.equal(doc.runs[0].status, "frozen");
+    assert.deepEqual(doc.runs[0].prs.map((p: { number: number }) => p.number), [7]);
   },
   { sanitizeResources: false, sanitizeOps: false },
 );
