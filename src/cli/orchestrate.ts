@@ -72,7 +72,7 @@ async function status(ctx: CommandContext): Promise<number> {
   } catch {
     if (ctx.globals.json) {
       io.out(
-        JSON.stringify({ runs: [], orphans: [], at: new Date().toISOString() }, null, 2) + "\n",
+        JSON.stringify({ at: new Date().toISOString(), runs: [], orphans: [] }, null, 2) + "\n",
       );
     } else if (!ctx.globals.quiet) {
       io.err(
