@@ -9,6 +9,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { FailureError } from "../lib/errors.ts";
 import type { Context } from "hono";
 import { dashboardAccess, dashboardCookie } from "./auth.ts";
 import { type ProposalView, renderDashboard, runsView } from "./dashboard.ts";
@@ -145,7 +146,11 @@ export interface OrchestratorServer extends AsyncDisposable {
   shutdown(): Promise<void>;
 }
 
-/** Serves `app` on `host:port` (port 0 picks a free one). */
+/**
+ * Serves `app` on `host:port` (port 0 picks a free one).
+ *
+ * @throws {FailureError} (exit 1) when the address cannot be bound.
+ */
 export function serveOrchestrator(
   app: Hono,
   opts: { host: string; port: number; signal?: AbortSignal },
@@ -168,7 +173,19 @@ export function serveOrchestrator(
         },
       }, app.fetch);
     } catch (error) {
-      reject(error);
+      const why = error instanceof Deno.errors.AddrInUse
+        ? "the address is in use"
+        : error instanceof Deno.errors.PermissionDenied
+        ? "permission denied"
+        : error instanceof Error
+        ? error.message
+        : String(error);
+      reject(
+        new FailureError(`Cannot listen on ${opts.host}:${opts.port}: ${why}`, {
+          hint: "Set FORGE_WEBHOOK_HOST and FORGE_WEBHOOK_PORT to a free local address and port",
+          cause: error,
+        }),
+      );
     }
   });
 }

@@ -1,6 +1,7 @@
 /**
  * The webhook pipeline of SPEC §13.3, in order:
- * 1. the raw body, read with a 2 MiB cap (413 without buffering more than the cap);
+ * 1. the raw body, read with a 2 MiB cap (413 without buffering more than the cap) within 10 s
+ *    (408: a client trickling a body cannot hold the server's memory or a connection for long);
  * 2. hex HMAC-SHA256 of the raw bytes, compared in constant time with `X-Gitea-Signature`
  *    (bare lowercase or uppercase hex, no `sha256=` prefix) → 401 on any mismatch;
  * 3. `X-Gitea-Delivery` present, body JSON → else 400;
@@ -87,22 +88,36 @@ export function verifyDelivery(
   };
 }
 
+/** How long a delivery's body may take to arrive (Gitea sends it at once). */
+export const BODY_READ_TIMEOUT_MS = 10_000;
+
 /**
- * Reads a body stream up to `cap` bytes.
+ * Reads a body stream up to `cap` bytes within `timeoutMs`.
  *
- * @returns the bytes, or `null` (stream cancelled) as soon as more than `cap` arrive.
+ * @returns the bytes; `null` (stream cancelled) as soon as more than `cap` arrive; `"timeout"`
+ * (stream cancelled) when the body is still incomplete after `timeoutMs`.
  */
 export async function readCapped(
   stream: ReadableStream<Uint8Array> | null,
   cap: number,
-): Promise<Uint8Array | null> {
+  timeoutMs: number = BODY_READ_TIMEOUT_MS,
+): Promise<Uint8Array | null | "timeout"> {
   if (stream === null) return new Uint8Array(0);
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), timeoutMs);
+  });
   try {
     while (true) {
-      const { done, value } = await reader.read();
+      const next = await Promise.race([reader.read(), expired]);
+      if (next === "timeout") {
+        await reader.cancel().catch(() => {});
+        return "timeout";
+      }
+      const { done, value } = next;
       if (done) break;
       size += value.byteLength;
       if (size > cap) {
@@ -112,6 +127,7 @@ export async function readCapped(
       chunks.push(value);
     }
   } finally {
+    clearTimeout(timer);
     reader.releaseLock();
   }
   if (chunks.length === 1) return chunks[0];
@@ -134,6 +150,8 @@ export interface WebhookDeps {
   log?: DeliveryLog;
   /** Called after a job was stored (the orchestrator's `wake()`). */
   onJob?: (jobId: number) => void;
+  /** Deadline for the body (default {@linkcode BODY_READ_TIMEOUT_MS}). */
+  bodyTimeoutMs?: number;
 }
 
 /** The `POST /webhook` handler. */
@@ -143,7 +161,11 @@ export function webhookRoute(deps: WebhookDeps): (c: Context) => Promise<Respons
     const declared = Number(c.req.header("content-length") ?? "0");
     const body = declared > MAX_WEBHOOK_BODY
       ? null
-      : await readCapped(c.req.raw.body, MAX_WEBHOOK_BODY);
+      : await readCapped(c.req.raw.body, MAX_WEBHOOK_BODY, deps.bodyTimeoutMs);
+    if (body === "timeout") {
+      log(`webhook: 408 body not received within the deadline`);
+      return c.json({ ok: false, error: "body not received in time" }, 408);
+    }
     const verdict = verifyDelivery(c.req.raw.headers, body, deps.secret);
     const delivery = c.req.header("x-gitea-delivery") ?? "-";
     if (verdict.kind === "reject") {

@@ -121,3 +121,32 @@ Deno.test({
     }
   },
 });
+
+Deno.test("serveOrchestrator() reports an address in use as one error with a hint", async () => {
+  const store = openOrchestratorStore(":memory:");
+  const app = createApp({
+    store,
+    webhookSecret: "webhook-secret-0123456789",
+    forgeUrl: "https://gitea.example",
+    host: "127.0.0.1",
+    dashboardToken: null,
+  });
+  const first = await serveOrchestrator(app, { host: "127.0.0.1", port: 0 });
+  try {
+    await assert.rejects(
+      () => serveOrchestrator(app, { host: "127.0.0.1", port: first.port }),
+      (error: Error & { hint?: string; exitCode?: number }) => {
+        assert.equal(
+          error.message,
+          `Cannot listen on 127.0.0.1:${first.port}: the address is in use`,
+        );
+        assert.match(error.hint ?? "", /FORGE_WEBHOOK_PORT/);
+        assert.equal(error.exitCode, 1);
+        return true;
+      },
+    );
+  } finally {
+    await first.shutdown();
+    store.close();
+  }
+});

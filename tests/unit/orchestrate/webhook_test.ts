@@ -145,11 +145,14 @@ Deno.test("readCapped() returns the bytes under the cap and null past it, withou
   assert.deepEqual(await readCapped(null, 4), new Uint8Array(0));
 });
 
-function app() {
+function app(bodyTimeoutMs?: number) {
   const store = openOrchestratorStore(":memory:");
   const lines: string[] = [];
   const hono = new Hono();
-  hono.post("/webhook", webhookRoute({ store, secret: SECRET, log: (l) => lines.push(l) }));
+  hono.post(
+    "/webhook",
+    webhookRoute({ store, secret: SECRET, log: (l) => lines.push(l), bodyTimeoutMs }),
+  );
   const post = (h: Record<string, string> | Headers, body: BodyInit) =>
     hono.request("/webhook", { method: "POST", headers: h, body });
   return { store, lines, post };
@@ -336,5 +339,24 @@ Deno.test("POST /webhook answers 413 from a declared Content-Length over the cap
   assert.equal(res.status, 413);
   await res.body?.cancel();
   assert.ok(pulled <= 1, `pulled ${pulled}`);
+  store.close();
+});
+
+Deno.test("POST /webhook answers 408 when the body trickles past the deadline", async () => {
+  const { store, post } = app(100);
+  let cancelled = false;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(enc.encode("{"));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const res = await post({ "x-gitea-delivery": "slow" }, stream);
+  assert.equal(res.status, 408);
+  await res.body?.cancel();
+  assert.equal(cancelled, true);
+  assert.equal(store.jobs().length, 0);
   store.close();
 });
