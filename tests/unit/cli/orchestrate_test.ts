@@ -17,7 +17,7 @@ Deno.test("orchestrate run without its environment exits 3 with one line per mis
       "FORGE_WEBHOOK_SECRET",
     ],
   );
-  assert.match(lines[4], /^  hint: .*docs\/orchestrator\.md/);
+  assert.match(lines[4], /^ {2}hint: .*docs\/orchestrator\.md/);
   assert.equal(lines.length, 5);
   assert.equal(io.stdout, "");
 });
