@@ -79,6 +79,8 @@ interface Outcome {
   ok: boolean;
   detail: string;
   target: string;
+  /** Runs once its OpLog row is queued (`signal_done` queues `done` after it). */
+  after?: () => void;
 }
 
 /**
@@ -154,6 +156,7 @@ export class ForgeService {
       ),
     };
     this.#options.queue("oplog", body as unknown as Record<string, unknown>);
+    outcome.after?.();
     this.#options.log?.info(outcome.ok ? 2 : 1, "forge", "call", { ...body });
     return outcome.answer;
   }
@@ -291,11 +294,13 @@ export class ForgeService {
           summary: call.summary.slice(0, MAX_SUMMARY_CHARS),
           prNumbers: scope.prNumbers,
         };
-        this.#options.queue("done", done as unknown as Record<string, unknown>);
-        return ok(
-          { recorded: true, status: done.status, prNumbers: done.prNumbers },
-          `done: ${done.status}`,
-        );
+        return {
+          ...ok(
+            { recorded: true, status: done.status, prNumbers: done.prNumbers },
+            `done: ${done.status}`,
+          ),
+          after: () => this.#options.queue("done", done as unknown as Record<string, unknown>),
+        };
       }
     }
   }
