@@ -168,7 +168,7 @@ export class GiteaClient implements ForgeApi {
     } catch (error) {
       const why = error instanceof DOMException && error.name === "TimeoutError"
         ? `no answer within ${this.#timeoutMs / 1000} s`
-        : this.#mask(errorMessage(error)).slice(0, 300);
+        : this.#mask(causeChain(error)).replace(CONTROL_CHARS, " ").slice(0, 300);
       throw new ForgeApiError(`Cannot reach the forge for ${what}: ${why}`, null);
     }
     let text: string;
@@ -209,6 +209,17 @@ export class GiteaClient implements ForgeApi {
   #mask(text: string): string {
     return this.#token === "" ? text : text.split(this.#token).join("<forge-token>");
   }
+}
+
+/** `fetch failed: <cause>`: fetch's own message says little without its cause. */
+function causeChain(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 3; depth++) {
+    parts.push(errorMessage(current));
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
 }
 
 function repoPath(owner: string, repo: string): string {

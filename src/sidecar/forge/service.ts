@@ -20,6 +20,7 @@
 import type { DoneBody, ForgeConfig, ForgeTool, OplogBody } from "../control/forge_protocol.ts";
 import { FORGE_TOOLS } from "../control/forge_protocol.ts";
 import type { SidecarConfig } from "../control/protocol.ts";
+import type { Finding } from "../egress/dlp/mod.ts";
 import { errorMessage } from "../errors.ts";
 import type { SidecarLog } from "../log.ts";
 import { type McpServer, type ToolAnswer, toolText } from "../mcp/rpc.ts";
@@ -202,7 +203,19 @@ export class ForgeService {
     }
     const call = decision.call;
     const target = callTarget(call, state.scope.issue);
-    const finding = state.filter.outbound(outboundTexts(call));
+    let finding: Finding | null;
+    try {
+      finding = state.filter.outbound(outboundTexts(call));
+    } catch (error) {
+      // The scan could not run: fail closed, nothing is sent.
+      const message = `the outbound DLP could not scan the call: ${errorMessage(error)}`;
+      return {
+        answer: { result: toolText({ error: "dlp_unavailable", message }, true) },
+        ok: false,
+        detail: `dlp: ${message}`,
+        target,
+      };
+    }
     if (finding !== null) {
       return {
         answer: { result: toolText(dlpRefusal(finding), true) },
