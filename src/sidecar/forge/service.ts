@@ -24,7 +24,13 @@ import type { Finding } from "../egress/dlp/mod.ts";
 import { errorMessage } from "../errors.ts";
 import type { SidecarLog } from "../log.ts";
 import { type McpServer, type ToolAnswer, toolText } from "../mcp/rpc.ts";
-import { type ContentFilter, contentFilter, dlpRefusal, type InboundNote } from "./content.ts";
+import {
+  type ContentFilter,
+  contentFilter,
+  dlpRefusal,
+  type InboundNote,
+  MAX_TEXT_CHARS,
+} from "./content.ts";
 import {
   commentView,
   issueView,
@@ -50,6 +56,9 @@ export const FORGE_SERVER_VERSION = "1.0.0";
 
 /** Most comments `list_comments` returns (the newest). */
 export const MAX_COMMENTS = 100;
+
+/** Most body characters `list_comments` returns in all; older comments beyond it are omitted. */
+export const MAX_COMMENT_CHARS = 256 * 1024;
 
 /** Longest OpLog detail (characters). */
 export const MAX_DETAIL_CHARS = 500;
@@ -259,7 +268,7 @@ export class ForgeService {
       case "list_comments": {
         const notes: InboundNote[] = [];
         const all = await api.comments(call.owner, call.repo, call.number);
-        const shown = all.slice(-MAX_COMMENTS).map((c, i) =>
+        const shown = newestWithin(all).map((c, i) =>
           commentView(c, filter, notes, `comments[${i}].body`)
         );
         const value = {
@@ -317,6 +326,19 @@ export class ForgeService {
       }
     }
   }
+}
+
+/** The newest comments, at most {@linkcode MAX_COMMENTS} and {@linkcode MAX_COMMENT_CHARS}. */
+function newestWithin(all: Record<string, unknown>[]): Record<string, unknown>[] {
+  let chars = 0;
+  let first = all.length;
+  while (first > 0 && all.length - first < MAX_COMMENTS) {
+    const body = all[first - 1].body;
+    chars += typeof body === "string" ? Math.min(body.length, MAX_TEXT_CHARS) : 0;
+    if (chars > MAX_COMMENT_CHARS && first < all.length) break;
+    first--;
+  }
+  return all.slice(first);
 }
 
 function outboundTexts(call: ForgeCall): { field: string; text: string }[] {

@@ -396,3 +396,19 @@ Deno.test("forge tools: a route added to the config keeps the PR set; a new run'
   set({ ...first, forge: { ...first.forge!, issue: 9, prNumbers: [] } }); // another run
   assert.equal((await call("post_comment", { number: 31, body: "x" })).error?.code, -32001);
 });
+
+Deno.test("forge tools: list_comments returns the newest comments within its caps, saying how many are left out", async () => {
+  const { call, api } = setup();
+  api.comments_ = Array.from({ length: 150 }, (_, i) => ({ id: i + 1, body: `c${i + 1}` }));
+  const few = await call("list_comments", { number: 7 });
+  assert.equal(few.value.total, 150);
+  assert.equal(few.value.omitted, 50);
+  assert.equal(few.value.comments.length, 100);
+  assert.equal(few.value.comments[0].id, 51, "oldest first, the newest kept");
+  api.comments_ = Array.from({ length: 20 }, (_, i) => ({ id: i + 1, body: "x".repeat(40_000) }));
+  const big = await call("list_comments", { number: 7 });
+  const chars = big.value.comments.reduce((n: number, c: { body: string }) => n + c.body.length, 0);
+  assert.ok(chars < 300 * 1024, `bounded: ${chars}`);
+  assert.equal(big.value.comments.at(-1).id, 20);
+  assert.ok(big.value.omitted > 0);
+});
