@@ -167,6 +167,26 @@ export class InterruptedError extends BottleError {
   }
 }
 
+/** Options of {@linkcode ForgeError}. */
+export interface ForgeErrorOptions extends BottleErrorOptions {
+  /** The HTTP status the forge answered, or `null` when it did not answer (network, deadline). */
+  status: number | null;
+}
+
+/**
+ * A forge (Gitea) API call that failed: exit 1. The message names the call (method and path) and
+ * the status; it never holds the token.
+ */
+export class ForgeError extends BottleError {
+  /** The HTTP status, or `null` when the forge did not answer. */
+  readonly status: number | null;
+
+  constructor(message: string, options: ForgeErrorOptions) {
+    super("failure", message, options);
+    this.status = options.status;
+  }
+}
+
 /** Turns anything thrown into a {@linkcode BottleError} (unknown errors become `internal`). */
 export function toBottleError(error: unknown): BottleError {
   if (error instanceof BottleError) return error;

@@ -175,8 +175,8 @@ async function createCa(): Promise<LeafPem> {
 }
 
 /**
- * A server certificate for `hosts` (SAN dNSNames, serverAuth), signed by the test CA, valid for
- * 30 days from an hour ago.
+ * A server certificate for `hosts` (SAN dNSNames, and iPAddresses for IP literals such as the
+ * bridge gateway; serverAuth), signed by the test CA, valid for 30 days from an hour ago.
  *
  * @throws {Error} when `hosts` is empty or the CA cannot be loaded.
  */
@@ -199,12 +199,19 @@ export async function leafFor(hosts: string[]): Promise<LeafPem> {
       new x.BasicConstraintsExtension(false, undefined, true),
       new x.KeyUsagesExtension(x.KeyUsageFlags.digitalSignature, true),
       new x.ExtendedKeyUsageExtension([x.ExtendedKeyUsage.serverAuth]),
-      new x.SubjectAlternativeNameExtension(hosts.map((h) => ({ type: "dns" as const, value: h }))),
+      new x.SubjectAlternativeNameExtension(
+        hosts.map((h) => ({ type: isIpLiteral(h) ? "ip" as const : "dns" as const, value: h })),
+      ),
       await x.SubjectKeyIdentifierExtension.create(keys.publicKey),
       await x.AuthorityKeyIdentifierExtension.create(ca.cert),
     ],
   });
   return { certPem: cert.toString("pem") + "\n", keyPem: await pkcs8Pem(keys.privateKey) };
+}
+
+/** Whether `host` is an IPv4 or IPv6 literal (not a DNS name). */
+function isIpLiteral(host: string): boolean {
+  return /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host.includes(":");
 }
 
 async function pkcs8Pem(key: CryptoKey): Promise<string> {
