@@ -9,13 +9,8 @@ import assert from "node:assert/strict";
 import type { DoneBody, OplogBody } from "../../../src/sidecar/control/forge_protocol.ts";
 import type { SidecarConfig } from "../../../src/sidecar/control/protocol.ts";
 import { ensureTestCa, serveTestTls } from "../../helpers/test_ca.ts";
-import {
-  assertNoSecret,
-  type Bridge,
-  type Sidecar,
-  startSidecar,
-  testConfig,
-} from "./sidecar_fixture.ts";
+import { type ForgeCall, Host, startForgeSidecar } from "./forge_fixture.ts";
+import { type Sidecar, startSidecar, testConfig } from "./sidecar_fixture.ts";
 
 const FORGE_TOKEN = "forge-token-" + "9f8e7d6c5b4a39281706f5e4d3c2b1a0";
 const PATTERN_TOKEN = "ghp_" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8";
@@ -106,59 +101,6 @@ async function startGitea(): Promise<FakeGitea> {
   };
 }
 
-/** A host that acks every sequenced message and keeps them. */
-class Host {
-  readonly messages: Record<string, unknown>[] = [];
-  readonly lines: string[] = [];
-  readonly answers = new Map<string, Record<string, unknown>>();
-  #reading: Promise<void>;
-
-  constructor(readonly bridge: Bridge) {
-    this.#reading = (async () => {
-      for (;;) {
-        let line: Record<string, unknown>;
-        try {
-          line = await bridge.next("a line", 600_000);
-        } catch {
-          return;
-        }
-        this.lines.push(JSON.stringify(line));
-        if (typeof line.seq === "number") {
-          this.messages.push(line);
-          await bridge.send({ type: "ack", seq: line.seq });
-        }
-        if (line.type === "applied") this.answers.set(String(line.id), line);
-      }
-    })();
-  }
-
-  of(type: string): Record<string, unknown>[] {
-    return this.messages.filter((m) => m.type === type).map((m) =>
-      m.body as Record<string, unknown>
-    );
-  }
-
-  async until<T>(what: string, check: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const value = check();
-      if (value !== undefined) return value;
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  async configure(config: SidecarConfig): Promise<Record<string, unknown>> {
-    await this.bridge.send({ type: "config", id: "cfg", config });
-    return await this.until("the config applied", () => this.answers.get("cfg"));
-  }
-
-  async close(): Promise<void> {
-    await this.bridge.close();
-    await this.#reading;
-  }
-}
-
 async function forgeConfig(gitea: FakeGitea, trusted = true): Promise<SidecarConfig> {
   return {
     ...testConfig(),
@@ -178,61 +120,19 @@ async function forgeConfig(gitea: FakeGitea, trusted = true): Promise<SidecarCon
 
 async function withForge(
   trusted: boolean,
-  run: (s: {
-    sidecar: Sidecar;
-    host: Host;
-    gitea: FakeGitea;
-    // deno-lint-ignore no-explicit-any
-    call: (name: string, args: unknown) => Promise<Record<string, any>>;
-  }) => Promise<void>,
+  run: (s: { sidecar: Sidecar; host: Host; gitea: FakeGitea; call: ForgeCall }) => Promise<void>,
 ): Promise<void> {
   await using gitea = await startGitea();
-  await using sidecar = await startSidecar({
-    env: {
-      BOT_BOTTLE_SIDECAR_DAEMONS: "dns,egress,supervise,forge",
-      BOT_BOTTLE_SIDECAR_FORGE_PORT: "0",
-    },
-  });
-  const line = await sidecar.waitForLog(
-    (l) => l.daemon === "forge" && l.event === "listening",
-    "forge listening",
-  );
-  const port = Number(/:(\d+)$/.exec(String(line.address))![1]);
-  const host = new Host(sidecar.bridge());
-  let id = 0;
-  const rpc = async (method: string, params: unknown) => {
-    const response = await fetch(`http://127.0.0.1:${port}/`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }),
-    });
-    assert.equal(response.status, 200);
-    return await response.json();
-  };
-  const call = async (name: string, args: unknown) => {
-    const answer = await rpc("tools/call", { name, arguments: args });
-    if (answer.error) return { rpcError: answer.error };
-    return {
-      isError: answer.result.isError ?? false,
-      ...JSON.parse(answer.result.content[0].text),
-    };
-  };
-  try {
-    const early = await call("read_issue", { number: 7 });
-    assert.equal(early.error, "not_configured", "before the config, calls say so");
-    const applied = await host.configure(await forgeConfig(gitea, trusted));
-    assert.equal(applied.error, undefined);
-    const init = await rpc("initialize", { protocolVersion: "2024-11-05", capabilities: {} });
-    assert.equal(init.result.serverInfo.name, "bot-bottle-forge");
-    await run({ sidecar, host, gitea, call });
-  } finally {
-    await host.close();
-  }
-  // The token never appears in a log line or a message to the host.
-  for (const text of [sidecar.stderr, host.lines.join("\n")]) {
-    assert.ok(!text.includes(FORGE_TOKEN), "the forge token stays out of logs and messages");
-    assertNoSecret(text, "the sidecar's output");
-  }
+  await using forge = await startForgeSidecar();
+  const { sidecar, host, rpc, call } = forge;
+  const early = await call("read_issue", { number: 7 });
+  assert.equal(early.error, "not_configured", "before the config, calls say so");
+  const applied = await host.configure(await forgeConfig(gitea, trusted));
+  assert.equal(applied.error, undefined);
+  const init = await rpc("initialize", { protocolVersion: "2024-11-05", capabilities: {} });
+  assert.equal(init.result.serverInfo.name, "bot-bottle-forge");
+  await run({ sidecar, host, gitea, call });
+  await forge.assertNoLeak(FORGE_TOKEN);
 }
 
 Deno.test("forge daemon: read, comment, open_pr then comment on it, a refused write, signal_done", async () => {
