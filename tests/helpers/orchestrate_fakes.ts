@@ -39,8 +39,15 @@ export class FakeForge implements Forge {
     return Promise.resolve(this.inline.get(`${owner}/${repo}#${number}:${reviewer}`) ?? []);
   }
 
+  /** How many membership checks fail (a Gitea outage) before they answer again. */
+  outages = 0;
+
   isOrgMember(org: string, user: string): Promise<boolean> {
     this.calls++;
+    if (this.outages > 0) {
+      this.outages--;
+      return Promise.reject(new Error("GET /api/v1/orgs/agents/members: 502"));
+    }
     return Promise.resolve(this.members.get(org)?.has(user) ?? false);
   }
   botLogin(): Promise<string> {
