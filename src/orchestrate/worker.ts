@@ -74,6 +74,15 @@ export class Worker {
   }
 
   async #run(job: JobRecord): Promise<void> {
+    try {
+      await this.#attempt(job);
+    } catch (error) {
+      // The records could not be written (the store closed under a step cut off by stop()).
+      this.#options.log(`job ${job.id} (${job.kind} ${job.issueKey}): ${messageOf(error)}`);
+    }
+  }
+
+  async #attempt(job: JobRecord): Promise<void> {
     const signal = this.#abort.signal;
     try {
       await this.#handle(job, signal);

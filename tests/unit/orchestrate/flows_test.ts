@@ -434,3 +434,42 @@ Deno.test("the watchdog tick also forgets deliveries past their 14 days", () => 
   h.orchestrator.watchdogTick();
   assert.equal(h.store.pruneDeliveries(h.clock.now()), 0, "the tick pruned it already");
 });
+
+Deno.test("a freeze that fails fails the run; closing the issue then destroys its bottle", async () => {
+  const h = await launched();
+  h.runner.freezeError = new FailureError("Cannot commit the agent: engine said 500");
+  h.runner.exit(SLUG, 0);
+  await h.orchestrator.settle();
+  const [run] = h.store.runs();
+  assert.equal(run.status, "failed");
+  assert.match(run.error!, /Cannot commit the agent/);
+  assert.match(h.forge.on(7)[0], /\*\*failed\*\*/);
+  assert.ok(h.runner.bottles.get("default")!.has(SLUG), "the bottle is kept for a look");
+  enqueue(h.store, {
+    kind: "destroy",
+    owner: "acme",
+    repo: "api",
+    number: 7,
+    isPull: false,
+    reason: "issue_closed",
+  });
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].status, "destroyed");
+  assert.ok(!h.runner.bottles.get("default")!.has(SLUG));
+});
+
+Deno.test("OpLog rows relayed after the done event are mirrored at the freeze", async () => {
+  const h = await launched();
+  h.runner.done(SLUG, { status: "done", summary: "ok", prNumbers: [] });
+  await h.orchestrator.relayTick(); // the freeze job is queued, not run yet
+  h.runner.oplog(SLUG, {
+    time: "2026-12-01T10:02:00.000Z",
+    tool: "post_comment",
+    target: "acme/api#7",
+    ok: true,
+    detail: "comment 5 posted",
+  });
+  await h.orchestrator.settle();
+  assert.deepEqual(h.store.oplog().map((o) => o.detail), ["comment 5 posted"]);
+  assert.equal(h.store.runs()[0].lastDoneStatus, "done");
+});
