@@ -260,6 +260,12 @@ export class FakeGates implements GateRepos {
     ["shell", ["git@gitea.example:acme/api.git"]],
   ]);
   errors = new Map<string, Error>();
+  /** Agent → provider template (default `claude`). */
+  templates = new Map<string, string>([["shell", "shell"]]);
+
+  template(agent: string): string {
+    return this.templates.get(agent) ?? "claude";
+  }
 
   upstreams(agent: string, bottles: readonly string[]): string[] {
     const key = bottles.length > 0 ? `${agent}:${bottles.join(",")}` : agent;

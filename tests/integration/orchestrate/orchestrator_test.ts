@@ -7,7 +7,8 @@
  * The forge side is the fake (`FakeForge`), and the runs get no `forgeEnv` (a wrapper drops it):
  * the sidecar's forge daemon and the done-event path through a real sidecar are tested with the
  * forge MCP server; this test is about the flows over real bottles. The shell agent runs its
- * prompt with `bash -lc`, so the issue body's line is a command it runs.
+ * prompt with `bash -lc`; its prompts are scripts (the issue body and each reply's text run, the
+ * rest is `#` comments).
  */
 import assert from "node:assert/strict";
 import { Orchestrator } from "../../../src/orchestrate/orchestrator.ts";
@@ -116,7 +117,7 @@ engineTest(
         launchPayload({
           repo,
           labels: ["bot-bottle:shell"],
-          body: "echo orchestrated > ~/workspace/f.txt; exit 0",
+          body: "echo orchestrated > ~/workspace/f.txt",
         }),
       );
       orchestrator.wake();
@@ -130,15 +131,20 @@ engineTest(
         store,
         commentPayload({
           repo,
-          comment: { author: "alice", body: "again", url: "https://gitea.example/c/1" },
+          comment: {
+            author: "alice",
+            body: "grep -q orchestrated ~/workspace/f.txt && exit 5",
+            url: "https://gitea.example/c/1",
+          },
         }),
       );
       orchestrator.wake();
       await until(store, 7, "running", "the resume");
-      // The resume prompt's first line is not a command: bash exits non-zero, a `failed` freeze.
+      // The reply ran in the same bottle (the first turn's file is there): exit 5, `failed`.
       const again = await until(store, 7, "frozen", "the second turn's freeze");
       assert.equal(again.lastDoneStatus, "failed");
       assert.equal(forge.on(7).length, 2);
+      assert.match(forge.on(7)[1], /exit 5/);
 
       enqueue(store, {
         kind: "destroy",
