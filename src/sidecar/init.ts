@@ -9,7 +9,9 @@
  *   carries generated public keys as `gitGate.publicKeys`).
  * - `supervise` serves the MCP server and holds flagged requests of `supervise` routes (its
  *   supervisor is shared with egress and the control server, which relays decisions).
- * - `forge` is accepted but not part of this version: logged once as unavailable and skipped.
+ * - `forge` serves the forge MCP server of an orchestrated run (SPEC §13.6); it queues `oplog`
+ *   and `done` messages through the session. A config with `forge` is refused when the daemon
+ *   does not run (the run could not act on its issue).
  * - SIGTERM, SIGINT or a `shutdown` message stop every daemon with an 8 s grace; exit 0 when all
  *   stopped in time, else 1.
  * - A daemon that stops on its own is a death: the init logs which, stops the rest and exits 1,
@@ -25,6 +27,7 @@ import { prepareRunDir } from "./control/unix_socket.ts";
 import type { Daemon } from "./daemon.ts";
 import { startDnsDaemon } from "./dns/server.ts";
 import { startEgressDaemon } from "./egress/daemon.ts";
+import { startForgeDaemon } from "./forge/daemon.ts";
 import { type GitGateDaemon, startGitGateDaemon } from "./git_gate/daemon.ts";
 import { errorMessage, SidecarError } from "./errors.ts";
 import { writeConfigFiles } from "./control/config_files.ts";
@@ -35,7 +38,6 @@ import { Supervisor } from "./supervise/supervisor.ts";
 import { internalAddressLookup } from "./internal_address.ts";
 import { SidecarLog } from "./log.ts";
 import {
-  AVAILABLE_DAEMONS,
   controlSocketPath,
   type EnvLookup,
   outboxSocketPath,
@@ -78,14 +80,6 @@ export async function runInit(options: InitOptions = {}): Promise<number> {
 
   const session = new ControlSession();
   log.info(0, "init", "starting", { boot: session.boot, daemons: settings.daemons });
-  for (const name of settings.daemons) {
-    if (!AVAILABLE_DAEMONS.includes(name)) {
-      log.info(0, "init", "daemon-unavailable", {
-        name,
-        message: `${name} is not available in this version`,
-      });
-    }
-  }
   const internalAddress = internalAddressLookup(settings.internalSubnet, (detail) => {
     log.info(1, "init", "internal-address-unavailable", { error: detail });
   });
@@ -218,6 +212,22 @@ async function startAll(
       });
     });
   }
+  const forge = settings.daemons.includes("forge");
+  if (forge) {
+    await listen(
+      `forge on "tcp ${settings.bindAddress}:${settings.forgePort}"`,
+      () =>
+        Promise.resolve(startForgeDaemon({
+          port: settings.forgePort,
+          hostname: settings.bindAddress,
+          log,
+          config: () => session.config,
+          queue: (type, body) => {
+            session.queue(type, body);
+          },
+        })),
+    );
+  }
   const warning = await prepareRunDir(settings.runDir);
   if (warning !== null) log.info(1, "init", "run-dir-mode", { warning });
   let gate: GitGateDaemon | null = null;
@@ -247,6 +257,9 @@ async function startAll(
       log,
       readyBody: () => ({ internalAddress: internalAddress(), daemons: running }),
       prepare: async (config) => {
+        if (config.forge !== undefined && !forge) {
+          throw new SidecarError("the forge daemon is not running in this sidecar");
+        }
         const repos = config.gitGate;
         if (gate === null) {
           if (repos.length > 0) throw new SidecarError("git-gate is not running in this sidecar");

@@ -13,7 +13,14 @@
 export type LogLevel = 0 | 1 | 2;
 
 /** Who wrote a line. */
-export type LogSource = "init" | "dns" | "egress" | "control" | "git-gate" | "supervise";
+export type LogSource =
+  | "init"
+  | "dns"
+  | "egress"
+  | "control"
+  | "git-gate"
+  | "supervise"
+  | "forge";
 
 /** The level before a config sets `egressLog`. */
 export const DEFAULT_LOG_LEVEL: LogLevel = 1;

@@ -13,6 +13,7 @@
  * | `BOT_BOTTLE_SIDECAR_GIT_GATE_PORT`| `9080`                          | TCP port of git-gate          |
  * | `BOT_BOTTLE_SIDECAR_GIT_DIR`      | `/git`                          | git-gate's mirrors            |
  * | `BOT_BOTTLE_SIDECAR_SUPERVISE_PORT`| `9100`                         | TCP port of the MCP server    |
+ * | `BOT_BOTTLE_SIDECAR_FORGE_PORT`   | `9101`                          | TCP port of the forge server  |
  * | `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` | `0.0.0.0`                       | IPv4 address DNS/egress bind  |
  * | `BOT_BOTTLE_INTERNAL_SUBNET`      | unset                           | CIDR of the internal network  |
  *
@@ -29,11 +30,11 @@ export const DAEMON_NAMES = ["dns", "egress", "git-gate", "supervise", "forge"] 
 /** A daemon the init can be asked to start. */
 export type DaemonName = typeof DAEMON_NAMES[number];
 
-/** The daemons started when `BOT_BOTTLE_SIDECAR_DAEMONS` is unset or empty (all but `forge`). */
+/**
+ * The daemons started when `BOT_BOTTLE_SIDECAR_DAEMONS` is unset or empty: all but `forge`,
+ * which only orchestrated runs start.
+ */
 export const DEFAULT_DAEMONS: readonly DaemonName[] = ["dns", "egress", "git-gate", "supervise"];
-
-/** Daemons this version implements; the others are accepted and reported as unavailable. */
-export const AVAILABLE_DAEMONS: readonly DaemonName[] = ["dns", "egress", "git-gate", "supervise"];
 
 /** The directory of the control and outbox sockets unless `BOT_BOTTLE_SIDECAR_RUN_DIR` says. */
 export const DEFAULT_RUN_DIR = dirname(CONTROL_SOCKET_PATH);
@@ -52,6 +53,9 @@ export const DEFAULT_GIT_GATE_PORT = 9080;
 
 /** The supervise MCP server's TCP port unless `BOT_BOTTLE_SIDECAR_SUPERVISE_PORT` says (SPEC §9.1). */
 export const DEFAULT_SUPERVISE_PORT = 9100;
+
+/** The forge MCP server's TCP port unless `BOT_BOTTLE_SIDECAR_FORGE_PORT` says (SPEC §13.6). */
+export const DEFAULT_FORGE_PORT = 9101;
 
 /** git-gate's mirror directory unless `BOT_BOTTLE_SIDECAR_GIT_DIR` says. */
 export const DEFAULT_GIT_DIR = "/git";
@@ -75,6 +79,7 @@ export interface SidecarSettings {
   egressPort: number;
   gitGatePort: number;
   supervisePort: number;
+  forgePort: number;
   gitDir: string;
   bindAddress: string;
   /** The internal network, or null when `BOT_BOTTLE_INTERNAL_SUBNET` is unset. */
@@ -103,6 +108,7 @@ export function readSettings(env: EnvLookup): SidecarSettings {
     egressPort: parsePort(env, "BOT_BOTTLE_SIDECAR_EGRESS_PORT", DEFAULT_EGRESS_PORT),
     gitGatePort: parsePort(env, "BOT_BOTTLE_SIDECAR_GIT_GATE_PORT", DEFAULT_GIT_GATE_PORT),
     supervisePort: parsePort(env, "BOT_BOTTLE_SIDECAR_SUPERVISE_PORT", DEFAULT_SUPERVISE_PORT),
+    forgePort: parsePort(env, "BOT_BOTTLE_SIDECAR_FORGE_PORT", DEFAULT_FORGE_PORT),
     gitDir: readDir(env, "BOT_BOTTLE_SIDECAR_GIT_DIR", DEFAULT_GIT_DIR),
     bindAddress: parseBindAddress(env("BOT_BOTTLE_SIDECAR_BIND_ADDRESS")),
     internalSubnet: parseSubnet(env("BOT_BOTTLE_INTERNAL_SUBNET")),

@@ -9,7 +9,9 @@
 
 import { EXIT_FAILURE, SidecarError } from "../errors.ts";
 import { routeHostProblem, upstreamProblem } from "../net/hosts.ts";
+import { isForgeName, isPositiveInt, parseRepoRef } from "../forge/names.ts";
 import { parseGateRepos } from "./gate_config.ts";
+import type { ForgeConfig } from "./forge_protocol.ts";
 import {
   type DecisionBody,
   DEFAULT_SUPERVISE,
@@ -89,7 +91,65 @@ export function validateConfig(value: Record<string, unknown>): SidecarConfig {
   }
   const gitGate = parseGateRepos(value.gitGate);
   const supervise = parseSupervise(value.supervise);
-  return { ...value, routes, gitGate, supervise } as unknown as SidecarConfig;
+  const forge = value.forge === undefined ? {} : { forge: parseForge(value.forge) };
+  return { ...value, routes, gitGate, supervise, ...forge } as unknown as SidecarConfig;
+}
+
+/** Longest forge token accepted. */
+const MAX_FORGE_TOKEN = 4096;
+
+/**
+ * The `forge` of a config (SPEC §13.6), rebuilt from its known fields. The token goes into an
+ * `Authorization` header, so it must be printable ASCII without spaces; errors never show it (nor
+ * the URL, which could carry one).
+ *
+ * @throws {SidecarError} naming the invalid field.
+ */
+export function parseForge(value: unknown): ForgeConfig {
+  if (!isRecord(value)) throw invalid("forge", "must be an object");
+  if (typeof value.url !== "string" || !forgeUrlOk(value.url)) {
+    throw invalid(
+      "forge.url",
+      "must be an http(s) URL without credentials, query or fragment",
+    );
+  }
+  if (
+    typeof value.token !== "string" || value.token === "" || value.token.length > MAX_FORGE_TOKEN ||
+    !/^[\x21-\x7e]+$/.test(value.token)
+  ) {
+    throw invalid("forge.token", "must be a non-empty printable ASCII string without spaces");
+  }
+  if (!isForgeName(value.owner)) throw invalid("forge.owner", "must be a name of [A-Za-z0-9_.-]");
+  if (!isForgeName(value.repo)) throw invalid("forge.repo", "must be a name of [A-Za-z0-9_.-]");
+  if (!isPositiveInt(value.issue)) throw invalid("forge.issue", "must be a positive integer");
+  if (!Array.isArray(value.prNumbers) || !value.prNumbers.every(isPositiveInt)) {
+    throw invalid("forge.prNumbers", "must be an array of positive integers");
+  }
+  const readable = value.readableRepos ?? [];
+  if (!Array.isArray(readable) || !readable.every((r) => parseRepoRef(r) !== null)) {
+    throw invalid("forge.readableRepos", 'must be an array of "owner/repo" names');
+  }
+  return {
+    url: value.url.replace(/\/+$/, ""),
+    token: value.token,
+    owner: value.owner,
+    repo: value.repo,
+    issue: value.issue,
+    prNumbers: [...new Set(value.prNumbers as number[])],
+    readableRepos: [...readable] as string[],
+  };
+}
+
+function forgeUrlOk(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  return (url.protocol === "https:" || url.protocol === "http:") && url.username === "" &&
+    url.password === "" && url.search === "" && url.hash === "" && !text.includes("?") &&
+    !text.includes("#");
 }
 
 /** Longest wait a config may set (one day). */

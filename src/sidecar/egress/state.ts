@@ -48,6 +48,14 @@ function systemRoots(): string[] {
   return roots;
 }
 
+/**
+ * The CAs the sidecar trusts upstream (PEM): the system roots plus the config's extra CAs
+ * (SPEC §7.1). The egress proxy and the forge daemon's Gitea client both use it.
+ */
+export function upstreamTrust(extraCaPem: string | null): string[] {
+  return [...systemRoots(), ...((extraCaPem ?? "").match(PEM_CERTIFICATE) ?? [])];
+}
+
 /** The state of a config (`null`: none applied yet, so no route). */
 export function egressState(config: SidecarConfig | null, extraCa: string | null): EgressState {
   const slots = config?.slots ?? {};
@@ -69,10 +77,7 @@ export function egressState(config: SidecarConfig | null, extraCa: string | null
       "<secret>",
     ),
     get trust() {
-      trust ??= [
-        ...systemRoots(),
-        ...((extraCa ?? config?.extraCaPem ?? "").match(PEM_CERTIFICATE) ?? []),
-      ];
+      trust ??= upstreamTrust(extraCa ?? config?.extraCaPem ?? null);
       return trust;
     },
   };

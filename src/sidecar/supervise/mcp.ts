@@ -1,9 +1,7 @@
 /**
- * The supervise MCP server's protocol (SPEC §9.1–9.2), pure apart from the tools it calls:
- * JSON-RPC 2.0 over HTTP POST with plain JSON answers, MCP protocol `2024-11-05` (a client
- * asking for a newer one gets ours, same behaviour), server `bot-bottle-supervise`. Methods
- * `initialize`, `notifications/initialized`, `ping`, `tools/list`, `tools/call`; others
- * → -32601. Notifications get no body (202, the MCP HTTP transport's rule); `GET` → 405.
+ * The supervise MCP server (SPEC §9.1–9.2), pure apart from the tools it calls: server
+ * `bot-bottle-supervise` over the shared protocol of `../mcp/rpc.ts` (JSON-RPC 2.0, MCP
+ * `2024-11-05`, -32601 for unknown methods, notifications unanswered).
  *
  * Tools:
  * - `list-egress-routes`: the live route table (SPEC §7.8), never values.
@@ -12,12 +10,18 @@
  *
  * @module
  */
-import { isRecord, type SidecarRoute } from "../control/protocol.ts";
+import type { SidecarRoute } from "../control/protocol.ts";
+import {
+  handleMcpRpc,
+  MCP_PROTOCOL_VERSION,
+  type McpServer,
+  type RpcAnswer,
+  toolText,
+} from "../mcp/rpc.ts";
 import { parseRouteRequest } from "./route_request.ts";
 import type { RouteOutcome } from "./supervisor.ts";
 
-/** The protocol version spoken. */
-export const MCP_PROTOCOL_VERSION = "2024-11-05";
+export { MCP_PROTOCOL_VERSION, type RpcAnswer };
 
 /** The server's name in `initialize`. */
 export const MCP_SERVER_NAME = "bot-bottle-supervise";
@@ -34,9 +38,6 @@ export interface SuperviseTools {
 
 /** The version in `serverInfo`: of the tools' interface, bumped when a tool changes. */
 export const MCP_SERVER_VERSION = "1.0.0";
-
-/** A JSON-RPC answer, or null for a notification (HTTP 202, no body). */
-export type RpcAnswer = Record<string, unknown> | null;
 
 const TOOLS = [
   {
@@ -68,21 +69,6 @@ const TOOLS = [
   },
 ];
 
-function result(id: unknown, value: unknown): Record<string, unknown> {
-  return { jsonrpc: "2.0", id, result: value };
-}
-
-function failure(id: unknown, code: number, message: string): Record<string, unknown> {
-  return { jsonrpc: "2.0", id: id ?? null, error: { code, message } };
-}
-
-function toolText(value: unknown, isError = false): Record<string, unknown> {
-  return {
-    content: [{ type: "text", text: JSON.stringify(value, null, 2) }],
-    ...(isError ? { isError: true } : {}),
-  };
-}
-
 /**
  * Answers one JSON-RPC message.
  *
@@ -91,46 +77,30 @@ function toolText(value: unknown, isError = false): Record<string, unknown> {
  * await handleRpc({ jsonrpc: "2.0", id: 1, method: "tools/list" }, tools); // { …, result: { tools } }
  * ```
  */
-export async function handleRpc(message: unknown, tools: SuperviseTools): Promise<RpcAnswer> {
-  if (!isRecord(message) || message.jsonrpc !== "2.0" || typeof message.method !== "string") {
-    return failure(isRecord(message) ? message.id : null, -32600, "Invalid Request");
-  }
-  const { id, method } = message;
-  const notification = !("id" in message);
-  if (notification) return null;
-  const params = isRecord(message.params) ? message.params : {};
-  switch (method) {
-    case "initialize":
-      return result(id, {
-        // One version is spoken; a client asking for another gets it (SPEC §9.1).
-        protocolVersion: MCP_PROTOCOL_VERSION,
-        capabilities: { tools: { listChanged: false } },
-        serverInfo: { name: MCP_SERVER_NAME, version: MCP_SERVER_VERSION },
-        instructions:
-          "Use request-egress-route when a host you need is blocked with host_not_allowlisted; it waits for the operator.",
-      });
-    case "ping":
-      return result(id, {});
-    case "tools/list":
-      return result(id, { tools: TOOLS });
-    case "tools/call": {
-      if (params.name !== "list-egress-routes" && params.name !== "request-egress-route") {
-        return failure(id, -32602, `Unknown tool: ${String(params.name).slice(0, 60)}`);
-      }
-      return result(id, await callTool(params, tools));
-    }
-    default:
-      return failure(id, -32601, `Method not found: ${method.slice(0, 60)}`);
-  }
+export function handleRpc(message: unknown, tools: SuperviseTools): Promise<RpcAnswer> {
+  return handleMcpRpc(message, superviseServer(tools));
+}
+
+/** The supervise MCP server over `tools`. */
+export function superviseServer(tools: SuperviseTools): McpServer {
+  return {
+    name: MCP_SERVER_NAME,
+    version: MCP_SERVER_VERSION,
+    instructions:
+      "Use request-egress-route when a host you need is blocked with host_not_allowlisted; it waits for the operator.",
+    tools: TOOLS,
+    call: async (name, args) => ({ result: await callTool(name, args, tools) }),
+  };
 }
 
 /** `tools/call` of a known tool. */
 async function callTool(
-  params: Record<string, unknown>,
+  name: string,
+  args: unknown,
   tools: SuperviseTools,
 ): Promise<Record<string, unknown>> {
-  if (params.name === "list-egress-routes") return toolText({ routes: tools.routes() });
-  const detail = parseRouteRequest(params.arguments ?? {});
+  if (name === "list-egress-routes") return toolText({ routes: tools.routes() });
+  const detail = parseRouteRequest(args);
   if ("error" in detail) {
     return toolText({ status: "refused", notes: `Not filed: ${detail.error}.` }, true);
   }

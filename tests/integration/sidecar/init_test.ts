@@ -46,13 +46,18 @@ Deno.test("init logs JSON lines and starts dns, egress and the control sockets",
   assert.equal(started.internalAddress, "127.0.0.1");
 });
 
-Deno.test("init accepts forge and logs it as unavailable once", async () => {
+Deno.test("init starts forge when asked: it listens after supervise and is reported started", async () => {
   await using sidecar = await startSidecar({
-    env: { BOT_BOTTLE_SIDECAR_DAEMONS: "dns,egress,git-gate,supervise,forge" },
+    env: {
+      BOT_BOTTLE_SIDECAR_DAEMONS: "dns,egress,git-gate,supervise,forge",
+      BOT_BOTTLE_SIDECAR_FORGE_PORT: "0",
+    },
   });
-  const unavailable = sidecar.logs.filter((l) => l.event === "daemon-unavailable");
-  assert.deepEqual(unavailable.map((l) => l.name), ["forge"]);
-  assert.equal(unavailable[0].message, "forge is not available in this version");
+  assert.ok(!sidecar.logs.some((l) => l.event === "daemon-unavailable"));
+  const listening = sidecar.logs.filter((l) => l.event === "listening").map((l) => l.daemon);
+  assert.deepEqual(listening.slice(0, 4), ["dns", "egress", "supervise", "forge"]);
+  const started = sidecar.logs.find((l) => l.event === "started")!;
+  assert.deepEqual(started.daemons, ["dns", "egress", "supervise", "forge", "git-gate"]);
 });
 
 Deno.test("init starts only the daemons asked for and reports them in ready", async () => {

@@ -23,6 +23,8 @@ import { CA_CERT_PEM, SECRETS } from "../../helpers/sidecar_secrets.ts";
 export { assertNoSecret, CA_CERT_PEM, SECRETS } from "../../helpers/sidecar_secrets.ts";
 
 const MAIN = new URL("../../../src/sidecar/main.ts", import.meta.url).pathname;
+/** The sidecar's sources: readable in the image too (the DLP loads its word list from them). */
+const SOURCES = new URL("../../../src/sidecar/", import.meta.url).pathname.replace(/\/$/, "");
 
 /**
  * How long a wait for a line, a log line or the init's exit may take before the test fails.
@@ -353,7 +355,7 @@ export async function startSidecar(options: StartSidecarOptions = {}): Promise<S
       "--allow-net",
       "--allow-env",
       "--allow-sys=networkInterfaces",
-      `--allow-read=${dirs}`,
+      `--allow-read=${dirs},${SOURCES}`,
       `--allow-write=${dirs}`,
       MAIN,
     ],

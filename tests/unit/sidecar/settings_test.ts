@@ -20,6 +20,7 @@ Deno.test("readSettings defaults: all daemons but forge, /run/bot-bottle, :53, :
     egressPort: 9099,
     gitGatePort: 9080,
     supervisePort: 9100,
+    forgePort: 9101,
     gitDir: "/git",
     bindAddress: "0.0.0.0",
     internalSubnet: null,
@@ -33,11 +34,13 @@ Deno.test("readSettings reads every override", () => {
     BOT_BOTTLE_SIDECAR_CONFIG_DIR: "/tmp/config",
     BOT_BOTTLE_SIDECAR_DNS_PORT: "5353",
     BOT_BOTTLE_SIDECAR_EGRESS_PORT: "0",
+    BOT_BOTTLE_SIDECAR_FORGE_PORT: "19101",
     BOT_BOTTLE_SIDECAR_BIND_ADDRESS: "127.0.0.1",
     BOT_BOTTLE_INTERNAL_SUBNET: "10.213.0.17/28",
   }));
   assert.deepEqual(settings.daemons, ["dns", "egress"], "deduplicated, in start order");
   assert.equal(settings.runDir, "/tmp/run");
+  assert.equal(settings.forgePort, 19101);
   assert.equal(settings.configDir, "/tmp/config");
   assert.equal(settings.dnsPort, 5353);
   assert.equal(settings.egressPort, 0);
