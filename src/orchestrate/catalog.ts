@@ -16,6 +16,11 @@ export interface GateRepos {
    * @throws {BottleError} for an unknown agent or bottle, or a broken manifest.
    */
   upstreams(agent: string, bottles: readonly string[]): string[];
+  /**
+   * The agent's provider template (`claude`, `codex`, `pi`, `shell`, a plugin); without it the
+   * prompts are for a model.
+   */
+  template?(agent: string, bottles: readonly string[]): string;
 }
 
 /** Options of {@linkcode CatalogGateRepos}. */
@@ -37,11 +42,19 @@ export class CatalogGateRepos implements GateRepos {
   }
 
   upstreams(agent: string, bottles: readonly string[]): string[] {
+    return this.#resolve(agent, bottles).gitGate.map((g) => g.url);
+  }
+
+  template(agent: string, bottles: readonly string[]): string {
+    return this.#resolve(agent, bottles).provider.template;
+  }
+
+  #resolve(agent: string, bottles: readonly string[]) {
     const catalog = openCatalog({
       home: this.#options.home ?? homeLayout(),
       cwd: this.#options.cwd ?? Deno.cwd(),
       warn: this.#options.warn ?? (() => {}),
     });
-    return resolveAgent(catalog, agent, { bottles }).gitGate.map((g) => g.url);
+    return resolveAgent(catalog, agent, { bottles });
   }
 }

@@ -13,8 +13,9 @@
  * @module
  */
 import { BottleError } from "../lib/errors.ts";
+import type { GateRepos } from "./catalog.ts";
 import { type FlowContext, type FlowDeps, messageOf } from "./flow_context.ts";
-import { formatComment, launchPrompt, resumePrompt } from "./prompt.ts";
+import { formatComment, launchPrompt, type PromptStyle, resumePrompt } from "./prompt.ts";
 import { DoneRelay } from "./relay.ts";
 import { destroyStep, freezeStep, timeoutStep } from "./flows_stop.ts";
 import {
@@ -131,8 +132,10 @@ export class Flows {
       error: null,
     };
     let upstreams: string[];
+    let style: PromptStyle;
     try {
       upstreams = gates.upstreams(decision.agent, decision.bottles);
+      style = promptStyle(gates, decision.agent, decision.bottles);
       if (!upstreams.some((u) => gateServes(u, p.owner, p.repo))) {
         throw new BottleError(
           "manifest",
@@ -175,7 +178,7 @@ export class Flows {
         agent: decision.agent,
         bottles: decision.bottles,
         label,
-        prompt: launchPrompt({ ...p, number: p.issue }),
+        prompt: launchPrompt({ ...p, number: p.issue }, style),
         forgeEnv: this.ctx.forgeEnv(run, upstreams),
         engine: run.engine,
       });
@@ -201,6 +204,12 @@ export class Flows {
       log(`skip ${p.comment ? "comment" : "resume"} on ${where}: no live run`);
       return;
     }
+    let style: PromptStyle = "text";
+    try {
+      style = promptStyle(gates, run.agent, run.bottles);
+    } catch {
+      // The manifests are read again below, where a failure fails the run.
+    }
     let text: string | null = null;
     if (p.comment !== null) {
       const decision = await authorizeComment(forge, config.agentOrg, p.owner, p.repo, p.comment);
@@ -209,7 +218,7 @@ export class Flows {
         return;
       }
       const comment = await this.#withInline(p);
-      text = formatComment(comment, `${p.isPull ? "pull request" : "issue"} ${where}`);
+      text = formatComment(comment, `${p.isPull ? "pull request" : "issue"} ${where}`, style);
     }
     if (run.status === "starting" || run.status === "running") {
       if (text !== null) {
@@ -251,7 +260,7 @@ export class Flows {
     try {
       const resumed = await runner.resume(
         run.slug,
-        resumePrompt(run, prompts),
+        resumePrompt(run, prompts, style),
         this.ctx.forgeEnv(run, upstreams),
         run.engine,
       );
@@ -260,4 +269,9 @@ export class Flows {
       await this.ctx.runnerFailed(run, error);
     }
   }
+}
+
+/** The `shell` provider runs its prompt as a bash script (SPEC §10.4); others read text. */
+function promptStyle(gates: GateRepos, agent: string, bottles: readonly string[]): PromptStyle {
+  return gates.template?.(agent, bottles) === "shell" ? "script" : "text";
 }

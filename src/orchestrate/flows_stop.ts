@@ -7,7 +7,8 @@
  * - **timeout** (the watchdog): a `running` run past `FORGE_WATCHDOG_TIMEOUT` since its last
  *   start or resume is frozen as `timed_out`, with a comment that a reply resumes it.
  * - **destroy** (issue closed, PR closed or merged): `destroy`, `destroyed`; a bottle already
- *   gone counts as destroyed.
+ *   gone counts as destroyed. An issue closed after its run failed has the failed run's bottle
+ *   (if one is left) destroyed too.
  *
  * @module
  */
@@ -43,14 +44,15 @@ export async function freezeStep(
     log(`skip freeze of run ${run?.slug ?? p.runId}: it is ${run?.status ?? "unknown"}`);
     return;
   }
-  let done = p.done;
-  if (done === null) {
-    try {
-      done = await relay.poll(run) ?? queuedDone(ctx, run.id, jobId);
-    } catch (error) {
-      log(`run ${run.slug}: cannot read relayed forge events before freezing: ${error}`);
-    }
+  // Read what the sidecar relayed so far: OpLog rows after a `done` are mirrored too, and a
+  // turn that ended without one may have a `done` not yet seen by the relay.
+  let polled: DoneBody | null = null;
+  try {
+    polled = await relay.poll(run);
+  } catch (error) {
+    log(`run ${run.slug}: cannot read relayed forge events before freezing: ${error}`);
   }
+  const done = p.done ?? polled ?? queuedDone(ctx, run.id, jobId);
   const cause: FreezeCause = done !== null
     ? "signal_done"
     : p.restarted
@@ -141,6 +143,19 @@ async function stopRun(
   }
 }
 
+/** The newest run of an issue that failed with an engine to clean, if the issue has one. */
+function lastFailedRun(
+  ctx: FlowContext,
+  owner: string,
+  repo: string,
+  issue: number,
+): RunRecord | undefined {
+  return ctx.deps.store.runs({ status: ["failed"] }).filter((r) =>
+    r.engine !== "" && r.issue === issue && r.owner.toLowerCase() === owner.toLowerCase() &&
+    r.repo.toLowerCase() === repo.toLowerCase()
+  ).at(-1);
+}
+
 /** Issue closed, PR closed or merged → destroy. */
 export async function destroyStep(ctx: FlowContext, p: Payload<"destroy">): Promise<void> {
   const { store, runner, log, scheduler } = ctx.deps;
@@ -149,7 +164,22 @@ export async function destroyStep(ctx: FlowContext, p: Payload<"destroy">): Prom
     ? store.runByPr(p.owner, p.repo, p.number)
     : store.liveRun(p.owner, p.repo, p.number);
   if (run === null || !LIVE.includes(run.status)) {
-    log(`skip destroy for ${where} (${p.reason}): no live run`);
+    const failed = p.isPull ? undefined : lastFailedRun(ctx, p.owner, p.repo, p.number);
+    if (failed === undefined) {
+      log(`skip destroy for ${where} (${p.reason}): no live run`);
+      return;
+    }
+    // A failed run may have left its bottle (kept for a look); closing the issue clears it.
+    try {
+      await runner.destroy(failed.slug, failed.engine);
+      log(`run ${failed.slug}: the bottle of the failed run destroyed (${p.reason} ${where})`);
+    } catch (error) {
+      if (!(error instanceof BottleError && error.code === "not_found")) {
+        log(`run ${failed.slug}: cannot destroy the bottle of the failed run: ${error}`);
+        return;
+      }
+    }
+    store.updateRun(failed.id, { status: "destroyed" });
     return;
   }
   try {

@@ -76,6 +76,7 @@ export class Orchestrator {
   #stops: (() => void)[] = [];
   #ticks = new Set<Promise<unknown>>();
   #started = false;
+  #now: () => Date;
 
   constructor(deps: OrchestratorDeps) {
     this.#deps = deps;
@@ -106,7 +107,9 @@ export class Orchestrator {
     this.worker = new Worker(deps.store, (job, signal) => this.flows.handle(job, signal), {
       log,
       afterStep: () => this.scheduler.notify(),
+      now,
     });
+    this.#now = now;
   }
 
   /**
@@ -143,9 +146,10 @@ export class Orchestrator {
     return this.flows.relay.tick();
   }
 
-  /** One watchdog pass (the loop's body). */
+  /** One watchdog pass (the loop's body); also forgets deliveries past their retention. */
   watchdogTick(): number {
     const queued = watchdogTick(this.flows.ctx);
+    this.#deps.store.pruneDeliveries(this.#now());
     this.wake();
     return queued;
   }

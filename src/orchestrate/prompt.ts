@@ -4,12 +4,25 @@
  * resume (each comment with its author and link, inline review comments under it), and the
  * comments posted on the issue (status after a freeze, failure).
  *
+ * The `shell` provider runs its prompt with `bash -lc` (SPEC §10.4): for it the prompts are in the
+ * `script` style — the issue body and each reply's text are the script, every other line is a
+ * `#` comment, so the words around them never run.
+ *
  * @module
  */
 import type { ForgeComment, RunRecord } from "./types.ts";
 
 /** The longest issue body or comment text copied into a prompt, in characters. */
 export const MAX_PROMPT_TEXT = 20_000;
+
+/** `text`: a prompt for a model; `script`: a bash script for the `shell` provider. */
+export type PromptStyle = "text" | "script";
+
+/** Lines as they appear around the user's text: as they are, or as `#` comments. */
+function note(lines: readonly string[], style: PromptStyle): string {
+  if (style === "text") return lines.join("\n");
+  return lines.flatMap((l) => l.split("\n")).map((l) => (l === "" ? "#" : `# ${l}`)).join("\n");
+}
 
 function clip(text: string, max = MAX_PROMPT_TEXT): string {
   return text.length <= max ? text : `${text.slice(0, max)}\n[… cut at ${max} characters]`;
@@ -27,33 +40,44 @@ export function finishInstructions(issue: { owner: string; repo: string; number:
 }
 
 /** The first prompt of a run: the issue, then {@linkcode finishInstructions}. */
-export function launchPrompt(issue: {
-  owner: string;
-  repo: string;
-  number: number;
-  title: string;
-  body: string;
-  url: string;
-}): string {
+export function launchPrompt(
+  issue: {
+    owner: string;
+    repo: string;
+    number: number;
+    title: string;
+    body: string;
+    url: string;
+  },
+  style: PromptStyle = "text",
+): string {
+  const body = issue.body.trim();
   return [
-    `You are assigned issue ${issue.owner}/${issue.repo}#${issue.number}: ${issue.title}`,
-    `Link: ${issue.url}`,
-    "",
-    clip(issue.body.trim() || "(no description)"),
-    "",
-    finishInstructions(issue),
+    note([
+      `You are assigned issue ${issue.owner}/${issue.repo}#${issue.number}: ${issue.title}`,
+      `Link: ${issue.url}`,
+      "",
+    ], style),
+    body === "" ? note(["(no description)"], style) : clip(body),
+    note(["", finishInstructions(issue)], style),
   ].join("\n");
 }
 
 /** One comment or review as a prompt paragraph: author, link, text, inline comments. */
-export function formatComment(comment: ForgeComment, where: string): string {
+export function formatComment(
+  comment: ForgeComment,
+  where: string,
+  style: PromptStyle = "text",
+): string {
+  const body = comment.body.trim();
   const lines = [
-    `${comment.author} wrote on ${where} (${comment.url}):`,
-    clip(comment.body.trim() || "(empty)"),
+    note([`${comment.author} wrote on ${where} (${comment.url}):`], style),
+    body === "" ? note(["(empty)"], style) : clip(body),
   ];
   if (comment.inline && comment.inline.length > 0) {
-    lines.push("Inline review comments:");
-    for (const c of comment.inline) lines.push(`- ${clip(c, 4000)}`);
+    lines.push(
+      note(["Inline review comments:", ...comment.inline.map((c) => `- ${clip(c, 4000)}`)], style),
+    );
   }
   return lines.join("\n");
 }
@@ -62,13 +86,12 @@ export function formatComment(comment: ForgeComment, where: string): string {
 export function resumePrompt(
   run: Pick<RunRecord, "owner" | "repo" | "issue">,
   comments: readonly string[],
+  style: PromptStyle = "text",
 ): string {
   return [
-    `New replies on ${run.owner}/${run.repo}#${run.issue} since your last turn:`,
-    "",
+    note([`New replies on ${run.owner}/${run.repo}#${run.issue} since your last turn:`, ""], style),
     comments.join("\n\n"),
-    "",
-    finishInstructions({ owner: run.owner, repo: run.repo, number: run.issue }),
+    note(["", finishInstructions({ owner: run.owner, repo: run.repo, number: run.issue })], style),
   ].join("\n");
 }
 

@@ -155,14 +155,17 @@ class SqliteOrchestratorStore implements OrchestratorStore {
 
   claimNext(): JobRecord | null {
     return this.#tx(() => {
+      const now = this.#stamp();
       const row = this.#get(
         `UPDATE jobs SET state = 'running', attempts = attempts + 1, updated_at = ?
          WHERE id = (
-           SELECT j.id FROM jobs j WHERE j.state = 'queued' AND NOT EXISTS (
+           SELECT j.id FROM jobs j WHERE j.state = 'queued'
+           AND (j.run_after IS NULL OR j.run_after <= ?) AND NOT EXISTS (
              SELECT 1 FROM jobs r WHERE r.state = 'running' AND r.issue_key = j.issue_key
            ) ORDER BY j.id LIMIT 1
          ) RETURNING *`,
-        this.#stamp(),
+        now,
+        now,
       );
       return row ? jobFromRow(row) : null;
     });
@@ -176,6 +179,14 @@ class SqliteOrchestratorStore implements OrchestratorStore {
         this.#stamp(),
         id,
       );
+    });
+  }
+
+  retryJob(id: number, runAfter: Date, error: string): void {
+    this.#tx(() => {
+      this.#db.prepare(
+        "UPDATE jobs SET state = 'queued', error = ?, run_after = ?, updated_at = ? WHERE id = ?",
+      ).run(error, runAfter.toISOString(), this.#stamp(), id);
     });
   }
 

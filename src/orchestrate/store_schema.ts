@@ -35,7 +35,8 @@ export const SCHEMA_STEPS: readonly string[] = [
     attempts INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    error TEXT
+    error TEXT,
+    run_after TEXT
   );
   CREATE INDEX jobs_state ON jobs (state, id);
   CREATE TABLE runs (
@@ -100,6 +101,7 @@ export function jobFromRow(row: Row): JobRecord {
     createdAt: String(row.created_at),
     updatedAt: String(row.updated_at),
     error: row.error === null ? null : String(row.error),
+    runAfter: row.run_after === null || row.run_after === undefined ? null : String(row.run_after),
   };
 }
 

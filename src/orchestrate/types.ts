@@ -57,6 +57,8 @@ export interface JobRecord {
   createdAt: string;
   updatedAt: string;
   error: string | null;
+  /** A retried job is not claimed before this time (ISO 8601); `null` = at once. */
+  runAfter: string | null;
 }
 
 /** A comment or review that resumes a run. */
@@ -219,9 +221,14 @@ export interface OrchestratorStore {
     job: { kind: JobKind; issueKey: IssueKey; payload: JobPayload },
   ): DeliveryOutcome;
   enqueue(job: { kind: JobKind; issueKey: IssueKey; payload: JobPayload }): number;
-  /** The oldest queued job whose issue has no running job, marked running (attempts + 1). */
+  /**
+   * The oldest queued job that is due (`runAfter`) and whose issue has no running job, marked
+   * running (attempts + 1).
+   */
   claimNext(): JobRecord | null;
   finishJob(id: number, state: "done" | "failed", error?: string): void;
+  /** A failed attempt to try again: back to `queued`, not claimed before `runAfter`. */
+  retryJob(id: number, runAfter: Date, error: string): void;
   /** Jobs left `running` by a crash, back to `queued` (on start). */
   requeueRunning(): number;
   jobs(filter?: { state?: JobState }): JobRecord[];

@@ -2,7 +2,9 @@
  * The durable job worker (SPEC §13.3 step 4, §13.7): claims queued jobs from the records and runs
  * each step concurrently — the store never hands out two jobs of one issue at once, which is the
  * per-issue lock — then marks it `done` or `failed`. A step waiting for a slot does not hold up
- * the others (a freeze of another issue still runs at once).
+ * the others (a freeze of another issue still runs at once). A step that throws is tried again
+ * later with a growing delay, then marked `failed` (flows handle bottle errors themselves; what
+ * escapes is mostly a forge outage).
  *
  * `stop()` is graceful: no more claims, waits for steps in flight for at most a bound, then
  * aborts the ones still waiting for a slot. A step cut off that way stays `running` in the
@@ -13,7 +15,12 @@
 import { messageOf } from "./flow_context.ts";
 import type { JobRecord, OrchestratorStore } from "./types.ts";
 
-/** Runs one job's step; throws to fail the job. */
+/** Attempts of a job whose step throws (a forge outage while checking an assignee, …). */
+export const MAX_ATTEMPTS = 4;
+/** The wait before the second attempt; doubled for each later one (5 s, 10 s, 20 s). */
+export const RETRY_BASE_MS = 5_000;
+
+/** Runs one job's step; throws to try the job again later, up to {@linkcode MAX_ATTEMPTS}. */
 export type JobHandler = (job: JobRecord, signal: AbortSignal) => Promise<void>;
 
 /** Options of {@linkcode Worker}. */
@@ -21,6 +28,8 @@ export interface WorkerOptions {
   log: (line: string) => void;
   /** Called after each step ends (the scheduler re-checks its waiters). */
   afterStep?: () => void;
+  /** The clock of retries. */
+  now?: () => Date;
 }
 
 /** Claims and runs jobs. */
@@ -31,6 +40,10 @@ export class Worker {
   #inFlight = new Map<number, Promise<void>>();
   #abort = new AbortController();
   #stopping = false;
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
 
   constructor(store: OrchestratorStore, handle: JobHandler, options: WorkerOptions) {
     this.#store = store;
@@ -61,6 +74,15 @@ export class Worker {
   }
 
   async #run(job: JobRecord): Promise<void> {
+    try {
+      await this.#attempt(job);
+    } catch (error) {
+      // The records could not be written (the store closed under a step cut off by stop()).
+      this.#options.log(`job ${job.id} (${job.kind} ${job.issueKey}): ${messageOf(error)}`);
+    }
+  }
+
+  async #attempt(job: JobRecord): Promise<void> {
     const signal = this.#abort.signal;
     try {
       await this.#handle(job, signal);
@@ -71,8 +93,16 @@ export class Worker {
         return;
       }
       const message = messageOf(error);
-      this.#options.log(`job ${job.id} (${job.kind} ${job.issueKey}) failed: ${message}`);
-      this.#store.finishJob(job.id, "failed", message);
+      const what = `job ${job.id} (${job.kind} ${job.issueKey})`;
+      if (job.attempts < MAX_ATTEMPTS) {
+        const delay = RETRY_BASE_MS * 2 ** (job.attempts - 1);
+        const at = new Date(this.#now().getTime() + delay);
+        this.#options.log(`${what} failed, retried in ${delay / 1000} s: ${message}`);
+        this.#store.retryJob(job.id, at, message);
+      } else {
+        this.#options.log(`${what} failed after ${job.attempts} attempts: ${message}`);
+        this.#store.finishJob(job.id, "failed", message);
+      }
     }
   }
 

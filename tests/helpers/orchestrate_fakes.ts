@@ -39,8 +39,15 @@ export class FakeForge implements Forge {
     return Promise.resolve(this.inline.get(`${owner}/${repo}#${number}:${reviewer}`) ?? []);
   }
 
+  /** How many membership checks fail (a Gitea outage) before they answer again. */
+  outages = 0;
+
   isOrgMember(org: string, user: string): Promise<boolean> {
     this.calls++;
+    if (this.outages > 0) {
+      this.outages--;
+      return Promise.reject(new Error("GET /api/v1/orgs/agents/members: 502"));
+    }
     return Promise.resolve(this.members.get(org)?.has(user) ?? false);
   }
   botLogin(): Promise<string> {
@@ -88,6 +95,8 @@ export class FakeRunner implements Runner {
   down = new Set<string>();
   /** The error the next launch throws. */
   launchError: unknown = null;
+  /** The error the next freeze throws. */
+  freezeError: unknown = null;
   #nextEvent = 1;
   #hold: Promise<void> | null = null;
   #release: (() => void) | null = null;
@@ -163,6 +172,11 @@ export class FakeRunner implements Runner {
   freeze(slug: string, engine: string): Promise<void> {
     this.calls.push({ op: "freeze", slug, engine });
     this.#check(engine);
+    if (this.freezeError) {
+      const error = this.freezeError;
+      this.freezeError = null;
+      return Promise.reject(error);
+    }
     const on = this.bottles.get(engine);
     if (!on?.has(slug)) return Promise.reject(new NotFoundError(`No bottle "${slug}"`));
     on.set(slug, "frozen");
@@ -246,6 +260,12 @@ export class FakeGates implements GateRepos {
     ["shell", ["git@gitea.example:acme/api.git"]],
   ]);
   errors = new Map<string, Error>();
+  /** Agent → provider template (default `claude`). */
+  templates = new Map<string, string>([["shell", "shell"]]);
+
+  template(agent: string): string {
+    return this.templates.get(agent) ?? "claude";
+  }
 
   upstreams(agent: string, bottles: readonly string[]): string[] {
     const key = bottles.length > 0 ? `${agent}:${bottles.join(",")}` : agent;

@@ -399,3 +399,77 @@ Deno.test("a forge outage while commenting does not fail the freeze", async () =
   assert.ok(h.logs.some((l) => l.includes("cannot post a comment") && l.includes("forge down")));
   assert.ok(h.store.jobs().every((j) => j.state === "done"));
 });
+
+Deno.test("a step that throws is retried with a growing delay, then marked failed", async () => {
+  const h = orchestratorHarness();
+  h.forge.outages = 1;
+  enqueue(h.store, launchPayload());
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs().length, 0);
+  assert.ok(h.logs.some((l) => l.includes("failed, retried in 5 s") && l.includes("502")));
+  h.clock.advance(5000);
+  h.orchestrator.wake();
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0]?.status, "running", "the second attempt launched");
+
+  const g = orchestratorHarness();
+  g.forge.outages = 100;
+  enqueue(g.store, launchPayload());
+  for (const wait of [0, 5000, 10000, 20000]) {
+    g.clock.advance(wait);
+    g.orchestrator.wake();
+    await g.orchestrator.settle();
+  }
+  const [job] = g.store.jobs();
+  assert.equal(job.state, "failed");
+  assert.equal(job.attempts, 4);
+  assert.ok(g.logs.some((l) => l.includes("failed after 4 attempts")));
+});
+
+Deno.test("the watchdog tick also forgets deliveries past their 14 days", () => {
+  const h = orchestratorHarness();
+  const job = { kind: "launch" as const, issueKey: "acme/api#7", payload: launchPayload() };
+  h.store.acceptDelivery({ deliveryId: "d-1", dedupeKey: "k", event: "issues" }, job);
+  h.clock.advance(15 * 24 * 3600 * 1000);
+  h.orchestrator.watchdogTick();
+  assert.equal(h.store.pruneDeliveries(h.clock.now()), 0, "the tick pruned it already");
+});
+
+Deno.test("a freeze that fails fails the run; closing the issue then destroys its bottle", async () => {
+  const h = await launched();
+  h.runner.freezeError = new FailureError("Cannot commit the agent: engine said 500");
+  h.runner.exit(SLUG, 0);
+  await h.orchestrator.settle();
+  const [run] = h.store.runs();
+  assert.equal(run.status, "failed");
+  assert.match(run.error!, /Cannot commit the agent/);
+  assert.match(h.forge.on(7)[0], /\*\*failed\*\*/);
+  assert.ok(h.runner.bottles.get("default")!.has(SLUG), "the bottle is kept for a look");
+  enqueue(h.store, {
+    kind: "destroy",
+    owner: "acme",
+    repo: "api",
+    number: 7,
+    isPull: false,
+    reason: "issue_closed",
+  });
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].status, "destroyed");
+  assert.ok(!h.runner.bottles.get("default")!.has(SLUG));
+});
+
+Deno.test("OpLog rows relayed after the done event are mirrored at the freeze", async () => {
+  const h = await launched();
+  h.runner.done(SLUG, { status: "done", summary: "ok", prNumbers: [] });
+  await h.orchestrator.relayTick(); // the freeze job is queued, not run yet
+  h.runner.oplog(SLUG, {
+    time: "2026-12-01T10:02:00.000Z",
+    tool: "post_comment",
+    target: "acme/api#7",
+    ok: true,
+    detail: "comment 5 posted",
+  });
+  await h.orchestrator.settle();
+  assert.deepEqual(h.store.oplog().map((o) => o.detail), ["comment 5 posted"]);
+  assert.equal(h.store.runs()[0].lastDoneStatus, "done");
+});

@@ -77,3 +77,28 @@ Deno.test("statusComment names the slug, status, summary, PRs and how to continu
       .includes("watchdog timeout"),
   );
 });
+
+Deno.test("script style: the body and replies run, every other line is a bash comment", () => {
+  const issue = {
+    owner: "acme",
+    repo: "api",
+    number: 7,
+    title: "Run (this)",
+    body: "echo hi\nexit 0",
+    url: "https://gitea.example/acme/api/issues/7",
+  };
+  const script = launchPrompt(issue, "script");
+  const lines = script.split("\n");
+  const code = lines.filter((l) => !l.startsWith("#"));
+  assert.deepEqual(code, ["echo hi", "exit 0"]);
+  assert.ok(script.includes("# You are assigned issue acme/api#7: Run (this)"));
+  assert.ok(script.includes("# - When you are done"));
+  const reply = formatComment(
+    { author: "alice", body: "ls", url: "u", inline: ["a.ts:1: x"] },
+    "issue acme/api#7",
+    "script",
+  );
+  const resume = resumePrompt({ owner: "acme", repo: "api", issue: 7 }, [reply], "script");
+  assert.deepEqual(resume.split("\n").filter((l) => !l.startsWith("#")), ["ls"]);
+  assert.ok(resume.includes("# - a.ts:1: x"));
+});

@@ -203,3 +203,18 @@ Deno.test("recordOrphans replaces an engine's list and keeps the others", () => 
   assert.deepEqual(store.orphans().map((o) => `${o.engine}/${o.slug}`), ["a/y", "b/z"]);
   store.close();
 });
+
+Deno.test("retryJob queues a job again, not claimed before its time", () => {
+  const c = clock();
+  const store = openOrchestratorStore(":memory:", { now: c.now });
+  const id = store.enqueue({ kind: "launch", issueKey: "acme/api#7", payload: LAUNCH });
+  store.claimNext();
+  store.retryJob(id, new Date(c.now().getTime() + 5000), "forge down");
+  const [job] = store.jobs({ state: "queued" });
+  assert.equal(job.error, "forge down");
+  assert.equal(job.runAfter, new Date(c.now().getTime() + 5000).toISOString());
+  assert.equal(store.claimNext(), null, "not due yet");
+  c.advance(5000);
+  assert.equal(store.claimNext()?.attempts, 2);
+  store.close();
+});
