@@ -8,6 +8,8 @@
  * - **resume**: a comment or review from a user allowed to steer (§13.4), else skipped; on a
  *   `starting`/`running` run it joins `pendingPrompts`; on a `frozen`/`timed_out` run it (and
  *   any pending text) resumes the run on its engine once a slot is free.
+ * - A launch or resume waiting for a slot gives way to a destroy of its issue queued meanwhile
+ *   (it is dropped), so a destroy never waits for a slot behind the issue's lock.
  * - **freeze**, **timeout**, **destroy**: `flows_stop.ts`; they never wait for a slot.
  *
  * @module
@@ -17,6 +19,7 @@ import type { GateRepos } from "./catalog.ts";
 import { type FlowContext, type FlowDeps, messageOf } from "./flow_context.ts";
 import { formatComment, launchPrompt, type PromptStyle, resumePrompt } from "./prompt.ts";
 import { DoneRelay } from "./relay.ts";
+import type { Lease } from "./scheduler.ts";
 import { destroyStep, freezeStep, timeoutStep } from "./flows_stop.ts";
 import {
   authorizeComment,
@@ -29,6 +32,10 @@ import {
 import type { ForgeComment, JobPayload, JobRecord, RunRecord } from "./types.ts";
 
 type Payload<K extends JobPayload["kind"]> = Extract<JobPayload, { kind: K }>;
+
+/** How often a step waiting for a slot looks for a destroy of its issue, in ms. */
+const PREEMPT_POLL_MS = 250;
+const PREEMPTED = Symbol("preempted by a destroy");
 
 /** The job steps over one {@linkcode FlowContext}. */
 export class Flows {
@@ -53,9 +60,9 @@ export class Flows {
     if (this.#rekeyed(job)) return;
     switch (p.kind) {
       case "launch":
-        return await this.launch(p, signal);
+        return await this.launch(p, signal, job.issueKey);
       case "resume":
-        return await this.resume(p, signal);
+        return await this.resume(p, signal, job.issueKey);
       case "freeze":
         return await freezeStep(this.ctx, this.relay, p, job.id);
       case "timeout":
@@ -101,9 +108,41 @@ export class Flows {
     }
   }
 
+  /**
+   * Waits for a slot, unless a destroy of the same issue is queued meanwhile (freeze and
+   * destroy never wait — not even behind a launch or resume holding the issue's lock): then
+   * `null`, and the step is dropped (the issue was closed or the run is going away).
+   */
+  async #slot(
+    key: string,
+    engine: string | undefined,
+    signal?: AbortSignal,
+  ): Promise<Lease | null> {
+    const { store, scheduler } = this.#deps;
+    const preempted = new AbortController();
+    const destroyQueued = () =>
+      store.jobs({ state: "queued" }).some((j) => j.kind === "destroy" && j.issueKey === key);
+    const onStop = () => preempted.abort(signal!.reason);
+    signal?.addEventListener("abort", onStop, { once: true });
+    const check = () => {
+      if (!preempted.signal.aborted && destroyQueued()) preempted.abort(PREEMPTED);
+    };
+    const timer = setInterval(check, PREEMPT_POLL_MS);
+    try {
+      check();
+      return await scheduler.acquire({ engine, signal: preempted.signal });
+    } catch (error) {
+      if (error === PREEMPTED) return null;
+      throw error;
+    } finally {
+      clearInterval(timer);
+      signal?.removeEventListener("abort", onStop);
+    }
+  }
+
   /** assigned → launch. */
-  async launch(p: Payload<"launch">, signal?: AbortSignal): Promise<void> {
-    const { store, forge, gates, scheduler, runner, log, config } = this.#deps;
+  async launch(p: Payload<"launch">, signal?: AbortSignal, key?: string): Promise<void> {
+    const { store, forge, gates, runner, log, config } = this.#deps;
     const where = `${p.owner}/${p.repo}#${p.issue}`;
     const existing = store.liveRun(p.owner, p.repo, p.issue);
     if (existing) {
@@ -160,7 +199,11 @@ export class Flows {
       await this.ctx.failRun(run, error);
       return;
     }
-    const lease = await scheduler.acquire({ signal });
+    const lease = await this.#slot(key ?? issueKey(p.owner, p.repo, p.issue), undefined, signal);
+    if (lease === null) {
+      log(`skip launch ${where}: a destroy of the issue came while it waited for a slot`);
+      return;
+    }
     let run: RunRecord;
     try {
       run = store.createRun({
@@ -194,8 +237,8 @@ export class Flows {
   }
 
   /** comment/review → resume, or queue it while the run is busy. */
-  async resume(p: Payload<"resume">, signal?: AbortSignal): Promise<void> {
-    const { store, forge, gates, scheduler, runner, log, config } = this.#deps;
+  async resume(p: Payload<"resume">, signal?: AbortSignal, key?: string): Promise<void> {
+    const { store, forge, gates, runner, log, config } = this.#deps;
     const where = `${p.owner}/${p.repo}#${p.number}`;
     let run = p.isPull
       ? store.runByPr(p.owner, p.repo, p.number)
@@ -236,7 +279,15 @@ export class Flows {
       await this.ctx.failRun(run, error);
       return;
     }
-    const lease = await scheduler.acquire({ engine: run.engine, signal });
+    const lease = await this.#slot(
+      key ?? issueKey(run.owner, run.repo, run.issue),
+      run.engine,
+      signal,
+    );
+    if (lease === null) {
+      log(`skip resume of ${run.slug}: a destroy came while it waited for a slot`);
+      return;
+    }
     const fresh = store.run(run.id);
     if (fresh === null || (fresh.status !== "frozen" && fresh.status !== "timed_out")) {
       lease.release();

@@ -144,3 +144,32 @@ Deno.test("one engine lost: its runs fail with a comment, the other engine's run
   assert.equal(h.store.liveRun("acme", "api", 5)?.engine, "a");
   assert.ok(h.logs.some((l) => l.startsWith("engine b: unavailable")));
 });
+
+Deno.test("a destroy is not held up by a launch or resume of its issue waiting for a slot", async () => {
+  const h = orchestratorHarness({ maxConcurrent: 1 });
+  enqueue(h.store, launchPayload({ issue: 1 }));
+  await h.orchestrator.settle();
+  enqueue(h.store, launchPayload({ issue: 2 })); // waits: the one slot is taken by #1
+  h.orchestrator.wake();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(h.orchestrator.scheduler.waiting, 1);
+  enqueue(h.store, {
+    kind: "destroy",
+    owner: "acme",
+    repo: "api",
+    number: 2,
+    isPull: false,
+    reason: "issue_closed",
+  });
+  h.orchestrator.wake();
+  await h.orchestrator.settle();
+  assert.equal(h.store.liveRun("acme", "api", 2), null, "the closed issue never launched");
+  assert.equal(h.runner.ops("launch").length, 1);
+  assert.ok(
+    h.logs.includes(
+      "skip launch acme/api#2: a destroy of the issue came while it waited for a slot",
+    ),
+  );
+  assert.ok(h.store.jobs().every((j) => j.state === "done"));
+  assert.equal(h.store.liveRun("acme", "api", 1)?.status, "running", "the other run goes on");
+});
