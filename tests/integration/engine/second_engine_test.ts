@@ -16,9 +16,11 @@ import {
 import { createEngineCa, issueEngineCert, writeCertDir } from "../../../scripts/engine_tls.ts";
 import { engineTest, TEST_SESSION_LABEL } from "../../helpers/engine.ts";
 import {
+  SECOND_ENGINE_ROOT,
   SECOND_ENGINE_TLS_PORT,
   type SecondEngine,
   startSecondEngine,
+  sweepStaleSecondEngines,
 } from "../../helpers/second_engine.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
 
@@ -204,6 +206,41 @@ engineTest(
     await assertGone(engine);
   },
 );
+
+engineTest("the second engine of a killed test run is torn down by the next start", async () => {
+  const helper = new URL("../../helpers/second_engine.ts", import.meta.url).href;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { startSecondEngine } from "${helper}";
+       const e = await startSecondEngine({ images: [], tls: false });
+       console.log(JSON.stringify({ slot: e.slot, pid: e.pid, dir: e.dir, netns: e.netns }));
+       await new Promise(() => {});`,
+    ],
+    cwd: new URL("../../..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let line = "";
+  while (!line.includes("\n")) {
+    const { value, done } = await withDeadline(reader.read(), "the child's second engine", 90_000);
+    if (done) break;
+    line += value;
+  }
+  reader.releaseLock();
+  const started = JSON.parse(line) as Pick<SecondEngine, "slot" | "pid" | "dir" | "netns">;
+  assert.ok(started.dir.startsWith(`${SECOND_ENGINE_ROOT}/`));
+  // The owner dies without disposing: its dockerd, namespace and directory are left.
+  child.kill("SIGKILL");
+  await child.status;
+  await child.stdout.cancel().catch(() => {});
+  await child.stderr.cancel();
+  await Deno.stat(`/proc/${started.pid}`);
+  await Deno.stat(started.dir);
+  assert.ok((await sweepStaleSecondEngines()) >= 1);
+  await assertGone({ ...started } as SecondEngine);
+});
 
 /** Runs a command; its stdout, or a failure with its stderr. */
 async function run(cmd: string[]): Promise<string> {
