@@ -111,6 +111,29 @@ async function netnsPids(netns: string): Promise<number[]> {
   return text.split(/\s+/).filter(Boolean).map(Number).filter(Number.isInteger);
 }
 
+/** Every descendant of `roots` (not the roots), parents before children. */
+async function descendants(roots: number[]): Promise<number[]> {
+  const children = new Map<number, number[]>();
+  for await (const entry of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`).catch(() => "");
+    // "pid (comm) state ppid …": comm may hold spaces and parentheses; the last ")" ends it.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    if (!Number.isInteger(ppid)) continue;
+    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry.name)]);
+  }
+  const out: number[] = [];
+  const queue = [...roots];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      if (roots.includes(child) || out.includes(child)) continue;
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
 function alive(pid: number): boolean {
   try {
     Deno.statSync(`/proc/${pid}`);
@@ -172,7 +195,10 @@ export async function teardownSlot(slot: number, child?: Deno.ChildProcess): Pro
     if (!(await waitGone([pid], 20_000))) signal(pid, "SIGKILL");
   }
   if (child) await child.status;
-  const left = await netnsPids(netns);
+  // What is left in its namespace (containerd, shims when dockerd died) and their children
+  // (the containers, in namespaces of their own), children first.
+  const inNetns = await netnsPids(netns);
+  const left = [...(await descendants(inNetns)).reverse(), ...inNetns];
   for (const p of left) signal(p, "SIGKILL");
   await waitGone(left, 10_000);
   await ip(["netns", "del", netns], { ignoreFailure: true });

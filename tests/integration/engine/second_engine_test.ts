@@ -207,40 +207,63 @@ engineTest(
   },
 );
 
-engineTest("the second engine of a killed test run is torn down by the next start", async () => {
-  const helper = new URL("../../helpers/second_engine.ts", import.meta.url).href;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "eval",
-      `import { startSecondEngine } from "${helper}";
-       const e = await startSecondEngine({ images: [], tls: false });
-       console.log(JSON.stringify({ slot: e.slot, pid: e.pid, dir: e.dir, netns: e.netns }));
-       await new Promise(() => {});`,
-    ],
-    cwd: new URL("../../..", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let line = "";
-  while (!line.includes("\n")) {
-    const { value, done } = await withDeadline(reader.read(), "the child's second engine", 90_000);
-    if (done) break;
-    line += value;
-  }
-  reader.releaseLock();
-  const started = JSON.parse(line) as Pick<SecondEngine, "slot" | "pid" | "dir" | "netns">;
-  assert.ok(started.dir.startsWith(`${SECOND_ENGINE_ROOT}/`));
-  // The owner dies without disposing: its dockerd, namespace and directory are left.
-  child.kill("SIGKILL");
-  await child.status;
-  await child.stdout.cancel().catch(() => {});
-  await child.stderr.cancel();
-  await Deno.stat(`/proc/${started.pid}`);
-  await Deno.stat(started.dir);
-  assert.ok((await sweepStaleSecondEngines()) >= 1);
-  await assertGone({ ...started } as SecondEngine);
-});
+engineTest(
+  "a killed run's second engine, even with a crashed dockerd and a running container, is swept",
+  async () => {
+    const helper = new URL("../../helpers/second_engine.ts", import.meta.url).href;
+    const engineMod = new URL("../../../src/engine/mod.ts", import.meta.url).href;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `import { startSecondEngine } from "${helper}";
+         import { containerCreate, containerInspect, containerStart } from "${engineMod}";
+         const e = await startSecondEngine({ images: ["debian:bookworm-slim"], tls: false });
+         const client = await e.connect();
+         const { Id } = await containerCreate(client, "bbtest-e2-orphan", {
+           Image: "debian:bookworm-slim", Cmd: ["sleep", "infinity"] });
+         await containerStart(client, Id);
+         const ctrPid = (await containerInspect(client, Id)).State.Pid;
+         console.log(JSON.stringify({ slot: e.slot, pid: e.pid, dir: e.dir, netns: e.netns, ctrPid }));
+         await new Promise(() => {});`,
+      ],
+      cwd: new URL("../../..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await withDeadline(reader.read(), "the child's engine", 120_000);
+      if (done) break;
+      line += value;
+    }
+    reader.releaseLock();
+    // The owner dies without disposing, and its dockerd crashes: containerd, the shim and the
+    // container are left running, with the namespace and the directory.
+    child.kill("SIGKILL");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel();
+    assert.ok(line.includes("{"), "the child started its engine");
+    const started = JSON.parse(line) as
+      & Pick<SecondEngine, "slot" | "pid" | "dir" | "netns">
+      & { ctrPid: number };
+    assert.ok(started.dir.startsWith(`${SECOND_ENGINE_ROOT}/`));
+    assert.ok(started.ctrPid > 0);
+    Deno.kill(started.pid, "SIGKILL");
+    const deadline = Date.now() + 10_000;
+    while (await Deno.stat(`/proc/${started.pid}`).then(() => true, () => false)) {
+      assert.ok(Date.now() < deadline, "dockerd did not die");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    await Deno.stat(`/proc/${started.ctrPid}`);
+    await Deno.stat(started.dir);
+
+    assert.ok((await sweepStaleSecondEngines()) >= 1);
+    await assert.rejects(Deno.stat(`/proc/${started.ctrPid}`), Deno.errors.NotFound);
+    await assertGone(started);
+  },
+);
 
 /** Runs a command; its stdout, or a failure with its stderr. */
 async function run(cmd: string[]): Promise<string> {
@@ -256,7 +279,9 @@ async function run(cmd: string[]): Promise<string> {
 }
 
 /** No dockerd, no process of its namespace, no mount, no namespace, no veth, no directory. */
-async function assertGone(engine: SecondEngine): Promise<void> {
+async function assertGone(
+  engine: Pick<SecondEngine, "slot" | "pid" | "dir" | "netns">,
+): Promise<void> {
   await assert.rejects(Deno.stat(`/proc/${engine.pid}`), Deno.errors.NotFound, "dockerd is gone");
   await assert.rejects(Deno.stat(engine.dir), Deno.errors.NotFound, "its directory is gone");
   await assert.rejects(Deno.stat(`/run/netns/${engine.netns}`), Deno.errors.NotFound);
