@@ -8,6 +8,7 @@
 import { type EnvReader, processEnv } from "../lib/home.ts";
 import {
   classifyConnectError,
+  type ConnectFailure,
   connectHint,
   EngineError,
   engineErrorFromResponse,
@@ -174,7 +175,10 @@ export class EngineClient implements Disposable {
       const failure = classifyConnectError(error);
       throw new EngineUnavailableError(
         `${options.action}: cannot reach the Docker engine at ${this.label} (${failure.reason})`,
-        { hint: connectHint(failure.kind), cause: error },
+        {
+          hint: connectHint(failure.kind, { certPath: tlsCertPath(this.endpoint) }),
+          cause: error,
+        },
       );
     }
     const ms = performance.now() - started;
@@ -246,6 +250,10 @@ export class EngineClient implements Disposable {
   }
 }
 
+function tlsCertPath(endpoint: EngineEndpoint): string | undefined {
+  return endpoint.kind === "tcp" ? endpoint.tls?.certPath : undefined;
+}
+
 function hostForUrl(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
@@ -298,7 +306,7 @@ export async function connectEngine(options: ConnectEngineOptions = {}): Promise
   const candidates = options.endpoint
     ? [{ endpoint: options.endpoint, source: "DOCKER_HOST" as const }]
     : discoverEndpoints(env);
-  const failures: { label: string; kind: string; reason: string }[] = [];
+  const failures: ConnectAttempt[] = [];
   for (const { endpoint } of candidates) {
     const tls = endpoint.kind === "tcp" && endpoint.tls
       ? await loadTlsMaterial(endpoint.tls)
@@ -314,11 +322,23 @@ export async function connectEngine(options: ConnectEngineOptions = {}): Promise
       await response.body?.cancel();
     } catch (error) {
       probe.close();
+      const certPath = tlsCertPath(endpoint);
       if (error instanceof EngineUnavailableError || error instanceof DOMException) {
-        const failure = error instanceof DOMException
+        const failure: ConnectFailure = error instanceof DOMException
           ? { kind: "other", reason: "no answer to /_ping in time" }
           : classifyConnectError(error.cause ?? error);
-        failures.push({ label: probe.label, ...failure });
+        failures.push({ label: probe.label, ...failure, certPath });
+        continue;
+      }
+      if (error instanceof EngineError && error.status === 400 && endpoint.kind === "tcp") {
+        // Go's TLS listener answers plain HTTP with 400 "Client sent an HTTP request to an
+        // HTTPS server."
+        const said = error.engineMessage ? `: "${error.engineMessage}"` : "";
+        failures.push({
+          label: probe.label,
+          kind: "tls-required",
+          reason: `it expects TLS (it answered 400${said})`,
+        });
         continue;
       }
       throw error;
@@ -340,17 +360,30 @@ export async function connectEngine(options: ConnectEngineOptions = {}): Promise
   throw unreachableError(failures);
 }
 
+/** One endpoint discovery tried, and why it failed. */
+export interface ConnectAttempt extends ConnectFailure {
+  /** The endpoint as a URL. */
+  label: string;
+  /** The `DOCKER_CERT_PATH` of a TLS endpoint, for the hint. */
+  certPath?: string;
+}
+
 /** Builds the one-line error for a failed discovery; exported for tests. */
-export function unreachableError(
-  failures: { label: string; kind: string; reason: string }[],
-): EngineUnavailableError {
-  const kind = failures.some((f) => f.kind === "permission")
+export function unreachableError(failures: ConnectAttempt[]): EngineUnavailableError {
+  const kinds = failures.map((f) => f.kind);
+  const kind = kinds.includes("permission")
     ? "permission"
-    : failures[0]?.kind ?? "missing";
-  const hint = connectHint(kind as "permission" | "missing");
+    : kinds.includes("tls")
+    ? "tls"
+    : kinds.includes("tls-required")
+    ? "tls-required"
+    : kinds[0] ?? "missing";
+  const hint = connectHint(kind, {
+    certPath: failures.find((f) => f.certPath !== undefined)?.certPath,
+  });
   if (failures.length === 1) {
     const [only] = failures;
-    const tail = only.kind === "permission" ? "" : ", is it running?";
+    const tail = ["missing", "refused", "other"].includes(only.kind) ? ", is it running?" : "";
     return new EngineUnavailableError(
       `Cannot connect to the Docker engine at ${only.label}: ${only.reason}${tail}`,
       { hint },

@@ -117,7 +117,11 @@ export function engineErrorFromResponse(
 
 /** Why a connection to an endpoint failed, as a short phrase and a classification. */
 export interface ConnectFailure {
-  kind: "missing" | "refused" | "permission" | "other";
+  /**
+   * `tls`: the TLS handshake failed (a client certificate the engine refuses, or an engine
+   * certificate `ca.pem` did not sign); `tls-required`: plain HTTP sent to a TLS listener.
+   */
+  kind: "missing" | "refused" | "permission" | "tls" | "tls-required" | "other";
   /** A short phrase such as `no such socket`. */
   reason: string;
 }
@@ -149,15 +153,40 @@ export function classifyConnectError(error: unknown): ConnectFailure {
   if (/Permission denied|os error 13\b/.test(text)) {
     return { kind: "permission", reason: "permission denied" };
   }
-  const last = chain[chain.length - 1] ?? "unknown error";
-  return { kind: "other", reason: last.replace(/\s+/g, " ").slice(0, 200) };
+  const last = (chain[chain.length - 1] ?? "unknown error").replace(/\s+/g, " ").slice(0, 200);
+  if (TLS_FAILURE.test(text)) return { kind: "tls", reason: `TLS handshake failed (${last})` };
+  return { kind: "other", reason: last };
+}
+
+/** What rustls and Deno say when a handshake fails on a certificate. */
+const TLS_FAILURE =
+  /certificate|fatal alert|handshake|UnknownIssuer|NotValidForName|invalid peer|\bTLS\b|tls handshake/i;
+
+/** What {@linkcode connectHint} may name. */
+export interface ConnectHintContext {
+  /** The `DOCKER_CERT_PATH` in use, for TLS failures. */
+  certPath?: string;
 }
 
 /** The hint for a failed connection, by the kind of failure. */
-export function connectHint(kind: ConnectFailure["kind"]): string {
+export function connectHint(
+  kind: ConnectFailure["kind"],
+  context: ConnectHintContext = {},
+): string {
   if (kind === "permission") {
     return "Add your user to the docker group (`sudo usermod -aG docker $USER`, then log in " +
       "again) or set DOCKER_HOST to an engine you may use";
+  }
+  if (kind === "tls") {
+    const where = context.certPath ? `"${context.certPath}"` : "DOCKER_CERT_PATH";
+    return `Check the TLS files in ${where}: ca.pem must be the CA that signed the engine's ` +
+      "certificate (for its address), and cert.pem/key.pem a client certificate signed by the " +
+      "CA the engine trusts (dockerd --tlscacert); point DOCKER_CERT_PATH (or certs= of the " +
+      "FORGE_ENGINES entry) at the right directory";
+  }
+  if (kind === "tls-required") {
+    return "The engine only speaks TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to a " +
+      "directory with ca.pem, cert.pem and key.pem (or certs= in the FORGE_ENGINES entry)";
   }
   return "Start the engine (`sudo systemctl start docker` or Docker Desktop) or set DOCKER_HOST " +
     "to a reachable engine, e.g. unix:///run/user/1000/docker.sock or tcp://host:2376";

@@ -1,6 +1,7 @@
 /**
- * Image endpoints: inspect, remove, tag, list and import (`POST /images/create?fromSrc=-`).
- * Building is in `build.ts`.
+ * Image endpoints: inspect, remove, tag, list, import (`POST /images/create?fromSrc=-`), save
+ * (`GET /images/get`) and load (`POST /images/load`). Building is in `build.ts`; copying between
+ * engines in `image_copy.ts`.
  *
  * @module
  */
@@ -157,4 +158,75 @@ export async function imageImport(
   );
   if (!id) throw new EngineApiError(`${action}: the engine did not report an image id`);
   return { id };
+}
+
+/** Options of {@linkcode imageSave}. */
+export interface ImageSaveOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Exports images with their tags and layers as one `docker save` tar (`GET /images/get`),
+ * streamed: nothing is buffered. Layers shared by several of `names` are sent once.
+ *
+ * @example
+ * ```ts
+ * const tar = await imageSave(client, ["bot-bottle-shell:0.1.0", "debian:bookworm-slim"]);
+ * ```
+ * @throws {EngineNotFoundError} when one of the images does not exist.
+ */
+export async function imageSave(
+  client: EngineClient,
+  names: readonly string[],
+  options: ImageSaveOptions = {},
+): Promise<ReadableStream<Uint8Array>> {
+  const response = await client.request("GET", "/images/get", {
+    action: `Cannot export images ${names.map((n) => `"${n}"`).join(", ")}`,
+    id: names.join(","),
+    query: { names },
+    signal: options.signal,
+  });
+  if (!response.body) throw new EngineApiError("Cannot export images: the engine sent no body");
+  return response.body;
+}
+
+/** Options of {@linkcode imageLoad}. */
+export interface ImageLoadOptions {
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+}
+
+/** Result of {@linkcode imageLoad}. */
+export interface ImageLoadResult {
+  /** What the engine reported loading: `repo:tag` names, or `sha256:…` ids of untagged images. */
+  loaded: string[];
+}
+
+/**
+ * Loads a `docker save` tar (`POST /images/load`), streaming the body and parsing the JSON
+ * progress lines.
+ *
+ * @throws {EngineApiError} when the engine reports an error in the stream (a truncated or
+ *   malformed tar, for example).
+ */
+export async function imageLoad(
+  client: EngineClient,
+  source: Uint8Array | ReadableStream<Uint8Array>,
+  options: ImageLoadOptions = {},
+): Promise<ImageLoadResult> {
+  const action = "Cannot load images";
+  const response = await client.request("POST", "/images/load", {
+    action,
+    query: { quiet: true },
+    headers: { "Content-Type": "application/x-tar" },
+    body: source,
+    signal: options.signal,
+  });
+  const messages = await consumeProgress(response.body, { action, onProgress: options.onProgress });
+  const loaded: string[] = [];
+  for (const message of messages) {
+    const text = typeof message.stream === "string" ? message.stream : "";
+    for (const match of text.matchAll(/^Loaded image(?: ID)?: (\S+)$/gm)) loaded.push(match[1]);
+  }
+  return { loaded };
 }

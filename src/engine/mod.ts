@@ -56,6 +56,7 @@ export {
 export * from "./endpoint.ts";
 export * from "./errors.ts";
 export * from "./exec.ts";
+export * from "./image_copy.ts";
 export * from "./images.ts";
 export * from "./labels.ts";
 export * from "./logs.ts";

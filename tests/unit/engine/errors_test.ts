@@ -64,6 +64,8 @@ Deno.test("classifyConnectError recognises missing sockets, refusals and permiss
     [wrapped("client error (Connect): No such file or directory (os error 2)"), "missing"],
     [wrapped("client error (Connect): Connection refused (os error 111)"), "refused"],
     [wrapped("client error (Connect): Permission denied (os error 13)"), "permission"],
+    [wrapped("client error (Connect): received fatal alert: BadCertificate"), "tls"],
+    [wrapped("client error (Connect): invalid peer certificate: UnknownIssuer"), "tls"],
     [wrapped("something odd"), "other"],
   ];
   for (const [error, kind] of table) assert.equal(classifyConnectError(error).kind, kind);
@@ -94,4 +96,29 @@ Deno.test("unreachableError names every candidate and prefers the docker-group h
     /tried unix:\/\/\/var\/run\/docker\.sock \(permission denied\), unix:\/\/\/home\/u/,
   );
   assert.match(error.hint ?? "", /docker group/);
+});
+
+Deno.test("a refused TLS handshake names the endpoint and hints at DOCKER_CERT_PATH", () => {
+  const failure = classifyConnectError(
+    new TypeError("fetch failed", { cause: new Error("received fatal alert: BadCertificate") }),
+  );
+  assert.equal(failure.reason, "TLS handshake failed (received fatal alert: BadCertificate)");
+  const error = unreachableError([
+    { label: "tcp://198.51.100.7:2376", ...failure, certPath: "/etc/bot-bottle/vm2" },
+  ]);
+  assert.equal(
+    error.message,
+    "Cannot connect to the Docker engine at tcp://198.51.100.7:2376: " +
+      "TLS handshake failed (received fatal alert: BadCertificate)",
+  );
+  assert.match(error.hint ?? "", /"\/etc\/bot-bottle\/vm2"/);
+  assert.match(error.hint ?? "", /DOCKER_CERT_PATH/);
+});
+
+Deno.test("plain HTTP to a TLS engine hints at DOCKER_TLS_VERIFY", () => {
+  const error = unreachableError([
+    { label: "tcp://198.51.100.7:2376", kind: "tls-required", reason: "it expects TLS" },
+  ]);
+  assert.doesNotMatch(error.message, /is it running/);
+  assert.match(error.hint ?? "", /DOCKER_TLS_VERIFY=1/);
 });
