@@ -24,6 +24,7 @@ import {
   connectEngine,
   containerList,
   type EngineClient,
+  imageList,
   LABELS,
   networkList,
   volumeList,
@@ -38,7 +39,8 @@ import { startGitUpstream } from "../helpers/git_upstream.ts";
 
 const SECRET = "crash-webhook-secret-0123456789";
 const TOKEN = "crash-bot-token-0123456789";
-const REPO = "acme/crash";
+// Slugs (and so engine object names) are global to the engine: a repository of its own per run.
+const REPO = `acme/crash${crypto.randomUUID().slice(0, 6)}`;
 const BOTTLE = "crashgate";
 const TARGET_LABELS = ["bot-bottle:shell", `bot-bottle-bottle:${BOTTLE}`];
 const KILLS = 5;
@@ -429,12 +431,10 @@ engineTest(
     const chaos = (async () => {
       for (let k = 0; k < KILLS; k++) {
         if (rnd() < 0.5) {
-          const seen = (orch.current().match(/: launch acme\/crash#\d+: run /g) ?? []).length;
+          const launches = () => orch.current().split(`: launch ${REPO}#`).length - 1;
+          const seen = launches();
           const until = Date.now() + 30_000;
-          while (
-            Date.now() < until &&
-            (orch.current().match(/: launch acme\/crash#\d+: run /g) ?? []).length <= seen
-          ) await sleep(50);
+          while (Date.now() < until && launches() <= seen) await sleep(50);
           await sleep(rnd() * 2500);
           kills.push(`kill ${k + 1}: after a launch began`);
         } else {
@@ -542,6 +542,9 @@ engineTest(
     // Close the targeted issues (a clean orchestrator): every run destroyed, nothing left.
     await orch.start();
     assert.doesNotMatch(orch.current(), /has no run; left alone/, "reconcile saw an orphan");
+    const status = await home.cli(["orchestrate", "status", "--json"], env);
+    assert.equal(status.code, 0, status.stderr);
+    assert.deepEqual(JSON.parse(status.stdout).orphans, []);
     for (const n of targeted.keys()) await gitea.closeIssue(REPO, n, "alice");
     const closeBy = Date.now() + 120_000;
     while (runsOf(dbPath).some((r) => r.status !== "destroyed" && r.status !== "failed")) {
@@ -554,7 +557,12 @@ engineTest(
     assert.deepEqual(await networkList(engine, { labels: homeFilter }), []);
     assert.deepEqual(await volumeList(engine, { labels: homeFilter }), []);
     for (const slug of new Set(runs.map((r) => r.slug))) {
-      assert.deepEqual(await containerList(engine, { labels: { [LABELS.slug]: slug } }), []);
+      const labels = { [LABELS.slug]: slug };
+      assert.deepEqual(await containerList(engine, { labels }), [], slug);
+      assert.deepEqual(await networkList(engine, { labels }), [], slug);
+      assert.deepEqual(await volumeList(engine, { labels }), [], slug);
+      const images = await imageList(engine, { labels, all: true });
+      assert.deepEqual(images.map((i) => i.RepoTags), [], `${slug}: frozen images left`);
     }
   },
   { sanitizeResources: false, sanitizeOps: false },
