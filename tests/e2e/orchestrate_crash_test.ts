@@ -2,10 +2,11 @@
  * The orchestrator crash test (SPEC §13.7): a real `bot-bottle orchestrate run` (main.ts with the
  * shipped flags) takes well over 100 webhook deliveries from the wire-accurate fake Gitea while
  * a chaos loop SIGKILLs it at random moments (a seeded PRNG; the seed is logged, `CRASH_SEED`
- * replays the choices) — some right after a launch began — and starts it again on the same
- * port. A delivery that got no answer is redelivered under its delivery id once the
- * orchestrator is back, as a Gitea admin would. Real shell bottles with a git-gate repository
- * (a real OpenSSH upstream) run each targeted issue's body as the agent's script.
+ * replays the choices) — some right after a launch began, some twice in a row so the second
+ * kill may cut the restart's reconcile off — and starts it again on the same port. A delivery
+ * that got no answer is redelivered under its delivery id once the orchestrator is back, as a
+ * Gitea admin would. Real shell bottles with a git-gate repository (a real OpenSSH upstream)
+ * run each targeted issue's body as the agent's script.
  *
  * Afterwards (each targeted run frozen, SIGTERM):
  * - every targeted issue has one live run, frozen, and its script was started exactly once on
@@ -85,10 +86,11 @@ class OrchestratorProcess {
     return this.#cli?.stderr() ?? "";
   }
 
-  async start(): Promise<void> {
+  /** Starts a generation; with `listening: false`, returns before it listens (to kill it then). */
+  async start(listening = true): Promise<void> {
     this.#cli = await spawnCli(["orchestrate", "run"], { env: this.env, cwd: this.cwd });
     this.generation++;
-    await this.#cli.waitFor(/orchestrate: listening on /, 120_000);
+    if (listening) await this.#cli.waitFor(/orchestrate: listening on /, 120_000);
   }
 
   async kill(signal: "SIGKILL" | "SIGTERM"): Promise<number> {
@@ -395,7 +397,7 @@ engineTest(
           }
           try {
             const answer = await gitea.send(`${url}/webhook`, r.delivery);
-            if (answer.status < 500) {
+            if (answer.status < 500 && answer.status !== 408) {
               r.status = answer.status;
               if (r.expect === 200) {
                 assert.deepEqual(JSON.parse(answer.body), { ok: true, duplicate: true }, r.kind);
@@ -425,12 +427,24 @@ engineTest(
       workloadDone = true;
     })();
 
-    // The chaos loop: SIGKILL at random moments — half of them shortly after a launch began —
-    // then a quick restart on the same port and a redelivery sweep.
+    // The chaos loop: SIGKILL at random moments — some shortly after a launch began, some twice
+    // in a row, the second time while the new process starts and reconciles — then a quick
+    // restart on the same port and a redelivery sweep.
     const kills: string[] = [];
     const chaos = (async () => {
       for (let k = 0; k < KILLS; k++) {
-        if (rnd() < 0.5) {
+        const mode = rnd();
+        if (mode < 0.2) {
+          // Killed again while it restarts: reconcile (its freezes and destroys) is cut off too.
+          await orch.kill("SIGKILL");
+          await orch.start(false);
+          const until = Date.now() + rnd() * 4000;
+          while (Date.now() < until && !/ orchestrate: (start|reconcile):/.test(orch.current())) {
+            await sleep(20);
+          }
+          const last = orch.current().trim().split("\n").at(-1)?.replace(/^\S+ /, "") ?? "";
+          kills.push(`kill ${k + 1}: twice in a row, the second after "${last}"`);
+        } else if (mode < 0.6) {
           const launches = () => orch.current().split(`: launch ${REPO}#`).length - 1;
           const seen = launches();
           const until = Date.now() + 30_000;
@@ -450,6 +464,7 @@ engineTest(
     await Promise.all([workload, chaos]);
     assert.ok(workloadDone);
     console.log(kills.join("\n"));
+    const sigkills = orch.logs.length;
 
     // Settle: every delivery answered, every targeted run frozen, no job left.
     const deadline = Date.now() + 300_000;
@@ -479,7 +494,7 @@ engineTest(
     // ≥ 100 deliveries in all, every one answered; each stored one is in the database.
     const total = gitea.deliveries.length + raw.length;
     console.log(
-      `deliveries: ${total} (${gitea.deliveries.length} from the hook, ${raw.length} built by hand), ${redeliver.redelivered} redelivered after a kill; ${KILLS} kills, ${orch.generation} generations`,
+      `deliveries: ${total} (${gitea.deliveries.length} from the hook, ${raw.length} built by hand), ${redeliver.redelivered} redelivered after a kill; ${sigkills} SIGKILLs, ${orch.generation} generations`,
     );
     assert.ok(total >= 100, `only ${total} deliveries`);
     const storedIds = new Set(
