@@ -19,6 +19,7 @@ import {
   EngineNotFoundError,
   execRun,
   imageInspect,
+  imageList,
   imageRemove,
   LABELS,
   networkList,
@@ -395,6 +396,7 @@ export async function destroyBottle(
   } catch (error) {
     if (!(error instanceof EngineNotFoundError)) throw error;
   }
+  await removeUntaggedFrozen(ctx.client, slug);
   if (record !== undefined) {
     recordEvent(ctx.bottles, slug, "destroy", {
       execId: null,
@@ -403,4 +405,21 @@ export async function destroyBottle(
     });
   }
   return { ...result, image };
+}
+
+/**
+ * Untagged images of a bottle's freezes: a freeze cut off after its commit (a crashed owner)
+ * and done again leaves the first commit untagged, out of reach of the frozen image's name.
+ * One still in use (not ours to judge) stays.
+ */
+async function removeUntaggedFrozen(client: EngineClient, slug: string): Promise<void> {
+  const images = await imageList(client, { labels: { [LABELS.slug]: slug } });
+  for (const image of images) {
+    if ((image.RepoTags ?? []).some((tag) => tag !== "<none>:<none>")) continue;
+    try {
+      await ignoreMissing(() => imageRemove(client, image.Id));
+    } catch {
+      // in use, or removed meanwhile by another process
+    }
+  }
 }

@@ -4,6 +4,8 @@
  * `running` are compared with the labelled bottles that exist:
  * - bottle gone → the run fails with a comment — unless a launch job of its issue is queued
  *   again (then the retry may launch it afresh: the failed run leaves the issue free);
+ * - a `starting` run whose launch is queued again and whose bottle never started its agent (a
+ *   launch cut off midway) → the half-created bottle is destroyed, then as "bottle gone";
  * - bottle there → its turn was lost with the old process: a `freeze` job with `restarted`
  *   (the status comment says so; a reply resumes it);
  * - a labelled bottle without a run → reported (log line, `orphans` in the records), never
@@ -36,8 +38,10 @@ export async function reconcile(
   const known = store.runs({ status: [...LIVE, "failed"] });
   for (const engine of engines) {
     let present: Set<string>;
+    let unstarted: Set<string>;
     try {
       present = new Set(await runner.bottlesOn(engine));
+      unstarted = new Set(await runner.unstartedOn?.(engine) ?? []);
     } catch (error) {
       log(`reconcile: cannot list the bottles of engine ${engine}: ${messageOf(error)}`);
       result.unreachable.push(engine);
@@ -46,8 +50,24 @@ export async function reconcile(
     for (const run of known) {
       if (run.engine !== engine || !ACTIVE.includes(run.status)) continue;
       const key = issueKey(run.owner, run.repo, run.issue);
+      const retried = run.status === "starting" && queuedLaunch.has(key);
+      if (retried && unstarted.has(run.slug)) {
+        // A launch cut off midway: its half-created bottle goes, and the retry starts afresh.
+        try {
+          await runner.destroy(run.slug, engine);
+          present.delete(run.slug);
+          log(`reconcile: run ${run.slug} was starting with a half-created bottle; destroyed`);
+        } catch (error) {
+          log(
+            `reconcile: cannot destroy the half-created bottle of ${run.slug}: ${messageOf(error)}`,
+          );
+          await ctx.failRun(run, error);
+          result.failed.push(run.slug);
+          continue;
+        }
+      }
       if (!present.has(run.slug)) {
-        if (run.status === "starting" && queuedLaunch.has(key)) {
+        if (retried) {
           store.updateRun(run.id, {
             status: "failed",
             error: "The orchestrator restarted during the launch; the launch is retried",

@@ -137,4 +137,10 @@ export class ApiRunner implements Runner {
     const bottles = await this.#api.listHeadless({ engine: this.#engine(engine) });
     return bottles.filter((b) => b.label !== null && b.status !== "destroyed").map((b) => b.slug);
   }
+
+  /** Labelled bottles on `engine` still `starting`: their launch never started the agent. */
+  async unstartedOn(engine: string): Promise<string[]> {
+    const bottles = await this.#api.listHeadless({ engine: this.#engine(engine) });
+    return bottles.filter((b) => b.label !== null && b.status === "starting").map((b) => b.slug);
+  }
 }

@@ -191,6 +191,11 @@ export interface Runner {
   events(slug: string, afterId: number, engine?: string): Promise<RunEvent[]>;
   /** Slugs of bottles on `engine` carrying the orchestrator's label prefix (reconcile). */
   bottlesOn(engine: string): Promise<string[]>;
+  /**
+   * Of {@linkcode bottlesOn}, the slugs whose launch never started the agent (a launch cut off
+   * midway, e.g. by a crash): half-created bottles reconcile destroys before a retried launch.
+   */
+  unstartedOn?(engine: string): Promise<string[]>;
 }
 
 /** One engine runs may be placed on (`FORGE_ENGINES`; one `default` entry without it). */

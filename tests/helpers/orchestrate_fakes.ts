@@ -87,7 +87,8 @@ export interface RunnerCall {
 /** Bottles on fake engines. */
 export class FakeRunner implements Runner {
   /** engine → slug → state. */
-  bottles = new Map<string, Map<string, "running" | "frozen">>();
+  /** Per engine, slug → status (`starting`: a launch cut off before its agent started). */
+  bottles = new Map<string, Map<string, "starting" | "running" | "frozen">>();
   calls: RunnerCall[] = [];
   turns = new Map<string, Turn>();
   relayed = new Map<string, RunEvent[]>();
@@ -207,6 +208,12 @@ export class FakeRunner implements Runner {
     return Promise.resolve([...(this.bottles.get(engine)?.keys() ?? [])]);
   }
 
+  unstartedOn(engine: string): Promise<string[]> {
+    return this.bottlesOn(engine).then((slugs) =>
+      slugs.filter((slug) => this.bottles.get(engine)?.get(slug) === "starting")
+    );
+  }
+
   #endTurn(slug: string, outcome: TurnOutcome): void {
     const turn = this.turns.get(slug);
     this.turns.delete(slug);
@@ -240,7 +247,7 @@ export class FakeRunner implements Runner {
   }
 
   /** Puts a bottle on an engine (a leftover, or one from before a restart). */
-  place(engine: string, slug: string, state: "running" | "frozen" = "running"): void {
+  place(engine: string, slug: string, state: "starting" | "running" | "frozen" = "running"): void {
     const on = this.bottles.get(engine) ?? new Map();
     on.set(slug, state);
     this.bottles.set(engine, on);

@@ -1,9 +1,17 @@
 /**
  * ApiRunner over the real programmatic API and engine: a headless shell bottle launched,
  * listed, frozen, resumed and destroyed by engine name; turns mapped to outcomes; an engine that
- * does not answer classified as lost (the flows then fail that engine's runs).
+ * does not answer classified as lost (the flows then fail that engine's runs); a freeze done
+ * again after a crash cut the first one off leaves no untagged image behind destroy.
  */
 import assert from "node:assert/strict";
+import {
+  connectEngine,
+  containerCommit,
+  imageList,
+  LABELS,
+  objectNames,
+} from "../../../src/engine/mod.ts";
 import { isEngineLost } from "../../../src/orchestrate/flow_context.ts";
 import { ApiRunner } from "../../../src/orchestrate/runner.ts";
 import type { EngineSpec } from "../../../src/orchestrate/types.ts";
@@ -73,6 +81,52 @@ engineTest(
         "an engine that refuses connections is lost",
       );
       await assert.rejects(() => runner.bottlesOn("gone"), (error: unknown) => isEngineLost(error));
+    } finally {
+      if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
+      else Deno.env.set("BOT_BOTTLE_HOME", saved);
+      if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
+      else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
+    }
+  },
+);
+
+engineTest(
+  "destroy removes the untagged commit a freeze cut off by a crash left",
+  async () => {
+    await using home = await bottleHome();
+    const saved = Deno.env.get("BOT_BOTTLE_HOME");
+    const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
+    Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
+    await ensureTestCa();
+    Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+    const runner = new ApiRunner([DEFAULT]);
+    const label = `shell-orch-${crypto.randomUUID().slice(0, 8)}`;
+    using client = await connectEngine();
+    const images = async () =>
+      (await imageList(client, { labels: { [LABELS.slug]: label } })).map((i) =>
+        (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").join(",") || "untagged"
+      ).sort();
+    try {
+      const launched = await runner.launch({
+        agent: "shell",
+        bottles: [],
+        label,
+        prompt: "true",
+        forgeEnv: {},
+        engine: "default",
+      });
+      assert.deepEqual(await launched.turn, { kind: "exited", exitCode: 0 });
+      // The first freeze's commit, as a process killed right after it left it.
+      const frozen = objectNames.frozenImage(label);
+      await containerCommit(client, objectNames.agentContainer(label), {
+        repo: frozen.split(":")[0],
+        tag: label,
+        labels: { [LABELS.slug]: label, [LABELS.service]: "agent" },
+      });
+      await runner.freeze(label, "default");
+      assert.deepEqual(await images(), [frozen, "untagged"]);
+      await runner.destroy(label, "default");
+      assert.deepEqual(await images(), []);
     } finally {
       if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
       else Deno.env.set("BOT_BOTTLE_HOME", saved);

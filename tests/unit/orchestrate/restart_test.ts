@@ -102,6 +102,55 @@ Deno.test("a starting run without a bottle whose launch job is retried launches 
   await h.orchestrator.stop();
 });
 
+Deno.test("a starting run with a half-created bottle whose launch is retried launches afresh", async () => {
+  const old = orchestratorHarness();
+  const release = old.runner.holdLaunches();
+  enqueue(old.store, launchPayload());
+  old.orchestrator.wake();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(old.store.runs()[0].status, "starting");
+  // The process dies midway through the launch: the bottle is recorded, its agent never ran.
+  const runner = new FakeRunner();
+  runner.place("default", SLUG, "starting");
+  const h = orchestratorHarness({ store: old.store, runner, forge: old.forge, clock: old.clock });
+  const result = await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.deepEqual(result.frozen, [], "nothing to freeze: no turn was lost");
+  assert.deepEqual(result.orphans, []);
+  assert.deepEqual(runner.calls.map((c) => c.op), ["destroy", "launch"]);
+  assert.deepEqual(h.store.runs().map((r) => r.status), ["failed", "running"]);
+  assert.equal(runner.bottles.get("default")!.get(SLUG), "running");
+  assert.equal(h.forge.on(7).length, 0, "no comment: the launch was retried");
+  assert.ok(
+    h.logs.includes(
+      `reconcile: run ${SLUG} was starting with a half-created bottle; destroyed`,
+    ),
+  );
+  release();
+  await h.orchestrator.stop();
+});
+
+Deno.test("a half-created bottle that cannot be destroyed fails its run with a comment", async () => {
+  const old = orchestratorHarness();
+  const release = old.runner.holdLaunches();
+  enqueue(old.store, launchPayload());
+  old.orchestrator.wake();
+  await new Promise((r) => setTimeout(r, 5));
+  const runner = new FakeRunner();
+  runner.place("default", SLUG, "starting");
+  runner.destroy = () => Promise.reject(new Error("the engine refused"));
+  const h = orchestratorHarness({ store: old.store, runner, forge: old.forge, clock: old.clock });
+  const result = await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.deepEqual(result.failed, [SLUG]);
+  assert.match(h.forge.on(7)[0], /\*\*failed\*\*/);
+  // The retried launch meets the leftover (slug in use) and fails too: nothing runs over it.
+  assert.ok(h.store.runs().every((r) => r.status === "failed"));
+  assert.equal(runner.bottles.get("default")!.get(SLUG), "starting");
+  release();
+  await h.orchestrator.stop();
+});
+
 Deno.test("a labelled bottle without a run is reported, never destroyed", async () => {
   const h = orchestratorHarness();
   h.runner.place("default", "claude-acme-api-99");

@@ -67,6 +67,8 @@ function fakeApi() {
         { slug: "claude-acme-api-7", label: "claude-acme-api-7", status: "idle" },
         { slug: "shell-abc12", label: null, status: "running" },
         { slug: "old", label: "x", status: "destroyed" },
+        { slug: "shell-acme-api-8", label: "shell-acme-api-8", status: "starting" },
+        { slug: "shell-def34", label: null, status: "starting" },
       ]);
     },
   };
@@ -91,7 +93,7 @@ Deno.test("ApiRunner passes each run's engine and forgeEnv to the API and maps t
   await runner.freeze("s", "default");
   await runner.destroy("s", "vm2");
   await runner.events("s", 5, "vm2");
-  assert.deepEqual(await runner.bottlesOn("local"), ["claude-acme-api-7"]);
+  assert.deepEqual(await runner.bottlesOn("local"), ["claude-acme-api-7", "shell-acme-api-8"]);
   assert.deepEqual(calls.map((c) => [c.fn, c.engine?.kind ?? "discovery"]), [
     ["launch", "tcp"],
     ["resume", "unix"],
@@ -104,4 +106,11 @@ Deno.test("ApiRunner passes each run's engine and forgeEnv to the API and maps t
   assert.deepEqual(launch.bottles, ["dev"]);
   assert.deepEqual(launch.forgeEnv, { FORGE_TOKEN: "t" });
   await assert.rejects(runner.freeze("s", "gone"), /engine "gone": it is not in FORGE_ENGINES/);
+});
+
+Deno.test("ApiRunner.unstartedOn lists the labelled bottles whose launch never started the agent", async () => {
+  const { api, calls } = fakeApi();
+  const runner = new ApiRunner(ENGINES, api);
+  assert.deepEqual(await runner.unstartedOn("vm2"), ["shell-acme-api-8"]);
+  assert.deepEqual(calls.map((c) => [c.fn, c.engine?.kind]), [["list", "tcp"]]);
 });
