@@ -19,8 +19,9 @@
  * - The second dockerd is killed (the engine goes away): both its runs — the running one and
  *   the frozen one — become `failed` with a comment on their issues; the local run stays frozen
  *   with its frozen image, and a reply still resumes it there.
- * - Closing the issues destroys the local run: nothing labelled with its slug is left on the
- *   first engine. The forge token never appears in the orchestrator's log.
+ * - `/healthz` names the lost engine; a new issue goes to the engine that is left.
+ * - Closing the issues destroys the local runs: nothing labelled with a run's slug is left on
+ *   the first engine. The forge token never appears in the orchestrator's output.
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
@@ -312,6 +313,8 @@ engineTest(
       );
     }
     assert.match(cli.stderr(), /engine remote: unavailable/);
+    const sick = await fetch(`${url}/healthz`);
+    assert.equal((await sick.json()).engine, "remote unreachable");
     const stillA = await runOf(a);
     assert.equal(stillA?.status, "frozen", "the local run is unaffected");
     assert.equal(commentsBefore(a), before.a, "no comment on the local run's issue");
@@ -329,24 +332,24 @@ engineTest(
     const exits = cli.stderr().match(new RegExp(`run ${runA.slug}: frozen \\(exited\\)`, "g"));
     assert.equal(exits?.length, 2, "the reply's turn ran and exited");
 
-    // Closing the issues: the local run is destroyed, nothing labelled with it is left.
-    for (const n of [a, b, c]) await gitea.closeIssue(REPO, n, "alice");
+    // New work goes to the engine that is left.
+    const d = await open("Fourth", "echo fourth");
+    assert.equal((await waitStatus(d, "frozen")).engine, "local");
+
+    // Closing the issues: the local runs are destroyed, nothing labelled with them is left.
+    for (const n of [a, b, c, d]) await gitea.closeIssue(REPO, n, "alice");
     await waitStatus(a, "destroyed");
+    const runD = await waitStatus(d, "destroyed");
     await gitea.settled();
-    const bySlug = { [LABELS.slug]: runA.slug };
-    assert.deepEqual(await containerList(local, { labels: bySlug }), []);
-    assert.deepEqual(await volumeList(local, { labels: bySlug }), []);
-    assert.deepEqual(await networkList(local, { labels: bySlug }), []);
-    assert.deepEqual(await imageList(local, { labels: bySlug }), []);
-    await assert.rejects(
-      imageInspect(local, `bot-bottle-frozen:${runA.slug}`),
-      EngineNotFoundError,
-    );
-    for (const slug of [runB.slug, runC.slug]) {
+    for (const slug of [runA.slug, runB.slug, runC.slug, runD.slug]) {
       const labels = { [LABELS.slug]: slug };
       assert.deepEqual(await containerList(local, { labels }), [], slug);
       assert.deepEqual(await volumeList(local, { labels }), [], slug);
       assert.deepEqual(await networkList(local, { labels }), [], slug);
+      assert.deepEqual(await imageList(local, { labels }), [], slug);
+    }
+    for (const slug of [runA.slug, runD.slug]) {
+      await assert.rejects(imageInspect(local, `bot-bottle-frozen:${slug}`), EngineNotFoundError);
     }
     assert.equal((await runOf(b))?.status, "failed");
 
