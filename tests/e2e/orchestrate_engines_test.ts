@@ -122,6 +122,22 @@ async function turnHead(
   }, cli);
 }
 
+/** The actions of the engine's image events since `since` (unix seconds): `load`, `tag`, … */
+async function imageEvents(client: EngineClient, since: number): Promise<string[]> {
+  const response = await client.request("GET", "/events", {
+    action: "Cannot read the engine's events",
+    query: {
+      since,
+      until: Math.ceil(Date.now() / 1000),
+      filters: { type: ["image"] },
+    },
+  });
+  const text = await response.text();
+  return text.split("\n").filter((l) => l.trim() !== "").map((l) =>
+    `${JSON.parse(l).Action} ${JSON.parse(l).Actor?.Attributes?.name ?? ""}`
+  );
+}
+
 engineTest(
   "orchestrate run places runs on two engines, resumes on the same one, survives losing one",
   async () => {
@@ -131,6 +147,7 @@ engineTest(
     using local = await connectEngine();
     using remote = await engine2.connect({ tls: true });
     const copied = new Set((await imageList(remote)).map((i) => i.Id));
+    const afterCopy = Math.floor(Date.now() / 1000) + 1;
 
     await using upstream = await startGitUpstream({ repos: [REPO] });
     const head = await upstream.seed(REPO, { "README.md": "api\n" });
@@ -244,6 +261,7 @@ engineTest(
     // The copied images were current: nothing was built on the second engine.
     const added = (await imageList(remote)).filter((i) => !copied.has(i.Id));
     assert.deepEqual(added.flatMap((i) => i.RepoTags ?? []), [], "no image built on engine 2");
+    assert.deepEqual(await imageEvents(remote, afterCopy), [], "no build, tag or pull there");
 
     // A third issue: both engines are full, so its launch job is claimed and waits, no run.
     const c = await open("Third", "echo third");
