@@ -25,12 +25,15 @@
  */
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { bottleHome } from "../helpers/bottle_home.ts";
-import { cliEnv, spawnCli, type SpawnedCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
-import { startFakeGitea } from "../helpers/fake_gitea.ts";
-import { startGitUpstream } from "../helpers/git_upstream.ts";
-import { startSecondEngine } from "../helpers/second_engine.ts";
+import {
+  type EnginesRig,
+  REPO,
+  type RunView,
+  SECRET,
+  startEnginesRig,
+  TOKEN,
+} from "../helpers/orchestrate_engines.ts";
 import {
   connectEngine,
   containerInspect,
@@ -45,11 +48,6 @@ import {
   volumeList,
 } from "../../src/engine/mod.ts";
 
-const SECRET = "e2e-engines-webhook-secret-0123456789";
-const TOKEN = "e2e-engines-bot-token-0123456789";
-const REPO = "acme/api";
-const LABELS_OF_ISSUE = ["bot-bottle:shell", "bot-bottle-bottle:gated"];
-
 /**
  * A script that records the checkout's HEAD in `<gate>.head` (so the test sees the turn run),
  * then waits for `gate` (created by the test).
@@ -60,38 +58,6 @@ function gated(gate: string): string {
     `while [ ! -e ${gate} ]; do sleep 1; done`,
     "echo released",
   ].join("\n");
-}
-
-interface RunView {
-  issue: number;
-  slug: string;
-  status: string;
-  engine: string;
-  error: string | null;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function poll<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  cli: SpawnedCli,
-  timeoutMs = 180_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${what}; orchestrator log:\n${cli.stderr()}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
 }
 
 async function agentContainer(client: EngineClient, slug: string) {
@@ -110,16 +76,16 @@ async function inAgent(client: EngineClient, slug: string, cmd: string[]): Promi
 }
 
 /** Waits until the gated turn of `slug` wrote `<gate>.head`, and returns it. */
-async function turnHead(
+function turnHead(
+  rig: Pick<EnginesRig, "poll">,
   client: EngineClient,
   slug: string,
   gate: string,
-  cli: SpawnedCli,
 ): Promise<string> {
-  return await poll(`the turn of ${slug} to write ${gate}.head`, async () => {
+  return rig.poll(`the turn of ${slug} to write ${gate}.head`, async () => {
     const r = await execRun(client, `bot-bottle-agent-${slug}`, ["cat", `${gate}.head`]);
     return r.exitCode === 0 && r.stdoutText.trim() !== "" ? r.stdoutText.trim() : undefined;
-  }, cli);
+  });
 }
 
 /** The actions of the engine's image events since `since` (unix seconds): `load`, `tag`, … */
@@ -141,90 +107,17 @@ async function imageEvents(client: EngineClient, since: number): Promise<string[
 engineTest(
   "orchestrate run places runs on two engines, resumes on the same one, survives losing one",
   async () => {
-    const childEnv = await cliEnv();
-    await using engine2 = await startSecondEngine({ tls: true, env: (n) => childEnv[n] });
-    assert.ok(engine2.certs && engine2.tlsEndpoint, "the second engine listens with TLS");
+    await using rig = await startEnginesRig({
+      engines: ({ address, certs }) =>
+        "local=unix:///var/run/docker.sock;capacity=1," +
+        `remote=tcp://${address}:2376;capacity=1;certs=${certs.clientDir}`,
+    });
+    const { engine2, gitea, cli, head, url, env, home, runOf, waitStatus, open, poll } = rig;
     using local = await connectEngine();
     using remote = await engine2.connect({ tls: true });
     const copied = new Set((await imageList(remote)).map((i) => i.Id));
     const afterCopy = Math.floor(Date.now() / 1000) + 1;
 
-    await using upstream = await startGitUpstream({ repos: [REPO] });
-    const head = await upstream.seed(REPO, { "README.md": "api\n" });
-    await using gitea = await startFakeGitea({
-      token: TOKEN,
-      repos: [{ fullName: REPO, collaborators: { carol: "write" } }],
-      users: ["alice", "carol"],
-      orgs: { agents: ["agent-1", "bot-bottle"] },
-    });
-    await using home = await bottleHome();
-    await home.write(
-      "bottles",
-      "gated",
-      [
-        "---",
-        "extends: shell",
-        "git-gate:",
-        "  user: {name: Bottle Agent, email: agent@bottle.test}",
-        "  repos:",
-        "    api:",
-        `      url: "${upstream.url(REPO)}"`,
-        `      key: {provider: static, path: "${upstream.clientKeyPath}"}`,
-        `      host_key: "${upstream.hostKey}"`,
-        "---",
-        "",
-      ].join("\n"),
-    );
-
-    const port = freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const { address } = engine2;
-    const env = {
-      ...home.env,
-      FORGE_URL: gitea.url,
-      FORGE_TOKEN: TOKEN,
-      FORGE_AGENT_ORG: "agents",
-      FORGE_WEBHOOK_SECRET: SECRET,
-      FORGE_WEBHOOK_PORT: String(port),
-      FORGE_MAX_CONCURRENT: "4",
-      FORGE_ENGINES: "local=unix:///var/run/docker.sock;capacity=1," +
-        `remote=tcp://${address}:2376;capacity=1;certs=${engine2.certs.clientDir}`,
-    };
-    await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: home.root });
-    await cli.waitFor(/orchestrate: listening on /, 120_000);
-    const health = await (await fetch(`${url}/healthz`)).json();
-    assert.deepEqual(health, { ok: true, db: "ok", engine: "ok" });
-    gitea.addHook({ url: `${url}/webhook`, secret: SECRET });
-
-    const runs = async (): Promise<RunView[]> => {
-      const res = await fetch(`${url}/runs`);
-      assert.equal(res.status, 200);
-      return (await res.json()).runs;
-    };
-    const runOf = async (issue: number) => (await runs()).find((r) => r.issue === issue);
-    const waitStatus = (issue: number, status: string, timeoutMs?: number) =>
-      poll(
-        `run of #${issue} ${status}`,
-        async () => {
-          const run = await runOf(issue);
-          if (run?.status === "failed" && status !== "failed") {
-            throw new Error(`run of #${issue} failed: ${run.error}\n${cli.stderr()}`);
-          }
-          return run?.status === status ? run : undefined;
-        },
-        cli,
-        timeoutMs,
-      );
-    const open = async (title: string, body: string) => {
-      const { number } = await gitea.createIssue(REPO, {
-        title,
-        body,
-        by: "alice",
-        labels: LABELS_OF_ISSUE,
-      });
-      await gitea.assign(REPO, number, "agent-1", "alice");
-      return number;
-    };
     const clientOf = (name: string) => name === "local" ? local : remote;
 
     // Two targeted issues: one run on each engine (the first goes to the first engine on a tie).
@@ -248,7 +141,7 @@ engineTest(
       assert.equal((await agentContainer(own, run.slug))?.State.Running, true, run.slug);
       assert.equal(await agentContainer(clientOf(other.engine), run.slug), null, run.slug);
       const gate = run === runA ? "/tmp/go-a" : "/tmp/go-b";
-      const seen = await turnHead(own, run.slug, gate, cli);
+      const seen = await turnHead(rig, own, run.slug, gate);
       assert.equal(seen, head, `${run.slug} cloned the upstream through its engine's git-gate`);
     }
     const status = await home.cli(["orchestrate", "status", "--json"], env);
@@ -265,7 +158,7 @@ engineTest(
 
     // A third issue: both engines are full, so its launch job is claimed and waits, no run.
     const c = await open("Third", "echo third");
-    const db = new DatabaseSync(`${home.env.BOT_BOTTLE_HOME}/state/orchestrator.db`, {
+    const db = new DatabaseSync(rig.dbPath, {
       readOnly: true,
     });
     try {
@@ -277,7 +170,6 @@ engineTest(
           ).get(`${REPO}#${c}`) as { state: string } | undefined;
           return row?.state === "running" ? true : undefined;
         },
-        cli,
         60_000,
       );
     } finally {
@@ -290,7 +182,7 @@ engineTest(
     // The remote run exits: the third issue's run takes its slot, on the remote engine.
     await inAgent(remote, runB.slug, ["touch", "/tmp/go-b"]);
     await waitStatus(b, "frozen");
-    const runC = await poll(`a run of #${c}`, () => runOf(c), cli);
+    const runC = await poll(`a run of #${c}`, () => runOf(c));
     assert.equal(runC.engine, "remote");
     await waitStatus(c, "frozen");
     assert.equal((await runOf(a))?.status, "running", "the local run is untouched");
@@ -311,7 +203,7 @@ engineTest(
     assert.equal(await agentContainer(local, runB.slug), null, "nothing of it on the first");
     assert.match(cli.stderr(), new RegExp(`resume ${runB.slug} on engine remote`));
     // Its turn runs (the reply's script started there) before the engine goes away.
-    assert.equal(await turnHead(remote, runB.slug, "/tmp/go-b2", cli), head);
+    assert.equal(await turnHead(rig, remote, runB.slug, "/tmp/go-b2"), head);
 
     // The second engine goes away (its dockerd is killed): its runs fail with a comment each,
     // the running one and the frozen one; the local run is left as it was.
@@ -343,7 +235,6 @@ engineTest(
     await poll(
       `the resume of ${runA.slug}`,
       () => new RegExp(`resume ${runA.slug} on engine local`).test(cli.stderr()) ? true : undefined,
-      cli,
     );
     await waitStatus(a, "frozen");
     assert.equal((await runOf(a))?.engine, "local");
