@@ -124,15 +124,30 @@ export class FlowContext {
 
   /**
    * Handles an error of a runner call for `run`: engine lost → every run on it fails; any other
-   * error → this run fails.
+   * error → this run fails. A call cut off mid-stream by an engine that went away fails with
+   * whatever the broken connection raised (not an `EngineUnavailableError`), so after such an
+   * error the engine is asked for its bottles: if it no longer answers, it is lost.
    */
   async runnerFailed(run: RunRecord, error: unknown): Promise<void> {
-    if (isEngineLost(error)) {
-      await this.failEngine(run.engine, error, issueKey(run.owner, run.repo, run.issue));
+    const lost = isEngineLost(error) ? error : await this.#engineGone(run.engine);
+    if (lost !== null) {
+      if (lost !== error) this.deps.log(`run ${run.slug}: ${messageOf(error)}`);
+      await this.failEngine(run.engine, lost, issueKey(run.owner, run.repo, run.issue));
       const after = this.deps.store.run(run.id);
-      if (after && after.status !== "failed") await this.failRun(after, error);
+      if (after && after.status !== "failed") await this.failRun(after, lost);
     } else {
       await this.failRun(run, error);
+    }
+  }
+
+  /** The error of a probe of `engine` if it cannot be reached now, else `null`. */
+  async #engineGone(engine: string): Promise<unknown> {
+    if (engine === "") return null;
+    try {
+      await this.deps.runner.bottlesOn(engine);
+      return null;
+    } catch (probe) {
+      return isEngineLost(probe) ? probe : null;
     }
   }
 

@@ -96,7 +96,7 @@ export class FakeRunner implements Runner {
   down = new Set<string>();
   /** The error the next launch throws. */
   launchError: unknown = null;
-  /** The error the next freeze throws. */
+  /** The error the next freeze throws (before it meets a down engine). */
   freezeError: unknown = null;
   #nextEvent = 1;
   #hold: Promise<void> | null = null;
@@ -172,12 +172,12 @@ export class FakeRunner implements Runner {
 
   freeze(slug: string, engine: string): Promise<void> {
     this.calls.push({ op: "freeze", slug, engine });
-    this.#check(engine);
     if (this.freezeError) {
       const error = this.freezeError;
       this.freezeError = null;
       return Promise.reject(error);
     }
+    this.#check(engine);
     const on = this.bottles.get(engine);
     if (!on?.has(slug)) return Promise.reject(new NotFoundError(`No bottle "${slug}"`));
     on.set(slug, "frozen");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { InternalError } from "../../../src/lib/errors.ts";
 import type { EngineSpec } from "../../../src/orchestrate/types.ts";
 import {
   commentPayload,
@@ -142,6 +143,34 @@ Deno.test("one engine lost: its runs fail with a comment, the other engine's run
   h.runner.exit(onA[0].slug, 0);
   await h.orchestrator.settle();
   assert.equal(h.store.liveRun("acme", "api", 5)?.engine, "a");
+  assert.ok(h.logs.some((l) => l.startsWith("engine b: unavailable")));
+});
+
+Deno.test("a call cut off by a dying engine fails every run on it once the engine is gone", async () => {
+  const h = orchestratorHarness({ engines: [engine("a", 2), engine("b", 2)], maxConcurrent: 10 });
+  for (const issue of [1, 2, 3, 4]) enqueue(h.store, launchPayload({ issue }));
+  await h.orchestrator.settle();
+  const onB = h.store.runs().filter((r) => r.engine === "b");
+  const onA = h.store.runs().filter((r) => r.engine === "a");
+  h.runner.exit(onB[1].slug, 0);
+  await h.orchestrator.settle();
+  assert.equal(h.store.run(onB[1].id)!.status, "frozen");
+  // The engine dies while a freeze reads its answer: the broken TLS stream is not an
+  // EngineUnavailableError, but the engine no longer answers.
+  h.runner.freezeError = new InternalError(
+    "Unexpected failure: peer closed connection without sending TLS close_notify",
+  );
+  h.runner.down.add("b");
+  h.runner.exit(onB[0].slug, 0);
+  await h.orchestrator.settle();
+  for (const run of onB) {
+    const after = h.store.run(run.id)!;
+    assert.equal(after.status, "failed", run.slug);
+    assert.match(after.error!, /Engine "b" is unavailable|Cannot connect to the engine "b"/);
+    assert.ok(h.forge.on(run.issue).some((c) => c.includes("**failed**")), run.slug);
+  }
+  for (const run of onA) assert.equal(h.store.run(run.id)!.status, "running", run.slug);
+  assert.ok(h.logs.some((l) => l.includes("peer closed connection")), "the cause is logged");
   assert.ok(h.logs.some((l) => l.startsWith("engine b: unavailable")));
 });
 
