@@ -8,7 +8,12 @@
  *
  * @module
  */
-import { isRecord, type RouteRequestDetail, type SidecarRoute } from "../control/protocol.ts";
+import {
+  isRecord,
+  OUTBOUND_DETECTORS,
+  type RouteRequestDetail,
+  type SidecarRoute,
+} from "../control/protocol.ts";
 import { routeHostProblem } from "../net/hosts.ts";
 
 /** Body cap of a requested route: the manifest's default `max_body_bytes` (32 MiB). */
@@ -113,7 +118,8 @@ export function requestedRoute(
     auth: null,
     matches: methods || paths ? [match] : null,
     dlp: {
-      outboundDetectors: ["token_patterns", "known_secrets"],
+      // A route the agent asks for is a manifest route: every outbound group (SPEC §7.3).
+      outboundDetectors: [...OUTBOUND_DETECTORS],
       inboundDetectors: ["naive_injection_detection"],
       onMatch: "supervise",
     },

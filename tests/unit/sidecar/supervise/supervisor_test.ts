@@ -196,3 +196,16 @@ Deno.test("a route approval that cannot be applied, or carries auth, is not live
   const outcome = await pending;
   assert.equal(outcome.status, "rejected");
 });
+
+Deno.test("a route the agent asks for scans with every outbound group, as a manifest route", () => {
+  const route = requestedRoute("pypi.example.test", [443], null, ["/simple/"]);
+  assert.deepEqual(route.dlp.outboundDetectors, [
+    "token_patterns",
+    "known_secrets",
+    "credentials",
+    "financial",
+    "entropy",
+  ]);
+  assert.equal(route.auth, null);
+  assert.equal(route.dlp.onMatch, "supervise");
+});
