@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { runAgent } from "./bottle/agent_exec.ts";
+import { agentExecStarted, runAgent } from "./bottle/agent_exec.ts";
 import { forgeLaunch } from "./bottle/forge_env.ts";
 import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
 import {
@@ -418,10 +418,13 @@ export interface HeadlessBottle {
 export function listHeadless(opts: EngineOptions = {}): Promise<HeadlessBottle[]> {
   return wrap(async () => {
     using benv = await openBottleEnv(homeLayout(), { endpoint: opts.engine });
-    return benv.bottles.list().filter((r) => onEngine(r, benv.client)).map((r) => ({
-      slug: r.slug,
-      label: r.label,
-      status: r.status,
-    }));
+    const out: HeadlessBottle[] = [];
+    for (const r of benv.bottles.list().filter((r) => onEngine(r, benv.client))) {
+      // A launcher killed between the agent's start and its record: the engine knows better.
+      const started = r.status === "starting" && r.execId !== null &&
+        await agentExecStarted(benv.client, r.execId);
+      out.push({ slug: r.slug, label: r.label, status: started ? "running" : r.status });
+    }
+    return out;
   });
 }

@@ -9,7 +9,9 @@
  */
 import {
   type EngineClient,
+  EngineNotFoundError,
   execCreate,
+  execInspect,
   execStartHijacked,
   type StreamSession,
 } from "../engine/mod.ts";
@@ -78,6 +80,9 @@ export async function runAgent(
     AttachStdout: true,
     AttachStderr: true,
   });
+  // Known before it starts: a process killed between the start and `agent_start` leaves a
+  // `starting` record whose exec the engine can tell started ({@linkcode agentExecStarted}).
+  bottles.update(plan.slug, { execId });
   const log = await openLog(options.logFile);
   let session: StreamSession;
   try {
@@ -186,4 +191,21 @@ export function processTerminal(): AgentTerminal {
       return () => Deno.removeSignalListener("SIGWINCH", fn);
     },
   };
+}
+
+/**
+ * Whether the agent exec `execId` was started (it runs, or ran): what a `starting` record
+ * cannot tell when its launcher died between the exec's start and `agent_start`. An exec the
+ * engine no longer knows (its container is gone) did not run to anyone's knowledge: `false`.
+ *
+ * @throws {EngineError} when the engine does not answer.
+ */
+export async function agentExecStarted(client: EngineClient, execId: string): Promise<boolean> {
+  try {
+    const exec = await execInspect(client, execId);
+    return exec.Running || exec.Pid > 0 || exec.ExitCode !== null;
+  } catch (error) {
+    if (error instanceof EngineNotFoundError) return false;
+    throw error;
+  }
 }

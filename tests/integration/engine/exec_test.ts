@@ -13,6 +13,7 @@ import {
   execStart,
   execStartHijacked,
 } from "../../../src/engine/mod.ts";
+import { agentExecStarted } from "../../../src/bottle/agent_exec.ts";
 import { concatBytes, readAllBytes } from "../../../src/engine/bytes.ts";
 import { type EngineFixture, engineFixture, engineTest } from "../../helpers/engine.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
@@ -225,5 +226,31 @@ engineTest(
     } finally {
       session.close();
     }
+  },
+);
+
+engineTest(
+  "agentExecStarted: created is not started; running and exited are; unknown is not",
+  async () => {
+    await using fx = await engineFixture();
+    const id = await sleeper(fx);
+    const created = await execCreate(fx.client, id, { Cmd: ["true"] });
+    assert.equal(await agentExecStarted(fx.client, created.Id), false);
+    const running = await execCreate(fx.client, id, { Cmd: ["sleep", "30"] });
+    const session = await execStartHijacked(fx.client, running.Id, { tty: false });
+    try {
+      const deadline = Date.now() + 20_000;
+      while (!(await execInspect(fx.client, running.Id)).Running) {
+        assert.ok(Date.now() < deadline, "the exec did not start");
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(await agentExecStarted(fx.client, running.Id), true);
+    } finally {
+      session.close();
+    }
+    const exited = await execCreate(fx.client, id, { Cmd: ["true"] });
+    await execStart(fx.client, exited.Id);
+    assert.equal(await agentExecStarted(fx.client, exited.Id), true);
+    assert.equal(await agentExecStarted(fx.client, "0".repeat(64)), false);
   },
 );
