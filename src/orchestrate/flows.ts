@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { BottleError } from "../lib/errors.ts";
+import { ConfigError } from "../lib/errors.ts";
 import type { GateRepos } from "./catalog.ts";
 import { type FlowContext, type FlowDeps, messageOf } from "./flow_context.ts";
 import { formatComment, launchPrompt, type PromptStyle, resumePrompt } from "./prompt.ts";
@@ -176,8 +176,7 @@ export class Flows {
       upstreams = gates.upstreams(decision.agent, decision.bottles);
       style = promptStyle(gates, decision.agent, decision.bottles);
       if (!upstreams.some((u) => gateServes(u, p.owner, p.repo))) {
-        throw new BottleError(
-          "manifest",
+        throw new ConfigError(
           `Cannot launch ${decision.agent} for ${where}: ${p.owner}/${p.repo} is not a git-gate repository of ${
             decision.bottles.length > 0
               ? `the bottles ${decision.bottles.map((b) => `"${b}"`).join(", ")}`

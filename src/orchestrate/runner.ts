@@ -11,7 +11,7 @@
 import type { EngineEndpoint, ForgeEventRecord, HeadlessBottle, HeadlessTurn } from "../api.ts";
 import * as api from "../api.ts";
 import { parseDockerHost } from "../engine/mod.ts";
-import { BottleError } from "../lib/errors.ts";
+import { BottleError, ConfigError } from "../lib/errors.ts";
 import type { EngineSpec, LaunchSpec, RunEvent, Runner, TurnOutcome } from "./types.ts";
 
 /** The parts of `src/api.ts` the runner calls. */
@@ -86,7 +86,7 @@ export class ApiRunner implements Runner {
   #engine(name: string): EngineEndpoint | undefined {
     const spec = this.#engines.get(name);
     if (spec === undefined) {
-      throw new BottleError("engine", `Cannot use engine "${name}": it is not in FORGE_ENGINES`, {
+      throw new ConfigError(`Cannot use engine "${name}": it is not in FORGE_ENGINES`, {
         hint: "Add it back to FORGE_ENGINES, or destroy its runs by hand",
       });
     }

@@ -17,11 +17,18 @@ Deno.test("main.ts version runs with the shipped permissions", async () => {
   assert.equal(result.stderr, "");
 });
 
-Deno.test("a command that is not implemented exits 2 with one line, no stack", async () => {
+Deno.test("orchestrate run without its configuration exits 3, one line per missing variable, no stack", async () => {
   const result = await runCli(["orchestrate", "run"]);
-  assert.equal(result.code, 2);
+  assert.equal(result.code, 3);
   assert.equal(result.stdout, "");
-  assert.match(result.stderr, /^bot-bottle: error: Command "orchestrate" is not implemented yet\n/);
+  const lines = result.stderr.split("\n").filter((l) => l.startsWith("bot-bottle: error: "));
+  assert.deepEqual(lines.map((l) => l.split(":")[2].trim()), [
+    "FORGE_URL",
+    "FORGE_TOKEN",
+    "FORGE_AGENT_ORG",
+    "FORGE_WEBHOOK_SECRET",
+  ]);
+  assert.match(result.stderr, /hint: .*docs\/orchestrator\.md/);
   assert.doesNotMatch(result.stderr, /\bat .*:\d+:\d+/);
 });
 
