@@ -47,8 +47,18 @@ export async function freezeStep(
   // Read what the sidecar relayed so far: OpLog rows after a `done` are mirrored too, and a
   // turn that ended without one may have a `done` not yet seen by the relay.
   let polled: DoneBody | null = null;
+  // A `done` read here is made durable before the cursor moves past it: a crash during the
+  // (slow) freeze below retries this job, which then finds the done in that queued job.
+  let durable = null as number | null;
   try {
-    polled = await relay.poll(run);
+    polled = await relay.poll(run, (body) => {
+      if (p.done !== null) return;
+      durable = store.enqueue({
+        kind: "freeze",
+        issueKey: issueKey(run.owner, run.repo, run.issue),
+        payload: { kind: "freeze", runId: run.id, done: body, exitCode: null },
+      });
+    });
   } catch (error) {
     log(`run ${run.slug}: cannot read relayed forge events before freezing: ${error}`);
   }
@@ -70,11 +80,15 @@ export async function freezeStep(
         (cause === "exited" ? "exited" : cause === "failed" ? "failed" : null),
       lastSummary: done?.summary ??
         (cause === "restarted" ? "The orchestrator restarted; the turn was lost" : null),
-      prNumbers: [...new Set([...run.prNumbers, ...(done?.prNumbers ?? [])])].sort((a, b) => a - b),
+      // Re-read: the poll above may have added PRs the agent opened (`open_pr` rows).
+      prNumbers: [
+        ...new Set([...(store.run(run.id) ?? run).prNumbers, ...(done?.prNumbers ?? [])]),
+      ].sort((a, b) => a - b),
     },
     cause,
     detail,
   );
+  if (durable !== null) store.finishJob(durable, "done");
 }
 
 /** The watchdog's job → freeze as `timed_out`. */

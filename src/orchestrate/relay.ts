@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { DoneBody } from "../sidecar/control/forge_protocol.ts";
+import type { DoneBody, OplogBody } from "../sidecar/control/forge_protocol.ts";
 import { type FlowContext, messageOf } from "./flow_context.ts";
 import { issueKey } from "./targeting.ts";
 import type { RunRecord } from "./types.ts";
@@ -44,11 +44,22 @@ export class DoneRelay {
     const events = await runner.events(run.slug, cursor, run.engine);
     let done: DoneBody | null = null;
     let last = cursor;
+    const opened: number[] = [];
     for (const event of events) {
       if (event.id <= last) continue;
-      if (event.type === "oplog") store.recordOplog(run.id, run.slug, event.body);
-      else done = event.body;
+      if (event.type === "oplog") {
+        store.recordOplog(run.id, run.slug, event.body);
+        const pr = openedPr(run, event.body);
+        if (pr !== null) opened.push(pr);
+      } else done = event.body;
       last = event.id;
+    }
+    // A PR is the run's as soon as it is opened, not only at `signal_done`: a review or a merge
+    // of it while the agent still works finds the run (and a resume's sidecar may write to it).
+    const known = store.run(run.id)?.prNumbers ?? run.prNumbers;
+    if (opened.some((n) => !known.includes(n))) {
+      const prNumbers = [...new Set([...known, ...opened])].sort((a, b) => a - b);
+      store.updateRun(run.id, { prNumbers });
     }
     if (done !== null) onDone?.(done);
     if (last !== cursor) store.setEventCursor(run.id, last);
@@ -77,4 +88,17 @@ export class DoneRelay {
     if (queued > 0) wake?.();
     return queued;
   }
+}
+
+/** The number of the PR an `open_pr` row opened in the run's repository, or `null`. */
+export function openedPr(run: Pick<RunRecord, "owner" | "repo">, row: OplogBody): number | null {
+  if (row.tool !== "open_pr" || !row.ok) return null;
+  const m = /^([^/\s]+)\/([^#\s]+)#([1-9][0-9]{0,9})$/.exec(row.target);
+  if (m === null) return null;
+  if (
+    m[1].toLowerCase() !== run.owner.toLowerCase() || m[2].toLowerCase() !== run.repo.toLowerCase()
+  ) {
+    return null;
+  }
+  return Number(m[3]);
 }

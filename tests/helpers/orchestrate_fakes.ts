@@ -100,6 +100,7 @@ export class FakeRunner implements Runner {
   freezeError: unknown = null;
   #nextEvent = 1;
   #hold: Promise<void> | null = null;
+  #freezeHold: Promise<never> | null = null;
   #release: (() => void) | null = null;
   /** Launches between call and return now (concurrency checks). */
   active = 0;
@@ -109,6 +110,17 @@ export class FakeRunner implements Runner {
     if (this.down.has(engine)) {
       throw new EngineUnavailableError(`Cannot connect to the engine "${engine}": refused`);
     }
+  }
+
+  /**
+   * Every freeze from now on never returns (a process that dies inside it), until the returned
+   * function is called; the held ones stay held.
+   */
+  holdFreezes(): () => void {
+    this.#freezeHold = new Promise<never>(() => {});
+    return () => {
+      this.#freezeHold = null;
+    };
   }
 
   /** Holds every launch until the returned function is called. */
@@ -172,6 +184,7 @@ export class FakeRunner implements Runner {
 
   freeze(slug: string, engine: string): Promise<void> {
     this.calls.push({ op: "freeze", slug, engine });
+    if (this.#freezeHold) return this.#freezeHold;
     if (this.freezeError) {
       const error = this.freezeError;
       this.freezeError = null;

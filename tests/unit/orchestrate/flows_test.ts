@@ -473,3 +473,48 @@ Deno.test("OpLog rows relayed after the done event are mirrored at the freeze", 
   assert.deepEqual(h.store.oplog().map((o) => o.detail), ["comment 5 posted"]);
   assert.equal(h.store.runs()[0].lastDoneStatus, "done");
 });
+
+Deno.test("a PR the agent opens is the run's at once: a review on it while it works is kept", async () => {
+  const h = await launched();
+  h.runner.oplog(SLUG, {
+    time: "2026-12-01T10:01:00.000Z",
+    tool: "open_pr",
+    target: "acme/api#12",
+    ok: true,
+    detail: "pr 12 opened from fix into main",
+  });
+  // Not the run's: another repository, or a refused call.
+  h.runner.oplog(SLUG, {
+    time: "2026-12-01T10:01:01.000Z",
+    tool: "open_pr",
+    target: "evil/api#13",
+    ok: true,
+    detail: "pr 13 opened",
+  });
+  h.runner.oplog(SLUG, {
+    time: "2026-12-01T10:01:02.000Z",
+    tool: "open_pr",
+    target: "acme/api#14",
+    ok: false,
+    detail: "forge_scope",
+  });
+  assert.equal(await h.orchestrator.relayTick(), 0);
+  const [run] = h.store.runs();
+  assert.equal(run.status, "running");
+  assert.deepEqual(run.prNumbers, [12]);
+  enqueue(
+    h.store,
+    commentPayload({
+      number: 12,
+      isPull: true,
+      comment: { author: "alice", body: "Rename it.", url: "https://gitea.example/p/12#c" },
+    }),
+  );
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].pendingPrompts.length, 1, "queued for the next freeze");
+  // The turn ends without signal_done: the PR stays the run's and the status comment names it.
+  h.runner.exit(SLUG, 0);
+  await h.orchestrator.settle();
+  assert.deepEqual(h.store.runs()[0].prNumbers, [12]);
+  assert.match(h.forge.on(7)[0], /Pull requests: #12/);
+});

@@ -225,3 +225,30 @@ Deno.test("stop() is graceful: a launch still waiting for a slot stays queued fo
   assert.equal(next.store.liveRun("acme", "api", 2)?.status, "running");
   await next.orchestrator.stop();
 });
+
+Deno.test("a signal_done read by a freeze that a crash cut off is not lost", async () => {
+  const old = orchestratorHarness();
+  enqueue(old.store, launchPayload());
+  await old.orchestrator.settle();
+  const unhold = old.runner.holdFreezes(); // the old process dies inside the freeze
+  old.runner.done(SLUG, { status: "blocked", summary: "Need a key", prNumbers: [] });
+  old.runner.exit(SLUG, 0); // the exit's freeze reads the done, then hangs
+  old.orchestrator.wake();
+  for (let i = 0; i < 200 && old.runner.ops("freeze").length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(old.runner.ops("freeze").length, 1);
+  assert.equal(old.store.runs()[0].status, "running");
+  unhold();
+
+  const h = restartFrom(old);
+  await h.orchestrator.start();
+  await h.orchestrator.settle();
+  const [run] = h.store.runs();
+  assert.equal(run.status, "frozen");
+  assert.equal(run.lastDoneStatus, "blocked");
+  assert.equal(run.lastSummary, "Need a key");
+  assert.match(h.forge.on(7).at(-1)!, /\*\*blocked\*\*/);
+  assert.deepEqual(h.store.jobs({ state: "queued" }), []);
+  await h.orchestrator.stop();
+});
