@@ -91,7 +91,7 @@ export type EventOutcome =
   | { kind: "malformed"; reason: string };
 
 /** The review events (`X-Gitea-Event`), with the review type each one carries. */
-const REVIEW_EVENTS: Record<string, string> = {
+const REVIEW_EVENTS: Record<string, ReviewType> = {
   pull_request_approved: "approved",
   pull_request_rejected: "rejected",
   pull_request_comment: "comment",
@@ -279,7 +279,6 @@ function reviewEvent(event: string, body: unknown): EventOutcome {
   const repo = p.repository.name;
   const type = reviewType(p.review.type, event);
   const content = p.review.content ?? "";
-  const text = content.trim() === "" ? `(review: ${type}, no text)` : content;
   return {
     kind: "job",
     event,
@@ -297,9 +296,10 @@ function reviewEvent(event: string, body: unknown): EventOutcome {
         isPull: true,
         comment: {
           author: p.sender.login,
-          body: type === "comment" ? text : `[${type}] ${text}`,
+          body: content,
           url: p.pull_request.html_url,
           review: true,
+          ...(type === "comment" ? {} : { verdict: type }),
         },
       },
     },
@@ -307,9 +307,11 @@ function reviewEvent(event: string, body: unknown): EventOutcome {
 }
 
 /** `approved` | `rejected` | `comment` from the body's review type (`pull_request_review_approved`…). */
-function reviewType(type: string, event: string): string {
+type ReviewType = "approved" | "rejected" | "comment";
+
+function reviewType(type: string, event: string): ReviewType {
   const m = /(approved|rejected|comment)$/.exec(type);
-  return m ? m[1] : REVIEW_EVENTS[event];
+  return m ? (m[1] as ReviewType) : REVIEW_EVENTS[event];
 }
 
 /** A 64-bit FNV-1a hash in hex (a key component, not a security measure: the body is signed). */

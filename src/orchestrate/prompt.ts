@@ -24,8 +24,19 @@ function note(lines: readonly string[], style: PromptStyle): string {
   return lines.flatMap((l) => l.split("\n")).map((l) => (l === "" ? "#" : `# ${l}`)).join("\n");
 }
 
-function clip(text: string, max = MAX_PROMPT_TEXT): string {
-  return text.length <= max ? text : `${text.slice(0, max)}\n[… cut at ${max} characters]`;
+/**
+ * `text` as it goes into a prompt: cut at `max` characters with a marker for a model; for a
+ * script, an over-long one is not run at all (half a script, cut mid-line, could do anything):
+ * it is replaced by a `#` note and a failing `exit`, which the status comment reports.
+ */
+function clip(text: string, style: PromptStyle, max = MAX_PROMPT_TEXT): string {
+  if (text.length <= max) return text;
+  if (style === "text") return `${text.slice(0, max)}\n[… cut at ${max} characters]`;
+  return [
+    `# The script is ${text.length} characters long, over the ${max} a prompt takes: not run.`,
+    `echo "bot-bottle: a script of ${text.length} characters is over the ${max}-character limit; not run" >&2`,
+    "exit 2",
+  ].join("\n");
 }
 
 /** The finishing instructions shared by launch and resume prompts. */
@@ -58,7 +69,7 @@ export function launchPrompt(
       `Link: ${issue.url}`,
       "",
     ], style),
-    body === "" ? note(["(no description)"], style) : clip(body),
+    body === "" ? note(["(no description)"], style) : clip(body, style),
     note(["", finishInstructions(issue)], style),
   ].join("\n");
 }
@@ -70,13 +81,21 @@ export function formatComment(
   style: PromptStyle = "text",
 ): string {
   const body = comment.body.trim();
+  const did = comment.verdict === "approved"
+    ? "approved"
+    : comment.verdict === "rejected"
+    ? "requested changes on"
+    : "wrote on";
   const lines = [
-    note([`${comment.author} wrote on ${where} (${comment.url}):`], style),
-    body === "" ? note(["(empty)"], style) : clip(body),
+    note([`${comment.author} ${did} ${where} (${comment.url}):`], style),
+    body === "" ? note(["(empty)"], style) : clip(body, style),
   ];
   if (comment.inline && comment.inline.length > 0) {
     lines.push(
-      note(["Inline review comments:", ...comment.inline.map((c) => `- ${clip(c, 4000)}`)], style),
+      note([
+        "Inline review comments:",
+        ...comment.inline.map((c) => `- ${clip(c, "text", 4000)}`),
+      ], style),
     );
   }
   return lines.join("\n");

@@ -75,6 +75,8 @@ export interface ForgeComment {
    * comments fetched with {@linkcode Forge.reviewInline} before the resume.
    */
   review?: boolean;
+  /** A review's verdict, when it is one (a `comment` review has none). */
+  verdict?: "approved" | "rejected";
 }
 
 /** What a job needs from the event that made it; every field is from the verified payload. */

@@ -102,3 +102,40 @@ Deno.test("script style: the body and replies run, every other line is a bash co
   assert.deepEqual(resume.split("\n").filter((l) => !l.startsWith("#")), ["ls"]);
   assert.ok(resume.includes("# - a.ts:1: x"));
 });
+
+Deno.test("script style: an over-long script is not run in part; a verdict is a comment line", () => {
+  const long = `${"echo x; ".repeat(MAX_PROMPT_TEXT / 8)}rm -rf /tmp/keep`;
+  const script = launchPrompt({
+    owner: "acme",
+    repo: "api",
+    number: 7,
+    title: "t",
+    body: long,
+    url: "u",
+  }, "script");
+  const code = script.split("\n").filter((l) => !l.startsWith("#"));
+  assert.deepEqual(code, [
+    `echo "bot-bottle: a script of ${long.length} characters is over the ${MAX_PROMPT_TEXT}-character limit; not run" >&2`,
+    "exit 2",
+  ]);
+  // For a model the text is cut with a marker.
+  assert.match(
+    launchPrompt({ owner: "a", repo: "b", number: 1, title: "t", body: long, url: "u" }),
+    new RegExp(`\\[… cut at ${MAX_PROMPT_TEXT} characters\\]`),
+  );
+  const approved = formatComment(
+    { author: "carol", body: "", url: "u", review: true, verdict: "approved" },
+    "PR acme/api#12",
+    "script",
+  );
+  assert.deepEqual(approved.split("\n"), ["# carol approved PR acme/api#12 (u):", "# (empty)"]);
+  const rejected = formatComment(
+    { author: "carol", body: "make test", url: "u", review: true, verdict: "rejected" },
+    "PR acme/api#12",
+    "script",
+  );
+  assert.deepEqual(rejected.split("\n"), [
+    "# carol requested changes on PR acme/api#12 (u):",
+    "make test",
+  ]);
+});
