@@ -1,6 +1,6 @@
 /**
  * Who may read the dashboard and `/runs` (SPEC §13.2). On a loopback bind anyone who can reach
- * the port (the host's users) may; on any other bind a request needs `FORGE_DASHBOARD_TOKEN` as
+ * the port (the host's users) may, by a loopback name (`Host`: a DNS-rebinding page is refused); on any other bind a request needs `FORGE_DASHBOARD_TOKEN` as
  * `Authorization: Bearer <token>`, or as `?token=` once (which sets an HttpOnly SameSite=Strict
  * cookie and redirects to the URL without the token), or as that cookie. Without a token
  * configured on a non-loopback bind the dashboard is off. Tokens compare in constant time.
@@ -44,7 +44,17 @@ export function dashboardAccess(
   req: AccessRequest,
   opts: { host: string; token: string | null },
 ): DashboardAccess {
-  if (isLoopbackBind(opts.host)) return { kind: "allow" };
+  if (isLoopbackBind(opts.host)) {
+    // A page elsewhere whose name re-resolves to 127.0.0.1 (DNS rebinding) reaches the port
+    // with its own name in Host: only loopback names read the dashboard.
+    if (isLoopbackBind(new URL(req.url).hostname)) return { kind: "allow" };
+    return {
+      kind: "deny",
+      status: 403,
+      error: "the dashboard on a loopback bind answers only loopback host names",
+      hint: "Open it as http://127.0.0.1:<port>/ or http://localhost:<port>/",
+    };
+  }
   if (opts.token === null) {
     return {
       kind: "deny",

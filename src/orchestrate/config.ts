@@ -182,7 +182,9 @@ export function loadOrchestratorConfig(env: EnvReader, stateDir: string): Orches
   }
   const d = parsed.data;
   return {
-    forgeUrl: d.FORGE_URL.replace(/\/+$/, ""),
+    // The site's base: a URL given as the API's (`…/api/v1`) is taken back to it, as the sidecar
+    // and the dashboard's links add their own paths.
+    forgeUrl: d.FORGE_URL.replace(/\/+$/, "").replace(/\/api\/v1$/i, ""),
     forgeToken: d.FORGE_TOKEN,
     agentOrg: d.FORGE_AGENT_ORG,
     webhookSecret: d.FORGE_WEBHOOK_SECRET,

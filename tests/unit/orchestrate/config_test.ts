@@ -41,6 +41,16 @@ Deno.test("loadOrchestratorConfig() applies the SPEC §13.1 defaults", () => {
   assert.deepEqual(c.engines, [{ name: "default", url: "", certPath: null, capacity: 4 }]);
 });
 
+Deno.test("loadOrchestratorConfig() takes FORGE_URL given as the API's URL back to the site", () => {
+  for (const url of ["https://gitea.example/api/v1", "https://gitea.example/api/v1/"]) {
+    assert.equal(load({ ...GOOD, FORGE_URL: url }).forgeUrl, "https://gitea.example");
+  }
+  assert.equal(
+    load({ ...GOOD, FORGE_URL: "https://h.example/gitea/api/v1" }).forgeUrl,
+    "https://h.example/gitea",
+  );
+});
+
 Deno.test("loadOrchestratorConfig() reads every optional variable", () => {
   const c = load({
     ...GOOD,

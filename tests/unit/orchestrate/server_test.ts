@@ -70,6 +70,21 @@ Deno.test("GET / serves the dashboard with a restrictive CSP on loopback without
   store.close();
 });
 
+Deno.test("on loopback, / and /runs refuse a non-loopback Host (DNS rebinding); webhook unaffected", async () => {
+  const { app, store } = make();
+  store.createRun(newRun());
+  for (const path of ["/", "/runs"]) {
+    const res = await app.request(`http://rebind.example:8477${path}`);
+    assert.equal(res.status, 403, path);
+    const body = await res.text();
+    assert.ok(!body.includes("claude-acme-api-12"), "no run data to a rebinding page");
+    assert.equal((await app.request(`http://127.0.0.1:8477${path}`)).status, 200);
+    assert.equal((await app.request(`http://[::1]:8477${path}`)).status, 200);
+  }
+  assert.equal((await app.request("http://rebind.example:8477/healthz")).status === 403, false);
+  store.close();
+});
+
 Deno.test("isLoopbackBind() knows loopback binds", () => {
   for (const h of ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost"]) {
     assert.equal(isLoopbackBind(h), true, h);
