@@ -20,7 +20,13 @@ import { type FlowContext, type FlowDeps, messageOf } from "./flow_context.ts";
 import { formatComment, launchPrompt, type PromptStyle, resumePrompt } from "./prompt.ts";
 import { DoneRelay } from "./relay.ts";
 import type { Lease } from "./scheduler.ts";
-import { destroyStep, freezeStep, timeoutStep } from "./flows_stop.ts";
+import {
+  clearFailedRun,
+  destroyStep,
+  freezeStep,
+  lastFailedRun,
+  timeoutStep,
+} from "./flows_stop.ts";
 import {
   authorizeComment,
   decideLaunch,
@@ -140,6 +146,16 @@ export class Flows {
     }
   }
 
+  /** Whether a failed run's bottle is still on its engine (`false` when it cannot be told). */
+  async #bottleKept(run: RunRecord): Promise<boolean> {
+    try {
+      return (await this.#deps.runner.bottlesOn(run.engine)).includes(run.slug);
+    } catch (error) {
+      this.#deps.log(`run ${run.slug}: cannot list engine ${run.engine}: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
   /** assigned → launch. */
   async launch(p: Payload<"launch">, signal?: AbortSignal, key?: string): Promise<void> {
     const { store, forge, gates, runner, log, config } = this.#deps;
@@ -202,6 +218,12 @@ export class Flows {
     if (lease === null) {
       log(`skip launch ${where}: a destroy of the issue came while it waited for a slot`);
       return;
+    }
+    // A failed run of the issue may have kept its bottle, under the slug this launch takes: a
+    // re-assignment starts afresh rather than failing with the slug in use.
+    const stale = lastFailedRun(this.ctx, p.owner, p.repo, p.issue);
+    if (stale !== undefined && stale.slug === slug && await this.#bottleKept(stale)) {
+      await clearFailedRun(this.ctx, stale, `relaunch of ${where}`);
     }
     let run: RunRecord;
     try {

@@ -158,7 +158,7 @@ async function stopRun(
 }
 
 /** The newest run of an issue that failed with an engine to clean, if the issue has one. */
-function lastFailedRun(
+export function lastFailedRun(
   ctx: FlowContext,
   owner: string,
   repo: string,
@@ -168,6 +168,30 @@ function lastFailedRun(
     r.engine !== "" && r.issue === issue && r.owner.toLowerCase() === owner.toLowerCase() &&
     r.repo.toLowerCase() === repo.toLowerCase()
   ).at(-1);
+}
+
+/**
+ * Destroys the bottle a failed run left (kept for a look) and records the run `destroyed`.
+ *
+ * @returns whether it is gone (an engine error is logged and leaves the run as it is).
+ */
+export async function clearFailedRun(
+  ctx: FlowContext,
+  failed: RunRecord,
+  why: string,
+): Promise<boolean> {
+  const { store, runner, log } = ctx.deps;
+  try {
+    await runner.destroy(failed.slug, failed.engine);
+    log(`run ${failed.slug}: the bottle of the failed run destroyed (${why})`);
+  } catch (error) {
+    if (!(error instanceof BottleError && error.code === "not_found")) {
+      log(`run ${failed.slug}: cannot destroy the bottle of the failed run: ${error}`);
+      return false;
+    }
+  }
+  store.updateRun(failed.id, { status: "destroyed" });
+  return true;
 }
 
 /** Issue closed, PR closed or merged → destroy. */
@@ -184,16 +208,7 @@ export async function destroyStep(ctx: FlowContext, p: Payload<"destroy">): Prom
       return;
     }
     // A failed run may have left its bottle (kept for a look); closing the issue clears it.
-    try {
-      await runner.destroy(failed.slug, failed.engine);
-      log(`run ${failed.slug}: the bottle of the failed run destroyed (${p.reason} ${where})`);
-    } catch (error) {
-      if (!(error instanceof BottleError && error.code === "not_found")) {
-        log(`run ${failed.slug}: cannot destroy the bottle of the failed run: ${error}`);
-        return;
-      }
-    }
-    store.updateRun(failed.id, { status: "destroyed" });
+    await clearFailedRun(ctx, failed, `${p.reason} ${where}`);
     return;
   }
   try {

@@ -518,3 +518,18 @@ Deno.test("a PR the agent opens is the run's at once: a review on it while it wo
   assert.deepEqual(h.store.runs()[0].prNumbers, [12]);
   assert.match(h.forge.on(7)[0], /Pull requests: #12/);
 });
+
+Deno.test("a re-assignment after a failed run that kept its bottle clears it and launches afresh", async () => {
+  const h = await launched();
+  const [first] = h.store.runs();
+  // The run failed with its bottle kept (say, a resume the engine refused).
+  h.store.updateRun(first.id, { status: "failed", error: "The resume failed" });
+  h.runner.place("default", SLUG, "frozen");
+  enqueue(h.store, launchPayload());
+  await h.orchestrator.settle();
+  assert.deepEqual(h.runner.ops("destroy").map((c) => c.slug), [SLUG]);
+  assert.equal(h.runner.ops("launch").length, 2);
+  const runs = h.store.runs();
+  assert.deepEqual(runs.map((r) => r.status), ["destroyed", "running"]);
+  assert.equal(runs[1].slug, SLUG);
+});
