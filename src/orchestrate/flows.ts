@@ -19,6 +19,7 @@ import type { GateRepos } from "./catalog.ts";
 import { type FlowContext, type FlowDeps, messageOf } from "./flow_context.ts";
 import { formatComment, launchPrompt, type PromptStyle, resumePrompt } from "./prompt.ts";
 import { DoneRelay } from "./relay.ts";
+import { MAX_ATTEMPTS } from "./worker.ts";
 import type { Lease } from "./scheduler.ts";
 import {
   clearFailedRun,
@@ -74,7 +75,7 @@ export class Flows {
       case "timeout":
         return await timeoutStep(this.ctx, p);
       case "destroy":
-        return await destroyStep(this.ctx, p);
+        return await destroyStep(this.ctx, p, job.attempts >= MAX_ATTEMPTS);
     }
   }
 

@@ -194,8 +194,16 @@ export async function clearFailedRun(
   return true;
 }
 
-/** Issue closed, PR closed or merged → destroy. */
-export async function destroyStep(ctx: FlowContext, p: Payload<"destroy">): Promise<void> {
+/**
+ * Issue closed, PR closed or merged → destroy. An engine error is thrown for the worker to try
+ * again later (a short outage must not leave the bottle behind); on the `lastAttempt` it fails
+ * the run with a comment instead.
+ */
+export async function destroyStep(
+  ctx: FlowContext,
+  p: Payload<"destroy">,
+  lastAttempt = true,
+): Promise<void> {
   const { store, runner, log, scheduler } = ctx.deps;
   const where = `${p.owner}/${p.repo}#${p.number}`;
   const run = p.isPull
@@ -215,6 +223,7 @@ export async function destroyStep(ctx: FlowContext, p: Payload<"destroy">): Prom
     await runner.destroy(run.slug, run.engine);
   } catch (error) {
     if (!(error instanceof BottleError && error.code === "not_found")) {
+      if (!lastAttempt) throw error;
       await ctx.runnerFailed(run, error);
       return;
     }

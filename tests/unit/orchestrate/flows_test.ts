@@ -533,3 +533,28 @@ Deno.test("a re-assignment after a failed run that kept its bottle clears it and
   assert.deepEqual(runs.map((r) => r.status), ["destroyed", "running"]);
   assert.equal(runs[1].slug, SLUG);
 });
+
+Deno.test("a destroy the engine refuses for a moment is tried again, not left behind", async () => {
+  const h = await launched();
+  h.runner.exit(SLUG, 0);
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].status, "frozen");
+  h.runner.down.add("default");
+  enqueue(h.store, {
+    kind: "destroy",
+    owner: "acme",
+    repo: "api",
+    number: 7,
+    isPull: false,
+    reason: "issue_closed",
+  });
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].status, "frozen", "not failed on the first refusal");
+  assert.equal(h.store.jobs({ state: "queued" }).filter((j) => j.kind === "destroy").length, 1);
+  h.runner.down.delete("default");
+  h.clock.advance(6_000);
+  h.orchestrator.wake();
+  await h.orchestrator.settle();
+  assert.equal(h.store.runs()[0].status, "destroyed");
+  assert.deepEqual(h.runner.ops("destroy").map((c) => c.slug), [SLUG, SLUG]);
+});
