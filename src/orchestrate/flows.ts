@@ -91,7 +91,7 @@ export class Flows {
     if (run === null) return false;
     const key = issueKey(run.owner, run.repo, run.issue);
     if (key === job.issueKey) return false;
-    this.#deps.store.enqueue({ kind: job.kind, issueKey: key, payload: p });
+    this.#deps.store.replaceJob(job.id, { kind: job.kind, issueKey: key, payload: p });
     this.#deps.wake?.();
     return true;
   }

@@ -36,6 +36,39 @@ export async function reconcile(
     store.jobs({ state: "queued" }).filter((j) => j.kind === "launch").map((j) => j.issueKey),
   );
   const known = store.runs({ status: [...LIVE, "failed"] });
+  // A launch refused before it had an engine (a gate or manifest problem) that the crash caught
+  // between its record and its failure: fail it now, or it would hold the issue.
+  for (const run of known) {
+    if (run.engine !== "" || !ACTIVE.includes(run.status)) continue;
+    await ctx.failRun(run, new Error("The orchestrator restarted while refusing the launch"));
+    result.failed.push(run.slug);
+  }
+  // Replies kept for a run that was frozen just before the crash, whose resume was not queued.
+  const queuedResume = new Set(
+    store.jobs({ state: "queued" }).filter((j) => j.kind === "resume").map((j) => j.issueKey),
+  );
+  for (const run of known) {
+    const key = issueKey(run.owner, run.repo, run.issue);
+    const stopped = run.status === "frozen" || run.status === "timed_out";
+    if (!stopped || run.pendingPrompts.length === 0 || queuedResume.has(key)) {
+      continue;
+    }
+    store.enqueue({
+      kind: "resume",
+      issueKey: key,
+      payload: {
+        kind: "resume",
+        owner: run.owner,
+        repo: run.repo,
+        number: run.issue,
+        isPull: false,
+        comment: null,
+      },
+    });
+    log(
+      `reconcile: run ${run.slug} has ${run.pendingPrompts.length} queued repl(ies); resume queued`,
+    );
+  }
   for (const engine of engines) {
     let present: Set<string>;
     let unstarted: Set<string>;

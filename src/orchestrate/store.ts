@@ -173,6 +173,19 @@ class SqliteOrchestratorStore implements OrchestratorStore {
     return this.#tx(() => this.#insertJob(job));
   }
 
+  replaceJob(
+    replaced: number,
+    job: { kind: JobKind; issueKey: IssueKey; payload: JobPayload },
+  ): number {
+    return this.#tx(() => {
+      this.#stmt("UPDATE jobs SET state = 'done', updated_at = ? WHERE id = ?").run(
+        this.#stamp(),
+        replaced,
+      );
+      return this.#insertJob(job);
+    });
+  }
+
   claimNext(): JobRecord | null {
     return this.#tx(() => {
       const now = this.#stamp();

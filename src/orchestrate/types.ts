@@ -229,6 +229,14 @@ export interface OrchestratorStore {
   ): DeliveryOutcome;
   enqueue(job: { kind: JobKind; issueKey: IssueKey; payload: JobPayload }): number;
   /**
+   * Queues `job` and ends job `replaced` (`done`) in one transaction: a job moved to another
+   * issue lock is never both queued again after a crash and moved.
+   */
+  replaceJob(
+    replaced: number,
+    job: { kind: JobKind; issueKey: IssueKey; payload: JobPayload },
+  ): number;
+  /**
    * The oldest queued job that is due (`runAfter`) and whose issue has no running job, marked
    * running (attempts + 1).
    */

@@ -252,3 +252,43 @@ Deno.test("a signal_done read by a freeze that a crash cut off is not lost", asy
   assert.deepEqual(h.store.jobs({ state: "queued" }), []);
   await h.orchestrator.stop();
 });
+
+Deno.test("restart: a refused launch caught before its failure is failed; kept replies resume", async () => {
+  const old = orchestratorHarness();
+  enqueue(old.store, launchPayload());
+  await old.orchestrator.settle();
+  old.runner.exit(SLUG, 0);
+  await old.orchestrator.settle();
+  // The crash came after the freeze saved a reply but before the resume was queued …
+  old.store.updateRun(old.store.runs()[0].id, {
+    pendingPrompts: ["alice wrote on acme/api#7 (u):\nPlease also handle null."],
+  });
+  // … and while another issue's refused launch had its record but not yet its failure.
+  const refused = old.store.createRun({
+    owner: "acme",
+    repo: "api",
+    issue: 8,
+    agent: "claude",
+    bottles: [],
+    label: "claude-acme-api-8",
+    slug: "claude-acme-api-8",
+    status: "starting",
+    prNumbers: [],
+    engine: "",
+    phaseStartedAt: new Date().toISOString(),
+    lastDoneStatus: null,
+    lastSummary: null,
+    pendingPrompts: [],
+    error: null,
+  });
+  const h = restartFrom(old);
+  const result = await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.ok(result.failed.includes("claude-acme-api-8"));
+  assert.equal(h.store.run(refused.id)?.status, "failed");
+  assert.equal(h.store.liveRun("acme", "api", 8), null, "the issue is free for a new launch");
+  const run = h.store.runs()[0];
+  assert.equal(run.status, "running", "the kept reply resumed the run");
+  assert.match(h.runner.ops("resume")[0].prompt ?? "", /Please also handle null/);
+  await h.orchestrator.stop();
+});

@@ -218,3 +218,17 @@ Deno.test("retryJob queues a job again, not claimed before its time", () => {
   assert.equal(store.claimNext()?.attempts, 2);
   store.close();
 });
+
+Deno.test("replaceJob ends the old job and queues the new one together", () => {
+  const store = openOrchestratorStore(":memory:");
+  const old = store.enqueue({ kind: "launch", issueKey: "acme/api#12", payload: LAUNCH });
+  assert.equal(store.claimNext()?.id, old);
+  const moved = store.replaceJob(old, { kind: "launch", issueKey: "acme/api#7", payload: LAUNCH });
+  assert.deepEqual(store.jobs().map((j) => [j.id, j.state, j.issueKey]), [
+    [old, "done", "acme/api#12"],
+    [moved, "queued", "acme/api#7"],
+  ]);
+  // A crash now requeues nothing of the old one.
+  assert.equal(store.requeueRunning(), 0);
+  store.close();
+});
