@@ -12,6 +12,8 @@
  * @module
  */
 
+import { SPECIAL, type ThirdTable } from "./skip_tables.ts";
+
 /**
  * {@linkcode LiteralSearch.scanJsonLatin1} over a body that arrives in parts: each
  * {@linkcode feed} reads what arrived since the last one (the walk stops a few bytes short of
@@ -117,54 +119,6 @@ const ESCAPED: Record<string, number> = {
 const ESCAPES = new Uint8Array(128);
 for (const [ch, unit] of Object.entries(ESCAPED)) ESCAPES[ch.charCodeAt(0)] = unit;
 
-/**
- * Bytes that end the plain run of a string: the quote, the backslash, non-ASCII, and raw
- * control chars (plain, but noted: see {@linkcode walkJson}).
- */
-const SPECIAL = new Uint8Array(256);
-SPECIAL.fill(1, 0, 0x20);
-SPECIAL[34] = 1;
-SPECIAL[92] = 1;
-SPECIAL.fill(1, 0x80);
-
-/**
- * The step-over table of {@linkcode walkJson}: 1 at `x | (y << 8)` (the two bytes read as a
- * little-endian 16-bit number) when, with both walks in the
- * start state, byte `x` followed by byte `y` can be stepped over without a transition. That holds
- * when `x` is plain in a string (not special) and either no literal starts with `x`, or `y` is
- * plain too and no literal starts with `x` then `y` and none is `x` alone: reading `x` then leaves
- * no state that reading `y` would not reach from the start, and no literal ends at `x`. (Outside
- * strings the same bytes are stepped over; only the raw walk runs there.) Most bytes of a text
- * are stepped over, at one lookup each with no dependency between them, where each transition
- * waits for the one before it.
- */
-export function skipTable(
-  literals: readonly string[],
-  classes: Uint16Array,
-  delta: Int32Array,
-): Uint8Array {
-  const table = new Uint8Array(65536);
-  if (delta.length === 0) return table;
-  const pairs = new Uint8Array(65536);
-  const single = new Uint8Array(256);
-  for (const literal of literals) {
-    const x = literal.charCodeAt(0);
-    if (literal.length === 0 || x > 0xff) continue;
-    if (literal.length === 1) single[x] = 1;
-    else if (literal.charCodeAt(1) <= 0xff) pairs[(x << 8) | literal.charCodeAt(1)] = 1;
-  }
-  for (let x = 0; x < 256; x++) {
-    if (SPECIAL[x] === 1) continue;
-    const starts = delta[classes[x]] !== 0;
-    for (let y = 0; y < 256; y++) {
-      if (!starts || (single[x] === 0 && SPECIAL[y] === 0 && pairs[(x << 8) | y] === 0)) {
-        table[x | (y << 8)] = 1;
-      }
-    }
-  }
-  return table;
-}
-
 /** The value of a hex digit, or -1. */
 function hexValue(x: number): number {
   if (x >= 48 && x <= 57) return x - 48;
@@ -247,6 +201,7 @@ export function walkJson(
   classes: Uint16Array,
   delta: Int32Array,
   skip: Uint8Array,
+  third: ThirdTable,
   s: WalkState,
 ): boolean {
   const lim = final ? n : n - LOOKAHEAD;
@@ -268,7 +223,7 @@ export function walkJson(
       // Outside strings: only the raw walk.
       for (; i < lim; i++) {
         if (a === 0 && i + 1 < lim && skip[bytes[i] | (bytes[i + 1] << 8)] === 1) {
-          i = stepOver(bytes, words, skip, i + 1, lim);
+          i = stepOver(bytes, words, skip, third, i + 1, lim);
         }
         x = bytes[i];
         a = delta[a + classes[x]];
@@ -299,7 +254,7 @@ export function walkJson(
       }
       if ((a | b) === 0 && i + 1 < lim && skip[bytes[i] | (bytes[i + 1] << 8)] === 1) {
         const plain = i;
-        i = stepOver(bytes, words, skip, i + 1, lim);
+        i = stepOver(bytes, words, skip, third, i + 1, lim);
         units += i - plain;
       }
       x = bytes[i];
@@ -375,6 +330,16 @@ export function walkJson(
       const single = e < 128 ? ESCAPES[e] : 0;
       if (single !== 0) {
         if (single === 47) escapes.push(i);
+        if (
+          (a | b) === 0 && i + 2 < lim && delta[classes[x]] === 0 &&
+          delta[classes[single]] === 0 && skip[e | (bytes[i + 2] << 8)] === 1
+        ) {
+          // From the start state, the backslash and the unit leave both walks there, and the
+          // escaped char may be stepped over before the byte after it (the pair table's rule).
+          units++;
+          i += 2;
+          continue;
+        }
         a = delta[a + classes[x]];
         if (a < 0) {
           raw.push(a, i);
@@ -481,7 +446,7 @@ export function walkJson(
 
 /**
  * The first offset from `i` on that the walk must read (at most `lim - 1`): steps over bytes
- * while the {@linkcode skipTable} allows it.
+ * while the pair table (`skipTable`, `skip_tables.ts`) allows it.
  *
  * Kept a function of its own, with a check that makes it too large for Maglev (V8's middle
  * tier) to inline: inlined into `walkJson`, which does little work itself and so stays in
@@ -492,6 +457,7 @@ function stepOver(
   bytes: Uint8Array,
   words: Uint32Array | null,
   skip: Uint8Array,
+  third: ThirdTable,
   i: number,
   lim: number,
 ): number {
@@ -500,6 +466,25 @@ function stepOver(
       `stepOver: ${i}..${lim} is outside ${bytes.length} bytes (${skip.length})`,
     );
   }
+  const { rows, bits } = third;
+  for (;;) {
+    const p = stepPairs(bytes, words, skip, i, lim);
+    // A stop the third byte lifts ({@linkcode ThirdTable}): step over `x` and go on.
+    if (p + 2 >= lim) return p;
+    const row = rows[bytes[p] | (bytes[p + 1] << 8)];
+    if (row === 0 || bits[((row - 1) << 8) | bytes[p + 2]] === 0) return p;
+    i = p + 1;
+  }
+}
+
+/** {@linkcode stepOver} by the pair table alone. */
+function stepPairs(
+  bytes: Uint8Array,
+  words: Uint32Array | null,
+  skip: Uint8Array,
+  i: number,
+  lim: number,
+): number {
   const end = lim - 1;
   if (words !== null) {
     // Four positions per 32-bit load (little-endian: byte 4k is its low byte), the pair that

@@ -14,7 +14,8 @@
  * @module
  */
 
-import { type JsonWalk, JsonWalker, skipTable, walkJson } from "./json_walker.ts";
+import { type JsonWalk, JsonWalker, walkJson } from "./json_walker.ts";
+import { skipTable, type ThirdTable, thirdTable } from "./skip_tables.ts";
 
 /** A compiled set of literals. */
 export class LiteralSearch {
@@ -26,6 +27,8 @@ export class LiteralSearch {
    * state ({@linkcode skipTable}).
    */
   readonly #skip: Uint8Array;
+  /** Where a third byte lets the walk step over a byte the pair table stops at. */
+  readonly #third: ThirdTable;
   /** For state `s` (premultiplied), the literals ending there: `#outputs[#outStart[s/w] …]`. */
   readonly #outStart: Int32Array;
   readonly #outputs: Int32Array;
@@ -104,6 +107,7 @@ export class LiteralSearch {
     this.#delta = delta;
     this.#width = width;
     this.#skip = skipTable(literals, classes, delta);
+    this.#third = thirdTable(literals, this.#skip);
   }
 
   /**
@@ -169,7 +173,8 @@ export class LiteralSearch {
   /** A {@linkcode scanJsonLatin1} of a body read as it arrives. */
   jsonWalker(): JsonWalker {
     return new JsonWalker(
-      (s, bytes, n, final) => walkJson(bytes, n, final, this.#classes, this.#delta, this.#skip, s),
+      (s, bytes, n, final) =>
+        walkJson(bytes, n, final, this.#classes, this.#delta, this.#skip, this.#third, s),
       (marks, hit) => this.#report(marks, hit),
     );
   }

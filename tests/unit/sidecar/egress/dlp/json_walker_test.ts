@@ -158,3 +158,48 @@ Deno.test("scanJsonLatin1 finds a literal at every offset of a long plain run, a
     }
   }
 });
+
+Deno.test("the walk's steps over a literal's first two bytes and over escaped chars miss no hit", () => {
+  // Literals of two to five chars over a small alphabet, often sharing their first two chars
+  // with the text (the third byte decides), and escapes whose char starts a literal (`\n` then
+  // `n…`): the raw text keeps the escaped char, the decoded one the unit.
+  const r = seededRandom(23);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(r() * items.length)];
+  const plain = ["a", "b", "n", "t", "/"];
+  const escapes = ["\\n", "\\t", "\\\\", "\\/", '\\"', "\\u0061", "\\u006e"];
+  for (let round = 0; round < 600; round++) {
+    const literals = Array.from({ length: 1 + (round % 6) }, () =>
+      Array.from(
+        { length: 2 + Math.floor(r() * 4) },
+        () => pick([...plain, "\n", "\t", "\\", '"']),
+      ).join(""));
+    const tokens: [number, string][] = [];
+    let body = "[";
+    for (let k = 0; k < 1 + (round % 7); k++) {
+      if (k > 0) body += ",";
+      const raw = '"' +
+        Array.from({ length: Math.floor(r() * 40) }, () => r() < 0.3 ? pick(escapes) : pick(plain))
+          .join("") +
+        '"';
+      tokens.push([body.length, raw]);
+      body += raw;
+    }
+    body += "]";
+    const bytes = new TextEncoder().encode(body);
+    const search = new LiteralSearch(literals);
+    const walk = search.scanJsonLatin1(bytes)!;
+    assert.notEqual(walk, null, body);
+    const raw: number[] = [];
+    search.scanLatin1(bytes, (literal, start) => raw.push(literal, start));
+    assert.deepEqual(walk.raw, raw, `round ${round}: raw hits of ${JSON.stringify(body)}`);
+    const strings: string[] = [];
+    for (const [open, token] of tokens) {
+      for (const hit of naive(JSON.parse(token), literals)) strings.push(`${open}:${hit}`);
+    }
+    const walked: string[] = [];
+    for (let k = 0; k < walk.strings.length; k += 3) {
+      walked.push(`${walk.strings[k]}:${walk.strings[k + 1]}@${walk.strings[k + 2]}`);
+    }
+    assert.deepEqual(walked.sort(), strings.sort(), `round ${round}: string hits of ${body}`);
+  }
+});

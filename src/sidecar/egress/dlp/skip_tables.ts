@@ -1,0 +1,106 @@
+/**
+ * The step-over tables of the JSON walk (`json_walker.ts`): which bytes the walk may step over
+ * from the start state without a transition, by the pair of bytes at it
+ * ({@linkcode skipTable}) and, where a pair stops it only because some literal starts with it,
+ * by the byte after the pair ({@linkcode thirdTable}). Compiled once per literal set.
+ *
+ * @module
+ */
+
+/**
+ * Bytes that end the plain run of a string: the quote, the backslash, non-ASCII, and raw
+ * control chars (plain, but noted: see `walkJson`).
+ */
+export const SPECIAL = new Uint8Array(256);
+SPECIAL.fill(1, 0, 0x20);
+SPECIAL[34] = 1;
+SPECIAL[92] = 1;
+SPECIAL.fill(1, 0x80);
+
+/**
+ * The step-over table of `walkJson`: 1 at `x | (y << 8)` (the two bytes read as a
+ * little-endian 16-bit number) when, with both walks in the
+ * start state, byte `x` followed by byte `y` can be stepped over without a transition. That holds
+ * when `x` is plain in a string (not special) and either no literal starts with `x`, or `y` is
+ * plain too and no literal starts with `x` then `y` and none is `x` alone: reading `x` then leaves
+ * no state that reading `y` would not reach from the start, and no literal ends at `x`. (Outside
+ * strings the same bytes are stepped over; only the raw walk runs there.) Most bytes of a text
+ * are stepped over, at one lookup each with no dependency between them, where each transition
+ * waits for the one before it.
+ */
+export function skipTable(
+  literals: readonly string[],
+  classes: Uint16Array,
+  delta: Int32Array,
+): Uint8Array {
+  const table = new Uint8Array(65536);
+  if (delta.length === 0) return table;
+  const pairs = new Uint8Array(65536);
+  const single = new Uint8Array(256);
+  for (const literal of literals) {
+    const x = literal.charCodeAt(0);
+    if (literal.length === 0 || x > 0xff) continue;
+    if (literal.length === 1) single[x] = 1;
+    else if (literal.charCodeAt(1) <= 0xff) pairs[(x << 8) | literal.charCodeAt(1)] = 1;
+  }
+  for (let x = 0; x < 256; x++) {
+    if (SPECIAL[x] === 1) continue;
+    const starts = delta[classes[x]] !== 0;
+    for (let y = 0; y < 256; y++) {
+      if (!starts || (single[x] === 0 && SPECIAL[y] === 0 && pairs[(x << 8) | y] === 0)) {
+        table[x | (y << 8)] = 1;
+      }
+    }
+  }
+  return table;
+}
+
+/**
+ * Where the pair {@linkcode skipTable} stops at a byte `x` only because some literal starts with
+ * `x` then `y` (both plain, and no literal is `x` or `x y`): whether a third plain byte `z` lets
+ * the walk step over `x` all the same, as no literal starts with `x y z`. (With both walks in the
+ * start state, the only matches lost by not reading `x` are those starting at `x`; three plain
+ * bytes are the same units in both texts.) `rows[x | (y << 8)]` is 0 for other pairs, else one
+ * more than the pair's row in `bits`, whose entry `row * 256 + z` is 1 when `z` lets it step.
+ */
+export interface ThirdTable {
+  rows: Uint16Array;
+  bits: Uint8Array;
+}
+
+/** The {@linkcode ThirdTable} of a set of literals and its {@linkcode skipTable}. */
+export function thirdTable(literals: readonly string[], skip: Uint8Array): ThirdTable {
+  const rows = new Uint16Array(65536);
+  const single = new Uint8Array(256);
+  const whole = new Set<number>();
+  const prefixes = new Map<number, Set<number>>();
+  for (const literal of literals) {
+    const x = literal.charCodeAt(0);
+    if (literal.length === 0 || x > 0xff) continue;
+    if (literal.length === 1) {
+      single[x] = 1;
+      continue;
+    }
+    const y = literal.charCodeAt(1);
+    if (y > 0xff) continue;
+    const pair = x | (y << 8);
+    if (literal.length === 2) whole.add(pair);
+    else {
+      const zs = prefixes.get(pair) ?? new Set<number>();
+      zs.add(literal.charCodeAt(2));
+      prefixes.set(pair, zs);
+    }
+  }
+  const kept: number[][] = [];
+  for (const [pair, zs] of prefixes) {
+    const x = pair & 0xff;
+    const y = pair >> 8;
+    if (skip[pair] === 1 || SPECIAL[x] === 1 || SPECIAL[y] === 1) continue;
+    if (single[x] === 1 || whole.has(pair) || kept.length >= 0xfffe) continue;
+    const row: number[] = [];
+    for (let z = 0; z < 256; z++) row.push(SPECIAL[z] === 0 && !zs.has(z) ? 1 : 0);
+    kept.push(row);
+    rows[pair] = kept.length;
+  }
+  return { rows, bits: Uint8Array.from(kept.flat()) };
+}
