@@ -12,7 +12,7 @@
  * @module
  */
 
-import { SPECIAL, type ThirdTable } from "./skip_tables.ts";
+import { ESCAPES, SPECIAL, type ThirdTable } from "./skip_tables.ts";
 
 /**
  * {@linkcode LiteralSearch.scanJsonLatin1} over a body that arrives in parts: each
@@ -104,21 +104,6 @@ export interface JsonWalk {
   escapes: number[];
 }
 
-/** The one-char JSON escapes and the unit each stands for. */
-const ESCAPED: Record<string, number> = {
-  '"': 34,
-  "\\": 92,
-  "/": 47,
-  b: 8,
-  f: 12,
-  n: 10,
-  r: 13,
-  t: 9,
-};
-/** By the char after the backslash: the unit it stands for (0: not an escape). */
-const ESCAPES = new Uint8Array(128);
-for (const [ch, unit] of Object.entries(ESCAPED)) ESCAPES[ch.charCodeAt(0)] = unit;
-
 /** The value of a hex digit, or -1. */
 function hexValue(x: number): number {
   if (x >= 48 && x <= 57) return x - 48;
@@ -202,6 +187,7 @@ export function walkJson(
   delta: Int32Array,
   skip: Uint8Array,
   third: ThirdTable,
+  plainEscapes: Uint8Array,
   s: WalkState,
 ): boolean {
   const lim = final ? n : n - LOOKAHEAD;
@@ -223,7 +209,7 @@ export function walkJson(
       // Outside strings: only the raw walk.
       for (; i < lim; i++) {
         if (a === 0 && i + 1 < lim && skip[bytes[i] | (bytes[i + 1] << 8)] === 1) {
-          i = stepOver(bytes, words, skip, third, i + 1, lim);
+          i = stepOver(bytes, words, skip, third, null, i + 1, lim);
         }
         x = bytes[i];
         a = delta[a + classes[x]];
@@ -254,8 +240,10 @@ export function walkJson(
       }
       if ((a | b) === 0 && i + 1 < lim && skip[bytes[i] | (bytes[i + 1] << 8)] === 1) {
         const plain = i;
-        i = stepOver(bytes, words, skip, third, i + 1, lim);
-        units += i - plain;
+        i = stepOver(bytes, words, skip, third, plainEscapes, i + 1, lim);
+        // An escape stepped over is two bytes and one unit.
+        units += i - plain - stepped;
+        if (stepped > 0) escaped = true;
       }
       x = bytes[i];
       if (SPECIAL[x] === 0) {
@@ -330,9 +318,10 @@ export function walkJson(
       const single = e < 128 ? ESCAPES[e] : 0;
       if (single !== 0) {
         if (single === 47) escapes.push(i);
+        const plain = plainEscapes[e];
         if (
-          (a | b) === 0 && i + 2 < lim && delta[classes[x]] === 0 &&
-          delta[classes[single]] === 0 && skip[e | (bytes[i + 2] << 8)] === 1
+          (a | b) === 0 && i + 2 < lim &&
+          (plain === 2 || (plain === 1 && skip[e | (bytes[i + 2] << 8)] === 1))
         ) {
           // From the start state, the backslash and the unit leave both walks there, and the
           // escaped char may be stepped over before the byte after it (the pair table's rule).
@@ -458,6 +447,7 @@ function stepOver(
   words: Uint32Array | null,
   skip: Uint8Array,
   third: ThirdTable,
+  plainEscapes: Uint8Array | null,
   i: number,
   lim: number,
 ): number {
@@ -467,15 +457,33 @@ function stepOver(
     );
   }
   const { rows, bits } = third;
+  let escapes = 0;
   for (;;) {
-    const p = stepPairs(bytes, words, skip, i, lim);
+    i = stepPairs(bytes, words, skip, i, lim);
+    if (i + 2 >= lim) break;
+    const x = bytes[i];
+    const y = bytes[i + 1];
+    if (x === 92) {
+      // Inside a string, an escape that leaves both walks in the start state, its char
+      // stepped over by the pair table's rule (see `plainEscapeTable`).
+      if (plainEscapes === null) break;
+      const plain = plainEscapes[y];
+      if (plain === 0 || (plain === 1 && skip[y | (bytes[i + 2] << 8)] === 0)) break;
+      escapes++;
+      i += 2;
+      continue;
+    }
     // A stop the third byte lifts ({@linkcode ThirdTable}): step over `x` and go on.
-    if (p + 2 >= lim) return p;
-    const row = rows[bytes[p] | (bytes[p + 1] << 8)];
-    if (row === 0 || bits[((row - 1) << 8) | bytes[p + 2]] === 0) return p;
-    i = p + 1;
+    const row = rows[x | (y << 8)];
+    if (row === 0 || bits[((row - 1) << 8) | bytes[i + 2]] === 0) break;
+    i++;
   }
+  stepped = escapes;
+  return i;
 }
+
+/** How many escapes the last {@linkcode stepOver} stepped over (each two bytes, one unit). */
+let stepped = 0;
 
 /** {@linkcode stepOver} by the pair table alone. */
 function stepPairs(

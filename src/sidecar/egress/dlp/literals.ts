@@ -15,7 +15,7 @@
  */
 
 import { type JsonWalk, JsonWalker, walkJson } from "./json_walker.ts";
-import { skipTable, type ThirdTable, thirdTable } from "./skip_tables.ts";
+import { plainEscapeTable, skipTable, type ThirdTable, thirdTable } from "./skip_tables.ts";
 
 /** A compiled set of literals. */
 export class LiteralSearch {
@@ -29,6 +29,8 @@ export class LiteralSearch {
   readonly #skip: Uint8Array;
   /** Where a third byte lets the walk step over a byte the pair table stops at. */
   readonly #third: ThirdTable;
+  /** The one-char escapes the walk may step over inside a string. */
+  readonly #plainEscapes: Uint8Array;
   /** For state `s` (premultiplied), the literals ending there: `#outputs[#outStart[s/w] …]`. */
   readonly #outStart: Int32Array;
   readonly #outputs: Int32Array;
@@ -108,6 +110,7 @@ export class LiteralSearch {
     this.#width = width;
     this.#skip = skipTable(literals, classes, delta);
     this.#third = thirdTable(literals, this.#skip);
+    this.#plainEscapes = plainEscapeTable(classes, delta);
   }
 
   /**
@@ -174,7 +177,17 @@ export class LiteralSearch {
   jsonWalker(): JsonWalker {
     return new JsonWalker(
       (s, bytes, n, final) =>
-        walkJson(bytes, n, final, this.#classes, this.#delta, this.#skip, this.#third, s),
+        walkJson(
+          bytes,
+          n,
+          final,
+          this.#classes,
+          this.#delta,
+          this.#skip,
+          this.#third,
+          this.#plainEscapes,
+          s,
+        ),
       (marks, hit) => this.#report(marks, hit),
     );
   }

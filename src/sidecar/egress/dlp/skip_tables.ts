@@ -7,6 +7,21 @@
  * @module
  */
 
+/** The one-char JSON escapes and the unit each stands for. */
+const ESCAPED: Record<string, number> = {
+  '"': 34,
+  "\\": 92,
+  "/": 47,
+  b: 8,
+  f: 12,
+  n: 10,
+  r: 13,
+  t: 9,
+};
+/** By the char after the backslash: the unit it stands for (0: not an escape). */
+export const ESCAPES = new Uint8Array(128);
+for (const [ch, unit] of Object.entries(ESCAPED)) ESCAPES[ch.charCodeAt(0)] = unit;
+
 /**
  * Bytes that end the plain run of a string: the quote, the backslash, non-ASCII, and raw
  * control chars (plain, but noted: see `walkJson`).
@@ -103,4 +118,23 @@ export function thirdTable(literals: readonly string[], skip: Uint8Array): Third
     rows[pair] = kept.length;
   }
   return { rows, bits: Uint8Array.from(kept.flat()) };
+}
+
+/**
+ * By the char `e` after a backslash: whether that one-char escape, read inside a string with both
+ * walks in the start state, may be stepped over. The backslash and the unit it decodes to must
+ * leave the walks there (no literal starts with either), and `e` must not start a hit in the raw
+ * bytes: 2 when no literal starts with `e` at all, 1 when that is for the pair table to say of
+ * `e` and the byte after it ({@linkcode skipTable}; `e` is then plain). 0 otherwise, and for
+ * `\/`, whose offset the walk notes.
+ */
+export function plainEscapeTable(classes: Uint16Array, delta: Int32Array): Uint8Array {
+  const table = new Uint8Array(256);
+  if (delta.length === 0 || delta[classes[92]] !== 0) return table;
+  for (let e = 0; e < 128; e++) {
+    const unit = ESCAPES[e];
+    if (unit === 0 || unit === 47 || delta[classes[unit]] !== 0) continue;
+    table[e] = delta[classes[e]] === 0 ? 2 : SPECIAL[e] === 0 ? 1 : 0;
+  }
+  return table;
 }
