@@ -359,15 +359,33 @@ function hexRun(text: string, from: number, to: number): string | null {
 function base64HeadPasses(bytes: Uint8Array, from: number, to: number): boolean {
   const total = Math.floor(((to - from) * 6) / 8);
   if (total < MIN_DECODED_BYTES) return false;
-  const count = new BadBytes(total);
+  // {@linkcode BadBytes} written out (this runs for every base64 run of a body's quick path).
+  const max = Math.floor(total / 5);
+  const head = Math.min(total, HEAD_BYTES);
+  const headMax = Math.floor(head / 5);
+  let bad = 0;
+  let expect = 0;
+  let seen = 0;
   let acc = 0;
   let bits = 0;
-  for (let i = from; i < to && count.seen < count.head; i++) {
+  for (let i = from; i < to && seen < head; i++) {
     acc = ((acc << 6) | B64_VALUE[bytes[i]]) & 0xffffff;
     bits += 6;
     if (bits < 8) continue;
     bits -= 8;
-    if (!count.push((acc >> bits) & 0xff)) return false;
+    const b = (acc >> bits) & 0xff;
+    seen++;
+    if (expect > 0) {
+      if (b >= 0x80 && b < 0xc0) {
+        expect--;
+        continue;
+      }
+      bad++; // a lead byte without its continuation
+      expect = 0;
+    }
+    const k = BYTE_CLASS[b];
+    if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
+    else if (k === 0 && (++bad > max || (seen <= head && bad > headMax))) return false;
   }
   return true;
 }

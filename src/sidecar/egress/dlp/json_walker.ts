@@ -22,13 +22,21 @@ import { ESCAPES, SPECIAL, type ThirdTable } from "./skip_tables.ts";
  */
 export class JsonWalker {
   readonly #walk: (s: WalkState, bytes: Uint8Array, n: number, final: boolean) => boolean;
-  readonly #report: (marks: number[], hit: (literal: number, start: number) => void) => void;
+  readonly #report: (
+    marks: number[],
+    stride: number,
+    hit: (literal: number, start: number, mark: number) => void,
+  ) => void;
   readonly #state = walkState();
   #final = false;
 
   constructor(
     walk: (s: WalkState, bytes: Uint8Array, n: number, final: boolean) => boolean,
-    report: (marks: number[], hit: (literal: number, start: number) => void) => void,
+    report: (
+      marks: number[],
+      stride: number,
+      hit: (literal: number, start: number, mark: number) => void,
+    ) => void,
   ) {
     this.#walk = walk;
     this.#report = report;
@@ -79,13 +87,11 @@ export class JsonWalker {
     const s = this.#state;
     if (s.failed >= 0) return null;
     const raw: number[] = [];
-    this.#report(s.raw, (literal, start) => raw.push(literal, start));
+    this.#report(s.raw, 2, (literal, start) => raw.push(literal, start));
     const strings: number[] = [];
     const m = s.strings;
-    for (let k = 0; k < m.length; k += 3) {
-      const open = m[k + 1];
-      this.#report([m[k], m[k + 2]], (literal, start) => strings.push(open, literal, start));
-    }
+    // String marks are (state, open, unit index).
+    this.#report(m, 3, (literal, start, k) => strings.push(m[k + 1], literal, start));
     return { ascii: s.ascii, raw, strings, spans: s.spans, escapes: s.escapes };
   }
 }

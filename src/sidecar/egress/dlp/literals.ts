@@ -142,7 +142,7 @@ export class LiteralSearch {
    */
   scan(text: string, hit: (literal: number, start: number) => void): void {
     if (text.length < this.minLength || this.#delta.length === 0) return;
-    this.#report(walkString(text, this.#classes, this.#delta, this.#longest), hit);
+    this.#report(walkString(text, this.#classes, this.#delta, this.#longest), 2, hit);
   }
 
   /**
@@ -151,7 +151,7 @@ export class LiteralSearch {
    */
   scanLatin1(bytes: Uint8Array, hit: (literal: number, start: number) => void): void {
     if (bytes.length < this.minLength || this.#delta.length === 0) return;
-    this.#report(walkBytes(bytes, this.#classes, this.#delta, this.#longest), hit);
+    this.#report(walkBytes(bytes, this.#classes, this.#delta, this.#longest), 2, hit);
   }
 
   /**
@@ -188,18 +188,25 @@ export class LiteralSearch {
           this.#plainEscapes,
           s,
         ),
-      (marks, hit) => this.#report(marks, hit),
+      (marks, stride, hit) => this.#report(marks, stride, hit),
     );
   }
 
-  /** Turns the (marked state, index) pairs of a walk into hits. */
-  #report(marks: number[], hit: (literal: number, start: number) => void): void {
-    for (let k = 0; k < marks.length; k += 2) {
+  /**
+   * Turns the marks of a walk into hits: `stride` numbers per mark, the marked state first and
+   * the index last (`hit` gets the mark's offset in `marks` too).
+   */
+  #report(
+    marks: number[],
+    stride: number,
+    hit: (literal: number, start: number, mark: number) => void,
+  ): void {
+    for (let k = 0; k < marks.length; k += stride) {
       const state = (-marks[k] - 1) / this.#width;
-      const end = marks[k + 1] + 1;
+      const end = marks[k + stride - 1] + 1;
       for (let o = this.#outStart[state]; o < this.#outStart[state + 1]; o++) {
         const literal = this.#outputs[o];
-        hit(literal, end - this.#lengths[literal]);
+        hit(literal, end - this.#lengths[literal], k);
       }
     }
   }

@@ -157,6 +157,7 @@ function walkClean(
     }
   }
   if (walk.strings.length === 0) return true;
+  const words = credentialWordsOf(c);
   const close = new Map<number, number>();
   for (let k = 0; k < walk.spans.length; k += 2) close.set(walk.spans[k], walk.spans[k + 1]);
   let current = -1;
@@ -179,19 +180,37 @@ function walkClean(
     const start = walk.strings[k + 2];
     // A credential word ending a string may be a JSON key: the full scan checks that member's
     // value by its name (`fields.ts`), which the walk cannot: leave it to the full scan.
-    if (flags.credentials && keyLike(c, literal, start, stringValue)) return false;
+    if (flags.credentials && keyLike(c, words, literal, start, stringValue)) return false;
     hit!(literal, start);
     if (out.length > 0) return false;
   }
   return true;
 }
 
-/** Whether a keyword hit of a `credentials` rule ends its string (a name such as `db_password`). */
-function keyLike(c: CompiledSecrets, literal: number, start: number, value: string): boolean {
-  const meaning = c.meanings[literal];
-  if (meaning.kind !== "keyword" || !meaning.rules.some((r) => r.detector === "credentials")) {
-    return false;
+/** By literal: 1 for a keyword of some `credentials` rule (per compiled set, made once). */
+const credentialWords = new WeakMap<CompiledSecrets, Uint8Array>();
+
+function credentialWordsOf(c: CompiledSecrets): Uint8Array {
+  let words = credentialWords.get(c);
+  if (words === undefined) {
+    words = Uint8Array.from(
+      c.meanings,
+      (m) => m.kind === "keyword" && m.rules.some((r) => r.detector === "credentials") ? 1 : 0,
+    );
+    credentialWords.set(c, words);
   }
+  return words;
+}
+
+/** Whether a keyword hit of a `credentials` rule ends its string (a name such as `db_password`). */
+function keyLike(
+  c: CompiledSecrets,
+  words: Uint8Array,
+  literal: number,
+  start: number,
+  value: string,
+): boolean {
+  if (words[literal] === 0) return false;
   // What follows the keyword: nothing, `key`, or `_key`/`-key` (any case).
   let at = start + c.search.lengthOf(literal);
   const rest = value.length - at;
