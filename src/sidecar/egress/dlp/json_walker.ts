@@ -194,6 +194,7 @@ export function walkJson(
   skip: Uint8Array,
   third: ThirdTable,
   plainEscapes: Uint8Array,
+  depthOne: Int32Array,
   s: WalkState,
 ): boolean {
   const lim = final ? n : n - LOOKAHEAD;
@@ -264,6 +265,10 @@ export function walkJson(
             if (stringMark < 0) stringMark = i;
             marked = true;
             a = -a - 1;
+          } else if (a === depthOne[x] && i + 2 < lim && skip[x | (bytes[i + 1] << 8)] === 1) {
+            // Only `x` is under way, and the pair table would have stepped over it: back to
+            // the start state, as if it had (see `depthOneTable`).
+            a = 0;
           }
           b = a;
         } else {

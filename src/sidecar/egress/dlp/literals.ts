@@ -15,7 +15,13 @@
  */
 
 import { type JsonWalk, JsonWalker, walkJson } from "./json_walker.ts";
-import { plainEscapeTable, skipTable, type ThirdTable, thirdTable } from "./skip_tables.ts";
+import {
+  depthOneTable,
+  plainEscapeTable,
+  skipTable,
+  type ThirdTable,
+  thirdTable,
+} from "./skip_tables.ts";
 
 /** A compiled set of literals. */
 export class LiteralSearch {
@@ -31,6 +37,8 @@ export class LiteralSearch {
   readonly #third: ThirdTable;
   /** The one-char escapes the walk may step over inside a string. */
   readonly #plainEscapes: Uint8Array;
+  /** By byte: the state it leads to from the start, when that is a state of its own. */
+  readonly #depthOne: Int32Array;
   /** For state `s` (premultiplied), the literals ending there: `#outputs[#outStart[s/w] …]`. */
   readonly #outStart: Int32Array;
   readonly #outputs: Int32Array;
@@ -111,6 +119,7 @@ export class LiteralSearch {
     this.#skip = skipTable(literals, classes, delta);
     this.#third = thirdTable(literals, this.#skip);
     this.#plainEscapes = plainEscapeTable(classes, delta);
+    this.#depthOne = depthOneTable(classes, delta);
   }
 
   /**
@@ -186,6 +195,7 @@ export class LiteralSearch {
           this.#skip,
           this.#third,
           this.#plainEscapes,
+          this.#depthOne,
           s,
         ),
       (marks, stride, hit) => this.#report(marks, stride, hit),

@@ -138,3 +138,20 @@ export function plainEscapeTable(classes: Uint16Array, delta: Int32Array): Uint8
   }
   return table;
 }
+
+/**
+ * By byte `x`: the state (premultiplied) the table goes to from the start state on `x` when that
+ * is a state of its own, `x` being the start of some literal and not one itself; -1 otherwise.
+ * A walk in that state has nothing under way but `x` (the state is the longest suffix of what
+ * was read that starts a literal), so where the {@linkcode skipTable} would have stepped over `x`
+ * before the next byte, the walk may go back to the start state instead.
+ */
+export function depthOneTable(classes: Uint16Array, delta: Int32Array): Int32Array {
+  const table = new Int32Array(256).fill(-1);
+  if (delta.length === 0) return table;
+  for (let x = 0; x < 256; x++) {
+    const state = delta[classes[x]];
+    if (state > 0) table[x] = state;
+  }
+  return table;
+}
