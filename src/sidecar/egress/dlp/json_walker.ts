@@ -12,7 +12,7 @@
  * @module
  */
 
-import { ESCAPES, SPECIAL, type ThirdTable } from "./skip_tables.ts";
+import { ESCAPES, SPECIAL } from "./skip_tables.ts";
 
 /**
  * {@linkcode LiteralSearch.scanJsonLatin1} over a body that arrives in parts: each
@@ -192,7 +192,7 @@ export function walkJson(
   classes: Uint16Array,
   delta: Int32Array,
   skip: Uint8Array,
-  third: ThirdTable,
+  third: Uint8Array,
   plainEscapes: Uint8Array,
   depthOne: Int32Array,
   s: WalkState,
@@ -457,7 +457,7 @@ function stepOver(
   bytes: Uint8Array,
   words: Uint32Array | null,
   skip: Uint8Array,
-  third: ThirdTable,
+  third: Uint8Array,
   plainEscapes: Uint8Array | null,
   i: number,
   lim: number,
@@ -467,7 +467,6 @@ function stepOver(
       `stepOver: ${i}..${lim} is outside ${bytes.length} bytes (${skip.length})`,
     );
   }
-  const { rows, bits } = third;
   let escapes = 0;
   for (;;) {
     i = stepPairs(bytes, words, skip, i, lim);
@@ -479,14 +478,14 @@ function stepOver(
       // stepped over by the pair table's rule (see `plainEscapeTable`).
       if (plainEscapes === null) break;
       const plain = plainEscapes[y];
-      if (plain === 0 || (plain === 1 && skip[y | (bytes[i + 2] << 8)] === 0)) break;
+      if (plain === 0 || (plain === 1 && skip[y | (bytes[i + 2] << 8)] !== 1)) break;
       escapes++;
       i += 2;
       continue;
     }
-    // A stop the third byte lifts ({@linkcode ThirdTable}): step over `x` and go on.
-    const row = rows[x | (y << 8)];
-    if (row === 0 || bits[((row - 1) << 8) | bytes[i + 2]] === 0) break;
+    // A stop the third byte lifts (`thirdTable`): step over `x` and go on.
+    const row = skip[x | (y << 8)];
+    if (row < 2 || third[((row - 2) << 8) | bytes[i + 2]] === 0) break;
     i++;
   }
   stepped = escapes;
@@ -509,23 +508,23 @@ function stepPairs(
     // Four positions per 32-bit load (little-endian: byte 4k is its low byte), the pair that
     // straddles two words from both; the loads stay below `lim`.
     while ((i & 3) !== 0 && i < end) {
-      if (skip[bytes[i] | (bytes[i + 1] << 8)] === 0) return i;
+      if (skip[bytes[i] | (bytes[i + 1] << 8)] !== 1) return i;
       i++;
     }
     let k = i >> 2;
     let w = words[k];
     for (const last = (lim - 8) >> 2; k <= last; k++) {
-      if (skip[w & 0xffff] === 0) return 4 * k;
-      if (skip[(w >>> 8) & 0xffff] === 0) return 4 * k + 1;
-      if (skip[w >>> 16] === 0) return 4 * k + 2;
+      if (skip[w & 0xffff] !== 1) return 4 * k;
+      if (skip[(w >>> 8) & 0xffff] !== 1) return 4 * k + 1;
+      if (skip[w >>> 16] !== 1) return 4 * k + 2;
       const next = words[k + 1];
-      if (skip[(w >>> 24) | ((next & 0xff) << 8)] === 0) return 4 * k + 3;
+      if (skip[(w >>> 24) | ((next & 0xff) << 8)] !== 1) return 4 * k + 3;
       w = next;
     }
     i = Math.max(i, 4 * k);
   }
   for (; i < end; i++) {
-    if (skip[bytes[i] | (bytes[i + 1] << 8)] === 0) break;
+    if (skip[bytes[i] | (bytes[i + 1] << 8)] !== 1) break;
   }
   return i;
 }

@@ -15,13 +15,7 @@
  */
 
 import { type JsonWalk, JsonWalker, walkJson } from "./json_walker.ts";
-import {
-  depthOneTable,
-  plainEscapeTable,
-  skipTable,
-  type ThirdTable,
-  thirdTable,
-} from "./skip_tables.ts";
+import { depthOneTable, plainEscapeTable, skipTable, thirdTable } from "./skip_tables.ts";
 
 /** A compiled set of literals. */
 export class LiteralSearch {
@@ -34,7 +28,7 @@ export class LiteralSearch {
    */
   readonly #skip: Uint8Array;
   /** Where a third byte lets the walk step over a byte the pair table stops at. */
-  readonly #third: ThirdTable;
+  readonly #third: Uint8Array;
   /** The one-char escapes the walk may step over inside a string. */
   readonly #plainEscapes: Uint8Array;
   /** By byte: the state it leads to from the start, when that is a state of its own. */

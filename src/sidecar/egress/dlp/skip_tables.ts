@@ -42,6 +42,7 @@ SPECIAL.fill(1, 0x80);
  * strings the same bytes are stepped over; only the raw walk runs there.) Most bytes of a text
  * are stepped over, at one lookup each with no dependency between them, where each transition
  * waits for the one before it.
+ * Every other entry is 0, or a row of the {@linkcode thirdTable} (2 and up): the walk stops.
  */
 export function skipTable(
   literals: readonly string[],
@@ -75,17 +76,11 @@ export function skipTable(
  * `x` then `y` (both plain, and no literal is `x` or `x y`): whether a third plain byte `z` lets
  * the walk step over `x` all the same, as no literal starts with `x y z`. (With both walks in the
  * start state, the only matches lost by not reading `x` are those starting at `x`; three plain
- * bytes are the same units in both texts.) `rows[x | (y << 8)]` is 0 for other pairs, else one
- * more than the pair's row in `bits`, whose entry `row * 256 + z` is 1 when `z` lets it step.
+ * bytes are the same units in both texts.) Such a pair gets `2 + row` in the pair table (for
+ * the first 254 pairs; the others stay 0: the walk stops there), and entry `row * 256 + z` of
+ * the returned bits is 1 when `z` lets it step. The pair table is read where it was just read.
  */
-export interface ThirdTable {
-  rows: Uint16Array;
-  bits: Uint8Array;
-}
-
-/** The {@linkcode ThirdTable} of a set of literals and its {@linkcode skipTable}. */
-export function thirdTable(literals: readonly string[], skip: Uint8Array): ThirdTable {
-  const rows = new Uint16Array(65536);
+export function thirdTable(literals: readonly string[], skip: Uint8Array): Uint8Array {
   const single = new Uint8Array(256);
   const whole = new Set<number>();
   const prefixes = new Map<number, Set<number>>();
@@ -110,15 +105,18 @@ export function thirdTable(literals: readonly string[], skip: Uint8Array): Third
   for (const [pair, zs] of prefixes) {
     const x = pair & 0xff;
     const y = pair >> 8;
-    if (skip[pair] === 1 || SPECIAL[x] === 1 || SPECIAL[y] === 1) continue;
-    if (single[x] === 1 || whole.has(pair) || kept.length >= 0xfffe) continue;
+    if (skip[pair] !== 0 || SPECIAL[x] === 1 || SPECIAL[y] === 1) continue;
+    if (single[x] === 1 || whole.has(pair) || kept.length >= MAX_THIRD_ROWS) continue;
     const row: number[] = [];
     for (let z = 0; z < 256; z++) row.push(SPECIAL[z] === 0 && !zs.has(z) ? 1 : 0);
+    skip[pair] = 2 + kept.length;
     kept.push(row);
-    rows[pair] = kept.length;
   }
-  return { rows, bits: Uint8Array.from(kept.flat()) };
+  return Uint8Array.from(kept.flat());
 }
+
+/** How many pairs the pair table can send to a {@linkcode thirdTable} row. */
+const MAX_THIRD_ROWS = 254;
 
 /**
  * By the char `e` after a backslash: whether that one-char escape, read inside a string with both
