@@ -284,19 +284,18 @@ export function encodedBodyClean(
   // The runs of base64 chars, as `longRuns` finds them, written out here: the run's kind is
   // taken while its end is looked for.
   let i = 0;
-  let good = -1; // bytes from i to good are known to be base64 chars
   while (i + MIN_BASE64_RUN <= n) {
     const p = i + MIN_BASE64_RUN - 1;
     if (BASE64[bytes[p]] === 0) {
       i = p + 1;
       continue;
     }
-    const stop = good >= i ? good + 1 : i;
+    // The last char before p that is not a base64 char: no run starts before it. (Bytes up to
+    // the last probe may be read again: a text breaks its words often, so rarely far.)
     let q = p - 1;
-    while (q >= stop && BASE64[bytes[q]] === 1) q--;
-    if (q >= stop) {
+    while (q >= i && BASE64[bytes[q]] === 1) q--;
+    if (q >= i) {
       i = q + 1;
-      good = p;
       continue;
     }
     let s = i;
