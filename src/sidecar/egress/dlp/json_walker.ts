@@ -22,24 +22,16 @@ import { ESCAPES, SPECIAL } from "./skip_tables.ts";
  */
 export class JsonWalker {
   readonly #walk: (s: WalkState, bytes: Uint8Array, n: number, final: boolean) => boolean;
-  readonly #report: (
-    marks: number[],
-    stride: number,
-    hit: (literal: number, start: number, mark: number) => void,
-  ) => void;
+  readonly #hits: (marks: number[], stride: 2 | 3, out: number[]) => void;
   readonly #state = walkState();
   #final = false;
 
   constructor(
     walk: (s: WalkState, bytes: Uint8Array, n: number, final: boolean) => boolean,
-    report: (
-      marks: number[],
-      stride: number,
-      hit: (literal: number, start: number, mark: number) => void,
-    ) => void,
+    hits: (marks: number[], stride: 2 | 3, out: number[]) => void,
   ) {
     this.#walk = walk;
-    this.#report = report;
+    this.#hits = hits;
   }
 
   /**
@@ -87,11 +79,9 @@ export class JsonWalker {
     const s = this.#state;
     if (s.failed >= 0) return null;
     const raw: number[] = [];
-    this.#report(s.raw, 2, (literal, start) => raw.push(literal, start));
+    this.#hits(s.raw, 2, raw);
     const strings: number[] = [];
-    const m = s.strings;
-    // String marks are (state, open, unit index).
-    this.#report(m, 3, (literal, start, k) => strings.push(m[k + 1], literal, start));
+    this.#hits(s.strings, 3, strings);
     return { ascii: s.ascii, raw, strings, spans: s.spans, escapes: s.escapes };
   }
 }

@@ -145,7 +145,7 @@ export class LiteralSearch {
    */
   scan(text: string, hit: (literal: number, start: number) => void): void {
     if (text.length < this.minLength || this.#delta.length === 0) return;
-    this.#report(walkString(text, this.#classes, this.#delta, this.#longest), 2, hit);
+    this.#report(walkString(text, this.#classes, this.#delta, this.#longest), hit);
   }
 
   /**
@@ -154,7 +154,7 @@ export class LiteralSearch {
    */
   scanLatin1(bytes: Uint8Array, hit: (literal: number, start: number) => void): void {
     if (bytes.length < this.minLength || this.#delta.length === 0) return;
-    this.#report(walkBytes(bytes, this.#classes, this.#delta, this.#longest), 2, hit);
+    this.#report(walkBytes(bytes, this.#classes, this.#delta, this.#longest), hit);
   }
 
   /**
@@ -192,25 +192,34 @@ export class LiteralSearch {
           this.#depthOne,
           s,
         ),
-      (marks, stride, hit) => this.#report(marks, stride, hit),
+      (marks, stride, out) => this.#hitsInto(marks, stride, out),
     );
   }
 
   /**
-   * Turns the marks of a walk into hits: `stride` numbers per mark, the marked state first and
-   * the index last (`hit` gets the mark's offset in `marks` too).
+   * The hits of a JSON walk's marks, appended to `out`: `[literal, start]` for raw marks
+   * (state, index), `[open, literal, start]` for string marks (state, open, unit index).
    */
-  #report(
-    marks: number[],
-    stride: number,
-    hit: (literal: number, start: number, mark: number) => void,
-  ): void {
+  #hitsInto(marks: number[], stride: 2 | 3, out: number[]): void {
     for (let k = 0; k < marks.length; k += stride) {
       const state = (-marks[k] - 1) / this.#width;
       const end = marks[k + stride - 1] + 1;
       for (let o = this.#outStart[state]; o < this.#outStart[state + 1]; o++) {
         const literal = this.#outputs[o];
-        hit(literal, end - this.#lengths[literal], k);
+        if (stride === 3) out.push(marks[k + 1]);
+        out.push(literal, end - this.#lengths[literal]);
+      }
+    }
+  }
+
+  /** Turns the (marked state, index) pairs of a walk into hits. */
+  #report(marks: number[], hit: (literal: number, start: number) => void): void {
+    for (let k = 0; k < marks.length; k += 2) {
+      const state = (-marks[k] - 1) / this.#width;
+      const end = marks[k + 1] + 1;
+      for (let o = this.#outStart[state]; o < this.#outStart[state + 1]; o++) {
+        const literal = this.#outputs[o];
+        hit(literal, end - this.#lengths[literal]);
       }
     }
   }
