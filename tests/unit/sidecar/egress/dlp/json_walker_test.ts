@@ -201,5 +201,15 @@ Deno.test("the walk's steps over a literal's first two bytes and over escaped ch
       walked.push(`${walk.strings[k]}:${walk.strings[k + 1]}@${walk.strings[k + 2]}`);
     }
     assert.deepEqual(walked.sort(), strings.sort(), `round ${round}: string hits of ${body}`);
+    // Fed in parts, with junk where the body has not arrived: the new steps read no further.
+    const walker = search.jsonWalker();
+    const buffer = Uint8Array.from(bytes, () => Math.floor(r() * 256));
+    for (let n = 0; n < bytes.length;) {
+      const from = n;
+      n = Math.min(bytes.length, n + 1 + Math.floor(r() * 16));
+      buffer.set(bytes.subarray(from, n), from);
+      walker.feed(buffer, n, n === bytes.length);
+    }
+    assert.deepEqual(walker.result(), walk, `round ${round}: in parts, ${JSON.stringify(body)}`);
   }
 });
