@@ -12,18 +12,12 @@ import { bottleHome } from "../helpers/bottle_home.ts";
 import { spawnCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { startFakeGitea } from "../helpers/fake_gitea.ts";
+import { freePort } from "../helpers/upstream.ts";
 import { replayDelivery, sendDelivery } from "../helpers/gitea_payloads.ts";
 import { openOrchestratorStore } from "../../src/orchestrate/store.ts";
 
 const SECRET = "e2e-webhook-secret-0123456789";
 const TOKEN = "e2e-bot-token-0123456789";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 engineTest(
   "orchestrate run acknowledges the fake Gitea's deliveries and stops on SIGTERM",

@@ -36,7 +36,8 @@ import { spawnCli, type SpawnedCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { type FakeDeliveryRecord, type FakeGitea, startFakeGitea } from "../helpers/fake_gitea.ts";
 import { type FakeDelivery, hmacHex, signedDelivery } from "../helpers/gitea_payloads.ts";
-import { startGitUpstream } from "../helpers/git_upstream.ts";
+import { gateBottleManifest, startGitUpstream } from "../helpers/git_upstream.ts";
+import { freePort } from "../helpers/upstream.ts";
 
 const SECRET = "crash-webhook-secret-0123456789";
 const TOKEN = "crash-bot-token-0123456789";
@@ -61,13 +62,6 @@ function prng(seed: number): () => number {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** The orchestrator process, killed and started again on the same port. */
 class OrchestratorProcess {
@@ -239,18 +233,7 @@ engineTest(
     await home.write(
       "bottles",
       BOTTLE,
-      [
-        "---",
-        "extends: shell",
-        "git-gate:",
-        "  repos:",
-        "    crash:",
-        `      url: "${upstream.url(REPO)}"`,
-        `      key: {provider: static, path: "${upstream.clientKeyPath}"}`,
-        `      host_key: "${upstream.hostKey}"`,
-        "---",
-        "",
-      ].join("\n"),
+      gateBottleManifest(upstream, REPO, "crash"),
     );
     const homeId = await homeIdOf(
       homeLayout((n) => (n === "BOT_BOTTLE_HOME" ? home.env.BOT_BOTTLE_HOME : undefined)),

@@ -19,7 +19,8 @@ import { bottleHome } from "../helpers/bottle_home.ts";
 import { spawnCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { startFakeGitea } from "../helpers/fake_gitea.ts";
-import { startGitUpstream } from "../helpers/git_upstream.ts";
+import { gateBottleManifest, startGitUpstream } from "../helpers/git_upstream.ts";
+import { freePort } from "../helpers/upstream.ts";
 import {
   connectEngine,
   containerList,
@@ -42,13 +43,6 @@ interface StatusRun {
   summary: string | null;
   error: string | null;
   oplog: { tool: string; target: string; ok: boolean }[];
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function labelled(slug: string) {
@@ -90,23 +84,7 @@ engineTest(
     assert.ok(gitea.containerUrl);
 
     await using home = await bottleHome({ BOT_BOTTLE_SUPERVISE_APPROVALS: "0" });
-    await home.write(
-      "bottles",
-      "svc",
-      [
-        "---",
-        "extends: shell",
-        "git-gate:",
-        "  user: {name: Bottle Agent, email: agent@bottle.test}",
-        "  repos:",
-        "    svc:",
-        `      url: "${upstream.url(fullName)}"`,
-        `      key: {provider: static, path: "${upstream.clientKeyPath}"}`,
-        `      host_key: "${upstream.hostKey}"`,
-        "---",
-        "",
-      ].join("\n"),
-    );
+    await home.write("bottles", "svc", gateBottleManifest(upstream, fullName, "svc"));
 
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;

@@ -117,6 +117,30 @@ export interface GitUpstream extends AsyncDisposable {
 let upstreams = 0;
 
 /**
+ * A bottle manifest (`extends: shell`) whose git-gate repository `dir` is `name` on `upstream`,
+ * with the static client key and the pinned host key.
+ */
+export function gateBottleManifest(
+  upstream: Pick<GitUpstream, "url" | "clientKeyPath" | "hostKey">,
+  name: string,
+  dir: string,
+): string {
+  return [
+    "---",
+    "extends: shell",
+    "git-gate:",
+    "  user: {name: Bottle Agent, email: agent@bottle.test}",
+    "  repos:",
+    `    ${dir}:`,
+    `      url: "${upstream.url(name)}"`,
+    `      key: {provider: static, path: "${upstream.clientKeyPath}"}`,
+    `      host_key: "${upstream.hostKey}"`,
+    "---",
+    "",
+  ].join("\n");
+}
+
+/**
  * Starts an upstream and waits until sshd answers.
  *
  * @throws {Error} when the image is missing (run `deno task images`), or sshd does not answer.

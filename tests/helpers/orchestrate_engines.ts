@@ -16,7 +16,8 @@ import assert from "node:assert/strict";
 import { bottleHome } from "./bottle_home.ts";
 import { cliEnv, spawnCli, type SpawnedCli } from "./cli.ts";
 import { type FakeGitea, startFakeGitea } from "./fake_gitea.ts";
-import { type GitUpstream, startGitUpstream } from "./git_upstream.ts";
+import { gateBottleManifest, type GitUpstream, startGitUpstream } from "./git_upstream.ts";
+import { freePort } from "./upstream.ts";
 import { type SecondEngine, startSecondEngine } from "./second_engine.ts";
 
 export const REPO = "acme/api";
@@ -72,13 +73,6 @@ export interface EnginesRig extends AsyncDisposable {
   ): Promise<T>;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
 /** Starts everything and waits until the orchestrator listens and answers `/healthz`. */
 export async function startEnginesRig(options: EnginesRigOptions): Promise<EnginesRig> {
   await using stack = new AsyncDisposableStack();
@@ -99,23 +93,7 @@ export async function startEnginesRig(options: EnginesRigOptions): Promise<Engin
     }),
   );
   const home = stack.use(await bottleHome());
-  await home.write(
-    "bottles",
-    "gated",
-    [
-      "---",
-      "extends: shell",
-      "git-gate:",
-      "  user: {name: Bottle Agent, email: agent@bottle.test}",
-      "  repos:",
-      "    api:",
-      `      url: "${upstream.url(REPO)}"`,
-      `      key: {provider: static, path: "${upstream.clientKeyPath}"}`,
-      `      host_key: "${upstream.hostKey}"`,
-      "---",
-      "",
-    ].join("\n"),
-  );
+  await home.write("bottles", "gated", gateBottleManifest(upstream, REPO, "api"));
   const port = freePort();
   const url = `http://127.0.0.1:${port}`;
   const env = {

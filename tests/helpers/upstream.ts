@@ -339,3 +339,11 @@ function websocket(request: Request, host: string, state: State): Response {
   socket.onerror = () => {};
   return response;
 }
+
+/** A loopback port free now (for a server a test starts in another process). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}

@@ -8,6 +8,7 @@ import {
   launchPayload,
   orchestratorHarness,
 } from "../../helpers/orchestrate_fakes.ts";
+import { newRun } from "./run_fixture.ts";
 
 const SLUG = "claude-acme-api-7";
 
@@ -264,23 +265,14 @@ Deno.test("restart: a refused launch caught before its failure is failed; kept r
     pendingPrompts: ["alice wrote on acme/api#7 (u):\nPlease also handle null."],
   });
   // … and while another issue's refused launch had its record but not yet its failure.
-  const refused = old.store.createRun({
-    owner: "acme",
-    repo: "api",
+  const refused = old.store.createRun(newRun({
     issue: 8,
-    agent: "claude",
     bottles: [],
     label: "claude-acme-api-8",
     slug: "claude-acme-api-8",
     status: "starting",
-    prNumbers: [],
     engine: "",
-    phaseStartedAt: new Date().toISOString(),
-    lastDoneStatus: null,
-    lastSummary: null,
-    pendingPrompts: [],
-    error: null,
-  });
+  }));
   const h = restartFrom(old);
   const result = await h.orchestrator.start();
   await h.orchestrator.settle();
