@@ -140,21 +140,26 @@ async function stopRun(
   log(`run ${run.slug}: ${patch.status} (${cause})`);
   await ctx.comment(frozen, statusComment(frozen, cause, detail));
   if (frozen.pendingPrompts.length > 0) {
-    store.enqueue({
-      kind: "resume",
-      issueKey: issueKey(run.owner, run.repo, run.issue),
-      payload: {
-        kind: "resume",
-        owner: run.owner,
-        repo: run.repo,
-        number: run.issue,
-        isPull: false,
-        comment: null,
-      },
-    });
-    log(`run ${run.slug}: ${frozen.pendingPrompts.length} queued repl(ies); resume queued`);
+    queueKeptReplies(ctx, frozen);
     wake?.();
   }
+}
+
+/** Queues the resume that hands a stopped run the replies it kept while it ran. */
+export function queueKeptReplies(ctx: FlowContext, run: RunRecord): void {
+  ctx.deps.store.enqueue({
+    kind: "resume",
+    issueKey: issueKey(run.owner, run.repo, run.issue),
+    payload: {
+      kind: "resume",
+      owner: run.owner,
+      repo: run.repo,
+      number: run.issue,
+      isPull: false,
+      comment: null,
+    },
+  });
+  ctx.deps.log(`run ${run.slug}: ${run.pendingPrompts.length} queued repl(ies); resume queued`);
 }
 
 /** The newest run of an issue that failed with an engine to clean, if the issue has one. */

@@ -15,6 +15,7 @@
  * @module
  */
 import { ACTIVE, type FlowContext, LIVE, messageOf } from "./flow_context.ts";
+import { queueKeptReplies } from "./flows_stop.ts";
 import { issueKey } from "./targeting.ts";
 
 /** What one reconcile did. */
@@ -53,21 +54,7 @@ export async function reconcile(
     if (!stopped || run.pendingPrompts.length === 0 || queuedResume.has(key)) {
       continue;
     }
-    store.enqueue({
-      kind: "resume",
-      issueKey: key,
-      payload: {
-        kind: "resume",
-        owner: run.owner,
-        repo: run.repo,
-        number: run.issue,
-        isPull: false,
-        comment: null,
-      },
-    });
-    log(
-      `reconcile: run ${run.slug} has ${run.pendingPrompts.length} queued repl(ies); resume queued`,
-    );
+    queueKeptReplies(ctx, run);
   }
   for (const engine of engines) {
     let present: Set<string>;
