@@ -20,7 +20,7 @@ import {
   type EngineEndpoint,
   type EngineTlsConfig,
 } from "./endpoint.ts";
-import { Http1Client } from "./http1.ts";
+import { answerResponse, type Http1Answer, Http1Client } from "./http1.ts";
 import { negotiateApiVersion } from "./version.ts";
 
 /** One engine call, as logged at debug level. */
@@ -85,6 +85,13 @@ export function buildQuery(query: EngineQuery | undefined): string {
   return text ? `?${text}` : "";
 }
 
+const utf8 = new TextDecoder();
+
+/** The body of an answer read whole, as `Response.text()` gives it. */
+function bodyText(answer: Http1Answer): string {
+  return answer.body === null ? "" : utf8.decode(answer.body);
+}
+
 /**
  * A connection to one engine at one negotiated API version. Create with
  * {@linkcode connectEngine}; close with `close()` or `using`.
@@ -146,6 +153,45 @@ export class EngineClient implements Disposable {
    * @throws {EngineError} subclasses for HTTP errors (see `errors.ts`).
    */
   async request(method: string, path: string, options: EngineRequestOptions): Promise<Response> {
+    const answer = await this.#call(method, path, options);
+    return answer instanceof Response ? answer : answerResponse(answer);
+  }
+
+  /** {@linkcode request} and parse the JSON body. */
+  async requestJson<T>(method: string, path: string, options: EngineRequestOptions): Promise<T> {
+    const answer = await this.#call(method, path, options);
+    const text = answer instanceof Response ? await answer.text() : bodyText(answer);
+    if (!text) return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new EngineError("engine", `${options.action}: the engine sent malformed JSON`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** {@linkcode request} and discard the body (read when small, so the connection is reused). */
+  async requestVoid(method: string, path: string, options: EngineRequestOptions): Promise<void> {
+    const response = await this.#call(method, path, options);
+    if (!(response instanceof Response)) return; // read whole already
+    if (Number(response.headers.get("Content-Length") ?? Infinity) <= 64 * 1024) {
+      await response.arrayBuffer();
+    } else {
+      await response.body?.cancel();
+    }
+  }
+
+  /**
+   * One call: on the unix socket, a small answer comes back read whole ({@linkcode Http1Answer},
+   * no `Response` built: most calls), anything else as a `Response`. Statuses ≥ 400 become
+   * typed errors with the body's message.
+   */
+  async #call(
+    method: string,
+    path: string,
+    options: EngineRequestOptions,
+  ): Promise<Response | Http1Answer> {
     const fullPath = this.versionedPath(path);
     const headers: Record<string, string> = { ...options.headers };
     let body: Uint8Array | ReadableStream<Uint8Array> | undefined;
@@ -157,10 +203,10 @@ export class EngineClient implements Disposable {
     }
     const target = `${fullPath}${buildQuery(options.query)}`;
     const started = performance.now();
-    let response: Response;
+    let answer: Response | Http1Answer;
     try {
-      response = this.#raw
-        ? await this.#raw.request({ method, target, headers, body, signal: options.signal })
+      answer = this.#raw
+        ? await this.#raw.exchange({ method, target, headers, body, signal: options.signal })
         : await fetch(`${this.#base}${target}`, {
           method,
           headers,
@@ -182,36 +228,14 @@ export class EngineClient implements Disposable {
       );
     }
     const ms = performance.now() - started;
-    this.#log({ method, path: fullPath, id: options.id, status: response.status, ms });
-    if (response.status >= 400) {
-      const text = await response.text().catch(() => "");
-      throw engineErrorFromResponse(options.action, response.status, text);
+    this.#log({ method, path: fullPath, id: options.id, status: answer.status, ms });
+    if (answer.status >= 400) {
+      const text = answer instanceof Response
+        ? await answer.text().catch(() => "")
+        : bodyText(answer);
+      throw engineErrorFromResponse(options.action, answer.status, text);
     }
-    return response;
-  }
-
-  /** {@linkcode request} and parse the JSON body. */
-  async requestJson<T>(method: string, path: string, options: EngineRequestOptions): Promise<T> {
-    const response = await this.request(method, path, options);
-    const text = await response.text();
-    if (!text) return undefined as T;
-    try {
-      return JSON.parse(text) as T;
-    } catch (error) {
-      throw new EngineError("engine", `${options.action}: the engine sent malformed JSON`, {
-        cause: error,
-      });
-    }
-  }
-
-  /** {@linkcode request} and discard the body (read when small, so the connection is reused). */
-  async requestVoid(method: string, path: string, options: EngineRequestOptions): Promise<void> {
-    const response = await this.request(method, path, options);
-    if (Number(response.headers.get("Content-Length") ?? Infinity) <= 64 * 1024) {
-      await response.arrayBuffer();
-    } else {
-      await response.body?.cancel();
-    }
+    return answer;
   }
 
   /** Opens a raw connection to the engine, for hijacked streams (`hijack.ts`). */

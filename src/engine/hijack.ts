@@ -7,7 +7,7 @@
  * @module
  */
 import { concatBytes, EMPTY_BYTES, writeAll } from "./bytes.ts";
-import type { ResponseHead } from "./http1.ts";
+import { HeadFields, type ResponseHead } from "./http1.ts";
 import { buildQuery, type EngineClient, type EngineQuery } from "./client.ts";
 import {
   classifyConnectError,
@@ -44,7 +44,7 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead | undefined {
   if (!match) {
     throw new EngineApiError(`Cannot read the engine's answer: bad status line "${statusLine}"`);
   }
-  const headers = new Headers();
+  const headers = new HeadFields();
   for (const line of lines) {
     const colon = line.indexOf(":");
     if (colon > 0) headers.append(line.slice(0, colon).trim(), line.slice(colon + 1).trim());

@@ -23,11 +23,37 @@ export const MAX_IDLE = 4;
 /** Answers up to this size (with a `Content-Length`) are read whole before the head is returned. */
 export const EAGER_BODY_BYTES = 1024 * 1024;
 
+/**
+ * A response head's fields, looked up by name in any case: what a `Headers` gives for `get`,
+ * without its cost on every engine call (a `Headers` is built only for a `Response`).
+ */
+export class HeadFields {
+  /** The fields in the order they came. */
+  readonly list: [string, string][] = [];
+  readonly #byName = new Map<string, string>();
+
+  append(name: string, value: string): void {
+    this.list.push([name, value]);
+    const key = name.toLowerCase();
+    const had = this.#byName.get(key);
+    this.#byName.set(key, had === undefined ? value : `${had}, ${value}`);
+  }
+
+  /** The value (repeated fields joined with `, `, as `Headers` does), or null. */
+  get(name: string): string | null {
+    return this.#byName.get(name.toLowerCase()) ?? null;
+  }
+
+  toHeaders(): Headers {
+    return new Headers(this.list);
+  }
+}
+
 /** A parsed HTTP response head. */
 export interface ResponseHead {
   status: number;
   statusText: string;
-  headers: Headers;
+  headers: HeadFields;
   /** Bytes of the head including the blank line; the rest of the buffer is body/stream. */
   headerLength: number;
 }
@@ -125,7 +151,7 @@ export function parseHead(bytes: Uint8Array): ResponseHead | undefined {
   ) {
     throw new EngineApiError(`Cannot read the engine's answer: bad status line "${statusLine}"`);
   }
-  const headers = new Headers();
+  const headers = new HeadFields();
   if (firstEnd >= 0) {
     for (const line of text.slice(firstEnd + 2).split("\r\n")) {
       const colon = line.indexOf(":");
@@ -152,6 +178,27 @@ class StaleConnectionError extends Error {
   override name = "StaleConnectionError";
 }
 
+/**
+ * An answer read whole: no body, or one with a `Content-Length` up to
+ * {@linkcode EAGER_BODY_BYTES} (what most engine calls get). Cheaper than a `Response`.
+ */
+export interface Http1Answer {
+  status: number;
+  statusText: string;
+  headers: HeadFields;
+  /** The body, or null when the answer has none. */
+  body: Uint8Array<ArrayBuffer> | null;
+}
+
+/** A `Response` of an answer read whole. */
+export function answerResponse(answer: Http1Answer): Response {
+  return new Response(answer.body, {
+    status: answer.status,
+    statusText: answer.statusText,
+    headers: answer.headers.toHeaders(),
+  });
+}
+
 /** An HTTP/1.1 client over connections made by `dial`. */
 export class Http1Client {
   readonly #dial: () => Promise<Deno.Conn>;
@@ -175,6 +222,15 @@ export class Http1Client {
    * @throws the signal's reason when aborted; transport errors of `dial`, reads and writes.
    */
   async request(request: Http1Request): Promise<Response> {
+    const answer = await this.exchange(request);
+    return answer instanceof Response ? answer : answerResponse(answer);
+  }
+
+  /**
+   * {@linkcode request}, with an answer read whole returned as it is: an {@linkcode Http1Answer}
+   * when the body was read at once, else a `Response` whose body streams.
+   */
+  async exchange(request: Http1Request): Promise<Http1Answer | Response> {
     const replayable = !(request.body instanceof ReadableStream);
     const reuse = replayable ? this.#idle.pop() : undefined;
     if (reuse) {
@@ -220,7 +276,7 @@ export class Http1Client {
     this.#idle.push(c);
   }
 
-  async #send(c: Connection, request: Http1Request): Promise<Response> {
+  async #send(c: Connection, request: Http1Request): Promise<Http1Answer | Response> {
     const signal = request.signal;
     const onAbort = () => this.#discard(c);
     if (signal?.aborted) {
@@ -251,13 +307,15 @@ export class Http1Client {
       if (reusable) this.#release(c, keepAlive);
       else this.#discard(c);
     };
-    let body: ReadableStream<Uint8Array> | Uint8Array<ArrayBuffer> | null;
+    const { status, statusText, headers } = head;
     if (noBody || (!chunked && length !== null && Number(length) === 0)) {
       done(true);
-      body = null;
-    } else if (!chunked && length !== null && Number(length) <= EAGER_BODY_BYTES) {
+      return { status, statusText, headers, body: null };
+    }
+    if (!chunked && length !== null && Number(length) <= EAGER_BODY_BYTES) {
       // A small answer (JSON) is read at once: the connection is free again right away, even
       // when the caller only cancels the body.
+      let body: Uint8Array<ArrayBuffer>;
       try {
         body = await this.#readFixed(c, Number(length));
       } catch (error) {
@@ -266,18 +324,17 @@ export class Http1Client {
         throw error;
       }
       done(true);
-    } else if (chunked) {
+      return { status, statusText, headers, body };
+    }
+    let body: ReadableStream<Uint8Array>;
+    if (chunked) {
       body = this.#chunkedBody(c, done, signal);
     } else if (length !== null) {
       body = this.#lengthBody(c, Number(length), done, signal);
     } else {
       body = this.#untilCloseBody(c, done, signal);
     }
-    return new Response(body, {
-      status: head.status,
-      statusText: head.statusText,
-      headers: head.headers,
-    });
+    return new Response(body, { status, statusText, headers: headers.toHeaders() });
   }
 
   async #readFixed(c: Connection, length: number): Promise<Uint8Array<ArrayBuffer>> {

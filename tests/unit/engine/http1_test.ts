@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { EAGER_BODY_BYTES, Http1Client, parseHead } from "../../../src/engine/http1.ts";
+import { EAGER_BODY_BYTES, HeadFields, Http1Client, parseHead } from "../../../src/engine/http1.ts";
 import { EngineApiError } from "../../../src/engine/errors.ts";
 
 const enc = new TextEncoder();
@@ -64,6 +64,41 @@ Deno.test("parseHead() reads the status, the headers and where the head ends", (
   assert.equal(head?.headerLength, wire.indexOf("rest"));
   assert.equal(parseHead(enc.encode("HTTP/1.1 200 OK\r\nA: b\r\n")), undefined);
   assert.throws(() => parseHead(enc.encode("SSH-2.0-OpenSSH\r\n\r\n")), EngineApiError);
+});
+
+Deno.test("HeadFields finds a field in any case and joins repeated ones as Headers does", () => {
+  const fields = new HeadFields();
+  fields.append("Api-Version", "1.41");
+  fields.append("Warning", "a");
+  fields.append("warning", "b");
+  assert.equal(fields.get("API-VERSION"), "1.41");
+  assert.equal(fields.get("Warning"), "a, b");
+  assert.equal(fields.get("Missing"), null);
+  const headers = fields.toHeaders();
+  assert.equal(headers.get("warning"), fields.get("warning"));
+  assert.equal(headers.get("api-version"), "1.41");
+});
+
+Deno.test("Http1Client.exchange() gives a small answer read whole and a streamed one as a Response", async () => {
+  const conn = new FakeConn([
+    ok("{}", "Api-Version: 1.41\r\n"),
+    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+    "HTTP/1.1 204 No Content\r\n\r\n",
+  ]);
+  const { http, dials } = client([conn]);
+  const small = await http.exchange({ method: "GET", target: "/a", headers: {} });
+  assert.ok(!(small instanceof Response));
+  assert.equal(small.status, 200);
+  assert.equal(small.headers.get("api-version"), "1.41");
+  assert.equal(dec.decode(small.body!), "{}");
+  const streamed = await http.exchange({ method: "GET", target: "/b", headers: {} });
+  assert.ok(streamed instanceof Response);
+  assert.equal(await streamed.text(), "hi");
+  const none = await http.exchange({ method: "DELETE", target: "/c", headers: {} });
+  assert.ok(!(none instanceof Response));
+  assert.equal(none.status, 204);
+  assert.equal(none.body, null);
+  assert.equal(dials(), 1, "one connection served all three");
 });
 
 Deno.test("Http1Client sends the request line, Host, headers and a Content-Length body", async () => {

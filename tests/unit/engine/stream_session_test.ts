@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { openStreamSession } from "../../../src/engine/stream_session.ts";
 import { encodeFrame } from "../../../src/engine/demux.ts";
 import { concatBytes, readAllBytes } from "../../../src/engine/bytes.ts";
+import { HeadFields } from "../../../src/engine/http1.ts";
 import { dec, enc } from "../../helpers/bytes.ts";
 
 /** A fake connection that serves scripted reads and records writes. */
@@ -44,7 +45,7 @@ function session(conn: FakeConn, leftover: Uint8Array, tty: boolean) {
   return openStreamSession(
     {
       conn: conn as unknown as Deno.Conn,
-      head: { status: 101, statusText: "", headers: new Headers(), headerLength: 0 },
+      head: { status: 101, statusText: "", headers: new HeadFields(), headerLength: 0 },
       leftover,
     },
     { tty, resize: () => Promise.resolve(), exitCode: () => Promise.resolve(7) },
