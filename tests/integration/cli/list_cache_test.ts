@@ -275,3 +275,19 @@ Deno.test("list cache: stores what list prints, never a manifest's values or bod
   }
   assert.deepEqual(Object.keys(JSON.parse(text)), ["format", "version", "key", "list"]);
 });
+
+Deno.test("list cache: a listing with a file too large to key is computed and not stored", async () => {
+  await using s = await sandbox();
+  await populate(s);
+  await s.list();
+  await s.plant();
+  await s.write(`${s.home}/bottles/big.md`, "---\n---\n" + "x".repeat(1024 * 1024));
+  await assertMiss(s, "a file over 1 MiB");
+  assert.deepEqual((await s.list()).list, s.fresh().list, "computed again, not from the cache");
+  const stored = JSON.parse(await Deno.readTextFile(s.cache));
+  assert.deepEqual(stored.list, MARKER, "the stored listing was left as it was");
+  assert.match(
+    s.fresh().list.bottles.find((b) => b.name === "big")?.error?.message ?? "",
+    /larger than/,
+  );
+});
