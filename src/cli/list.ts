@@ -1,80 +1,42 @@
-import { BottleError, toBottleError } from "../lib/errors.ts";
-import { composeBottles, type FileCatalog, parentsOf } from "../manifest/mod.ts";
-import type { BottleManifest } from "../manifest/schema.ts";
-import { openCliCatalog } from "./catalog.ts";
+/**
+ * `bot-bottle list`: the agent and bottle manifests, one line each (or `--json`).
+ *
+ * Fast path: the manifest directories are scanned for names (`src/manifest/scan.ts`, which
+ * loads no parser) and keyed with their files' bytes; when `state/list-cache.json` holds a
+ * listing under that key, it is printed as is (`list_cache.ts`). Otherwise `list_collect.ts`
+ * (the YAML parser, the schemas, composition) computes the listing, which is printed and
+ * stored. Warnings come from the scan, so they are the same either way.
+ *
+ * @module
+ */
+import { type CatalogOptions, openManifestScan } from "../manifest/scan.ts";
+import { cliCatalogOptions } from "./catalog_options.ts";
 import type { CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
+import { LIST_CACHE_FILE, listCacheKey, readListCache, writeListCache } from "./list_cache.ts";
+import type { ListOutput } from "./list_collect.ts";
 
-/** An error in `list --json`: the one-line message and the hint. */
-export interface ListError {
-  message: string;
-  hint: string | null;
-}
+export type { ListAgent, ListBottle, ListError, ListOutput } from "./list_collect.ts";
 
-/** One agent of `list --json` (docs/cli-output.md). */
-export interface ListAgent {
-  name: string;
-  source: "home" | "repo";
-  file: string;
-  bottle: string | null;
-  description: string | null;
-  error: ListError | null;
-}
-
-/** One bottle of `list --json` (docs/cli-output.md). */
-export interface ListBottle {
-  name: string;
-  source: "home";
-  file: string;
-  /** Effective template through the `extends` chain. */
-  template: string | null;
-  extends: string[];
-  error: ListError | null;
-}
-
-/** The `list --json` object. */
-export interface ListOutput {
-  agents: ListAgent[];
-  bottles: ListBottle[];
-}
-
-function toListError(error: unknown): ListError {
-  const e = toBottleError(error);
-  return { message: e.message, hint: e.hint ?? null };
-}
-
-/** Collects the `list` data; broken files are reported, never thrown. */
-export function collectList(catalog: FileCatalog): ListOutput {
-  const agents = catalog.agentEntries().map((entry): ListAgent => {
-    const base = { name: entry.name, source: entry.source, file: entry.file };
-    try {
-      const a = catalog.agent(entry.name)!.manifest;
-      const description = typeof a.data.description === "string" ? a.data.description : null;
-      return { ...base, bottle: a.data.bottle ?? null, description, error: null };
-    } catch (error) {
-      if (!(error instanceof BottleError)) throw error;
-      return { ...base, bottle: null, description: null, error: toListError(error) };
-    }
-  });
-  const bottles = catalog.bottleEntries().map((entry): ListBottle => {
-    const base = { name: entry.name, source: "home" as const, file: entry.file };
-    let manifest: BottleManifest;
-    try {
-      manifest = catalog.get(entry.name)!;
-    } catch (error) {
-      if (!(error instanceof BottleError)) throw error;
-      return { ...base, template: null, extends: [], error: toListError(error) };
-    }
-    try {
-      const composed = composeBottles([entry.name], catalog);
-      const template = composed.provider?.value.template ?? "claude";
-      return { ...base, template, extends: parentsOf(manifest), error: null };
-    } catch (error) {
-      if (!(error instanceof BottleError)) throw error;
-      return { ...base, template: null, extends: parentsOf(manifest), error: toListError(error) };
-    }
-  });
-  return { agents, bottles };
+/**
+ * The `list` data of the home and the working directory in `options`: from the cache when its
+ * key matches, else collected (broken files reported, never thrown) and cached.
+ *
+ * @throws {ConfigError} for a legacy JSON manifest or an unreadable manifest directory.
+ */
+export async function listManifests(options: CatalogOptions): Promise<ListOutput> {
+  const scan = openManifestScan(options);
+  // Agents first, then bottles: the order in which the full path gives the scan's warnings.
+  const entries = [...scan.agents().values(), ...scan.bottles().values()];
+  const key = await listCacheKey(options.home.root, entries);
+  if (key !== undefined) {
+    const cached = readListCache(`${options.home.state}/${LIST_CACHE_FILE}`, key);
+    if (cached !== undefined) return cached;
+  }
+  const { collectScanned } = await import("./list_collect.ts");
+  const list = collectScanned(scan);
+  if (key !== undefined) writeListCache(options.home.state, key, list);
+  return list;
 }
 
 /** The human form: one line per manifest. */
@@ -115,9 +77,8 @@ export const listCommand: CommandSpec = {
   options: {},
   details:
     "Broken manifests are listed with their error instead of stopping the listing.\n`--json` prints {agents, bottles}; see docs/cli-output.md.",
-  run({ io, globals }) {
-    const catalog = openCliCatalog(io, globals);
-    const list = collectList(catalog);
+  async run({ io, globals }) {
+    const list = await listManifests(cliCatalogOptions(io, globals));
     if (globals.json) {
       io.out(JSON.stringify(list, null, 2) + "\n");
     } else if (list.agents.length === 0 && list.bottles.length === 0) {
@@ -125,6 +86,6 @@ export const listCommand: CommandSpec = {
     } else {
       io.out(formatList(list));
     }
-    return Promise.resolve(0);
+    return 0;
   },
 };

@@ -4,7 +4,9 @@
  *
  * Pure: `parse.ts` (front matter), `schema.ts` (zod), `compose.ts` (extends and merge),
  * `resolve.ts` (agent + bottles → {@linkcode ResolvedAgent}), `env.ts` (env entries; the
- * prompter is a port). I/O: `load.ts` (the file-system catalog).
+ * prompter is a port). I/O: `scan.ts` (the directories, names only; cheap to import, so
+ * `list` reaches it directly to check its cache without loading the parser) and `load.ts` (the
+ * file-system catalog over a scan).
  *
  * @module
  */
@@ -48,6 +50,7 @@ export {
   type RouteOrigin,
 } from "./resolve.ts";
 export { type CatalogOptions, FileCatalog, type ManifestEntry, openCatalog } from "./load.ts";
+export { ManifestScan, openManifestScan } from "./scan.ts";
 export {
   loadPlugin,
   PLUGIN_PLACEHOLDERS,

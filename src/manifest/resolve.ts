@@ -14,13 +14,13 @@ import { ManifestError } from "./errors.ts";
 import type { PluginSpec } from "./plugins.ts";
 import { checkProviderSettings } from "./provider_settings.ts";
 import { MANIFEST_OUTBOUND_DETECTORS, PROVIDER_OUTBOUND_DETECTORS } from "./route_rules.ts";
+import type { ManifestSource } from "./scan.ts";
 import { BUILTIN_TEMPLATES, DEFAULT_MAX_BODY_BYTES, DEFAULT_PIDS } from "./schema.ts";
 import type { AgentManifest, RouteData } from "./schema.ts";
 // The route's wire type (SPEC §6.8): the resolved route carries the same matches and DLP shape.
 import type { RouteMatch, SidecarRoute } from "../sidecar/control/protocol.ts";
 
-/** Where an agent was found. */
-export type ManifestSource = "home" | "repo";
+export type { ManifestSource } from "./scan.ts";
 
 /** Everything resolution needs to look up (the loader implements it lazily). */
 export interface ManifestCatalog extends BottleLookup {

@@ -12,10 +12,10 @@ import { upstreamProblem } from "./hosts.ts";
 import { namesPerMinute, outboundDetectors, routeHost, routeKeysRefine } from "./route_rules.ts";
 import type { ParsedManifest } from "./parse.ts";
 import { routePatternProblem } from "./regex.ts";
+import { NAME_PATTERN } from "./scan.ts";
 import { strict, validateData } from "./validate.ts";
 
-/** Manifest, skill and bottle names: the file-name rule of SPEC §3. */
-export const NAME_PATTERN = /^[a-z][a-z0-9-]*$/;
+export { NAME_PATTERN } from "./scan.ts";
 /** Environment variable names (env keys, `auth_token`, `token_ref`, `provisioner_token`). */
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The exact host-variable form of an env entry: `${NAME}`. */

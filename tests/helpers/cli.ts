@@ -53,6 +53,8 @@ export interface RunCliOptions {
   stdin?: string;
   /** Working directory. */
   cwd?: string;
+  /** Deno flags added before the shipped ones (e.g. `--no-npm`, to prove a path loads no package). */
+  denoFlags?: string[];
 }
 
 /** What the CLI process did. */
@@ -86,7 +88,14 @@ async function cliCommand(
 ): Promise<Deno.Command> {
   const flags = await shippedPermissionFlags();
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...flags, new URL("main.ts", ROOT).pathname, ...args],
+    args: [
+      "run",
+      "--quiet",
+      ...(options.denoFlags ?? []),
+      ...flags,
+      new URL("main.ts", ROOT).pathname,
+      ...args,
+    ],
     cwd: options.cwd,
     env: await cliEnv(options.env),
     clearEnv: true,
