@@ -39,6 +39,12 @@ export interface TokenRule {
    * is skipped without running the pattern; null: not known.
    */
   after: AfterKeyword | null;
+  /**
+   * A check of the text after the keyword (`end`: where the hit ends) that every match passes,
+   * cheaper than the pattern: a hit it refuses is skipped. `tests/unit/…/after_keyword_test.ts`
+   * tries it against the pattern.
+   */
+  may: ((text: string, end: number) => boolean) | null;
   /** The rule's position among all keyword rules (set by `rules.ts`; -1 until then). */
   ordinal: number;
 }
@@ -133,6 +139,8 @@ export interface RuleOptions {
   first?: string;
   /** What every match has right after its keyword (see {@linkcode afterTable}). */
   after?: { min: number; chars: string };
+  /** See {@linkcode TokenRule.may}. */
+  may?: (text: string, end: number) => boolean;
 }
 
 /** Builds a rule; the pattern gets `y`, and `d` when it has a `secret` group. */
@@ -158,6 +166,7 @@ export function rule(
     boundary: boundaryTable(pattern),
     first: options.first === undefined ? null : charTable(options.first),
     after: afterTable(pattern, keywords, options.lead ?? 0, options.after),
+    may: options.may ?? null,
     ordinal: -1,
   };
 }

@@ -106,6 +106,7 @@ export function confirmer(
         }
         if (ruleEnd !== null && at < ruleEnd[rule.ordinal]) continue; // inside its last match
         if (rule.after !== null && !afterHolds(text, start + length, rule.after)) continue;
+        if (rule.may !== null && !rule.may(text, start + length)) continue;
         rule.pattern.lastIndex = at;
         const m = rule.pattern.exec(text);
         if (m === null || (rule.verify && !rule.verify(m, text))) continue;

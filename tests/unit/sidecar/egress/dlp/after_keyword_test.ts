@@ -75,3 +75,62 @@ Deno.test("an after table is read only from a pattern whose every match has it",
   // Case-insensitive patterns read their class the same way.
   assert.equal(afterTable(/ab_[a-c]{3}/iy, ["ab_"], 0)?.chars["B".charCodeAt(0)], 1);
 });
+
+/** `--flag` names around the 80 chars the pattern allows. */
+const FLAGS = [60, 68, 70, 71, 72, 73, 74, 75, 76, 80].map((n) => "--" + "x".repeat(n) + "_");
+
+/** Texts made to match the `credentials` rules often, and near misses of them. */
+function credentialTexts(next: () => number): string[] {
+  const pick = (s: readonly string[]) => s[Math.floor(next() * s.length)];
+  const value = () => {
+    let v = "";
+    for (let i = 0, n = 4 + Math.floor(next() * 20); i < n; i++) v += pick(PRINTABLE.split(""));
+    return v;
+  };
+  const name =
+    pick(["", "DB_", "x-", "my", "--", "--db-", "export ", "a --", "--a.", "-", ...FLAGS]) +
+    pick([
+      ...["password", "passwd", "passphrase", "secret", "token", "api_key", "api-key", "apikey"],
+      ...["apiKey", "APIKey", "access_key", "accessKey", "accesskey", "private-key"],
+      ...["privateKey", "privatekey", "PrivateKey"],
+    ]) +
+    pick(["", "", "_key", "-key", "Key", "KEY", "-KEY", "s", "_"]);
+  const assignment = name + pick(["", '"', "'", '\\"', "\\'", "]", '"]', "\\", "`"]) +
+    pick(["", " ", "  ", "\t", "         "]) + pick(["=", ":", ":=", "=>", "", " ", ",", "-"]) +
+    pick(["", " ", "\t"]) + pick(["", '"', "'", "`", '\\"']) + value() + pick(["", '"', " ", ";"]);
+  const url = pick(["https", "postgres", "redis"]) + "://" +
+    pick(["", "user", "a".repeat(63), "a".repeat(64), "a".repeat(65), "us er", "u/v"]) +
+    pick([":", "", "::", ":@"]) +
+    pick(["", "p", "pass:word", "x".repeat(128), "x".repeat(129), "pa ss"]) +
+    pick(["@", "", "@@", "#@"]) + pick(["db.example.com", "[::1]", "-x", "", "é"]);
+  return [assignment, assignment.toUpperCase(), url];
+}
+
+for (const rule of KEYWORD_RULES.filter((r) => r.may !== null)) {
+  Deno.test(`the cheap check of ${rule.id} (lead ${rule.lead}) passes every match`, () => {
+    const next = seededRandom(rule.ordinal + 101);
+    let matched = 0;
+    for (let round = 0; round < 20000; round++) {
+      for (const text of credentialTexts(next)) {
+        for (const keyword of rule.keywords) {
+          for (
+            let start = text.indexOf(keyword);
+            start >= 0;
+            start = text.indexOf(keyword, start + 1)
+          ) {
+            const at = start - rule.lead;
+            if (at < 0) continue;
+            rule.pattern.lastIndex = at;
+            if (rule.pattern.exec(text) === null) continue;
+            matched++;
+            assert.ok(
+              rule.may!(text, start + keyword.length),
+              `${rule.id}: ${JSON.stringify(text)}`,
+            );
+          }
+        }
+      }
+    }
+    assert.ok(matched > 20, `${rule.id}: ${matched} matches`);
+  });
+}
