@@ -10,8 +10,8 @@ import {
   RUN_ANY,
   RUN_HEX,
   runKind,
-  runMayDecode,
 } from "../../../../../src/sidecar/egress/dlp/encoded.ts";
+import { runMayDecode } from "../../../../../src/sidecar/egress/dlp/run_heads.ts";
 import { hex, latin1 } from "../../../../../src/sidecar/egress/dlp/bytes.ts";
 import { seededRandom } from "./corpus.ts";
 
