@@ -4,8 +4,9 @@
  * Speed comes from a literal prefilter: every rule keyword (`token_patterns` and the free-text
  * `credentials` rules) and every known-secret literal is found in one pass
  * ({@linkcode LiteralSearch}, compiled with the secret set); a rule's own pattern runs only,
- * sticky, where its keyword was hit (after a one-char boundary check). The pass is linear in the
- * text and the work per hit is bounded (see `rules.ts`). The other detectors run per segment:
+ * sticky, where its keyword was hit, after cheap checks every match passes (the char before and
+ * the first char, and what follows the keyword: `TokenRule.after` and `may`, `keyword_rule.ts`).
+ * The pass is linear in the text and the work per hit is bounded (see `rules.ts`). The other detectors run per segment:
  * `credentials` also on named fields (`fields.ts`), `financial` on every text
  * (`financial.ts`), `entropy` on the path and the query only (`url_entropy.ts`).
  *
