@@ -221,9 +221,91 @@ export const ASSIGNMENT_PATTERN = String.raw`${NAME_CORE}(?:[_-]?key)?(?![A-Za-z
   String.raw`(?<=--[A-Za-z0-9_.-]{1,80})[ \t]{1,8})(?<oq>\\?["'\x60])?` +
   String.raw`(?<secret>[^\s"'\x60\\,;&<>(){}\[\]|]{8,256})(?=[\s"'\x60\\,;&<>(){}\[\]|]|$)`;
 
+/** A URL's user name and password chars (a password may hold a colon). */
+const USER_CHARS = String.raw`[^\s\/?#@:"'\x60<>\\]`;
+const PASSWORD_CHARS = String.raw`[^\s\/?#@"'\x60<>\\]`;
+
 /** The sticky pattern of a URL's userinfo password, tried at `://`. */
-export const USERINFO_PATTERN = String.raw`:\/\/(?<user>[^\s\/?#@:"'\x60<>\\]{0,64}):` +
-  String.raw`(?<secret>[^\s\/?#@"'\x60<>\\]{1,128})@(?=[A-Za-z0-9\[])`;
+export const USERINFO_PATTERN = String.raw`:\/\/(?<user>${USER_CHARS}{0,64}):` +
+  String.raw`(?<secret>${PASSWORD_CHARS}{1,128})@(?=[A-Za-z0-9\[])`;
+
+/** The ASCII chars of a class (1 = in it). */
+function asciiTable(cls: string): Uint8Array {
+  const re = new RegExp(`^${cls}$`);
+  return Uint8Array.from({ length: 128 }, (_, c) => re.test(String.fromCharCode(c)) ? 1 : 0);
+}
+
+const USER_TABLE = asciiTable(USER_CHARS);
+const PASSWORD_TABLE = asciiTable(PASSWORD_CHARS);
+
+/**
+ * Whether {@linkcode USERINFO_PATTERN} can match at a `://` that ends at `end`, read cheaply:
+ * the user name's chars, then a colon (the first char that is not one, within 64), the
+ * password's, then `@` (the first that is not one, within 128) and a host's first char. A
+ * non-ASCII char on the way is not judged (true).
+ */
+export function userinfoMay(text: string, end: number): boolean {
+  let i = end;
+  for (const lim = Math.min(text.length, end + 64); i < lim; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) return true;
+    if (USER_TABLE[c] === 0) break;
+  }
+  if (text.charCodeAt(i) !== 58) return false;
+  const from = ++i;
+  for (const lim = Math.min(text.length, from + 128); i < lim; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) return true;
+    if (PASSWORD_TABLE[c] === 0) break;
+  }
+  if (i === from || text.charCodeAt(i) !== 64) return false;
+  const host = text.charCodeAt(i + 1);
+  return host >= 128 || HOST_START[host] === 1;
+}
+
+const HOST_START = asciiTable(String.raw`[A-Za-z0-9\[]`);
+
+/**
+ * Whether {@linkcode ASSIGNMENT_PATTERN} can match a name whose credential word ends at `end`
+ * (where a keyword hit ends: each keyword is the tail of its word), read cheaply: past an
+ * optional `key` (`_key`, `-key`, any case), an optional quote (`"`, `'`, `\"`, `\'`) and an
+ * optional `]`, an operator's first char (`:`, `=`), or spaces or tabs before one or after a
+ * `--flag` name. Each optional part is taken where it is there: the pattern cannot skip one
+ * (what comes next could not be the char it skipped).
+ */
+export function assignmentMay(text: string, end: number): boolean {
+  let at = end;
+  const sep = text.charCodeAt(at);
+  const k = sep === 95 || sep === 45 ? at + 1 : at;
+  if (
+    (text.charCodeAt(k) | 32) === 107 && (text.charCodeAt(k + 1) | 32) === 101 &&
+    (text.charCodeAt(k + 2) | 32) === 121
+  ) at = k + 3;
+  const c = text.charCodeAt(at);
+  const next = text.charCodeAt(at + 1);
+  if (c === 92 && (next === 34 || next === 39)) at += 2;
+  else if (c === 34 || c === 39) at++;
+  if (text.charCodeAt(at) === 93) at++;
+  const op = text.charCodeAt(at);
+  if (op === 58 || op === 61) return true;
+  if (op !== 32 && op !== 9) return false;
+  // Spaces or tabs: before an operator (at most eight of them), or after a `--flag` name: `--`
+  // and then 1 to 80 flag-name chars right before them.
+  let after = at;
+  while (after < at + 8 && (text.charCodeAt(after) === 32 || text.charCodeAt(after) === 9)) after++;
+  const afterSpaces = text.charCodeAt(after);
+  if (afterSpaces === 58 || afterSpaces === 61) return true;
+  for (let j = at - 1; j >= Math.max(1, at - 81); j--) {
+    const c = text.charCodeAt(j);
+    if (j <= at - 2 && c === 45 && text.charCodeAt(j - 1) === 45) return true;
+    if (c >= 128) return true;
+    if (FLAG_NAME[c] === 0) return false;
+  }
+  return false;
+}
+
+/** The chars of a `--flag` name in {@linkcode ASSIGNMENT_PATTERN}'s lookbehind. */
+const FLAG_NAME = asciiTable("[A-Za-z0-9_.-]");
 
 /**
  * Confirms an assignment match (`ASSIGNMENT_PATTERN` at `m.index` of `text`): the name is a

@@ -57,11 +57,11 @@ const RANK_STEP = 10;
 /** Char classes (ASCII): region breakers, base64 chars, hex digits. */
 const BREAK = new Uint8Array(128);
 const B64 = new Uint8Array(128);
-const HEXD = new Uint8Array(128);
+export const HEXD = new Uint8Array(128);
 for (const c of " \t\n\r\f\v\"'`<>\\") BREAK[c.charCodeAt(0)] = 1;
 for (let c = 0; c < 32; c++) BREAK[c] = 1;
 BREAK[127] = 1;
-const B64_VALUE = new Int8Array(128).fill(-1);
+export const B64_VALUE = new Int8Array(128).fill(-1);
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".split("").forEach((c, i) => {
   B64[c.charCodeAt(0)] = 1;
   B64_VALUE[c.charCodeAt(0)] = i;
@@ -119,7 +119,7 @@ export interface Decoded {
  * Whether a byte is printable: 1 for printable ASCII, tab, CR and LF; 2 for a UTF-8 lead byte
  * (followed by 1–3 continuation bytes, 0x80–0xBF); 0 for anything else.
  */
-const BYTE_CLASS = new Uint8Array(256);
+export const BYTE_CLASS = new Uint8Array(256);
 for (let b = 0x20; b < 0x7f; b++) BYTE_CLASS[b] = 1;
 BYTE_CLASS[9] = BYTE_CLASS[10] = BYTE_CLASS[13] = 1;
 for (let b = 0xc2; b <= 0xf4; b++) BYTE_CLASS[b] = 2;
@@ -207,7 +207,7 @@ function base64Decode(text: string, from: number, to: number): string {
 }
 
 /** Hex digit values by char (ASCII). */
-const HEX_VALUE = new Uint8Array(128);
+export const HEX_VALUE = new Uint8Array(128);
 for (let d = 0; d < 16; d++) {
   HEX_VALUE["0123456789abcdef".charCodeAt(d)] = d;
   HEX_VALUE["0123456789ABCDEF".charCodeAt(d)] = d;
@@ -249,7 +249,7 @@ const PERCENT = /%[0-9A-Fa-f]{2}/;
  * How far into a run a prefix (`data-`, `key_`, `/v1/upload/`) may end for the token after it
  * to be tried.
  */
-const MAX_PREFIX = 16;
+export const MAX_PREFIX = 16;
 
 /** What a run of base64 chars is made of: anything, only hex digits, or hex digits and dashes. */
 export type RunKind = 0 | 1 | 2;
@@ -350,81 +350,6 @@ function hexRun(text: string, from: number, to: number): string | null {
   const decoded = hexPrintable(text, from, to, 2);
   if (decoded !== null || (to - from) % 2 === 0) return decoded;
   return hexPrintable(text, from + 1, to, 2);
-}
-
-/**
- * Whether the head bytes of a base64 decoding of `bytes[from, to)` pass the head rule of
- * {@linkcode base64Bad} (a necessary condition of a decoding, read from bytes).
- */
-function base64HeadPasses(bytes: Uint8Array, from: number, to: number): boolean {
-  const total = Math.floor(((to - from) * 6) / 8);
-  if (total < MIN_DECODED_BYTES) return false;
-  // {@linkcode BadBytes} written out (this runs for every base64 run of a body's quick path).
-  const max = Math.floor(total / 5);
-  const head = Math.min(total, HEAD_BYTES);
-  const headMax = Math.floor(head / 5);
-  let bad = 0;
-  let expect = 0;
-  let seen = 0;
-  let acc = 0;
-  let bits = 0;
-  for (let i = from; i < to && seen < head; i++) {
-    acc = ((acc << 6) | B64_VALUE[bytes[i]]) & 0xffffff;
-    bits += 6;
-    if (bits < 8) continue;
-    bits -= 8;
-    const b = (acc >> bits) & 0xff;
-    seen++;
-    if (expect > 0) {
-      if (b >= 0x80 && b < 0xc0) {
-        expect--;
-        continue;
-      }
-      bad++; // a lead byte without its continuation
-      expect = 0;
-    }
-    const k = BYTE_CLASS[b];
-    if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
-    else if (k === 0 && (++bad > max || (seen <= head && bad > headMax))) return false;
-  }
-  return true;
-}
-
-/** The same for hex digit pairs from `from`. */
-function hexHeadPasses(bytes: Uint8Array, from: number, to: number): boolean {
-  const total = Math.floor((to - from) / 2);
-  if (total < MIN_DECODED_BYTES) return false;
-  const count = new BadBytes(total);
-  for (let i = from; count.seen < count.head; i += 2) {
-    if (!count.push((HEX_VALUE[bytes[i]] << 4) | HEX_VALUE[bytes[i + 1]])) return false;
-  }
-  return true;
-}
-
-/**
- * Whether {@linkcode decodeRun} can decode the run `bytes[from, to)` (ASCII, as in the latin-1
- * text): false when the head of every decoding it would try already fails, which is what most
- * runs (identifiers, digests, images) do. Read from the bytes, for the quick path.
- */
-export function runMayDecode(bytes: Uint8Array, from: number, to: number, kind: RunKind): boolean {
-  if (kind === RUN_HEX_DASH) return false;
-  if (kind === RUN_HEX) return hexRunMay(bytes, from, to);
-  if (base64HeadPasses(bytes, from, to)) return true;
-  let lastNonHex = to - 1;
-  while (lastNonHex >= from && HEXD[bytes[lastNonHex]] === 1) lastNonHex--;
-  const limit = Math.min(to - MIN_BASE64_RUN + 1, from + MAX_PREFIX);
-  for (let i = from + 1; i < limit; i++) {
-    const c = bytes[i - 1];
-    if (c !== 45 && c !== 95 && c !== 43 && c !== 47) continue;
-    if (i > lastNonHex ? hexRunMay(bytes, i, to) : base64HeadPasses(bytes, i, to)) return true;
-  }
-  return false;
-}
-
-function hexRunMay(bytes: Uint8Array, from: number, to: number): boolean {
-  if (to - from < MIN_HEX_RUN) return false;
-  return hexHeadPasses(bytes, from, to) ||
-    ((to - from) % 2 === 1 && hexHeadPasses(bytes, from + 1, to));
 }
 
 /** Base64 chars, with and without `/` (a URL path is decoded segment by segment). */

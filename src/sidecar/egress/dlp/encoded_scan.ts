@@ -34,8 +34,8 @@ import {
   RUN_HEX_DASH,
   type RunKind,
   runKind,
-  runMayDecode,
 } from "./encoded.ts";
+import { runMayDecode } from "./run_heads.ts";
 
 /** Shortest region that can be decoded (`encoded.ts`). */
 const MIN_REGION = 12;

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { type JsonWalk, JsonWalker, walkJson } from "./json_walker.ts";
+import { type HitVisitor, type JsonWalk, JsonWalker, walkJson } from "./json_walker.ts";
 import { depthOneTable, plainEscapeTable, skipTable, thirdTable } from "./skip_tables.ts";
 
 /** A compiled set of literals. */
@@ -192,24 +192,26 @@ export class LiteralSearch {
           this.#depthOne,
           s,
         ),
-      (marks, stride, out) => this.#hitsInto(marks, stride, out),
+      (marks, stride, visit) => this.#visitHits(marks, stride, visit),
     );
   }
 
   /**
-   * The hits of a JSON walk's marks, appended to `out`: `[literal, start]` for raw marks
-   * (state, index), `[open, literal, start]` for string marks (state, open, unit index).
+   * The hits of a JSON walk's marks, in order, to `visit` until it returns false: `(-1, literal,
+   * start)` for raw marks (state, index), `(open, literal, start)` for string marks (state, open,
+   * unit index).
    */
-  #hitsInto(marks: number[], stride: 2 | 3, out: number[]): void {
+  #visitHits(marks: number[], stride: 2 | 3, visit: HitVisitor): boolean {
     for (let k = 0; k < marks.length; k += stride) {
       const state = (-marks[k] - 1) / this.#width;
       const end = marks[k + stride - 1] + 1;
+      const open = stride === 3 ? marks[k + 1] : -1;
       for (let o = this.#outStart[state]; o < this.#outStart[state + 1]; o++) {
         const literal = this.#outputs[o];
-        if (stride === 3) out.push(marks[k + 1]);
-        out.push(literal, end - this.#lengths[literal]);
+        if (!visit(open, literal, end - this.#lengths[literal])) return false;
       }
     }
+    return true;
   }
 
   /** Turns the (marked state, index) pairs of a walk into hits. */

@@ -24,7 +24,7 @@ import { encodedBodyClean, EncodedScanner } from "./encoded_scan.ts";
 import { type Candidate, confirmer, literalFlags, type ScanOptions, scanSegments } from "./scan.ts";
 import { compiledOf, type CompiledSecrets } from "./secrets.ts";
 import { headerValue, isJson, parseContentType, requestSegments } from "./segments.ts";
-import type { JsonWalk } from "./json_walker.ts";
+import type { JsonWalker } from "./json_walker.ts";
 import type { Finding, RequestParts, Segment, SegmentLimits } from "./types.ts";
 
 /** The findings of a request, or why its body cannot be scanned. */
@@ -66,10 +66,11 @@ export function scanRequest(
     if (head !== null) {
       const c = compiledOf(options.secrets);
       const text = latin1(req.body);
-      const walk = c.search.scanJsonLatin1(req.body);
+      const walk = c.search.jsonWalker();
+      walk.feed(req.body, req.body.length, true);
       if (
         walkClean(walk, req.body, options, text) &&
-        encodedBodyClean(req.body, confirmsIn(options), walk!.escapes, text)
+        encodedBodyClean(req.body, confirmsIn(options), walk.escapes, text)
       ) {
         return { ok: true, findings: [], segments: head };
       }
@@ -130,61 +131,58 @@ const utf8Decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * True only when the full scan of this JSON body (its decoded strings and its raw bytes) would
- * confirm nothing, given the body's walk. False means "not known": the caller runs the full scan.
+ * confirm nothing, given the body's walk (fed to its end). False means "not known": the caller
+ * runs the full scan.
  */
 function walkClean(
-  walk: JsonWalk | null,
+  walk: JsonWalker,
   body: Uint8Array,
   options: ScanOptions,
   latin1Body?: string,
 ): boolean {
   const c = compiledOf(options.secrets);
   const flags = literalFlags(options.detectors);
-  if (walk === null) return false;
+  if (walk.failedAt >= 0) return false;
   // With a byte above 0x7F, a body the tokenizer refuses is also scanned as decoded text as a
   // whole, which the walk did not read: only a body it accepts is answered here. (The walk
   // checked every string token; the shape check does the rest of what the tokenizer checks.)
-  if (!walk.ascii && !jsonShapeValid(body)) return false;
+  const ascii = walk.ascii;
+  if (!ascii && !jsonShapeValid(body)) return false;
   const out: Candidate[] = [];
   // The body as latin-1, for confirming raw hits and, in an ASCII body, slicing string tokens.
   let text: string | undefined = latin1Body;
-  if (walk.raw.length > 0) {
-    text ??= latin1(body);
-    const hit = confirmer(text, 0, c, flags, out);
-    for (let k = 0; k < walk.raw.length; k += 2) {
-      hit(walk.raw[k], walk.raw[k + 1]);
-      if (out.length > 0) return false;
-    }
-  }
-  if (walk.strings.length === 0) return true;
   const words = credentialWordsOf(c);
-  const close = new Map<number, number>();
-  for (let k = 0; k < walk.spans.length; k += 2) close.set(walk.spans[k], walk.spans[k + 1]);
-  let current = -1;
-  let stringValue = "";
+  const spans = walk.spans;
+  let close: Map<number, number> | undefined;
+  let current = -2;
+  let value = "";
   let hit: ((literal: number, start: number) => void) | undefined;
-  for (let k = 0; k < walk.strings.length; k += 3) {
-    const open = walk.strings[k];
+  // The hits come raw first (open -1), then by string; each confirmed in its own text.
+  return walk.visitHits((open, literal, start) => {
     if (open !== current) {
-      const end = close.get(open)! + 1;
-      const token = walk.ascii
-        ? (text ??= latin1(body)).slice(open, end)
-        : utf8Decoder.decode(body.subarray(open, end));
-      const value = stringTokenValue(token, token.includes("\\"));
-      if (value === null) return false;
+      if (open < 0) value = text ??= latin1(body);
+      else {
+        if (close === undefined) {
+          close = new Map();
+          for (let k = 0; k < spans.length; k += 2) close.set(spans[k], spans[k + 1]);
+        }
+        const end = close.get(open)! + 1;
+        const token = ascii
+          ? (text ??= latin1(body)).slice(open, end)
+          : utf8Decoder.decode(body.subarray(open, end));
+        const decoded = stringTokenValue(token, token.includes("\\"));
+        if (decoded === null) return false;
+        value = decoded;
+      }
       hit = confirmer(value, 0, c, flags, out);
       current = open;
-      stringValue = value;
     }
-    const literal = walk.strings[k + 1];
-    const start = walk.strings[k + 2];
     // A credential word ending a string may be a JSON key: the full scan checks that member's
     // value by its name (`fields.ts`), which the walk cannot: leave it to the full scan.
-    if (flags.credentials && keyLike(c, words, literal, start, stringValue)) return false;
+    if (open >= 0 && flags.credentials && keyLike(c, words, literal, start, value)) return false;
     hit!(literal, start);
-    if (out.length > 0) return false;
-  }
-  return true;
+    return out.length === 0;
+  });
 }
 
 /** By literal: 1 for a keyword of some `credentials` rule (per compiled set, made once). */
@@ -308,7 +306,7 @@ export class StreamedRequestScan {
     if (w.failedAt < 0) {
       w.feed(body, body.length, true);
       this.#encoded.feed(body, body.length, true, w.escapes);
-      if (walkClean(w.result(), body, this.#options) && this.#encoded.firstHit < 0) {
+      if (walkClean(w, body, this.#options) && this.#encoded.firstHit < 0) {
         return { ok: true, findings: [], segments: this.#head };
       }
     }

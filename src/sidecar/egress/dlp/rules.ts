@@ -22,9 +22,11 @@
 import {
   ASSIGNMENT_PATTERN,
   assignmentCheck,
+  assignmentMay,
   CREDENTIAL_KEYWORDS_BY_LEAD,
   USERINFO_PATTERN,
   userinfoCheck,
+  userinfoMay,
 } from "./credentials.ts";
 import { rule, type TokenRule } from "./keyword_rule.ts";
 import { TOKEN_RULES } from "./token_rules.ts";
@@ -46,6 +48,7 @@ export const CREDENTIAL_RULES: readonly TokenRule[] = [
         flags: "i",
         lead,
         verify: assignmentCheck,
+        may: assignmentMay,
         detector: "credentials",
         first: first + first.toUpperCase(),
       },
@@ -53,6 +56,7 @@ export const CREDENTIAL_RULES: readonly TokenRule[] = [
   ),
   rule("url_password", "a password in a URL", ["://"], USERINFO_PATTERN, {
     verify: userinfoCheck,
+    may: userinfoMay,
     detector: "credentials",
   }),
 ];

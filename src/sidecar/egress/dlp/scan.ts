@@ -4,8 +4,9 @@
  * Speed comes from a literal prefilter: every rule keyword (`token_patterns` and the free-text
  * `credentials` rules) and every known-secret literal is found in one pass
  * ({@linkcode LiteralSearch}, compiled with the secret set); a rule's own pattern runs only,
- * sticky, where its keyword was hit (after a one-char boundary check). The pass is linear in the
- * text and the work per hit is bounded (see `rules.ts`). The other detectors run per segment:
+ * sticky, where its keyword was hit, after cheap checks every match passes (the char before and
+ * the first char, and what follows the keyword: `TokenRule.after` and `may`, `keyword_rule.ts`).
+ * The pass is linear in the text and the work per hit is bounded (see `rules.ts`). The other detectors run per segment:
  * `credentials` also on named fields (`fields.ts`), `financial` on every text
  * (`financial.ts`), `entropy` on the path and the query only (`url_entropy.ts`).
  *
@@ -15,6 +16,7 @@
 import { credentialField } from "./credentials.ts";
 import { fieldsOf } from "./fields.ts";
 import { financialMatches } from "./financial.ts";
+import type { AfterKeyword } from "./keyword_rule.ts";
 import { KEYWORD_RULES } from "./rules.ts";
 import { compiledOf, type CompiledSecrets, type SecretSet } from "./secrets.ts";
 import {
@@ -88,6 +90,7 @@ export function confirmer(
     const meaning = c.meanings[literal];
     if (meaning.kind === "keyword") {
       if (!tokens && !credentials) return;
+      const length = c.search.lengthOf(literal);
       for (const rule of meaning.rules) {
         if (!(rule.detector === "token_patterns" ? tokens : credentials)) continue;
         const at = start - rule.lead;
@@ -103,6 +106,8 @@ export function confirmer(
           if (before < 128 && refused[before] === 1) continue;
         }
         if (ruleEnd !== null && at < ruleEnd[rule.ordinal]) continue; // inside its last match
+        if (rule.after !== null && !afterHolds(text, start + length, rule.after)) continue;
+        if (rule.may !== null && !rule.may(text, start + length)) continue;
         rule.pattern.lastIndex = at;
         const m = rule.pattern.exec(text);
         if (m === null || (rule.verify && !rule.verify(m, text))) continue;
@@ -137,6 +142,18 @@ export function confirmer(
       });
     }
   };
+}
+
+/** Whether the chars after a hit's keyword can start a match ({@linkcode TokenRule.after}). */
+function afterHolds(text: string, from: number, after: AfterKeyword): boolean {
+  if (from + after.min > text.length) return false;
+  const chars = after.chars;
+  for (let i = from; i < from + after.min; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) return true;
+    if (chars[c] === 0) return false;
+  }
+  return true;
 }
 
 /** Runs the literal prefilter over one text and confirms each hit. */

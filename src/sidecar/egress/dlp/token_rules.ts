@@ -246,7 +246,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
     ["sk-"],
     String
       .raw`${B}sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_-]{30,250}|[A-Za-z0-9_-]{20,250})${E}`,
-    { verify: openAiKey },
+    // Both forms: at least 20 of those chars (`proj-` is five of them) right after `sk-`.
+    { verify: openAiKey, after: { min: 20, chars: "A-Za-z0-9_-" } },
   ),
   rule(
     "npm_access_token",
@@ -275,7 +276,8 @@ export const TOKEN_RULES: readonly TokenRule[] = [
     ["hvs.", "hvb.", "hvr.", "s."],
     String
       .raw`(?<![A-Za-z0-9_.-])(?:hv[sbr]\.[A-Za-z0-9_-]{24,300}(?![A-Za-z0-9_.-])|s\.[A-Za-z0-9]{24}(?![A-Za-z0-9_-]))`,
-    { verify: vaultToken },
+    // Either form (a hit on `s.` is the second, on `hv?.` the first): 24 such chars after it.
+    { verify: vaultToken, after: { min: 24, chars: "A-Za-z0-9_-" } },
   ),
   rule(
     "jwt",
