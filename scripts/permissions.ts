@@ -29,7 +29,7 @@ export function parseCliTask(task: string): string[] {
     );
   }
   const flags = words.slice(2, -1);
-  const bad = flags.find((f) => !/^--[a-z-]+(=\S+)?$/.test(f));
+  const bad = flags.find((f) => !/^--[a-z][a-z0-9-]*(=\S+)?$/.test(f));
   if (bad !== undefined) throw new PermissionFlagsError(`unexpected word "${bad}" in the cli task`);
   if (flags.some((f) => f === "-A" || f === "--allow-all")) {
     throw new PermissionFlagsError("the cli task must list narrow --allow-* flags, never -A");

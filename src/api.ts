@@ -13,16 +13,11 @@
  *
  * @module
  */
-import { agentExecStarted, runAgent } from "./bottle/agent_exec.ts";
+import { runAgent } from "./bottle/agent_exec.ts";
 import { forgeLaunch } from "./bottle/forge_env.ts";
 import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
-import {
-  assertOnEngine,
-  destroyBottle,
-  freezeBottle,
-  onEngine,
-  stateDir,
-} from "./bottle/lifecycle.ts";
+import { onEngine } from "./bottle/engine_scope.ts";
+import { assertOnEngine, destroyBottle, freezeBottle, stateDir } from "./bottle/lifecycle.ts";
 import { ownerAlive } from "./bottle/owner.ts";
 import { gatherLaunchInputs, prepareLaunch } from "./bottle/prepare_launch.ts";
 import { type BottleEnv, openBottleEnv } from "./bottle/session.ts";
@@ -34,6 +29,7 @@ import { homeLayout } from "./lib/home.ts";
 import { openCatalog } from "./manifest/mod.ts";
 import { BottleStore, type ForgeEventRecord, ForgeEventStore, openHostStore } from "./store/mod.ts";
 
+export { type HeadlessBottle, listHeadless } from "./bottle/headless_list.ts";
 export { BottleError } from "./lib/errors.ts";
 export type { BottleErrorCode } from "./lib/errors.ts";
 export type { EngineEndpoint } from "./engine/mod.ts";
@@ -397,34 +393,5 @@ export function forgeEvents(
     }
     using store = openHostStore(layout.db);
     return new ForgeEventStore(store).after(slug, afterId);
-  });
-}
-
-/** One bottle of {@linkcode listHeadless}. */
-export interface HeadlessBottle {
-  slug: string;
-  label: string | null;
-  /** `starting`, `running`, `idle`, `frozen` or `stopped`. */
-  status: string;
-}
-
-/**
- * The bottles recorded in this home on an engine (not destroyed), newest first: what the
- * orchestrator reconciles its runs with. Bottles of other engines sharing the home are not
- * listed.
- *
- * @throws {BottleError} `engine` when the engine does not answer.
- */
-export function listHeadless(opts: EngineOptions = {}): Promise<HeadlessBottle[]> {
-  return wrap(async () => {
-    using benv = await openBottleEnv(homeLayout(), { endpoint: opts.engine });
-    const out: HeadlessBottle[] = [];
-    for (const r of benv.bottles.list().filter((r) => onEngine(r, benv.client))) {
-      // A launcher killed between the agent's start and its record: the engine knows better.
-      const started = r.status === "starting" && r.execId !== null &&
-        await agentExecStarted(benv.client, r.execId);
-      out.push({ slug: r.slug, label: r.label, status: started ? "running" : r.status });
-    }
-    return out;
   });
 }

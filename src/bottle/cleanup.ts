@@ -12,10 +12,10 @@ import {
   type BottleObjects,
   bottleObjects,
   type LifecycleContext,
-  onEngine,
   teardownBottle,
   type TeardownResult,
 } from "./lifecycle.ts";
+import { onEngine } from "./engine_scope.ts";
 import { ownerAlive } from "./owner.ts";
 import { recordEvent } from "./status.ts";
 

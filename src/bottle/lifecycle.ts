@@ -34,6 +34,7 @@ import type { EnvReader, HomeLayout } from "../lib/home.ts";
 import { extraCaFetch } from "../lib/extra_ca.ts";
 import type { BottleRecord, BottleStore } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
+import { onEngine } from "./engine_scope.ts";
 import { ownerAlive } from "./owner.ts";
 import { recordEvent } from "./status.ts";
 import { revokeGateKeys } from "./git_gate.ts";
@@ -50,16 +51,6 @@ export interface LifecycleContext {
   env?: EnvReader;
   /** `fetch` for the Gitea API (tests). */
   http?: typeof fetch;
-}
-
-/**
- * Whether a bottle record is on the engine `client` talks to. Several engines share one home
- * (the orchestrator's `FORGE_ENGINES`): what reconciles records with engine objects (listing,
- * cleanup, freeze, destroy, orphan relays) leaves another engine's bottles alone. A record
- * without an engine (written before engines were told apart) is on any.
- */
-export function onEngine(record: Pick<BottleRecord, "engine">, client: EngineClient): boolean {
-  return record.engine === null || record.engine === endpointLabel(client.endpoint);
 }
 
 /**

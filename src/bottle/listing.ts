@@ -7,7 +7,8 @@
  * @module
  */
 import { containerList, LABELS } from "../engine/mod.ts";
-import { bottleObjects, onEngine, readRecordedPlan } from "./lifecycle.ts";
+import { onEngine } from "./engine_scope.ts";
+import { bottleObjects, readRecordedPlan } from "./lifecycle.ts";
 import { ownerAlive } from "./owner.ts";
 import type { BottleEnv } from "./session.ts";
 

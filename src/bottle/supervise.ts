@@ -18,7 +18,7 @@ import { containerList, LABELS } from "../engine/mod.ts";
 import { InvalidStateError, NotFoundError, UsageError } from "../lib/errors.ts";
 import type { SidecarRoute } from "../sidecar/control/protocol.ts";
 import { type DecisionInput, type ProposalRecord, ProposalStore } from "../store/mod.ts";
-import { onEngine } from "./lifecycle.ts";
+import { onEngine } from "./engine_scope.ts";
 import { ownerAlive } from "./owner.ts";
 import { grantedRouteProblem } from "./route_edit.ts";
 import type { BottleEnv } from "./session.ts";

@@ -3,10 +3,14 @@
  * through the manifest catalog of the bot-bottle home (SPEC §13.4: the issue's repository must
  * be one of them). The flows see only {@linkcode GateRepos}; unit tests fake it.
  *
+ * The manifest library (its parser and schemas: ~9 MB of RSS) is imported at the first launch or
+ * resume, not at the orchestrator's start: most deliveries never need it (docs/benchmarks.md,
+ * orchestrator webhook).
+ *
  * @module
  */
 import { type HomeLayout, homeLayout } from "../lib/home.ts";
-import { openCatalog, resolveAgent } from "../manifest/mod.ts";
+import type { ResolvedAgent } from "../manifest/mod.ts";
 
 /** What the flows ask of the manifests. */
 export interface GateRepos {
@@ -15,12 +19,12 @@ export interface GateRepos {
    *
    * @throws {BottleError} for an unknown agent or bottle, or a broken manifest.
    */
-  upstreams(agent: string, bottles: readonly string[]): string[];
+  upstreams(agent: string, bottles: readonly string[]): Promise<string[]>;
   /**
    * The agent's provider template (`claude`, `codex`, `pi`, `shell`, a plugin); without it the
    * prompts are for a model.
    */
-  template?(agent: string, bottles: readonly string[]): string;
+  template?(agent: string, bottles: readonly string[]): Promise<string>;
 }
 
 /** Options of {@linkcode CatalogGateRepos}. */
@@ -41,15 +45,16 @@ export class CatalogGateRepos implements GateRepos {
     this.#options = options;
   }
 
-  upstreams(agent: string, bottles: readonly string[]): string[] {
-    return this.#resolve(agent, bottles).gitGate.map((g) => g.url);
+  async upstreams(agent: string, bottles: readonly string[]): Promise<string[]> {
+    return (await this.#resolve(agent, bottles)).gitGate.map((g) => g.url);
   }
 
-  template(agent: string, bottles: readonly string[]): string {
-    return this.#resolve(agent, bottles).provider.template;
+  async template(agent: string, bottles: readonly string[]): Promise<string> {
+    return (await this.#resolve(agent, bottles)).provider.template;
   }
 
-  #resolve(agent: string, bottles: readonly string[]) {
+  async #resolve(agent: string, bottles: readonly string[]): Promise<ResolvedAgent> {
+    const { openCatalog, resolveAgent } = await import("../manifest/mod.ts");
     const catalog = openCatalog({
       home: this.#options.home ?? homeLayout(),
       cwd: this.#options.cwd ?? Deno.cwd(),

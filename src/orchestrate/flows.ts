@@ -190,8 +190,8 @@ export class Flows {
     let upstreams: string[];
     let style: PromptStyle;
     try {
-      upstreams = gates.upstreams(decision.agent, decision.bottles);
-      style = promptStyle(gates, decision.agent, decision.bottles);
+      upstreams = await gates.upstreams(decision.agent, decision.bottles);
+      style = await promptStyle(gates, decision.agent, decision.bottles);
       if (!upstreams.some((u) => gateServes(u, p.owner, p.repo))) {
         throw new ConfigError(
           `Cannot launch ${decision.agent} for ${where}: ${p.owner}/${p.repo} is not a git-gate repository of ${
@@ -271,7 +271,7 @@ export class Flows {
     }
     let style: PromptStyle = "text";
     try {
-      style = promptStyle(gates, run.agent, run.bottles);
+      style = await promptStyle(gates, run.agent, run.bottles);
     } catch {
       // The manifests are read again below, where a failure fails the run.
     }
@@ -296,7 +296,7 @@ export class Flows {
     if (prompts.length === 0) return;
     let upstreams: string[];
     try {
-      upstreams = gates.upstreams(run.agent, run.bottles);
+      upstreams = await gates.upstreams(run.agent, run.bottles);
     } catch (error) {
       await this.ctx.failRun(run, error);
       return;
@@ -345,6 +345,10 @@ export class Flows {
 }
 
 /** The `shell` provider runs its prompt as a bash script (SPEC §10.4); others read text. */
-function promptStyle(gates: GateRepos, agent: string, bottles: readonly string[]): PromptStyle {
-  return gates.template?.(agent, bottles) === "shell" ? "script" : "text";
+async function promptStyle(
+  gates: GateRepos,
+  agent: string,
+  bottles: readonly string[],
+): Promise<PromptStyle> {
+  return (await gates.template?.(agent, bottles)) === "shell" ? "script" : "text";
 }

@@ -4,12 +4,16 @@
  * (`url: ""` is `DOCKER_HOST` discovery). A turn's exit code becomes `exited`; a turn cut off by
  * a freeze or destroy (the API rejects it with `invalid_state`) becomes `stopped`.
  *
- * The API functions are injectable so the mapping is unit-tested without Docker.
+ * The API functions are injectable so the mapping is unit-tested without Docker. By default
+ * (`lazyApi`) `src/api.ts` is loaded at the first launch, resume, freeze, destroy or event fetch:
+ * it holds the whole launch machinery (manifests, images, the sidecar's PKI: ~14 MB of RSS), which
+ * an orchestrator that only takes webhooks and lists its engines' bottles (every start) does not
+ * need until a run starts (docs/benchmarks.md, orchestrator webhook).
  *
  * @module
  */
-import type { EngineEndpoint, ForgeEventRecord, HeadlessBottle, HeadlessTurn } from "../api.ts";
-import * as api from "../api.ts";
+import type { EngineEndpoint, ForgeEventRecord, HeadlessTurn } from "../api.ts";
+import { type HeadlessBottle, listHeadless } from "../bottle/headless_list.ts";
 import { parseDockerHost } from "../engine/mod.ts";
 import { BottleError, ConfigError } from "../lib/errors.ts";
 import type { EngineSpec, LaunchSpec, RunEvent, Runner, TurnOutcome } from "./types.ts";
@@ -39,6 +43,22 @@ export interface HeadlessApi {
   ): Promise<ForgeEventRecord[]>;
   listHeadless(opts?: { engine?: EngineEndpoint }): Promise<HeadlessBottle[]>;
 }
+
+let api: Promise<typeof import("../api.ts")> | undefined;
+/** `src/api.ts`, imported once, on first use. */
+function fullApi(): Promise<typeof import("../api.ts")> {
+  return api ??= import("../api.ts");
+}
+
+/** The runner's default {@linkcode HeadlessApi}: `src/api.ts`, loaded on first use. */
+export const lazyApi: HeadlessApi = {
+  launchHeadless: async (agent, opts) => (await fullApi()).launchHeadless(agent, opts),
+  resumeHeadlessTurn: async (slug, opts) => (await fullApi()).resumeHeadlessTurn(slug, opts),
+  freeze: async (slug, opts) => (await fullApi()).freeze(slug, opts),
+  destroy: async (slug, opts) => (await fullApi()).destroy(slug, opts),
+  forgeEvents: async (slug, afterId, opts) => (await fullApi()).forgeEvents(slug, afterId, opts),
+  listHeadless,
+};
 
 /**
  * The API endpoint of an engine entry: `undefined` (discovery) for `url: ""`, else its
@@ -78,7 +98,7 @@ export class ApiRunner implements Runner {
   #engines: Map<string, EngineSpec>;
   #api: HeadlessApi;
 
-  constructor(engines: readonly EngineSpec[], headlessApi: HeadlessApi = api) {
+  constructor(engines: readonly EngineSpec[], headlessApi: HeadlessApi = lazyApi) {
     this.#engines = new Map(engines.map((e) => [e.name, e]));
     this.#api = headlessApi;
   }

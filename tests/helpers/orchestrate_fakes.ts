@@ -283,11 +283,12 @@ export class FakeGates implements GateRepos {
   /** Agent → provider template (default `claude`). */
   templates = new Map<string, string>([["shell", "shell"]]);
 
-  template(agent: string): string {
-    return this.templates.get(agent) ?? "claude";
+  template(agent: string): Promise<string> {
+    return Promise.resolve(this.templates.get(agent) ?? "claude");
   }
 
-  upstreams(agent: string, bottles: readonly string[]): string[] {
+  // deno-lint-ignore require-await
+  async upstreams(agent: string, bottles: readonly string[]): Promise<string[]> {
     const key = bottles.length > 0 ? `${agent}:${bottles.join(",")}` : agent;
     const error = this.errors.get(key);
     if (error) throw error;

@@ -31,17 +31,17 @@ Deno.test("CatalogGateRepos reads an agent's git-gate upstreams and template fro
       home: homeLayout((n) => (n === "BOT_BOTTLE_HOME" ? home : undefined)),
       cwd: root,
     });
-    const upstreams = gates.upstreams("fixer", []);
+    const upstreams = await gates.upstreams("fixer", []);
     assert.deepEqual(upstreams, ["ssh://git@gitea.example:2222/acme/api.git"]);
     assert.ok(upstreams.some((u) => gateServes(u, "acme", "api")));
-    assert.equal(gates.template("fixer", []), "shell");
+    assert.equal(await gates.template("fixer", []), "shell");
     assert.deepEqual(
-      gates.upstreams("fixer", ["plain"]),
+      await gates.upstreams("fixer", ["plain"]),
       [],
       "a bottle label replaces the default",
     );
-    assert.equal(gates.template("fixer", ["plain"]), "claude");
-    assert.throws(() => gates.upstreams("nobody", []), /nobody/);
+    assert.equal(await gates.template("fixer", ["plain"]), "claude");
+    await assert.rejects(() => gates.upstreams("nobody", []), /nobody/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

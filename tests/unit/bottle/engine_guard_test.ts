@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { assertOnEngine, onEngine } from "../../../src/bottle/lifecycle.ts";
+import { onEngine } from "../../../src/bottle/engine_scope.ts";
+import { assertOnEngine } from "../../../src/bottle/lifecycle.ts";
 import { EngineClient } from "../../../src/engine/mod.ts";
 import { InvalidStateError } from "../../../src/lib/errors.ts";
 import { bottleRecord } from "./record.ts";
