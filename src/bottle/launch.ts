@@ -41,7 +41,7 @@ import {
   type LaunchFacts,
   sidecarCreateConfig,
 } from "./plan.ts";
-import { provisionAgent } from "./provision.ts";
+import { provisionAgentHome, registerMcpServers } from "./provision.ts";
 import { launchSupervision } from "./supervise_launch.ts";
 import { type Cidr, freeSubnets, sidecarAddressIn } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
@@ -358,6 +358,18 @@ export async function launchBottle(
 
     // The per-bottle CA: key 0600 in the state dir and in sidecar memory only (SPEC §7.1).
     const ca = await caMinted;
+    // The agent's home and its trust of the bottle CA need neither the network nor the sidecar:
+    // provisioned while the sidecar boots and is configured. The agent process itself starts
+    // only after `ready` (the caller's exec), and what needs the sidecar (MCP registration,
+    // clones from the gate) waits for it below.
+    const homeProvisioned = early((async () => {
+      const id = await agentStarted;
+      await provisionAgentHome(client, id, plan, record.prompt, [
+        ...(record.files ?? []),
+        ...secrets.homeFiles,
+      ], ca.certPem);
+      return id;
+    })());
     await writeBottleCa(stateDir(ctx.layout, slug), ca);
     const hostEnv = ctx.env ?? ((n: string) => Deno.env.get(n));
     const extra = await loadExtraCaCerts(hostEnv);
@@ -412,13 +424,11 @@ export async function launchBottle(
     step("control", `sidecar at ${facts.sidecarAddress}; CA SHA-256 ${ca.fingerprintSha256}`);
 
     const agentId = await agentStarted;
-    pending = [];
     step("agent", ac.name);
 
-    await provisionAgent(client, agentId, plan, record.prompt, [
-      ...(record.files ?? []),
-      ...secrets.homeFiles,
-    ], { note: ctx.note, debug: ctx.debug });
+    await homeProvisioned;
+    pending = [];
+    await registerMcpServers(client, agentId, plan, { note: ctx.note, debug: ctx.debug });
     await cloneGateRepos(client, agentId, plan.provision.repos);
     step("provisioned", ac.name);
 
