@@ -159,6 +159,10 @@ export async function benchStart(): Promise<void> {
       ],
     ]);
     console.log(`ratio (p50): ${(c.p50 / b.p50).toFixed(2)}x`);
+    // Each CLI start is followed by its bare start: the median of those pairs' ratios moves less
+    // when other work on the machine slows a stretch of the runs.
+    const paired = summarize(cli.map((ms, i) => ms / bare[i]));
+    console.log(`paired ratio (median of ${RUNS} CLI/bare pairs): ${paired.p50.toFixed(2)}x`);
     console.log(
       `sidecar memory (cgroup, no cache): p50 ${fmt(m.p50, "MiB")}, max ${
         fmt(Math.max(...rss), "MiB")

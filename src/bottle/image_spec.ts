@@ -159,9 +159,10 @@ export async function sidecarImageSpec(options: SidecarImageSpecOptions): Promis
     ...extraCaFiles(EXTRA_CA_DIR, options.extraCaPem),
     dirEntry("sidecar"),
   ];
-  for (const path of await listAssetsRecursive(SIDECAR_DIR)) {
-    files.push({ path: `sidecar/${path}`, data: await readAsset(`${SIDECAR_DIR}/${path}`) });
-  }
+  // ~130 files, read at once: one after the other they took 30-50 ms of every launch.
+  const paths = await listAssetsRecursive(SIDECAR_DIR);
+  const data = await Promise.all(paths.map((path) => readAsset(`${SIDECAR_DIR}/${path}`)));
+  paths.forEach((path, i) => files.push({ path: `sidecar/${path}`, data: data[i] }));
   return await named({
     name: options.name ?? "",
     dockerfile: await readAssetText(`${IMAGES_DIR}/sidecar.Dockerfile`),

@@ -41,7 +41,7 @@ import {
   type LaunchFacts,
   sidecarCreateConfig,
 } from "./plan.ts";
-import { provisionAgent } from "./provision.ts";
+import { provisionAgentHome, registerMcpServers } from "./provision.ts";
 import { launchSupervision } from "./supervise_launch.ts";
 import { type Cidr, freeSubnets, sidecarAddressIn } from "./subnets.ts";
 import { mintBottleCa, writeBottleCa } from "./ca.ts";
@@ -333,9 +333,6 @@ export async function launchBottle(
       sc.name,
       sidecarCreateConfig(plan, facts),
     );
-    for (const c of sc.connect) {
-      await networkConnect(client, c.network, sidecarId, { aliases: c.aliases });
-    }
     // The agent container idles (`sleep`) until provisioned and exec'd, so it is created and
     // started while the sidecar starts and is configured: its resolver, the sidecar's fixed
     // address, is known already.
@@ -346,6 +343,14 @@ export async function launchBottle(
       return Id;
     })());
     await containerStart(client, sidecarId);
+    // The egress network is attached once the sidecar runs, while it boots: attached before,
+    // it made the engine's start of the sidecar ~80 ms slower, on the path to `ready`. The
+    // sidecar only listens until configured, and the config waits for this.
+    const egressAttached = early((async () => {
+      for (const c of sc.connect) {
+        await networkConnect(client, c.network, sidecarId, { aliases: c.aliases });
+      }
+    })());
     step("sidecar", sc.name);
     const checkouts = await uploadCheckouts(client, sidecarId, plan.localRepos);
     const fetchBack = new FetchBack(
@@ -356,13 +361,9 @@ export async function launchBottle(
       (line) => ctx.note?.(line),
     );
 
-    // The per-bottle CA: key 0600 in the state dir and in sidecar memory only (SPEC §7.1).
-    const ca = await caMinted;
-    await writeBottleCa(stateDir(ctx.layout, slug), ca);
-    const hostEnv = ctx.env ?? ((n: string) => Deno.env.get(n));
-    const extra = await loadExtraCaCerts(hostEnv);
-    const canary = `bbcanary${randomToken(16)}`;
-    channel = await openSidecarLink(client, sidecarId, slug, bottles, {
+    // The control channel waits for the sidecar's boot (its `hello`); the CA's files and the
+    // extra CAs are written and read meanwhile. A failure below still closes the channel.
+    const linking = openSidecarLink(client, sidecarId, slug, bottles, {
       log: ctx.debug,
       helloTimeoutMs: 30_000,
       onMessage: (message) => {
@@ -370,6 +371,27 @@ export async function launchBottle(
         supervision.onMessage(message);
       },
     });
+    pending.push(linking.then((opened) => (channel ??= opened), () => {}));
+
+    // The per-bottle CA: key 0600 in the state dir and in sidecar memory only (SPEC §7.1).
+    const ca = await caMinted;
+    // The agent's home and its trust of the bottle CA need neither the network nor the sidecar:
+    // provisioned while the sidecar boots and is configured. The agent process itself starts
+    // only after `ready` (the caller's exec), and what needs the sidecar (MCP registration,
+    // clones from the gate) waits for it below.
+    const homeProvisioned = early((async () => {
+      const id = await agentStarted;
+      await provisionAgentHome(client, id, plan, record.prompt, [
+        ...(record.files ?? []),
+        ...secrets.homeFiles,
+      ], ca.certPem);
+      return id;
+    })());
+    await writeBottleCa(stateDir(ctx.layout, slug), ca);
+    const hostEnv = ctx.env ?? ((n: string) => Deno.env.get(n));
+    const extra = await loadExtraCaCerts(hostEnv);
+    const canary = `bbcanary${randomToken(16)}`;
+    channel = await linking;
     const config: SidecarConfig = {
       slug,
       egressLog: plan.egressLog,
@@ -386,6 +408,7 @@ export async function launchBottle(
       supervise: supervision.settings,
       ...(record.forge ? { forge: record.forge } : {}),
     };
+    await egressAttached;
     const ready = await configureSidecar(channel, config, 30_000);
     supervision.start(channel);
     const gate = ready.body.gitGate as { publicKeys?: Record<string, unknown> } | undefined;
@@ -412,13 +435,11 @@ export async function launchBottle(
     step("control", `sidecar at ${facts.sidecarAddress}; CA SHA-256 ${ca.fingerprintSha256}`);
 
     const agentId = await agentStarted;
-    pending = [];
     step("agent", ac.name);
 
-    await provisionAgent(client, agentId, plan, record.prompt, [
-      ...(record.files ?? []),
-      ...secrets.homeFiles,
-    ], { note: ctx.note, debug: ctx.debug });
+    await homeProvisioned;
+    pending = [];
+    await registerMcpServers(client, agentId, plan, { note: ctx.note, debug: ctx.debug });
     await cloneGateRepos(client, agentId, plan.provision.repos);
     step("provisioned", ac.name);
 

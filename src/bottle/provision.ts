@@ -62,6 +62,26 @@ export async function provisionAgent(
   extra: TarEntry[],
   options: ProvisionOptions = {},
 ): Promise<void> {
+  await provisionAgentHome(client, agentId, plan, prompt, extra);
+  await registerMcpServers(client, agentId, plan, options);
+}
+
+/**
+ * The part of {@linkcode provisionAgent} that needs neither the network nor the sidecar: the
+ * home's files and the bottle's CA in the system trust store. With `caCertPem` that certificate
+ * is installed (the launch has it before the sidecar is configured, so this runs while the
+ * sidecar starts); without it, the `ca.crt` the sidecar wrote to the config volume, if any.
+ *
+ * @throws {FailureError} when the CA cannot be installed. @throws {EngineError}.
+ */
+export async function provisionAgentHome(
+  client: EngineClient,
+  agentId: string,
+  plan: BottlePlan,
+  prompt: string,
+  extra: TarEntry[],
+  caCertPem?: string,
+): Promise<void> {
   const provided = await providerEntries(client, agentId, plan.provision.files);
   const entries = [...extra, ...provided];
   const dirs = new Set<string>();
@@ -107,13 +127,24 @@ export async function provisionAgent(
     await containerArchivePut(client, agentId, AGENT_HOME, tarCreate(files));
   })();
   const installCa = (async () => {
-    const ca = await execRun(client, agentId, [
-      "sh",
-      "-c",
-      // Appending to the bundle is what update-ca-certificates ends with, without its rehash
-      // of every certificate (~0.5 s); the copy keeps it across a later update-ca-certificates.
-      `test -f ${AGENT_CA_FILE} || exit 0; cp ${AGENT_CA_FILE} /usr/local/share/ca-certificates/bot-bottle-${plan.slug}.crt && cat ${AGENT_CA_FILE} >> ${SYSTEM_CA_BUNDLE}`,
-    ], { user: "0:0" });
+    const copy = `/usr/local/share/ca-certificates/bot-bottle-${plan.slug}.crt`;
+    // Appending to the bundle is what update-ca-certificates ends with, without its rehash of
+    // every certificate (~0.5 s); the copy keeps it across a later update-ca-certificates. The
+    // certificate is public: it may travel in the exec's argv.
+    const argv = caCertPem === undefined
+      ? [
+        "sh",
+        "-c",
+        `test -f ${AGENT_CA_FILE} || exit 0; cp ${AGENT_CA_FILE} ${copy} && cat ${AGENT_CA_FILE} >> ${SYSTEM_CA_BUNDLE}`,
+      ]
+      : [
+        "sh",
+        "-c",
+        `printf '%s' "$1" > ${copy} && printf '%s' "$1" >> ${SYSTEM_CA_BUNDLE}`,
+        "sh",
+        caCertPem.endsWith("\n") ? caCertPem : `${caCertPem}\n`,
+      ];
+    const ca = await execRun(client, agentId, argv, { user: "0:0" });
     if (ca.exitCode !== 0) {
       throw new FailureError(`Cannot install the bottle's CA in "${plan.slug}"`, {
         hint: ca.stderrText.trim().split("\n").at(-1)?.slice(0, 200),
@@ -123,7 +154,6 @@ export async function provisionAgent(
   const [uploaded, installed] = await Promise.allSettled([upload, installCa]);
   if (uploaded.status === "rejected") throw uploaded.reason;
   if (installed.status === "rejected") throw installed.reason;
-  await registerMcpServers(client, agentId, plan, options);
 }
 
 /** The command that registers `server` with claude by hand (for warnings and docs). */
@@ -210,7 +240,7 @@ async function wipeSkills(client: EngineClient, agentId: string, plan: BottlePla
 }
 
 /** Registers the plan's MCP servers the template's way; failures only warn. */
-async function registerMcpServers(
+export async function registerMcpServers(
   client: EngineClient,
   agentId: string,
   plan: BottlePlan,

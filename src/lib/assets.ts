@@ -73,13 +73,15 @@ export async function readAsset(path: string): Promise<Uint8Array> {
  */
 export async function listAssetsRecursive(dir: string): Promise<string[]> {
   const found: string[] = [];
-  const walk = async (relative: string) => {
+  const walk = async (relative: string): Promise<void> => {
     const url = assetUrl(relative === "" ? `${dir}/` : `${dir}/${relative}/`);
+    const below: Promise<void>[] = [];
     for await (const entry of Deno.readDir(url)) {
       const path = relative === "" ? entry.name : `${relative}/${entry.name}`;
-      if (entry.isDirectory) await walk(path);
+      if (entry.isDirectory) below.push(walk(path));
       else if (entry.isFile) found.push(path);
     }
+    await Promise.all(below);
   };
   await walk("");
   return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

@@ -15,7 +15,7 @@
  * @module
  */
 import type { Duplex } from "node:stream";
-import * as zlib from "node:zlib";
+import { zlib } from "./dlp/zlib.ts";
 import type { SidecarLog } from "../log.ts";
 import { BodyTooLarge, type SocketReader, writeTo } from "./conn.ts";
 import type { Block } from "./decide.ts";
@@ -374,10 +374,10 @@ function decodeResponse(body: Uint8Array, encoding: string): Uint8Array | null {
   try {
     const opts = { maxOutputLength: MAX_INBOUND_SCAN_BYTES };
     if (encoding === "gzip" || encoding === "x-gzip") {
-      return new Uint8Array(zlib.gunzipSync(body, opts));
+      return new Uint8Array(zlib().gunzipSync(body, opts));
     }
-    if (encoding === "deflate") return new Uint8Array(zlib.inflateSync(body, opts));
-    if (encoding === "br") return new Uint8Array(zlib.brotliDecompressSync(body, opts));
+    if (encoding === "deflate") return new Uint8Array(zlib().inflateSync(body, opts));
+    if (encoding === "br") return new Uint8Array(zlib().brotliDecompressSync(body, opts));
     return null;
   } catch {
     return null;

@@ -11,7 +11,7 @@
  * @module
  */
 
-import zlib from "node:zlib";
+import { zlib } from "./zlib.ts";
 
 /** The decoded body, or why it cannot be decoded (without the body's content). */
 export type DecodeResult = { ok: true; bytes: Uint8Array } | { ok: false; reason: string };
@@ -49,15 +49,15 @@ function decodeOne(bytes: Uint8Array, coding: string, max: number): Uint8Array {
   switch (coding) {
     case "gzip":
     case "x-gzip":
-      return asBytes(zlib.gunzipSync(bytes, options));
+      return asBytes(zlib().gunzipSync(bytes, options));
     case "deflate":
       return asBytes(
         bytes.length >= 2 && isZlibHeader(bytes[0], bytes[1])
-          ? zlib.inflateSync(bytes, options)
-          : zlib.inflateRawSync(bytes, options),
+          ? zlib().inflateSync(bytes, options)
+          : zlib().inflateRawSync(bytes, options),
       );
     case "br": {
-      const out = asBytes(zlib.brotliDecompressSync(bytes, options));
+      const out = asBytes(zlib().brotliDecompressSync(bytes, options));
       // Deno's brotli returns what it could decode instead of failing; an empty result from
       // more than a trivial stream is a stream it could not read.
       if (out.length === 0 && bytes.length > MAX_EMPTY_BROTLI) throw new Error("corrupt");

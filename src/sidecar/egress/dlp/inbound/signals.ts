@@ -67,14 +67,35 @@ const GROUPS = [
   { atoms: LINE_ATOMS, flags: "i" },
   { atoms: CASED_ATOMS, flags: "" },
 ] as const;
-const FULL = GROUPS.map(({ atoms, flags }) => ({ re: combined(atoms, `g${flags}`), atoms }));
-const TRIGGERS = [...new Set(Object.values(STARTS).flat())];
-const SEARCH = new LiteralSearch(TRIGGERS);
-const WORD_START = TRIGGERS.map((t) => /^[a-z]/.test(t));
-/** Per trigger, per group: the indices of the atoms that can start with it. */
-const ATOMS_OF = TRIGGERS.map((t) =>
-  GROUPS.map(({ atoms }) => atoms.flatMap((a, i) => (STARTS[a.id]?.includes(t) ? [i] : [])))
-);
+
+/** The compiled search, built at the first scan: ~20 ms that each sidecar start would pay. */
+interface Tables {
+  full: { re: RegExp; atoms: readonly Atom[] }[];
+  search: LiteralSearch;
+  wordStart: boolean[];
+  /** Per trigger, per group: the indices of the atoms that can start with it. */
+  atomsOf: number[][][];
+  /** What may start at the text's first char: every atom of every group (`^` alternatives). */
+  atStart: Anchored[];
+}
+
+let built: Tables | undefined;
+
+function tables(): Tables {
+  if (built !== undefined) return built;
+  const triggers = [...new Set(Object.values(STARTS).flat())];
+  const atomsOf = triggers.map((t) =>
+    GROUPS.map(({ atoms }) => atoms.flatMap((a, i) => (STARTS[a.id]?.includes(t) ? [i] : [])))
+  );
+  const partial = {
+    full: GROUPS.map(({ atoms, flags }) => ({ re: combined(atoms, `g${flags}`), atoms })),
+    search: new LiteralSearch(triggers),
+    wordStart: triggers.map((t) => /^[a-z]/.test(t)),
+    atomsOf,
+  };
+  built = { ...partial, atStart: compileAnchored(partial, triggers.map((_, i) => i)) };
+  return built;
+}
 
 interface Anchored {
   re: RegExp;
@@ -82,10 +103,13 @@ interface Anchored {
 }
 
 /** For each group, one anchored regex of the atoms that can start with one of `triggers`. */
-function compileAnchored(triggers: readonly number[]): Anchored[] {
+function compileAnchored(
+  t: Pick<Tables, "atomsOf">,
+  triggers: readonly number[],
+): Anchored[] {
   const out: Anchored[] = [];
   GROUPS.forEach(({ atoms: group, flags }, g) => {
-    const indices = [...new Set(triggers.flatMap((t) => ATOMS_OF[t][g]))].sort((a, b) => a - b);
+    const indices = [...new Set(triggers.flatMap((i) => t.atomsOf[i][g]))].sort((a, b) => a - b);
     if (indices.length === 0) return;
     const atoms = indices.map((i) => group[i]);
     out.push({ re: combined(atoms, `y${flags}`), atoms });
@@ -101,18 +125,15 @@ function compileAnchored(triggers: readonly number[]): Anchored[] {
 const singleCache: (Anchored[] | undefined)[] = [];
 const setCache = new Map<string, Anchored[]>();
 
-function anchoredFor(triggers: readonly number[]): Anchored[] {
+function anchoredFor(t: Tables, triggers: readonly number[]): Anchored[] {
   if (triggers.length === 1) {
-    return singleCache[triggers[0]] ??= compileAnchored(triggers);
+    return singleCache[triggers[0]] ??= compileAnchored(t, triggers);
   }
   const key = triggers.join(",");
   let got = setCache.get(key);
-  if (got === undefined) setCache.set(key, got = compileAnchored(triggers));
+  if (got === undefined) setCache.set(key, got = compileAnchored(t, triggers));
   return got;
 }
-
-/** What may start at the text's first char: every atom of every group (`^` alternatives). */
-const AT_START = compileAnchored(TRIGGERS.map((_, i) => i));
 
 function sorted(hits: Hit[]): Hit[] {
   return hits.sort((a, b) => a.start - b.start || b.end - a.end);
@@ -121,7 +142,7 @@ function sorted(hits: Hit[]): Hit[] {
 /** Every atom in `text` by one full regex pass per group (the reference for {@linkcode findHits}). */
 export function findHitsByRegex(text: string): Hit[] {
   const out: Hit[] = [];
-  for (const pass of FULL) collect(pass.re, pass.atoms, text, out);
+  for (const pass of tables().full) collect(pass.re, pass.atoms, text, out);
   return sorted(out);
 }
 
@@ -143,10 +164,11 @@ export function findHits(text: string): Hit[] {
   if (lower.length !== text.length) return findHitsByRegex(text);
   // (start, trigger) pairs. The search reports them by end; triggers are short, so the starts
   // are nearly in order: an insertion sort puts them in order in about linear time.
+  const t = tables();
   const starts: number[] = [];
   const literals: number[] = [];
-  SEARCH.scan(lower, (literal, start) => {
-    if (WORD_START[literal] && start > 0 && WORD_CHAR.test(text[start - 1])) return;
+  t.search.scan(lower, (literal, start) => {
+    if (t.wordStart[literal] && start > 0 && WORD_CHAR.test(text[start - 1])) return;
     let k = starts.length;
     starts.push(start);
     literals.push(literal);
@@ -168,12 +190,12 @@ export function findHits(text: string): Hit[] {
       if (m !== null) out.push(hitOf(atoms, m));
     }
   };
-  if (text.length > 0 && starts[0] !== 0) tryAt(AT_START, 0);
+  if (text.length > 0 && starts[0] !== 0) tryAt(t.atStart, 0);
   for (let k = 0; k < starts.length;) {
     const p = starts[k];
     let j = k + 1;
     while (j < starts.length && starts[j] === p) j++;
-    tryAt(p === 0 ? AT_START : anchoredFor(literals.slice(k, j)), p);
+    tryAt(p === 0 ? t.atStart : anchoredFor(t, literals.slice(k, j)), p);
     k = j;
   }
   return sorted(out);
