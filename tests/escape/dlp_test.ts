@@ -135,7 +135,8 @@ engineTest(
       "token_patterns",
       (m) => `'${ECHO}?${m}' -H 'Cookie: theme=dark; d=${hex(aws, ":")}'`,
     );
-    // In a header: a query value this random is also caught by `entropy`, which names it first.
+    // In a header (a query value this random is also an `entropy` finding; a block names the most
+    // specific finding, the token, either way: `primaryFinding` in flow.ts).
     await blocked(
       "URL-encoding on top of base64 in a header",
       "token_patterns",

@@ -163,17 +163,16 @@ export function planForward(
     };
   }
   if (findings.length > 0) {
-    const first = findings[0];
     if (policy.onMatch !== "redact" || !redactable(findings, scan.segments)) {
-      return findingsBlock(first);
+      return findingsBlock(findings);
     }
     const candidate = redactRequest(request, findings, scan.segments);
     const again = scanRequest(candidate, {
       maxBodyBytes: Number.MAX_SAFE_INTEGER,
       maxDecodedBytes: MAX_DECODED_BYTES,
     }, { detectors: policy.detectors, secrets: state.secrets });
-    if (!again.ok) return findingsBlock(first);
-    if (again.findings.length > 0) return findingsBlock(again.findings[0]);
+    if (!again.ok) return findingsBlock(findings);
+    if (again.findings.length > 0) return findingsBlock(again.findings);
     out = candidate;
     redacted = true;
   }
@@ -227,7 +226,7 @@ export function canStream(
  */
 export function streamedVerdict(scan: RequestScan): Block | null {
   return scanRefusal(scan) ??
-    (scan.ok && scan.findings.length > 0 ? findingsBlock(scan.findings[0]) : null);
+    (scan.ok && scan.findings.length > 0 ? findingsBlock(scan.findings) : null);
 }
 
 /** Options of {@linkcode upstreamHeaders}. */
@@ -296,8 +295,29 @@ function canaryBlock(findings: readonly Finding[]): Block | null {
 }
 
 /** The block for findings left after the on-match policy had its say (`block`, `redact`). */
-export function findingsBlock(first: Finding): Block {
-  return dlpBlock("dlp_outbound", first);
+export function findingsBlock(findings: readonly Finding[]): Block {
+  return dlpBlock("dlp_outbound", primaryFinding(findings));
+}
+
+/** How specific a detector's finding is: the block names the most specific one. */
+const SPECIFICITY: Record<Finding["detector"], number> = {
+  canary: 0,
+  known_secrets: 1,
+  token_patterns: 2,
+  credentials: 3,
+  financial: 4,
+  entropy: 5,
+};
+
+/**
+ * The finding a block names: the most specific detector's (a token pattern over a card-like run of
+ * digits in its hex encoding, over a random-looking path segment), the first in the request among
+ * equals. `findings` is not empty.
+ */
+export function primaryFinding(findings: readonly Finding[]): Finding {
+  let best = findings[0];
+  for (const f of findings) if (SPECIFICITY[f.detector] < SPECIFICITY[best.detector]) best = f;
+  return best;
 }
 
 function dlpBlock(rule: "dlp_outbound" | "canary", f: Finding): Block {

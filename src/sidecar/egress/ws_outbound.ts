@@ -11,7 +11,13 @@
 import type { Block } from "./decide.ts";
 import { type Finding, scanSegments, type Segment } from "./dlp/mod.ts";
 import { latin1 } from "./dlp/bytes.ts";
-import { findingsBlock, findingValue, type FlowState, type RoutePolicy } from "./flow.ts";
+import {
+  findingsBlock,
+  findingValue,
+  type FlowState,
+  primaryFinding,
+  type RoutePolicy,
+} from "./flow.ts";
 
 /** What happens to one message the agent sends. */
 export type FrameVerdict =
@@ -49,11 +55,13 @@ export function outboundMessage(
   const canary = findings.find((f) => f.detector === "canary");
   if (canary) return { block: frameBlock(canary, "canary") };
   if (policy.onMatch !== "redact" || text === null) {
-    return { block: frameBlock(findings[0], "dlp_outbound", policy.onMatch === "supervise") };
+    return {
+      block: frameBlock(primaryFinding(findings), "dlp_outbound", policy.onMatch === "supervise"),
+    };
   }
   const redacted = redactText(text, findings);
   const again = scan(state, policy, [{ location: LOCATION, text: redacted }]);
-  if (again.length > 0) return { block: frameBlock(again[0], "dlp_outbound") };
+  if (again.length > 0) return { block: frameBlock(primaryFinding(again), "dlp_outbound") };
   return { forward: new TextEncoder().encode(redacted), redacted: true };
 }
 
@@ -109,7 +117,7 @@ function frameBlock(f: Finding, rule: "dlp_outbound" | "canary", supervised = fa
       location: f.location,
       message: "The message contains this bottle's canary value; it never leaves the bottle.",
     }
-    : findingsBlock(f);
+    : findingsBlock([f]);
   return supervised
     ? {
       ...base,

@@ -86,8 +86,8 @@ function digitChains(text: string): [number, number][] {
 /**
  * The card number inside a run of digit groups (`4111 1111 1111 1111`, `4111-…`,
  * `4111111111111111`, a card followed by its CVV, several cards in a row): each first run of
- * contiguous groups holding 13–19 digits that names an issuer and passes Luhn, with one separator
- * char throughout.
+ * contiguous groups holding 13–19 digits, grouped as cards are ({@linkcode cardGrouping}), that
+ * names an issuer and passes Luhn, with one separator char throughout.
  */
 function cardIn(span: string, at: number, out: FinancialMatch[]): void {
   const sep = /[ -]/.exec(span)?.[0];
@@ -104,7 +104,9 @@ function cardIn(span: string, at: number, out: FinancialMatch[]): void {
     for (let j = i; j < groups.length; j++) {
       digits += groups[j];
       if (digits.length > 19) break;
-      const network = digits.length >= 13 ? cardNetwork(digits) : null;
+      const network = digits.length >= 13 && cardGrouping(groups, i, j)
+        ? cardNetwork(digits)
+        : null;
       if (network !== null) {
         out.push({
           rule: "payment_card",
@@ -117,6 +119,21 @@ function cardIn(span: string, at: number, out: FinancialMatch[]): void {
       }
     }
   }
+}
+
+/**
+ * Whether groups `i..j` are written as a card is: one run of digits, groups of four (the last
+ * may be shorter: 4-4-4-4-3, 4-4-4-1), or the 4-6-5 / 4-6-4 of Amex and Diners. A hex dump or a
+ * list of small numbers (`41-62-43-64-…`) is not a card number, even when its digits pass Luhn.
+ */
+function cardGrouping(groups: readonly string[], i: number, j: number): boolean {
+  if (i === j) return true;
+  if (j - i === 2 && groups[i].length === 4 && groups[i + 1].length === 6) {
+    const last = groups[j].length;
+    if (last === 5 || last === 4) return true;
+  }
+  for (let k = i; k < j; k++) if (groups[k].length !== 4) return false;
+  return groups[j].length <= 4;
 }
 
 /** The IBAN at the start of a run of space-separated groups (`DE89 3704 0044 0532 0130 00`). */

@@ -470,3 +470,40 @@ Deno.test("upstreamHeaders never lets the agent's Authorization through twice", 
     `Bearer ${TOKEN}`,
   ]]);
 });
+
+Deno.test("planForward names the most specific finding: the token, not the random path before it", () => {
+  const all = route({
+    dlp: {
+      outboundDetectors: ["token_patterns", "known_secrets", "credentials", "financial", "entropy"],
+      inboundDetectors: false,
+      onMatch: "block",
+    },
+  });
+  const allow = allowOf(all);
+  const policy = routePolicy(allow.route);
+  const token = "ghp_" + "R3aLT0kenAbCdEfGhIjKlMnOpQrStUv12";
+  // The path segment comes first in the request and is itself a finding (entropy); the card-like
+  // digits of a test PAN come next (financial); the token in the body is the one to name.
+  const req = request({
+    path: "/u/Zq8xK2mP9vR4tW7yB3nF6hJ1cL5gD0sA",
+    query: "cc=4111111111111111",
+    body: enc(JSON.stringify({ note: token })),
+  });
+  const scan = scanRequest(req, policy.limits, {
+    detectors: policy.detectors,
+    secrets: STATE.secrets,
+  });
+  assert.ok(scan.ok);
+  assert.deepEqual(
+    [...new Set(scan.findings.map((f) => f.detector))].sort(),
+    ["entropy", "financial", "token_patterns"],
+  );
+  assert.equal(scan.findings[0].detector, "entropy", "the request's first finding is the path's");
+  const plan = planForward(STATE, allow, req, scan, { tunnelled: true, upgrade: false });
+  assert.ok(isBlock(plan));
+  assert.equal(plan.block, "dlp_outbound");
+  assert.equal(plan.detector, "token_patterns");
+  assert.ok(!JSON.stringify(plan).includes(token));
+  const streamed = streamedVerdict(scan);
+  assert.equal(streamed?.detector, "token_patterns");
+});

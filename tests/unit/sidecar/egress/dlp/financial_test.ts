@@ -95,6 +95,37 @@ Deno.test("cards: the 4111… test number is a card; grouped, dashed and with a 
   assert.deepEqual(found(`name,card\nx,${test}\n`), [["payment_card", test]]);
 });
 
+Deno.test("cards: only the groupings cards are written in; a Luhn-valid hex dump is not a card", () => {
+  const visa = "4111" + "1111" + "1111" + "1111";
+  const amex = "3782" + "822463" + "10005";
+  const diners = "3056" + "930902" + "5904";
+  // Written as cards are: fours (the last group shorter), Amex 4-6-5, Diners 4-6-4.
+  assert.deepEqual(found(`n ${amex.slice(0, 4)} ${amex.slice(4, 10)} ${amex.slice(10)}`), [[
+    "payment_card",
+    `${amex.slice(0, 4)} ${amex.slice(4, 10)} ${amex.slice(10)}`,
+  ]]);
+  assert.deepEqual(rules(`${diners.slice(0, 4)}-${diners.slice(4, 10)}-${diners.slice(10)}`), [
+    "payment_card",
+  ]);
+  const nineteen = luhnComplete("6212", 19);
+  const nineteenGrouped = nineteen.replace(/(\d{4})(?=\d)/g, "$1 ");
+  assert.deepEqual(found(nineteenGrouped), [["payment_card", nineteenGrouped]]);
+  // A card after a short number in the same run is found from its first group.
+  assert.deepEqual(found(`12 ${visa.replace(/(\d{4})(?=\d)/g, "$1 ")}`), [[
+    "payment_card",
+    visa.replace(/(\d{4})(?=\d)/g, "$1 "),
+  ]]);
+  // The same digits in pairs or threes: a hex dump, a list of numbers.
+  for (
+    const text of [
+      visa.replace(/(\d{2})(?=\d)/g, "$1-"),
+      visa.replace(/(\d{2})(?=\d)/g, "$1 "),
+      visa.replace(/(\d{3})(?=\d)/g, "$1 "),
+      "67-68-70-5f-52-33-61-4c-54-30-6b-65-6e-41-62-43-64-45-66-47-68-49", // hex of a token
+    ]
+  ) assert.deepEqual(rules(text), [], text);
+});
+
 Deno.test("cards: numbers that are not cards are not reported", () => {
   for (
     const text of [
