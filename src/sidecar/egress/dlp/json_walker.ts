@@ -12,7 +12,10 @@
  * @module
  */
 
+import { type PrevFilter, refusedBefore } from "./prev_filter.ts";
 import { ESCAPES, SPECIAL } from "./skip_tables.ts";
+
+export type { PrevFilter } from "./prev_filter.ts";
 
 /**
  * {@linkcode LiteralSearch.scanJsonLatin1} over a body that arrives in parts: each
@@ -217,6 +220,7 @@ export function walkJson(
   plainEscapes: Uint8Array,
   depthOne: Int32Array,
   s: WalkState,
+  prev: PrevFilter | null = null,
 ): boolean {
   const lim = final ? n : n - LOOKAHEAD;
   const words = LITTLE_ENDIAN && (bytes.byteOffset & 3) === 0
@@ -281,10 +285,12 @@ export function walkJson(
           // states part only at an escape or a UTF-8 sequence and meet again soon after).
           a = delta[a + c];
           if (a < 0) {
-            raw.push(a, i);
-            strings.push(a, open, units);
-            if (stringMark < 0) stringMark = i;
-            marked = true;
+            if (prev === null || !refusedBefore(prev, a, bytes, i, open)) {
+              raw.push(a, i);
+              strings.push(a, open, units);
+              if (stringMark < 0) stringMark = i;
+              marked = true;
+            }
             a = -a - 1;
           } else if (a === depthOne[x] && i + 2 < lim && skip[x | (bytes[i + 1] << 8)] === 1) {
             // Only `x` is under way, and the pair table would have stepped over it: back to

@@ -14,7 +14,13 @@
  * @module
  */
 
-import { type HitVisitor, type JsonWalk, JsonWalker, walkJson } from "./json_walker.ts";
+import {
+  type HitVisitor,
+  type JsonWalk,
+  JsonWalker,
+  type PrevFilter,
+  walkJson,
+} from "./json_walker.ts";
 import { depthOneTable, plainEscapeTable, skipTable, thirdTable } from "./skip_tables.ts";
 
 /** A compiled set of literals. */
@@ -176,8 +182,11 @@ export class LiteralSearch {
     return walker.result();
   }
 
-  /** A {@linkcode scanJsonLatin1} of a body read as it arrives. */
-  jsonWalker(): JsonWalker {
+  /**
+   * A {@linkcode scanJsonLatin1} of a body read as it arrives; with `prev`
+   * ({@linkcode prevFilter}), without the string hits it refuses.
+   */
+  jsonWalker(prev: PrevFilter | null = null): JsonWalker {
     return new JsonWalker(
       (s, bytes, n, final) =>
         walkJson(
@@ -191,9 +200,41 @@ export class LiteralSearch {
           this.#plainEscapes,
           this.#depthOne,
           s,
+          prev,
         ),
       (marks, stride, visit) => this.#visitHits(marks, stride, visit),
     );
+  }
+
+  /**
+   * The walk's filter ({@linkcode PrevFilter}) for the literals `refusedBefore` gives a table of
+   * chars for (1 = every match of the literal is refused when that char comes right before it;
+   * null: none), kept for states that end exactly one literal, ASCII and without a backslash.
+   */
+  prevFilter(refusedBefore: (literal: number) => Uint8Array | null): PrevFilter {
+    const states = this.#outStart.length - 1;
+    const len = new Uint8Array(states);
+    const table = new Int32Array(states);
+    const found: Uint8Array[] = [];
+    const at = new Map<Uint8Array, number>();
+    for (let state = 0; state < states; state++) {
+      if (this.#outStart[state + 1] - this.#outStart[state] !== 1) continue;
+      const literal = this.#outputs[this.#outStart[state]];
+      const refused = refusedBefore(literal);
+      const length = this.#lengths[literal];
+      if (refused === null || length === 0 || length > 255) continue;
+      let offset = at.get(refused);
+      if (offset === undefined) {
+        offset = found.length * 128;
+        at.set(refused, offset);
+        found.push(refused);
+      }
+      len[state] = length;
+      table[state] = offset;
+    }
+    const tables = new Uint8Array(found.length * 128);
+    found.forEach((t, k) => tables.set(t.subarray(0, 128), k * 128));
+    return { len, table, tables, width: this.#width };
   }
 
   /**

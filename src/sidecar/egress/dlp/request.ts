@@ -24,7 +24,7 @@ import { encodedBodyClean, EncodedScanner } from "./encoded_scan.ts";
 import { type Candidate, confirmer, literalFlags, type ScanOptions, scanSegments } from "./scan.ts";
 import { compiledOf, type CompiledSecrets } from "./secrets.ts";
 import { headerValue, isJson, parseContentType, requestSegments } from "./segments.ts";
-import type { JsonWalker } from "./json_walker.ts";
+import type { JsonWalker, PrevFilter } from "./json_walker.ts";
 import type { Finding, RequestParts, Segment, SegmentLimits } from "./types.ts";
 
 /** The findings of a request, or why its body cannot be scanned. */
@@ -66,7 +66,7 @@ export function scanRequest(
     if (head !== null) {
       const c = compiledOf(options.secrets);
       const text = latin1(req.body);
-      const walk = c.search.jsonWalker();
+      const walk = c.search.jsonWalker(prevFilterOf(c));
       walk.feed(req.body, req.body.length, true);
       if (
         walkClean(walk, req.body, options, text) &&
@@ -185,6 +185,35 @@ function walkClean(
   });
 }
 
+/** The quick path's walk filter of a compiled set (made once; see `prev_filter.ts`). */
+const prevFilters = new WeakMap<CompiledSecrets, PrevFilter>();
+
+/**
+ * The walk's filter: a keyword literal whose every rule is a token pattern starting at the keyword
+ * (`lead` 0) with a boundary, refused before a char every such boundary refuses. Not for a
+ * `credentials` keyword (`keyLike` looks at every hit of those) nor a known secret or the canary
+ * (no boundary), nor a keyword with a backslash, a quote or a char above 0x7F.
+ */
+function prevFilterOf(c: CompiledSecrets): PrevFilter {
+  let filter = prevFilters.get(c);
+  if (filter === undefined) {
+    filter = c.search.prevFilter((literal) => {
+      const meaning = c.meanings[literal];
+      if (meaning.kind !== "keyword" || meaning.rules.length === 0) return null;
+      const refused = new Uint8Array(128).fill(1);
+      for (const rule of meaning.rules) {
+        const boundary = rule.boundary;
+        if (rule.detector !== "token_patterns" || rule.lead !== 0 || boundary === null) return null;
+        if (rule.keywords.some((k) => /[^\x20-\x7e]|["\\]/.test(k))) return null;
+        for (let ch = 0; ch < 128; ch++) if (boundary[ch] !== 1) refused[ch] = 0;
+      }
+      return refused;
+    });
+    prevFilters.set(c, filter);
+  }
+  return filter;
+}
+
 /** By literal: 1 for a keyword of some `credentials` rule (per compiled set, made once). */
 const credentialWords = new WeakMap<CompiledSecrets, Uint8Array>();
 
@@ -260,7 +289,7 @@ export class StreamedRequestScan {
     this.#limits = limits;
     this.#options = options;
     this.#head = head;
-    this.#walker = c.search.jsonWalker();
+    this.#walker = c.search.jsonWalker(prevFilterOf(c));
     this.#hold = c.search.maxRawSpan;
     this.#guardNonAscii = c.values.some((v) => /[^\0-\x7f]/.test(v) && /["\\]/.test(v));
     this.#encoded = encodedScanner(options);
