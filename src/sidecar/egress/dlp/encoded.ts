@@ -130,7 +130,7 @@ for (let b = 0xc2; b <= 0xf4; b++) BYTE_CLASS[b] = 2;
  * fifth of its `total` bytes bad, or of its first {@linkcode HEAD_BYTES}. Most runs are
  * identifiers, hashes or images and are rejected after a few bytes.
  */
-class BadBytes {
+export class BadBytes {
   bad = 0;
   expect = 0;
   seen = 0;

@@ -9,6 +9,7 @@
 
 import {
   B64_VALUE,
+  BadBytes,
   BYTE_CLASS,
   HEAD_BYTES,
   HEX_VALUE,
@@ -64,25 +65,9 @@ function base64HeadPasses(bytes: Uint8Array, from: number, to: number): boolean 
 function hexHeadPasses(bytes: Uint8Array, from: number, to: number): boolean {
   const total = Math.floor((to - from) / 2);
   if (total < MIN_DECODED_BYTES) return false;
-  // `BadBytes` (`encoded.ts`) written out, as in {@linkcode base64HeadPasses}.
-  const max = Math.floor(total / 5);
-  const head = Math.min(total, HEAD_BYTES);
-  const headMax = Math.floor(head / 5);
-  let bad = 0;
-  let expect = 0;
-  for (let i = from, seen = 1; seen <= head; i += 2, seen++) {
-    const b = (HEX_VALUE[bytes[i]] << 4) | HEX_VALUE[bytes[i + 1]];
-    if (expect > 0) {
-      if (b >= 0x80 && b < 0xc0) {
-        expect--;
-        continue;
-      }
-      bad++; // a lead byte without its continuation
-      expect = 0;
-    }
-    const k = BYTE_CLASS[b];
-    if (k === 2) expect = b < 0xe0 ? 1 : b < 0xf0 ? 2 : 3;
-    else if (k === 0 && (++bad > max || bad > headMax)) return false;
+  const count = new BadBytes(total);
+  for (let i = from; count.seen < count.head; i += 2) {
+    if (!count.push((HEX_VALUE[bytes[i]] << 4) | HEX_VALUE[bytes[i + 1]])) return false;
   }
   return true;
 }

@@ -9,14 +9,13 @@ import assert from "node:assert/strict";
 import {
   compileSecrets,
   type RequestParts,
-  requestSegments,
   type ScanOptions,
   scanRequest,
   scanSegments,
   StreamedRequestScan,
 } from "../../../../../src/sidecar/egress/dlp/mod.ts";
 import { seededRandom } from "./corpus.ts";
-import { LIMITS, request } from "./helpers.ts";
+import { LIMITS, request, segmentsOf } from "./helpers.ts";
 import { enc } from "../../../../helpers/bytes.ts";
 
 const OPTIONS: ScanOptions = {
@@ -27,9 +26,7 @@ const JSON_TYPE: [string, string][] = [["Content-Type", "application/json"]];
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 function full(req: RequestParts) {
-  const segs = requestSegments(req, LIMITS);
-  assert.ok(segs.ok);
-  return scanSegments(segs.segments, OPTIONS).map((f) => f.rule);
+  return scanSegments(segmentsOf(req), OPTIONS).map((f) => f.rule);
 }
 
 function quick(req: RequestParts) {
