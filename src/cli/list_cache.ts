@@ -20,6 +20,7 @@
  *
  * @module
  */
+import { concatBytes } from "../lib/bytes.ts";
 import type { ManifestEntry } from "../manifest/scan.ts";
 import { VERSION } from "../version.ts";
 import type { ListAgent, ListBottle, ListError, ListOutput } from "./list_collect.ts";
@@ -57,13 +58,7 @@ export function keyMaterial(
     parts.push(encoder.encode(JSON.stringify(head) + "\n"));
     if (bytes !== null) parts.push(bytes);
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 /**

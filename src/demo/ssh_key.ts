@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { concatBytes } from "../lib/bytes.ts";
 
 /** An SSH key pair. */
 export interface SshKeyPair {
@@ -45,8 +46,8 @@ export function openSshKeyPair(
   if (seed.length !== 32 || publicKey.length !== 32) {
     throw new Error("An Ed25519 key has a 32-byte seed and a 32-byte public key");
   }
-  const publicBlob = concat(sshString(KEY_TYPE), sshString(publicKey));
-  const secret = concat(seed, publicKey);
+  const publicBlob = concatBytes([sshString(KEY_TYPE), sshString(publicKey)]);
+  const secret = concatBytes([seed, publicKey]);
   const section = [
     uint32(check),
     uint32(check),
@@ -55,12 +56,12 @@ export function openSshKeyPair(
     sshString(secret),
     sshString(comment),
   ];
-  let body = concat(...section);
+  let body = concatBytes(section);
   // Padded with 1, 2, 3, … to the cipher's block size (8 for "none").
   const padding: number[] = [];
   for (let i = 1; (body.length + padding.length) % 8 !== 0; i++) padding.push(i);
-  body = concat(body, new Uint8Array(padding));
-  const blob = concat(
+  body = concatBytes([body, new Uint8Array(padding)]);
+  const blob = concatBytes([
     new TextEncoder().encode(AUTH_MAGIC),
     sshString("none"),
     sshString("none"),
@@ -68,7 +69,7 @@ export function openSshKeyPair(
     uint32(1),
     sshString(publicBlob),
     sshString(body),
-  );
+  ]);
   const base64 = toBase64(blob).replace(/.{1,70}/g, "$&\n");
   return {
     privatePem: `-----BEGIN OPENSSH PRIVATE KEY-----\n${base64}-----END OPENSSH PRIVATE KEY-----\n`,
@@ -109,17 +110,7 @@ function uint32(n: number): Uint8Array {
 /** An SSH `string`: a 32-bit length, then the bytes. */
 function sshString(value: string | Uint8Array): Uint8Array {
   const bytes = typeof value === "string" ? new TextEncoder().encode(value) : value;
-  return concat(uint32(bytes.length), bytes);
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
+  return concatBytes([uint32(bytes.length), bytes]);
 }
 
 function toBase64(bytes: Uint8Array): string {

@@ -3,22 +3,14 @@
  *
  * @module
  */
+import { concatBytes as concatNew } from "../lib/bytes.ts";
 
 /** An empty byte array. */
 export const EMPTY_BYTES: Uint8Array = new Uint8Array(0);
 
-/** Concatenates byte arrays into one. */
+/** Concatenates byte arrays into one (a single array is returned as is, not copied). */
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0] : concatNew(chunks);
 }
 
 /** Reads a whole stream into one byte array. */
