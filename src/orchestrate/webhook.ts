@@ -16,6 +16,7 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Context } from "hono";
+import { concatBytes } from "../lib/bytes.ts";
 import { type EventJob, eventToJob } from "./events.ts";
 import type { OrchestratorStore } from "./types.ts";
 
@@ -130,14 +131,7 @@ export async function readCapped(
     clearTimeout(timer);
     reader.releaseLock();
   }
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return chunks.length === 1 ? chunks[0] : concatBytes(chunks);
 }
 
 /** A log line for one delivery (no payload text: titles and bodies are the forge's). */
