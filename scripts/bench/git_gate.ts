@@ -29,6 +29,7 @@
  */
 import type { GateRepoConfig } from "../../src/sidecar/control/protocol.ts";
 import { gitleaksArgs, parseGitleaksReport } from "../../src/sidecar/git_gate/gitleaks.ts";
+import { gateGitleaksConfig } from "../../src/sidecar/git_gate/gitleaks_config.ts";
 import { type GitUpstream, startGitUpstream } from "../../tests/helpers/git_upstream.ts";
 import {
   CLIENT_ENV,
@@ -114,8 +115,10 @@ async function verifyUpstream(upstream: GitUpstream, branch: string, commit: str
 /** One gitleaks scan of `commit --not base` in `repo` as the gate runs it; ms. */
 async function timedGitleaks(repo: string, commit: string, base: string, tmp: string) {
   const report = `${tmp}/gitleaks-${crypto.randomUUID()}.json`;
-  // The gate's arguments, with an info log to prove what was scanned.
-  const args = gitleaksArgs(repo, [commit, "--not", base], report);
+  const config = `${tmp}/gitleaks-gate.toml`;
+  await Deno.writeTextFile(config, await gateGitleaksConfig());
+  // The gate's arguments and config, with an info log to prove what was scanned.
+  const args = gitleaksArgs(repo, [commit, "--not", base], config, report);
   args[args.indexOf("--log-level") + 1] = "info";
   const started = performance.now();
   const r = await sh("gitleaks", args, {

@@ -2,9 +2,11 @@
  * gitleaks as git-gate runs it (SPEC §8): one scan per push over only the new commits, with log
  * options that give merge resolutions (`--remerge-diff`: what the merge changed beyond the
  * automatic result, so history merged in from elsewhere is not rescanned) and files git calls
- * binary (`--text`), and `--ignore-gitleaks-allow`: the agent writes the code, so it may annotate
- * its own leak. A finding whose line carries `gitleaks:allow` is marked as hidden by the comment,
- * so the report can say so. The report is read as JSON; values are redacted by gitleaks itself.
+ * binary (`--text`), with the gate's config (`gitleaks_config.ts`: the default rules without the
+ * allowlists that skip files by path, so no path or extension goes unscanned), and with
+ * `--ignore-gitleaks-allow`: the agent writes the code, so it may annotate its own leak. A
+ * finding whose line carries `gitleaks:allow` is marked as hidden by the comment, so the report
+ * can say so. The report is read as JSON; values are redacted by gitleaks itself.
  *
  * @module
  */
@@ -16,13 +18,21 @@ export const ALLOW_COMMENT = "gitleaks:allow";
 
 /**
  * gitleaks' arguments for a scan of `range` (rev-list arguments such as `<new> --not --all`) in
- * the bare repository `repo`, writing its JSON report to `reportPath`.
+ * the bare repository `repo` with the config at `configPath` (absolute: gitleaks skips a scanned
+ * file whose path equals it), writing its JSON report to `reportPath`.
  */
-export function gitleaksArgs(repo: string, range: readonly string[], reportPath: string): string[] {
+export function gitleaksArgs(
+  repo: string,
+  range: readonly string[],
+  configPath: string,
+  reportPath: string,
+): string[] {
   return [
     "git",
     repo,
     `--log-opts=--text --remerge-diff ${range.join(" ")}`,
+    "--config",
+    configPath,
     "--ignore-gitleaks-allow",
     "--redact",
     "--no-banner",

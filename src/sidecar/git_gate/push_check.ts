@@ -2,8 +2,9 @@
  * The pre-receive check of one push (SPEC §8), run by the gate daemon on behalf of the hook:
  * 1. the ref policy on every ref (deletions, tags, protected branches, rewrites);
  * 2. over only the new commits (`<new…> --not --all`): octopus merges refused, then gitleaks
- *    (merge resolutions and binary-looking files included, `gitleaks:allow` not trusted) and the
- *    egress detectors over messages and added lines (canary, slot values, secret env) at once;
+ *    (merge resolutions, binary-looking files and every path included, `gitleaks:allow` not
+ *    trusted) and the egress detectors over messages and added lines (canary, slot values,
+ *    secret env) at once;
  * 3. for an SSH upstream, the accepted refs pushed upstream from inside the hook
  *    (`--force-with-lease` on every ref), an upstream refusal relayed.
  * Any refusal rejects the whole push, so the gate and the upstream never diverge. The git
@@ -17,6 +18,7 @@ import type { GitleaksAllowDetail } from "../control/protocol.ts";
 import type { SecretsInput } from "../egress/dlp/mod.ts";
 import type { HoldOutcome } from "../supervise/supervisor.ts";
 import { gitleaksArgs, gitleaksFindings, parseGitleaksReport } from "./gitleaks.ts";
+import { gateGitleaksConfig } from "./gitleaks_config.ts";
 import { type GateFinding, logMarker, logScanArgs, scanLog } from "./log_scan.ts";
 import type { GateRepo } from "./mirror.ts";
 import { decideRef, isZeroId, type RefUpdate } from "./policy.ts";
@@ -245,9 +247,12 @@ async function gitleaks(
   env: Record<string, string>,
   tmpDir: string,
 ): Promise<GateFinding[]> {
-  const report = `${tmpDir}/gitleaks-${crypto.randomUUID()}.json`;
+  const id = crypto.randomUUID();
+  const report = `${tmpDir}/gitleaks-${id}.json`;
+  const config = `${tmpDir}/gitleaks-${id}.toml`;
   try {
-    const r = await run("gitleaks", gitleaksArgs(repo.dir, range, report), {
+    await Deno.writeTextFile(config, await gateGitleaksConfig(), { mode: 0o600 });
+    const r = await run("gitleaks", gitleaksArgs(repo.dir, range, config, report), {
       env: repo.env(env),
       cwd: repo.dir,
       timeoutMs: 600_000,
@@ -267,6 +272,7 @@ async function gitleaks(
     });
   } finally {
     await Deno.remove(report).catch(() => {});
+    await Deno.remove(config).catch(() => {});
   }
 }
 

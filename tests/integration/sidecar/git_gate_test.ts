@@ -11,6 +11,7 @@ import type { HoldOutcome } from "../../../src/sidecar/supervise/supervisor.ts";
 
 const AWS_KEY = "AKIAQYLPMN5HFIQR" + "7XYA";
 const FIXTURE_KEY = "AKIAZXCVBNMASDFG" + "HJKL";
+const GITHUB_PAT = "ghp_" + "4Kq3vXz9TbR7wLmN2pY8sD6fH1jC0eA5uG3i";
 
 /** A fixture repository (main with an old fixture secret) bundled for the gate. */
 async function fixtureBundle(tmp: string): Promise<string> {
@@ -121,6 +122,7 @@ function assertRejected(r: { code: number; stderr: string }, ...needles: string[
   assert.match(r.stderr, /remote: git-gate: push rejected/);
   for (const n of needles) assert.ok(r.stderr.includes(n), `missing "${n}" in:\n${r.stderr}`);
   assert.ok(!r.stderr.includes(AWS_KEY), "the secret must not be echoed");
+  assert.ok(!r.stderr.includes(GITHUB_PAT), "the secret must not be echoed");
 }
 
 Deno.test("git-gate: a clean new branch is accepted, reaches the mirror and is reported", async () => {
@@ -199,6 +201,26 @@ Deno.test("git-gate: secrets are rejected wherever they hide, nothing reaches th
         "aws-access-token",
         "data/blob.dat:2",
       ));
+    // gitleaks' default config skips these paths (its global allowlist; a rule's own for the
+    // octokit README); the gate's config does not, whatever path the agent picks.
+    const skippedByDefault: [string, string | Uint8Array, string][] = [
+      ["leak.bin", new TextEncoder().encode(`\0\x01\nkey=${AWS_KEY}\n`), "aws-access-token"],
+      ["node_modules/x/index.js", `x = 1\nkey = "${AWS_KEY}"\n`, "aws-access-token"],
+      ["package-lock.json", `{\n  "key": "${AWS_KEY}"\n}\n`, "aws-access-token"],
+      ["assets/logo.png", `PNG\nkey=${AWS_KEY}\n`, "aws-access-token"],
+      ["@octokit/auth-token/README.md", `# x\ntoken ${GITHUB_PAT}\n`, "github-pat"],
+    ];
+    for (const [file, body, rule] of skippedByDefault) {
+      await t.step(`a key in ${file}, a path gitleaks skips by default`, () =>
+        attempt(
+          `leak-path-${skippedByDefault.findIndex(([f]) => f === file)}`,
+          async () => {
+            await commitFiles(work, { [file]: body });
+          },
+          rule,
+          `${file}:2`,
+        ));
+    }
     await t.step("a key hidden by gitleaks:allow", () =>
       attempt(
         "leak-allow",
@@ -236,8 +258,9 @@ Deno.test("git-gate: secrets are rejected wherever they hide, nothing reaches th
         "k.txt:2",
       ));
     const refused = events.filter((e) => e.verdict === "refused");
-    assert.equal(refused.length, 7);
+    assert.equal(refused.length, 7 + skippedByDefault.length);
     assert.ok(!JSON.stringify(events).includes(AWS_KEY));
+    assert.ok(!JSON.stringify(events).includes(GITHUB_PAT));
     assert.ok(!JSON.stringify(events).includes(canary));
   }, { canary, knownSecrets: [known] });
 });

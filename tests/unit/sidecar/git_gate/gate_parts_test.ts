@@ -19,9 +19,10 @@ import {
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB0Lx1sHqD6n2o";
 
 Deno.test("gitleaksArgs scans only the range, with merges and binary files, allow comments ignored", () => {
-  const args = gitleaksArgs("/git/a.git", ["abc", "--not", "--all"], "/run/r.json");
+  const args = gitleaksArgs("/git/a.git", ["abc", "--not", "--all"], "/run/c.toml", "/run/r.json");
   assert.equal(args[0], "git");
   assert.ok(args.includes("--log-opts=--text --remerge-diff abc --not --all"));
+  assert.equal(args[args.indexOf("--config") + 1], "/run/c.toml");
   assert.ok(args.includes("--ignore-gitleaks-allow"));
   assert.ok(args.includes("--redact"));
 });
