@@ -503,7 +503,9 @@ export interface LaunchFacts {
 
 /**
  * The sidecar's create body once the internal subnet is known (`BOT_BOTTLE_INTERNAL_SUBNET`),
- * with its fixed address there (`sidecarAddressIn`), so the agent can be created meanwhile.
+ * with its fixed address there (`sidecarAddressIn`), so the agent can be created meanwhile. Its
+ * daemons listen on that address only (`BOT_BOTTLE_SIDECAR_BIND_ADDRESS`, SPEC §6.4), never on
+ * the egress network the host and that network's other containers reach.
  */
 export function sidecarCreateConfig(
   plan: BottlePlan,
@@ -514,7 +516,11 @@ export function sidecarCreateConfig(
   const internal = plan.networks.find((n) => n.service === "net-internal")!.name;
   return {
     ...create,
-    Env: [...(create.Env ?? []), `BOT_BOTTLE_INTERNAL_SUBNET=${facts.internalSubnet}`],
+    Env: [
+      ...(create.Env ?? []),
+      `BOT_BOTTLE_INTERNAL_SUBNET=${facts.internalSubnet}`,
+      `BOT_BOTTLE_SIDECAR_BIND_ADDRESS=${facts.sidecarAddress}`,
+    ],
     NetworkingConfig: {
       EndpointsConfig: {
         ...endpoints,

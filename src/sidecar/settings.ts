@@ -14,7 +14,7 @@
  * | `BOT_BOTTLE_SIDECAR_GIT_DIR`      | `/git`                          | git-gate's mirrors            |
  * | `BOT_BOTTLE_SIDECAR_SUPERVISE_PORT`| `9100`                         | TCP port of the MCP server    |
  * | `BOT_BOTTLE_SIDECAR_FORGE_PORT`   | `9101`                          | TCP port of the forge server  |
- * | `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` | `0.0.0.0`                       | IPv4 address DNS/egress bind  |
+ * | `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` | `0.0.0.0`                       | IPv4 address daemons bind     |
  * | `BOT_BOTTLE_INTERNAL_SUBNET`      | unset                           | CIDR of the internal network  |
  *
  * @module
@@ -60,7 +60,10 @@ export const DEFAULT_FORGE_PORT = 9101;
 /** git-gate's mirror directory unless `BOT_BOTTLE_SIDECAR_GIT_DIR` says. */
 export const DEFAULT_GIT_DIR = "/git";
 
-/** Where DNS and egress listen unless `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` says. */
+/**
+ * Where every daemon listens unless `BOT_BOTTLE_SIDECAR_BIND_ADDRESS` says. A bottle's sidecar
+ * is always told its internal address (`sidecarCreateConfig`); the wildcard is for tests.
+ */
 export const DEFAULT_BIND_ADDRESS = "0.0.0.0";
 
 /** `BOT_BOTTLE_INTERNAL_SUBNET`, parsed. */

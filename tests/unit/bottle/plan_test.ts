@@ -150,6 +150,11 @@ Deno.test("sidecarCreateConfig adds the launch's subnet and the sidecar's fixed 
     sidecarAddress: "10.213.0.30",
   });
   assert.equal(envMap(create).get("BOT_BOTTLE_INTERNAL_SUBNET"), "10.213.0.16/28");
+  assert.equal(
+    envMap(create).get("BOT_BOTTLE_SIDECAR_BIND_ADDRESS"),
+    "10.213.0.30",
+    "the daemons listen on the internal address only (SPEC §6.4)",
+  );
   const internal = create.NetworkingConfig?.EndpointsConfig[`bot-bottle-net-${SLUG}`];
   assert.deepEqual(internal?.IPAMConfig, { IPv4Address: "10.213.0.30" });
   assert.deepEqual(
