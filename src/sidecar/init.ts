@@ -162,7 +162,7 @@ async function startAll(
         log,
       }));
   }
-  /** A route that goes live now: in the config, in `routes.json`, in the log. */
+  /** A route that goes live now: in the config, in the route files, in the log. */
   const addLiveRoute = async (route: SidecarRoute): Promise<void> => {
     await writeConfigFiles(settings.configDir, session.addRoute(route));
     log.info(0, "supervise", "route-added", { host: route.host, ports: route.ports });

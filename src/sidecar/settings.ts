@@ -7,7 +7,7 @@
  * | --------------------------------- | ------------------------------- | ----------------------------- |
  * | `BOT_BOTTLE_SIDECAR_DAEMONS`      | `dns,egress,git-gate,supervise` | daemons to start (csv)        |
  * | `BOT_BOTTLE_SIDECAR_RUN_DIR`      | `/run/bot-bottle`               | control and outbox sockets    |
- * | `BOT_BOTTLE_SIDECAR_CONFIG_DIR`   | `/srv/bot-bottle-config`        | `routes.json`, `ca.crt`       |
+ * | `BOT_BOTTLE_SIDECAR_CONFIG_DIR`   | `/srv/bot-bottle-config`        | the config volume (public)    |
  * | `BOT_BOTTLE_SIDECAR_DNS_PORT`     | `53`                            | UDP port of the DNS responder |
  * | `BOT_BOTTLE_SIDECAR_EGRESS_PORT`  | `9099`                          | TCP port of the egress proxy  |
  * | `BOT_BOTTLE_SIDECAR_GIT_GATE_PORT`| `9080`                          | TCP port of git-gate          |

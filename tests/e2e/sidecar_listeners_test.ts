@@ -3,7 +3,8 @@
  * `egress:9099`, `git-gate:9080` and `supervise:9100`, while the host, which reaches the
  * sidecar's address on the egress network, is refused on every one of those ports. Bound to
  * every address, the host (or any container on the egress network) could use the bottle's
- * proxy with its token injection, its git-gate with the deploy key, its MCP server.
+ * proxy with its token injection, its git-gate with the deploy key, its MCP server. The config
+ * volume beside them carries the route table at `current-config/` and the gate settings (§6.3).
  */
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
@@ -75,5 +76,20 @@ engineTest(
     assert.equal(release.exitCode, 0, release.stderrText);
     const done = await cli.done();
     assert.equal(done.code, 0, done.stderr);
+  },
+);
+
+engineTest(
+  "the agent reads the route table at current-config/ and the gate settings on the config volume",
+  async () => {
+    await using home = await bottleHome();
+    const probe = [
+      "cmp -s /etc/bot-bottle/routes.json /etc/bot-bottle/current-config/routes.json && echo current=same",
+      "echo gate=$(tr -d ' \\n' < /etc/bot-bottle/gate.json)",
+    ].join("; ");
+    const result = await home.cli(["start", "shell", "--headless", "--prompt", probe]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^current=same$/m);
+    assert.match(result.stdout, /^gate=\{"repos":\[\]\}$/m);
   },
 );

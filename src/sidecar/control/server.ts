@@ -32,7 +32,7 @@ import { listenUnix } from "./unix_socket.ts";
 export interface ControlServerOptions {
   /** The control socket's path. */
   path: string;
-  /** Where `routes.json` and `ca.crt` go. */
+  /** Where the public config files go (`writeConfigFiles`). */
   configDir: string;
   session: ControlSession;
   log: SidecarLog;

@@ -58,9 +58,22 @@ Deno.test("the host's bridge gets hello, applies a config once, gets ready; file
   assert.equal((await Deno.stat(`${sidecar.configDir}/routes.json`)).mode! & 0o777, 0o644);
   assert.equal(await Deno.readTextFile(`${sidecar.configDir}/ca.crt`), CA_CERT_PEM);
   assert.equal((await Deno.stat(`${sidecar.configDir}/ca.crt`)).mode! & 0o777, 0o644);
-  const names = [];
+  // SPEC §9.1: the route table is also at current-config/; §6.3: the gate settings, value-free.
+  const current = await Deno.readTextFile(`${sidecar.configDir}/current-config/routes.json`);
+  assert.equal(current, routesText);
+  const gateText = await Deno.readTextFile(`${sidecar.configDir}/gate.json`);
+  assert.deepEqual(JSON.parse(gateText), { repos: [] });
+  assert.equal((await Deno.stat(`${sidecar.configDir}/gate.json`)).mode! & 0o777, 0o644);
+  const names: string[] = [];
   for await (const entry of Deno.readDir(sidecar.configDir)) names.push(entry.name);
-  assert.deepEqual(names.sort(), ["ca.crt", "routes.json"], "no key, no temp file");
+  for await (const entry of Deno.readDir(`${sidecar.configDir}/current-config`)) {
+    names.push(`current-config/${entry.name}`);
+  }
+  assert.deepEqual(
+    names.sort(),
+    ["ca.crt", "current-config", "current-config/routes.json", "gate.json", "routes.json"],
+    "no key, no temp file",
+  );
 
   assert.equal((await Deno.stat(sidecar.runDir)).mode! & 0o777, 0o700);
   assert.equal((await Deno.stat(`${sidecar.runDir}/control.sock`)).mode! & 0o777, 0o600);
