@@ -103,6 +103,7 @@ export function responseContext(
     out: agent.out,
     method: req.head.method,
     host: req.allow.host,
+    path: req.allow.path,
     reflector: req.state.reflector,
     inbound: req.policy.inbound,
     responder: ctx.responder,

@@ -2,9 +2,11 @@
  * The way back (SPEC §7.2 steps 9–10, §7.5): an upstream response forwarded to the agent after
  * the inbound scan and token reflection. Textual bodies up to
  * {@linkcode MAX_INBOUND_SCAN_BYTES} are read whole, decoded when compressed, scanned and
- * scrubbed; event streams go per event, as soon as each is complete; larger or binary bodies
- * stream, scrubbed across chunk boundaries. Re-framed by the proxy: `Content-Length` for
- * buffered bodies, chunked otherwise.
+ * scrubbed; larger textual ones (whatever their framing) have their first 8 MiB scanned and then
+ * stream; event streams go per event, as soon as each is complete; binary bodies stream. Streamed
+ * bodies are scrubbed across chunk boundaries. Re-framed by the proxy: `Content-Length` for
+ * buffered bodies, chunked otherwise. Size alone never blocks a response. At log level 2 each
+ * response is logged (`response`: status, masked headers, body size; SPEC §7.7).
  *
  * The inbound scan (`dlp/inbound/`) decides under the route's `inbound_on_match`: a block is the
  * §7.6 403 naming the evidence (for an event stream: an `error` event, and the stream ends); a
@@ -15,9 +17,8 @@
  * @module
  */
 import type { Duplex } from "node:stream";
-import { zlib } from "./dlp/zlib.ts";
 import type { SidecarLog } from "../log.ts";
-import { BodyTooLarge, type SocketReader, writeTo } from "./conn.ts";
+import { type SocketReader, writeTo } from "./conn.ts";
 import type { Block } from "./decide.ts";
 import { latin1, latin1Bytes } from "./dlp/bytes.ts";
 import {
@@ -35,17 +36,22 @@ import {
   encodeChunk,
   headerValue,
   HOP_BY_HOP,
-  MalformedMessage,
   parseResponseHead,
   responseFraming,
   type ResponseHead,
   serializeResponseHead,
 } from "./http1.ts";
 import type { Reflector } from "./reflect.ts";
-import { httpResponse, type Responder } from "./respond.ts";
+import { type BlockSite, httpResponse, type Responder } from "./respond.ts";
+import {
+  bodyChunks,
+  decodePrefix,
+  decodeResponse,
+  MAX_INBOUND_SCAN_BYTES,
+  readPrefix,
+} from "./response_body.ts";
 
-/** Largest response body buffered for the inbound scan and token reflection. */
-export const MAX_INBOUND_SCAN_BYTES = 8 * 1024 * 1024;
+export { MAX_INBOUND_SCAN_BYTES };
 
 const TEXTUAL =
   /^(?:text\/|application\/(?:json|[a-z0-9.+-]*\+json|xml|[a-z0-9.+-]*\+xml|javascript|x-ndjson))/;
@@ -61,6 +67,8 @@ export interface ResponseContext {
   method: string;
   /** The route host, for log lines and blocks. */
   host: string;
+  /** The request's path, for log lines. */
+  path: string;
   /** Replaces slot values in everything that reaches the agent. */
   reflector: Reflector;
   /** The route's inbound prompt-injection policy, or false when it is not scanned. */
@@ -96,6 +104,7 @@ export async function forwardResponse(
     const cl = headerValue(res.headers, "content-length");
     if (method === "HEAD" && cl) extra.push(["Content-Length", cl]);
     await writeTo(out, serializeResponseHead(res.status, res.reason, [...headers, ...extra]));
+    logResponse(ctx, res.status, [...headers, ...extra], 0);
     return true;
   }
   if (contentType.startsWith("text/event-stream")) {
@@ -105,20 +114,62 @@ export async function forwardResponse(
   // streams, as binary bodies do.
   const textual = TEXTUAL.test(contentType) ||
     (contentType === "" && framing.kind === "length" && framing.length <= MAX_INBOUND_SCAN_BYTES);
-  if (
-    (textual || ctx.reflector.active) &&
-    (framing.kind !== "length" || framing.length <= MAX_INBOUND_SCAN_BYTES)
-  ) {
-    return await forwardBuffered(ctx, up, res, headers, { framing, textual });
+  if (textual || ctx.reflector.active) {
+    if (framing.kind === "length" && framing.length <= MAX_INBOUND_SCAN_BYTES) {
+      const bytes = await up.readExact(framing.length);
+      return await forwardBuffered(ctx, res, headers, { framing, textual, bytes });
+    }
+    if (framing.kind !== "length" || (textual && ctx.inbound !== false)) {
+      // Read whole while it fits; past that, its first 8 MiB are scanned and the rest streams.
+      const rest = bodyChunks(up, framing);
+      const prefix = await readPrefix(rest, MAX_INBOUND_SCAN_BYTES);
+      if (prefix.done) {
+        return await forwardBuffered(ctx, res, headers, { framing, textual, bytes: prefix.bytes });
+      }
+      return await forwardLarge(ctx, res, headers, {
+        framing,
+        textual,
+        prefix: prefix.bytes,
+        rest,
+      });
+    }
   }
   // Large or binary: stream, still scrubbing slot values across chunk boundaries.
+  return await streamBody(ctx, res, headers, framing, new Uint8Array(0), bodyChunks(up, framing));
+}
+
+/**
+ * Writes a chunked head, then `first` and the rest of the body as they come, scrubbed across
+ * chunk boundaries; returns whether the agent's connection can carry another request.
+ */
+async function streamBody(
+  ctx: ResponseContext,
+  res: ResponseHead,
+  headers: [string, string][],
+  framing: BodyFraming,
+  first: Uint8Array,
+  rest: AsyncIterable<Uint8Array>,
+): Promise<boolean> {
+  const { out, reflector } = ctx;
   await writeChunkedHead(out, res, headers);
-  const stream = ctx.reflector.stream();
-  for await (const chunk of bodyChunks(up, framing)) {
-    await writeChunk(out, stream.push(latin1(chunk)));
+  let bytes = first.length;
+  if (reflector.active) {
+    const stream = reflector.stream();
+    await writeChunk(out, stream.push(latin1(first)));
+    for await (const chunk of rest) {
+      bytes += chunk.length;
+      await writeChunk(out, stream.push(latin1(chunk)));
+    }
+    await writeChunk(out, stream.end());
+  } else {
+    if (first.length > 0) await writeTo(out, encodeChunk(first));
+    for await (const chunk of rest) {
+      bytes += chunk.length;
+      await writeTo(out, encodeChunk(chunk));
+    }
   }
-  await writeChunk(out, stream.end());
   await writeTo(out, LAST_CHUNK);
+  logResponse(ctx, res.status, headers, bytes);
   return framing.kind !== "close";
 }
 
@@ -149,8 +200,10 @@ async function forwardEventStream(
   await writeChunkedHead(out, res, headers);
   const scan = ctx.inbound === false ? null : new InboundEventStream(ctx.inbound);
   let pending = "";
+  let received = 0;
   const stream = reflector.stream();
   for await (const chunk of bodyChunks(up, framing)) {
+    received += chunk.length;
     pending += latin1(chunk);
     if (scan !== null) {
       const { events, rest } = splitEvents(pending);
@@ -160,7 +213,9 @@ async function forwardEventStream(
         const utf8 = new TextDecoder().decode(latin1Bytes(raw));
         const parsed = splitEvents(utf8).events[0] ?? { raw: utf8, data: "", hasData: false };
         const result = scan.event(parsed);
-        if (result.verdict !== null && await inboundEventDone(ctx, result.verdict)) return false;
+        if (result.verdict !== null && await inboundEventDone(ctx, result.verdict, res.status)) {
+          return false;
+        }
         await writeTo(
           out,
           encodeChunk(
@@ -172,7 +227,7 @@ async function forwardEventStream(
       // An event without an end: scan what there is (for a block only) and pass it on.
       const text = new TextDecoder().decode(latin1Bytes(pending));
       const { verdict } = inspectMessage(text, ctx.inbound as InboundPolicy, "sse event");
-      if (verdict.decision.action === "block" && await inboundEventDone(ctx, verdict)) {
+      if (verdict.decision.action === "block" && await inboundEventDone(ctx, verdict, res.status)) {
         return false;
       }
       await writeChunk(out, stream.push(pending));
@@ -197,13 +252,14 @@ async function forwardEventStream(
     const utf8 = new TextDecoder().decode(latin1Bytes(raw));
     const parsed = splitEvents(`${utf8}\n\n`).events[0];
     const result = parsed === undefined ? null : scan.event(parsed);
-    if (result?.verdict && await inboundEventDone(ctx, result.verdict)) return false;
+    if (result?.verdict && await inboundEventDone(ctx, result.verdict, res.status)) return false;
     await writeChunk(out, stream.end());
     const edited = result !== null && result.raw !== parsed!.raw;
     if (edited) await writeTo(out, encodeChunk(new TextEncoder().encode(result.raw)));
     else await writeChunk(out, raw);
   } else await writeChunk(out, stream.end() + reflector.replace(pending));
   await writeTo(out, LAST_CHUNK);
+  logResponse(ctx, res.status, headers, received);
   return framing.kind !== "close";
 }
 
@@ -211,7 +267,11 @@ async function forwardEventStream(
  * Acts on the verdict of one event: a block ends the stream with an `error` event naming the
  * evidence (returns true); a neutralised or annotated event is logged.
  */
-async function inboundEventDone(ctx: ResponseContext, verdict: InboundVerdict): Promise<boolean> {
+async function inboundEventDone(
+  ctx: ResponseContext,
+  verdict: InboundVerdict,
+  status: number,
+): Promise<boolean> {
   const { action } = verdict.decision;
   if (action === "forward") return false;
   const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
@@ -226,7 +286,7 @@ async function inboundEventDone(ctx: ResponseContext, verdict: InboundVerdict): 
     message: blockMessage(ctx.host, verdict.report),
     evidence,
   };
-  ctx.responder.logBlock(b, { host: ctx.host, method: ctx.method });
+  ctx.responder.logBlock(b, inboundSite(ctx, status));
   const data = JSON.stringify({
     error: "egress_blocked",
     rule: "dlp_inbound",
@@ -255,45 +315,56 @@ function logInbound(ctx: ResponseContext, verdict: InboundVerdict, evidence: str
   );
 }
 
+/** The where of an inbound block: the request and the upstream's status (SPEC §7.7). */
+function inboundSite(ctx: ResponseContext, status: number): BlockSite {
+  return { host: ctx.host, method: ctx.method, path: ctx.path, status };
+}
+
+/** The §7.6 block of a response the inbound scan withholds. */
+function inboundBlock(ctx: ResponseContext, verdict: InboundVerdict, evidence: string[]): Block {
+  return {
+    block: "dlp_inbound",
+    detector: "naive_injection_detection",
+    location: verdict.location ?? "body",
+    message: blockMessage(ctx.host, verdict.report),
+    evidence,
+  };
+}
+
+function dropHeaders(headers: [string, string][], names: (lower: string) => boolean): void {
+  for (let i = headers.length - 1; i >= 0; i--) {
+    if (names(headers[i][0].toLowerCase())) headers.splice(i, 1);
+  }
+}
+
 /** A body read whole: decoded when compressed and textual, scanned, scrubbed, re-framed. */
 async function forwardBuffered(
   ctx: ResponseContext,
-  up: SocketReader,
   res: ResponseHead,
   headers: [string, string][],
-  body: { framing: BodyFraming; textual: boolean },
+  body: { framing: BodyFraming; textual: boolean; bytes: Uint8Array },
 ): Promise<boolean> {
-  const { out, host, method } = ctx;
+  const { out } = ctx;
   const { framing, textual } = body;
-  const site = { host, method };
-  let bytes: Uint8Array;
-  try {
-    bytes = framing.kind === "length"
-      ? await up.readExact(framing.length)
-      : framing.kind === "chunked"
-      ? await up.readChunked(MAX_INBOUND_SCAN_BYTES)
-      : await up.readToEnd(MAX_INBOUND_SCAN_BYTES);
-  } catch (error) {
-    if (!(error instanceof BodyTooLarge)) throw error;
-    const b: Block = { block: "dlp_inbound", message: "The response is too large to scan." };
-    await ctx.responder.refuse(out, b, site, false);
-    return false;
-  }
+  let bytes = body.bytes;
   const encoding = (headerValue(res.headers, "content-encoding") ?? "identity").toLowerCase();
   if (encoding !== "identity" && textual) {
     const decoded = decodeResponse(bytes, encoding);
+    if (decoded === "too-large") {
+      // Larger than a scan reads once decoded: its beginning is scanned, the body goes as sent.
+      const rest = (async function* () {})();
+      return await forwardLarge(ctx, res, headers, { framing, textual, prefix: bytes, rest });
+    }
     if (decoded === null) {
       const b: Block = {
         block: "undecodable_body",
         message: `The response encoding ${encoding} cannot be scanned.`,
       };
-      await ctx.responder.refuse(out, b, site, false);
+      await ctx.responder.refuse(out, b, inboundSite(ctx, res.status), false);
       return false;
     }
     bytes = decoded;
-    for (let i = headers.length - 1; i >= 0; i--) {
-      if (headers[i][0].toLowerCase() === "content-encoding") headers.splice(i, 1);
-    }
+    dropHeaders(headers, (n) => n === "content-encoding");
   }
   if (ctx.inbound !== false && textual) {
     const contentType = headerValue(res.headers, "content-type") ?? "";
@@ -301,87 +372,105 @@ async function forwardBuffered(
     const { action } = verdict.decision;
     const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
     if (action === "block") {
-      const b: Block = {
-        block: "dlp_inbound",
-        detector: "naive_injection_detection",
-        location: verdict.location ?? "body",
-        message: blockMessage(host, verdict.report),
-        evidence,
-      };
-      await ctx.responder.refuse(out, b, site, true);
+      const b = inboundBlock(ctx, verdict, evidence);
+      await ctx.responder.refuse(out, b, inboundSite(ctx, res.status), true);
       return true;
     }
     if (action !== "forward") {
       logInbound(ctx, verdict, evidence);
       if (action === "neutralize") {
         bytes = scanned;
-        for (let i = headers.length - 1; i >= 0; i--) {
-          if (BODY_DIGESTS.has(headers[i][0].toLowerCase())) headers.splice(i, 1);
-        }
+        dropHeaders(headers, (n) => BODY_DIGESTS.has(n));
       }
       headers.push([INBOUND_HEADER, verdict.header!]);
     }
   }
   const scrubbed = latin1Bytes(ctx.reflector.replace(latin1(bytes)));
   await writeTo(out, httpResponse(res.status, res.reason, headers, scrubbed));
+  logResponse(ctx, res.status, headers, scrubbed.length);
   return framing.kind !== "close";
+}
+
+/**
+ * A body larger than {@linkcode MAX_INBOUND_SCAN_BYTES} (as sent or once decoded): when the route
+ * scans inbound, its first 8 MiB (decoded) are scanned; then it streams as sent, scrubbed.
+ * Neutralising edits those first 8 MiB of an uncompressed body; a compressed one cannot be
+ * edited, so it is withheld as a block would be. A block closes the agent's connection (the rest
+ * of the body is not read).
+ */
+async function forwardLarge(
+  ctx: ResponseContext,
+  res: ResponseHead,
+  headers: [string, string][],
+  body: {
+    framing: BodyFraming;
+    textual: boolean;
+    prefix: Uint8Array;
+    rest: AsyncIterable<Uint8Array>;
+  },
+): Promise<boolean> {
+  let first = body.prefix;
+  if (ctx.inbound !== false && body.textual) {
+    const encoding = (headerValue(res.headers, "content-encoding") ?? "identity").toLowerCase();
+    const identity = encoding === "identity";
+    const view = identity ? first.subarray(0, MAX_INBOUND_SCAN_BYTES) : await decodePrefix(
+      first,
+      encoding,
+    );
+    if (view === null) {
+      const b: Block = {
+        block: "undecodable_body",
+        message: `The response encoding ${encoding} cannot be scanned.`,
+      };
+      await ctx.responder.refuse(ctx.out, b, inboundSite(ctx, res.status), false);
+      return false;
+    }
+    const contentType = headerValue(res.headers, "content-type") ?? "";
+    const { verdict, body: scanned } = inspectBody(view, contentType, ctx.inbound);
+    const { action } = verdict.decision;
+    const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
+    if (action === "block" || (action === "neutralize" && !identity)) {
+      const b = inboundBlock(ctx, verdict, evidence);
+      await ctx.responder.refuse(ctx.out, b, inboundSite(ctx, res.status), false);
+      return false;
+    }
+    if (action !== "forward") {
+      logInbound(ctx, verdict, evidence);
+      if (action === "neutralize") {
+        const tail = first.subarray(MAX_INBOUND_SCAN_BYTES);
+        first = new Uint8Array(scanned.length + tail.length);
+        first.set(scanned);
+        first.set(tail, scanned.length);
+        dropHeaders(headers, (n) => BODY_DIGESTS.has(n));
+      }
+      headers.push([INBOUND_HEADER, verdict.header!]);
+    }
+  }
+  return await streamBody(ctx, res, headers, body.framing, first, body.rest);
+}
+
+/** The level-2 line of a response on its way to the agent: status, headers, body size. */
+function logResponse(
+  ctx: ResponseContext,
+  status: number,
+  headers: readonly [string, string][],
+  bodyBytes: number,
+): void {
+  if (ctx.log.level < 2) return;
+  ctx.log.info(2, "egress", "response", {
+    host: ctx.host,
+    method: ctx.method,
+    path: ctx.responder.mask(ctx.path),
+    status,
+    headers: headers.map(([n, v]) => [n, ctx.responder.mask(v)]),
+    bodyBytes,
+  });
 }
 
 /** Whether an upstream connection can carry another request after this response. */
 export function reusableAfter(method: string, res: ResponseHead, reader: SocketReader): boolean {
   return responseFraming(method, res).kind !== "close" &&
     !/close/i.test(headerValue(res.headers, "connection") ?? "") && reader.buffered === 0;
-}
-
-async function* bodyChunks(
-  up: SocketReader,
-  framing: BodyFraming,
-): AsyncGenerator<Uint8Array> {
-  if (framing.kind === "length") {
-    let left = framing.length;
-    while (left > 0) {
-      const chunk = await up.readSome(Math.min(left, 64 * 1024));
-      if (chunk === null) throw new MalformedMessage("the upstream ended inside a body");
-      left -= chunk.length;
-      yield chunk;
-    }
-  } else if (framing.kind === "chunked") {
-    while (true) {
-      const size = await up.readChunkSize();
-      if (size === 0) {
-        while ((await up.readLine()) !== "");
-        return;
-      }
-      let left = size;
-      while (left > 0) {
-        const chunk = await up.readSome(Math.min(left, 64 * 1024));
-        if (chunk === null) throw new MalformedMessage("the upstream ended inside a chunk");
-        left -= chunk.length;
-        yield chunk;
-      }
-      await up.readExact(2);
-    }
-  } else if (framing.kind === "close") {
-    while (true) {
-      const chunk = await up.readSome();
-      if (chunk === null) return;
-      yield chunk;
-    }
-  }
-}
-
-function decodeResponse(body: Uint8Array, encoding: string): Uint8Array | null {
-  try {
-    const opts = { maxOutputLength: MAX_INBOUND_SCAN_BYTES };
-    if (encoding === "gzip" || encoding === "x-gzip") {
-      return new Uint8Array(zlib().gunzipSync(body, opts));
-    }
-    if (encoding === "deflate") return new Uint8Array(zlib().inflateSync(body, opts));
-    if (encoding === "br") return new Uint8Array(zlib().brotliDecompressSync(body, opts));
-    return null;
-  } catch {
-    return null;
-  }
 }
 
 /** What {@linkcode relayResponse} learned. */

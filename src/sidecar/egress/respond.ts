@@ -19,6 +19,8 @@ export interface BlockSite {
   method: string | null;
   /** Logged unless the block is a DLP one (the path may hold a secret no detector knows). */
   path?: string | null;
+  /** The upstream's status, for a block of its response (inbound scan). */
+  status?: number;
 }
 
 /** What {@linkcode Responder.logForward} logs of a request. */
@@ -150,7 +152,7 @@ export class Responder {
     return text === null ? null : this.#mask(text);
   }
 
-  /** Logs a block (level 1): rule, detector, location, host, method, path. */
+  /** Logs a block (level 1): rule, detector, location, host, method, path, upstream status. */
   logBlock(b: Block, site: BlockSite): void {
     this.#log.info(1, "egress", "blocked", {
       rule: b.block,
@@ -159,6 +161,7 @@ export class Responder {
       host: this.mask(site.host),
       method: site.method,
       path: PATHLESS_RULES.has(b.block) ? undefined : this.mask(site.path ?? null),
+      ...(site.status === undefined ? {} : { status: site.status }),
     });
   }
 

@@ -1,0 +1,163 @@
+/**
+ * Reading an upstream response body for `forward_response.ts`: its data chunk by chunk whatever
+ * its framing, the first {@linkcode MAX_INBOUND_SCAN_BYTES} of it (the rest still to come), and
+ * its decoding when compressed, whole or, for a body too large to hold, only its beginning. Why a
+ * prefix: SPEC §7.5 scans the first 8 MiB of a response, and a body without a `Content-Length`
+ * only says it is larger once that much has arrived; the rest then streams.
+ *
+ * @module
+ */
+import type { SocketReader } from "./conn.ts";
+import { zlib } from "./dlp/zlib.ts";
+import { type BodyFraming, MalformedMessage } from "./http1.ts";
+
+/** Largest response body buffered for the inbound scan and token reflection. */
+export const MAX_INBOUND_SCAN_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The body's data (de-chunked) in pieces of at most 64 KiB; chunked trailers are read and
+ * dropped.
+ *
+ * @throws {MalformedMessage} when the upstream's body is cut off or malformed.
+ */
+export async function* bodyChunks(
+  up: SocketReader,
+  framing: BodyFraming,
+): AsyncGenerator<Uint8Array> {
+  if (framing.kind === "length") {
+    let left = framing.length;
+    while (left > 0) {
+      const chunk = await up.readSome(Math.min(left, 64 * 1024));
+      if (chunk === null) throw new MalformedMessage("the upstream ended inside a body");
+      left -= chunk.length;
+      yield chunk;
+    }
+  } else if (framing.kind === "chunked") {
+    while (true) {
+      const size = await up.readChunkSize();
+      if (size === 0) {
+        while ((await up.readLine()) !== "");
+        return;
+      }
+      let left = size;
+      while (left > 0) {
+        const chunk = await up.readSome(Math.min(left, 64 * 1024));
+        if (chunk === null) throw new MalformedMessage("the upstream ended inside a chunk");
+        left -= chunk.length;
+        yield chunk;
+      }
+      const crlf = await up.readExact(2);
+      if (crlf[0] !== 0x0d || crlf[1] !== 0x0a) throw new MalformedMessage("bad chunk end");
+    }
+  } else if (framing.kind === "close") {
+    while (true) {
+      const chunk = await up.readSome();
+      if (chunk === null) return;
+      yield chunk;
+    }
+  }
+}
+
+/** The beginning of a body: all of it (`done`), or more than `cap` bytes with the rest to come. */
+export interface BodyPrefix {
+  bytes: Uint8Array;
+  done: boolean;
+}
+
+/**
+ * Reads `chunks` until they end or more than `cap` bytes arrived (at most one piece more); what
+ * is left stays in `chunks`.
+ */
+export async function readPrefix(
+  chunks: AsyncIterator<Uint8Array>,
+  cap: number,
+): Promise<BodyPrefix> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  let done = false;
+  while (total <= cap) {
+    const next = await chunks.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    parts.push(next.value);
+    total += next.value.length;
+  }
+  return { bytes: concat(parts, total), done };
+}
+
+function concat(parts: Uint8Array[], total: number): Uint8Array {
+  if (parts.length === 1 && parts[0].length === total) return parts[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) {
+    const n = Math.min(p.length, total - at);
+    out.set(n === p.length ? p : p.subarray(0, n), at);
+    at += n;
+    if (at === total) break;
+  }
+  return out;
+}
+
+/**
+ * A whole compressed body decoded (gzip, deflate, br): the bytes, `"too-large"` past
+ * {@linkcode MAX_INBOUND_SCAN_BYTES} decoded, or null for another encoding or a decode error.
+ */
+export function decodeResponse(
+  body: Uint8Array,
+  encoding: string,
+): Uint8Array | "too-large" | null {
+  try {
+    const opts = { maxOutputLength: MAX_INBOUND_SCAN_BYTES };
+    if (encoding === "gzip" || encoding === "x-gzip") {
+      return new Uint8Array(zlib().gunzipSync(body, opts));
+    }
+    if (encoding === "deflate") return new Uint8Array(zlib().inflateSync(body, opts));
+    if (encoding === "br") return new Uint8Array(zlib().brotliDecompressSync(body, opts));
+    return null;
+  } catch (error) {
+    return (error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE" ? "too-large" : null;
+  }
+}
+
+/**
+ * The first `cap` decoded bytes (or fewer, if that is all) of a compressed body or of its
+ * beginning: decoding stops there, so a body too large to decode whole, or one cut short, still
+ * yields its start. Null for another encoding or a decode error.
+ */
+export function decodePrefix(
+  body: Uint8Array,
+  encoding: string,
+  cap: number = MAX_INBOUND_SCAN_BYTES,
+): Promise<Uint8Array | null> {
+  const z = zlib();
+  const sync = { finishFlush: z.constants.Z_SYNC_FLUSH };
+  const decoder = encoding === "gzip" || encoding === "x-gzip"
+    ? z.createGunzip(sync)
+    : encoding === "deflate"
+    ? z.createInflate(sync)
+    : encoding === "br"
+    ? z.createBrotliDecompress({ finishFlush: z.constants.BROTLI_OPERATION_FLUSH })
+    : null;
+  if (decoder === null) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const parts: Uint8Array[] = [];
+    let total = 0;
+    let settled = false;
+    const settle = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      decoder.destroy();
+      resolve(ok ? concat(parts, Math.min(total, cap)) : null);
+    };
+    decoder.on("data", (chunk: Uint8Array) => {
+      parts.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      total += chunk.length;
+      if (total >= cap) settle(true);
+    });
+    decoder.on("end", () => settle(true));
+    decoder.on("error", () => settle(false));
+    decoder.end(body);
+  });
+}
