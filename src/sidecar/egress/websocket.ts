@@ -11,6 +11,11 @@
  * its hidden text, an annotated one goes on as it was and is logged. A binary message is read as
  * text for a block only (its bytes are never edited).
  *
+ * Control frames (close, ping, pong) carry data too: outbound their payloads get the outbound
+ * scan of a binary message, inbound their slot values are scrubbed. RFC 6455 §5.5 caps them at
+ * 125 bytes, unfragmented; a larger or fragmented one ends the connection with 1002 (protocol
+ * error) before its payload is read.
+ *
  * @module
  */
 import type { Duplex } from "node:stream";
@@ -19,6 +24,7 @@ import { latin1, latin1Bytes } from "./dlp/bytes.ts";
 import type { InboundFrameResult } from "./dlp/mod.ts";
 import type { SocketReader } from "./conn.ts";
 import { writeTo } from "./conn.ts";
+import type { Block } from "./decide.ts";
 import type { FrameVerdict } from "./ws_outbound.ts";
 
 /** Largest reassembled message. */
@@ -31,7 +37,18 @@ export interface WsFrame {
   payload: Uint8Array;
 }
 
-/** Reads one frame (unmasking it). */
+/** Largest payload of a control frame (RFC 6455 §5.5). */
+export const MAX_CONTROL_PAYLOAD = 125;
+
+/** A frame that breaks RFC 6455 (answered with close code 1002). */
+export class WsProtocolError extends Error {}
+
+/**
+ * Reads one frame (unmasking it).
+ *
+ * @throws {WsProtocolError} for a control frame over 125 bytes or fragmented.
+ * @throws {Error} for a frame over {@linkcode MAX_WS_MESSAGE_BYTES}.
+ */
 export async function readFrame(reader: SocketReader): Promise<WsFrame | null> {
   const head = await reader.peek(2);
   if (head.length < 2) return null;
@@ -47,6 +64,9 @@ export async function readFrame(reader: SocketReader): Promise<WsFrame | null> {
     const b = await reader.readExact(8);
     len = 0;
     for (const x of b) len = len * 256 + x;
+  }
+  if (opcode >= 0x8 && (len > MAX_CONTROL_PAYLOAD || !fin)) {
+    throw new WsProtocolError(`websocket control frame of ${len} bytes or fragmented`);
   }
   if (len > MAX_WS_MESSAGE_BYTES) throw new Error("websocket frame too large");
   const mask = masked ? await reader.readExact(4) : null;
@@ -102,14 +122,25 @@ export interface RelayOptions {
   host: string;
 }
 
-const CLOSE_POLICY = (() => {
-  const reason = new TextEncoder().encode("egress_blocked");
+function closePayload(code: number, text: string): Uint8Array {
+  const reason = new TextEncoder().encode(text);
   const p = new Uint8Array(2 + reason.length);
-  p[0] = 1008 >> 8;
-  p[1] = 1008 & 0xff;
+  p[0] = code >> 8;
+  p[1] = code & 0xff;
   p.set(reason, 2);
   return p;
-})();
+}
+
+const CLOSE_POLICY = closePayload(1008, "egress_blocked");
+const CLOSE_PROTOCOL = closePayload(1002, "protocol_error");
+
+/** A control frame's payload with slot values scrubbed, still within 125 bytes. */
+function scrubControl(payload: Uint8Array, reflect: (text: string) => string): Uint8Array {
+  const scrubbed = latin1Bytes(reflect(latin1(payload)));
+  return scrubbed.length > MAX_CONTROL_PAYLOAD
+    ? scrubbed.subarray(0, MAX_CONTROL_PAYLOAD)
+    : scrubbed;
+}
 
 /** Relays frames both ways until either side closes or a scan blocks. */
 export async function relayWebSocket(options: RelayOptions): Promise<void> {
@@ -131,7 +162,16 @@ export async function relayWebSocket(options: RelayOptions): Promise<void> {
         const frame = await readFrame(from.reader);
         if (frame === null) break;
         if (frame.opcode >= 0x8) {
-          await writeTo(to.socket, encodeFrame(frame.opcode, frame.payload, outbound));
+          let payload = frame.payload;
+          if (outbound) {
+            const verdict = options.outbound(frame.opcode, payload);
+            if ("block" in verdict) {
+              logFrameBlock(log, host, verdict.block, "websocket control frame");
+              await writeTo(agent.socket, encodeFrame(0x8, CLOSE_POLICY, false)).catch(() => {});
+              break;
+            }
+          } else payload = scrubControl(payload, options.reflect);
+          await writeTo(to.socket, encodeFrame(frame.opcode, payload, outbound));
           if (frame.opcode === 0x8) break;
           continue;
         }
@@ -153,12 +193,7 @@ export async function relayWebSocket(options: RelayOptions): Promise<void> {
         if (outbound) {
           const verdict = options.outbound(opcode, message);
           if ("block" in verdict) {
-            log.info(1, "egress", "blocked", {
-              rule: verdict.block.block,
-              detector: verdict.block.detector,
-              host,
-              location: "websocket frame",
-            });
+            logFrameBlock(log, host, verdict.block, "websocket frame");
             await writeTo(agent.socket, encodeFrame(0x8, CLOSE_POLICY, false)).catch(() => {});
             break;
           }
@@ -193,9 +228,23 @@ export async function relayWebSocket(options: RelayOptions): Promise<void> {
       }
     } catch (error) {
       log.info(1, "egress", "websocket-error", { host, error: (error as Error).message });
+      if (error instanceof WsProtocolError) {
+        await writeTo(agent.socket, encodeFrame(0x8, CLOSE_PROTOCOL, false)).catch(() => {});
+        await writeTo(upstream.socket, encodeFrame(0x8, CLOSE_PROTOCOL, true)).catch(() => {});
+      }
     } finally {
       finish();
     }
   };
   await Promise.all([pump(true), pump(false)]);
+}
+
+/** The level-1 line of an outbound frame the scan refused. */
+function logFrameBlock(log: SidecarLog, host: string, block: Block, location: string): void {
+  log.info(1, "egress", "blocked", {
+    rule: block.block,
+    detector: block.detector,
+    host,
+    location: block.location ?? location,
+  });
 }

@@ -1,10 +1,14 @@
 /**
- * WebSocket frame encoding (RFC 6455 §5.2): payload length in, header bytes out. Reading frames
- * needs a SocketReader and is tested over a loopback socket in
- * tests/integration/sidecar/egress_conn_test.ts.
+ * WebSocket frame encoding (RFC 6455 §5.2): payload length in, header bytes out; and the relay's
+ * handling of control frames over in-memory streams. Reading frames over a real socket is tested
+ * over a loopback socket in tests/integration/sidecar/egress_conn_test.ts.
  */
 import assert from "node:assert/strict";
-import { encodeFrame } from "../../../../src/sidecar/egress/websocket.ts";
+import { PassThrough } from "node:stream";
+import { SocketReader } from "../../../../src/sidecar/egress/conn.ts";
+import { encodeFrame, relayWebSocket } from "../../../../src/sidecar/egress/websocket.ts";
+import type { FrameVerdict } from "../../../../src/sidecar/egress/ws_outbound.ts";
+import { SidecarLog } from "../../../../src/sidecar/log.ts";
 
 function payloadOf(length: number): Uint8Array {
   const p = new Uint8Array(length);
@@ -82,4 +86,106 @@ Deno.test("encodeFrame does not change the payload it was given", () => {
   const copy = payload.slice();
   encodeFrame(0x2, payload, true);
   assert.deepEqual(payload, copy);
+});
+
+const CANARY = "bbcanary-ws-control-9f3e";
+const SLOT = "ghs_slotValueFromTheSidecar0123";
+
+/** Unmasked frames `[opcode, payload]` in `bytes` (as the agent or upstream received them). */
+function framesIn(bytes: Uint8Array): [number, string][] {
+  const out: [number, string][] = [];
+  let o = 0;
+  while (o < bytes.length) {
+    const opcode = bytes[o] & 0x0f;
+    const masked = (bytes[o + 1] & 0x80) !== 0;
+    const len = bytes[o + 1] & 0x7f; // control frames and the short messages here
+    const key = masked ? bytes.subarray(o + 2, o + 6) : null;
+    const start = o + 2 + (masked ? 4 : 0);
+    const payload = bytes.subarray(start, start + len).map((b, i) => key ? b ^ key[i & 3] : b);
+    out.push([opcode, new TextDecoder("latin1").decode(payload)]);
+    o = start + len;
+  }
+  return out;
+}
+
+/**
+ * Runs the relay with `fromAgent` and `fromUpstream` written to each side; the outbound scan
+ * refuses any payload holding the canary. Returns the frames each side received.
+ */
+async function relay(fromAgent: Uint8Array[], fromUpstream: Uint8Array[]) {
+  const agentIn = new PassThrough(), agentOut = new PassThrough();
+  const upIn = new PassThrough(), upOut = new PassThrough();
+  const toAgent: Uint8Array[] = [], toUpstream: Uint8Array[] = [];
+  agentOut.on("data", (c: Uint8Array) => toAgent.push(c));
+  upOut.on("data", (c: Uint8Array) => toUpstream.push(c));
+  const outbound = (_opcode: number, m: Uint8Array): FrameVerdict =>
+    new TextDecoder().decode(m).includes(CANARY)
+      ? { block: { block: "canary", message: "canary" } }
+      : { forward: m, redacted: false };
+  const running = relayWebSocket({
+    agent: { reader: new SocketReader(agentIn), socket: agentOut },
+    upstream: { reader: new SocketReader(upIn), socket: upOut },
+    outbound,
+    scanInbound: () => ({ action: "forward" }) as never,
+    reflect: (t) => t.replaceAll(SLOT, "egress-placeholder"),
+    log: new SidecarLog({ write: () => {} }),
+    host: "ws.example.test",
+  });
+  for (const f of fromAgent) agentIn.write(f);
+  for (const f of fromUpstream) upIn.write(f);
+  await new Promise((r) => setTimeout(r, 20));
+  agentIn.end();
+  upIn.end();
+  await running;
+  const all = (parts: Uint8Array[]) => framesIn(new Uint8Array(parts.flatMap((p) => [...p])));
+  return { agent: all(toAgent), upstream: all(toUpstream) };
+}
+
+const bytesOf = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("the relay refuses a ping or close carrying the canary: closed with 1008, not sent", async () => {
+  for (const opcode of [0x9, 0xa, 0x8]) {
+    const got = await relay([encodeFrame(opcode, bytesOf(`\x03\xe8${CANARY}`), true)], []);
+    assert.ok(!got.upstream.some(([, p]) => p.includes(CANARY)), `opcode ${opcode}`);
+    assert.deepEqual(got.agent.map(([op, p]) => [op, p.charCodeAt(0) * 256 + p.charCodeAt(1)]), [
+      [0x8, 1008],
+    ]);
+  }
+});
+
+Deno.test("the relay passes a clean ping and its pong both ways", async () => {
+  const got = await relay([encodeFrame(0x9, bytesOf("hi"), true)], [
+    encodeFrame(0xa, bytesOf("hi"), false),
+  ]);
+  assert.deepEqual(got.upstream, [[0x9, "hi"]]);
+  assert.deepEqual(got.agent, [[0xa, "hi"]]);
+});
+
+Deno.test("the relay closes with 1002 on a control frame over 125 bytes, without forwarding it", async () => {
+  for (
+    const [side, frame] of [
+      ["agent", encodeFrame(0x9, new Uint8Array(126), true)],
+      ["upstream", encodeFrame(0xa, new Uint8Array(4000), false)],
+    ] as const
+  ) {
+    const got = side === "agent" ? await relay([frame], []) : await relay([], [frame]);
+    const codes = (frames: [number, string][]) =>
+      frames.map((
+        [op, p],
+      ) => [op, op === 0x8 ? p.charCodeAt(0) * 256 + p.charCodeAt(1) : p.length]);
+    assert.deepEqual(codes(got.agent), [[0x8, 1002]], side);
+    assert.deepEqual(codes(got.upstream), [[0x8, 1002]], side);
+  }
+});
+
+Deno.test("the relay scrubs slot values from inbound ping and close payloads", async () => {
+  const close = new Uint8Array([0x03, 0xe8, ...bytesOf(`bye ${SLOT}`)]);
+  const got = await relay([], [
+    encodeFrame(0x9, bytesOf(`ping ${SLOT}`), false),
+    encodeFrame(0x8, close, false),
+  ]);
+  assert.deepEqual(got.agent, [[0x9, "ping egress-placeholder"], [
+    0x8,
+    "\x03\xe8bye egress-placeholder",
+  ]]);
 });

@@ -64,3 +64,50 @@ Deno.test("a value an approver let through for this host passes; for another hos
   const other = outboundMessage(state, policy("block"), "x.example.test", OPCODE_TEXT, enc(KEY));
   assert.ok("block" in other);
 });
+
+const AWS = "AKIA" + "QYLPMN5HHHFPZAM2";
+const b64 = (s: string) => btoa(s);
+const hex = (s: string) => [...enc(s)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const uEscaped = (s: string) =>
+  [...s].map((c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0")).join("");
+
+/** [what, text message]: each hides the key the way a request body could. */
+const encodedCases: [string, string][] = [
+  ["base64 in a JSON string", JSON.stringify({ k: b64(AWS) })],
+  ["hex in a JSON string", JSON.stringify({ k: hex(AWS) })],
+  ["percent-encoded", JSON.stringify({ k: [...AWS].map((c) => `%${hex(c)}`).join("") })],
+  ["\\u-escaped in JSON", `{"k":"${uEscaped(AWS)}"}`],
+  ["base64 in plain text", `here: ${b64(AWS)}`],
+];
+
+for (const [what, text] of encodedCases) {
+  Deno.test(`a text message with a key ${what} is refused, as a request body would be`, () => {
+    const v = outboundMessage(STATE, policy("block"), HOST, OPCODE_TEXT, enc(text));
+    assert.ok("block" in v, what);
+    assert.equal(v.block.block, "dlp_outbound");
+    assert.match(v.block.location ?? "", /^websocket frame/);
+  });
+}
+
+Deno.test("a redact route redacts a base64-hidden key in a JSON message where it sits", () => {
+  const v = outboundMessage(
+    STATE,
+    policy("redact"),
+    HOST,
+    OPCODE_TEXT,
+    enc(JSON.stringify({ a: "keep", k: b64(KEY) })),
+  );
+  assert.ok("forward" in v);
+  assert.ok(!dec(v.forward).includes(b64(KEY)));
+  assert.ok(dec(v.forward).startsWith('{"a":"keep","k":'));
+});
+
+Deno.test("a control frame's payload is scanned: the canary in a ping or close is refused", () => {
+  for (const opcode of [0x8, 0x9, 0xa]) {
+    const v = outboundMessage(STATE, policy("redact"), HOST, opcode, enc(`\x03\xe8${CANARY}`));
+    assert.ok("block" in v, `opcode ${opcode}`);
+    assert.equal(v.block.block, "canary");
+  }
+  const empty = outboundMessage(STATE, policy("block"), HOST, 0x9, new Uint8Array(0));
+  assert.ok("forward" in empty);
+});
