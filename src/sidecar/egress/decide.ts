@@ -285,6 +285,38 @@ export function routeAdmits(
 }
 
 /**
+ * Step 4: the Host header (one at most, a valid authority), the SNI and an absolute-form target
+ * inside a tunnel must all name the request's `host` and `port`; null when they do.
+ */
+function authorityMismatch(facts: RequestFacts, host: string, port: number): Block | null {
+  const { tunnel, target, headers } = facts;
+  const hostHeaders = headerValues(headers, "host");
+  if (hostHeaders.length > 1) {
+    return { block: "authority_mismatch", message: "The request has more than one Host header." };
+  }
+  const hostHeader = hostHeaders.length === 1 ? parseHostHeader(hostHeaders[0], port) : undefined;
+  if (hostHeaders.length === 1 && hostHeader === undefined) {
+    return { block: "authority_mismatch", message: "The Host header is not a valid authority." };
+  }
+  const headerDiffers = hostHeader !== undefined &&
+    (hostHeader.host !== host || hostHeader.port !== port);
+  if (tunnel === null) {
+    return headerDiffers
+      ? { block: "authority_mismatch", message: `The Host header must be ${host}.` }
+      : null;
+  }
+  const sni = tunnel.sni?.toLowerCase().replace(/\.$/, "") ?? null;
+  const mismatch = (sni !== null && sni !== host) || headerDiffers ||
+    (target.form === "absolute" && (target.host !== host || target.port !== port));
+  return mismatch
+    ? {
+      block: "authority_mismatch",
+      message: `The TLS server name and the Host header must both be ${host}.`,
+    }
+    : null;
+}
+
+/**
  * Decides one request (steps 2–6). `_egress.local` is handled by the caller before this.
  */
 export function decideRequest(routes: readonly Route[], facts: RequestFacts): Allow | Block {
@@ -297,32 +329,11 @@ export function decideRequest(routes: readonly Route[], facts: RequestFacts): Al
       message: "git pushes go through git-gate only (http://git-gate:9080/<repo>.git).",
     };
   }
-  const hostHeaders = headerValues(headers, "host");
-  if (hostHeaders.length > 1) {
-    return { block: "authority_mismatch", message: "The request has more than one Host header." };
-  }
-  const defaultPort = tunnel ? tunnel.port : target.port ?? 80;
-  const hostHeader = hostHeaders.length === 1
-    ? parseHostHeader(hostHeaders[0], defaultPort)
-    : undefined;
-  if (hostHeaders.length === 1 && hostHeader === undefined) {
-    return { block: "authority_mismatch", message: "The Host header is not a valid authority." };
-  }
   let host: string;
   let port: number;
   if (tunnel) {
     host = tunnel.host;
     port = tunnel.port;
-    const sni = tunnel.sni?.toLowerCase().replace(/\.$/, "") ?? null;
-    const mismatch = (sni !== null && sni !== host) ||
-      (hostHeader !== undefined && (hostHeader.host !== host || hostHeader.port !== port)) ||
-      (target.form === "absolute" && (target.host !== host || target.port !== port));
-    if (mismatch) {
-      return {
-        block: "authority_mismatch",
-        message: `The TLS server name and the Host header must both be ${host}.`,
-      };
-    }
   } else {
     if (target.form !== "absolute" || target.host === null) {
       return {
@@ -335,14 +346,15 @@ export function decideRequest(routes: readonly Route[], facts: RequestFacts): Al
     }
     host = target.host;
     port = target.port!;
-    if (hostHeader !== undefined && (hostHeader.host !== host || hostHeader.port !== port)) {
-      return { block: "authority_mismatch", message: `The Host header must be ${host}.` };
-    }
   }
+  // Step 3 before step 4: an unlisted host is `host_not_allowlisted` (whose answer says how to
+  // ask for a route) whatever its Host header or SNI claim.
   const found = findRoute(routes, host, port);
   if ("block" in found) return found;
   const labels = suffixHostBlock(found, host.toLowerCase().replace(/\.$/, ""));
   if (labels !== null) return labels;
+  const mismatch = authorityMismatch(facts, host, port);
+  if (mismatch !== null) return mismatch;
   if (!tunnel && found.auth !== null) {
     return {
       block: "plain_http_with_auth",

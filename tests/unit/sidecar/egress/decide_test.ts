@@ -488,6 +488,40 @@ const authorityCases: { name: string; facts: RequestFacts; want: string }[] = [
     want: "port_not_allowed",
   },
   {
+    name: "blocks an unlisted plain URI host as unlisted, whatever Host claims (step 3 first)",
+    facts: plain("GET", "http://evil.example.net/x", [["Host", "open.example.com"]]),
+    want: "host_not_allowlisted",
+  },
+  {
+    name: "blocks a plain IP literal with a listed Host as unlisted (step 3 first)",
+    facts: plain("GET", "http://192.0.2.1/x", [["Host", "open.example.com"]]),
+    want: "host_not_allowlisted",
+  },
+  {
+    name: "blocks a plain listed host on an unlisted port as such, whatever Host claims",
+    facts: plain("GET", "http://open.example.com:8080/x", [["Host", "api.example.com"]]),
+    want: "port_not_allowed",
+  },
+  {
+    name: "blocks a tunnel to an unlisted host as unlisted when SNI and Host name a listed one",
+    facts: tunnelled(
+      "evil.example.net",
+      "GET",
+      "/x",
+      [["Host", "open.example.com"]],
+      "open.example.com",
+    ),
+    want: "host_not_allowlisted",
+  },
+  {
+    name: "blocks a tunnel to an unlisted host with two Host headers as unlisted",
+    facts: tunnelled("evil.example.net", "GET", "/x", [["Host", "a.example"], [
+      "Host",
+      "b.example",
+    ]]),
+    want: "host_not_allowlisted",
+  },
+  {
     name: "blocks plain HTTP to a route that carries a credential",
     facts: plain("GET", "http://auth.example.com/x", [["Host", "auth.example.com"]]),
     want: "plain_http_with_auth",
@@ -881,4 +915,14 @@ Deno.test("decideRequest match_failed says which method and normalised path a ro
   const encoded = decideRequest(ROUTES, tunnelled("api.example.com", "GET", "/api%2F..%2Fx"));
   assert.ok("block" in encoded);
   assert.equal(encoded.wanted, undefined, "an encoded slash gets no route remedy");
+});
+
+Deno.test("decideRequest says what route an unlisted host needs even when its Host is spoofed", () => {
+  const d = decideRequest(
+    ROUTES,
+    tunnelled("evil.example.net", "GET", "/x", [["Host", "open.example.com"]], "open.example.com"),
+  );
+  assert.ok("block" in d);
+  assert.equal(d.block, "host_not_allowlisted");
+  assert.deepEqual(d.wanted, { host: "evil.example.net", port: 443 });
 });
