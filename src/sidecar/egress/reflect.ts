@@ -7,6 +7,8 @@
  * @module
  */
 
+import { base64Inner, MIN_ENCODED_LENGTH } from "./dlp/mod.ts";
+
 /** What a reflected value becomes. */
 export const REFLECTION_PLACEHOLDER = "egress-placeholder";
 
@@ -16,7 +18,13 @@ function base64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-/** The encodings of a value that are scrubbed: raw, URL, base64 (std/url), hex both cases. */
+/**
+ * The encodings of a value that are scrubbed: raw, URL, base64 (std/url), hex both cases. From
+ * 8 bytes on, base64 also as the stable inner part of the value's encoding at each of the three
+ * byte alignments (std and URL-safe), so `base64("Bearer " + value)` is scrubbed too: what is
+ * left of the value there is at most the few bits of its first and last byte that share a char
+ * with its neighbours.
+ */
 export function reflectionVariants(value: string): string[] {
   const bytes = new TextEncoder().encode(value);
   const raw = String.fromCharCode(...bytes);
@@ -31,6 +39,12 @@ export function reflectionVariants(value: string): string[] {
     hex,
     hex.toUpperCase(),
   ]);
+  if (bytes.length >= MIN_ENCODED_LENGTH) {
+    for (let align = 0; align < 3; align++) {
+      const inner = base64Inner(bytes, align);
+      variants.add(inner).add(inner.replace(/\+/g, "-").replace(/\//g, "_"));
+    }
+  }
   return [...variants].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
 }
 

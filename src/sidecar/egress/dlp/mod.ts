@@ -46,7 +46,13 @@ export type {
   SegmentLimits,
 } from "./types.ts";
 export { DETECTOR_GROUPS, REDACTED } from "./types.ts";
-export { compileSecrets, type SecretSet, type SecretsInput } from "./secrets.ts";
+export {
+  base64Inner,
+  compileSecrets,
+  MIN_ENCODED_LENGTH,
+  type SecretSet,
+  type SecretsInput,
+} from "./secrets.ts";
 export { type ScanOptions, scanSegments } from "./scan.ts";
 export { requestSegments } from "./segments.ts";
 export { type RequestScan, scanRequest, StreamedRequestScan } from "./request.ts";
