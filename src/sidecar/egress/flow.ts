@@ -115,6 +115,11 @@ export interface Hold {
   hold: Finding[];
   /** The matched values, one per finding. Secret: never log or send them. */
   values: string[];
+  /**
+   * The path with every finding redacted where it sits, encoded forms included (a token
+   * percent- or base64-encoded in the path), for the proposal (SPEC §7.4: never the value).
+   */
+  path: string;
   forward: Forward;
 }
 
@@ -159,6 +164,7 @@ export function planForward(
     return {
       hold: findings,
       values: findings.map((f) => findingValue(f, scan.segments)),
+      path: redactRequest(request, findings, scan.segments).path,
       forward: forwardOf(state, allow, request, request, shape, false),
     };
   }

@@ -18,7 +18,10 @@ import type { Hold } from "./flow.ts";
 
 const MASK = "********";
 
-/** The proposal detail of a held request; `mask` hides known secrets in the path. */
+/**
+ * The proposal detail of a held request: its path as redacted by the DLP (`hold.path`), every
+ * matched value masked again and `mask` hiding known secrets.
+ */
 export function holdDetail(
   allow: Allow,
   method: string,
@@ -26,7 +29,7 @@ export function holdDetail(
   mask: (text: string) => string,
 ): TokenAllowDetail {
   const first = hold.hold[0];
-  let path = allow.path;
+  let path = hold.path;
   for (const value of hold.values) if (value.length > 0) path = path.split(value).join(MASK);
   return {
     host: allow.host,
