@@ -171,6 +171,29 @@ function scanText(
   else c.search.scan(text, hit);
 }
 
+/**
+ * The known secrets and the canary in a host name, compared case-insensitively: host names are
+ * lower-cased on the way in and DNS ignores case, so `Secret.example.com` carries `Secret`.
+ */
+function scanFolded(
+  text: string,
+  segment: number,
+  c: CompiledSecrets,
+  flags: LiteralFlags,
+  out: Candidate[],
+): void {
+  const lower = text.toLowerCase();
+  if (lower.length !== text.length) return;
+  const hits: { literal: number; start: number; end: number }[] = [];
+  for (const { text: literal, literal: index } of c.folded) {
+    for (let at = lower.indexOf(literal); at >= 0; at = lower.indexOf(literal, at + 1)) {
+      hits.push({ literal: index, start: at, end: at + literal.length });
+    }
+  }
+  const hit = confirmer(text, segment, c, flags, out);
+  for (const h of hits.sort((a, b) => a.end - b.end)) hit(h.literal, h.start);
+}
+
 function rootKey(view: View): string {
   const r = view.root;
   return r.part === "header" ? `header ${r.index}` : r.part;
@@ -335,6 +358,9 @@ export function scanSegments(segments: readonly Segment[], options: ScanOptions)
   segments.forEach((seg, i) => {
     const view = viewOf(seg);
     scanText(seg.text, view?.bytes, i, compiled, flags, candidates);
+    if (view?.root.part === "hostname" || seg.location === "hostname") {
+      scanFolded(seg.text, i, compiled, flags, candidates);
+    }
     if (view?.rank === RANK_WIRE) return; // the content-encoded bytes: literals only
     if (flags.credentials) fieldCandidates(seg, view, i, candidates);
     if (financial) {

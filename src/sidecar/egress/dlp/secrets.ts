@@ -57,6 +57,11 @@ export interface CompiledSecrets {
   meanings: readonly LiteralMeaning[];
   /** The values as they are, longest first (for masking locations). */
   values: string[];
+  /**
+   * Each secret literal lower-cased (where that keeps its length), with its index in the
+   * search: what a host name, which DNS compares case-insensitively, is searched for.
+   */
+  folded: readonly { text: string; literal: number }[];
 }
 
 const compiled = new WeakMap<SecretSet, CompiledSecrets>();
@@ -190,6 +195,10 @@ export function compileSecrets(input: SecretsInput): SecretSet {
     search: new LiteralSearch([...keywords, ...literals]),
     meanings,
     values: [...new Set(values)].sort((a, b) => b.length - a.length),
+    folded: literals.flatMap((l, k) => {
+      const text = l.toLowerCase();
+      return text.length === l.length ? [{ text, literal: keywords.length + k }] : [];
+    }),
   });
   return set;
 }

@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { compileSecrets, scanSegments } from "../../../../../src/sidecar/egress/dlp/mod.ts";
-import { AWS_KEY, CANARY, KNOWN, locations, request, scanRequest, SECRETS } from "./helpers.ts";
+import {
+  AWS_KEY,
+  CANARY,
+  KNOWN,
+  locations,
+  request,
+  scanRequest,
+  SECRETS,
+  segmentsOf,
+} from "./helpers.ts";
 
 const JSON_TYPE: [string, string] = ["Content-Type", "application/json"];
 const BOTH = ["token_patterns", "known_secrets"] as ("token_patterns" | "known_secrets")[];
@@ -96,4 +105,48 @@ Deno.test("an empty secret set and empty segments scan to nothing", () => {
     [],
   );
   assert.deepEqual(scanSegments([], { detectors: BOTH, secrets: empty }), []);
+});
+
+Deno.test("a known secret or the canary in a host name is found whatever its case (DNS ignores case)", () => {
+  // Host names reach the scan lower-cased (parseTarget); the values keep their case.
+  for (const value of [KNOWN.toUpperCase(), CANARY]) {
+    const secrets = compileSecrets({
+      knownSecrets: value === CANARY ? [] : [value],
+      slotValues: [],
+      canary: CANARY,
+    });
+    const host = `${value.toLowerCase()}.example.com`;
+    for (const req of [request("", [], { host }), request("", [], { host: host.toUpperCase() })]) {
+      const findings = scanSegments([{ location: "hostname", text: req.host }], {
+        detectors: ["known_secrets"],
+        secrets,
+      });
+      assert.equal(findings.length, 1, req.host);
+      assert.equal(findings[0].location, "hostname");
+      assert.equal(findings[0].rule, value === CANARY ? "canary" : "known_secret");
+      assert.ok(!findings[0].context.includes(value.toLowerCase()), findings[0].context);
+    }
+  }
+  // Through the request's own segments (hostname and its decoded views), as the proxy scans it.
+  const secrets = compileSecrets({
+    knownSecrets: ["Winter-Garden-2024"],
+    slotValues: [],
+    canary: "",
+  });
+  const segments = segmentsOf(request("", [], { host: "winter-garden-2024.example.com" }));
+  const found = scanSegments(segments, { detectors: ["known_secrets"], secrets });
+  assert.deepEqual(locations(found), ["hostname"]);
+});
+
+Deno.test("outside the host name, known secrets stay case-sensitive", () => {
+  const secrets = compileSecrets({
+    knownSecrets: [KNOWN.toUpperCase()],
+    slotValues: [],
+    canary: "",
+  });
+  const findings = scanSegments([{ location: "path", text: `/x/${KNOWN.toLowerCase()}` }], {
+    detectors: ["known_secrets"],
+    secrets,
+  });
+  assert.deepEqual(findings, []);
 });
