@@ -12,8 +12,9 @@
  * 1. `unscannable`: a body the DLP cannot read (undecodable, over the cap) blocks.
  * 2. `canary`: the bottle's canary anywhere blocks, whatever the policy.
  * 3. `redact`: on a `redact` route, findings are replaced and the request scanned again; it
- *    goes out redacted when the rescan is clean. Never for a hostname finding or a finding in
- *    a header carrying CR/LF (header injection), which cannot be redacted.
+ *    goes out redacted when the rescan is clean. Never for a finding in the hostname, the
+ *    method or a header's name, or in a header carrying CR/LF (header injection), which cannot
+ *    be redacted.
  * 4. `safelisted`: findings whose (host, value) an approver let through earlier (SPEC §7.4,
  *    "same value" approvals) no longer count; scanning still found them, so any other finding
  *    in the same request still does.
@@ -41,6 +42,7 @@ import {
   type SecretSet,
   type Segment,
   type SegmentLimits,
+  unredactablePart,
 } from "./dlp/mod.ts";
 import { headerValue } from "./http1.ts";
 
@@ -338,12 +340,12 @@ function dlpBlock(rule: "dlp_outbound" | "canary", f: Finding): Block {
 }
 
 /**
- * Whether findings can be redacted: not in the hostname, and not inside a header whose value
- * carries CR or LF (header injection always blocks).
+ * Whether findings can be redacted: not in the hostname, the method or a header's name, and not
+ * inside a header whose value carries CR or LF (header injection always blocks).
  */
 function redactable(findings: readonly Finding[], segments: readonly Segment[]): boolean {
   return !findings.some((f) => {
-    if (f.location === "hostname") return true;
+    if (f.location === "hostname" || unredactablePart(f.location)) return true;
     const seg = segments[f.segment];
     return f.location.startsWith("header ") && seg !== undefined && /[\r\n]/.test(seg.text);
   });

@@ -47,6 +47,8 @@ export class MalformedMessage extends Error {
 export const MAX_HEAD_BYTES = 64 * 1024;
 
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** Longest request method accepted (the longest registered one, `UPDATEREDIRECTREF`, has 17). */
+export const MAX_METHOD_CHARS = 32;
 
 /**
  * Finds the end of a head (`\r\n\r\n`) in `bytes`; returns the index after it, or -1.
@@ -98,7 +100,10 @@ export function parseRequestHead(head: Uint8Array): RequestHead {
   const parts = lines[0].split(" ");
   if (parts.length !== 3) throw new MalformedMessage("invalid request line");
   const [method, target, version] = parts;
-  if (!TOKEN.test(method)) throw new MalformedMessage("invalid method");
+  // A token (RFC 9110 §9.1) no longer than any registered method needs; the DLP scans it.
+  if (!TOKEN.test(method) || method.length > MAX_METHOD_CHARS) {
+    throw new MalformedMessage("invalid method");
+  }
   if (version !== "HTTP/1.1" && version !== "HTTP/1.0") {
     throw new MalformedMessage("unsupported HTTP version");
   }

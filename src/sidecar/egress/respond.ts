@@ -159,7 +159,7 @@ export class Responder {
       detector: b.detector,
       location: b.location,
       host: this.mask(site.host),
-      method: site.method,
+      method: this.mask(site.method),
       path: PATHLESS_RULES.has(b.block) ? undefined : this.mask(site.path ?? null),
       ...(site.status === undefined ? {} : { status: site.status }),
     });
@@ -173,11 +173,14 @@ export class Responder {
     const auth = allow.route.auth;
     this.#log.info(2, "egress", "request", {
       host: allow.host,
-      method: request.method,
+      method: this.mask(request.method),
       path: this.mask(request.path),
       headers: request.headers.map((
         [n, v],
-      ) => [n, n.toLowerCase() === "authorization" && auth ? `<slot:${auth.slot}>` : this.mask(v)]),
+      ) => [
+        this.mask(n),
+        n.toLowerCase() === "authorization" && auth ? `<slot:${auth.slot}>` : this.mask(v),
+      ]),
       bodyBytes: request.bodyBytes,
       ...(request.streamed ? { streamed: true } : {}),
     });

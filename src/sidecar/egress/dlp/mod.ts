@@ -56,7 +56,7 @@ export {
 export { type ScanOptions, scanSegments } from "./scan.ts";
 export { requestSegments } from "./segments.ts";
 export { type RequestScan, scanRequest, StreamedRequestScan } from "./request.ts";
-export { redactRequest } from "./redact.ts";
+export { redactRequest, unredactablePart } from "./redact.ts";
 export * from "./inbound/mod.ts";
 export { CREDENTIAL_RULES, TOKEN_RULES, type TokenRule } from "./rules.ts";
 export { hostnameLabelsProblem } from "./hostname.ts";

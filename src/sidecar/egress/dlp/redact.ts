@@ -11,6 +11,7 @@
 
 import { latin1, latin1Bytes, utf8Latin1 } from "./bytes.ts";
 import { decodeContent } from "./content_encoding.ts";
+import { HEADER_NAME_LOCATION, METHOD_LOCATION } from "./segments.ts";
 import { type Finding, REDACTED, type RequestParts, type Segment } from "./types.ts";
 import { applyEdits, type Edit, mergeEdits, type View, viewOf } from "./views.ts";
 
@@ -31,12 +32,24 @@ function replaceAll(text: string, values: readonly string[]): string {
 }
 
 function unredactable(location: string): boolean {
-  return location === "hostname" || location === "header host";
+  return location === "hostname" || location === "header host" ||
+    unredactablePart(location);
 }
 
 /**
- * Returns the request with every finding replaced by `********`. Hostname (and `Host` header)
- * findings cannot be redacted and are left as they are; the caller blocks on them. A
+ * Whether a finding's location is in the method or a header's name: parts of the request line
+ * and field names that are not rewritten (the request blocks instead).
+ */
+export function unredactablePart(location: string): boolean {
+  return [METHOD_LOCATION, HEADER_NAME_LOCATION].some((p) =>
+    location === p || location.startsWith(`${p} (`)
+  );
+}
+
+/**
+ * Returns the request with every finding replaced by `********`. Findings in the hostname (and
+ * `Host` header), the method and header names cannot be redacted and are left as they are; the
+ * caller blocks on them. A
  * content-encoded body that changed is returned decoded, with `Content-Encoding` removed from
  * the headers (and a `Content-Length`, if present, updated).
  *
@@ -67,7 +80,8 @@ export function redactRequest(
     if (seg === undefined || unredactable(f.location)) continue;
     const matched = seg.text.slice(f.start, f.end);
     const view = viewOf(seg);
-    if (view?.root.part === "hostname") continue;
+    const part = view?.root.part;
+    if (part === "hostname" || part === "method" || part === "header name") continue;
     if (view?.root.part === "header" && view.root.name === "host") continue;
     if (matched.length >= MIN_VALUE_PASS) values.add(matched);
     if (view && !(view.root.part === "body" && view.root.wire)) {

@@ -196,7 +196,7 @@ function scanFolded(
 
 function rootKey(view: View): string {
   const r = view.root;
-  return r.part === "header" ? `header ${r.index}` : r.part;
+  return r.part === "header" || r.part === "header name" ? `${r.part} ${r.index}` : r.part;
 }
 
 /** The `credentials` field form: named values whose name is a credential's. */

@@ -1,6 +1,6 @@
 /**
- * `requestSegments`: a request cut into the texts to scan (SPEC §7.3) — hostname, path and query
- * (each also percent-decoded), every header, and the body: content-decoded, charset-decoded,
+ * `requestSegments`: a request cut into the texts to scan (SPEC §7.3) — hostname, method, path
+ * and query (each also percent-decoded), every header's name and value, and the body: content-decoded, charset-decoded,
  * then by type (JSON strings and keys, form fields, multipart parts with their transfer
  * encodings, text), plus always the whole body as latin-1 (`body raw`) and, when it was
  * content-encoded, the bytes as sent (`body raw (content-encoded)`). Each text but the raw
@@ -37,6 +37,14 @@ import {
   sliceView,
   type View,
 } from "./views.ts";
+
+/** Where a finding in the request method is located. */
+export const METHOD_LOCATION = "method";
+/**
+ * Where a finding in a header's name is located (never the name itself; a header name has no
+ * space, so no header's value location `header <name>` can read the same).
+ */
+export const HEADER_NAME_LOCATION = "header field name";
 
 /** How deep multipart parts are opened (a part that is itself multipart, JSON or a form). */
 const MAX_NESTING = 2;
@@ -250,6 +258,10 @@ export function requestSegments(req: RequestParts, limits: SegmentLimits): BodyR
   const host = rootView(req.host, { part: "hostname" }, RANK_STRUCTURED);
   push("hostname", host);
   decodedViews(host, "hostname", push, budget, { percent: false });
+  // The method and the header names go upstream as sent: a token like any other part.
+  const method = rootView(req.method, { part: "method" }, RANK_STRUCTURED);
+  push(METHOD_LOCATION, method);
+  decodedViews(method, METHOD_LOCATION, push, budget, { percent: false });
   const path = rootView(req.path, { part: "path" }, RANK_STRUCTURED);
   push("path", path);
   decodedViews(path, "path", push, budget, { percent: false, slashBreaks: true });
@@ -271,6 +283,9 @@ export function requestSegments(req: RequestParts, limits: SegmentLimits): BodyR
   }
   req.headers.forEach(([name, value], index) => {
     const lower = name.toLowerCase();
+    const nameView = rootView(name, { part: "header name", index }, RANK_STRUCTURED);
+    push(HEADER_NAME_LOCATION, nameView);
+    decodedViews(nameView, HEADER_NAME_LOCATION, push, budget, { percent: false });
     const view = rootView(value, { part: "header", index, name: lower }, 0);
     push(`header ${lower}`, view);
     decodedViews(view, `header ${lower}`, push, budget);

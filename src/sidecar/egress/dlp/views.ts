@@ -31,6 +31,8 @@ export type Root =
   | { part: "path" }
   | { part: "query" }
   | { part: "header"; index: number; name: string }
+  | { part: "header name"; index: number }
+  | { part: "method" }
   | { part: "body"; wire: boolean };
 
 /**

@@ -88,6 +88,8 @@ interface Row {
   expect: Block["block"] | ((f: Forward) => void) | { hold: (h: Hold) => void };
 }
 
+const hexOf = (text: string) => [...enc(text)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
 const header = (f: Forward, name: string) =>
   f.headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
 
@@ -174,6 +176,54 @@ const ROWS: Row[] = [
       dlp: { outboundDetectors: ["known_secrets"], inboundDetectors: false, onMatch: "redact" },
     }),
     request: request({ headers: [["X-Note", `a\r\nX-Leak: ${KNOWN}`]] }),
+    expect: "dlp_outbound",
+  },
+  {
+    rule: "canary",
+    name: "the canary as a header's name blocks, even with no outbound detector",
+    route: route({ dlp: { outboundDetectors: false, inboundDetectors: false, onMatch: "block" } }),
+    request: request({ headers: [[CANARY, "1"]] }),
+    expect: "canary",
+  },
+  {
+    rule: "canary",
+    name: "the canary hex-encoded in a header's name blocks",
+    route: route({ dlp: { outboundDetectors: false, inboundDetectors: false, onMatch: "block" } }),
+    request: request({ headers: [[`x-${hexOf(CANARY)}`, "1"]] }),
+    expect: "canary",
+  },
+  {
+    rule: "canary",
+    name: "the canary as the method blocks, even with no outbound detector",
+    route: route({ dlp: { outboundDetectors: false, inboundDetectors: false, onMatch: "block" } }),
+    request: request({ method: CANARY }),
+    expect: "canary",
+  },
+  {
+    rule: "redact",
+    name: "a finding in a header's name cannot be redacted: it blocks",
+    route: route({
+      dlp: { outboundDetectors: ["known_secrets"], inboundDetectors: false, onMatch: "redact" },
+    }),
+    request: request({ headers: [[KNOWN, "1"]] }),
+    expect: "dlp_outbound",
+  },
+  {
+    rule: "redact",
+    name: "a finding in the method cannot be redacted: it blocks",
+    route: route({
+      dlp: { outboundDetectors: ["known_secrets"], inboundDetectors: false, onMatch: "redact" },
+    }),
+    request: request({ method: KNOWN }),
+    expect: "dlp_outbound",
+  },
+  {
+    rule: "findings",
+    name: "a block route blocks a token pattern in a header's name",
+    route: route({
+      dlp: { outboundDetectors: ["token_patterns"], inboundDetectors: false, onMatch: "block" },
+    }),
+    request: request({ headers: [["AKIA" + "QYLPMN5HHHFPZAM2", "1"]] }),
     expect: "dlp_outbound",
   },
   {

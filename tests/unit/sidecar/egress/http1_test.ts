@@ -11,6 +11,7 @@ import {
   headerValues,
   MalformedMessage,
   MAX_HEAD_BYTES,
+  MAX_METHOD_CHARS,
   parseHostHeader,
   parseRequestHead,
   parseResponseHead,
@@ -151,6 +152,15 @@ for (const [name, head] of malformedRequests) {
     assert.throws(() => parseRequestHead(bytes(head)), MalformedMessage);
   });
 }
+
+Deno.test("parseRequestHead accepts a method of up to MAX_METHOD_CHARS token chars, no longer", () => {
+  const ok = "M".repeat(MAX_METHOD_CHARS);
+  assert.equal(parseRequestHead(bytes(`${ok} / HTTP/1.1\r\n\r\n`)).method, ok);
+  assert.throws(
+    () => parseRequestHead(bytes(`${ok}M / HTTP/1.1\r\n\r\n`)),
+    /invalid method/,
+  );
+});
 
 // --- parseResponseHead ---
 

@@ -1,18 +1,26 @@
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
-import { requestSegments } from "../../../../../src/sidecar/egress/dlp/mod.ts";
+import {
+  compileSecrets,
+  DETECTOR_GROUPS,
+  requestSegments,
+  scanSegments,
+} from "../../../../../src/sidecar/egress/dlp/mod.ts";
 import { AWS_KEY, KNOWN, LIMITS, locations, request, scanRequest, segmentsOf } from "./helpers.ts";
 import { enc, fromLatin1, latin1 } from "../../../../helpers/bytes.ts";
 
 const JSON_TYPE: [string, string] = ["Content-Type", "application/json"];
 
-Deno.test("requestSegments cuts hostname, path, query, each header and the body, in that order", () => {
+Deno.test("requestSegments cuts hostname, method, path, query, each header's name and value and the body, in that order", () => {
   const segs = segmentsOf(request('{"a":"b"}', [JSON_TYPE, ["X-Trace", "t1"]], { query: "x=1" }));
   assert.deepEqual(segs.map((s) => s.location), [
     "hostname",
+    "method",
     "path",
     "query",
+    "header field name",
     "header content-type",
+    "header field name",
     "header x-trace",
     "body $.a (key)",
     "body $.a",
@@ -20,9 +28,12 @@ Deno.test("requestSegments cuts hostname, path, query, each header and the body,
   ]);
   assert.deepEqual(segs.map((s) => s.text), [
     "api.example.com",
+    "POST",
     "/v1/messages",
     "x=1",
+    "Content-Type",
     "application/json",
+    "X-Trace",
     "t1",
     "a",
     "b",
@@ -320,4 +331,64 @@ Deno.test("requestSegments stays linear on 1 MiB adversarial bodies (no clock: e
     LIMITS,
   );
   assert.ok(r.ok);
+});
+
+Deno.test("the method and each header's name are scanned, with their decoded views, never named in the location", () => {
+  const hex = [...new TextEncoder().encode(KNOWN)].map((b) => b.toString(16).padStart(2, "0"))
+    .join("");
+  const { findings } = scanRequest(
+    request("", [[AWS_KEY, "1"], [`x-${hex}`, "2"]], { method: KNOWN }),
+  );
+  assert.deepEqual(findings.map((f) => [f.location, f.rule]), [
+    ["method", "known_secret"],
+    ["header field name", "aws_access_key_id"],
+    ["header field name", "known_secret"],
+    ["header field name (hex-decoded)", "known_secret"],
+  ]);
+});
+
+Deno.test("common methods and header names are clean under all five detectors", () => {
+  const names = [
+    "Host",
+    "User-Agent",
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Authorization",
+    "Content-Type",
+    "Content-Length",
+    "Cookie",
+    "X-Api-Key",
+    "X-Auth-Token",
+    "Api-Key",
+    "Access-Control-Request-Headers",
+    "Sec-WebSocket-Key",
+    "Sec-WebSocket-Version",
+    "X-Amz-Security-Token",
+    "X-Amz-Content-Sha256",
+    "X-Goog-Api-Key",
+    "Anthropic-Version",
+    "Anthropic-Beta",
+    "OpenAI-Organization",
+    "X-Stainless-Package-Version",
+    "X-GitHub-Api-Version",
+    "Private-Token",
+    "X-Gitlab-Token",
+    "X-Hub-Signature-256",
+    "If-None-Match",
+    "Idempotency-Key",
+  ];
+  const methods = ["GET", "POST", "PROPFIND", "UPDATEREDIRECTREF", "VERSION-CONTROL"];
+  const secrets = compileSecrets({ knownSecrets: [KNOWN], slotValues: [], canary: "" });
+  for (const method of methods) {
+    const segs = segmentsOf(request("", names.map((n) => [n, "1"]), { method }));
+    const found = scanSegments(
+      segs.filter((s) =>
+        !s.location.startsWith("header ") ||
+        s.location.startsWith("header field name")
+      ),
+      { detectors: [...DETECTOR_GROUPS], secrets },
+    );
+    assert.deepEqual(found.map((f) => f.location), [], method);
+  }
 });
