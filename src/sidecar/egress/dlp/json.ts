@@ -195,6 +195,73 @@ export function jsonStringView(parent: View, s: JsonString, rank: number): View 
   );
 }
 
+const SIMPLE_ESCAPES: Record<string, string> = {
+  '"': '"',
+  "\\": "\\",
+  "/": "/",
+  b: "\b",
+  f: "\f",
+  n: "\n",
+  r: "\r",
+  t: "\t",
+};
+
+/**
+ * The text with every valid JSON escape decoded (`\u0041` → `A`, `\n` → newline, `\\` → `\`),
+ * read left to right in one pass wherever it sits, and `map` set to where each char came from;
+ * other chars, and backslashes that start no escape, stay as they are.
+ */
+function unescapeJson(text: string, withMap: boolean): { text: string; map?: CharMap } {
+  let out = "";
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let i = 0;
+  let from = 0;
+  const plain = (to: number) => {
+    out += text.slice(from, to);
+    if (withMap) { for (let k = from; k < to; k++) starts.push(k), ends.push(k + 1); }
+  };
+  for (let b = text.indexOf("\\"); b >= 0; b = text.indexOf("\\", i)) {
+    const next = text[b + 1];
+    let decoded: string | undefined = next === undefined ? undefined : SIMPLE_ESCAPES[next];
+    let length = 2;
+    if (next === "u" && /^[0-9a-fA-F]{4}$/.test(text.slice(b + 2, b + 6))) {
+      decoded = String.fromCharCode(parseInt(text.slice(b + 2, b + 6), 16));
+      length = 6;
+    }
+    if (decoded === undefined) {
+      i = b + 1;
+      continue;
+    }
+    plain(b);
+    out += decoded;
+    if (withMap) starts.push(b), ends.push(b + length);
+    i = from = b + length;
+  }
+  plain(text.length);
+  return withMap
+    ? { text: out, map: { starts: Int32Array.from(starts), ends: Int32Array.from(ends) } }
+    : { text: out };
+}
+
+/**
+ * For a JSON text that does not parse as one value (trailing data, several documents, NDJSON,
+ * `json-seq`): the view of `parent` with every JSON escape decoded, so a `\u`-escaped value is
+ * found wherever its string sits; null when the text holds no escape. Linear in the text.
+ */
+export function jsonUnescapedView(parent: View, rank: number): View | null {
+  if (!parent.text.includes("\\")) return null;
+  const { text } = unescapeJson(parent.text, false);
+  if (text === parent.text) return null;
+  return mappedView(
+    parent,
+    text,
+    rank,
+    () => unescapeJson(parent.text, true).map!,
+    (replacement) => JSON.stringify(replacement).slice(1, -1),
+  );
+}
+
 const isDigit = (c: number | undefined) => c !== undefined && c >= 48 && c <= 57;
 
 /**

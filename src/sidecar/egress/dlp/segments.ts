@@ -13,7 +13,7 @@
 import { latin1, latin1Bytes } from "./bytes.ts";
 import { CharsetError, charsetView } from "./charset.ts";
 import { decodeContent } from "./content_encoding.ts";
-import { jsonStrings, jsonStringView } from "./json.ts";
+import { jsonStrings, jsonStringView, jsonUnescapedView } from "./json.ts";
 import {
   decodeBase64Lenient,
   decodeQuotedPrintable,
@@ -91,6 +91,26 @@ const TEXT_TYPES = new Set([
   "application/x-sh",
 ]);
 
+/** JSON texts as records, one value per line (NDJSON, JSON Lines) or per RS (`json-seq`). */
+const JSON_RECORD_TYPES = new Set([
+  "application/x-ndjson",
+  "application/ndjson",
+  "application/jsonl",
+  "application/x-jsonlines",
+  "application/json-seq",
+]);
+
+/**
+ * A JSON body that is not one value (trailing data, several documents, records): its text when
+ * a charset changed it, and its text with every JSON escape decoded, so `\u`-escaped values are
+ * still found.
+ */
+function jsonFallback(bytesView: View, text: View, prefix: string, push: Push): void {
+  if (text.text !== bytesView.text) push(`${prefix} text`, text);
+  const unescaped = jsonUnescapedView(text, RANK_TEXT);
+  if (unescaped !== null) push(`${prefix} text (JSON-unescaped)`, unescaped);
+}
+
 function isTextual(type: string): boolean {
   return type.startsWith("text/") || TEXT_TYPES.has(type) || type.endsWith("+xml") ||
     type.endsWith("+yaml");
@@ -157,7 +177,14 @@ function bodySegments(
     const strings = jsonStrings(text.text, `${prefix} $`);
     if (strings !== null) {
       for (const s of strings) push(s.location, jsonStringView(text, s, RANK_STRUCTURED));
-    } else if (text.text !== bytesView.text) push(`${prefix} text`, text);
+    } else jsonFallback(bytesView, text, prefix, push);
+  } else if (JSON_RECORD_TYPES.has(type)) {
+    jsonFallback(
+      bytesView,
+      charsetView(bytesView, bytes, charset ?? "utf-8", RANK_TEXT),
+      prefix,
+      push,
+    );
   } else if (type === "application/x-www-form-urlencoded") {
     formSegments(charsetView(bytesView, bytes, charset ?? "utf-8", RANK_TEXT), prefix, push);
   } else if (type.startsWith("multipart/") && params.get("boundary")) {

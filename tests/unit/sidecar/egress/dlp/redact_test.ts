@@ -172,3 +172,14 @@ Deno.test("redactRequest with no findings returns the request unchanged", () => 
   assert.deepEqual(out, req);
   assert.equal(out.body, req.body);
 });
+
+Deno.test("redactRequest replaces a \\u-escaped value in JSON that does not parse as one value", () => {
+  const escaped = [...AWS_KEY].map((c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"))
+    .join("");
+  const req = request(`{"a":"x ${escaped} y"}\n{"b":1}`, [[
+    "Content-Type",
+    "application/x-ndjson",
+  ]]);
+  const { out } = redactClean(req);
+  assert.equal(dec(out.body), `{"a":"x ******** y"}\n{"b":1}`);
+});

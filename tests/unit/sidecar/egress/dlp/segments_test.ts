@@ -392,3 +392,41 @@ Deno.test("common methods and header names are clean under all five detectors", 
     assert.deepEqual(found.map((f) => f.location), [], method);
   }
 });
+
+const ESCAPED_KEY = [...AWS_KEY].map((c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"))
+  .join("");
+
+for (
+  const [name, type, body] of [
+    ["JSON with trailing data", "application/json", `{"a":"${ESCAPED_KEY}"}x`],
+    ["two JSON documents", "application/json", `{"a":1}\n{"a":"${ESCAPED_KEY}"}`],
+    ["NDJSON", "application/x-ndjson", `{"a":1}\n{"a":"${ESCAPED_KEY}"}\n`],
+    ["JSON Lines", "application/jsonl", `{"a":"${ESCAPED_KEY}"}\n`],
+    ["json-seq", "application/json-seq", `\x1e{"a":"${ESCAPED_KEY}"}\n\x1e{"b":2}\n`],
+  ]
+) {
+  Deno.test(`a \\u-escaped token is found in ${name} (JSON escapes decoded leniently)`, () => {
+    const { findings } = scanRequest(request(body, [["Content-Type", type]]));
+    assert.deepEqual(locations(findings), ["body text (JSON-unescaped)"]);
+  });
+}
+
+Deno.test("the lenient JSON view decodes escapes left to right: an escaped backslash stays", () => {
+  // `\\u0041KIA…` is a backslash then the text `u0041KIA…`, not an escape.
+  const body = `{"a":"\\\\u0041${AWS_KEY.slice(1)}"}x`;
+  const segs = segmentsOf(request(body, [["Content-Type", "application/json"]]));
+  const view = segs.find((s) => s.location === "body text (JSON-unescaped)")!;
+  assert.equal(view.text, `{"a":"\\u0041${AWS_KEY.slice(1)}"}x`);
+});
+
+Deno.test("the lenient JSON view is linear: a 4 MiB body of escapes is read in one pass", () => {
+  const body = `${"\\u0041\\n\\\\".repeat(1 << 18)}x`; // not one JSON value
+  const started = performance.now();
+  const segs = segmentsOf(request(body, [["Content-Type", "application/json"]]), {
+    maxBodyBytes: 8 << 20,
+    maxDecodedBytes: 8 << 20,
+  });
+  const view = segs.find((s) => s.location === "body text (JSON-unescaped)")!;
+  assert.equal(view.text.length, 3 * (1 << 18) + 1);
+  assert.ok(performance.now() - started < 20_000);
+});
