@@ -13,7 +13,7 @@ import { namesPerMinute, outboundDetectors, routeHost, routeKeysRefine } from ".
 import type { ParsedManifest } from "./parse.ts";
 import { routePatternProblem } from "./regex.ts";
 import { NAME_PATTERN } from "./scan.ts";
-import { strict, validateData } from "./validate.ts";
+import { refineStrict, strict, validateData } from "./validate.ts";
 
 export { NAME_PATTERN } from "./scan.ts";
 /** Environment variable names (env keys, `auth_token`, `token_ref`, `provisioner_token`). */
@@ -137,51 +137,64 @@ const bottleGitGate = strict({
   }).optional(),
 });
 
-const header = strict({
-  name: z.string().max(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
-    error: "must be a header name",
+const header = refineStrict(
+  strict({
+    name: z.string().max(256).regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, {
+      error: "must be a header name",
+    }),
+    value: z.string().max(8192).optional(),
+    type: z.enum(["exact", "regex", "present"]).optional(),
   }),
-  value: z.string().max(8192).optional(),
-  type: z.enum(["exact", "regex", "present"]).optional(),
-}).superRefine((h, ctx) => {
-  const type = h.type ?? (h.value === undefined ? "present" : "exact");
-  if (type === "present" && h.value !== undefined) {
-    ctx.addIssue({ code: "custom", path: ["value"], message: "is not used with type present" });
-  }
-  if (type !== "present" && h.value === undefined) {
-    ctx.addIssue({ code: "custom", path: ["value"], message: `is required with type ${type}` });
-  }
-  if (type === "regex" && h.value !== undefined) {
-    const problem = routePatternProblem(h.value);
-    if (problem) ctx.addIssue({ code: "custom", path: ["value"], message: problem });
-  }
-});
+  (h, ctx) => {
+    const type = h.type ?? (h.value === undefined ? "present" : "exact");
+    if (type === "present" && h.value !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["value"], message: "is not used with type present" });
+    }
+    if (type !== "present" && h.value === undefined) {
+      ctx.addIssue({ code: "custom", path: ["value"], message: `is required with type ${type}` });
+    }
+    if (type === "regex" && h.value !== undefined) {
+      const problem = routePatternProblem(h.value);
+      if (problem) ctx.addIssue({ code: "custom", path: ["value"], message: problem });
+    }
+  },
+);
 
-const pathRule = strict({
-  type: z.enum(["prefix", "exact", "regex"]),
-  value: z.string().max(2048),
-}).superRefine((p, ctx) => {
-  if (p.type === "regex") {
-    const problem = routePatternProblem(p.value);
-    if (problem) ctx.addIssue({ code: "custom", path: ["value"], message: problem });
-  } else if (!p.value.startsWith("/")) {
+const pathRule = refineStrict(
+  strict({
+    type: z.enum(["prefix", "exact", "regex"]),
+    value: z.string().max(2048),
+  }),
+  (p, ctx) => {
+    if (p.type === "regex") {
+      const problem = routePatternProblem(p.value);
+      if (problem) ctx.addIssue({ code: "custom", path: ["value"], message: problem });
+    } else if (!p.value.startsWith("/")) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["value"],
+        message: `must start with "/" for type ${p.type}`,
+      });
+    }
+  },
+);
+
+const match = refineStrict(
+  strict({
+    paths: z.array(pathRule).min(1).max(256).optional(),
+    methods: z.array(
+      z.string().max(32).regex(/^[A-Za-z]+$/, { error: "must be an HTTP method name" }),
+    ).min(1).max(32).optional(),
+    headers: z.array(header).min(1).max(64).optional(),
+  }),
+  (m, ctx) => {
+    if (m.paths || m.methods || m.headers) return;
     ctx.addIssue({
       code: "custom",
-      path: ["value"],
-      message: `must start with "/" for type ${p.type}`,
+      message: "must set paths, methods or headers (an empty entry would match every request)",
     });
-  }
-});
-
-const match = strict({
-  paths: z.array(pathRule).min(1).max(256).optional(),
-  methods: z.array(
-    z.string().max(32).regex(/^[A-Za-z]+$/, { error: "must be an HTTP method name" }),
-  ).min(1).max(32).optional(),
-  headers: z.array(header).min(1).max(64).optional(),
-}).refine((m) => m.paths || m.methods || m.headers, {
-  error: "must set paths, methods or headers (an empty entry would match every request)",
-});
+  },
+);
 
 const dlp = strict({
   outbound_detectors: outboundDetectors.optional(),
@@ -252,43 +265,46 @@ const egress = strict({
   },
 });
 
-const provider = strict({
-  template: name("template").optional(),
-  dockerfile: text(4096).optional(),
-  base_image: text(512).regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/, {
-    error: "must be an image reference",
-  }).optional(),
-  auth_token: envVarName.optional(),
-  forward_host_credentials: z.boolean().optional(),
-  settings: z.record(z.string().max(256), z.unknown()).optional(),
-}).superRefine((p, ctx) => {
-  if (p.forward_host_credentials === true && p.auth_token !== undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["forward_host_credentials"],
-      message: "cannot be combined with `auth_token`: choose one credential source",
-    });
-  }
-  const template = p.template ?? "claude";
-  const plugin = !BUILTIN_TEMPLATES.includes(template);
-  if (p.forward_host_credentials === true && template !== "claude" && template !== "codex") {
-    ctx.addIssue({
-      code: "custom",
-      path: ["forward_host_credentials"],
-      message: plugin
-        ? "cannot be used with a plugin template: plugins never receive credentials (SPEC §10.5)"
-        : "is only supported by the claude and codex templates",
-    });
-  }
-  if (p.auth_token !== undefined && plugin) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["auth_token"],
-      message:
-        "cannot be used with a plugin template: plugins never receive credentials (SPEC §10.5)",
-    });
-  }
-});
+const provider = refineStrict(
+  strict({
+    template: name("template").optional(),
+    dockerfile: text(4096).optional(),
+    base_image: text(512).regex(/^[A-Za-z0-9][A-Za-z0-9._\/:@-]*$/, {
+      error: "must be an image reference",
+    }).optional(),
+    auth_token: envVarName.optional(),
+    forward_host_credentials: z.boolean().optional(),
+    settings: z.record(z.string().max(256), z.unknown()).optional(),
+  }),
+  (p, ctx) => {
+    if (p.forward_host_credentials === true && p.auth_token !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["forward_host_credentials"],
+        message: "cannot be combined with `auth_token`: choose one credential source",
+      });
+    }
+    const template = p.template ?? "claude";
+    const plugin = !BUILTIN_TEMPLATES.includes(template);
+    if (p.forward_host_credentials === true && template !== "claude" && template !== "codex") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["forward_host_credentials"],
+        message: plugin
+          ? "cannot be used with a plugin template: plugins never receive credentials (SPEC §10.5)"
+          : "is only supported by the claude and codex templates",
+      });
+    }
+    if (p.auth_token !== undefined && plugin) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["auth_token"],
+        message:
+          "cannot be used with a plugin template: plugins never receive credentials (SPEC §10.5)",
+      });
+    }
+  },
+);
 
 const resources = strict({
   memory: z.union([

@@ -163,6 +163,8 @@ function describeIssue(iss: z.core.$ZodRawIssue): string {
       return `must be at most ${max}`;
     }
     case "invalid_value":
+      // A missing enum key is "required", so a mistyped key beside it leads (did you mean).
+      if (iss.input === undefined) return REQUIRED;
       return `must be one of: ${iss.values.map((v) => String(v)).join(", ")}`;
     case "invalid_union":
       return "has a value of the wrong shape";

@@ -85,6 +85,35 @@ const bottleErrors: ErrorCase[] = [
     column: 7,
   },
   {
+    name: "an unknown agent_provider key gets a did-you-mean",
+    yaml: "agent_provider: {templat: claude}",
+    path: "agent_provider.templat",
+    message: /unknown key/,
+    hint: /Did you mean "template"\?/,
+  },
+  {
+    name: "an unknown header key gets a did-you-mean",
+    yaml: "egress: {routes: [{host: a.example.com, matches: [{headers: [{nme: X-A}]}]}]}",
+    path: "egress.routes[0].matches[0].headers[0].nme",
+    message: /unknown key/,
+    hint: /Did you mean "name"\?/,
+  },
+  {
+    name: "an unknown path-rule key gets a did-you-mean",
+    yaml:
+      "egress: {routes: [{host: a.example.com, matches: [{paths: [{typ: prefix, value: /x}]}]}]}",
+    path: "egress.routes[0].matches[0].paths[0].typ",
+    message: /unknown key/,
+    hint: /Did you mean "type"\?/,
+  },
+  {
+    name: "an unknown matches key gets a did-you-mean",
+    yaml: "egress: {routes: [{host: a.example.com, matches: [{methods: [GET], methds: [POST]}]}]}",
+    path: "egress.routes[0].matches[0].methds",
+    message: /unknown key/,
+    hint: /Did you mean "methods"\?/,
+  },
+  {
     name: "an unknown key far from every known one lists the known keys",
     yaml: "resources: {zzzzzzzz: 1}",
     path: "resources.zzzzzzzz",
@@ -532,6 +561,16 @@ Deno.test("the error message has the documented shape and counts further problem
 Deno.test("an unknown key is reported before a missing key at the same place", () => {
   const error = errorOf(() => bottle("egress: {routes: [{hots: a.example.com}]}"));
   assert.equal(error.path, "egress.routes[0].hots");
+});
+
+Deno.test("a mistyped enum key leads over the missing key it stands for", () => {
+  const error = errorOf(() =>
+    bottle(
+      "egress: {routes: [{host: a.example.com, matches: [{paths: [{typ: prefix, value: /x}]}]}]}",
+    )
+  );
+  assert.equal(error.path, "egress.routes[0].matches[0].paths[0].typ");
+  assert.equal(error.hint, 'Did you mean "type"?');
 });
 
 Deno.test("validation errors never echo secret-capable values", () => {
