@@ -59,8 +59,18 @@ const port = z.int({ error: "must be a port number" }).min(1, {
 const SSH_URL =
   /^ssh:\/\/(?:[A-Za-z0-9._~-]+@)?([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?\/([^\s]+)$/;
 const SCP_URL = /^([A-Za-z0-9._~-]+)@([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?!\/\/)([^\s]+)$/;
-const HOST_KEY =
-  /^(?:\S+\s+)?(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-\S+)\s+[A-Za-z0-9+/]+={0,3}(?:\s.*)?$/;
+/**
+ * A pinned host key line (§4.2): an optional known_hosts host field, a known key type, one blob
+ * of printable non-space characters and an optional comment, on one line. The blob is not
+ * decoded here (the §4.6 example abbreviates it); ssh refuses a wrong key, never trusting on
+ * first use.
+ */
+const HOST_KEY = new RegExp(
+  "^(?:[\\x21-\\x7e]+[ \\t]+)?" +
+    "(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)" +
+    "|sk-ssh-ed25519@openssh\\.com|sk-ecdsa-sha2-nistp256@openssh\\.com)" +
+    "[ \\t]+[\\x21-\\x7e]+(?:[ \\t][^\\x00-\\x08\\x0a-\\x1f\\x7f]*)?$",
+);
 
 /** The upstream a git-gate URL points at, for detecting two entries for one repository. */
 export function upstreamIdentity(url: string): string | undefined {

@@ -46,6 +46,42 @@ Deno.test("validateBottle accepts a suffix route with a names cap and every dete
   ]);
 });
 
+Deno.test("validateBottle accepts host_key lines as §4.2/§4.6 write them", () => {
+  for (
+    const key of [
+      "ssh-ed25519 AAAAC3Nza...", // the §4.6 example, abbreviated
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+      "ssh-rsa AAAAB3NzaC1yc2E= root@host",
+      "[g.example.com]:2222 ecdsa-sha2-nistp256 AAAAE2VjZHNh",
+      "sk-ssh-ed25519@openssh.com AAAAGnNr",
+    ]
+  ) {
+    const b = bottle(`git-gate: {repos: {api: {host_key: ${JSON.stringify(key)}}}}`);
+    assert.equal(b.data["git-gate"]?.repos?.api.host_key, key);
+  }
+});
+
+Deno.test("validateBottle refuses host_key values that are not one key line", () => {
+  for (
+    const key of [
+      "",
+      "ssh-ed25519",
+      "ssh-ed25519 ",
+      "ssh-foo AAAA",
+      "AAAAC3NzaC1lZDI1NTE5",
+      "ssh-ed25519 AAAA\nssh-rsa BBBB",
+      "ssh-ed25519 AAAA comment\nevil.example.com ssh-rsa BBBB",
+      "evil\nhost ssh-ed25519 AAAA",
+      "ssh-ed25519 AA\u0000AA",
+    ]
+  ) {
+    const error = errorOf(() =>
+      bottle(`git-gate: {repos: {api: {host_key: ${JSON.stringify(key)}}}}`)
+    );
+    assert.equal(error.path, "git-gate.repos.api.host_key", JSON.stringify(key));
+  }
+});
+
 Deno.test("validateAgent accepts the SPEC §4.6 agent and the ignored sub-agent keys", () => {
   const a = agent(
     "bottle: gitea-dev\nskills: [write-prd]\ngit-gate: {user: {name: implementer, email: bot+implementer@example.com}}\nname: x\ndescription: y\nmodel: opus\ncolor: red\nmemory: {a: 1}",
