@@ -28,7 +28,7 @@ export async function listManifests(options: CatalogOptions): Promise<ListOutput
   const scan = openManifestScan(options);
   // Agents first, then bottles: the order in which the full path gives the scan's warnings.
   const entries = [...scan.agents().values(), ...scan.bottles().values()];
-  const key = await listCacheKey(options.home.root, entries);
+  const key = await listCacheKey(options.home.root, entries, options.home.contrib);
   if (key !== undefined) {
     const cached = readListCache(`${options.home.state}/${LIST_CACHE_FILE}`, key);
     if (cached !== undefined) return cached;

@@ -28,8 +28,11 @@ import type { ListAgent, ListBottle, ListError, ListOutput } from "./list_collec
 /** The cache file's name in the home's `state/` directory. */
 export const LIST_CACHE_FILE = "list-cache.json";
 
-/** Bumped whenever the stored shape or the meaning of the key changes. */
-const FORMAT = 1;
+/**
+ * Bumped whenever the stored shape or the meaning of the key changes (2: listings check the
+ * template, the plugins and the provider routes, and the key covers `contrib/`).
+ */
+const FORMAT = 2;
 
 /** Files larger than this are not keyed (the parser refuses anything over 1 MiB anyway). */
 export const MAX_KEYED_BYTES = 1024 * 1024;
@@ -39,11 +42,28 @@ const MAX_CACHE_BYTES = 16 * 1024 * 1024;
 
 const encoder = new TextEncoder();
 
-/** The key's input, pure: header, then per entry its description and its bytes (or `null`). */
+/**
+ * What a listing reads of one entry of the plugins directory `contrib/` (SPEC §10.5): a bottle
+ * whose template names a plugin is broken unless `<name>/provider.yaml` loads. Kinds are `file`,
+ * `other` (a directory, a symlink…) or `null` (absent).
+ */
+export interface PluginKeyEntry {
+  name: string;
+  provider: "file" | "other" | null;
+  dockerfile: "file" | "other" | null;
+  /** provider.yaml's bytes when it is a file. */
+  bytes: Uint8Array | null;
+}
+
+/**
+ * The key's input, pure: header, then per entry its description and its bytes (or `null`), then
+ * per plugin directory entry the same.
+ */
 export function keyMaterial(
   root: string,
   entries: readonly { entry: ManifestEntry; bytes: Uint8Array | null }[],
   version: string = VERSION,
+  plugins: readonly PluginKeyEntry[] = [],
 ): Uint8Array<ArrayBuffer> {
   const parts: Uint8Array[] = [encoder.encode(JSON.stringify([FORMAT, version, root]) + "\n")];
   for (const { entry, bytes } of entries) {
@@ -58,16 +78,60 @@ export function keyMaterial(
     parts.push(encoder.encode(JSON.stringify(head) + "\n"));
     if (bytes !== null) parts.push(bytes);
   }
+  for (const { name, provider, dockerfile, bytes } of plugins) {
+    const head = ["plugin", name, provider, dockerfile, bytes?.length ?? null];
+    parts.push(encoder.encode(JSON.stringify(head) + "\n"));
+    if (bytes !== null) parts.push(bytes);
+  }
   return concatBytes(parts);
 }
 
+function kindOf(path: string): "file" | "other" | null {
+  try {
+    return Deno.lstatSync(path).isFile ? "file" : "other";
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return null;
+    }
+    throw error;
+  }
+}
+
 /**
- * The cache key of a scan: hex SHA-256 of {@linkcode keyMaterial}, or `undefined` when a file
- * cannot be read or is too large (such a listing is never cached).
+ * What the listing reads of `contrib` (absent: nothing), sorted by name; throws when something
+ * cannot be read or provider.yaml is too large.
+ */
+function readPlugins(contrib: string): PluginKeyEntry[] {
+  let names: string[];
+  try {
+    names = [...Deno.readDirSync(contrib)].map((e) => e.name).sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotADirectory) {
+      return [];
+    }
+    throw error;
+  }
+  return names.map((name) => {
+    const file = `${contrib}/${name}/provider.yaml`;
+    const provider = kindOf(file);
+    let bytes: Uint8Array | null = null;
+    if (provider === "file") {
+      if (Deno.statSync(file).size > MAX_KEYED_BYTES) throw new RangeError("too large");
+      bytes = Deno.readFileSync(file);
+    }
+    return { name, provider, dockerfile: kindOf(`${contrib}/${name}/Dockerfile`), bytes };
+  });
+}
+
+/**
+ * The cache key of a scan and of the plugins directory `contrib`: hex SHA-256 of
+ * {@linkcode keyMaterial}, or `undefined` when a file cannot be read or is too large (such a
+ * listing is never cached).
  */
 export async function listCacheKey(
   root: string,
   entries: readonly ManifestEntry[],
+  contrib: string,
   version: string = VERSION,
 ): Promise<string | undefined> {
   const read: { entry: ManifestEntry; bytes: Uint8Array | null }[] = [];
@@ -85,7 +149,16 @@ export async function listCacheKey(
       return undefined;
     }
   }
-  const digest = await crypto.subtle.digest("SHA-256", keyMaterial(root, read, version));
+  let plugins: PluginKeyEntry[];
+  try {
+    plugins = readPlugins(contrib);
+  } catch {
+    return undefined;
+  }
+  const digest = await crypto.subtle.digest(
+    "SHA-256",
+    keyMaterial(root, read, version, plugins),
+  );
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 

@@ -1,13 +1,21 @@
 /**
  * What `list` prints, collected from the manifests themselves: every file read, parsed and
- * validated, and each bottle composed through its `extends` chain. This is the part of `list`
+ * validated, and each bottle composed through its `extends` chain and checked as `start` checks
+ * its provider part (template, plugin, provider routes, settings). This is the part of `list`
  * that needs the YAML parser and the schemas, so `list.ts` imports it only when its cache
  * (`list_cache.ts`) does not hold.
  *
  * @module
  */
 import { BottleError, toBottleError } from "../lib/errors.ts";
-import { composeBottles, FileCatalog, type ManifestScan, parentsOf } from "../manifest/mod.ts";
+import {
+  composeBottles,
+  FileCatalog,
+  type ManifestCatalog,
+  type ManifestScan,
+  parentsOf,
+  resolveProvider,
+} from "../manifest/mod.ts";
 import type { BottleManifest } from "../manifest/schema.ts";
 
 /** An error in `list --json`: the one-line message and the hint. */
@@ -53,8 +61,13 @@ export function collectScanned(scan: ManifestScan): ListOutput {
   return collectList(new FileCatalog(scan));
 }
 
+/** What {@linkcode collectList} reads: a catalog that also lists its files (a FileCatalog). */
+export type ListCatalog =
+  & ManifestCatalog
+  & Pick<FileCatalog, "agentEntries" | "bottleEntries">;
+
 /** Collects the `list` data; broken files are reported, never thrown. */
-export function collectList(catalog: FileCatalog): ListOutput {
+export function collectList(catalog: ListCatalog): ListOutput {
   const agents = catalog.agentEntries().map((entry): ListAgent => {
     const base = { name: entry.name, source: entry.source, file: entry.file };
     try {
@@ -76,8 +89,12 @@ export function collectList(catalog: FileCatalog): ListOutput {
       return { ...base, template: null, extends: [], error: toListError(error) };
     }
     try {
-      const composed = composeBottles([entry.name], catalog);
-      const template = composed.provider?.value.template ?? "claude";
+      // The checks `start` and `info` run on the chain, so what cannot start is listed broken.
+      const { template } = resolveProvider(
+        catalog,
+        composeBottles([entry.name], catalog),
+        entry.file,
+      );
       return { ...base, template, extends: parentsOf(manifest), error: null };
     } catch (error) {
       if (!(error instanceof BottleError)) throw error;

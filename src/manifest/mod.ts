@@ -45,8 +45,10 @@ export {
   type ManifestSource,
   resolveAgent,
   type ResolvedAgent,
+  type ResolvedProvider,
   type ResolvedRoute,
   type ResolveOptions,
+  resolveProvider,
   type RouteOrigin,
 } from "./resolve.ts";
 export { type CatalogOptions, FileCatalog, type ManifestEntry, openCatalog } from "./load.ts";

@@ -8,7 +8,13 @@
  */
 import { NotFoundError, UsageError } from "../lib/errors.ts";
 import { closestMatch } from "../lib/suggest.ts";
-import { type BottleLookup, bottleNotFound, composeBottles, mergeOrder } from "./compose.ts";
+import {
+  type BottleLookup,
+  bottleNotFound,
+  composeBottles,
+  type ComposedBottle,
+  mergeOrder,
+} from "./compose.ts";
 import { classifyEnv, type EnvSpec } from "./env.ts";
 import { ManifestError } from "./errors.ts";
 import type { PluginSpec } from "./plugins.ts";
@@ -195,9 +201,11 @@ export function resolveAgent(
     ancestors: mergeOrder([name], catalog).map((b) => b.name).filter((n) => n !== name).reverse(),
   }));
 
-  const p = composed.provider?.value ?? {};
-  const providerBottle = composed.provider?.from ?? null;
-  const template = p.template ?? "claude";
+  const { p, providerBottle, template, builtin, plugin, routes } = resolveProvider(
+    catalog,
+    composed,
+    agent.file,
+  );
   let dockerfile: string | null = null;
   if (p.dockerfile !== undefined) {
     const file = catalog.get(providerBottle!)!.file;
@@ -214,21 +222,6 @@ export function resolveAgent(
     return b ? { value: b.value, from: "bottle", manifest: b.from } : null;
   };
 
-  const builtin = BUILTIN_TEMPLATES.includes(template);
-  const providerFile = providerBottle === null ? agent.file : catalog.get(providerBottle)!.file;
-  const plugin = builtin ? null : findPlugin(catalog, template, providerFile);
-
-  const routes = resolveRoutes(
-    template,
-    p.auth_token,
-    p.forward_host_credentials === true,
-    composed.routes,
-    { tokenHost: template === "pi" ? settingsHost(p.settings) : undefined },
-  );
-  checkProviderSettings(template, p.settings, providerFile, {
-    routes,
-    authToken: p.auth_token ?? null,
-  });
   const hiddenEnv: string[] = [];
   const placeholder = PROVIDER_PLACEHOLDER_ENV[template];
   if (placeholder && (p.auth_token !== undefined || p.forward_host_credentials === true)) {
@@ -289,6 +282,51 @@ export function resolveAgent(
       bottle: composed.resources?.from ?? null,
     },
   };
+}
+
+/** The checked provider part of composed bottles: {@linkcode resolveProvider}. */
+export interface ResolvedProvider {
+  /** The composed `agent_provider` (empty when no bottle sets one). */
+  p: NonNullable<ComposedBottle["provider"]>["value"];
+  /** The bottle that set `agent_provider`, if any. */
+  providerBottle: string | null;
+  template: string;
+  builtin: boolean;
+  plugin: PluginSpec | null;
+  routes: ResolvedRoute[];
+}
+
+/**
+ * The template, plugin and routes of composed bottles, with the checks that need more than one
+ * file: the template names a builtin or a plugin (§10.5), no `auth` on a provider host (§4.4),
+ * provider settings (§10.3). `resolveAgent` and `list` both run it, so a bottle that cannot start
+ * is listed as broken with the same message. `file` is reported when no bottle sets a provider.
+ *
+ * @throws {ManifestError} for any of those problems.
+ */
+export function resolveProvider(
+  catalog: ManifestCatalog,
+  composed: ComposedBottle,
+  file: string,
+): ResolvedProvider {
+  const p = composed.provider?.value ?? {};
+  const providerBottle = composed.provider?.from ?? null;
+  const template = p.template ?? "claude";
+  const builtin = BUILTIN_TEMPLATES.includes(template);
+  const providerFile = providerBottle === null ? file : catalog.get(providerBottle)!.file;
+  const plugin = builtin ? null : findPlugin(catalog, template, providerFile);
+  const routes = resolveRoutes(
+    template,
+    p.auth_token,
+    p.forward_host_credentials === true,
+    composed.routes,
+    { tokenHost: template === "pi" ? settingsHost(p.settings) : undefined },
+  );
+  checkProviderSettings(template, p.settings, providerFile, {
+    routes,
+    authToken: p.auth_token ?? null,
+  });
+  return { p, providerBottle, template, builtin, plugin, routes };
 }
 
 /**

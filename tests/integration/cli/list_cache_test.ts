@@ -14,6 +14,8 @@ import { type CatalogOptions, openManifestScan } from "../../../src/manifest/sca
 const SHELL_BOTTLE = "---\nagent_provider: {template: shell}\n---\n";
 const CHILD_BOTTLE = "---\nextends: shell\n---\n";
 const BROKEN_BOTTLE = "---\negres: {}\n---\n";
+const PLUGIN = "description: Echo\ncommand: [echo-agent]\nargs: {interactive: [], " +
+  'headless: [--print, "{prompt}"]}\n';
 const DEV_AGENT = "---\nbottle: child\ndescription: Dev agent\n---\nHi.\n";
 
 const MARKER: ListOutput = {
@@ -95,6 +97,8 @@ async function populate(s: Sandbox): Promise<void> {
   await s.write(`${s.home}/bottles/Bad Name.md`, SHELL_BOTTLE);
   await s.write(`${s.home}/agents/dev.md`, DEV_AGENT);
   await s.write(`${s.repo}/.bot-bottle/agents/helper.md`, "---\nbottle: shell\n---\nHelp.\n");
+  // Broken until contrib/echo-agent/provider.yaml exists (SPEC §10.5).
+  await s.write(`${s.home}/bottles/plug.md`, "---\nagent_provider: {template: echo-agent}\n---\n");
 }
 
 /** Asserts that a `list` misses: it returns the files' listing, not the marker. */
@@ -160,6 +164,16 @@ Deno.test("list cache: every change of a manifest file misses, then caches anew"
       "a repository agent shadowed by a new home agent",
       (s) => s.write(`${s.home}/agents/helper.md`, DEV_AGENT),
     ],
+    [
+      "a plugin installed that a bottle names",
+      (s) => s.write(`${s.home}/contrib/echo-agent/provider.yaml`, PLUGIN),
+    ],
+    ["a plugin's provider.yaml edited", async (s) => {
+      await s.write(`${s.home}/contrib/echo-agent/provider.yaml`, PLUGIN);
+      await s.list();
+      await s.plant();
+      await s.write(`${s.home}/contrib/echo-agent/provider.yaml`, "description: Echo\n");
+    }],
     ["a file replaced by a symlink to another", async (s) => {
       await Deno.remove(`${s.home}/bottles/child.md`);
       await Deno.symlink(`${s.home}/bottles/broken.md`, `${s.home}/bottles/child.md`);

@@ -173,6 +173,34 @@ Deno.test("keyMaterial changes with every input it is made of", () => {
   for (const [what, material] of variants) assert.notDeepEqual(material, base, what);
 });
 
+Deno.test("keyMaterial changes with the plugins directory a listing reads", () => {
+  const entries = [{ entry: ENTRY, bytes: bytes("---\nx: 1\n---\n") }];
+  const plugin = {
+    name: "echo",
+    provider: "file" as const,
+    dockerfile: null,
+    bytes: bytes("command: [echo]\n"),
+  };
+  const base = keyMaterial("/h", entries, "1.0.0", [plugin]);
+  const variants: [string, Uint8Array][] = [
+    ["no plugin", keyMaterial("/h", entries, "1.0.0", [])],
+    ["another plugin name", keyMaterial("/h", entries, "1.0.0", [{ ...plugin, name: "echo2" }])],
+    [
+      "an edited provider.yaml",
+      keyMaterial("/h", entries, "1.0.0", [{ ...plugin, bytes: bytes("command: [ech0]\n") }]),
+    ],
+    [
+      "no provider.yaml",
+      keyMaterial("/h", entries, "1.0.0", [{ ...plugin, provider: null, bytes: null }]),
+    ],
+    [
+      "a Dockerfile beside it",
+      keyMaterial("/h", entries, "1.0.0", [{ ...plugin, dockerfile: "file" }]),
+    ],
+  ];
+  for (const [what, material] of variants) assert.notDeepEqual(material, base, what);
+});
+
 Deno.test("keyMaterial cannot confuse where one file ends and the next entry begins", () => {
   const b = { ...ENTRY, name: "b", file: "/h/bottles/b.md" };
   const one = keyMaterial("/h", [{ entry: ENTRY, bytes: bytes("x") }, {
