@@ -42,7 +42,9 @@ export interface BuildFailure {
  * // 'Cannot build image "x:1": step 2/2 "RUN false" failed with exit code 1'
  * ```
  */
-export function describeBuildFailure(failure: BuildFailure): { message: string; hint: string } {
+export function describeBuildFailure(
+  failure: BuildFailure,
+): { message: string; hint: string; details: string[] } {
   const engine = failure.engineMessage.trim().split("\n")[0] ?? "";
   const exit = /returned a non-zero code: (\d+)/.exec(engine);
   const detail = exit ? `failed with exit code ${exit[1]}` : `failed: ${clip(engine, 300)}`;
@@ -51,9 +53,9 @@ export function describeBuildFailure(failure: BuildFailure): { message: string; 
   let message = step
     ? `Cannot build image "${failure.name}": step ${step[1]} "${clip(instruction, 80)}" ${detail}`
     : `Cannot build image "${failure.name}": ${clip(engine, 300)}`;
-  if (failure.output.length > 0) {
-    message += `; last output:\n${failure.output.map((l) => `    ${clip(l, 200)}`).join("\n")}`;
-  }
+  // The output lines continue the message, each on its own line (`BottleError.details`).
+  const details = failure.output.map((l) => `    ${clip(l, 200)}`);
+  if (details.length > 0) message += "; last output:";
   const fromLine = /^FROM\s+(\S+)/i.exec(instruction);
   const pullFailed = PULL_FAILURE_RE.test(engine);
   if (fromLine || (!step && pullFailed)) {
@@ -64,6 +66,7 @@ export function describeBuildFailure(failure: BuildFailure): { message: string; 
     const override = variable ? ` or set ${variable} to an image the engine has` : "";
     return {
       message,
+      details,
       hint: `The base image${image ? ` "${image}"` : ""} is missing and cannot be pulled: run ` +
         `scripts/setup.sh (it builds the offline base images)${override}`,
     };
@@ -71,15 +74,17 @@ export function describeBuildFailure(failure: BuildFailure): { message: string; 
   if ([engine, ...failure.output].some((l) => TLS_FAILURE_RE.test(l))) {
     return {
       message,
+      details,
       hint: "A download failed TLS verification: behind a TLS-inspecting proxy set " +
         "BOT_BOTTLE_EXTRA_CA_CERTS to its CA certificates (PEM files or directories)",
     };
   }
   if (PARSE_FAILURE_RE.test(engine)) {
-    return { message, hint: `Fix the Dockerfile of "${failure.name}"` };
+    return { message, details, hint: `Fix the Dockerfile of "${failure.name}"` };
   }
   return {
     message,
+    details,
     hint: "Check the step's output; behind a TLS-inspecting proxy set BOT_BOTTLE_EXTRA_CA_CERTS, " +
       "and check that the engine reaches the Debian mirror and the npm registry (NPM_REGISTRY)",
   };

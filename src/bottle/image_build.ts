@@ -158,7 +158,7 @@ async function build(
     return id;
   } catch (error) {
     if (!(error instanceof EngineError) || error instanceof EngineUnavailableError) throw error;
-    const { message, hint } = describeBuildFailure({
+    const { message, hint, details } = describeBuildFailure({
       name: spec.name,
       engineMessage: error.engineMessage ?? error.message,
       step: transcript.step,
@@ -167,6 +167,7 @@ async function build(
     });
     throw new EngineApiError(message, {
       hint,
+      details,
       cause: error,
       status: error.status,
       engineMessage: error.engineMessage,

@@ -25,13 +25,24 @@ export interface IO {
 
 const encoder = new TextEncoder();
 
-/** Escapes control characters so text a bottle controls cannot drive the terminal. */
+/**
+ * Escapes every control character, line breaks and tabs included, as `\xNN`, so text a bottle or
+ * a user controls cannot drive the terminal or split a one-line message, hint or table cell
+ * (SPEC §5.1). Multi-line text (a log stream) goes through {@linkcode escapeText}.
+ */
 export function escapeControl(text: string): string {
   // deno-lint-ignore no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => {
-    const code = c.charCodeAt(0);
-    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : c;
-  });
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, hex);
+}
+
+/** {@linkcode escapeControl} keeping line feeds and tabs: for text shown as lines (logs). */
+export function escapeText(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, hex);
+}
+
+function hex(c: string): string {
+  return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
 }
 
 /** Asks `question [y/N]` on the terminal; anything but y/yes is no. */

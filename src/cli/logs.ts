@@ -3,7 +3,7 @@ import { openBottleEnv } from "../bottle/session.ts";
 import { UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { escapeControl } from "./io.ts";
+import { escapeControl, escapeText } from "./io.ts";
 
 const decoder = new TextDecoder();
 
@@ -21,7 +21,7 @@ async function run(ctx: CommandContext): Promise<number> {
     service,
     follow: ctx.values.follow === true,
     // Text a bottle controls reaches the terminal escaped.
-    write: (bytes) => io.out(escapeControl(decoder.decode(bytes))),
+    write: (bytes) => io.out(escapeText(decoder.decode(bytes))),
   });
   return 0;
 }

@@ -166,9 +166,15 @@ async function dispatch(argv: string[], io: IO): Promise<number> {
   return await spec.run({ values, positionals, globals, io, commands: loadCommands });
 }
 
-/** Prints an error the way SPEC §5.1 says: one line, a hint, a stack only with `--verbose`. */
+/**
+ * Prints an error the way SPEC §5.1 says: one line, a hint, a stack only with `--verbose`. Line
+ * breaks and tabs in the message and hint are escaped like other control characters (they may come
+ * from a name the user typed); the lines an error declares as `details` follow, one per line, each
+ * with the prefix.
+ */
 export function reportError(io: IO, error: BottleError, verbose: boolean): void {
   io.err(`bot-bottle: error: ${escapeControl(error.message)}\n`);
+  for (const line of error.details ?? []) io.err(`bot-bottle: error: ${escapeControl(line)}\n`);
   if (error.hint) io.err(`  hint: ${escapeControl(error.hint)}\n`);
   if (verbose) {
     let cause: unknown = error;

@@ -52,6 +52,11 @@ export interface BottleErrorOptions {
   slug?: string;
   /** The agent's exit code, for `agent_exit`. */
   agentExitCode?: number;
+  /**
+   * Lines that continue the message (a failed build's last output), each printed on its own
+   * `bot-bottle: error:` line; the message itself stays one line.
+   */
+  details?: readonly string[];
 }
 
 /**
@@ -75,6 +80,8 @@ export class BottleError extends Error {
   readonly slug?: string;
   /** The agent's exit code, for `agent_exit`. */
   readonly agentExitCode?: number;
+  /** Lines that continue the message, see {@linkcode BottleErrorOptions.details}. */
+  readonly details?: readonly string[];
 
   constructor(code: BottleErrorCode, message: string, options: BottleErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -83,6 +90,7 @@ export class BottleError extends Error {
     this.hint = options.hint;
     this.slug = options.slug;
     this.agentExitCode = options.agentExitCode;
+    if (options.details !== undefined) this.details = options.details;
   }
 
   /** The process exit code for this error (SPEC §5.1). */

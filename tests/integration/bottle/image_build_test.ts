@@ -295,7 +295,7 @@ engineTest(
     await assert.rejects(ensureImage(fx.client, spec), (e: unknown) => {
       assert.ok(e instanceof EngineApiError, String(e));
       assert.equal(e.exitCode, 4);
-      const [head, ...output] = e.message.split("\n");
+      const [head, output] = [e.message, [...e.details ?? []]];
       assert.equal(
         head.replace(/ step 2\/\d+ /, " step 2/N "),
         `Cannot build image "${spec.name}": step 2/N "RUN echo first-marker; echo second-marker >&2; exit 3" failed with exit code 3; last output:`,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describeBuildFailure } from "../../../src/bottle/build_failure.ts";
 
 Deno.test("describeBuildFailure names the image, the step, its exit code and last output", () => {
-  const { message, hint } = describeBuildFailure({
+  const { message, hint, details } = describeBuildFailure({
     name: "bot-bottle-shell:0.1.0",
     engineMessage:
       "The command '/bin/sh -c set -eux;     apt-get update' returned a non-zero code: 100",
@@ -13,9 +13,9 @@ Deno.test("describeBuildFailure names the image, the step, its exit code and las
   });
   assert.equal(
     message,
-    'Cannot build image "bot-bottle-shell:0.1.0": step 6/11 "RUN set -eux; apt-get update; apt-get install -y --no-install-recommends bash g…" failed with exit code 100; last output:\n' +
-      "    + apt-get update\n    E: Unable to locate package procps",
+    'Cannot build image "bot-bottle-shell:0.1.0": step 6/11 "RUN set -eux; apt-get update; apt-get install -y --no-install-recommends bash g…" failed with exit code 100; last output:',
   );
+  assert.deepEqual(details, ["    + apt-get update", "    E: Unable to locate package procps"]);
   assert.match(hint, /BOT_BOTTLE_EXTRA_CA_CERTS/);
 });
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { formatList, type ListOutput } from "../../../src/cli/list.ts";
+import { escapeControl, escapeText } from "../../../src/cli/io.ts";
 
 const LIST: ListOutput = {
   agents: [
@@ -60,4 +61,24 @@ Deno.test("formatList escapes control characters", () => {
     }],
   });
   assert.ok(!out.includes("\u001b"));
+});
+
+Deno.test("formatList keeps each manifest on one line: line breaks and tabs are escaped", () => {
+  const out = formatList({
+    agents: [],
+    bottles: [{
+      name: "b",
+      source: "home",
+      file: "/f",
+      template: null,
+      extends: [],
+      error: { message: "bad\nbottle  x  home  template claude\tok", hint: null },
+    }],
+  });
+  assert.equal(out, "bottle  b  home  BROKEN: bad\\x0abottle  x  home  template claude\\x09ok\n");
+});
+
+Deno.test("escapeControl escapes every control character; escapeText keeps lines and tabs", () => {
+  assert.equal(escapeControl("a\nb\tc\r\u001b\u0085"), "a\\x0ab\\x09c\\x0d\\x1b\\x85");
+  assert.equal(escapeText("a\nb\tc\r\u001b\u0085"), "a\nb\tc\\x0d\\x1b\\x85");
 });

@@ -163,3 +163,52 @@ Deno.test("error text is printed with control characters escaped", async () => {
     spec.run = original;
   }
 });
+
+Deno.test("an error is one line: line breaks and tabs of the message and hint are escaped", async () => {
+  const spec = (await findCommand("version"))!;
+  const original = spec.run;
+  spec.run = () => {
+    throw new BottleError("not_found", 'Cannot find agent "a\nbot-bottle: error: forged\tx"', {
+      hint: "Did you mean\n  hint: forged",
+    });
+  };
+  try {
+    const io = recordingIO();
+    assert.equal(await runCli(["version"], io), 6);
+    assert.equal(
+      io.stderr,
+      'bot-bottle: error: Cannot find agent "a\\x0abot-bottle: error: forged\\x09x"\n' +
+        "  hint: Did you mean\\x0a  hint: forged\n",
+    );
+  } finally {
+    spec.run = original;
+  }
+});
+
+Deno.test("an error's detail lines each get the prefix, escaped", async () => {
+  const spec = (await findCommand("version"))!;
+  const original = spec.run;
+  spec.run = () => {
+    throw new BottleError(
+      "engine",
+      'Cannot build image "x": step 2/2 "RUN false" failed; last output:',
+      {
+        details: ["    E: one", "    two\r\n  hint: forged"],
+        hint: "Check the step's output",
+      },
+    );
+  };
+  try {
+    const io = recordingIO();
+    assert.equal(await runCli(["version"], io), 4);
+    assert.deepEqual(io.stderr.split("\n"), [
+      'bot-bottle: error: Cannot build image "x": step 2/2 "RUN false" failed; last output:',
+      "bot-bottle: error:     E: one",
+      "bot-bottle: error:     two\\x0d\\x0a  hint: forged",
+      "  hint: Check the step's output",
+      "",
+    ]);
+  } finally {
+    spec.run = original;
+  }
+});
