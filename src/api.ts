@@ -24,12 +24,25 @@ import { type BottleEnv, openBottleEnv } from "./bottle/session.ts";
 import { recordEvent } from "./bottle/status.ts";
 import { relayOrphans } from "./bottle/supervise.ts";
 import type { EngineEndpoint } from "./engine/mod.ts";
-import { AgentExitError, InvalidStateError, NotFoundError, toBottleError } from "./lib/errors.ts";
+import {
+  AgentExitError,
+  type BottleError,
+  type BottleErrorCode,
+  ConfigError,
+  InternalError,
+  InvalidStateError,
+  NotFoundError,
+  toBottleError,
+} from "./lib/errors.ts";
 import { homeLayout } from "./lib/home.ts";
 import { openCatalog } from "./manifest/mod.ts";
 import { BottleStore, type ForgeEventRecord, ForgeEventStore, openHostStore } from "./store/mod.ts";
 
-export { type HeadlessBottle, listHeadless } from "./bottle/headless_list.ts";
+import {
+  type HeadlessBottle,
+  listHeadless as listHeadlessBottles,
+} from "./bottle/headless_list.ts";
+export type { HeadlessBottle } from "./bottle/headless_list.ts";
 export { BottleError } from "./lib/errors.ts";
 export type { BottleErrorCode } from "./lib/errors.ts";
 export type { EngineEndpoint } from "./engine/mod.ts";
@@ -96,10 +109,41 @@ interface Held {
 
 const held = new Map<string, Held>();
 
+/** The `code`s SPEC §12 lets the API reject with. */
+export const API_ERROR_CODES: readonly BottleErrorCode[] = [
+  "manifest",
+  "engine",
+  "credentials",
+  "not_found",
+  "slug_in_use",
+  "invalid_state",
+  "agent_exit",
+  "internal",
+];
+
+/**
+ * Anything thrown, as a {@linkcode BottleError} whose `code` is one of SPEC §12's: the CLI's own
+ * codes map to the closest one (`usage`, bad input to the call → `manifest`; `failure` and
+ * `interrupted` → `internal`), keeping message, hint, slug and details, the original as `cause`.
+ */
+export function toApiError(error: unknown): BottleError {
+  const e = toBottleError(error);
+  if (API_ERROR_CODES.includes(e.code)) return e;
+  const options = { hint: e.hint, slug: e.slug, details: e.details, cause: e };
+  return e.code === "usage"
+    ? new ConfigError(e.message, options)
+    : new InternalError(e.message, options);
+}
+
 function wrap<T>(fn: () => Promise<T>): Promise<T> {
   return fn().catch((error) => {
-    throw toBottleError(error);
+    throw toApiError(error);
   });
+}
+
+/** The headless bottles of the home on the engine, with their status (SPEC §12). */
+export function listHeadless(opts: { engine?: EngineEndpoint } = {}): Promise<HeadlessBottle[]> {
+  return wrap(() => listHeadlessBottles(opts));
 }
 
 /** What one headless turn launches: a new bottle, or a recorded one resumed. */
