@@ -27,25 +27,16 @@ export interface OplogView {
   detail: string;
 }
 
-/** One run of `GET /runs`. */
-export interface RunView {
-  id: number;
-  owner: string;
-  repo: string;
-  issue: number;
-  agent: string;
-  slug: string;
-  label: string;
-  status: RunStatus;
-  engine: string;
-  createdAt: string;
-  updatedAt: string;
+/**
+ * One run of `GET /runs`: every field of the RunRecord under its SPEC §13.7 name, then what the
+ * dashboard adds (age, links, `prs` with URLs, `summary` as the page shows it, OpLog, proposals).
+ */
+export interface RunView extends RunRecord {
   ageSeconds: number;
   issueUrl: string;
   prs: { number: number; url: string }[];
-  lastDoneStatus: string | null;
+  /** `lastSummary`, under the name the page's script reads. */
   summary: string | null;
-  error: string | null;
   oplog: OplogView[];
   proposals: ProposalView[];
 }
@@ -100,18 +91,23 @@ function runView(
     repo: r.repo,
     issue: r.issue,
     agent: r.agent,
-    slug: r.slug,
+    bottles: [...r.bottles],
     label: r.label,
+    slug: r.slug,
     status: r.status,
+    prNumbers: [...r.prNumbers],
     engine: r.engine,
     createdAt: r.createdAt,
+    phaseStartedAt: r.phaseStartedAt,
     updatedAt: r.updatedAt,
+    lastDoneStatus: r.lastDoneStatus,
+    lastSummary: r.lastSummary,
+    pendingPrompts: [...r.pendingPrompts],
+    error: r.error,
     ageSeconds: Number.isFinite(created) ? Math.max(0, Math.floor((opts.now - created) / 1000)) : 0,
     issueUrl: `${repoUrl}/issues/${r.issue}`,
     prs: r.prNumbers.map((n) => ({ number: n, url: `${repoUrl}/pulls/${n}` })),
-    lastDoneStatus: r.lastDoneStatus,
     summary: r.lastSummary,
-    error: r.error,
     oplog: store.oplog({ runId: r.id, limit: opts.oplogPerRun ?? 5 }).map((o) => ({
       time: o.time,
       tool: o.tool,

@@ -52,6 +52,43 @@ Deno.test("runsView() lists runs with age, links, PRs, last OpLog lines and pend
   store.close();
 });
 
+Deno.test("runsView() gives every RunRecord field under its SPEC §13.7 name", () => {
+  const store = storeAt("2026-12-01T11:00:00.000Z");
+  const run = store.createRun(newRun({
+    bottles: ["dev", "extra"],
+    prNumbers: [9],
+    status: "frozen",
+    lastDoneStatus: "done",
+    lastSummary: "did it",
+    pendingPrompts: ["please also fix the docs"],
+  }));
+  const v = runsView(store, { forgeUrl: "https://g.example", now: NOW }).runs[0];
+  const spec = [
+    "id",
+    "owner",
+    "repo",
+    "issue",
+    "agent",
+    "bottles",
+    "label",
+    "slug",
+    "status",
+    "prNumbers",
+    "createdAt",
+    "phaseStartedAt",
+    "updatedAt",
+    "lastDoneStatus",
+    "lastSummary",
+    "pendingPrompts",
+    "error",
+  ] as const;
+  const stored = store.runs().find((r) => r.id === run.id)!;
+  for (const key of spec) assert.deepEqual(v[key], stored[key], key);
+  assert.deepEqual(v.bottles, ["dev", "extra"]);
+  assert.deepEqual(v.pendingPrompts, ["please also fix the docs"]);
+  assert.equal(v.summary, "did it", "the dashboard's own name stays beside lastSummary");
+});
+
 Deno.test("runsView() encodes forge names in links", () => {
   const store = storeAt("2026-12-01T11:00:00.000Z");
   store.createRun(newRun({ owner: "a b", repo: "r?x=1" }));
