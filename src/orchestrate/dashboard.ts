@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { OrchestratorStore, RunRecord, RunStatus } from "./types.ts";
+import type { OrchestratorStore, RunRecord } from "./types.ts";
 
 /** One pending supervise proposal, as the dashboard shows it (read-only). */
 export interface ProposalView {
