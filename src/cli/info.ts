@@ -2,6 +2,7 @@ import { resolveAgent, type ResolvedAgent, type ResolvedRoute } from "../manifes
 import type { CommandSpec } from "./command.ts";
 import { escapeControl } from "./io.ts";
 import { openCliCatalog } from "./catalog.ts";
+import { gitIdentityText } from "./identity_text.ts";
 import { routeDetectors, routeMatches, routeOrigin } from "./route_text.ts";
 import { describeInboundPolicy } from "../sidecar/egress/dlp/inbound/policy.ts";
 
@@ -92,17 +93,7 @@ export function formatInfo(r: ResolvedAgent): string {
     ? `auth_token from ${r.provider.authToken}`
     : "no credential";
   add("template", `${template}, ${credential}`);
-  const { name, email } = r.gitIdentity;
-  let identity = "(none)";
-  if (name && email && name.from === email.from) {
-    identity = `${name.value} <${email.value}> (${name.from})`;
-  } else if (name || email) {
-    identity = [
-      name ? `${name.value} (${name.from})` : "",
-      email ? `<${email.value}> (${email.from})` : "",
-    ].filter(Boolean).join(" ");
-  }
-  add("git identity", identity);
+  add("git identity", gitIdentityText(r.gitIdentity) ?? "(none)");
   if (r.gitGate.length === 0) add("git-gate", "(no remotes)");
   r.gitGate.forEach((g, i) =>
     add(

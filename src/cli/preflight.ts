@@ -6,6 +6,7 @@
  */
 import type { BottlePlan } from "../bottle/plan.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
+import { gitIdentityText } from "./identity_text.ts";
 import { routeMatches } from "./route_text.ts";
 import { escapeControl } from "./io.ts";
 
@@ -28,14 +29,8 @@ export function formatPreflight(plan: BottlePlan, resolved: ResolvedAgent): stri
     : "to build";
   rows.push(["image", `${plan.images.agent.name} (${cached})`]);
   rows.push(["runtime", plan.runtime === "runsc" ? "runsc (gVisor)" : "runc"]);
-  const id = resolved.gitIdentity;
-  if (id.name || id.email) {
-    const from = id.name?.from ?? id.email?.from;
-    rows.push([
-      "git identity",
-      `${id.name?.value ?? "?"} <${id.email?.value ?? "?"}> (${from})`,
-    ]);
-  }
+  const identity = gitIdentityText(resolved.gitIdentity);
+  if (identity !== null) rows.push(["git identity", identity]);
   for (const [i, repo] of plan.gitGate.entries()) {
     rows.push([
       i === 0 ? "git-gate" : "",
@@ -51,14 +46,24 @@ export function formatPreflight(plan: BottlePlan, resolved: ResolvedAgent): stri
     ]);
   }
   if (plan.routes.length === 0) rows.push(["egress", "none (every outbound request is blocked)"]);
-  const hostWidth = Math.max(0, ...plan.routes.map((r) => r.host.length));
+  const origins = plan.routes.map((r) =>
+    r.origin === "provider" ? `provider:${r.provider}` : r.origin
+  );
+  const matches = plan.routes.map((r) => routeMatches(r));
+  const widest = (cells: string[]) => Math.max(0, ...cells.map((c) => c.length));
+  const hostWidth = widest(plan.routes.map((r) => r.host));
+  const originWidth = widest(origins);
+  const matchesWidth = widest(matches);
   for (const [i, r] of plan.routes.entries()) {
-    const origin = r.origin === "manifest" ? "manifest" : `provider:${r.provider}`;
     rows.push([
       i === 0 ? "egress" : "",
-      `${r.host.padEnd(hostWidth)}  ${(r.auth?.scheme ?? "-").padEnd(6)}  ${origin}  ${
-        routeMatches(r)
-      }  on_match=${r.dlp.onMatch}`,
+      [
+        r.host.padEnd(hostWidth),
+        (r.auth?.scheme ?? "-").padEnd(6),
+        origins[i].padEnd(originWidth),
+        matches[i].padEnd(matchesWidth),
+        `on_match=${r.dlp.onMatch}`,
+      ].join("  "),
     ]);
   }
   const env = [

@@ -37,11 +37,18 @@ egress:
         - methods: [GET]
 resources: {memory: 2g}`,
   shell: "agent_provider: {template: shell}",
+  narrowed: `extends: claude
+egress:
+  routes:
+    - host: api.anthropic.com
+      matches: [{methods: [POST]}]
+    - host: registry.npmjs.org`,
 };
 
 const AGENTS = {
   impl: "bottle: dev\ngit-gate: {user: {name: implementer}}\n---\n\nYou implement issues.",
   shell: "bottle: shell\n---\n\nA shell.",
+  narrowed: "bottle: narrowed",
 };
 
 function preflight(
@@ -115,9 +122,35 @@ Deno.test("formatPreflight shows each route's host, auth scheme, origin and rule
   assert.match(rows[0], /^\s+egress\s+/);
 });
 
+Deno.test("formatPreflight shows origin provider+manifest for a provider route a manifest narrows", () => {
+  const { text } = preflight("narrowed");
+  const rows = text.split("\n").filter((l) => / on_match=/.test(l));
+  assert.equal(rows.length, 2, text);
+  assert.match(
+    rows[0],
+    /api\.anthropic\.com\s+Bearer\s+provider\+manifest\s+POST\s+on_match=redact/,
+  );
+  assert.match(rows[1], /registry\.npmjs\.org\s+-\s+manifest\s+all\s+on_match=supervise/);
+});
+
+Deno.test("formatPreflight pads every egress column so the rows line up (SPEC §5.3)", () => {
+  const { text } = preflight("impl");
+  const rows = text.split("\n").filter((l) => / on_match=/.test(l));
+  assert.equal(rows.length, 4, text);
+  // Each column starts at the same offset in every row: the origin, the rules and on_match=.
+  for (const cell of [/provider:claude|manifest/, /all|GET,POST|2 rules/, /on_match=/]) {
+    const starts = new Set(rows.map((r) => r.search(cell)));
+    assert.equal(starts.size, 1, `${cell} starts at ${[...starts]} in:\n${rows.join("\n")}`);
+  }
+});
+
 Deno.test("formatPreflight shows git identity with provenance and git-gate repos with key kinds", () => {
   const { text } = preflight("impl");
-  assert.match(line(text, "git identity"), /implementer <bot@example\.com> \(agent\)$/);
+  // The name is the agent's, the email the bottle's: each field says where it comes from.
+  assert.match(
+    line(text, "git identity"),
+    /git identity {2}implementer \(agent\) <bot@example\.com> \(bottle\)$/,
+  );
   assert.match(
     line(text, "git-gate"),
     /api -> ssh:\/\/git@gitea\.example\.com:2222\/acme\/api\.git \[gitea deploy key\]$/,
