@@ -9,6 +9,7 @@ import {
   connectEngine,
   endpointLabel,
   type EngineClient,
+  engineDnsLeakWarning,
   type EngineEndpoint,
   EngineNotFoundError,
   imageInspect,
@@ -47,6 +48,11 @@ export interface BottleEnv extends Disposable {
   homeId: string;
   /** The engine's label (`endpointLabel`), as bottle records name their engine. */
   engine: string;
+  /**
+   * Warnings about the engine itself, for a launch to print once (SPEC §6.1: engines older than
+   * 25.0.5 leak DNS from internal networks, CVE-2024-29018).
+   */
+  engineWarnings: readonly string[];
 }
 
 /** The id of a home: 16 hex of the SHA-256 of its path. */
@@ -99,6 +105,7 @@ export async function openBottleEnv(
   return {
     homeId,
     engine: endpointLabel(client.endpoint),
+    engineWarnings: [engineDnsLeakWarning(client.serverVersion)].filter((w) => w !== undefined),
     client,
     store,
     bottles,

@@ -39,7 +39,10 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
   const say = (line: string) => {
     if (!globals.quiet) io.err(`bot-bottle: ${line}\n`);
   };
-  if (!globals.quiet) io.err(formatPreflight(plan, resolved));
+  if (!globals.quiet) {
+    for (const w of benv.engineWarnings) io.err(`bot-bottle: warning: ${w}\n`);
+    io.err(formatPreflight(plan, resolved));
+  }
   const interactive = !plan.headless;
   if (interactive && !options.yes) {
     if (!io.stdinIsTTY) {

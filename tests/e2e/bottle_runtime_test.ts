@@ -5,8 +5,9 @@
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
 import { cliEnv, spawnCli } from "../helpers/cli.ts";
-import { engineTest } from "../helpers/engine.ts";
+import { engineTest, probeEngine } from "../helpers/engine.ts";
 import {
+  compareVersions,
   connectEngine,
   containerInspect,
   containerList,
@@ -52,6 +53,29 @@ engineTest("headless start returns the agent's exit code and prints the slug fir
     assert.equal(left.containers.length + left.networks.length + left.volumes.length, 0);
   }
 });
+
+engineTest(
+  "a launch warns once about the CVE-2024-29018 DNS leak on engines before 25.0.5",
+  async () => {
+    const probe = await probeEngine();
+    assert.ok(probe.available);
+    const leaky = compareVersions(probe.serverVersion, "25.0.5") < 0;
+    await using home = await bottleHome();
+    // No --yes and no terminal: the launch flow warns, prints the plan, then refuses to ask.
+    const refused = await home.cli(["start", "shell"]);
+    assert.equal(refused.code, 2, refused.stderr);
+    const warnings = refused.stderr.split("\n").filter((l) => l.includes("CVE-2024-29018"));
+    assert.equal(warnings.length, leaky ? 1 : 0, refused.stderr);
+    if (leaky) {
+      const expected = `bot-bottle: warning: Docker Engine ${probe.serverVersion} is older than`;
+      assert.ok(warnings[0].startsWith(expected), warnings[0]);
+    }
+    // --quiet: errors only.
+    const quiet = await home.cli(["start", "shell", "--quiet"]);
+    assert.equal(quiet.code, 2, quiet.stderr);
+    assert.doesNotMatch(quiet.stderr, /CVE-2024-29018/);
+  },
+);
 
 engineTest(
   "inside a shell bottle: uid 1000, no capabilities, no route out, DNS refused, no engine socket",
