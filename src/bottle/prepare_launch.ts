@@ -75,6 +75,8 @@ export interface LaunchRequest {
 export interface PreparedLaunch {
   resolved: ResolvedAgent;
   plan: BottlePlan;
+  /** Whether the engine offers `runsc` (gVisor), for the preflight (SPEC §6.3). */
+  runscAvailable: boolean | null;
 }
 
 /**
@@ -112,7 +114,7 @@ export async function prepareLaunch(
     }
     if (!await request.confirmBottle(resolved)) return null;
   }
-  const runtime = await chooseRuntime(env.client, resolved, env.env);
+  const { runtime, runscAvailable } = await chooseRuntime(env.client, resolved, env.env);
   const slug = request.resume?.slug ??
     await newBottleSlug(env.bottles, request.agent, request.label);
   const frozen = request.resume ? await presentImage(env.client, request.resume.frozenImage) : null;
@@ -146,7 +148,7 @@ export async function prepareLaunch(
     mcpServers: request.mcpServers,
     daemons: request.daemons,
   });
-  return { resolved, plan };
+  return { resolved, plan, runscAvailable };
 }
 
 /**
@@ -221,7 +223,7 @@ export interface GatherLaunchInputsOptions {
  */
 export async function gatherLaunchInputs(
   env: BottleEnv,
-  prepared: PreparedLaunch,
+  prepared: Pick<PreparedLaunch, "resolved" | "plan">,
   options: GatherLaunchInputsOptions = {},
 ): Promise<LaunchInputs> {
   const { resolved, plan } = prepared;

@@ -120,16 +120,30 @@ export async function openBottleEnv(
 }
 
 /**
+ * The templates whose end-to-end suite has passed under gVisor (SPEC §6.3), the only ones `runsc`
+ * is used for. Claude Code exits under gVisor; plugin templates are untested there.
+ */
+export const RUNSC_TEMPLATES: readonly string[] = ["shell", "codex", "pi"];
+
+/** What {@linkcode chooseRuntime} decided and learnt. */
+export interface RuntimeChoice {
+  runtime: "runc" | "runsc";
+  /** Whether the engine's `GET /info` lists `runsc`; `null` without a client. */
+  runscAvailable: boolean | null;
+}
+
+/**
  * The runtime (SPEC §6.3): `BOT_BOTTLE_RUNTIME`, else `resources.runtime`, else `runc`;
- * `runsc` must be installed in the engine.
+ * `runsc` only for {@linkcode RUNSC_TEMPLATES} and only when installed in the engine.
  *
- * @throws {ConfigError} for an unknown value or an absent `runsc`.
+ * @throws {ConfigError} for an unknown value, a template not approved for runsc, or an absent
+ * `runsc`.
  */
 export async function chooseRuntime(
   client: EngineClient | undefined,
   resolved: ResolvedAgent,
   env: EnvReader,
-): Promise<"runc" | "runsc"> {
+): Promise<RuntimeChoice> {
   const setting = env("BOT_BOTTLE_RUNTIME")?.trim();
   if (setting && setting !== "runc" && setting !== "runsc") {
     throw new ConfigError(`Cannot use BOT_BOTTLE_RUNTIME "${setting}": not runc or runsc`, {
@@ -137,15 +151,27 @@ export async function chooseRuntime(
     });
   }
   const runtime = (setting || resolved.resources.runtime || "runc") as "runc" | "runsc";
-  if (runtime === "runsc" && client !== undefined) {
-    const info = await systemInfo(client);
-    if (!Object.keys(info.Runtimes).includes("runsc")) {
-      throw new ConfigError("Cannot use runtime runsc: the engine has no runsc (gVisor) runtime", {
-        hint: "Install gVisor and register it with the engine, or set BOT_BOTTLE_RUNTIME=runc",
-      });
-    }
+  const template = resolved.provider.template;
+  if (runtime === "runsc" && !RUNSC_TEMPLATES.includes(template)) {
+    const why = template === "claude"
+      ? "Claude Code exits under gVisor"
+      : "its end-to-end suite has not passed under gVisor";
+    const asked = setting ? "BOT_BOTTLE_RUNTIME=runsc" : "resources.runtime: runsc";
+    throw new ConfigError(
+      `Cannot use runtime runsc (from ${asked}) for template "${template}": ${why}; ` +
+        `runsc is for ${RUNSC_TEMPLATES.join(", ")} only`,
+      { hint: "Unset BOT_BOTTLE_RUNTIME and remove resources.runtime: runsc to run on runc" },
+    );
   }
-  return runtime;
+  if (client === undefined) return { runtime, runscAvailable: null };
+  const info = await systemInfo(client);
+  const runscAvailable = Object.keys(info.Runtimes).includes("runsc");
+  if (runtime === "runsc" && !runscAvailable) {
+    throw new ConfigError("Cannot use runtime runsc: the engine has no runsc (gVisor) runtime", {
+      hint: "Install gVisor and register it with the engine, or set BOT_BOTTLE_RUNTIME=runc",
+    });
+  }
+  return { runtime, runscAvailable };
 }
 
 /**

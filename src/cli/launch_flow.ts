@@ -28,6 +28,8 @@ export interface LaunchFlowOptions {
   benv: BottleEnv;
   resolved: ResolvedAgent;
   plan: BottlePlan;
+  /** Whether the engine offers runsc, for the preflight. */
+  runscAvailable: boolean | null;
   /** Skip the confirmation. */
   yes: boolean;
   resume: boolean;
@@ -41,7 +43,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
   };
   if (!globals.quiet) {
     for (const w of benv.engineWarnings) io.err(`bot-bottle: warning: ${w}\n`);
-    io.err(formatPreflight(plan, resolved));
+    io.err(formatPreflight(plan, resolved, options.runscAvailable));
   }
   const interactive = !plan.headless;
   if (interactive && !options.yes) {

@@ -10,8 +10,15 @@ import { gitIdentityText } from "./identity_text.ts";
 import { routeMatches } from "./route_text.ts";
 import { escapeControl } from "./io.ts";
 
-/** The preflight text. */
-export function formatPreflight(plan: BottlePlan, resolved: ResolvedAgent): string {
+/**
+ * The preflight text. `runscAvailable` is whether the engine offers gVisor (`GET /info`), shown
+ * next to `runc` when it does (SPEC §6.3).
+ */
+export function formatPreflight(
+  plan: BottlePlan,
+  resolved: ResolvedAgent,
+  runscAvailable: boolean | null = null,
+): string {
   const rows: [string, string][] = [];
   rows.push(["agent", `${plan.agent.name} (${plan.agent.source})`]);
   rows.push([
@@ -28,7 +35,14 @@ export function formatPreflight(plan: BottlePlan, resolved: ResolvedAgent): stri
     ? "cached"
     : "to build";
   rows.push(["image", `${plan.images.agent.name} (${cached})`]);
-  rows.push(["runtime", plan.runtime === "runsc" ? "runsc (gVisor)" : "runc"]);
+  rows.push([
+    "runtime",
+    plan.runtime === "runsc"
+      ? "runsc (gVisor)"
+      : runscAvailable
+      ? "runc (runsc available)"
+      : "runc",
+  ]);
   const identity = gitIdentityText(resolved.gitIdentity);
   if (identity !== null) rows.push(["git identity", identity]);
   for (const [i, repo] of plan.gitGate.entries()) {

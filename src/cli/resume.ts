@@ -48,7 +48,7 @@ async function run(ctx: CommandContext): Promise<number> {
     },
   });
   // Recorded bottles are explicit, so no confirmation is asked and the result is never null.
-  const { resolved, plan } = prepared!;
+  const { resolved, plan, runscAvailable } = prepared!;
   if (values["dry-run"] === true) {
     io.out(JSON.stringify(plan, null, 2) + "\n");
     return 0;
@@ -59,6 +59,7 @@ async function run(ctx: CommandContext): Promise<number> {
     benv,
     resolved,
     plan,
+    runscAvailable,
     yes: values.yes === true || headless,
     resume: true,
   });

@@ -119,13 +119,13 @@ async function run(ctx: CommandContext): Promise<number> {
     },
   });
   if (prepared === null) return 0;
-  const { resolved, plan } = prepared;
+  const { resolved, plan, runscAvailable } = prepared;
 
   if (dryRun) {
     // Host variables are checked (never printed); nothing is created, nobody is asked.
     await checkHostVariables(resolved, benv.env);
     if (format === "json") io.out(JSON.stringify(plan, null, 2) + "\n");
-    else io.out(formatPreflight(plan, resolved));
+    else io.out(formatPreflight(plan, resolved, runscAvailable));
     return 0;
   }
   return await runLaunchFlow({
@@ -134,6 +134,7 @@ async function run(ctx: CommandContext): Promise<number> {
     benv,
     resolved,
     plan,
+    runscAvailable,
     yes: values.yes === true || headless,
     resume: false,
   });

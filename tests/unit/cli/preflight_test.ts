@@ -59,23 +59,27 @@ function preflight(
   const resolved = resolveAgent(memoryCatalog(BOTTLES, AGENTS), agent);
   patch(resolved);
   const plan = planBottle({
+    ...PLAN_DEFAULTS,
     resolved,
-    slug: SLUG,
-    version: "0.1.0",
     agentImage: `bot-bottle-${resolved.provider.template}:0.1.0`,
-    agentImageCached: false,
-    sidecarImage: "bot-bottle-sidecar:0.1.0",
-    runtime: "runc",
-    label: null,
-    color: null,
-    headless: false,
-    prompt: null,
-    resume: false,
-    remoteControl: false,
     ...overrides,
   });
   return { text: formatPreflight(plan, resolved), resolved };
 }
+
+const PLAN_DEFAULTS = {
+  slug: SLUG,
+  version: "0.1.0",
+  agentImageCached: false,
+  sidecarImage: "bot-bottle-sidecar:0.1.0",
+  runtime: "runc",
+  label: null,
+  color: null,
+  headless: false,
+  prompt: null,
+  resume: false,
+  remoteControl: false,
+} as const;
 
 /** Sets host variables to unique values for the duration of `fn`. */
 function withHostEnv(names: readonly string[], fn: (values: string[]) => void): void {
@@ -107,6 +111,14 @@ Deno.test("formatPreflight shows agent, bottle chain, slug, image and runtime", 
   assert.match(line(text, "image"), /bot-bottle-claude:0\.1\.0 \(to build\)$/);
   assert.match(line(text, "runtime"), /runc$/);
   assert.match(line(preflight("impl", { runtime: "runsc" }).text, "runtime"), /runsc \(gVisor\)$/);
+  const resolved = resolveAgent(memoryCatalog(BOTTLES, AGENTS), "shell");
+  const plan = planBottle({ ...PLAN_DEFAULTS, resolved, agentImage: "bot-bottle-shell:0.1.0" });
+  // GET /info listing runsc is reported as available (SPEC §6.3).
+  assert.match(
+    line(formatPreflight(plan, resolved, true), "runtime"),
+    /runtime +runc \(runsc available\)$/,
+  );
+  assert.match(line(formatPreflight(plan, resolved, false), "runtime"), /runtime +runc$/);
   assert.ok(text.endsWith("\n"));
 });
 
