@@ -1,6 +1,7 @@
 import { destroyBottle } from "../bottle/lifecycle.ts";
 import { ownerAlive } from "../bottle/owner.ts";
 import { openBottleEnv } from "../bottle/session.ts";
+import { UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm } from "./io.ts";
@@ -20,9 +21,16 @@ export const destroyCommand: CommandSpec = {
 async function run(ctx: CommandContext): Promise<number> {
   const slug = ctx.positionals[0];
   const { io } = ctx;
+  const yes = ctx.values.yes === true;
+  // Nothing is touched when the answer cannot be asked for (SPEC §5.1: like cleanup).
+  if (!yes && !io.stdinIsTTY) {
+    throw new UsageError("Cannot ask for confirmation: stdin is not a terminal", {
+      hint: "Pass --yes to destroy without asking",
+    });
+  }
   using benv = await openBottleEnv(homeLayout());
   const record = benv.bottles.get(slug);
-  if (ctx.values.yes !== true && io.stdinIsTTY) {
+  if (!yes) {
     const live = record !== undefined && record.status === "running" && ownerAlive(record);
     const what = live ? `bottle "${slug}" is running; destroy it` : `destroy bottle "${slug}"`;
     if (!await confirm(io, `${what} and everything it owns?`)) return 0;
