@@ -19,7 +19,7 @@ import { ConfigError, InternalError, SlugInUseError, UsageError } from "../lib/e
 import { loadExtraCaCerts } from "../lib/extra_ca.ts";
 import { type EnvReader, type HomeLayout, homeLayout, processEnv } from "../lib/home.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
-import { BottleStore, openHostStore, type Store } from "../store/mod.ts";
+import { BottleStore, MEMORY, openHostStore, type Store } from "../store/mod.ts";
 import { VERSION } from "../version.ts";
 import { baseImages } from "./base_images.ts";
 import { customAgentImageSpec } from "./build_context.ts";
@@ -63,16 +63,32 @@ export async function homeIdOf(layout: HomeLayout): Promise<string> {
   return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
 /** Options of {@linkcode openBottleEnv}. */
 export interface OpenBottleEnvOptions {
   env?: EnvReader;
   debug?: (line: string) => void;
   /** The engine to use instead of `DOCKER_HOST` discovery (the programmatic API's `engine`). */
   endpoint?: EngineEndpoint;
+  /**
+   * Create nothing (`--dry-run`, SPEC §5.2): no `state/`, and the database is opened read-only
+   * if it exists, else an empty one is kept in memory.
+   */
+  createNothing?: boolean;
 }
 
 /**
- * Connects to the engine and opens the host database (creating the home's `state/`, 0700).
+ * Connects to the engine and opens the host database (creating the home's `state/`, 0700,
+ * unless `createNothing`).
  *
  * @throws {EngineUnavailableError} when no engine answers (exit 4).
  * @throws {ConfigError} for a bad `BOT_BOTTLE_SUBNET_POOL`.
@@ -92,10 +108,16 @@ export async function openBottleEnv(
         )
       : undefined,
   });
-  await Deno.mkdir(layout.state, { recursive: true, mode: 0o700 });
   let store: Store;
   try {
-    store = openHostStore(layout.db);
+    if (options.createNothing) {
+      store = await exists(layout.db)
+        ? openHostStore(layout.db, { readOnly: true })
+        : openHostStore(MEMORY);
+    } else {
+      await Deno.mkdir(layout.state, { recursive: true, mode: 0o700 });
+      store = openHostStore(layout.db);
+    }
   } catch (error) {
     client.close();
     throw error;

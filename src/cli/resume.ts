@@ -19,6 +19,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const layout = homeLayout();
   using benv = await openBottleEnv(layout, {
     debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
+    createNothing: values["dry-run"] === true,
   });
   const record = benv.bottles.get(slug);
   if (record === undefined || record.status === "destroyed") {

@@ -90,6 +90,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const dryRun = values["dry-run"] === true;
   using benv = await openBottleEnv(homeLayout(), {
     debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
+    createNothing: dryRun,
   });
   const prepared = await prepareLaunch(benv, {
     catalog,

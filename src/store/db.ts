@@ -25,6 +25,11 @@ export interface OpenStoreOptions {
   migrations?: readonly Migration[];
   /** How long a writer waits for another's lock, in ms (default 10 000). */
   busyTimeoutMs?: number;
+  /**
+   * Open an existing file read-only: nothing is created or migrated (a `--dry-run`). Writes
+   * fail; the file must be at a schema this version reads.
+   */
+  readOnly?: boolean;
 }
 
 /** An open host database. */
@@ -51,13 +56,14 @@ export const MEMORY = ":memory:";
  * @throws {BottleError} when the file cannot be created or opened, or a migration fails.
  */
 export function openStore(path: string, options: OpenStoreOptions = {}): Store {
+  const readOnly = options.readOnly === true && path !== MEMORY;
   // `:memory:` is a private database (unit tests): no file, no WAL.
-  if (path !== MEMORY) ensureFile(path);
+  if (path !== MEMORY && !readOnly) ensureFile(path);
   let db: DatabaseSync;
   const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   try {
-    db = new DatabaseSync(path, { timeout: busyTimeoutMs });
-    if (path !== MEMORY) enterWal(db, busyTimeoutMs);
+    db = new DatabaseSync(path, { timeout: busyTimeoutMs, readOnly });
+    if (path !== MEMORY && !readOnly) enterWal(db, busyTimeoutMs);
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
   } catch (error) {
@@ -67,6 +73,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     });
   }
   const store = makeStore(db, path);
+  if (readOnly) return store;
   try {
     migrate(store, options.migrations ?? []);
   } catch (error) {

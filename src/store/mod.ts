@@ -9,7 +9,7 @@ import { BOTTLES_MIGRATIONS } from "./bottles.ts";
 import { type Migration, openStore, type Store } from "./db.ts";
 import { PROPOSALS_MIGRATIONS } from "./proposals.ts";
 
-export { type Migration, openStore, type OpenStoreOptions, type Store } from "./db.ts";
+export { MEMORY, type Migration, openStore, type OpenStoreOptions, type Store } from "./db.ts";
 export {
   type BottleOwner,
   type BottleRecord,
@@ -43,6 +43,6 @@ export const HOST_MIGRATIONS: readonly Migration[] = [
  *
  * @throws {BottleError} when the file cannot be opened or migrated.
  */
-export function openHostStore(path: string): Store {
-  return openStore(path, { migrations: HOST_MIGRATIONS });
+export function openHostStore(path: string, options: { readOnly?: boolean } = {}): Store {
+  return openStore(path, { migrations: HOST_MIGRATIONS, readOnly: options.readOnly });
 }

@@ -77,6 +77,22 @@ engineTest(
   },
 );
 
+engineTest("start --dry-run in a fresh home creates no state/ and no database", async () => {
+  await using home = await bottleHome();
+  const root = `${home.root}/home`;
+  await Deno.remove(`${root}/state`); // left empty by init
+  const before = [...Deno.readDirSync(root)].map((e) => e.name).sort();
+  for (const extra of [[], ["--format", "json"]]) {
+    const r = await home.cli(["start", "shell", "--dry-run", ...extra]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), before);
+  }
+  // resume --dry-run of an unknown bottle: exit 6, and still nothing created.
+  const resumed = await home.cli(["resume", "shell-k3x9q", "--dry-run"]);
+  assert.equal(resumed.code, 6, resumed.stderr);
+  assert.deepEqual([...Deno.readDirSync(root)].map((e) => e.name).sort(), before);
+});
+
 engineTest(
   "inside a shell bottle: uid 1000, no capabilities, no route out, DNS refused, no engine socket",
   async () => {
