@@ -1,7 +1,7 @@
 import { prepareLaunch } from "../bottle/prepare_launch.ts";
 import { openBottleEnv, slugOfLabel } from "../bottle/session.ts";
 import { checkHostVariables } from "../credentials/mod.ts";
-import { NotFoundError, UsageError } from "../lib/errors.ts";
+import { ConfigError, NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
@@ -68,12 +68,19 @@ async function run(ctx: CommandContext): Promise<number> {
   if (values.format !== undefined && values["dry-run"] !== true) {
     throw new UsageError("Option --format needs --dry-run");
   }
-  const backend = (values.backend as string | undefined) ?? processEnv("BOT_BOTTLE_BACKEND") ??
-    "docker";
-  if (backend !== "docker") {
-    throw new UsageError(`Unknown backend "${escapeControl(backend)}"`, {
+  const flagBackend = values.backend as string | undefined;
+  if (flagBackend !== undefined && flagBackend !== "docker") {
+    throw new UsageError(`Unknown backend "${escapeControl(flagBackend)}"`, {
       hint: "Only the docker backend exists in this version",
     });
+  }
+  const envBackend = processEnv("BOT_BOTTLE_BACKEND");
+  // The variable is configuration, not a command line: exit 3, naming it (SPEC §5.1).
+  if (flagBackend === undefined && envBackend && envBackend !== "docker") {
+    throw new ConfigError(
+      `Cannot use BOT_BOTTLE_BACKEND "${escapeControl(envBackend)}": unknown backend`,
+      { hint: "Set BOT_BOTTLE_BACKEND=docker or unset it; only the docker backend exists" },
+    );
   }
   const color = values.color as string | undefined;
   if (color !== undefined && !COLORS.includes(color)) {
