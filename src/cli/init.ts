@@ -81,6 +81,8 @@ export const initCommand: CommandSpec = {
       io.out(JSON.stringify(result, null, 2) + "\n");
       return 0;
     }
+    // --quiet: errors only (SPEC §5.1); the files are written all the same.
+    if (globals.quiet) return 0;
     const written = result.files.filter((f) => f.status === "written");
     const kept = result.files.filter((f) => f.status === "exists");
     for (const f of written) io.out(`wrote    ${f.file}\n`);

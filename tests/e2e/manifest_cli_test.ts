@@ -126,6 +126,18 @@ Deno.test("e2e: usage errors exit 2", async () => {
   }
 });
 
+Deno.test("e2e: init --quiet writes the starters and prints nothing", async () => {
+  await using t = await tempHome();
+  const env = { BOT_BOTTLE_HOME: t.home };
+  const quiet = await runCli(["init", "--quiet"], { env, cwd: t.cwd });
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.equal(quiet.stdout, "");
+  assert.equal(quiet.stderr, "");
+  assert.ok((await Deno.stat(`${t.home}/bottles/shell.md`)).isFile);
+  const loud = await runCli(["init"], { env, cwd: t.cwd });
+  assert.match(loud.stdout, /kept {5}.*\/bottles\/shell\.md \(exists, not overwritten\)/);
+});
+
 Deno.test("e2e: warnings go to stderr, data to stdout; --quiet drops warnings", async () => {
   await using t = await tempHome();
   const env = { BOT_BOTTLE_HOME: t.home };
