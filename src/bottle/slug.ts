@@ -26,7 +26,8 @@ export function slugify(text: string): string {
 
 /**
  * Shortens a slug over {@linkcode MAX_SLUG_LENGTH}: first 41 characters, `-`, 6 hex of the
- * SHA-256 of the whole slug.
+ * SHA-256 of the whole slug (SPEC §5.2), so always 48 characters; a `-` at the cut is kept,
+ * giving `--` before the hash.
  */
 export async function limitSlug(slug: string): Promise<string> {
   if (slug.length <= MAX_SLUG_LENGTH) return slug;
@@ -34,7 +35,7 @@ export async function limitSlug(slug: string): Promise<string> {
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(slug)),
   );
   const hex = [...digest.slice(0, 3)].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `${slug.slice(0, 41).replace(/-+$/, "")}-${hex}`;
+  return `${slug.slice(0, 41)}-${hex}`;
 }
 
 /** 5 random base36 characters. */

@@ -110,13 +110,13 @@ Deno.test("limitSlug is deterministic", async () => {
   assert.equal(await limitSlug(slug), await limitSlug(slug));
 });
 
-Deno.test("limitSlug drops hyphens at the cut, so no '--' appears before the hash", async () => {
-  // Character 41 is a hyphen: the prefix is trimmed rather than producing "…--<hash>".
+Deno.test("limitSlug keeps a hyphen at the cut: always the first 41 characters, 48 in all", async () => {
+  // Character 41 is a hyphen: SPEC §5.2 says first 41 + "-" + 6 hex, so "…a--<hash>".
   const slug = `${"a".repeat(40)}-${"b".repeat(20)}`;
   const limited = await limitSlug(slug);
   const hash = (await sha256Hex(slug)).slice(0, 6);
-  assert.equal(limited, `${"a".repeat(40)}-${hash}`);
-  assert.ok(!limited.includes("--"));
+  assert.equal(limited, `${"a".repeat(40)}--${hash}`);
+  assert.equal(limited.length, 48);
   assert.match(limited, SLUG_PATTERN);
 });
 

@@ -64,8 +64,9 @@ Deno.test("runLabel and runSlug name a run; long slugs keep the 48-character rul
   const long = await runSlug(
     runLabel("claude", "a-very-long-organisation-name", "and-a-long-repository", 123456),
   );
-  assert.ok(long.length <= 48, long);
-  assert.match(long, /^claude-a-very-long-organisation-name-and-[0-9a-f]{6}$/);
+  // SPEC §5.2: the first 41 characters (here ending in "-"), "-", 6 hex.
+  assert.equal(long.length, 48, long);
+  assert.match(long, /^claude-a-very-long-organisation-name-and--[0-9a-f]{6}$/);
   assert.equal(issueKey("Acme", "API", 3), "Acme/API#3");
 });
 
