@@ -8,6 +8,7 @@ import { confirm, escapeControl } from "./io.ts";
 import { runLaunchFlow } from "./launch_flow.ts";
 import { formatPreflight } from "./preflight.ts";
 import { openCliCatalog } from "./catalog.ts";
+import { offersBottlePicker, pickBottles } from "./bottle_picker.ts";
 
 /** Label colours (SPEC §5.2). */
 export const COLORS = [
@@ -94,6 +95,14 @@ async function run(ctx: CommandContext): Promise<number> {
 
   const catalog = openCliCatalog(io, globals);
   const agentName = ctx.positionals[0] ?? await pickAgent(ctx, catalog.agentNames());
+  const flagBottles = (values.bottle as string[] | undefined) ?? [];
+  const bottles = offersBottlePicker(io, catalog, agentName, {
+      bottles: flagBottles,
+      headless,
+      yes: values.yes === true,
+    })
+    ? await pickBottles(io, catalog, agentName)
+    : flagBottles;
   const dryRun = values["dry-run"] === true;
   using benv = await openBottleEnv(homeLayout(), {
     debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
@@ -102,7 +111,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const prepared = await prepareLaunch(benv, {
     catalog,
     agent: agentName,
-    bottles: (values.bottle as string[] | undefined) ?? [],
+    bottles,
     label,
     color: color ?? null,
     headless,
