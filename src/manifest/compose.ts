@@ -88,6 +88,25 @@ export function parentsOf(bottle: BottleManifest): string[] {
   return ext === undefined ? [] : typeof ext === "string" ? [ext] : [...ext];
 }
 
+/** The error for a bottle whose `extends` names bottles that do not exist, all of them listed. */
+function missingParents(
+  bottle: BottleManifest,
+  missing: readonly string[],
+  lookup: BottleLookup,
+): ManifestError {
+  const available = lookup.names().filter((n) => n !== bottle.name);
+  const names = missing.map((n) => `"${n}"`).join(", ");
+  return new ManifestError(bottle.file, {
+    path: "extends",
+    message: missing.length === 1
+      ? `names bottle ${names}, which does not exist`
+      : `names bottles ${names}, which do not exist`,
+    hint: available.length > 0
+      ? `Available bottles: ${available.join(", ")}`
+      : "No bottles are installed; run `bot-bottle init`",
+  });
+}
+
 /**
  * Expands requested bottles into their merge order.
  *
@@ -101,6 +120,10 @@ export function mergeOrder(requested: readonly string[], lookup: BottleLookup): 
   const visit = (bottle: BottleManifest, stack: string[]) => {
     if (done.has(bottle.name)) return;
     const chain = [...stack, bottle.name];
+    const missing = parentsOf(bottle).filter((p) =>
+      p !== bottle.name && lookup.get(p) === undefined
+    );
+    if (missing.length > 0) throw missingParents(bottle, missing, lookup);
     for (const parent of parentsOf(bottle)) {
       if (parent === bottle.name) {
         throw new ManifestError(bottle.file, { path: "extends", message: "extends itself" });
@@ -113,18 +136,7 @@ export function mergeOrder(requested: readonly string[], lookup: BottleLookup): 
         }, {});
       }
       if (done.has(parent)) continue;
-      const manifest = lookup.get(parent);
-      if (manifest === undefined) {
-        const available = lookup.names().filter((n) => n !== bottle.name);
-        throw new ManifestError(bottle.file, {
-          path: "extends",
-          message: `names bottle "${parent}", which does not exist`,
-          hint: available.length > 0
-            ? `Available bottles: ${available.join(", ")}`
-            : "No bottles are installed; run `bot-bottle init`",
-        });
-      }
-      visit(manifest, chain);
+      visit(lookup.get(parent)!, chain);
     }
     done.add(bottle.name);
     order.push(bottle);

@@ -94,6 +94,15 @@ Deno.test("mergeOrder: a missing parent names it and lists the available bottles
   assert.equal(error.hint, "Available bottles: base, other");
 });
 
+Deno.test("mergeOrder: several missing parents are all named in one error", () => {
+  const error = thrown(() =>
+    mergeOrder(["dev"], memoryCatalog({ dev: "extends: [base, nothere, nope]", base: "" }))
+  );
+  assert.ok(error instanceof ManifestError);
+  assert.match(error.message, /at extends: names bottles "nothere", "nope", which do not exist/);
+  assert.equal(error.hint, "Available bottles: base");
+});
+
 Deno.test("mergeOrder: a missing requested bottle is not found (exit 6) with did-you-mean", () => {
   const error = thrown(() => mergeOrder(["shel"], memoryCatalog({ shell: "" })));
   assert.ok(error instanceof NotFoundError);
