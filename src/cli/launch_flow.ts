@@ -21,6 +21,33 @@ import { confirm, escapeControl, type IO } from "./io.ts";
 import { formatPreflight } from "./preflight.ts";
 import { recordEvent } from "../bottle/status.ts";
 
+/**
+ * The prompt of `start`/`resume` from `--headless` and `--prompt`: `null` for an interactive run.
+ *
+ * @throws {UsageError} for `--headless` without `--prompt`, `--prompt` without `--headless`, or a
+ *   prompt that is empty or only whitespace (the agent would get nothing to do).
+ */
+export function headlessPrompt(values: Record<string, unknown>, command: string): string | null {
+  const headless = values.headless === true;
+  const prompt = typeof values.prompt === "string" ? values.prompt : null;
+  if (headless && prompt === null) {
+    throw new UsageError("Option --headless needs --prompt TEXT", {
+      hint: `bot-bottle ${command} --headless --prompt "…"`,
+    });
+  }
+  if (!headless && prompt !== null) {
+    throw new UsageError("Option --prompt needs --headless", {
+      hint: "Interactive bottles take their prompt on the terminal",
+    });
+  }
+  if (prompt !== null && prompt.trim() === "") {
+    throw new UsageError("Option --prompt is empty", {
+      hint: 'Give the agent something to do: --prompt "…"',
+    });
+  }
+  return prompt;
+}
+
 /** What the flow needs. */
 export interface LaunchFlowOptions {
   io: IO;

@@ -1,21 +1,17 @@
 import { ownerAlive } from "../bottle/owner.ts";
 import { prepareLaunch } from "../bottle/prepare_launch.ts";
 import { openBottleEnv } from "../bottle/session.ts";
-import { InvalidStateError, NotFoundError, UsageError } from "../lib/errors.ts";
+import { InvalidStateError, NotFoundError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { runLaunchFlow } from "./launch_flow.ts";
+import { headlessPrompt, runLaunchFlow } from "./launch_flow.ts";
 import { openCliCatalog } from "./catalog.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
   const { values, io, globals } = ctx;
   const slug = ctx.positionals[0];
   const headless = values.headless === true;
-  const prompt = typeof values.prompt === "string" ? values.prompt : null;
-  if (headless && prompt === null) {
-    throw new UsageError("Option --headless needs --prompt TEXT");
-  }
-  if (!headless && prompt !== null) throw new UsageError("Option --prompt needs --headless");
+  const prompt = headlessPrompt(values, "resume <slug>");
   const layout = homeLayout();
   using benv = await openBottleEnv(layout, {
     debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,

@@ -5,7 +5,7 @@ import { ConfigError, NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
-import { runLaunchFlow } from "./launch_flow.ts";
+import { headlessPrompt, runLaunchFlow } from "./launch_flow.ts";
 import { formatPreflight } from "./preflight.ts";
 import { openCliCatalog } from "./catalog.ts";
 import { offersBottlePicker, pickBottles } from "./bottle_picker.ts";
@@ -49,17 +49,7 @@ async function pickAgent(ctx: CommandContext, names: string[]): Promise<string> 
 async function run(ctx: CommandContext): Promise<number> {
   const { values, io, globals } = ctx;
   const headless = values.headless === true;
-  const prompt = typeof values.prompt === "string" ? values.prompt : null;
-  if (headless && prompt === null) {
-    throw new UsageError("Option --headless needs --prompt TEXT", {
-      hint: 'bot-bottle start <agent> --headless --prompt "…"',
-    });
-  }
-  if (!headless && prompt !== null) {
-    throw new UsageError("Option --prompt needs --headless", {
-      hint: "Interactive bottles take their prompt on the terminal",
-    });
-  }
+  const prompt = headlessPrompt(values, "start <agent>");
   const format = (values.format as string | undefined) ?? "text";
   if (format !== "text" && format !== "json") {
     throw new UsageError(`Unknown --format "${escapeControl(format)}"`, {
