@@ -15,16 +15,21 @@ export interface InitResult {
   files: InitFileResult[];
   /** Directories created (0700). */
   created: string[];
+  /** Existing directories that group or others could read, set to 0700. */
+  tightened: string[];
 }
 
 /**
  * Creates the home layout (0700) and copies the starter manifests from `manifests/` into it,
- * never overwriting: a file that exists is left alone, whatever it holds.
+ * never overwriting: a file that exists is left alone, whatever it holds. A layout directory that
+ * exists with group or other permission bits is set to 0700 (SPEC §3: the home and state are
+ * private); its contents are not touched.
  *
  * @throws {ConfigError} when the home cannot be created or written.
  */
 export async function installStarterManifests(root: string): Promise<InitResult> {
   const created: string[] = [];
+  const tightened: string[] = [];
   const files: InitFileResult[] = [];
   try {
     for (
@@ -36,6 +41,11 @@ export async function installStarterManifests(root: string): Promise<InitResult>
         created.push(dir);
       } catch (error) {
         if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        const mode = (await Deno.stat(dir)).mode;
+        if (mode !== null && (mode & 0o077) !== 0) {
+          await Deno.chmod(dir, 0o700);
+          tightened.push(dir);
+        }
       }
     }
     for (const kind of ["bottles", "agents"]) {
@@ -64,7 +74,7 @@ export async function installStarterManifests(root: string): Promise<InitResult>
       cause: error,
     });
   }
-  return { home: root, files, created };
+  return { home: root, files, created, tightened };
 }
 
 /** `bot-bottle init`: install the starter manifests. */
@@ -87,6 +97,7 @@ export const initCommand: CommandSpec = {
     const kept = result.files.filter((f) => f.status === "exists");
     for (const f of written) io.out(`wrote    ${f.file}\n`);
     for (const f of kept) io.out(`kept     ${f.file} (exists, not overwritten)\n`);
+    for (const dir of result.tightened) io.out(`chmod    ${dir} 0700 (was readable by others)\n`);
     io.out(
       written.length === 0
         ? `Nothing to do: the starter manifests are already in ${result.home}\n`

@@ -138,6 +138,23 @@ Deno.test("e2e: init --quiet writes the starters and prints nothing", async () =
   assert.match(loud.stdout, /kept {5}.*\/bottles\/shell\.md \(exists, not overwritten\)/);
 });
 
+Deno.test("e2e: init makes an existing home and state readable by others private again", async () => {
+  await using t = await tempHome();
+  const env = { BOT_BOTTLE_HOME: t.home };
+  await Deno.mkdir(`${t.home}/state/keep`, { recursive: true });
+  await Deno.writeTextFile(`${t.home}/state/keep/note`, "mine");
+  for (const dir of [t.home, `${t.home}/state`]) await Deno.chmod(dir, 0o755);
+  const init = await runCli(["init"], { env, cwd: t.cwd });
+  assert.equal(init.code, 0, init.stderr);
+  for (const dir of [t.home, `${t.home}/state`]) {
+    assert.equal((await Deno.stat(dir)).mode! & 0o777, 0o700, dir);
+    assert.ok(init.stdout.includes(`chmod    ${dir} 0700 (was readable by others)\n`), init.stdout);
+  }
+  assert.equal(await Deno.readTextFile(`${t.home}/state/keep/note`), "mine");
+  const again = await runCli(["init", "--json"], { env, cwd: t.cwd });
+  assert.deepEqual(JSON.parse(again.stdout).tightened, []);
+});
+
 Deno.test("e2e: warnings go to stderr, data to stdout; --quiet drops warnings", async () => {
   await using t = await tempHome();
   const env = { BOT_BOTTLE_HOME: t.home };
