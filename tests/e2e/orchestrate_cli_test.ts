@@ -133,23 +133,29 @@ engineTest(
     const doc = JSON.parse(json.stdout);
     assert.deepEqual(Object.keys(doc), ["at", "runs", "orphans"]);
     assert.deepEqual(Object.keys(doc.runs[0]), [
+      // Every RunRecord field under its SPEC §13.7 name, then the dashboard's additions.
       "id",
       "owner",
       "repo",
       "issue",
       "agent",
-      "slug",
+      "bottles",
       "label",
+      "slug",
       "status",
+      "prNumbers",
       "engine",
       "createdAt",
+      "phaseStartedAt",
       "updatedAt",
+      "lastDoneStatus",
+      "lastSummary",
+      "pendingPrompts",
+      "error",
       "ageSeconds",
       "issueUrl",
       "prs",
-      "lastDoneStatus",
       "summary",
-      "error",
       "oplog",
       "proposals",
     ]);
