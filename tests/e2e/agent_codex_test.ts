@@ -167,7 +167,9 @@ engineTest(
       assert.ok(!JSON.stringify(r).includes(canary), `${r.method} ${r.path} carried the canary`);
     }
     const frameBlocks = turn.sidecarLog.filter((l) =>
-      l.event === "blocked" && l.location === "websocket frame"
+      // The location names the frame, then where in its JSON (`websocket frame $.input…`).
+      l.event === "blocked" && typeof l.location === "string" &&
+      l.location.startsWith("websocket frame")
     );
     assert.ok(frameBlocks.length >= 1, "the sidecar blocked a WebSocket frame");
     assert.ok(!fake.turns.some((t) => t.answer === "final"));

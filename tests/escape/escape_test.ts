@@ -298,7 +298,8 @@ engineTest(
         connect: "unlisted.example.test:443",
         requests: [rawRequest("GET", `/echo?${m}`, "echo.example.test")],
       });
-      assertRawBlocked(report.responses[0], "authority_mismatch", describeRaw(report));
+      // SPEC §7.2: the tunnel's host is checked against the allowlist (3) before authority (4).
+      assertRawBlocked(report.responses[0], "host_not_allowlisted", describeRaw(report));
       assert.equal(seen((x) => x.query.includes(m)).length, 0, "the request reached upstream");
       return describeRaw(report);
     });
@@ -313,7 +314,7 @@ engineTest(
         insecure: true,
         requests: [rawRequest("GET", `/echo?${m}`, "echo.example.test")],
       });
-      assertRawBlocked(firstRawReply(report), "authority_mismatch", describeRaw(report));
+      assertRawBlocked(firstRawReply(report), "host_not_allowlisted", describeRaw(report));
       assert.equal(seen((x) => x.query.includes(m)).length, 0, "the request reached upstream");
       return describeRaw(report);
     });

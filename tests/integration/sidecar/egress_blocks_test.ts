@@ -395,7 +395,7 @@ Deno.test("IP literals and malformed names are refused on CONNECT, with the JSON
   });
 });
 
-Deno.test("inside an unlisted tunnel a listed SNI or Host is authority_mismatch and reaches nothing", async () => {
+Deno.test("inside an unlisted tunnel a listed SNI or Host is host_not_allowlisted and reaches nothing", async () => {
   const ca = await mintBottleCa("itest");
   await using upstream = await countingUpstream([LISTED]);
   const config = await configWith([route(LISTED, { upstream: `127.0.0.1:${upstream.port}` })], ca);
@@ -405,7 +405,8 @@ Deno.test("inside an unlisted tunnel a listed SNI or Host is authority_mismatch 
       const opened = await connect(proxyPort, `${UNLISTED}:443`);
       const { conn, reader } = await tlsThrough(opened.tcp!, UNLISTED, ca.certPem);
       await conn.write(get(LISTED, "/spoofed-host"));
-      assertBlock(await reader.reply("the Host spoof"), "authority_mismatch");
+      // SPEC §7.2: the tunnel's host meets the allowlist (3) before authority agreement (4).
+      assertBlock(await reader.reply("the Host spoof"), "host_not_allowlisted");
       conn.close();
     }
     // SNI of the listed route: the handshake completes with the CONNECT host's leaf only for a
