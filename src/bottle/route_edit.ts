@@ -79,14 +79,6 @@ export interface RouteSnippetContext {
  * holding just this route.
  */
 export function routeSnippet(route: SidecarRoute, context: RouteSnippetContext): string {
-  const doc = new Document({ egress: { routes: [manifestRoute(route)] } });
-  // Lists of plain values (ports, methods, detectors) read best on one line.
-  visit(doc, {
-    Seq(_, node) {
-      if (isSeq(node) && node.items.every((i) => isScalar(i))) node.flow = true;
-    },
-  });
-  const yaml = doc.toString({ lineWidth: 0, flowCollectionPadding: false });
   return [
     "---",
     `# bot-bottle supervise: proposal ${context.id} of bottle ${quoted(context.slug)} asks for`,
@@ -94,10 +86,42 @@ export function routeSnippet(route: SidecarRoute, context: RouteSnippetContext):
     "# Edit it, save and quit: it goes live in that bottle only, for the bottle's life. To keep",
     "# it, copy the entry into the bottle's manifest. `auth` is not allowed here. Leave the file",
     "# unchanged or empty to decide nothing.",
-    yaml.trimEnd(),
+    routeYaml(route),
     "---",
     "",
   ].join("\n");
+}
+
+/**
+ * The manifest snippet of a route a decision granted (approved or modified), shown to the
+ * operator so they can make it permanent (SPEC §9.2): the bottle manifest's front matter
+ * holding just this route.
+ */
+export function grantedRouteSnippet(
+  route: SidecarRoute,
+  context: Pick<RouteSnippetContext, "id" | "slug">,
+): string {
+  return [
+    "---",
+    `# bot-bottle supervise: proposal ${context.id} granted this route to bottle ${
+      quoted(context.slug)
+    }`,
+    "# only, for its life. To keep it, copy the entry into the bottle's manifest.",
+    routeYaml(route),
+    "---",
+    "",
+  ].join("\n");
+}
+
+/** `egress.routes: [route]` as YAML, lists of plain values on one line. */
+function routeYaml(route: SidecarRoute): string {
+  const doc = new Document({ egress: { routes: [manifestRoute(route)] } });
+  visit(doc, {
+    Seq(_, node) {
+      if (isSeq(node) && node.items.every((i) => isScalar(i))) node.flow = true;
+    },
+  });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false }).trimEnd();
 }
 
 /** What {@linkcode parseRouteSnippet} read. */

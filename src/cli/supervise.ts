@@ -9,7 +9,7 @@
  * @module
  */
 import { styleText } from "node:util";
-import { parseRouteSnippet, routeSnippet } from "../bottle/route_edit.ts";
+import { grantedRouteSnippet, parseRouteSnippet, routeSnippet } from "../bottle/route_edit.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import type { BottleEnv } from "../bottle/session.ts";
 import {
@@ -28,7 +28,7 @@ import { childEnv, EDITORS, isRunRefused } from "../lib/host_programs.ts";
 import type { SidecarRoute } from "../sidecar/control/protocol.ts";
 import type { ProposalRecord } from "../store/mod.ts";
 import type { CommandContext, CommandSpec, OptionValues } from "./command.ts";
-import { escapeControl } from "./io.ts";
+import { escapeControl, escapeText } from "./io.ts";
 import { runSuperviseTui, type TuiActions } from "./supervise_tui.ts";
 import { formatProposalTable, type Paint, PLAIN, proposalJson } from "./supervise_view.ts";
 
@@ -115,6 +115,40 @@ function decided(record: ProposalRecord): string {
   return `proposal ${record.id} ${record.status}`;
 }
 
+/**
+ * The manifest snippet of the route an `egress-route` decision granted (approved or modified), so
+ * the operator can make it permanent (SPEC §9.2); `null` for every other decision.
+ */
+export function grantedSnippet(record: ProposalRecord): string | null {
+  if (record.kind !== "egress-route") return null;
+  if (record.status !== "approved" && record.status !== "modified") return null;
+  const route = (record.decision as { route?: SidecarRoute } | null)?.route;
+  if (route === undefined || route === null) return null;
+  return escapeText(grantedRouteSnippet(route, { id: record.id, slug: record.slug }));
+}
+
+/**
+ * What `--approve` / `--reject` print on stdout: with `--json` the decided proposal plus
+ * `snippet` (the granted route's manifest snippet, or `null`); without it the snippet alone, or
+ * nothing.
+ */
+export function decisionStdout(record: ProposalRecord, json: boolean): string {
+  const snippet = grantedSnippet(record);
+  if (json) return JSON.stringify({ ...proposalJson(record), snippet }, null, 2) + "\n";
+  return snippet ?? "";
+}
+
+/**
+ * The message the UI shows after a decision: the decision, and for a granted route its manifest
+ * snippet (without the comment lines, so it fits the screen).
+ */
+export function decidedMessage(record: ProposalRecord, summary: string): string {
+  const snippet = grantedSnippet(record);
+  if (snippet === null) return summary;
+  const yaml = snippet.trimEnd().split("\n").filter((l) => !l.startsWith("#"));
+  return [`${summary}; to keep the route, copy it into the bottle's manifest:`, ...yaml].join("\n");
+}
+
 /** The line that tells how a decision went once delivery was tried. */
 export function deliveryLine(record: ProposalRecord, via: "owner" | "supervise" | "none"): string {
   const slug = escapeControl(record.slug);
@@ -159,7 +193,8 @@ async function decide(
     scope: mode.scope,
   });
   const report = await deliverDecided(benv, record.id, { debug });
-  if (mode.json) ctx.io.out(JSON.stringify(proposalJson(report.record), null, 2) + "\n");
+  const stdout = decisionStdout(report.record, mode.json);
+  if (stdout !== "") ctx.io.out(stdout);
   const line = deliveryLine(report.record, report.via);
   if (report.via === "supervise" && report.record.deliveredAt === null) {
     throw new FailureError(`The decision is recorded: ${line}`, {
@@ -284,12 +319,10 @@ async function editRoute(
       route: edit.route,
     });
     afterDecision(done.slug);
-    return {
-      text: `${decided(done)}: ${escapeControl(edit.route.host)} goes live in ${
-        escapeControl(done.slug)
-      }`,
-      error: false,
-    };
+    const summary = `${decided(done)}: ${escapeControl(edit.route.host)} goes live in ${
+      escapeControl(done.slug)
+    }`;
+    return { text: decidedMessage(done, summary), error: false };
   } catch (error) {
     return { text: escapeControl((error as Error).message), error: true };
   } finally {
@@ -324,7 +357,7 @@ async function ui(ctx: CommandContext, benv: BottleEnv, debug?: (line: string) =
       const record = decideProposal(proposals, id, request, by);
       afterDecision(record.slug);
       const reason = record.reason ? `: ${escapeControl(record.reason)}` : "";
-      return `${decided(record)}${reason}`;
+      return decidedMessage(record, `${decided(record)}${reason}`);
     },
     edit: (id) => editRoute(benv, id, afterDecision),
     size: consoleSize,

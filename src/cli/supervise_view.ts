@@ -73,6 +73,17 @@ export function wrapLines(text: string, width: number, maxLines: number): string
   return lines;
 }
 
+/**
+ * Lines of a message: each of its lines wrapped to `width` (the first one onto at most two lines,
+ * the others cut), at most `maxLines` in all, the last one `…` when some were left out.
+ */
+export function messageLines(text: string, width: number, maxLines: number): string[] {
+  const [first, ...rest] = text.split("\n");
+  const lines = [...wrapLines(first, width, 2), ...rest.map((l) => truncate(l, width))];
+  if (lines.length <= maxLines) return lines;
+  return [...lines.slice(0, maxLines - 1), "…"];
+}
+
 /** Pads `text` (already cut) to `width` characters. */
 function pad(text: string, width: number): string {
   const n = [...text].length;
@@ -227,9 +238,17 @@ export function renderScreen(
   }, oldest first`;
   const title = paint("title", cut(titleText));
   const bottom: string[] = [];
+  const detail = n === 0
+    ? []
+    : ["", ...detailLines(state.rows[selectedIndex(state)], now).map(cut)];
   if (state.message) {
     const style = state.message.error ? "error" : "dim";
-    for (const line of wrapLines(state.message.text, width, 2)) bottom.push(paint(style, line));
+    // What stays: title, table header and one row (or the empty note and a blank), the
+    // detail, a blank line, the help or the reason prompt.
+    const room = height - 4 - detail.length - (state.mode.kind === "reason" ? 2 : 1);
+    for (const line of messageLines(state.message.text, width, Math.max(2, room))) {
+      bottom.push(paint(style, line));
+    }
   }
   if (state.mode.kind === "reason") {
     const verb = state.mode.action === "reject" ? "Reject" : "Approve";
@@ -244,8 +263,6 @@ export function renderScreen(
     return { lines: [title, ...body, "", ...bottom].slice(0, height) };
   }
   const index = selectedIndex(state);
-  const selected = state.rows[index];
-  const detail = ["", ...detailLines(selected, now).map(cut)];
   const room = height - 1 - 1 - detail.length - 1 - bottom.length;
   const visible = Math.max(1, room);
   const start = Math.min(Math.max(0, index - Math.floor(visible / 2)), Math.max(0, n - visible));

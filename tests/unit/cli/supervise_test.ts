@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
-import { deliveryLine, editorCommand, superviseMode } from "../../../src/cli/supervise.ts";
+import { parseRouteSnippet } from "../../../src/bottle/route_edit.ts";
+import {
+  decidedMessage,
+  decisionStdout,
+  deliveryLine,
+  editorCommand,
+  superviseMode,
+} from "../../../src/cli/supervise.ts";
 import { initialState, type Key, onKey, withRows } from "../../../src/cli/supervise_tui.ts";
 import type { TuiState } from "../../../src/cli/supervise_view.ts";
 import { UsageError } from "../../../src/lib/errors.ts";
-import { proposalRecord, T0 } from "../../helpers/proposals.ts";
+import { proposalRecord, requestedRoute, T0 } from "../../helpers/proposals.ts";
 
 Deno.test("superviseMode() reads the flags of each mode", () => {
   assert.deepEqual(superviseMode({}, false), { kind: "ui" });
@@ -181,4 +188,63 @@ Deno.test("withRows() keeps the selection on its proposal, and stops a reason fo
   const after = withRows(typing, [route, leak]);
   assert.deepEqual(after.mode, { kind: "list" });
   assert.match(after.message!.text, /proposal 17 is not pending any more/);
+});
+
+/** An egress-route proposal decided `status` with `route` granted. */
+function grantedRoute(status: "approved" | "modified", route = requestedRoute()) {
+  return proposalRecord("egress-route", {
+    id: 18,
+    slug: "implementer-k3x9q",
+    status,
+    decidedAt: T0,
+    decidedBy: "ana@desk",
+    decision: { route: route as unknown as Record<string, unknown> },
+  });
+}
+
+Deno.test("supervise --approve of a route prints its manifest snippet on stdout (SPEC §9.2)", () => {
+  const out = decisionStdout(grantedRoute("approved"), false);
+  assert.match(out, /^---\n# bot-bottle supervise: proposal 18 granted this route to bottle/);
+  assert.match(out, /copy the entry into the bottle's manifest/);
+  assert.match(out, /^ {4}- host: pypi\.org\n {6}ports: \[443\]$/m);
+  // It is a manifest's front matter holding exactly the granted route.
+  assert.deepEqual(parseRouteSnippet(out, requestedRoute(), "snippet"), { kind: "unchanged" });
+});
+
+Deno.test("supervise --approve --json adds the snippet; other decisions have none", () => {
+  const json = JSON.parse(decisionStdout(grantedRoute("approved"), true));
+  assert.equal(json.id, 18);
+  assert.equal(json.status, "approved");
+  assert.equal(json.snippet, decisionStdout(grantedRoute("approved"), false));
+  const token = proposalRecord("egress-token-allow", {
+    status: "approved",
+    decision: { scope: "once" },
+  });
+  assert.equal(decisionStdout(token, false), "");
+  assert.equal(JSON.parse(decisionStdout(token, true)).snippet, null);
+  const rejected = proposalRecord("egress-route", { status: "rejected", reason: "no" });
+  assert.equal(decisionStdout(rejected, false), "");
+  assert.equal(JSON.parse(decisionStdout(rejected, true)).snippet, null);
+});
+
+Deno.test("a modified route's snippet is the route granted, not the one asked for", () => {
+  const edited = { ...requestedRoute("files.pythonhosted.org"), ports: [443, 8443] };
+  const out = decisionStdout(grantedRoute("modified", edited), false);
+  assert.match(out, /- host: files\.pythonhosted\.org\n {6}ports: \[443, ?8443\]/);
+  assert.doesNotMatch(out, /pypi\.org/);
+});
+
+Deno.test("the UI's message after granting a route carries the snippet's YAML", () => {
+  const text = decidedMessage(grantedRoute("approved"), "proposal 18 approved");
+  const [first, ...rest] = text.split("\n");
+  assert.equal(
+    first,
+    "proposal 18 approved; to keep the route, copy it into the bottle's manifest:",
+  );
+  assert.deepEqual(rest.slice(0, 4), ["---", "egress:", "  routes:", "    - host: pypi.org"]);
+  assert.equal(rest.at(-1), "---");
+  assert.equal(
+    decidedMessage(proposalRecord("egress-token-allow", { status: "approved" }), "x"),
+    "x",
+  );
 });

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   formatProposalTable,
+  messageLines,
   type Paint,
   proposalJson,
   renderScreen,
@@ -168,4 +169,27 @@ Deno.test("renderScreen() paints only through the painter (NO_COLOR: none at all
   assert.ok(painted.lines.some((l) => l.startsWith("<selected>> 17 ")));
   assert.ok(painted.lines.includes("<error>oops"));
   assert.deepEqual([...new Set(styles)].sort(), ["dim", "error", "selected", "title"]);
+});
+
+Deno.test("renderScreen() in 80x24 shows a multi-line message (a granted route) whole, keys last", () => {
+  const yaml = ["---", "egress:", "  routes:", "    - host: pypi.org", "      ports: [443]"];
+  const more = ["      matches:", "        - methods: [GET]", "      dlp:", "        a: [b]"];
+  const message = ["proposal 17 approved; to keep the route, copy it:", ...yaml, ...more, "---"];
+  const { lines } = renderScreen(
+    state({ message: { text: message.join("\n"), error: false } }),
+    { columns: 80, rows: 24 },
+    T0,
+  );
+  assert.ok(lines.length <= 23);
+  const at = lines.indexOf(message[0]);
+  assert.ok(at > 0, lines.join("\n"));
+  assert.deepEqual(lines.slice(at, at + message.length), message);
+  assert.match(lines.at(-1)!, /^a approve/);
+  assert.ok(lines.some((l) => l.startsWith("> 17 ")));
+});
+
+Deno.test("messageLines() wraps the first line, cuts the others, and ends with … when too long", () => {
+  assert.deepEqual(messageLines("abcdef\nxyz", 4, 5), ["abcd", "ef", "xyz"]);
+  assert.deepEqual(messageLines("a\nbcdefg", 4, 5), ["a", "bcd…"]);
+  assert.deepEqual(messageLines("a\nb\nc\nd", 4, 3), ["a", "b", "…"]);
 });
