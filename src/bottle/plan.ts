@@ -17,6 +17,7 @@ import { SIDECAR_MAIN } from "../sidecar/control/protocol.ts";
 import {
   AGENT_PROMPT_FILE,
   MCP_NAME_PATTERN,
+  MCP_TOOL_TIMEOUT_SECONDS,
   type McpServer,
   type McpStyle,
   type ProviderFile,
@@ -79,6 +80,11 @@ export interface PlanInput {
    * Only templates that register MCP get them.
    */
   mcpServers?: readonly McpServer[];
+  /**
+   * The agent's MCP tool-call timeout: `mcpToolTimeoutSeconds` of the launch's
+   * supervise settings; default that of the defaults.
+   */
+  mcpToolTimeoutSeconds?: number;
 }
 
 /** A user's checkout used as a git-gate upstream (`start --repo`). */
@@ -195,6 +201,7 @@ export function parseMemory(value: string | number): number {
 export function agentContainerEnv(
   template: ProviderTemplate,
   slug: string,
+  mcpToolTimeoutSeconds: number = MCP_TOOL_TIMEOUT_SECONDS,
 ): Record<string, string> {
   const proxy = `http://egress:${EGRESS_PORT}`;
   const noProxy = "localhost,127.0.0.1,git-gate,supervise,forge";
@@ -216,6 +223,9 @@ export function agentContainerEnv(
     HOME: AGENT_HOME,
     BOT_BOTTLE_SLUG: slug,
     ...template.env,
+    ...(template.mcpTimeoutEnv === undefined
+      ? {}
+      : { [template.mcpTimeoutEnv]: String(mcpToolTimeoutSeconds * 1000) }),
   };
 }
 
@@ -364,7 +374,8 @@ export function planBottle(input: PlanInput): BottlePlan {
     ...(nanoCpus === null ? {} : { NanoCpus: nanoCpus }),
     ...(input.runtime === "runsc" ? { Runtime: "runsc" } : {}),
   };
-  const containerEnv = agentContainerEnv(template, slug);
+  const toolTimeout = input.mcpToolTimeoutSeconds ?? MCP_TOOL_TIMEOUT_SECONDS;
+  const containerEnv = agentContainerEnv(template, slug, toolTimeout);
   const agent: ContainerPlan = {
     name: names.agent,
     service: "agent",
@@ -419,6 +430,7 @@ export function planBottle(input: PlanInput): BottlePlan {
     color: input.color,
     workdirs,
     mcpServers,
+    mcpToolTimeoutSeconds: toolTimeout,
     settings: resolved.provider.settings,
     settingsFile: resolved.provider.bottle ?? resolved.agent.file,
     credential: resolved.provider.forwardHostCredentials

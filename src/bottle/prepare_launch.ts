@@ -34,6 +34,7 @@ import {
   sidecarImageFor,
 } from "./session.ts";
 import { loadSkills } from "./skills.ts";
+import { launchMcpToolTimeout } from "./supervise_launch.ts";
 
 /** What to launch. */
 export interface LaunchRequest {
@@ -147,6 +148,7 @@ export async function prepareLaunch(
     localRepos,
     mcpServers: request.mcpServers,
     daemons: request.daemons,
+    mcpToolTimeoutSeconds: launchMcpToolTimeout(env.env),
   });
   return { resolved, plan, runscAvailable };
 }

@@ -14,6 +14,7 @@ import {
   type SuperviseSettings,
 } from "../sidecar/control/protocol.ts";
 import type { ProposalStore } from "../store/mod.ts";
+import { mcpToolTimeoutSeconds } from "./providers/mcp.ts";
 import type { SidecarLink } from "./sidecar_link.ts";
 import {
   printable,
@@ -60,6 +61,16 @@ export function superviseSettings(env: EnvReader, approvals: boolean): Supervise
       DEFAULT_SUPERVISE.routeTimeoutSeconds,
     ),
   };
+}
+
+/**
+ * The agents' MCP tool-call timeout for a launch: above the longest wait a supervise tool can
+ * block under this host environment (`SUPERVISE_TIMEOUT_SECONDS`, SPEC §9.2).
+ *
+ * @throws {ConfigError} for a bad `SUPERVISE_TIMEOUT_SECONDS` (as {@linkcode superviseSettings}).
+ */
+export function launchMcpToolTimeout(env: EnvReader): number {
+  return mcpToolTimeoutSeconds(superviseSettings(env, false));
 }
 
 /** The host variable that turns approvals off for CLI launches (scripts, CI: nobody to ask). */

@@ -16,14 +16,13 @@
  *   `bypassPermissionsModeAccepted` of `.claude.json` there); `statusLine` shows the bottle's
  *   label, read from `~/.claude/bot-bottle-status.txt` so no label text is ever shell code.
  *
- * Env: the SPEC's three switches, `MCP_TOOL_TIMEOUT` (milliseconds) above supervise's longest
- * wait, and `CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL` (the plugin marketplace
+ * Env: the SPEC's three switches, `MCP_TOOL_TIMEOUT` (milliseconds, set per launch above
+ * supervise's longest wait: `mcpTimeoutEnv`), and `CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL` (the plugin marketplace
  * clone is traffic to an unrouted host at every start).
  *
  * @module
  */
 import { AGENT_CLIS } from "../image_spec.ts";
-import { MCP_TOOL_TIMEOUT_SECONDS } from "./mcp.ts";
 import {
   AGENT_PROMPT_FILE,
   type ProviderContext,
@@ -137,9 +136,9 @@ export const claudeTemplate: ProviderTemplate = {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     DISABLE_ERROR_REPORTING: "1",
     DISABLE_AUTOUPDATER: "1",
-    MCP_TOOL_TIMEOUT: String(MCP_TOOL_TIMEOUT_SECONDS * 1000),
     CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
   },
+  mcpTimeoutEnv: "MCP_TOOL_TIMEOUT",
   remoteControl: true,
   skillsDir: ".claude/skills",
   mcp: "claude",

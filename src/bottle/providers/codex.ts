@@ -31,6 +31,7 @@ import {
 export function codexConfigToml(
   workdirs: readonly string[],
   servers: readonly McpServer[],
+  toolTimeoutSeconds: number = MCP_TOOL_TIMEOUT_SECONDS,
 ): string {
   const lines = [
     "# Written by bot-bottle at every launch (SPEC §10.2); edits here are replaced.",
@@ -50,7 +51,7 @@ export function codexConfigToml(
       "",
       tomlTable("mcp_servers", server.name),
       `url = ${tomlString(server.url)}`,
-      `tool_timeout_sec = ${MCP_TOOL_TIMEOUT_SECONDS}`,
+      `tool_timeout_sec = ${toolTimeoutSeconds}`,
     );
   }
   return lines.join("\n") + "\n";
@@ -69,7 +70,7 @@ export function codexFiles(ctx: ProviderContext): ProviderFile[] {
     path: ".codex/config.toml",
     mode: 0o600,
     write: "replace",
-    content: codexConfigToml(ctx.workdirs, ctx.mcpServers),
+    content: codexConfigToml(ctx.workdirs, ctx.mcpServers, ctx.mcpToolTimeoutSeconds),
   }];
   if (ctx.credential === "auth_token") {
     files.push({

@@ -20,7 +20,12 @@ import type { ProviderTemplate } from "./types.ts";
 
 export * from "./types.ts";
 export { applyMergePatch, mergeJsonText } from "./merge_patch.ts";
-export { MCP_NAME_PATTERN, MCP_TOOL_TIMEOUT_SECONDS, SUPERVISE_MCP } from "./mcp.ts";
+export {
+  MCP_NAME_PATTERN,
+  MCP_TOOL_TIMEOUT_SECONDS,
+  mcpToolTimeoutSeconds,
+  SUPERVISE_MCP,
+} from "./mcp.ts";
 export { fillArgs, pluginTemplate } from "./plugin.ts";
 
 /** The builtin templates. */

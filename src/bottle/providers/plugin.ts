@@ -48,7 +48,7 @@ function pluginFiles(spec: PluginSpec, ctx: ProviderContext): ProviderFile[] {
       path: ".codex/config.toml",
       mode: 0o600,
       write: "replace",
-      content: codexConfigToml(ctx.workdirs, ctx.mcpServers),
+      content: codexConfigToml(ctx.workdirs, ctx.mcpServers, ctx.mcpToolTimeoutSeconds),
     });
   }
   return files;

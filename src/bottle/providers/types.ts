@@ -45,6 +45,8 @@ export interface ProviderContext {
   workdirs: string[];
   /** The MCP servers to register. */
   mcpServers: McpServer[];
+  /** The agent's MCP tool-call timeout, above supervise's longest wait (SPEC §9.2). */
+  mcpToolTimeoutSeconds: number;
   /** `agent_provider.settings` (validated at load). */
   settings: Record<string, unknown>;
   /** Where `settings` came from, for errors. */
@@ -66,6 +68,11 @@ export interface ProviderTemplate {
   headless(prompt: string, opts: { resume: boolean }): string[];
   /** Constant, non-secret environment variables of the agent container. */
   env: Readonly<Record<string, string>>;
+  /**
+   * The environment variable that sets the agent's MCP tool-call timeout in milliseconds
+   * (claude: `MCP_TOOL_TIMEOUT`), set per launch from its supervise settings.
+   */
+  mcpTimeoutEnv?: string;
   /** Has a remote-control mode. */
   remoteControl: boolean;
   /** Where skills go, relative to the home; `null`: the agent has no skills directory. */

@@ -566,3 +566,11 @@ Deno.test("parseMemory rejects anything else with a ConfigError (exit 3)", () =>
     );
   }
 });
+
+Deno.test("planBottle gives claude MCP_TOOL_TIMEOUT above the launch's supervise wait (SPEC §9.2)", () => {
+  const timeout = (p: BottlePlan) => envMap(p.containers.agent.create).get("MCP_TOOL_TIMEOUT");
+  assert.equal(timeout(plan("claude")), "960000");
+  assert.equal(timeout(plan("claude", { mcpToolTimeoutSeconds: 3660 })), "3660000");
+  // Templates without the variable do not get it.
+  assert.equal(timeout(plan("shell", { mcpToolTimeoutSeconds: 3660 })), undefined);
+});

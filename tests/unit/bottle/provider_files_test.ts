@@ -30,6 +30,7 @@ function ctx(overrides: Partial<ProviderContext> = {}): ProviderContext {
     color: null,
     workdirs: [WS, `${WS}/api`],
     mcpServers: [SUPERVISE_MCP],
+    mcpToolTimeoutSeconds: 960,
     settings: {},
     settingsFile: "/h/bottles/x.md",
     credential: "auth_token",
@@ -198,4 +199,10 @@ Deno.test("merge patch: keeps the CLI's own keys, survives garbage and __proto__
   const polluted = mergeJsonText('{"__proto__": {"polluted": true}}', '{"a": {"b": 1}}');
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.deepEqual(Object.keys(JSON.parse(polluted)).sort(), ["__proto__", "a"]);
+});
+
+Deno.test("codex: tool_timeout_sec follows the launch's supervise wait (SPEC §9.2)", () => {
+  const config = codexFiles(ctx({ mcpToolTimeoutSeconds: 3660 }))[0].content;
+  assert.match(config, /^tool_timeout_sec = 3660$/m);
+  assert.doesNotMatch(config, /tool_timeout_sec = 960/);
 });

@@ -135,8 +135,6 @@ Deno.test("template env holds only non-secret constants", () => {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
     DISABLE_ERROR_REPORTING: "1",
     DISABLE_AUTOUPDATER: "1",
-    // Above supervise's 900 s route wait (SPEC §9.2), in milliseconds.
-    MCP_TOOL_TIMEOUT: "960000",
     CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL: "1",
   });
   assert.deepEqual(PROVIDER_TEMPLATES.pi.env, { PI_OFFLINE: "1" });

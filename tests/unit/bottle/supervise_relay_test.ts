@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   APPROVALS_VARIABLE,
   launchApprovals,
+  launchMcpToolTimeout,
   superviseSettings,
 } from "../../../src/bottle/supervise_launch.ts";
 import {
@@ -162,6 +163,27 @@ Deno.test("superviseSettings() takes the timeouts from the host environment, els
   assert.equal(s.routeTimeoutSeconds, 60);
   assert.equal(s.maxHeldRequests, DEFAULT_SUPERVISE.maxHeldRequests);
   assert.equal(s.maxHeldBytes, DEFAULT_SUPERVISE.maxHeldBytes);
+});
+
+Deno.test("launchMcpToolTimeout() sits a minute above SUPERVISE_TIMEOUT_SECONDS (SPEC §9.2)", () => {
+  assert.equal(launchMcpToolTimeout(() => undefined), 960);
+  assert.equal(
+    launchMcpToolTimeout((n) => n === "SUPERVISE_TIMEOUT_SECONDS" ? "3600" : undefined),
+    3660,
+  );
+  assert.equal(
+    launchMcpToolTimeout((n) => n === "SUPERVISE_TIMEOUT_SECONDS" ? "86400" : undefined),
+    86460,
+  );
+  // The token wait is no MCP tool's: it does not move the timeout.
+  assert.equal(
+    launchMcpToolTimeout((n) => n === "EGRESS_TOKEN_ALLOW_TIMEOUT_SECONDS" ? "5000" : undefined),
+    960,
+  );
+  assert.throws(
+    () => launchMcpToolTimeout((n) => n === "SUPERVISE_TIMEOUT_SECONDS" ? "0" : undefined),
+    ConfigError,
+  );
 });
 
 for (const value of ["0", "-5", "1.5", "abc", "86401", "1e3"]) {
