@@ -18,7 +18,7 @@ import { forgeLaunch } from "./bottle/forge_env.ts";
 import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
 import { onEngine } from "./bottle/engine_scope.ts";
 import { assertOnEngine, destroyBottle, freezeBottle, stateDir } from "./bottle/lifecycle.ts";
-import { ownerAlive } from "./bottle/owner.ts";
+import { ownerAlive, resumeRefusal } from "./bottle/owner.ts";
 import { gatherLaunchInputs, prepareLaunch } from "./bottle/prepare_launch.ts";
 import { type BottleEnv, openBottleEnv } from "./bottle/session.ts";
 import { recordEvent } from "./bottle/status.ts";
@@ -323,7 +323,8 @@ export function freeze(slug: string, opts: EngineOptions = {}): Promise<void> {
  * Resumes a frozen (or stopped) bottle headless with a new prompt and resolves as soon as the
  * agent runs, as {@linkcode launchHeadless}.
  *
- * @throws {BottleError} `not_found`, `invalid_state` (running, or on another engine).
+ * @throws {BottleError} `not_found`, `invalid_state` (running, idle under another live owner, or on
+ *   another engine).
  */
 export function resumeHeadlessTurn(
   slug: string,
@@ -348,6 +349,9 @@ export function resumeHeadlessTurn(
         slug,
       });
     }
+    // Idle under another live owner (SPEC §12: its containers and control channel are kept).
+    const refusal = resumeRefusal(record, ownerAlive(record));
+    if (refusal !== undefined) throw refusal;
     await release(slug);
     return await launchTurn({
       agent: record.agent,

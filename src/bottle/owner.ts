@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { InvalidStateError } from "../lib/errors.ts";
 import { childEnv } from "../lib/host_programs.ts";
 import type { BottleRecord } from "../store/mod.ts";
 
@@ -74,4 +75,40 @@ export function ownerAlive(record: BottleRecord, options: OwnerAliveOptions = {}
     if (start !== null || self.start !== null) return start === record.ownerStart;
   }
   return true;
+}
+
+/** Who owns a bottle, for messages: `api process 4242 on desk`. */
+export function ownerText(record: BottleRecord): string {
+  return `${record.owner} process ${record.ownerPid ?? "?"} on ${record.ownerHost ?? "?"}`;
+}
+
+/**
+ * Why `resume` must not relaunch a bottle now, or `undefined` when it may (SPEC §5.2, §12): it
+ * runs (or starts) under a live owner, or it is idle — containers kept, its owner (an API process)
+ * still connected to it. A bottle whose owner is gone may be resumed in any of these states.
+ *
+ * @param alive whether its owner is alive ({@linkcode ownerAlive}).
+ */
+export function resumeRefusal(
+  record: BottleRecord,
+  alive: boolean,
+): InvalidStateError | undefined {
+  if (!alive) return undefined;
+  const slug = record.slug;
+  if (record.status === "running" || record.status === "starting") {
+    return new InvalidStateError(`Cannot resume "${slug}": it is ${record.status}`, {
+      hint: `Freeze it first with \`bot-bottle commit ${slug} --stop\``,
+      slug,
+    });
+  }
+  if (record.status === "idle") {
+    return new InvalidStateError(
+      `Cannot resume "${slug}": it is idle and its owner (${ownerText(record)}) is still connected`,
+      {
+        hint: `Wait until its owner releases it, or run \`bot-bottle destroy ${slug}\``,
+        slug,
+      },
+    );
+  }
+  return undefined;
 }

@@ -1,7 +1,7 @@
-import { ownerAlive } from "../bottle/owner.ts";
+import { ownerAlive, resumeRefusal } from "../bottle/owner.ts";
 import { prepareLaunch } from "../bottle/prepare_launch.ts";
 import { openBottleEnv } from "../bottle/session.ts";
-import { InvalidStateError, NotFoundError } from "../lib/errors.ts";
+import { NotFoundError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { headlessPrompt, runLaunchFlow } from "./launch_flow.ts";
@@ -23,11 +23,8 @@ async function run(ctx: CommandContext): Promise<number> {
       hint: "Run `bot-bottle ps` to list bottles",
     });
   }
-  if ((record.status === "running" || record.status === "starting") && ownerAlive(record)) {
-    throw new InvalidStateError(`Cannot resume "${slug}": it is running`, {
-      hint: `Freeze it first with \`bot-bottle commit ${slug} --stop\``,
-    });
-  }
+  const refusal = resumeRefusal(record, ownerAlive(record));
+  if (refusal !== undefined) throw refusal;
   const prepared = await prepareLaunch(benv, {
     catalog: openCliCatalog(io, globals),
     agent: record.agent,

@@ -4,7 +4,9 @@ import {
   HEARTBEAT_STALE_MS,
   ownerAlive,
   type OwnerIdentity,
+  resumeRefusal,
 } from "../../../src/bottle/owner.ts";
+import { InvalidStateError } from "../../../src/lib/errors.ts";
 import type { BottleRecord } from "../../../src/store/mod.ts";
 import { bottleRecord, NOW } from "./record.ts";
 
@@ -125,4 +127,32 @@ Deno.test("ownerAlive: the heartbeat interval leaves room for two missed beats",
   const opts = { self: SELF, startOf: () => null };
   assert.equal(ownerAlive(record, { ...opts, now: NOW + 2 * HEARTBEAT_INTERVAL_MS }), true);
   assert.equal(ownerAlive(record, { ...opts, now: NOW + HEARTBEAT_STALE_MS + 1 }), false);
+});
+
+Deno.test("resumeRefusal: an idle bottle whose owner is connected is refused (exit 6), naming it", () => {
+  const idle = bottleRecord({ status: "idle", owner: "api", ownerPid: 4242, ownerHost: "desk" });
+  const refusal = resumeRefusal(idle, true);
+  assert.ok(refusal instanceof InvalidStateError);
+  assert.equal(refusal.exitCode, 6);
+  assert.equal(
+    refusal.message,
+    'Cannot resume "shell-ab12c": it is idle and its owner (api process 4242 on desk) is still connected',
+  );
+  assert.equal(
+    refusal.hint,
+    "Wait until its owner releases it, or run `bot-bottle destroy shell-ab12c`",
+  );
+  // Its owner gone: resume takes it over.
+  assert.equal(resumeRefusal(idle, false), undefined);
+});
+
+Deno.test("resumeRefusal: running or starting under a live owner is refused; stopped and frozen are not", () => {
+  for (const status of ["running", "starting"] as const) {
+    const r = resumeRefusal(bottleRecord({ status }), true);
+    assert.equal(r?.message, `Cannot resume "shell-ab12c": it is ${status}`);
+    assert.equal(resumeRefusal(bottleRecord({ status }), false), undefined);
+  }
+  for (const status of ["stopped", "frozen"] as const) {
+    assert.equal(resumeRefusal(bottleRecord({ status }), true), undefined);
+  }
 });
