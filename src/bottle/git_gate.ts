@@ -14,7 +14,7 @@ import {
   tarCreate,
   tarRead,
 } from "../engine/mod.ts";
-import { CredentialsError, FailureError } from "../lib/errors.ts";
+import { BottleError, CredentialsError, FailureError, InterruptedError } from "../lib/errors.ts";
 import type { EnvReader } from "../lib/home.ts";
 import { DEFAULT_PROTECTED_BRANCHES } from "../manifest/mod.ts";
 import type { GateRepoConfig } from "../sidecar/control/protocol.ts";
@@ -180,12 +180,45 @@ export async function registerGateKeys(
 }
 
 /**
+ * A failed deploy-key revocation as the failure it is (exit 1, SPEC §5.2 `destroy`): an unset or
+ * refused provisioner token (a {@linkcode CredentialsError}, exit 5 at launch) keeps its message
+ * and hint, with the original error as the cause. An interruption stays one.
+ */
+export function revocationFailure(error: unknown): BottleError {
+  if (error instanceof FailureError || error instanceof InterruptedError) return error;
+  if (error instanceof BottleError) {
+    return new FailureError(error.message, {
+      hint: error.hint,
+      slug: error.slug,
+      details: error.details,
+      cause: error,
+    });
+  }
+  return new FailureError(`Cannot delete a deploy key: ${(error as Error)?.message ?? error}`, {
+    cause: error,
+  });
+}
+
+/**
  * Deletes the deploy keys recorded on the bottle row (a key already gone is fine); each
  * deleted key leaves the record.
  *
- * @throws {CredentialsError} or {FailureError} naming the repository when one cannot be deleted.
+ * @throws {FailureError} (exit 1) naming the repository when one cannot be deleted, whatever the
+ *   reason ({@linkcode revocationFailure}).
  */
 export async function revokeGateKeys(
+  ctx: DeployKeyContext,
+  slug: string,
+  gitGate: BottlePlan["gitGate"],
+): Promise<number> {
+  try {
+    return await revokeEach(ctx, slug, gitGate);
+  } catch (error) {
+    throw revocationFailure(error);
+  }
+}
+
+async function revokeEach(
   ctx: DeployKeyContext,
   slug: string,
   gitGate: BottlePlan["gitGate"],

@@ -200,7 +200,7 @@ async function revokeKeys(ctx: LifecycleContext, slug: string): Promise<Error | 
   if (Object.keys(keys).length === 0) return null;
   try {
     const plan = await readRecordedPlan(ctx.layout, slug);
-    if (plan === null) throw new Error("its plan.json cannot be read");
+    if (plan === null) throw new FailureError("its plan.json cannot be read");
     const env = ctx.env ?? ((n: string) => Deno.env.get(n));
     const deleted = await revokeGateKeys(
       { bottles: ctx.bottles, env, http: ctx.http ?? await extraCaFetch(env) },

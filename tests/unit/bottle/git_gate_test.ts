@@ -1,5 +1,14 @@
 import assert from "node:assert/strict";
-import { acceptedPush, bareHostKey, gateRepoConfigs } from "../../../src/bottle/git_gate.ts";
+import {
+  acceptedPush,
+  bareHostKey,
+  gateRepoConfigs,
+  revocationFailure,
+  revokeGateKeys,
+} from "../../../src/bottle/git_gate.ts";
+import type { BottlePlan } from "../../../src/bottle/plan.ts";
+import { CredentialsError, FailureError, InterruptedError } from "../../../src/lib/errors.ts";
+import type { BottleStore } from "../../../src/store/mod.ts";
 import { formatPush } from "../../../src/cli/ps.ts";
 
 Deno.test("gateRepoConfigs: ssh repos carry the static key or gitea, checkouts their bundle", () => {
@@ -82,4 +91,73 @@ Deno.test("formatPush: repo, refs, verdict and the rules of a refusal", () => {
     }),
     "svc a,b,… accepted",
   );
+});
+
+/** The store of one bottle with deploy keys, as `revokeGateKeys` uses it. */
+function keyStore(deployKeys: Record<string, number>) {
+  const record = { deployKeys: { ...deployKeys } };
+  return {
+    record,
+    bottles: {
+      get: () => record,
+      update: (_: string, patch: { deployKeys: Record<string, number> }) => {
+        record.deployKeys = { ...patch.deployKeys };
+      },
+    } as unknown as BottleStore,
+  };
+}
+
+const GITEA_REPO = {
+  name: "api",
+  url: "ssh://git@gitea.example.test:2222/acme/api.git",
+  key: { provider: "gitea", provisionerToken: "GITEA_PROVISIONER", apiUrl: "https://gitea.test" },
+  hostKey: "ssh-ed25519 AAAAother",
+  refs: { protected: [], allow: [] },
+  bottles: ["b"],
+} as unknown as BottlePlan["gitGate"][number];
+
+Deno.test("revokeGateKeys: an unset provisioner token fails loud with exit 1, not 5 (SPEC §5.2)", async () => {
+  const { bottles, record } = keyStore({ api: 7 });
+  const error = await revokeGateKeys(
+    { bottles, env: () => undefined, http: () => assert.fail("no request without a token") },
+    "b-1",
+    [GITEA_REPO],
+  ).then(() => assert.fail("revoked"), (e) => e);
+  assert.ok(error instanceof FailureError, String(error));
+  assert.equal(error.exitCode, 1);
+  assert.equal(
+    error.message,
+    'Cannot manage the deploy key of git-gate repo "api": GITEA_PROVISIONER is not set',
+  );
+  assert.match(error.hint!, /^Export GITEA_PROVISIONER with a Gitea token/);
+  assert.ok(error.cause instanceof CredentialsError);
+  assert.deepEqual(record.deployKeys, { api: 7 }, "the key stays recorded");
+});
+
+Deno.test("revokeGateKeys: a token the forge refuses (401) fails with exit 1, naming the repo", async () => {
+  const { bottles } = keyStore({ api: 7 });
+  const secret = "tok-4f1e9d2c";
+  const error = await revokeGateKeys(
+    {
+      bottles,
+      env: (n) => n === "GITEA_PROVISIONER" ? secret : undefined,
+      http: () => Promise.resolve(new Response('{"message":"token is required"}', { status: 401 })),
+    },
+    "b-1",
+    [GITEA_REPO],
+  ).then(() => assert.fail("revoked"), (e) => e);
+  assert.ok(error instanceof FailureError, String(error));
+  assert.equal(error.exitCode, 1);
+  assert.ok(error.cause instanceof CredentialsError);
+  assert.ok(!`${error.message} ${error.hint}`.includes(secret));
+});
+
+Deno.test("revocationFailure keeps failures and interruptions as they are", () => {
+  const failure = new FailureError("x");
+  assert.equal(revocationFailure(failure), failure);
+  const interrupted = new InterruptedError("Interrupted");
+  assert.equal(revocationFailure(interrupted), interrupted);
+  const plain = revocationFailure(new TypeError("fetch failed"));
+  assert.ok(plain instanceof FailureError);
+  assert.equal(plain.message, "Cannot delete a deploy key: fetch failed");
 });
