@@ -22,6 +22,29 @@ export const cleanupCommand: CommandSpec = {
   run,
 };
 
+/** What `cleanup --json` prints (docs/cli-output.md): every key, also when nothing was cleaned. */
+export interface CleanupJson {
+  bottles: string[];
+  containers: number;
+  networks: number;
+  volumes: number;
+  images: number;
+  failures: { slug: string; message: string }[];
+}
+
+/** The `cleanup --json` line; counts left out are zero. */
+export function cleanupJson(result: Partial<CleanupJson> = {}): string {
+  const json: CleanupJson = {
+    bottles: result.bottles ?? [],
+    containers: result.containers ?? 0,
+    networks: result.networks ?? 0,
+    volumes: result.volumes ?? 0,
+    images: result.images ?? 0,
+    failures: result.failures ?? [],
+  };
+  return JSON.stringify(json) + "\n";
+}
+
 async function run(ctx: CommandContext): Promise<number> {
   const { io, globals } = ctx;
   using benv = await openBottleEnv(homeLayout());
@@ -29,7 +52,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const candidates = await planCleanup(lc, { all: ctx.values.all === true, homeId: benv.homeId });
   const images = await planImageCleanup(benv.client, { version: VERSION, now: Date.now() });
   if (candidates.length === 0 && images.length === 0) {
-    if (globals.json) io.out(JSON.stringify({ bottles: [], images: 0, failures: [] }) + "\n");
+    if (globals.json) io.out(cleanupJson());
     else if (!globals.quiet) io.err("bot-bottle: nothing to clean up\n");
     return 0;
   }
@@ -81,16 +104,14 @@ async function run(ctx: CommandContext): Promise<number> {
     );
   }
   if (globals.json) {
-    io.out(
-      JSON.stringify({
-        bottles: candidates.map((c) => c.slug),
-        containers: sum("containers"),
-        networks: sum("networks"),
-        volumes: sum("volumes"),
-        images: imagesRemoved.removed,
-        failures,
-      }) + "\n",
-    );
+    io.out(cleanupJson({
+      bottles: candidates.map((c) => c.slug),
+      containers: sum("containers"),
+      networks: sum("networks"),
+      volumes: sum("volumes"),
+      images: imagesRemoved.removed,
+      failures,
+    }));
   } else if (!globals.quiet) {
     io.err(
       `bot-bottle: removed ${sum("containers")} containers, ${sum("networks")} networks, ${
