@@ -6,7 +6,9 @@
  * Tools:
  * - `list-egress-routes`: the live route table (SPEC §7.8), never values.
  * - `request-egress-route {host, ports?, methods?, paths?, reason}`: blocks until decided;
- *   returns `{status, notes, route?}`.
+ *   returns `{status: approved|modified|rejected|timeout, notes, route?}` (SPEC §9.2). What is
+ *   refused without asking anyone (bad arguments, a host that already has a route, no approver)
+ *   is `rejected` with notes that say why.
  *
  * @module
  */
@@ -37,7 +39,7 @@ export interface SuperviseTools {
 }
 
 /** The version in `serverInfo`: of the tools' interface, bumped when a tool changes. */
-export const MCP_SERVER_VERSION = "1.0.0";
+export const MCP_SERVER_VERSION = "1.1.0";
 
 const TOOLS = [
   {
@@ -102,17 +104,51 @@ async function callTool(
   if (name === "list-egress-routes") return toolText({ routes: tools.routes() });
   const detail = parseRouteRequest(args);
   if ("error" in detail) {
-    return toolText({ status: "refused", notes: `Not filed: ${detail.error}.` }, true);
+    return toolText({
+      status: "rejected",
+      notes: `Rejected without review: invalid arguments: ${detail.error}. Nothing was filed.`,
+    }, true);
   }
   const existing = tools.routes().find((r) => r.host === detail.host);
   if (existing !== undefined) {
     return toolText({
-      status: "exists",
+      status: "rejected",
       notes:
-        `${detail.host} already has a route; it allows what the route below says. Ask the operator to change the bottle manifest for more.`,
+        `Rejected without review: ${detail.host} is already routed; the existing route allows ${
+          routeAllows(existing)
+        }, so there is nothing to approve. For more, ask the operator to change the bottle manifest.`,
       route: existing,
-    });
+    }, true);
   }
   const outcome = await tools.requestRoute(detail);
   return toolText(outcome, outcome.status === "rejected" || outcome.status === "timeout");
+}
+
+/** What a route lets through, in words: `ports 443; GET on paths starting with /simple/`. */
+export function routeAllows(route: SidecarRoute): string {
+  const ports = `port${route.ports.length === 1 ? "" : "s"} ${route.ports.join(", ")}`;
+  if (route.matches === null || route.matches.length === 0) {
+    return `${ports}; any method and path`;
+  }
+  const entries = route.matches.map((m) => {
+    const methods = m.methods && m.methods.length > 0 ? m.methods.join("/") : "any method";
+    const paths = m.paths && m.paths.length > 0
+      ? ` on ${
+        m.paths.map((p) =>
+          p.type === "prefix"
+            ? `paths starting with ${p.value}`
+            : p.type === "exact"
+            ? `path ${p.value}`
+            : `paths matching ${p.value}`
+        ).join(" or ")
+      }`
+      : " on any path";
+    const headers = m.headers && m.headers.length > 0
+      ? ` with header${m.headers.length === 1 ? "" : "s"} ${
+        m.headers.map((h) => h.name).join(", ")
+      }`
+      : "";
+    return `${methods}${paths}${headers}`;
+  });
+  return `${ports}; ${entries.join("; or ")}`;
 }

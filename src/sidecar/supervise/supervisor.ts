@@ -51,8 +51,7 @@ export type HoldOutcome =
 export type RouteOutcome =
   | { status: "approved" | "modified"; notes: string | null; route: SidecarRoute }
   | { status: "rejected"; notes: string | null }
-  | { status: "timeout"; notes: string }
-  | { status: "unavailable"; notes: string };
+  | { status: "timeout"; notes: string };
 
 /** Options of {@linkcode Supervisor}. */
 export interface SupervisorOptions {
@@ -176,11 +175,12 @@ export class Supervisor {
     const seconds = this.settings.routeTimeoutSeconds;
     return this.#park<RouteOutcome>({ kind: "egress-route", summary, detail }, {
       seconds,
+      // SPEC §9.2 has no status of its own for this: rejected, saying why.
       unavailable: (why) => ({
-        status: "unavailable",
+        status: "rejected",
         notes: this.settings.approvals
-          ? why
-          : "No approver is connected to this bottle; the request is recorded for the operator, who can add the route to the bottle manifest.",
+          ? `Rejected without review: ${why}; ask again later.`
+          : "Rejected without review: approvals are off for this bottle (no approver is attached). The request is recorded for the operator, who can add the route to the bottle manifest.",
       }),
       timedOut: () => ({
         status: "timeout",

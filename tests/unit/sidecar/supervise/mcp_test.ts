@@ -4,6 +4,7 @@ import { serveMcp } from "../../../../src/sidecar/supervise/daemon.ts";
 import {
   handleRpc,
   MCP_PROTOCOL_VERSION,
+  routeAllows,
   type SuperviseTools,
 } from "../../../../src/sidecar/supervise/mcp.ts";
 import {
@@ -47,7 +48,7 @@ Deno.test("initialize answers our protocol version and name, whatever the client
     const result = answer?.result as Record<string, unknown>;
     assert.equal(answer?.id, 7);
     assert.equal(result.protocolVersion, MCP_PROTOCOL_VERSION);
-    assert.deepEqual(result.serverInfo, { name: "bot-bottle-supervise", version: "1.0.0" });
+    assert.deepEqual(result.serverInfo, { name: "bot-bottle-supervise", version: "1.1.0" });
     assert.ok((result.capabilities as Record<string, unknown>).tools);
   }
 });
@@ -94,14 +95,16 @@ Deno.test("request-egress-route refuses bad hosts without filing anything", asyn
     ] as const
   ) {
     const out = toolJson(await handleRpc(call("request-egress-route", { host, reason: "x" }), t));
-    assert.equal(out.status, "refused", host);
+    assert.equal(out.status, "rejected", host);
     assert.equal(out.isError, true);
+    assert.match(String(out.notes), /^Rejected without review: invalid arguments: /, host);
     assert.match(String(out.notes), why, host);
   }
   const noReason = toolJson(
     await handleRpc(call("request-egress-route", { host: "pypi.example.test" }), t),
   );
-  assert.match(String(noReason.notes), /reason/);
+  assert.equal(noReason.status, "rejected");
+  assert.match(String(noReason.notes), /invalid arguments: .*reason/);
   assert.equal(asked.length, 0);
 });
 
@@ -111,7 +114,15 @@ Deno.test("request-egress-route for a listed host says so; a new host waits for 
   const exists = toolJson(
     await handleRpc(call("request-egress-route", { host: "API.example.test", reason: "x" }), t),
   );
-  assert.equal(exists.status, "exists");
+  assert.equal(exists.status, "rejected");
+  assert.equal(
+    exists.notes,
+    "Rejected without review: api.example.test is already routed; the existing route allows " +
+      "port 443; any method and path, so there is nothing to approve. For more, ask the operator " +
+      "to change the bottle manifest.",
+  );
+  assert.equal((exists.route as { host: string }).host, "api.example.test");
+  assert.equal(asked.length, 0, "nothing filed for a routed host");
   const out = toolJson(
     await handleRpc(
       call("request-egress-route", {
@@ -185,4 +196,40 @@ Deno.test("the HTTP transport: POST JSON, 202 for notifications, 405 for GET, er
   const big = await post(JSON.stringify({ jsonrpc: "2.0", id: 1, method: "x".repeat(300_000) }));
   assert.equal(big.status, 413);
   await big.body?.cancel();
+});
+
+/** Every status request-egress-route may answer (SPEC §9.2). */
+const SPEC_STATUSES = ["approved", "modified", "rejected", "timeout"];
+
+Deno.test("request-egress-route answers only SPEC §9.2 statuses, even when refusing at once", async () => {
+  const { t } = tools({ status: "rejected", notes: "no" });
+  for (
+    const args of [
+      { host: "localhost", reason: "x" },
+      { host: "pypi.example.test" },
+      { host: "pypi.example.test", reason: "x", token: "y" },
+      { host: "api.example.test", reason: "x" },
+      { host: "pypi.example.test", reason: "x" },
+    ]
+  ) {
+    const out = toolJson(await handleRpc(call("request-egress-route", args), t));
+    assert.ok(SPEC_STATUSES.includes(String(out.status)), JSON.stringify(out));
+    assert.equal(typeof out.notes, "string", JSON.stringify(args));
+  }
+});
+
+Deno.test("routeAllows() says what an existing route lets through", () => {
+  const any = requestedRoute("a.example.test", [443], null, null);
+  assert.equal(routeAllows(any), "port 443; any method and path");
+  assert.equal(
+    routeAllows({
+      ...any,
+      ports: [443, 8443],
+      matches: [
+        { methods: ["GET", "HEAD"], paths: [{ type: "prefix", value: "/simple/" }] },
+        { paths: [{ type: "exact", value: "/ping" }], headers: [{ name: "X-Key" }] },
+      ],
+    }),
+    "ports 443, 8443; GET/HEAD on paths starting with /simple/; or any method on path /ping with header X-Key",
+  );
 });

@@ -209,3 +209,37 @@ Deno.test("a route the agent asks for scans with every outbound group, as a mani
   assert.equal(route.auth, null);
   assert.equal(route.dlp.onMatch, "supervise");
 });
+
+Deno.test("a route request without an approver is rejected at once, saying approvals are off", async () => {
+  const { supervisor, proposals } = setup({ approvals: false });
+  const route = requestedRoute("pypi.example.test", [443], null, null);
+  const detail = {
+    host: "pypi.example.test",
+    ports: [443],
+    methods: null,
+    paths: null,
+    reason: "x",
+    route,
+  };
+  const outcome = await supervisor.requestRoute(detail);
+  assert.equal(outcome.status, "rejected");
+  assert.match(outcome.notes ?? "", /^Rejected without review: approvals are off for this bottle/);
+  assert.equal(proposals.length, 1, "still recorded for the operator");
+  assert.equal(proposals[0].held, false);
+});
+
+Deno.test("a route request over the cap of held requests is rejected, saying why", async () => {
+  const { supervisor } = setup({ maxHeldRequests: 0 });
+  const route = requestedRoute("pypi.example.test", [443], null, null);
+  const detail = {
+    host: "pypi.example.test",
+    ports: [443],
+    methods: null,
+    paths: null,
+    reason: "x",
+    route,
+  };
+  const outcome = await supervisor.requestRoute(detail);
+  assert.equal(outcome.status, "rejected");
+  assert.match(outcome.notes ?? "", /^Rejected without review: 0 requests already wait/);
+});
