@@ -168,7 +168,9 @@ engineTest(
 
     for (const host of ["localhost", "192.0.2.10", "git-gate", "supervise", "printer.local"]) {
       const out = result(await inAgent(asking.slug, rpc({ host, reason: "try" })));
-      assert.equal(out.status, "refused", `${host}: ${JSON.stringify(out)}`);
+      // SPEC §9.2's statuses only: refused without review, the reason in the notes.
+      assert.equal(out.status, "rejected", `${host}: ${JSON.stringify(out)}`);
+      assert.match(out.notes, /^Rejected without review: invalid arguments: /, host);
     }
     assert.equal(db.proposals.list().length, 0, "a refused host files no proposal");
 
