@@ -17,8 +17,9 @@
  *   label, read from `~/.claude/bot-bottle-status.txt` so no label text is ever shell code.
  *
  * Env: the SPEC's three switches, `MCP_TOOL_TIMEOUT` (milliseconds, set per launch above
- * supervise's longest wait: `mcpTimeoutEnv`), and `CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL` (the plugin marketplace
- * clone is traffic to an unrouted host at every start).
+ * supervise's longest wait: `mcpTimeoutEnv`), and
+ * `CLAUDE_CODE_DISABLE_OFFICIAL_MARKETPLACE_AUTOINSTALL` (the plugin marketplace clone is traffic
+ * to an unrouted host at every start).
  *
  * @module
  */

@@ -1,11 +1,11 @@
 /**
  * `requestSegments`: a request cut into the texts to scan (SPEC §7.3) — hostname, method, path
- * and query (each also percent-decoded), every header's name and value, and the body: content-decoded, charset-decoded,
- * then by type (JSON strings and keys, form fields, multipart parts with their transfer
- * encodings, text), plus always the whole body as latin-1 (`body raw`) and, when it was
- * content-encoded, the bytes as sent (`body raw (content-encoded)`). Each text but the raw
- * bodies also brings its decoded views (`encoded.ts`: URL-decoding rounds, base64 and hex
- * tokens), located as `… (base64-decoded)`.
+ * and query (each also percent-decoded), every header's name and value, and the body:
+ * content-decoded, charset-decoded, then by type (JSON strings and keys, form fields, multipart
+ * parts with their transfer encodings, text), plus always the whole body as latin-1
+ * (`body raw`) and, when it was content-encoded, the bytes as sent
+ * (`body raw (content-encoded)`). Each text but the raw bodies also brings its decoded views
+ * (`encoded.ts`: URL-decoding rounds, base64 and hex tokens), located as `… (base64-decoded)`.
  *
  * @module
  */
