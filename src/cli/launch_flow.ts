@@ -48,6 +48,12 @@ export function headlessPrompt(values: Record<string, unknown>, command: string)
   return prompt;
 }
 
+/** Prints the engine's warnings (SPEC §6.1: the CVE-2024-29018 DNS leak) on stderr, unless quiet. */
+export function warnAboutEngine(io: IO, globals: GlobalOptions, benv: BottleEnv): void {
+  if (globals.quiet) return;
+  for (const w of benv.engineWarnings) io.err(`bot-bottle: warning: ${w}\n`);
+}
+
 /** What the flow needs. */
 export interface LaunchFlowOptions {
   io: IO;
@@ -68,10 +74,8 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
   const say = (line: string) => {
     if (!globals.quiet) io.err(`bot-bottle: ${line}\n`);
   };
-  if (!globals.quiet) {
-    for (const w of benv.engineWarnings) io.err(`bot-bottle: warning: ${w}\n`);
-    io.err(formatPreflight(plan, resolved, options.runscAvailable));
-  }
+  warnAboutEngine(io, globals, benv);
+  if (!globals.quiet) io.err(formatPreflight(plan, resolved, options.runscAvailable));
   const interactive = !plan.headless;
   if (interactive && !options.yes) {
     if (!io.stdinIsTTY) {

@@ -4,7 +4,7 @@ import { openBottleEnv } from "../bottle/session.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { headlessPrompt, runLaunchFlow } from "./launch_flow.ts";
+import { headlessPrompt, runLaunchFlow, warnAboutEngine } from "./launch_flow.ts";
 import { openCliCatalog } from "./catalog.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
@@ -44,6 +44,7 @@ async function run(ctx: CommandContext): Promise<number> {
   // Recorded bottles are explicit, so no confirmation is asked and the result is never null.
   const { resolved, plan, runscAvailable } = prepared!;
   if (values["dry-run"] === true) {
+    warnAboutEngine(io, globals, benv);
     io.out(JSON.stringify(plan, null, 2) + "\n");
     return 0;
   }

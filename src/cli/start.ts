@@ -5,7 +5,7 @@ import { ConfigError, NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
-import { headlessPrompt, runLaunchFlow } from "./launch_flow.ts";
+import { headlessPrompt, runLaunchFlow, warnAboutEngine } from "./launch_flow.ts";
 import { formatPreflight } from "./preflight.ts";
 import { openCliCatalog } from "./catalog.ts";
 import { offersBottlePicker, pickBottles } from "./bottle_picker.ts";
@@ -131,6 +131,7 @@ async function run(ctx: CommandContext): Promise<number> {
   if (dryRun) {
     // Host variables are checked (never printed); nothing is created, nobody is asked.
     await checkHostVariables(resolved, benv.env);
+    warnAboutEngine(io, globals, benv);
     if (format === "json") io.out(JSON.stringify(plan, null, 2) + "\n");
     else io.out(formatPreflight(plan, resolved, runscAvailable));
     return 0;

@@ -70,6 +70,11 @@ engineTest(
       const expected = `bot-bottle: warning: Docker Engine ${probe.serverVersion} is older than`;
       assert.ok(warnings[0].startsWith(expected), warnings[0]);
     }
+    // A dry run warns too (stderr; the plan on stdout stays clean JSON).
+    const dry = await home.cli(["start", "shell", "--dry-run", "--format", "json"]);
+    assert.equal(dry.code, 0, dry.stderr);
+    JSON.parse(dry.stdout);
+    assert.equal((dry.stderr.match(/CVE-2024-29018/g) ?? []).length, leaky ? 1 : 0, dry.stderr);
     // --quiet: errors only.
     const quiet = await home.cli(["start", "shell", "--quiet"]);
     assert.equal(quiet.code, 2, quiet.stderr);
