@@ -48,7 +48,7 @@ export function headlessPrompt(values: Record<string, unknown>, command: string)
   return prompt;
 }
 
-/** Prints the engine's warnings (SPEC §6.1: the CVE-2024-29018 DNS leak) on stderr, unless quiet. */
+/** Prints the engine's warnings (SPEC §6.1: the CVE-2024-29018 DNS leak) on stderr. */
 export function warnAboutEngine(io: IO, globals: GlobalOptions, benv: BottleEnv): void {
   if (globals.quiet) return;
   for (const w of benv.engineWarnings) io.err(`bot-bottle: warning: ${w}\n`);
