@@ -9,6 +9,7 @@
  */
 
 import { EXIT_FAILURE, SidecarError } from "../errors.ts";
+import { DEFAULT_GIT_GATE_PORT } from "../settings.ts";
 import { routeTable } from "./config.ts";
 import type { GateRepoConfig, SidecarConfig } from "./protocol.ts";
 
@@ -25,7 +26,7 @@ export const GATE_FILE = "gate.json";
 export const CA_CERT_FILE = "ca.crt";
 
 /** Where the agent reaches git-gate (its git config rewrites upstreams to `<this>/<name>.git`). */
-export const GATE_ORIGIN = "http://git-gate:9080";
+export const GATE_ORIGIN = `http://git-gate:${DEFAULT_GIT_GATE_PORT}`;
 
 /** Mode of every file: the agent runs as another user and must read them. */
 export const CONFIG_FILE_MODE = 0o644;

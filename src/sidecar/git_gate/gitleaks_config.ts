@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { hex } from "../egress/dlp/bytes.ts";
 
 /** The gitleaks release whose default rules are vendored (the sidecar image pins the same). */
 export const GITLEAKS_RULES_VERSION = "v8.30.1";
@@ -39,8 +40,7 @@ async function load(): Promise<string> {
   const url = new URL(`./data/gitleaks_${GITLEAKS_RULES_VERSION}.toml`, import.meta.url);
   const bytes = await Deno.readFile(url);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-  if (hex !== DEFAULT_CONFIG_SHA256) {
+  if (hex(digest) !== DEFAULT_CONFIG_SHA256) {
     throw new Error(
       `The vendored gitleaks ${GITLEAKS_RULES_VERSION} config is not the published one (SHA-256 differs)`,
     );

@@ -80,8 +80,7 @@ export function redactRequest(
     if (seg === undefined || unredactable(f.location)) continue;
     const matched = seg.text.slice(f.start, f.end);
     const view = viewOf(seg);
-    const part = view?.root.part;
-    if (part === "hostname" || part === "method" || part === "header name") continue;
+    if (view?.root.part === "hostname") continue;
     if (view?.root.part === "header" && view.root.name === "host") continue;
     if (matched.length >= MIN_VALUE_PASS) values.add(matched);
     if (view && !(view.root.part === "body" && view.root.wire)) {
