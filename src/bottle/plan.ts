@@ -201,7 +201,7 @@ export function parseMemory(value: string | number): number {
 export function agentContainerEnv(
   template: ProviderTemplate,
   slug: string,
-  mcpToolTimeoutSeconds: number = MCP_TOOL_TIMEOUT_SECONDS,
+  mcpToolTimeoutSeconds: number,
 ): Record<string, string> {
   const proxy = `http://egress:${EGRESS_PORT}`;
   const noProxy = "localhost,127.0.0.1,git-gate,supervise,forge";

@@ -1,10 +1,9 @@
 import { destroyBottle } from "../bottle/lifecycle.ts";
 import { ownerAlive } from "../bottle/owner.ts";
 import { openBottleEnv } from "../bottle/session.ts";
-import { UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { confirm } from "./io.ts";
+import { confirm, requireTerminal } from "./io.ts";
 
 /** `bot-bottle destroy`: remove a bottle and everything it owns. */
 export const destroyCommand: CommandSpec = {
@@ -23,11 +22,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   const yes = ctx.values.yes === true;
   // Nothing is touched when the answer cannot be asked for (SPEC §5.1: like cleanup).
-  if (!yes && !io.stdinIsTTY) {
-    throw new UsageError("Cannot ask for confirmation: stdin is not a terminal", {
-      hint: "Pass --yes to destroy without asking",
-    });
-  }
+  if (!yes) requireTerminal(io, "Pass --yes to destroy without asking");
   using benv = await openBottleEnv(homeLayout());
   const record = benv.bottles.get(slug);
   if (!yes) {

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { UsageError } from "../lib/errors.ts";
 
 /** Where a command writes and what it knows of the terminal. */
 export interface IO {
@@ -43,6 +44,18 @@ export function escapeText(text: string): string {
 
 function hex(c: string): string {
   return `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * Refuses, before anything is touched, when a confirmation cannot be asked for (stdin is not a
+ * terminal); `hint` names the flag that skips the question.
+ *
+ * @throws {UsageError} when stdin is not a terminal (exit 2).
+ */
+export function requireTerminal(io: IO, hint: string): void {
+  if (!io.stdinIsTTY) {
+    throw new UsageError("Cannot ask for confirmation: stdin is not a terminal", { hint });
+  }
 }
 
 /** Asks `question [y/N]` on the terminal; anything but y/yes is no. */

@@ -17,7 +17,7 @@ import { BottleError, InterruptedError, UsageError } from "../lib/errors.ts";
 import { ttyPrompter } from "../lib/tty_prompt.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
 import type { GlobalOptions } from "./command.ts";
-import { confirm, escapeControl, type IO } from "./io.ts";
+import { confirm, escapeControl, type IO, requireTerminal } from "./io.ts";
 import { formatPreflight } from "./preflight.ts";
 import { recordEvent } from "../bottle/status.ts";
 
@@ -78,11 +78,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
   if (!globals.quiet) io.err(formatPreflight(plan, resolved, options.runscAvailable));
   const interactive = !plan.headless;
   if (interactive && !options.yes) {
-    if (!io.stdinIsTTY) {
-      throw new UsageError("Cannot ask for confirmation: stdin is not a terminal", {
-        hint: "Pass --yes to launch without asking, or --headless --prompt TEXT",
-      });
-    }
+    requireTerminal(io, "Pass --yes to launch without asking, or --headless --prompt TEXT");
     if (!await confirm(io, "launch this agent?")) return 0;
   }
   if (interactive && !io.stdinIsTTY) {
