@@ -111,6 +111,14 @@ function jsonFallback(bytesView: View, text: View, prefix: string, push: Push): 
   if (unescaped !== null) push(`${prefix} text (JSON-unescaped)`, unescaped);
 }
 
+/** Whether {@linkcode bodySegments} reads a body of this type as a structure (fields, parts). */
+function readsStructure(contentType: string): boolean {
+  const { type, params } = parseContentType(contentType);
+  return isJson(type) || JSON_RECORD_TYPES.has(type) ||
+    type === "application/x-www-form-urlencoded" ||
+    (type.startsWith("multipart/") && Boolean(params.get("boundary")));
+}
+
 function isTextual(type: string): boolean {
   return type.startsWith("text/") || TEXT_TYPES.has(type) || type.endsWith("+xml") ||
     type.endsWith("+yaml");
@@ -345,11 +353,12 @@ export function requestSegments(req: RequestParts, limits: SegmentLimits): BodyR
       parts.push([location, view]);
     }
   };
+  const contentType = headerValue(req.headers, "content-type") ?? "";
   try {
     bodySegments(
       body,
       decoded.bytes,
-      headerValue(req.headers, "content-type") ?? "",
+      contentType,
       "body",
       0,
       pushBody,
@@ -363,6 +372,15 @@ export function requestSegments(req: RequestParts, limits: SegmentLimits): BodyR
   // nothing (an octet stream, an unparsable JSON text): the raw bytes of a JSON body hold its
   // strings escaped, which would only add bogus tokens.
   if (parts.length === 0) parts.push(["body raw", body]);
+  // A body whose type reads no structure (text, an octet stream, no type) may still be a JSON
+  // text: its escapes decoded too, so a `\u`-escaped value is found whatever the label says.
+  if (!readsStructure(contentType) && parts.length === 1) {
+    const unescaped = jsonUnescapedView(parts[0][1], RANK_TEXT);
+    if (unescaped !== null) {
+      push("body text (JSON-unescaped)", unescaped);
+      parts.push(["body text (JSON-unescaped)", unescaped]);
+    }
+  }
   for (const [location, view] of parts) decodedViews(view, location, push, budget);
   if (budget.overflow) return tooMany();
   if (decoded.bytes !== req.body) {

@@ -411,6 +411,27 @@ for (
   });
 }
 
+for (
+  const [name, headers] of [
+    ["text/plain", [["Content-Type", "text/plain"]]],
+    ["text/plain in latin-1", [["Content-Type", "text/plain; charset=iso-8859-1"]]],
+    ["an octet stream", [["Content-Type", "application/octet-stream"]]],
+    ["a body with no type", []],
+  ] as [string, [string, string][]][]
+) {
+  Deno.test(`a \\u-escaped token is found in a JSON text sent as ${name}`, () => {
+    const { findings } = scanRequest(request(`{"a":"${ESCAPED_KEY}"}`, headers));
+    assert.deepEqual(locations(findings), ["body text (JSON-unescaped)"]);
+  });
+}
+
+Deno.test("a text body without escapes gets no JSON-unescaped view", () => {
+  const segs = segmentsOf(request(`{"a":"${AWS_KEY}"}`, [["Content-Type", "text/plain"]]));
+  assert.deepEqual(segs.filter((s) => s.location.startsWith("body")).map((s) => s.location), [
+    "body raw",
+  ]);
+});
+
 Deno.test("the lenient JSON view decodes escapes left to right: an escaped backslash stays", () => {
   // `\\u0041KIA…` is a backslash then the text `u0041KIA…`, not an escape.
   const body = `{"a":"\\\\u0041${AWS_KEY.slice(1)}"}x`;
