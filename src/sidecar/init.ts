@@ -27,6 +27,7 @@ import { prepareRunDir } from "./control/unix_socket.ts";
 import type { Daemon } from "./daemon.ts";
 import { startDnsDaemon } from "./dns/server.ts";
 import { startEgressDaemon } from "./egress/daemon.ts";
+import { logMasker } from "./egress/state.ts";
 import { startForgeDaemon } from "./forge/daemon.ts";
 import { type GitGateDaemon, startGitGateDaemon } from "./git_gate/daemon.ts";
 import { errorMessage, SidecarError } from "./errors.ts";
@@ -154,11 +155,20 @@ async function startAll(
     }
   };
   if (settings.daemons.includes("dns")) {
+    // A query name can carry a secret as a label: masked in the log like the proxy's hosts.
+    let masker = { of: session.config, masker: logMasker(session.config) };
+    const maskName = (name: string) => {
+      if (masker.of !== session.config) {
+        masker = { of: session.config, masker: logMasker(session.config) };
+      }
+      return masker.masker.replaceAnyCase(name);
+    };
     await listen(`dns on "udp ${settings.bindAddress}:${settings.dnsPort}"`, () =>
       startDnsDaemon({
         port: settings.dnsPort,
         hostname: settings.bindAddress,
         internalAddress,
+        maskName,
         log,
       }));
   }

@@ -19,6 +19,8 @@ export interface DnsDaemonOptions {
   hostname: string;
   /** The internal address answered for the bundle names, or null while unknown. */
   internalAddress: () => string | null;
+  /** Masks known secrets in a query name for the log (default: none). */
+  maskName?: (name: string) => string;
   log: SidecarLog;
 }
 
@@ -55,7 +57,9 @@ export function startDnsDaemon(options: DnsDaemonOptions): Promise<Daemon> {
       const reply = replyTo(message, options.internalAddress());
       if (reply.outcome !== "answered" && reply.outcome !== "no-data") {
         log.info(2, "dns", reply.outcome, {
-          name: reply.name?.slice(0, LOGGED_NAME_CHARS),
+          name: reply.name === undefined
+            ? undefined
+            : (options.maskName?.(reply.name) ?? reply.name).slice(0, LOGGED_NAME_CHARS),
           type: reply.type,
           reason: reply.reason,
         });

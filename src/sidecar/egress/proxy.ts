@@ -68,7 +68,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
   const ctx: ProxyContext = {
     log,
     // Known secrets never reach the log, not even inside a blocked path or host (SPEC §7.7).
-    responder: new Responder(log, (text) => states.current().masker.replace(text), {
+    responder: new Responder(log, () => states.current().masker, {
       approvals: () => options.config()?.supervise?.approvals ?? false,
     }),
     pool: new UpstreamPool({
@@ -170,7 +170,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     if (first[0] !== 0x16) {
       log.info(1, "egress", "blocked", {
         rule: "malformed_request",
-        host: ctx.responder.mask(name),
+        host: ctx.responder.maskHost(name),
         method: "CONNECT",
         reason: "tunnel without TLS",
       });
@@ -180,7 +180,7 @@ export async function startEgressProxy(options: EgressProxyOptions): Promise<Dae
     if (leftover.length > 0) socket.unshift(leftover);
     const secure = await interceptTls(socket, name);
     if (secure === null) {
-      log.info(1, "egress", "tls-handshake-failed", { host: ctx.responder.mask(name) });
+      log.info(1, "egress", "tls-handshake-failed", { host: ctx.responder.maskHost(name) });
       return;
     }
     const sni = (secure as unknown as { servername?: string | false }).servername || null;

@@ -48,6 +48,11 @@ export function reflectionVariants(value: string): string[] {
   return [...variants].filter((v) => v.length >= 4).sort((a, b) => b.length - a.length);
 }
 
+/** `text` with A–Z lowered and nothing else changed, so offsets stay the same. */
+function asciiLower(text: string): string {
+  return text.replace(/[A-Z]+/g, (run) => run.toLowerCase());
+}
+
 /** Replaces slot values in text. */
 export class Reflector {
   readonly #variants: string[];
@@ -71,6 +76,27 @@ export class Reflector {
     let out = text;
     for (const v of this.#variants) {
       if (out.includes(v)) out = out.split(v).join(this.#placeholder);
+    }
+    return out;
+  }
+
+  /**
+   * Replaces every variant in `text`, ASCII letters matched in any case: for names (a host, a
+   * DNS query) that reach their server whatever their case.
+   */
+  replaceAnyCase(text: string): string {
+    let out = text;
+    for (const v of this.#variants) {
+      const lowerVariant = asciiLower(v);
+      const lower = asciiLower(out);
+      if (!lower.includes(lowerVariant)) continue;
+      let next = "";
+      let at = 0;
+      for (let i = lower.indexOf(lowerVariant); i >= 0; i = lower.indexOf(lowerVariant, at)) {
+        next += out.slice(at, i) + this.#placeholder;
+        at = i + lowerVariant.length;
+      }
+      out = next + out.slice(at);
     }
     return out;
   }

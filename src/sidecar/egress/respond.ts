@@ -11,6 +11,7 @@ import type { SidecarLog } from "../log.ts";
 import { writeTo } from "./conn.ts";
 import type { Allow, Block } from "./decide.ts";
 import { serializeResponseHead } from "./http1.ts";
+import type { Reflector } from "./reflect.ts";
 import { accessFor, type Remedy, type RemedyOptions } from "./remedy.ts";
 
 /** Where a block happened, for its answer and its log line. */
@@ -137,19 +138,28 @@ export interface ResponderOptions {
 /** Logs blocks and writes the proxy's own answers to the agent. */
 export class Responder {
   readonly #log: SidecarLog;
-  readonly #mask: (text: string) => string;
+  readonly #masker: () => Pick<Reflector, "replace" | "replaceAnyCase">;
   readonly #approvals: () => boolean;
 
-  /** @param mask replaces known secrets in a text for the log. */
-  constructor(log: SidecarLog, mask: (text: string) => string, options: ResponderOptions = {}) {
+  /** @param masker the known secrets' masker of the config applied now. */
+  constructor(
+    log: SidecarLog,
+    masker: () => Pick<Reflector, "replace" | "replaceAnyCase">,
+    options: ResponderOptions = {},
+  ) {
     this.#log = log;
-    this.#mask = mask;
+    this.#masker = masker;
     this.#approvals = options.approvals ?? (() => false);
   }
 
   /** A text with known secrets masked, for a log line. */
   mask(text: string | null): string | null {
-    return text === null ? null : this.#mask(text);
+    return text === null ? null : this.#masker().replace(text);
+  }
+
+  /** A host name with known secrets masked in any case (DNS reads names in any case). */
+  maskHost(host: string | null): string | null {
+    return host === null ? null : this.#masker().replaceAnyCase(host);
   }
 
   /** Logs a block (level 1): rule, detector, location, host, method, path, upstream status. */
@@ -158,7 +168,7 @@ export class Responder {
       rule: b.block,
       detector: b.detector,
       location: b.location,
-      host: this.mask(site.host),
+      host: this.maskHost(site.host),
       method: this.mask(site.method),
       path: PATHLESS_RULES.has(b.block) ? undefined : this.mask(site.path ?? null),
       ...(site.status === undefined ? {} : { status: site.status }),

@@ -70,17 +70,25 @@ export function egressState(config: SidecarConfig | null, extraCa: string | null
       canary: config?.canary ?? "",
     }),
     reflector: new Reflector(slotValues),
-    masker: new Reflector(
-      [...slotValues, ...(config?.knownSecrets ?? []), config?.canary ?? ""].filter((v) =>
-        v.length >= 4
-      ),
-      "<secret>",
-    ),
+    masker: logMasker(config),
     get trust() {
       trust ??= upstreamTrust(extraCa ?? config?.extraCaPem ?? null);
       return trust;
     },
   };
+}
+
+/**
+ * What masks a config's secrets in log lines (SPEC §7.7): its slot values, known secrets and
+ * canary, as `<secret>`.
+ */
+export function logMasker(config: SidecarConfig | null): Reflector {
+  const values = [
+    ...Object.values(config?.slots ?? {}),
+    ...(config?.knownSecrets ?? []),
+    config?.canary ?? "",
+  ];
+  return new Reflector(values.filter((v) => v.length >= 4), "<secret>");
 }
 
 /**

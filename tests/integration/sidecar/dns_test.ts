@@ -134,3 +134,38 @@ Deno.test("refused queries are logged at level 2 only", async () => {
   assert.equal(line.type, 1);
   assert.ok(!sidecar.stderr.includes("level-one"), "nothing logged at level 1");
 });
+
+Deno.test("a known secret or the canary in a refused query name is masked in the log, in any case", async () => {
+  await using sidecar = await startSidecar();
+  const port = await sidecar.port("dns");
+  await using bridge = sidecar.bridge();
+  await bridge.next("hello");
+  const known = "kn0wnlabelsecret";
+  const canary = "canarylabel7x";
+  await bridge.send({
+    type: "config",
+    id: "c",
+    config: {
+      slug: "dns",
+      egressLog: 2,
+      routes: [],
+      slots: {},
+      canary,
+      knownSecrets: [known],
+      ca: null,
+      extraCaPem: null,
+      gitGate: [],
+    },
+  });
+  await bridge.next("applied");
+  await exchange(port, query(13, `x.${known.toUpperCase()}.example.test`));
+  await exchange(port, query(14, `${canary}.example.test`));
+  for (const id of ["x.<secret>.example.test", "<secret>.example.test"]) {
+    await sidecar.waitForLog(
+      (l) => l.daemon === "dns" && l.event === "refused" && l.name === id,
+      `dns refused ${id}`,
+    );
+  }
+  assert.ok(!sidecar.stderr.toLowerCase().includes(known), sidecar.stderr);
+  assert.ok(!sidecar.stderr.includes(canary), sidecar.stderr);
+});

@@ -72,7 +72,7 @@ async function exchange(body: Uint8Array, options: Exchange): Promise<Answer> {
       path: "/v1/items",
       reflector: new Reflector(options.slots ?? []),
       inbound: options.inbound ?? false,
-      responder: new Responder(log, (t) => t.replaceAll(SECRET, "<secret>")),
+      responder: new Responder(log, () => new Reflector([SECRET], "<secret>")),
       log,
     },
     reader,

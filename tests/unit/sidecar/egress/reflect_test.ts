@@ -263,3 +263,14 @@ Deno.test("Reflector scrubs an unaligned base64 value split across streamed chun
   out += s.end();
   assert.ok(out.includes(P) && !base64Carries(out, value), out);
 });
+
+Deno.test("replaceAnyCase masks a value and its encodings in any ASCII case, the rest kept as it was", () => {
+  const r = new Reflector(["tok-Secret-42"], "<secret>");
+  assert.equal(r.replaceAnyCase("A.TOK-SECRET-42.Example"), "A.<secret>.Example");
+  assert.equal(r.replaceAnyCase("tok-secret-42tok-SECRET-42"), "<secret><secret>");
+  const hex = [...new TextEncoder().encode("tok-Secret-42")]
+    .map((b) => b.toString(16).padStart(2, "0")).join("");
+  assert.equal(r.replaceAnyCase(`${hex.toUpperCase()}.x`), "<secret>.x");
+  assert.equal(r.replaceAnyCase("İ tok-secret-4"), "İ tok-secret-4");
+  assert.equal(r.replace("TOK-SECRET-42"), "TOK-SECRET-42", "replace stays exact");
+});

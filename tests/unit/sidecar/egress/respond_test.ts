@@ -14,7 +14,7 @@ function responder(): { r: Responder; lines: string[] } {
   const lines: string[] = [];
   const log = new SidecarLog({ level: 2, write: (line) => lines.push(line) });
   const masker = new Reflector([KNOWN], "<secret>");
-  return { r: new Responder(log, (t) => masker.replace(t)), lines };
+  return { r: new Responder(log, () => masker), lines };
 }
 
 Deno.test("logForward masks known secrets in the method and in header names", () => {
@@ -49,4 +49,16 @@ Deno.test("logBlock masks known secrets in the method", () => {
   });
   assert.equal(lines.length, 1);
   assert.ok(!lines[0].includes(KNOWN), lines[0]);
+});
+
+Deno.test("logBlock masks a known secret in the host whatever its case (names reach DNS in any case)", () => {
+  const { r, lines } = responder();
+  r.logBlock({ block: "dlp_outbound", message: "m", location: "hostname" }, {
+    host: `${KNOWN.toUpperCase()}.example.test`,
+    method: "GET",
+    path: "/",
+  });
+  assert.equal(lines.length, 1);
+  assert.ok(!lines[0].toLowerCase().includes(KNOWN.toLowerCase()), lines[0]);
+  assert.match(lines[0], /"host":"<secret>\.example\.test"/);
 });
