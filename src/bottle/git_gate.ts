@@ -120,11 +120,18 @@ export function gateRepoConfigs(
   return [...remote, ...local];
 }
 
-/** A pinned host key line without its host field: `<type> <base64>`. */
+const KEY_TYPE =
+  /^(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com)$/;
+
+/**
+ * A pinned host key line without its host field and comment: `<type> <key>`. A `known_hosts`
+ * line starts with its host field, which the manifest may leave out: the second field is the
+ * type when it is one (a host may be called `ssh-box.example`).
+ */
 export function bareHostKey(line: string): string {
   const parts = line.trim().split(/\s+/);
-  const at = parts.findIndex((p) => /^(?:ssh-|ecdsa-|sk-)/.test(p));
-  return parts.slice(at < 0 ? 0 : at, (at < 0 ? 0 : at) + 2).join(" ");
+  const at = parts.length >= 3 && KEY_TYPE.test(parts[1]) ? 1 : 0;
+  return parts.slice(at, at + 2).join(" ");
 }
 
 /** Context of the deploy-key calls. */

@@ -10,8 +10,13 @@ import { EXIT_FAILURE, SidecarError } from "../errors.ts";
 import { type GateRepoConfig, type GateUpstream, isRecord } from "./protocol.ts";
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+/**
+ * A `known_hosts` key: type and blob, one line. The blob is any printable run, as the manifest
+ * accepts it (SPEC §4.6 writes `AAAAC3Nza...`): a key that is not the server's fails the push's
+ * host key check with ssh's own message, where it can be read, not the bottle's start.
+ */
 const HOST_KEY =
-  /^(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-\S+) [A-Za-z0-9+/]+={0,3}$/;
+  /^(?:ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-\S+) [\x21-\x7e]+$/;
 const PATTERN = /^[A-Za-z0-9._\/*-]{1,200}$/;
 
 function invalid(path: string, rule: string): SidecarError {
@@ -33,7 +38,7 @@ function upstream(value: unknown, path: string): GateUpstream {
     }
     if (value.url.startsWith("-")) throw invalid(`${path}.url`, "must not start with '-'");
     if (typeof value.hostKey !== "string" || !HOST_KEY.test(value.hostKey)) {
-      throw invalid(`${path}.hostKey`, 'must be "<key type> <base64>"');
+      throw invalid(`${path}.hostKey`, 'must be "<key type> <key>" on one line');
     }
     const key = value.key;
     if (isRecord(key) && key.provider === "static") {

@@ -10,6 +10,9 @@ import type { BottlePlan } from "../../../src/bottle/plan.ts";
 import { CredentialsError, FailureError, InterruptedError } from "../../../src/lib/errors.ts";
 import type { BottleStore } from "../../../src/store/mod.ts";
 import { formatPush } from "../../../src/cli/ps.ts";
+import { parseManifest } from "../../../src/manifest/parse.ts";
+import { validateBottle } from "../../../src/manifest/schema.ts";
+import { parseGateRepos } from "../../../src/sidecar/control/gate_config.ts";
 
 Deno.test("gateRepoConfigs: ssh repos carry the static key or gitea, checkouts their bundle", () => {
   const configs = gateRepoConfigs(
@@ -55,6 +58,36 @@ Deno.test("gateRepoConfigs: ssh repos carry the static key or gitea, checkouts t
 Deno.test("bareHostKey drops the host field and the comment", () => {
   assert.equal(bareHostKey("ssh-ed25519 AAAA"), "ssh-ed25519 AAAA");
   assert.equal(bareHostKey("host.example ecdsa-sha2-nistp256 AAAA c"), "ecdsa-sha2-nistp256 AAAA");
+  assert.equal(bareHostKey("ssh-box.example ssh-ed25519 AAAA"), "ssh-ed25519 AAAA");
+  assert.equal(bareHostKey("ssh-rsa AAAA ssh-box"), "ssh-rsa AAAA");
+});
+
+Deno.test("every host_key the manifest accepts is a key line the sidecar's config accepts", () => {
+  for (
+    const line of [
+      "ssh-ed25519 AAAAC3Nza...", // SPEC §4.6, abbreviated as written there
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+      "ssh-rsa AAAAB3NzaC1yc2E= root@host",
+      "[g.example.com]:2222 ecdsa-sha2-nistp256 AAAAE2VjZHNh",
+      "ssh-box.example ssh-ed25519 AAAAC3Nza the box",
+      "sk-ssh-ed25519@openssh.com AAAAGnNr",
+      "g.example.com\tssh-dss AAAAB3Nza",
+    ]
+  ) {
+    const yaml = `git-gate: {repos: {api: {host_key: ${JSON.stringify(line)}}}}`;
+    validateBottle(parseManifest(`---\n${yaml}\n---\n`, "/h/.bot-bottle/bottles/b.md"), "b");
+    const [repo] = parseGateRepos([{
+      name: "api",
+      upstream: {
+        kind: "ssh",
+        url: "ssh://git@g.example.com/o/api.git",
+        hostKey: bareHostKey(line),
+        key: { provider: "gitea" },
+      },
+      refs: { protected: [], allow: [] },
+    }]);
+    assert.ok(repo.upstream.kind === "ssh" && repo.upstream.hostKey.split(" ").length === 2, line);
+  }
 });
 
 Deno.test("acceptedPush reads accepted git-push events, branches only", () => {

@@ -119,6 +119,12 @@ Deno.test("parseGateRepos rebuilds entries and names bad fields without values",
     ...base,
     upstream: { kind: "ssh", url: "ssh://h/r", hostKey: "nope", key: { provider: "gitea" } },
   }, /hostKey/);
+  for (const hostKey of [`${KEY}\nevil.example ${KEY}`, `${KEY} comment`, "ssh-ed25519 A\u0000"]) {
+    bad({
+      ...base,
+      upstream: { kind: "ssh", url: "ssh://h/r", hostKey, key: { provider: "gitea" } },
+    }, /hostKey/);
+  }
   bad({
     ...base,
     upstream: {
