@@ -337,6 +337,54 @@ function dropHeaders(headers: [string, string][], names: (lower: string) => bool
   }
 }
 
+/** The inbound scan of a response body (or its first 8 MiB), and what follows from it. */
+interface InboundScan {
+  action: InboundVerdict["decision"]["action"];
+  /** The body as the verdict leaves it (edited when neutralised). */
+  scanned: Uint8Array;
+  /** The §7.6 block of the response. */
+  block(): Block;
+  /** For a warning or a neutralised body: logs it and marks the headers (digests dropped). */
+  annotate(headers: [string, string][]): void;
+}
+
+function scanInbound(
+  ctx: ResponseContext,
+  res: ResponseHead,
+  bytes: Uint8Array,
+  policy: InboundPolicy,
+): InboundScan {
+  const contentType = headerValue(res.headers, "content-type") ?? "";
+  const { verdict, body: scanned } = inspectBody(bytes, contentType, policy);
+  const { action } = verdict.decision;
+  const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
+  return {
+    action,
+    scanned,
+    block: () => inboundBlock(ctx, verdict, evidence),
+    annotate: (headers) => {
+      if (action === "forward") return;
+      logInbound(ctx, verdict, evidence);
+      if (action === "neutralize") dropHeaders(headers, (n) => BODY_DIGESTS.has(n));
+      headers.push([INBOUND_HEADER, verdict.header!]);
+    },
+  };
+}
+
+/** Refuses a response whose content coding cannot be decoded for the scan; the agent's connection closes. */
+async function refuseUndecodable(
+  ctx: ResponseContext,
+  res: ResponseHead,
+  encoding: string,
+): Promise<false> {
+  const b: Block = {
+    block: "undecodable_body",
+    message: `The response encoding ${encoding} cannot be scanned.`,
+  };
+  await ctx.responder.refuse(ctx.out, b, inboundSite(ctx, res.status), false);
+  return false;
+}
+
 /** A body read whole: decoded when compressed and textual, scanned, scrubbed, re-framed. */
 async function forwardBuffered(
   ctx: ResponseContext,
@@ -355,35 +403,18 @@ async function forwardBuffered(
       const rest = (async function* () {})();
       return await forwardLarge(ctx, res, headers, { framing, textual, prefix: bytes, rest });
     }
-    if (decoded === null) {
-      const b: Block = {
-        block: "undecodable_body",
-        message: `The response encoding ${encoding} cannot be scanned.`,
-      };
-      await ctx.responder.refuse(out, b, inboundSite(ctx, res.status), false);
-      return false;
-    }
+    if (decoded === null) return await refuseUndecodable(ctx, res, encoding);
     bytes = decoded;
     dropHeaders(headers, (n) => n === "content-encoding");
   }
   if (ctx.inbound !== false && textual) {
-    const contentType = headerValue(res.headers, "content-type") ?? "";
-    const { verdict, body: scanned } = inspectBody(bytes, contentType, ctx.inbound);
-    const { action } = verdict.decision;
-    const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
-    if (action === "block") {
-      const b = inboundBlock(ctx, verdict, evidence);
-      await ctx.responder.refuse(out, b, inboundSite(ctx, res.status), true);
+    const scan = scanInbound(ctx, res, bytes, ctx.inbound);
+    if (scan.action === "block") {
+      await ctx.responder.refuse(out, scan.block(), inboundSite(ctx, res.status), true);
       return true;
     }
-    if (action !== "forward") {
-      logInbound(ctx, verdict, evidence);
-      if (action === "neutralize") {
-        bytes = scanned;
-        dropHeaders(headers, (n) => BODY_DIGESTS.has(n));
-      }
-      headers.push([INBOUND_HEADER, verdict.header!]);
-    }
+    if (scan.action === "neutralize") bytes = scan.scanned;
+    scan.annotate(headers);
   }
   const scrubbed = latin1Bytes(ctx.reflector.replace(latin1(bytes)));
   await writeTo(out, httpResponse(res.status, res.reason, headers, scrubbed));
@@ -417,34 +448,19 @@ async function forwardLarge(
       first,
       encoding,
     );
-    if (view === null) {
-      const b: Block = {
-        block: "undecodable_body",
-        message: `The response encoding ${encoding} cannot be scanned.`,
-      };
-      await ctx.responder.refuse(ctx.out, b, inboundSite(ctx, res.status), false);
+    if (view === null) return await refuseUndecodable(ctx, res, encoding);
+    const scan = scanInbound(ctx, res, view, ctx.inbound);
+    if (scan.action === "block" || (scan.action === "neutralize" && !identity)) {
+      await ctx.responder.refuse(ctx.out, scan.block(), inboundSite(ctx, res.status), false);
       return false;
     }
-    const contentType = headerValue(res.headers, "content-type") ?? "";
-    const { verdict, body: scanned } = inspectBody(view, contentType, ctx.inbound);
-    const { action } = verdict.decision;
-    const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
-    if (action === "block" || (action === "neutralize" && !identity)) {
-      const b = inboundBlock(ctx, verdict, evidence);
-      await ctx.responder.refuse(ctx.out, b, inboundSite(ctx, res.status), false);
-      return false;
+    if (scan.action === "neutralize") {
+      const tail = first.subarray(MAX_INBOUND_SCAN_BYTES);
+      first = new Uint8Array(scan.scanned.length + tail.length);
+      first.set(scan.scanned);
+      first.set(tail, scan.scanned.length);
     }
-    if (action !== "forward") {
-      logInbound(ctx, verdict, evidence);
-      if (action === "neutralize") {
-        const tail = first.subarray(MAX_INBOUND_SCAN_BYTES);
-        first = new Uint8Array(scanned.length + tail.length);
-        first.set(scanned);
-        first.set(tail, scanned.length);
-        dropHeaders(headers, (n) => BODY_DIGESTS.has(n));
-      }
-      headers.push([INBOUND_HEADER, verdict.header!]);
-    }
+    scan.annotate(headers);
   }
   return await streamBody(ctx, res, headers, body.framing, first, body.rest);
 }
