@@ -157,3 +157,41 @@ Deno.test("a failing transaction rolls back", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a read-only open leaves no -wal or -shm behind, whatever the path holds", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const home = `${dir}/a b?c#d%20e`;
+    const path = `${home}/bot-bottle.db`;
+    {
+      using store = openStore(path, { migrations: TEST_MIGRATIONS });
+      store.db.prepare("INSERT INTO writes VALUES ('w', 1)").run();
+    }
+    const before = [...Deno.readDirSync(home)].map((e) => e.name).sort();
+    assert.deepEqual(before, ["bot-bottle.db"]);
+    {
+      using reader = openStore(path, { readOnly: true });
+      const row = reader.db.prepare("SELECT count(*) AS n FROM writes").get() as { n: number };
+      assert.equal(row.n, 1);
+    }
+    assert.deepEqual([...Deno.readDirSync(home)].map((e) => e.name).sort(), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a read-only open while a writer is live reads the writer's committed rows", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/bot-bottle.db`;
+    using writer = openStore(path, { migrations: TEST_MIGRATIONS });
+    writer.db.exec("PRAGMA wal_autocheckpoint = 0");
+    writer.db.prepare("INSERT INTO writes VALUES ('w', 1)").run();
+    writer.db.prepare("INSERT INTO writes VALUES ('w', 2)").run();
+    using reader = openStore(path, { readOnly: true });
+    const row = reader.db.prepare("SELECT count(*) AS n FROM writes").get() as { n: number };
+    assert.equal(row.n, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
