@@ -36,6 +36,7 @@ async function runOrchestrator(ctx: CommandContext): Promise<number> {
     if (error instanceof OrchestratorConfigError) return reportConfig(io, error);
     throw error;
   }
+  for (const w of config.warnings) io.err(`bot-bottle: warning: ${escapeControl(w)}\n`);
   const log = (line: string) => io.err(`${stamp()} orchestrate: ${escapeControl(line)}\n`);
   const service = await startOrchestratorService(config, {
     core: await orchestratorCore(config, apiRunner(config)),

@@ -27,7 +27,12 @@ export interface OrchestratorConfig {
   /** The orchestrator's SQLite file. */
   dbPath: string;
   engines: EngineSpec[];
+  /** What is allowed but weak (a short secret or token), one line each, never the value. */
+  warnings: string[];
 }
+
+/** Below this many characters a secret or token is accepted with a warning. */
+const STRONG_SECRET_CHARS = 16;
 
 /** The configuration was invalid: one line per bad value (exit 3). */
 export class OrchestratorConfigError extends ConfigError {
@@ -68,15 +73,14 @@ const ENV_SCHEMA = z.object({
     /^[A-Za-z0-9_.-]+$/,
     "expected an organisation name (letters, digits, _ . -)",
   ),
-  FORGE_WEBHOOK_SECRET: nonEmpty("the webhook secret configured in Gitea (no start without it)")
-    .min(16, "expected at least 16 characters"),
+  FORGE_WEBHOOK_SECRET: nonEmpty("the webhook secret configured in Gitea (no start without it)"),
   FORGE_WEBHOOK_HOST: z.string().min(1, "expected an address to listen on, e.g. 127.0.0.1")
     .regex(/^[A-Za-z0-9.:_-]+$/, "expected an address to listen on, e.g. 127.0.0.1")
     .default("127.0.0.1"),
   FORGE_WEBHOOK_PORT: intIn(1, 65535, "a port 1-65535").default(8477),
-  FORGE_WATCHDOG_TIMEOUT: intIn(10, 7 * 24 * 3600, "seconds, 10-604800").default(1800),
+  FORGE_WATCHDOG_TIMEOUT: intIn(1, 7 * 24 * 3600, "seconds, 1-604800").default(1800),
   FORGE_MAX_CONCURRENT: intIn(1, 256, "an integer 1-256").default(4),
-  FORGE_DASHBOARD_TOKEN: z.string().min(16, "expected at least 16 characters").optional(),
+  FORGE_DASHBOARD_TOKEN: z.string().optional(),
   BOT_BOTTLE_DB: z.string().min(1).refine((s) => s.startsWith("/"), "expected an absolute path")
     .optional(),
   FORGE_ENGINES: z.string().optional(),
@@ -181,6 +185,16 @@ export function loadOrchestratorConfig(env: EnvReader, stateDir: string): Orches
     throw new OrchestratorConfigError(problems);
   }
   const d = parsed.data;
+  const warnings: string[] = [];
+  const short = (name: string, value: string | undefined) => {
+    if (value !== undefined && value.length < STRONG_SECRET_CHARS) {
+      warnings.push(
+        `${name} is shorter than ${STRONG_SECRET_CHARS} characters, so it can be guessed; use a random one (openssl rand -hex 32)`,
+      );
+    }
+  };
+  short("FORGE_WEBHOOK_SECRET", d.FORGE_WEBHOOK_SECRET);
+  short("FORGE_DASHBOARD_TOKEN", d.FORGE_DASHBOARD_TOKEN);
   return {
     // The site's base: a URL given as the API's (`…/api/v1`) is taken back to it, as the sidecar
     // and the dashboard's links add their own paths.
@@ -195,6 +209,7 @@ export function loadOrchestratorConfig(env: EnvReader, stateDir: string): Orches
     dashboardToken: d.FORGE_DASHBOARD_TOKEN ?? null,
     dbPath: d.BOT_BOTTLE_DB ?? `${stateDir.replace(/\/+$/, "")}/orchestrator.db`,
     engines,
+    warnings,
   };
 }
 
