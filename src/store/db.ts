@@ -62,10 +62,7 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   let db: DatabaseSync;
   const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
   try {
-    db = new DatabaseSync(readOnly ? readOnlyName(path) : path, {
-      timeout: busyTimeoutMs,
-      readOnly,
-    });
+    db = new DatabaseSync(path, { timeout: busyTimeoutMs, readOnly });
     if (path !== MEMORY && !readOnly) enterWal(db, busyTimeoutMs);
     db.exec("PRAGMA synchronous = NORMAL");
     db.exec("PRAGMA foreign_keys = ON");
@@ -84,22 +81,6 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     throw error;
   }
   return store;
-}
-
-/**
- * The name a read-only connection opens. With no `-wal` file nothing is mid-commit, and the file
- * is opened `immutable`, so the reader leaves no `-wal` or `-shm` behind (`start --dry-run`
- * creates nothing); with one, a writer may be live and its log is read as usual.
- */
-function readOnlyName(path: string): string {
-  try {
-    Deno.statSync(`${path}-wal`);
-    return path;
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) return path;
-    const uri = encodeURI(path).replace(/\?/g, "%3F").replace(/#/g, "%23");
-    return `file:${uri}?immutable=1`;
-  }
 }
 
 /**
