@@ -493,6 +493,10 @@ engineTest("start --dry-run --format json prints the plan and creates nothing", 
   const ps = JSON.parse((await home.cli(["ps", "--json"])).stdout) as unknown[];
   assert.equal(ps.filter((r) => (r as { slug: string }).slug === "dry-run").length, 0);
   await assert.rejects(() => Deno.stat(`${home.env.BOT_BOTTLE_HOME}/state/dry-run`));
+  // Again with the database `ps` left: a dry run reads it under the shipped permission flags.
+  await Deno.stat(`${home.env.BOT_BOTTLE_HOME}/bot-bottle.db`);
+  const again = await home.cli(["start", "shell", "--dry-run", "--label", "dry run"]);
+  assert.equal(again.code, 0, again.stderr);
 });
 
 engineTest("logs shows the sidecar's JSON lines and the agent's output while it runs", async () => {
