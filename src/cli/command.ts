@@ -166,14 +166,19 @@ export function commandHelp(spec: CommandSpec): string {
   if (spec.aliases?.length) lines.push("", `Aliases: ${spec.aliases.join(", ")}`);
   if (spec.positionals.length > 0) {
     lines.push("", "Arguments:");
-    for (const p of spec.positionals) lines.push(`  ${p.name.padEnd(22)}${p.description}`);
+    for (const p of spec.positionals) lines.push(`  ${column(p.name)}${p.description}`);
   }
   lines.push("", "Options:");
   for (const [name, o] of Object.entries({ ...spec.options, ...GLOBAL_OPTIONS })) {
     const short = o.short ? `-${o.short}, ` : "";
     const value = o.type === "string" ? ` ${o.valueName ?? name.toUpperCase()}` : "";
-    lines.push(`  ${`${short}--${name}${value}`.padEnd(22)}${o.description}`);
+    lines.push(`  ${column(`${short}--${name}${value}`)}${o.description}`);
   }
   if (spec.details) lines.push("", spec.details.trimEnd());
   return lines.join("\n") + "\n";
+}
+
+/** A help entry's name padded to its column, with at least two spaces after a long one. */
+function column(name: string): string {
+  return name.padEnd(Math.max(22, name.length + 2));
 }

@@ -82,7 +82,11 @@ export const listCommand: CommandSpec = {
     if (globals.json) {
       io.out(JSON.stringify(list, null, 2) + "\n");
     } else if (list.agents.length === 0 && list.bottles.length === 0) {
-      io.err("No agents or bottles yet. Run `bot-bottle init` to install the starter set.\n");
+      if (!globals.quiet) {
+        io.err(
+          "bot-bottle: no agents or bottles yet; run `bot-bottle init` to install the starter set\n",
+        );
+      }
     } else {
       io.out(formatList(list));
     }

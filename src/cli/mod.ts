@@ -125,15 +125,20 @@ async function dispatch(argv: string[], io: IO): Promise<number> {
       io.out(await mainHelp());
       return 0;
     }
-    if (argv.includes("--version")) return dispatch(["version", ...argv], io);
+    if (argv.includes("--version")) {
+      return dispatch(["version", ...argv.filter((a) => a !== "--version")], io);
+    }
     io.err(await mainHelp());
     return 2;
   }
   let name = argv[index];
   let rest = [...argv.slice(0, index), ...argv.slice(index + 1)];
-  if (name === "list" && rest[0] === "active") {
+  // `list active` is `ps`, global flags before or between the two words included.
+  const after = argv.slice(index + 1);
+  const word = after.findIndex((a) => !a.startsWith("-"));
+  if (name === "list" && word >= 0 && after[word] === "active") {
     name = "ps";
-    rest = rest.slice(1);
+    rest = [...argv.slice(0, index), ...after.slice(0, word), ...after.slice(word + 1)];
   }
   if (name === "help") {
     const target = rest.find((a) => !a.startsWith("-"));

@@ -41,6 +41,22 @@ Deno.test("aliases find their command: freeze is commit, list active is ps", asy
   const io = recordingIO();
   assert.equal(await runCli(["list", "active", "--help"], io), 0);
   assert.match(io.stdout, /^Usage: bot-bottle ps/);
+  for (const argv of [["--help", "list", "active"], ["list", "--help", "active"]]) {
+    const again = recordingIO();
+    assert.equal(await runCli(argv, again), 0, argv.join(" "));
+    assert.match(again.stdout, /^Usage: bot-bottle ps/, argv.join(" "));
+  }
+});
+
+Deno.test("--version is the version command, with --json too", async () => {
+  const plain = recordingIO();
+  assert.equal(await runCli(["--version"], plain), 0, plain.stderr);
+  const version = recordingIO();
+  assert.equal(await runCli(["version"], version), 0);
+  assert.equal(plain.stdout, version.stdout);
+  const json = recordingIO();
+  assert.equal(await runCli(["--version", "--json"], json), 0, json.stderr);
+  assert.equal(typeof JSON.parse(json.stdout).version, "string");
 });
 
 Deno.test("the command table names each command and its aliases as its spec does", async () => {
@@ -211,4 +227,11 @@ Deno.test("an error's detail lines each get the prefix, escaped", async () => {
   } finally {
     spec.run = original;
   }
+});
+
+Deno.test("help keeps at least two spaces between a long option and its description", async () => {
+  const io = recordingIO();
+  assert.equal(await runCli(["logs", "--help"], io), 0);
+  const line = io.stdout.split("\n").find((l) => l.startsWith("  --service"))!;
+  assert.match(line, /--service agent\|sidecar {2,}\S/);
 });
