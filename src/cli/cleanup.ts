@@ -56,7 +56,8 @@ async function run(ctx: CommandContext): Promise<number> {
     else if (!globals.quiet) io.err("bot-bottle: nothing to clean up\n");
     return 0;
   }
-  if (!globals.json || !ctx.values.yes) {
+  // The listing is what a confirmation is asked about; with --yes it is a notice like the others.
+  if (ctx.values.yes !== true || (!globals.json && !globals.quiet)) {
     if (images.length > 0) {
       io.err(
         `images:\n${
