@@ -32,7 +32,7 @@ const issue = z.looseObject({
   number: z.number().int().positive(),
   title: z.string(),
   body: z.string().nullable().optional(),
-  html_url: z.string(),
+  html_url: z.string().optional(),
   updated_at: timestamp,
   labels: z.array(z.looseObject({ name: z.string() })).nullable().optional(),
   assignees: z.array(user).nullable().optional(),
@@ -42,8 +42,10 @@ const issuesPayload = z.looseObject({
   action: z.string(),
   issue,
   repository,
-  sender: user,
 });
+
+/** An assignment launches a run whose prompt links the issue. */
+const assignedPayload = issuesPayload.extend({ issue: issue.extend({ html_url: z.string() }) });
 
 const commentPayload = z.looseObject({
   action: z.string(),
@@ -55,14 +57,13 @@ const commentPayload = z.looseObject({
     user,
   }),
   repository,
-  sender: user,
   is_pull: z.boolean().optional(),
 });
 
 const pullRequest = z.looseObject({
   id: z.number().int(),
   number: z.number().int().positive(),
-  html_url: z.string(),
+  html_url: z.string().optional(),
   updated_at: timestamp,
   merged: z.boolean().optional(),
 });
@@ -71,11 +72,13 @@ const pullRequestPayload = z.looseObject({
   action: z.string(),
   pull_request: pullRequest,
   repository,
-  sender: user,
 });
 
+// Only what a job reads is required: a review names its reviewer and links its pull request.
 const reviewPayload = pullRequestPayload.extend({
+  pull_request: pullRequest.extend({ html_url: z.string() }),
   review: z.looseObject({ type: z.string(), content: z.string().nullable().optional() }),
+  sender: user,
 });
 
 /** A job an event makes, with its body-derived dedupe key. */
@@ -153,9 +156,9 @@ function issuesEvent(body: unknown): EventOutcome {
   if (action !== "assigned" && action !== "closed") {
     return { kind: "irrelevant", reason: `issues/${action} is not handled` };
   }
-  const parsed = issuesPayload.safeParse(body);
+  const parsed = (action === "assigned" ? assignedPayload : issuesPayload).safeParse(body);
   if (!parsed.success) return malformed("issues", parsed.error);
-  const p = parsed.data;
+  const p = parsed.data as z.infer<typeof assignedPayload>;
   const owner = p.repository.owner.login;
   const repo = p.repository.name;
   const key = issueKey(owner, repo, p.issue.number);

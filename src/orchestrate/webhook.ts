@@ -66,9 +66,11 @@ export function verifyDelivery(
   if (!signatureValid(body, headers.get("x-gitea-signature"), secret)) {
     return { kind: "reject", status: 401, reason: "signature mismatch" };
   }
-  const deliveryId = headers.get("x-gitea-delivery")?.trim() ?? "";
-  if (!/^[A-Za-z0-9-]{1,128}$/.test(deliveryId)) {
-    return { kind: "reject", status: 400, reason: "X-Gitea-Delivery missing or malformed" };
+  // Gitea always sends X-Gitea-Delivery; without one (a hand-made delivery) the body-derived
+  // dedupe key stands in for it, so a replay is still recognised.
+  const deliveryHeader = headers.get("x-gitea-delivery")?.trim() ?? "";
+  if (deliveryHeader !== "" && !/^[A-Za-z0-9-]{1,128}$/.test(deliveryHeader)) {
+    return { kind: "reject", status: 400, reason: "X-Gitea-Delivery malformed" };
   }
   let json: unknown;
   try {
@@ -82,7 +84,7 @@ export function verifyDelivery(
   if (outcome.kind === "irrelevant") return { kind: "ignore", status: 204, reason: outcome.reason };
   return {
     kind: "accept",
-    deliveryId,
+    deliveryId: deliveryHeader !== "" ? deliveryHeader : `body:${outcome.dedupeKey}`,
     event: outcome.event,
     dedupeKey: outcome.dedupeKey,
     job: outcome.job,

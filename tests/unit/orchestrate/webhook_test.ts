@@ -97,7 +97,7 @@ Deno.test("verifyDelivery() answers 401 for an unsigned or mis-signed delivery, 
   );
 });
 
-Deno.test("verifyDelivery() answers 400 for a signed non-JSON body, a missing delivery id, or a malformed payload", () => {
+Deno.test("verifyDelivery() answers 400 for a signed non-JSON body, a malformed delivery id, or a malformed payload", () => {
   const junk = enc.encode("not json");
   const h = headers({
     "x-gitea-signature": giteaSignature(junk, SECRET),
@@ -106,7 +106,7 @@ Deno.test("verifyDelivery() answers 400 for a signed non-JSON body, a missing de
   });
   assert.equal((verifyDelivery(h, junk, SECRET) as { status: number }).status, 400);
   const d = signed("issues", "issue_assign", issuesPayload("assigned"));
-  d.headers.delete("x-gitea-delivery");
+  d.headers.set("x-gitea-delivery", "not a delivery id");
   assert.equal((verifyDelivery(d.headers, d.body, SECRET) as { status: number }).status, 400);
   const bad = issuesPayload("assigned");
   delete (bad.issue as Record<string, unknown>).number;
@@ -359,4 +359,50 @@ Deno.test("POST /webhook answers 408 when the body trickles past the deadline", 
   assert.equal(cancelled, true);
   assert.equal(store.jobs().length, 0);
   store.close();
+});
+
+Deno.test("verifyDelivery() takes a minimal payload: no sender, no html_url on a close, no delivery id", () => {
+  const strip = (payload: Record<string, unknown>, ...paths: string[][]) => {
+    for (const path of paths) {
+      let at = payload as Record<string, unknown>;
+      for (const key of path.slice(0, -1)) at = at[key] as Record<string, unknown>;
+      delete at[path.at(-1)!];
+    }
+    return payload;
+  };
+  const cases: [string, string, Record<string, unknown>, string][] = [
+    ["issues", "issue_assign", strip(issuesPayload("assigned"), ["sender"]), "launch"],
+    [
+      "issues",
+      "issues",
+      strip(issuesPayload("closed"), ["sender"], ["issue", "html_url"]),
+      "destroy",
+    ],
+    ["issue_comment", "issue_comment", strip(commentPayload(), ["sender"]), "resume"],
+    [
+      "pull_request",
+      "pull_request",
+      strip(pullRequestPayload("closed"), ["sender"], ["pull_request", "html_url"]),
+      "destroy",
+    ],
+  ];
+  for (const [event, type, payload, kind] of cases) {
+    const d = signed(event, type, payload);
+    d.headers.delete("x-gitea-delivery");
+    const v = verifyDelivery(d.headers, d.body, SECRET);
+    assert.equal(v.kind, "accept", `${event} ${JSON.stringify(v)}`);
+    if (v.kind !== "accept") continue;
+    assert.equal(v.job.kind, kind);
+    assert.equal(v.deliveryId, `body:${v.dedupeKey}`);
+  }
+  // A review still needs its reviewer: it is who the agent answers.
+  const review = signed(
+    "pull_request_approved",
+    "pull_request_review_approved",
+    strip(
+      reviewPayload("approved"),
+      ["sender"],
+    ),
+  );
+  assert.equal(verifyDelivery(review.headers, review.body, SECRET).kind, "reject");
 });
