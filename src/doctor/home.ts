@@ -59,7 +59,10 @@ export async function gatherHome(layout: HomeLayout): Promise<HomeFacts> {
   for (const dir of [layout.bottles, layout.agents, layout.contrib, layout.state]) {
     await add(dir, "dir");
   }
-  for (const suffix of ["", "-wal", "-shm"]) await add(`${layout.db}${suffix}`, "secret");
+  // The host database and the orchestrator's (its default place; SPEC §3 shares one file).
+  for (const db of [layout.db, `${layout.state}/orchestrator.db`]) {
+    for (const suffix of ["", "-wal", "-shm"]) await add(`${db}${suffix}`, "secret");
+  }
   for (const slug of await subdirectories(layout.state)) {
     const dir = `${layout.state}/${slug}`;
     await add(dir, "dir");

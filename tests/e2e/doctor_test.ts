@@ -61,6 +61,8 @@ Deno.test("doctor: a broken setup prints each failure with its fix line, and --j
     mode: 0o644,
   });
   await Deno.chmod(`${home}/state/old-k3x9q/ca/ca.key`, 0o644);
+  await Deno.writeTextFile(`${home}/state/orchestrator.db`, "", { mode: 0o644 });
+  await Deno.chmod(`${home}/state/orchestrator.db`, 0o644);
   const socket = `${user.dir}/no-engine.sock`;
   const env = { ...user.env, DOCKER_HOST: `unix://${socket}` };
 
@@ -87,6 +89,10 @@ Deno.test("doctor: a broken setup prints each failure with its fix line, and --j
   assert.equal(
     find("home", /\/ca\/ca\.key is 0644; a database or key file must be 0600$/).fix,
     `chmod 600 ${home}/state/old-k3x9q/ca/ca.key`,
+  );
+  assert.equal(
+    find("home", /\/orchestrator\.db is 0644; a database or key file must be 0600$/).fix,
+    `chmod 600 ${home}/state/orchestrator.db`,
   );
   const token = find("credentials", /^bottle claude: BOT_BOTTLE_CLAUDE_OAUTH_TOKEN is not set$/);
   assert.match(token.fix!, /^Export BOT_BOTTLE_CLAUDE_OAUTH_TOKEN /);
