@@ -4,7 +4,7 @@ import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import { VERSION } from "../version.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { confirm, escapeControl } from "./io.ts";
+import { confirm, debugLines, escapeControl } from "./io.ts";
 
 /**
  * `bot-bottle cleanup`: remove objects of bottles that are no longer live, and the images
@@ -47,7 +47,9 @@ export function cleanupJson(result: Partial<CleanupJson> = {}): string {
 
 async function run(ctx: CommandContext): Promise<number> {
   const { io, globals } = ctx;
-  using benv = await openBottleEnv(homeLayout());
+  using benv = await openBottleEnv(homeLayout(), {
+    debug: debugLines(ctx.io, ctx.globals.verbose),
+  });
   const lc = benv;
   const candidates = await planCleanup(lc, { all: ctx.values.all === true, homeId: benv.homeId });
   const images = await planImageCleanup(benv.client, { version: VERSION, now: Date.now() });

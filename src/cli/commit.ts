@@ -2,6 +2,7 @@ import { freezeBottle } from "../bottle/lifecycle.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
+import { debugLines } from "./io.ts";
 
 /** `bot-bottle commit`: snapshot a bottle's agent container (alias freeze). */
 export const commitCommand: CommandSpec = {
@@ -18,7 +19,9 @@ export const commitCommand: CommandSpec = {
 
 async function run(ctx: CommandContext): Promise<number> {
   const slug = ctx.positionals[0];
-  using benv = await openBottleEnv(homeLayout());
+  using benv = await openBottleEnv(homeLayout(), {
+    debug: debugLines(ctx.io, ctx.globals.verbose),
+  });
   const stop = ctx.values.stop === true;
   const result = await freezeBottle(
     benv,

@@ -3,7 +3,7 @@ import { ownerAlive } from "../bottle/owner.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { confirm, requireTerminal } from "./io.ts";
+import { confirm, debugLines, requireTerminal } from "./io.ts";
 
 /** `bot-bottle destroy`: remove a bottle and everything it owns. */
 export const destroyCommand: CommandSpec = {
@@ -23,7 +23,9 @@ async function run(ctx: CommandContext): Promise<number> {
   const yes = ctx.values.yes === true;
   // Nothing is touched when the answer cannot be asked for (SPEC §5.1: like cleanup).
   if (!yes) requireTerminal(io, "Pass --yes to destroy without asking");
-  using benv = await openBottleEnv(homeLayout());
+  using benv = await openBottleEnv(homeLayout(), {
+    debug: debugLines(ctx.io, ctx.globals.verbose),
+  });
   const record = benv.bottles.get(slug);
   if (!yes) {
     const live = record !== undefined && record.status === "running" && ownerAlive(record);

@@ -58,6 +58,11 @@ export function requireTerminal(io: IO, hint: string): void {
   }
 }
 
+/** What `--verbose` writes debug lines with (engine calls, timings), or undefined without it. */
+export function debugLines(io: IO, verbose: boolean): ((line: string) => void) | undefined {
+  return verbose ? (line) => io.err(`debug: ${escapeControl(line)}\n`) : undefined;
+}
+
 /** Asks `question [y/N]` on the terminal; anything but y/yes is no. */
 export async function confirm(io: IO, question: string): Promise<boolean> {
   io.err(`${question} [y/N] `);

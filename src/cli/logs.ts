@@ -3,7 +3,7 @@ import { openBottleEnv } from "../bottle/session.ts";
 import { UsageError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { escapeControl, escapeText } from "./io.ts";
+import { debugLines, escapeControl, escapeText } from "./io.ts";
 
 const decoder = new TextDecoder();
 
@@ -16,7 +16,9 @@ async function run(ctx: CommandContext): Promise<number> {
       hint: "Use agent or sidecar",
     });
   }
-  using benv = await openBottleEnv(homeLayout());
+  using benv = await openBottleEnv(homeLayout(), {
+    debug: debugLines(ctx.io, ctx.globals.verbose),
+  });
   await streamBottleLogs(benv, slug, {
     service,
     follow: ctx.values.follow === true,

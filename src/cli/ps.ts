@@ -2,7 +2,7 @@ import { type BottleListing, listBottles } from "../bottle/listing.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { escapeControl } from "./io.ts";
+import { debugLines, escapeControl } from "./io.ts";
 import { formatAge } from "./age.ts";
 
 /** One row of `ps --json` (docs/cli-output.md). */
@@ -12,7 +12,9 @@ export { formatAge } from "./age.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
   const { io } = ctx;
-  using benv = await openBottleEnv(homeLayout());
+  using benv = await openBottleEnv(homeLayout(), {
+    debug: debugLines(ctx.io, ctx.globals.verbose),
+  });
   const rows: PsRow[] = await listBottles(benv);
   if (ctx.globals.json) {
     io.out(JSON.stringify(rows, null, 2) + "\n");

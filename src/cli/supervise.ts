@@ -28,7 +28,7 @@ import { childEnv, EDITORS, isRunRefused } from "../lib/host_programs.ts";
 import type { SidecarRoute } from "../sidecar/control/protocol.ts";
 import type { ProposalRecord } from "../store/mod.ts";
 import type { CommandContext, CommandSpec, OptionValues } from "./command.ts";
-import { escapeControl, escapeText } from "./io.ts";
+import { debugLines, escapeControl, escapeText } from "./io.ts";
 import { runSuperviseTui, type TuiActions } from "./supervise_tui.ts";
 import { formatProposalTable, type Paint, PLAIN, proposalJson } from "./supervise_view.ts";
 
@@ -376,9 +376,7 @@ async function ui(ctx: CommandContext, benv: BottleEnv, debug?: (line: string) =
 
 async function run(ctx: CommandContext): Promise<number> {
   const mode = superviseMode(ctx.values, ctx.globals.json);
-  const debug = ctx.globals.verbose
-    ? (l: string) => ctx.io.err(`debug: ${escapeControl(l)}\n`)
-    : undefined;
+  const debug = debugLines(ctx.io, ctx.globals.verbose);
   using benv = await openBottleEnv(homeLayout(), { debug });
   await relayOrphans(benv, { debug });
   sweepProposals(benv);

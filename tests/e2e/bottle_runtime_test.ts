@@ -502,6 +502,19 @@ engineTest("start --dry-run --format json prints the plan and creates nothing", 
   assert.equal(again.code, 0, again.stderr);
 });
 
+engineTest(
+  "--verbose prints the engine calls of ps, cleanup and logs; without it none",
+  async () => {
+    await using home = await bottleHome();
+    for (const args of [["ps"], ["cleanup", "--yes"], ["logs", "no-such-bottle"]]) {
+      const quiet = await home.cli(args);
+      assert.doesNotMatch(quiet.stderr, /^debug: /m, args.join(" "));
+      const verbose = await home.cli([...args, "--verbose"]);
+      assert.match(verbose.stderr, /^debug: engine GET \/\S+ 200 \d+ms/m, args.join(" "));
+    }
+  },
+);
+
 engineTest("logs shows the sidecar's JSON lines and the agent's output while it runs", async () => {
   await using home = await bottleHome();
   await using cli = await spawnCli(
