@@ -41,7 +41,8 @@ async function runOrchestrator(ctx: CommandContext): Promise<number> {
   const service = await startOrchestratorService(config, {
     core: await orchestratorCore(config, apiRunner(config)),
     log,
-    hostDbPath: home.db === config.dbPath ? undefined : home.db,
+    // With `BOT_BOTTLE_DB` set this is the orchestrator's own file: the proposals are there too.
+    hostDbPath: home.db,
   });
   const engines = config.engines.map((e) => `${e.name}(${e.capacity})`).join(", ");
   log(

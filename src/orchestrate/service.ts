@@ -30,7 +30,11 @@ export interface OrchestratorServiceOptions {
   core?: (store: OrchestratorStore, log: (line: string) => void) => OrchestratorCore;
   /** One line per event/job. */
   log: (line: string) => void;
-  /** The host database with the supervise proposals (`homeLayout().db`); none → no proposals. */
+  /**
+   * The host database with the supervise proposals (`homeLayout().db`); none → no proposals.
+   * May be the orchestrator's own file (`BOT_BOTTLE_DB` names both): a second connection
+   * reads it (WAL).
+   */
   hostDbPath?: string;
   /** Overrides the engine probe (tests). */
   engineHealth?: HealthProbe;

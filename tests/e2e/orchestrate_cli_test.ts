@@ -5,7 +5,8 @@
  * job each, a captured delivery replayed under a new delivery id is a duplicate, a mis-signed one
  * is refused, `/healthz` answers, `orchestrate status --json` reads the database, and SIGTERM
  * stops the process cleanly. The issue carries no agent label, so no bottle is launched (the log
- * says why).
+ * says why). With `BOT_BOTTLE_DB` naming one database for the runs and the bottles, `GET /runs`
+ * lists a run's pending supervise proposals from it.
  */
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
@@ -15,6 +16,7 @@ import { startFakeGitea } from "../helpers/fake_gitea.ts";
 import { freePort } from "../helpers/upstream.ts";
 import { replayDelivery, sendDelivery } from "../helpers/gitea_payloads.ts";
 import { openOrchestratorStore } from "../../src/orchestrate/store.ts";
+import { openHostStore, ProposalStore } from "../../src/store/mod.ts";
 
 const SECRET = "e2e-webhook-secret-0123456789";
 const TOKEN = "e2e-bot-token-0123456789";
@@ -161,6 +163,91 @@ engineTest(
     ]);
     assert.equal(doc.runs[0].status, "frozen");
     assert.deepEqual(doc.runs[0].prs.map((p: { number: number }) => p.number), [7]);
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
+
+engineTest(
+  "orchestrate run with BOT_BOTTLE_DB lists a run's pending proposals from that one database",
+  async () => {
+    await using gitea = await startFakeGitea({
+      token: TOKEN,
+      repos: ["acme/api"],
+      users: ["alice"],
+      orgs: { agents: ["agent-1"] },
+    });
+    const root = await Deno.makeTempDir({ prefix: "bot-bottle-e2e-" });
+    try {
+      // One file for the runs and the bottles' proposals, as `BOT_BOTTLE_DB` makes it.
+      const db = `${root}/shared.db`;
+      const slug = "shell-acme-api-5";
+      const store = openOrchestratorStore(db);
+      store.createRun({
+        owner: "acme",
+        repo: "api",
+        issue: 5,
+        agent: "shell",
+        bottles: [],
+        label: slug,
+        slug,
+        status: "frozen",
+        prNumbers: [],
+        engine: "default",
+        phaseStartedAt: new Date().toISOString(),
+        lastDoneStatus: "blocked",
+        lastSummary: "Needs pypi.org",
+        pendingPrompts: [],
+        error: null,
+      });
+      store.close();
+      const host = openHostStore(db);
+      const proposal = new ProposalStore(host).record({
+        slug,
+        key: "route-pypi",
+        kind: "egress-route",
+        summary: "GET pypi.org",
+        detail: {},
+        held: false,
+        createdAt: Date.now(),
+        expiresAt: null,
+      });
+      host.close();
+      assert.ok(proposal);
+
+      const port = freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const env = {
+        BOT_BOTTLE_HOME: `${root}/home`,
+        BOT_BOTTLE_DB: db,
+        FORGE_URL: gitea.url,
+        FORGE_TOKEN: TOKEN,
+        FORGE_AGENT_ORG: "agents",
+        FORGE_WEBHOOK_SECRET: SECRET,
+        FORGE_WEBHOOK_PORT: String(port),
+      };
+      await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: root });
+      await cli.waitFor(/orchestrate: listening on /, 120_000);
+
+      const res = await fetch(`${url}/runs`);
+      assert.equal(res.status, 200);
+      const doc = await res.json();
+      assert.deepEqual(doc.runs.map((r: { slug: string }) => r.slug), [slug]);
+      assert.deepEqual(doc.runs[0].proposals, [{
+        id: proposal.id,
+        slug,
+        kind: "egress-route",
+        summary: "GET pypi.org",
+        createdAt: proposal.createdAt,
+      }]);
+      const page = await (await fetch(`${url}/`)).text();
+      assert.ok(page.includes(`#${proposal.id} egress-route: GET pypi.org`), "the page lists it");
+
+      cli.child.kill("SIGTERM");
+      const result = await cli.done();
+      assert.equal(result.code, 0, result.stderr);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
   },
   { sanitizeResources: false, sanitizeOps: false },
 );
