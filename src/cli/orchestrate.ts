@@ -1,6 +1,6 @@
 /**
  * `bot-bottle orchestrate run | status` (SPEC §13.1): `run` validates the environment, opens the
- * orchestrator database, starts the core and serves the webhook and dashboard until SIGINT or
+ * orchestrator database, serves the webhook and dashboard, then starts the core, until SIGINT or
  * SIGTERM; `status` lists the runs (a table, or `--json`).
  *
  * @module
@@ -38,16 +38,19 @@ async function runOrchestrator(ctx: CommandContext): Promise<number> {
   }
   for (const w of config.warnings) io.err(`bot-bottle: warning: ${escapeControl(w)}\n`);
   const log = (line: string) => io.err(`${stamp()} orchestrate: ${escapeControl(line)}\n`);
+  const engines = config.engines.map((e) => `${e.name}(${e.capacity})`).join(", ");
   const service = await startOrchestratorService(config, {
     core: await orchestratorCore(config, apiRunner(config)),
     log,
     // With `BOT_BOTTLE_DB` set this is the orchestrator's own file: the proposals are there too.
     hostDbPath: home.db,
+    // Deliveries are taken (and queued) from here on, while requeue and reconcile run.
+    onListening: (url) =>
+      log(
+        `listening on ${url} (POST /webhook, GET /healthz, GET /runs, GET /); database ${config.dbPath}; engines ${engines}`,
+      ),
   });
-  const engines = config.engines.map((e) => `${e.name}(${e.capacity})`).join(", ");
-  log(
-    `listening on ${service.url} (POST /webhook, GET /healthz, GET /runs, GET /); database ${config.dbPath}; engines ${engines}`,
-  );
+  log("started: reconcile done; the worker, relay and watchdog run");
   const stopped = Promise.withResolvers<string>();
   const onInt = () => stopped.resolve("SIGINT");
   const onTerm = () => stopped.resolve("SIGTERM");

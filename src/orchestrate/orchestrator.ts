@@ -6,7 +6,8 @@
  * SIGTERM.
  *
  * `start()`: the crash's `running` jobs queued again, reconcile with every engine, then the
- * loops. The clock and the ticker are injectable; tests drive the loops by hand
+ * loops. Until reconcile has finished, `wake()` claims nothing (a delivery taken meanwhile stays
+ * queued, and is claimed when the loops start). The clock and the ticker are injectable; tests drive the loops by hand
  * ({@linkcode Orchestrator.settle}, {@linkcode Orchestrator.relayTick},
  * {@linkcode Orchestrator.watchdogTick}).
  *
@@ -76,6 +77,8 @@ export class Orchestrator {
   #stops: (() => void)[] = [];
   #ticks = new Set<Promise<unknown>>();
   #started = false;
+  /** Set while `start()` has not finished reconciling: no claims. */
+  #reconciling = false;
   #now: () => Date;
 
   constructor(deps: OrchestratorDeps) {
@@ -119,9 +122,12 @@ export class Orchestrator {
   async start(): Promise<ReconcileResult> {
     if (this.#started) throw new Error("The orchestrator is started already");
     this.#started = true;
+    // Left set if reconcile throws: a core whose start failed claims nothing.
+    this.#reconciling = true;
     const requeued = this.#deps.store.requeueRunning();
     if (requeued > 0) this.flows.ctx.deps.log(`start: ${requeued} interrupted job(s) queued again`);
     const result = await reconcile(this.flows.ctx, this.#deps.engines.map((e) => e.name));
+    this.#reconciling = false;
     const ticker = this.#deps.ticker ?? defaultTicker;
     const every = {
       worker: 1000,
@@ -136,8 +142,12 @@ export class Orchestrator {
     return result;
   }
 
-  /** Claims what can run now (call after accepting a delivery). */
+  /**
+   * Claims what can run now (call after accepting a delivery); nothing while `start()` is still
+   * reconciling.
+   */
   wake(): void {
+    if (this.#reconciling) return;
     this.worker.pump();
   }
 

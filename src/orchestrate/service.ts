@@ -1,24 +1,40 @@
 /**
- * `orchestrate run` as one object: opens the orchestrator store, starts the core (worker, relay,
- * watchdog — orch-core's `Orchestrator`, behind {@linkcode OrchestratorCore}), then serves the
- * HTTP edge; {@linkcode OrchestratorService.stop} undoes it in reverse order (stop taking
- * webhooks, let the core finish its steps within its grace period, close the store).
+ * `orchestrate run` as one object: opens the orchestrator store (and the host database for the
+ * dashboard's proposals), serves the HTTP edge, then starts the core (requeue, reconcile, then
+ * the worker, relay and watchdog loops — orch-core's `Orchestrator`, behind
+ * {@linkcode OrchestratorCore}).
+ *
+ * The port is bound before the core's start-up work, which can take a while (reconcile asks
+ * every engine): Gitea does not retry a delivery refused at TCP, so a late bind would lose what
+ * is sent meanwhile. A delivery only stores a job, so taking it early is safe; the core is not
+ * woken for it until its start has finished, so nothing is claimed before reconcile has looked at
+ * the runs. A start that fails shuts the server down again and closes the stores.
+ *
+ * {@linkcode OrchestratorService.stop} undoes it in reverse order (stop taking webhooks, let the
+ * core finish its steps within its grace period, close the stores).
  *
  * @module
  */
+import { BottleError, FailureError } from "../lib/errors.ts";
 import { openHostStore, ProposalStore, type Store } from "../store/mod.ts";
 import type { OrchestratorConfig } from "./config.ts";
 import type { ProposalView } from "./dashboard.ts";
+import { messageOf } from "./flow_context.ts";
 import { enginesProbe } from "./health.ts";
-import { createApp, type HealthProbe, serveOrchestrator } from "./server.ts";
+import {
+  createApp,
+  type HealthProbe,
+  type OrchestratorServer,
+  serveOrchestrator,
+} from "./server.ts";
 import { openOrchestratorStore } from "./store.ts";
 import type { OrchestratorStore } from "./types.ts";
 
 /** What the service needs of the orchestrator core. */
 export interface OrchestratorCore {
-  /** Requeues, reconciles, starts the loops. */
+  /** Requeues, reconciles, starts the loops (deliveries may be stored meanwhile). */
   start(): Promise<unknown>;
-  /** Claims what can run now (after a delivery stored a job). */
+  /** Claims what can run now (after a delivery stored a job); called only once started. */
   wake(): void;
   /** Graceful stop. */
   stop(): Promise<void>;
@@ -40,6 +56,8 @@ export interface OrchestratorServiceOptions {
   engineHealth?: HealthProbe;
   /** Dashboard poll interval. */
   refreshMs?: number;
+  /** Called once the address is bound, before the core's start-up work (deliveries queue). */
+  onListening?: (url: string) => void;
 }
 
 /** A running orchestrator. */
@@ -67,9 +85,10 @@ export function hostProposals(store: Store): (slugs: string[]) => ProposalView[]
 }
 
 /**
- * Starts the orchestrator: store, core, server.
+ * Starts the orchestrator: stores, server, then the core; resolves once the core has started.
  *
- * @throws {BottleError} when the database cannot be opened or the address cannot be bound.
+ * @throws {BottleError} when the database cannot be opened, the address cannot be bound, or the
+ * core's start-up fails (the server is shut down again first).
  */
 export async function startOrchestratorService(
   config: OrchestratorConfig,
@@ -78,10 +97,13 @@ export async function startOrchestratorService(
   const store = openOrchestratorStore(config.dbPath);
   let hostStore: Store | null = null;
   let core: OrchestratorCore | null = null;
+  let server: OrchestratorServer | null = null;
+  // Jobs stored while the core starts wait in the records: the core's start claims them once
+  // reconcile is done.
+  let started = false;
   try {
     hostStore = opts.hostDbPath ? openHostStore(opts.hostDbPath) : null;
     core = opts.core?.(store, opts.log) ?? null;
-    await core?.start();
     const app = createApp({
       store,
       webhookSecret: config.webhookSecret,
@@ -90,28 +112,50 @@ export async function startOrchestratorService(
       dashboardToken: config.dashboardToken,
       engineHealth: opts.engineHealth ?? enginesProbe(config.engines),
       proposals: hostStore ? hostProposals(hostStore) : undefined,
-      onJob: () => core?.wake(),
+      onJob: () => {
+        if (started) core?.wake();
+      },
       log: opts.log,
       refreshMs: opts.refreshMs,
     });
-    const server = await serveOrchestrator(app, { host: config.host, port: config.port });
+    server = await serveOrchestrator(app, { host: config.host, port: config.port });
+    opts.onListening?.(server.url);
+    await startCore(core, opts.log);
+    started = true;
+    core?.wake();
+    const running = server;
     let stopping: Promise<void> | null = null;
     return {
-      url: server.url,
-      port: server.port,
+      url: running.url,
+      port: running.port,
       store,
       stop: () =>
         stopping ??= (async () => {
-          await server.shutdown();
+          await running.shutdown();
           await core?.stop();
           hostStore?.close();
           store.close();
         })(),
     };
   } catch (error) {
+    await server?.shutdown().catch(() => {});
     await core?.stop().catch(() => {});
     hostStore?.close();
     store.close();
     throw error;
+  }
+}
+
+/** Runs the core's start; a failure is logged and becomes one error naming the start-up. */
+async function startCore(core: OrchestratorCore | null, log: (line: string) => void) {
+  try {
+    await core?.start();
+  } catch (error) {
+    log(`start failed, stopping (no more deliveries taken): ${messageOf(error)}`);
+    if (error instanceof BottleError) throw error;
+    throw new FailureError(`Cannot start the orchestrator: ${messageOf(error)}`, {
+      cause: error,
+      hint: "Fix the cause and start it again; deliveries already taken stay queued",
+    });
   }
 }

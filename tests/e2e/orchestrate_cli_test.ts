@@ -226,7 +226,7 @@ engineTest(
         FORGE_WEBHOOK_PORT: String(port),
       };
       await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: root });
-      await cli.waitFor(/orchestrate: listening on /, 120_000);
+      await cli.waitFor(/orchestrate: started: /, 120_000);
 
       const res = await fetch(`${url}/runs`);
       assert.equal(res.status, 200);

@@ -101,6 +101,7 @@ export class FakeRunner implements Runner {
   #nextEvent = 1;
   #hold: Promise<void> | null = null;
   #freezeHold: Promise<never> | null = null;
+  #listingHold: Promise<void> | null = null;
   #release: (() => void) | null = null;
   /** Launches between call and return now (concurrency checks). */
   active = 0;
@@ -120,6 +121,19 @@ export class FakeRunner implements Runner {
     this.#freezeHold = new Promise<never>(() => {});
     return () => {
       this.#freezeHold = null;
+    };
+  }
+
+  /**
+   * Holds every `bottlesOn` (reconcile's listing: a slow engine) until the returned function is
+   * called.
+   */
+  holdListings(): () => void {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    this.#listingHold = promise;
+    return () => {
+      this.#listingHold = null;
+      resolve();
     };
   }
 
@@ -212,13 +226,10 @@ export class FakeRunner implements Runner {
     return Promise.resolve((this.relayed.get(slug) ?? []).filter((e) => e.id > afterId));
   }
 
-  bottlesOn(engine: string): Promise<string[]> {
-    try {
-      this.#check(engine);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    return Promise.resolve([...(this.bottles.get(engine)?.keys() ?? [])]);
+  async bottlesOn(engine: string): Promise<string[]> {
+    if (this.#listingHold) await this.#listingHold;
+    this.#check(engine);
+    return [...(this.bottles.get(engine)?.keys() ?? [])];
   }
 
   unstartedOn(engine: string): Promise<string[]> {

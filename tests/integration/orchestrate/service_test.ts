@@ -1,12 +1,23 @@
 /**
- * `startOrchestratorService` over a file database and a real port (no engine, no core): with one
- * database for both (`BOT_BOTTLE_DB`), `/runs` lists a run's pending proposals.
+ * `startOrchestratorService` over a file database and a real port (no engine: the core is the
+ * `Orchestrator` over fakes, or a fake core):
+ * - the port opens before the core's start-up work: a delivery sent while reconcile waits for a
+ *   slow engine gets its normal answer and its job is queued, claimed only once the start is done;
+ * - a start that fails shuts the server down again and names the start in its error;
+ * - with one database for both (`BOT_BOTTLE_DB`), `/runs` lists a run's pending proposals.
  */
 import assert from "node:assert/strict";
 import type { OrchestratorConfig } from "../../../src/orchestrate/config.ts";
-import { startOrchestratorService } from "../../../src/orchestrate/service.ts";
+import {
+  type OrchestratorCore,
+  startOrchestratorService,
+} from "../../../src/orchestrate/service.ts";
 import { openOrchestratorStore } from "../../../src/orchestrate/store.ts";
 import { openHostStore, ProposalStore } from "../../../src/store/mod.ts";
+import { withDeadline } from "../../helpers/deadline.ts";
+import { sendDelivery, signedDelivery } from "../../helpers/gitea_payloads.ts";
+import { FakeRunner, orchestratorHarness } from "../../helpers/orchestrate_fakes.ts";
+import { issuesPayload } from "../../helpers/webhook_payloads.ts";
 
 const SECRET = "service-webhook-secret-0123456789";
 
@@ -27,6 +38,123 @@ function serviceConfig(dbPath: string): OrchestratorConfig {
 }
 
 const engineHealth = () => Promise.resolve(null);
+
+/** An `issues`/`assigned` delivery that targets issue acme/api#12 (robot is an agent). */
+function assignedDelivery() {
+  return signedDelivery("issue_assign", issuesPayload("assigned", { assignees: ["robot"] }), {
+    secret: SECRET,
+  });
+}
+
+/** A core whose start waits until the test settles it; counts its wakes and stops. */
+class HeldCore implements OrchestratorCore {
+  readonly gate = Promise.withResolvers<void>();
+  wakes = 0;
+  stops = 0;
+  start(): Promise<void> {
+    return this.gate.promise;
+  }
+  wake(): void {
+    this.wakes++;
+  }
+  stop(): Promise<void> {
+    this.stops++;
+    return Promise.resolve();
+  }
+}
+
+Deno.test("a delivery while the core starts is answered and queued, and runs once the start is done", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bb-service-" });
+  const runner = new FakeRunner();
+  const release = runner.holdListings(); // reconcile waits for a slow engine
+  let harness: ReturnType<typeof orchestratorHarness> | undefined;
+  const listening = Promise.withResolvers<string>();
+  const logs: string[] = [];
+  const starting = startOrchestratorService(serviceConfig(`${dir}/orchestrator.db`), {
+    core: (store) => (harness = orchestratorHarness({ store, runner })).orchestrator,
+    log: (line) => logs.push(line),
+    engineHealth,
+    onListening: (url) => listening.resolve(url),
+  });
+  try {
+    const url = await withDeadline(
+      listening.promise,
+      "the port to open while the core starts",
+      10_000,
+    );
+    const answer = await sendDelivery(`${url}/webhook`, await assignedDelivery());
+    assert.equal(answer.status, 200, answer.body);
+    const { ok, job } = JSON.parse(answer.body);
+    assert.equal(ok, true);
+    assert.equal(typeof job, "number");
+    const h = harness!;
+    assert.equal(h.store.jobs().find((j) => j.id === job)?.state, "queued");
+    assert.equal(runner.ops("launch").length, 0, "claimed before reconcile had finished");
+    assert.ok(logs.some((l) => /webhook: issues → launch job \d+ for acme\/api#12/.test(l)));
+
+    release();
+    const service = await withDeadline(starting, "the start to finish");
+    try {
+      await withDeadline(h.orchestrator.settle(), "the queued launch to run");
+      assert.equal(h.store.jobs().find((j) => j.id === job)?.state, "done");
+      assert.deepEqual(runner.ops("launch").map((c) => c.slug), ["claude-acme-api-12"]);
+      assert.equal(h.store.liveRun("acme", "api", 12)?.status, "running");
+    } finally {
+      await service.stop();
+    }
+  } finally {
+    release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a start that fails shuts the server down, names the start, and keeps what it took", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bb-service-" });
+  const path = `${dir}/orchestrator.db`;
+  const core = new HeldCore();
+  const listening = Promise.withResolvers<string>();
+  const logs: string[] = [];
+  const starting = startOrchestratorService(serviceConfig(path), {
+    core: () => core,
+    log: (line) => logs.push(line),
+    engineHealth,
+    onListening: (url) => listening.resolve(url),
+  });
+  try {
+    const url = await withDeadline(
+      listening.promise,
+      "the port to open while the core starts",
+      10_000,
+    );
+    const answer = await sendDelivery(`${url}/webhook`, await assignedDelivery());
+    assert.equal(answer.status, 200, answer.body);
+    const { job } = JSON.parse(answer.body);
+    assert.equal(core.wakes, 0, "the core was woken before its start had finished");
+
+    core.gate.reject(new Error("reconcile broke"));
+    await assert.rejects(
+      () => withDeadline(starting, "the failed start to end"),
+      (error: Error & { hint?: string; exitCode?: number }) => {
+        assert.equal(error.message, "Cannot start the orchestrator: reconcile broke");
+        assert.match(error.hint ?? "", /stay queued/);
+        assert.equal(error.exitCode, 1);
+        return true;
+      },
+    );
+    assert.equal(core.stops, 1);
+    assert.ok(logs.some((l) => l.startsWith("start failed") && l.includes("reconcile broke")));
+    await assert.rejects(() => fetch(`${url}/healthz`), TypeError, "the port is still open");
+    // The store was closed (the file opens again) and the delivery's job waits for a next start.
+    const store = openOrchestratorStore(path);
+    try {
+      assert.equal(store.jobs().find((j) => j.id === job)?.state, "queued");
+    } finally {
+      store.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
 
 Deno.test("with one database for both (BOT_BOTTLE_DB), /runs lists a run's pending proposals", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bb-service-" });

@@ -284,3 +284,22 @@ Deno.test("restart: a refused launch caught before its failure is failed; kept r
   assert.match(h.runner.ops("resume")[0].prompt ?? "", /Please also handle null/);
   await h.orchestrator.stop();
 });
+
+Deno.test("wake() while start() reconciles claims nothing; the job runs once reconcile is done", async () => {
+  const h = orchestratorHarness();
+  const release = h.runner.holdListings(); // a slow engine: reconcile waits for its listing
+  const starting = h.orchestrator.start();
+  await new Promise((r) => setTimeout(r, 5));
+  // A delivery taken meanwhile: stored, then the worker woken.
+  const job = enqueue(h.store, launchPayload());
+  h.orchestrator.wake();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(h.store.jobs().find((j) => j.id === job)?.state, "queued");
+  assert.equal(h.runner.ops("launch").length, 0);
+  release();
+  await starting;
+  await h.orchestrator.settle();
+  assert.equal(h.store.jobs().find((j) => j.id === job)?.state, "done");
+  assert.equal(h.store.runs()[0].status, "running");
+  await h.orchestrator.stop();
+});
