@@ -34,6 +34,7 @@ function serviceConfig(dbPath: string): OrchestratorConfig {
     dashboardToken: null,
     dbPath,
     engines: [{ name: "default", url: "", certPath: null, capacity: 4 }],
+    warnings: [],
   };
 }
 
