@@ -56,16 +56,11 @@ export async function run(
     }
   }, options.timeoutMs ?? 600_000);
   try {
-    if (options.stdin !== undefined) {
-      const writer = child.stdin.getWriter();
-      try {
-        await writer.write(options.stdin);
-        await writer.close();
-      } catch {
-        // the child stopped reading; its exit code says why
-      }
-    }
+    // Written while the output is read: a child that answers as it reads (`cat-file --batch`)
+    // would otherwise fill its stdout pipe and stop reading, and neither side would go on.
+    const writing = options.stdin === undefined ? Promise.resolve() : write(child, options.stdin);
     const out = await child.output();
+    await writing;
     return {
       code: out.code,
       stdout: out.stdout,
@@ -74,6 +69,16 @@ export async function run(
     };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+async function write(child: Deno.ChildProcess, data: Uint8Array): Promise<void> {
+  const writer = child.stdin.getWriter();
+  try {
+    await writer.write(data);
+    await writer.close();
+  } catch {
+    // the child stopped reading; its exit code says why
   }
 }
 
