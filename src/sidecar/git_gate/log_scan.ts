@@ -1,7 +1,8 @@
 /**
- * What gitleaks does not look at, pure: the pushed commits' messages (token patterns and known
- * secrets) and their added lines (known secrets: the canary, slot values and secret env values,
- * which gitleaks cannot know). The input is the text of
+ * What gitleaks does not look at, pure: the pushed commits' messages and the paths of the files
+ * they add (token patterns and known secrets), their added lines and every path they change
+ * (known secrets: the canary, slot values and secret env values, which gitleaks cannot know).
+ * The commit headers are `commit_scan.ts`'s. The input is the text of
  * `git log -p -U0 --text --remerge-diff --format=<marker> %H%n%B<marker>` over the pushed range
  * ({@linkcode logScanArgs}); the marker is random per push, so a commit cannot forge a header.
  *
@@ -11,6 +12,7 @@
 import {
   compileSecrets,
   type Detector,
+  type DetectorGroup,
   scanSegments,
   type SecretsInput,
 } from "../egress/dlp/mod.ts";
@@ -23,9 +25,16 @@ export interface GateFinding {
   rule: string;
   /** The commit id (full). */
   commit: string;
-  /** The file, or null for the commit message. */
+  /** The file, or null for the commit message or a header. */
   file: string | null;
-  /** 1-based line in the file (or in the message), or null when unknown. */
+  /**
+   * The commit header the value was in (`author`, `committer`, `gpgsig`…; `extra` for a name git
+   * does not define), absent for files and the message.
+   */
+  header?: string;
+  /**
+   * 1-based line in the file, the message or the raw commit object (a header); null for a path.
+   */
   line: number | null;
   /** Whether only a `gitleaks:allow` comment hid it from a normal scan. */
   hiddenByAllow: boolean;
@@ -55,15 +64,22 @@ export function logMarker(): string {
   return "\u0001bb" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-interface Piece {
+/** A commit message, or one file a commit changes with the lines it adds. */
+export interface Piece {
   commit: string;
+  /** null for the message. */
   file: string | null;
+  /** What the commit does to the file: its path is new only when it is `added`. */
+  change?: "added" | "modified" | "deleted";
   /** Line number of each line of `text`. */
   lines: number[];
   text: string[];
 }
 
-/** Splits the log into commit messages and added lines per file and commit. */
+/**
+ * Splits the log into commit messages and, per commit, every file it changes (also one with no
+ * added line, so an empty new file's path is seen) with the lines it adds.
+ */
 export function logPieces(log: string, marker: string): Piece[] {
   const pieces: Piece[] = [];
   const lines = log.split("\n");
@@ -73,6 +89,7 @@ export function logPieces(log: string, marker: string): Piece[] {
   let newLine = 0;
   let remainingNew = 0;
   let remainingOld = 0;
+  let inHeader = false;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i];
     if (line.startsWith(`${marker} `)) {
@@ -95,6 +112,7 @@ export function logPieces(log: string, marker: string): Piece[] {
       pieces.push(message);
       current = null;
       file = null;
+      inHeader = false;
       remainingNew = remainingOld = 0;
       continue;
     }
@@ -102,7 +120,7 @@ export function logPieces(log: string, marker: string): Piece[] {
       if (line.startsWith("+")) {
         remainingNew--;
         if (current === null) {
-          current = { commit, file, lines: [], text: [] };
+          current = { commit, file, change: "modified", lines: [], text: [] };
           pieces.push(current);
         }
         current.text.push(line.slice(1));
@@ -117,12 +135,21 @@ export function logPieces(log: string, marker: string): Piece[] {
     }
     if (line.startsWith("diff --git ")) {
       file = diffPath(line);
-      current = null;
-    } else if (line.startsWith("+++ ")) {
-      const path = line.slice(4);
-      if (path !== "/dev/null") file = unquote(path).replace(/^b\//, "");
-      current = null;
-    } else if (line.startsWith("@@ ")) {
+      current = { commit, file, change: "modified", lines: [], text: [] };
+      pieces.push(current);
+      inHeader = true;
+    } else if (inHeader && current !== null) {
+      // The extended header lines between `diff --git` and the first hunk.
+      if (line.startsWith("new file mode ") || line === "--- /dev/null") current.change = "added";
+      else if (line.startsWith("deleted file mode ") || line === "+++ /dev/null") {
+        current.change = "deleted";
+      } else if (line.startsWith("+++ ")) {
+        file = unquote(line.slice(4)).replace(/^b\//, "");
+        current.file = file;
+      }
+    }
+    if (line.startsWith("@@ ")) {
+      inHeader = false;
       const m = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(line);
       if (m) {
         remainingOld = m[1] === undefined ? 1 : Number(m[1]);
@@ -135,10 +162,17 @@ export function logPieces(log: string, marker: string): Piece[] {
   return pieces;
 }
 
+/**
+ * The path of a `diff --git a/<p> b/<p>` line. Without renames both halves are the same path
+ * (quoted alike), so the line splits in the middle, whatever spaces or ` b/` the path holds.
+ */
 function diffPath(header: string): string | null {
   const rest = header.slice("diff --git ".length);
-  const b = rest.lastIndexOf(" b/");
-  return b >= 0 ? unquote(rest.slice(b + 3)) : null;
+  const half = (rest.length - 1) / 2;
+  if (!Number.isInteger(half) || rest[half] !== " ") return null;
+  const b = rest.slice(half + 1);
+  if (b.startsWith('"b/')) return unquote(`"${b.slice(3)}`);
+  return b.startsWith("b/") ? b.slice(2) : null;
 }
 
 /** Undoes git's C-style quoting of a path (`"a\303\251"`). */
@@ -165,8 +199,9 @@ export function unquote(path: string): string {
 }
 
 /**
- * Scans the log text: messages with token patterns and known secrets, added lines and file
- * paths with known secrets; the canary everywhere.
+ * Scans the log text: messages with token patterns and known secrets, added lines with known
+ * secrets, the paths of added files with both, other changed paths with known secrets; the
+ * canary everywhere.
  *
  * @example
  * ```ts
@@ -177,37 +212,69 @@ export function unquote(path: string): string {
  */
 export function scanLog(log: string, marker: string, secrets: SecretsInput): GateFinding[] {
   const compiled = compileSecrets(secrets);
-  const pieces = logPieces(log, marker);
-  const findings: GateFinding[] = [];
-  const seen = new Set<string>();
-  for (const piece of pieces) {
+  const found = new FindingSet();
+  const both: DetectorGroup[] = ["token_patterns", "known_secrets"];
+  for (const piece of logPieces(log, marker)) {
     const text = piece.text.join("\n");
-    const segments = [{ location: piece.file ?? "message", text }];
-    if (piece.file !== null) segments.push({ location: "path", text: piece.file });
-    const detectors = piece.file === null
-      ? ["token_patterns", "known_secrets"] as const
-      : ["known_secrets"] as const;
-    for (const f of scanSegments(segments, { detectors: [...detectors], secrets: compiled })) {
-      const line = f.segment === 0 ? piece.lines[countNewlines(text, f.start)] ?? null : null;
-      const finding: GateFinding = {
-        source: f.detector,
-        rule: f.rule,
-        commit: piece.commit,
-        file: piece.file,
-        line,
-        hiddenByAllow: false,
-      };
-      const key = `${finding.commit}|${finding.file}|${finding.line}|${finding.rule}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      findings.push(finding);
+    const at = (line: number | null) => ({ commit: piece.commit, file: piece.file, line });
+    if (piece.file === null || text !== "") {
+      const detectors: DetectorGroup[] = piece.file === null ? both : ["known_secrets"];
+      const segments = [{ location: piece.file ?? "message", text }];
+      for (const f of scanSegments(segments, { detectors, secrets: compiled })) {
+        found.add(f, at(piece.lines[countNewlines(text, f.start)] ?? null));
+      }
+    }
+    if (piece.file !== null && piece.change !== "deleted") {
+      const detectors: DetectorGroup[] = piece.change === "added" ? both : ["known_secrets"];
+      const segments = [{ location: "path", text: piece.file }];
+      for (const f of scanSegments(segments, { detectors, secrets: compiled })) {
+        found.add(f, at(null));
+      }
     }
   }
-  return findings;
+  return found.list;
+}
+
+/** Findings without repeats (one per commit, place, line and rule). */
+export class FindingSet {
+  readonly list: GateFinding[] = [];
+  #seen = new Set<string>();
+
+  /** Adds a detector's finding at a place. */
+  add(
+    f: { detector: Detector; rule: string },
+    at: Pick<GateFinding, "commit" | "file" | "header" | "line">,
+  ): void {
+    this.push({ source: f.detector, rule: f.rule, ...at, hiddenByAllow: false });
+  }
+
+  /** Adds a finding unless one at the same place with the same rule is in. */
+  push(finding: GateFinding): void {
+    const { commit, file, header, line, rule } = finding;
+    const key = [commit, file, header, line, rule].join("|");
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.list.push(finding);
+  }
 }
 
 function countNewlines(text: string, end: number): number {
   let n = 0;
   for (let i = text.indexOf("\n"); i >= 0 && i < end; i = text.indexOf("\n", i + 1)) n++;
   return n;
+}
+
+/** What a finding shows instead of a file path that holds a secret itself. */
+export const REDACTED_PATH = "(a path holding a secret)";
+
+/**
+ * Hides every path a path finding (`line` null) was made in, in every finding of it: the
+ * findings reach the agent, the host's events and the sidecar log, never a value.
+ */
+export function hideSecretPaths(findings: readonly GateFinding[]): GateFinding[] {
+  const secret = new Set(
+    findings.filter((f) => f.file !== null && f.line === null && f.header === undefined)
+      .map((f) => f.file),
+  );
+  return findings.map((f) => secret.has(f.file) ? { ...f, file: REDACTED_PATH } : f);
 }

@@ -2,7 +2,7 @@
  * One git-gate repository in the sidecar (SPEC §8): its bare mirror under the git root, the SSH
  * settings that reach its upstream (key and pinned host key as 0600 files on the run
  * directory's tmpfs), the refresh every fetch starts with, and what the ref policy needs to know
- * (the default branch, the branches this bottle created).
+ * (the default branch, read again at every push, and the branches this bottle created).
  *
  * Upstream SSH: `BatchMode=yes`, `ConnectTimeout=10`, `StrictHostKeyChecking=yes` with the pinned
  * key as the only known host, `IdentitiesOnly=yes`, no agent, no config file (LESSONS 3).
@@ -102,8 +102,13 @@ export class GateRepo {
   readonly name: string;
   readonly dir: string;
   readonly config: GateRepoConfig;
-  /** The upstream's (or the checkout's) default branch; null while unknown. */
+  /** The upstream's (or the checkout's) default branch; null when it has none or is unknown. */
   defaultBranch: string | null = null;
+  /**
+   * Whether {@linkcode defaultBranch} is what the upstream says: false until an SSH upstream was
+   * asked, and when its HEAD names no branch although it has branches.
+   */
+  defaultBranchKnown = false;
   /** Refs created through the gate in this sidecar's life (rewritable by this bottle). */
   readonly created = new Set<string>();
   /** The public key of a generated (gitea) key pair. */
@@ -203,6 +208,7 @@ export class GateRepo {
       await this.git(["config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*"]);
     } else {
       this.defaultBranch = up.defaultBranch;
+      this.defaultBranchKnown = true;
       this.#headKnown = true;
       if (up.defaultBranch !== null) {
         await this.git(["symbolic-ref", "HEAD", `refs/heads/${up.defaultBranch}`]);
@@ -250,21 +256,47 @@ export class GateRepo {
     const up = this.config.upstream;
     if (up.kind !== "ssh") return Promise.resolve();
     return this.locked(async () => {
-      if (!this.#headKnown) {
-        const head = await this.git(["ls-remote", "--symref", "origin", "HEAD"], {}, 120_000);
-        if (head.code !== 0) throw new GateError(upstreamFailure(this.name, up.url, head.stderr));
-        const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(text(head));
-        this.defaultBranch = m ? m[1] : null;
-        this.#headKnown = true;
-        if (this.defaultBranch !== null) {
-          await this.git(["symbolic-ref", "HEAD", `refs/heads/${this.defaultBranch}`]);
-        }
-      }
+      if (!this.#headKnown) await this.#readHead(up.url);
       const fetched = await this.git(["fetch", "--prune", "--quiet", "origin"], {}, 600_000);
       if (fetched.code !== 0) {
         throw new GateError(upstreamFailure(this.name, up.url, fetched.stderr));
       }
     });
+  }
+
+  /**
+   * Asks an SSH upstream for its default branch again (every push starts with it: a push need
+   * not follow an advertisement, so the refresh may not have run). A local repo keeps the
+   * checkout's branch.
+   *
+   * @throws {GateError} when the upstream cannot be asked; the push is then refused.
+   */
+  readDefaultBranch(): Promise<void> {
+    const up = this.config.upstream;
+    if (up.kind !== "ssh") return Promise.resolve();
+    return this.locked(() => this.#readHead(up.url));
+  }
+
+  /**
+   * `ls-remote --symref origin HEAD`; without a symref, an upstream that has no branch at all
+   * has no default branch yet (null, known), one that has branches leaves it unknown.
+   */
+  async #readHead(url: string): Promise<void> {
+    const head = await this.git(["ls-remote", "--symref", "origin", "HEAD"], {}, 120_000);
+    if (head.code !== 0) throw new GateError(upstreamFailure(this.name, url, head.stderr));
+    const m = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(text(head));
+    let known = m !== null;
+    if (!known) {
+      const heads = await this.git(["ls-remote", "--heads", "origin"], {}, 120_000);
+      if (heads.code !== 0) throw new GateError(upstreamFailure(this.name, url, heads.stderr));
+      known = text(heads).trim() === "";
+    }
+    this.defaultBranch = m ? m[1] : null;
+    this.defaultBranchKnown = known;
+    this.#headKnown = true;
+    if (this.defaultBranch !== null) {
+      await this.git(["symbolic-ref", "HEAD", `refs/heads/${this.defaultBranch}`]);
+    }
   }
 
   async #must(result: ReturnType<typeof run>, what: string): Promise<void> {

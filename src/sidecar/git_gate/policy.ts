@@ -6,7 +6,9 @@
  * branches matching `protected` (default `main`, `master`, `release/*`) are refused unless a
  * pattern of `allow` names them; deletions are refused; a non-fast-forward is allowed only on a
  * branch this bottle created; tags need supervisor approval (refused until supervise exists);
- * refs outside `refs/heads/` and `refs/tags/` are refused.
+ * refs outside `refs/heads/` and `refs/tags/` are refused. Fail closed: a branch set to anything
+ * but a commit (a tree, a blob or a tag object, which the scan would never look at) is refused,
+ * and so is every branch while the upstream's default branch is unknown.
  *
  * Patterns are globs over branch names: `*` matches within one path segment, `**` across them.
  *
@@ -36,12 +38,19 @@ export interface RefPolicy {
 
 /** What git told the gate about one update. */
 export interface RefFacts {
+  /** The type of the `new` object (`commit`, `tree`, `blob`, `tag`), null for a deletion. */
+  newType: string | null;
   /** `old` is an ancestor of `new` (false for creations and deletions). */
   fastForward: boolean;
   /** The branch was created through this gate during this bottle's life. */
   createdHere: boolean;
-  /** The upstream's default branch (`main`), or null when unknown (an empty upstream). */
+  /**
+   * The upstream's default branch (`main`), or null when it has none (an upstream without any
+   * branch, a checkout on a detached HEAD).
+   */
   defaultBranch: string | null;
+  /** False when the upstream could not say which branch is its default: every branch is refused. */
+  defaultBranchKnown: boolean;
 }
 
 /** The policy's answer for one update. */
@@ -54,6 +63,8 @@ export type RefRule =
   | "no-deletion"
   | "tag-needs-approval"
   | "branches-only"
+  | "non-commit"
+  | "default-branch-unknown"
   | "protected-branch"
   | "non-fast-forward";
 
@@ -90,7 +101,13 @@ function matchesAny(branch: string, patterns: readonly string[]): string | null 
  * ```ts
  * decideRef(
  *   { ref: "refs/heads/main", old: "a".repeat(40), new: "b".repeat(40) },
- *   { fastForward: true, createdHere: false, defaultBranch: "main" },
+ *   {
+ *     newType: "commit",
+ *     fastForward: true,
+ *     createdHere: false,
+ *     defaultBranch: "main",
+ *     defaultBranchKnown: true,
+ *   },
  *   { protected: DEFAULT_PROTECTED, allow: [] },
  * ); // { ok: false, rule: "protected-branch", … }
  * ```
@@ -111,6 +128,20 @@ export function decideRef(update: RefUpdate, facts: RefFacts, policy: RefPolicy)
     return refused("branches-only", `${ref} is not a branch; only refs/heads/* can be pushed`);
   }
   const branch = ref.slice("refs/heads/".length);
+  if (facts.newType !== "commit") {
+    return refused(
+      "non-commit",
+      `${ref} would point at a ${facts.newType ?? "missing object"}, not a commit; only commits ` +
+        "can be pushed to a branch",
+    );
+  }
+  if (!facts.defaultBranchKnown) {
+    return refused(
+      "default-branch-unknown",
+      "the upstream does not say which branch is its default (its HEAD names no branch), so " +
+        "git-gate cannot protect it; set the repository's default branch upstream, then push again",
+    );
+  }
   const allowed = matchesAny(branch, policy.allow) !== null;
   if (!allowed) {
     if (branch === facts.defaultBranch) {

@@ -1,15 +1,16 @@
 /**
  * The pre-receive check of one push (SPEC §8), run by the gate daemon on behalf of the hook:
- * 1. the ref policy on every ref (deletions, tags, protected branches, rewrites);
+ * 1. the ref policy on every ref (deletions, tags, anything but a commit on a branch, protected
+ *    branches with the upstream's default branch read again now, rewrites);
  * 2. over only the new commits (`<new…> --not --all`): octopus merges refused, then gitleaks
  *    (merge resolutions, binary-looking files and every path included, `gitleaks:allow` not
- *    trusted) and the egress detectors over messages and added lines (canary, slot values,
- *    secret env) at once;
+ *    trusted), the egress detectors over messages, added lines and paths (canary, slot values,
+ *    secret env, token patterns) and over each commit object's headers, at once;
  * 3. for an SSH upstream, the accepted refs pushed upstream from inside the hook
  *    (`--force-with-lease` on every ref), an upstream refusal relayed.
- * Any refusal rejects the whole push, so the gate and the upstream never diverge. The git
- * commands inherit the hook's quarantine variables: the pushed objects exist only there until
- * the hook accepts them (LESSONS 5).
+ * Any refusal rejects the whole push, so the gate and the upstream never diverge, and so does
+ * any git command that fails (fail closed). The git commands inherit the hook's quarantine
+ * variables: the pushed objects exist only there until the hook accepts them (LESSONS 5).
  *
  * @module
  */
@@ -19,9 +20,17 @@ import type { SecretsInput } from "../egress/dlp/mod.ts";
 import type { HoldOutcome } from "../supervise/supervisor.ts";
 import { gitleaksArgs, gitleaksFindings, parseGitleaksReport } from "./gitleaks.ts";
 import { gateGitleaksConfig } from "./gitleaks_config.ts";
-import { type GateFinding, logMarker, logScanArgs, scanLog } from "./log_scan.ts";
+import { parseCommitBatch, scanCommits } from "./commit_scan.ts";
+import {
+  FindingSet,
+  type GateFinding,
+  hideSecretPaths,
+  logMarker,
+  logScanArgs,
+  scanLog,
+} from "./log_scan.ts";
 import type { GateRepo } from "./mirror.ts";
-import { decideRef, isZeroId, type RefUpdate } from "./policy.ts";
+import { decideRef, isZeroId, type RefFacts, type RefUpdate } from "./policy.ts";
 import {
   acceptedLine,
   failureLines,
@@ -29,7 +38,7 @@ import {
   type RefusedRef,
   refusedRefLines,
 } from "./report.ts";
-import { run, text } from "./run.ts";
+import { run, type RunResult, text } from "./run.ts";
 
 /** The hook variables git-gate passes on to the commands it runs for a push. */
 export const HOOK_ENV_NAMES: readonly string[] = [
@@ -98,20 +107,38 @@ export async function checkPush(
     event: event(false, extra),
   });
 
-  // 1. Ref policy.
+  // 1. Ref policy: what the mirror says about each update, then the upstream's default branch
+  // as it is now (a push need not follow an advertisement, whose refresh would read it).
+  const facts: MirrorFacts[] = [];
+  try {
+    for (const u of updates) facts.push(await refFacts(repo, u, env));
+  } catch (error) {
+    for (const line of failureLines("the ref check failed", errorText(error))) say(line);
+    return refuse({ rules: ["check-failed"], message: errorText(error).slice(0, 300) });
+  }
+  // Anything but a commit is refused whatever the default branch (a deletion, a non-commit).
+  if (facts.every((f) => f.newType === "commit")) {
+    try {
+      await repo.readDefaultBranch();
+    } catch (error) {
+      const message = errorText(error);
+      for (const line of failureLines("cannot read the upstream's default branch", message)) {
+        say(line);
+      }
+      return refuse({ rules: ["default-branch-unknown"], message: message.slice(0, 300) });
+    }
+  }
   const refused: RefusedRef[] = [];
   const kinds = new Map<string, string>();
-  for (const u of updates) {
-    const fastForward = !isZeroId(u.old) && !isZeroId(u.new) &&
-      (await repo.git(["merge-base", "--is-ancestor", u.old, u.new], env)).code === 0;
+  updates.forEach((u, i) => {
     const verdict = decideRef(u, {
-      fastForward,
-      createdHere: repo.created.has(u.ref),
+      ...facts[i],
       defaultBranch: repo.defaultBranch,
+      defaultBranchKnown: repo.defaultBranchKnown,
     }, repo.config.refs);
     if (verdict.ok) kinds.set(u.ref, verdict.kind);
     else refused.push({ ref: u.ref, rule: verdict.rule, message: verdict.message });
-  }
+  });
   if (refused.length > 0) {
     for (const line of refusedRefLines(refused)) say(line);
     return refuse({ rules: [...new Set(refused.map((r) => r.rule))], message: refused[0].message });
@@ -119,11 +146,18 @@ export async function checkPush(
 
   // 2. Only the new commits.
   const range = [...updates.map((u) => u.new), "--not", "--all"];
-  const count = await repo.git(["rev-list", "--count", ...range], env);
-  const commits = Number(text(count).trim()) || 0;
-  const octopus = await repo.git(["rev-list", "--min-parents=3", ...range], env);
-  if (text(octopus).trim() !== "") {
-    const id = text(octopus).trim().split("\n")[0].slice(0, 12);
+  let ids: string[];
+  let octopus: string[];
+  try {
+    ids = outputLines(await gitOk(repo, ["rev-list", ...range], env));
+    octopus = outputLines(await gitOk(repo, ["rev-list", "--min-parents=3", ...range], env));
+  } catch (error) {
+    for (const line of failureLines("the secret scan failed", errorText(error))) say(line);
+    return refuse({ rules: ["scan-failed"], message: errorText(error).slice(0, 300) });
+  }
+  const commits = ids.length;
+  if (octopus.length > 0) {
+    const id = octopus[0].slice(0, 12);
     say(
       `git-gate: push rejected: rule octopus-merge: commit ${id} merges more than two parents, ` +
         "which the scanner cannot check; merge one branch at a time",
@@ -134,20 +168,20 @@ export async function checkPush(
   if (commits > 0) {
     say(`git-gate: scanning ${commits} new commit${commits === 1 ? "" : "s"} for secrets…`);
     try {
-      const [leaks, known] = await Promise.all([
+      const [leaks, known, headers] = await Promise.all([
         gitleaks(repo, range, env, ctx.tmpDir),
         knownSecrets(repo, range, env, ctx.secrets),
+        commitObjects(repo, ids, env, ctx.secrets),
       ]);
-      findings = [
-        ...known.filter((f) => f.source === "canary"),
-        ...leaks,
-        ...known.filter((f) => f.source !== "canary"),
-      ];
+      const all = new FindingSet();
+      const ours = [...headers, ...known];
+      for (const f of ours) if (f.source === "canary") all.push(f);
+      for (const f of leaks) all.push(f);
+      for (const f of ours) if (f.source !== "canary") all.push(f);
+      findings = hideSecretPaths(all.list);
     } catch (error) {
-      for (const line of failureLines("the secret scan failed", (error as Error).message)) {
-        say(line);
-      }
-      return refuse({ rules: ["scan-failed"], message: (error as Error).message.slice(0, 300) });
+      for (const line of failureLines("the secret scan failed", errorText(error))) say(line);
+      return refuse({ rules: ["scan-failed"], message: errorText(error).slice(0, 300) });
     }
   }
   if (findings.length > 0 && ctx.review && findings.every((f) => f.hiddenByAllow)) {
@@ -168,6 +202,7 @@ export async function checkPush(
         rule: f.rule,
         commit: f.commit,
         file: f.file,
+        ...(f.header === undefined ? {} : { header: f.header }),
         line: f.line,
         hiddenByAllow: f.hiddenByAllow,
       })),
@@ -289,4 +324,78 @@ async function knownSecrets(
     throw new Error(`the pushed changes exceed ${MAX_LOG_BYTES >> 20} MiB of diff`);
   }
   return scanLog(new TextDecoder().decode(log.stdout), marker, secrets);
+}
+
+/** Scans the raw objects of the new commits (headers, stored message). */
+async function commitObjects(
+  repo: GateRepo,
+  ids: readonly string[],
+  env: Record<string, string>,
+  secrets: SecretsInput,
+): Promise<GateFinding[]> {
+  const out = await run("git", ["cat-file", "--batch"], {
+    cwd: repo.dir,
+    env: repo.env(env),
+    stdin: new TextEncoder().encode(ids.map((id) => `${id}\n`).join("")),
+    timeoutMs: 600_000,
+  });
+  if (out.code !== 0 || out.timedOut) {
+    throw new Error(`git cat-file failed: ${out.stderr.trim().slice(-300)}`);
+  }
+  if (out.stdout.length > MAX_LOG_BYTES) {
+    throw new Error(`the pushed commits exceed ${MAX_LOG_BYTES >> 20} MiB`);
+  }
+  const raw = parseCommitBatch(out.stdout);
+  if (raw.length !== ids.length) throw new Error("git cat-file returned fewer commits than asked");
+  return scanCommits(raw, secrets);
+}
+
+/** What the mirror tells the policy about one update (the upstream's default branch aside). */
+type MirrorFacts = Omit<RefFacts, "defaultBranch" | "defaultBranchKnown">;
+
+/**
+ * What the policy needs to know about one update, from git; throws when git fails (the push is
+ * refused then: fail closed).
+ */
+async function refFacts(
+  repo: GateRepo,
+  u: RefUpdate,
+  env: Record<string, string>,
+): Promise<MirrorFacts> {
+  let newType: string | null = null;
+  if (!isZeroId(u.new)) {
+    newType = text(await gitOk(repo, ["cat-file", "-t", u.new], env)).trim();
+    if (!/^[a-z]+$/.test(newType)) throw new Error(`git cat-file -t printed "${newType}"`);
+  }
+  let fastForward = false;
+  if (!isZeroId(u.old) && newType === "commit") {
+    const r = await repo.git(["merge-base", "--is-ancestor", u.old, u.new], env);
+    // 0: an ancestor, 1: not one, anything else: git failed.
+    if (r.code > 1 || r.timedOut) {
+      throw new Error(`git merge-base exited ${r.code}: ${r.stderr.trim().slice(-300)}`);
+    }
+    fastForward = r.code === 0;
+  }
+  return { newType, fastForward, createdHere: repo.created.has(u.ref) };
+}
+
+/** Runs git in the mirror; throws unless it exits 0. */
+async function gitOk(
+  repo: GateRepo,
+  args: string[],
+  env: Record<string, string>,
+): Promise<RunResult> {
+  const r = await repo.git(args, env, 600_000);
+  if (r.code !== 0 || r.timedOut) {
+    throw new Error(`git ${args[0]} exited ${r.code}: ${r.stderr.trim().slice(-300)}`);
+  }
+  return r;
+}
+
+function outputLines(r: RunResult): string[] {
+  return text(r).split("\n").map((l) => l.trim()).filter((l) => l !== "");
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -23,6 +23,13 @@ function shortId(id: string): string {
 }
 
 function where(f: GateFinding): string {
+  if (f.header !== undefined) {
+    const which = f.header === "extra" ? "an extra header" : `the ${f.header} header`;
+    return `${which} of commit ${shortId(f.commit)}${
+      f.line === null ? "" : ` (line ${f.line} of git cat-file commit)`
+    }`;
+  }
+  if (f.file !== null && f.line === null) return `a file path in commit ${shortId(f.commit)}`;
   if (f.file === null) {
     return `the message of commit ${shortId(f.commit)}${
       f.line === null ? "" : ` (line ${f.line})`
@@ -82,7 +89,10 @@ export function acceptedLine(refs: readonly string[], upstream: "ssh" | "local")
   }`;
 }
 
-/** Lines for a failure of the gate itself (a scanner error, the upstream refusing). */
+/**
+ * Lines for a failure of the gate itself (a git command or a scanner failing, the upstream
+ * refusing or unreachable).
+ */
 export function failureLines(what: string, detail: string): string[] {
   const lines = detail.split("\n").map((l) => l.trimEnd()).filter((l) => l !== "").slice(-12);
   return [

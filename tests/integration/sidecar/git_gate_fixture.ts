@@ -144,3 +144,63 @@ export async function commitFiles(
   await git(dir, "commit", "-q", "-m", message);
   return await git(dir, "rev-parse", "HEAD");
 }
+
+/**
+ * Sends one hand-made `git-receive-pack` POST, with no `info/refs` GET before it (what an agent
+ * can do with pkt-lines and `git pack-objects`): `updates` as commands, and a pack of every
+ * object reachable from their new ids in `work`. Returns what the gate said: the sideband's
+ * `git-gate:` lines, then the report-status lines (`ok <ref>`, `ng <ref> <why>`).
+ */
+export async function receivePackPost(
+  url: string,
+  work: string,
+  updates: { old: string; new: string; ref: string }[],
+): Promise<string> {
+  const enc = new TextEncoder();
+  const pkt = (line: string) => {
+    const body = enc.encode(line);
+    return [...enc.encode((body.length + 4).toString(16).padStart(4, "0")), ...body];
+  };
+  const commands = updates.map((u, i) =>
+    pkt(`${u.old} ${u.new} ${u.ref}${i === 0 ? "\0report-status side-band-64k" : ""}\n`)
+  );
+  const child = new Deno.Command("git", {
+    args: ["pack-objects", "--stdout", "--revs", "-q"],
+    cwd: work,
+    env: CLIENT_ENV,
+    stdin: "piped",
+    stdout: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(enc.encode(updates.map((u) => `${u.new}\n`).join("")));
+  await writer.close();
+  const pack = (await child.output()).stdout;
+  const response = await fetch(`${url}/git-receive-pack`, {
+    method: "POST",
+    headers: { "content-type": "application/x-git-receive-pack-request" },
+    body: new Uint8Array([...commands.flat(), ...enc.encode("0000"), ...pack]),
+  });
+  const bands: Record<number, number[]> = { 1: [], 2: [], 3: [] };
+  for (const payload of pktLines(new Uint8Array(await response.arrayBuffer()))) {
+    bands[payload[0]]?.push(...payload.subarray(1));
+  }
+  const dec = new TextDecoder();
+  const report = pktLines(new Uint8Array(bands[1])).map((p) => dec.decode(p));
+  return [dec.decode(new Uint8Array([...bands[2], ...bands[3]])), ...report].join("");
+}
+
+/** The payloads of a pkt-line stream (flush packets dropped). */
+function pktLines(data: Uint8Array): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let at = 0;
+  while (at + 4 <= data.length) {
+    const length = parseInt(new TextDecoder().decode(data.subarray(at, at + 4)), 16);
+    if (length === 0) {
+      at += 4;
+      continue;
+    }
+    out.push(data.subarray(at + 4, at + length));
+    at += length;
+  }
+  return out;
+}

@@ -1,13 +1,21 @@
 /**
  * git-gate against a real OpenSSH upstream (the `bot-bottle-test-sshd` image): the mirror is
  * refreshed over SSH with the pinned host key, accepted pushes land upstream from inside the
- * hook, refused ones never do, and a wrong host key or an unreachable upstream fail fast with a
- * message that says what to check.
+ * hook, refused ones never do (nor does any object of a branch set to a tree), the upstream's
+ * default branch is read before every push, also one that no advertisement preceded, and a wrong
+ * host key or an unreachable upstream fail fast with a message that says what to check.
  */
 import assert from "node:assert/strict";
 import type { GateRepoConfig } from "../../../src/sidecar/control/protocol.ts";
 import { startGitUpstream } from "../../helpers/git_upstream.ts";
-import { CLIENT_ENV, commitFiles, git, sh, startGate } from "./git_gate_fixture.ts";
+import {
+  CLIENT_ENV,
+  commitFiles,
+  git,
+  receivePackPost,
+  sh,
+  startGate,
+} from "./git_gate_fixture.ts";
 
 const AWS_KEY = "AKIAQYLPMN5HFIQR" + "7XYA";
 
@@ -106,6 +114,117 @@ Deno.test("git-gate over SSH: a wrong host key and an unreachable upstream fail 
       assert.match(r.stderr, /remote error: git-gate: cannot reach the upstream 192.0.2.10:22/);
       assert.ok(seconds < 30, `took ${seconds}s`);
     }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("git-gate over SSH: the default branch is read before every push; unknown, it refuses", async (t) => {
+  await using upstream = await startGitUpstream({ repos: ["svc", "empty", "headless"] });
+  await upstream.seed("svc", { "README.md": "svc\n" });
+  const develop = await upstream.seed("svc", { "dev.txt": "dev\n" }, { branch: "develop" });
+  const svc = "/srv/git/svc.git";
+  await upstream.run(["git", "-C", svc, "symbolic-ref", "HEAD", "refs/heads/develop"]);
+  // HEAD names main, which does not exist: the upstream does not say which branch is default.
+  await upstream.seed("headless", { "README.md": "x\n" }, { branch: "trunk" });
+  const key = await Deno.readTextFile(upstream.clientKeyPath);
+  const upstreamRef = async (ref: string) =>
+    (await upstream.run(["git", "-C", svc, "rev-parse", "--verify", "--quiet", ref])).stdout.trim();
+  const tmp = await Deno.makeTempDir();
+  try {
+    // The agent's objects: the test clones the upstream itself (the agent would have a clone of
+    // the gate from before a resume).
+    const work = `${tmp}/work`;
+    const direct = { ...CLIENT_ENV, GIT_SSH_COMMAND: upstream.sshCommand() };
+    const cloned = await sh("git", ["clone", "-q", upstream.hostUrl("svc"), work], { env: direct });
+    assert.equal(cloned.code, 0, cloned.stderr);
+    const next = await commitFiles(work, { "more.txt": "more\n" });
+
+    await t.step(
+      "a hand-made receive-pack POST, no GET before it, to the default branch",
+      async () => {
+        await using gate = await startGate([
+          sshRepo(upstream.hostUrl("svc"), upstream.hostKey, key),
+        ]);
+        const out = await receivePackPost(gate.url("svc"), work, [
+          { old: develop, new: next, ref: "refs/heads/develop" },
+        ]);
+        assert.equal(await upstreamRef("refs/heads/develop"), develop, "develop must not move");
+        assert.match(
+          out,
+          /refs\/heads\/develop: rule protected-branch: develop is the upstream's default branch/,
+        );
+        assert.match(out, /ng refs\/heads\/develop pre-receive hook declined/);
+        const feature = await receivePackPost(gate.url("svc"), work, [
+          { old: "0".repeat(40), new: next, ref: "refs/heads/feature/posted" },
+        ]);
+        assert.match(feature, /1 ref accepted and pushed upstream: refs\/heads\/feature\/posted/);
+        assert.equal(await upstreamRef("refs/heads/feature/posted"), next);
+      },
+    );
+
+    await t.step(
+      "a branch set to a tree: refused, and no object of it reaches the upstream",
+      async () => {
+        await using gate = await startGate([
+          sshRepo(upstream.hostUrl("svc"), upstream.hostKey, key),
+        ]);
+        const id = await commitFiles(work, { "leak.py": `k = "${AWS_KEY}"\n` });
+        const tree = await git(work, "rev-parse", `${id}^{tree}`);
+        const blob = await git(work, "rev-parse", `${id}:leak.py`);
+        await git(work, "remote", "add", "gate", gate.url("svc"));
+        const r = await sh("git", ["push", "gate", `${tree}:refs/heads/treeref`], {
+          cwd: work,
+          env: CLIENT_ENV,
+        });
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, /rule non-commit: refs\/heads\/treeref would point at a tree/);
+        assert.equal(await upstreamRef("refs/heads/treeref"), "");
+        const stored = await upstream.run(["git", "-C", svc, "cat-file", "-e", blob]);
+        assert.notEqual(stored.code, 0, "the blob must not reach the upstream");
+      },
+    );
+
+    await t.step("an upstream without any branch has no default branch yet", async () => {
+      const empty = sshRepo(upstream.hostUrl("empty"), upstream.hostKey, key);
+      await using gate = await startGate([empty]);
+      const out = await receivePackPost(gate.url("svc"), work, [
+        { old: "0".repeat(40), new: next, ref: "refs/heads/first" },
+      ]);
+      assert.match(out, /1 ref accepted and pushed upstream: refs\/heads\/first/);
+    });
+
+    await t.step("an upstream whose HEAD names no branch refuses every push", async () => {
+      const headless = sshRepo(upstream.hostUrl("headless"), upstream.hostKey, key);
+      await using gate = await startGate([headless]);
+      const out = await receivePackPost(gate.url("svc"), work, [
+        { old: "0".repeat(40), new: next, ref: "refs/heads/feature" },
+      ]);
+      assert.match(out, /rule default-branch-unknown: the upstream does not say which branch/);
+      const absent = await upstream.run([
+        "git",
+        "-C",
+        "/srv/git/headless.git",
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "refs/heads/feature",
+      ]);
+      assert.notEqual(absent.code, 0);
+    });
+
+    await t.step("an upstream that cannot be asked refuses the push", async () => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = listener.addr.port;
+      listener.close();
+      const url = `ssh://git@127.0.0.1:${port}/srv/git/svc.git`;
+      await using gate = await startGate([sshRepo(url, upstream.hostKey, key)]);
+      const out = await receivePackPost(gate.url("svc"), work, [
+        { old: "0".repeat(40), new: next, ref: "refs/heads/feature/unasked" },
+      ]);
+      assert.match(out, /push rejected: cannot read the upstream's default branch/);
+      assert.match(out, /cannot reach the upstream 127.0.0.1/);
+    });
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -40,7 +40,7 @@ async function withGate(
   fn: (
     ctx: { url: string; work: string; mirror: string; events: Record<string, unknown>[] },
   ) => Promise<void>,
-  secrets: { knownSecrets?: string[]; canary?: string } = {},
+  secrets: { knownSecrets?: string[]; canary?: string; slots?: Record<string, string> } = {},
   review?: (detail: GitleaksAllowDetail) => Promise<HoldOutcome>,
 ): Promise<void> {
   const tmp = await Deno.makeTempDir({ prefix: "bb-gate-src-" });
@@ -306,5 +306,83 @@ Deno.test("git-gate: the ref policy refuses main, deletions and rewriting others
       assert.equal(r.code, 0, r.stderr);
       assert.equal(await mirrorRef(mirror, "refs/heads/mine"), id);
     });
+  });
+});
+
+/** Writes `lines` as a commit object, as it is, with no checks (`hash-object --literally`). */
+async function craftCommit(work: string, lines: string[]): Promise<string> {
+  const file = `${work}/../crafted-${crypto.randomUUID()}`;
+  await Deno.writeTextFile(file, lines.join("\n"));
+  try {
+    return await git(work, "hash-object", "-t", "commit", "-w", "--literally", file);
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+async function hasObject(repo: string, id: string): Promise<boolean> {
+  return (await sh("git", ["cat-file", "-e", id], { cwd: repo })).code === 0;
+}
+
+Deno.test("git-gate: commit headers and added paths are scanned; a crafted commit never lands", async (t) => {
+  const canary = "bbcanary" + "fedcba9876543210fedc";
+  const slot = "slot-" + "value-of-the-route-1";
+  await withGate(async ({ work, mirror, events }) => {
+    const base = await git(work, "rev-parse", "origin/main");
+    const tree = await git(work, "rev-parse", "origin/main^{tree}");
+    const crafted = (headers: string[]) =>
+      craftCommit(work, [`tree ${tree}`, `parent ${base}`, ...headers, "", "looks harmless", ""]);
+    const who = "<agent@bottle.test> 1700000000 +0000";
+    const attempt = async (branch: string, id: string, ...needles: string[]) => {
+      const r = await push(work, `${id}:refs/heads/${branch}`);
+      assertRejected(r, ...needles);
+      assert.ok(!r.stderr.includes(canary) && !r.stderr.includes(slot), r.stderr);
+      assert.equal(await mirrorRef(mirror, `refs/heads/${branch}`), null);
+      assert.equal(await hasObject(mirror, id), false, "the commit must not reach the mirror");
+    };
+    await t.step("the canary as the author's name", async () => {
+      const id = await crafted([`author ${canary} ${who}`, `committer Agent ${who}`]);
+      await attempt("crafted-author", id, "rule canary", "the author header of commit");
+    });
+    await t.step("an AKIA key as the committer's name", async () => {
+      const id = await crafted([`author Agent ${who}`, `committer ${AWS_KEY} ${who}`]);
+      await attempt("crafted-committer", id, "aws_access_key_id", "the committer header");
+    });
+    await t.step("a slot value in an extra header", async () => {
+      const id = await crafted([`author Agent ${who}`, `committer Agent ${who}`, `x-data ${slot}`]);
+      await attempt("crafted-extra", id, "rule known_secret", "an extra header of commit");
+    });
+    await t.step("an AKIA key as the name of an empty new file", async () => {
+      await git(work, "checkout", "-q", "-B", "crafted-path", "origin/main");
+      const id = await commitFiles(work, { [`keys/${AWS_KEY}.txt`]: "" });
+      await attempt("crafted-path", id, "aws_access_key_id (token pattern): a file path in commit");
+    });
+    const refused = events.filter((e) => e.verdict === "refused");
+    assert.equal(refused.length, 4);
+    for (const value of [AWS_KEY, canary, slot]) {
+      assert.ok(!JSON.stringify(events).includes(value), "no value in an event");
+    }
+  }, { canary, slots: { EGRESS_TOKEN_1: slot } });
+});
+
+Deno.test("git-gate: a branch set to a tree or a blob is refused and its objects stay out", async () => {
+  await withGate(async ({ work, mirror, events }) => {
+    await git(work, "checkout", "-q", "-B", "tree-push", "origin/main");
+    const id = await commitFiles(work, { "leak.py": `k = "${AWS_KEY}"\n` });
+    const tree = await git(work, "rev-parse", `${id}^{tree}`);
+    const blob = await git(work, "rev-parse", `${id}:leak.py`);
+    for (const [object, type] of [[tree, "tree"], [blob, "blob"]]) {
+      const r = await push(work, `${object}:refs/heads/x-${type}`);
+      assertRejected(
+        r,
+        `refs/heads/x-${type}: rule non-commit: refs/heads/x-${type} would point at a ${type}`,
+      );
+      assert.equal(await mirrorRef(mirror, `refs/heads/x-${type}`), null);
+      assert.equal(await hasObject(mirror, blob), false, "the blob must not reach the mirror");
+    }
+    assert.deepEqual(
+      events.filter((e) => e.verdict === "refused").map((e) => e.rules),
+      [["non-commit"], ["non-commit"]],
+    );
   });
 });

@@ -10,6 +10,7 @@ import {
   sshTarget,
   upstreamFailure,
 } from "../../../../src/sidecar/git_gate/mirror.ts";
+import { findingLines } from "../../../../src/sidecar/git_gate/report.ts";
 import {
   parseCgiHead,
   pktLine,
@@ -154,4 +155,21 @@ Deno.test("parseGateRepos rebuilds entries and names bad fields without values",
       { ...base, upstream: { kind: "local", bundle: null, defaultBranch: null } },
       { ...base, upstream: { kind: "local", bundle: null, defaultBranch: null } },
     ]), /used twice/);
+});
+
+Deno.test("findingLines name a header or a path by where it is, never by its text", () => {
+  const base = { source: "canary" as const, rule: "canary", hiddenByAllow: false };
+  const lines = findingLines([
+    { ...base, commit: "a".repeat(40), file: null, header: "author", line: 3 },
+    { ...base, commit: "b".repeat(40), file: null, header: "extra", line: 5 },
+    { ...base, commit: "c".repeat(40), file: "(a path holding a secret)", line: null },
+  ]);
+  assert.deepEqual(lines.slice(1, 4), [
+    "git-gate:   rule canary (the bottle's planted canary value): the author header of commit " +
+    "aaaaaaaaaaaa (line 3 of git cat-file commit) (value redacted)",
+    "git-gate:   rule canary (the bottle's planted canary value): an extra header of commit " +
+    "bbbbbbbbbbbb (line 5 of git cat-file commit) (value redacted)",
+    "git-gate:   rule canary (the bottle's planted canary value): a file path in commit " +
+    "cccccccccccc (value redacted)",
+  ]);
 });

@@ -1,7 +1,10 @@
 import assert from "node:assert/strict";
 import {
+  type GateFinding,
+  hideSecretPaths,
   logMarker,
   logPieces,
+  REDACTED_PATH,
   scanLog,
   unquote,
 } from "../../../../src/sidecar/git_gate/log_scan.ts";
@@ -67,6 +70,65 @@ Deno.test("scanLog: a commit cannot forge a header without the random marker", (
   const forged = [`${M} ${C1}`, "msg", M, "@@ -0,0 +1 @@", "+\u0001bbdeadbeef 3333", ""].join("\n");
   assert.deepEqual(new Set(logPieces(forged, M).map((p) => p.commit)), new Set([C1]));
   assert.deepEqual(scanLog(forged, M, none), []);
+});
+
+const AKIA = "AKIA" + "QYLPMN5HFIQR7XYA";
+
+/** One commit adding an empty file, changing one and deleting one, each named with a token. */
+function pathLog(): string {
+  return [
+    `${M} ${C1}`,
+    `paths${M}`,
+    `diff --git a/keys/${AKIA}.txt b/keys/${AKIA}.txt`,
+    "new file mode 100644",
+    "index 0000000..e69de29",
+    `diff --git a/old/${AKIA} b/x.txt b/old/${AKIA} b/x.txt`,
+    "index 1111111..2222222 100644",
+    `--- a/old/${AKIA} b/x.txt`,
+    `+++ b/old/${AKIA} b/x.txt`,
+    "@@ -1 +1 @@",
+    "-a",
+    "+b",
+    `diff --git a/gone/${AKIA} b/gone/${AKIA}`,
+    "deleted file mode 100644",
+    "index 3333333..0000000",
+    `diff --git "a/q\"the-known-secret-1" "b/q\"the-known-secret-1"`,
+    "old mode 100644",
+    "new mode 100755",
+    "",
+  ].join("\n");
+}
+
+Deno.test("logPieces: every changed file, also without added lines, with what happened to it", () => {
+  assert.deepEqual(logPieces(pathLog(), M).map((p) => [p.file, p.change, p.text]), [
+    [null, undefined, ["paths"]],
+    [`keys/${AKIA}.txt`, "added", []],
+    [`old/${AKIA} b/x.txt`, "modified", ["b"]],
+    [`gone/${AKIA}`, "deleted", []],
+    ['q"the-known-secret-1', "modified", []],
+  ]);
+});
+
+Deno.test("scanLog: token patterns in the path of an added file, known secrets in any changed path", () => {
+  const found = scanLog(pathLog(), M, { ...none, knownSecrets: ["the-known-secret-1"] });
+  assert.deepEqual(found.map((f) => [f.source, f.rule, f.file, f.line]), [
+    ["token_patterns", "aws_access_key_id", `keys/${AKIA}.txt`, null],
+    ["known_secrets", "known_secret", 'q"the-known-secret-1', null],
+  ]);
+});
+
+Deno.test("hideSecretPaths: a path holding a secret is never shown, in any finding of it", () => {
+  const at = (file: string | null, line: number | null): GateFinding => ({
+    source: "gitleaks",
+    rule: "r",
+    commit: C1,
+    file,
+    line,
+    hiddenByAllow: false,
+  });
+  const shown = hideSecretPaths([at(`k/${AKIA}`, null), at(`k/${AKIA}`, 3), at("ok.txt", 1)]);
+  assert.deepEqual(shown.map((f) => f.file), [REDACTED_PATH, REDACTED_PATH, "ok.txt"]);
+  assert.ok(!JSON.stringify(shown).includes(AKIA));
 });
 
 Deno.test("unquote undoes git's C quoting", () => {
