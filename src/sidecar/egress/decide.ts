@@ -6,9 +6,9 @@
  * Order: `_egress.local` → git smart-HTTP push → host and port on the allowlist (IP literals
  * never match; a name under a suffix route takes it when no exact route names it, and its
  * labels left of the suffix must not carry data: `suffix_routes.ts`) → authority agreement
- * (CONNECT host = SNI = `Host`; plain: URI host = `Host`) → routes with `auth` only over
- * intercepted TLS → `matches` (normalised paths; encoded slashes or dot segments that change
- * the outcome block).
+ * (CONNECT host = SNI = `Host`, and no `CONNECT` inside a tunnel; plain: URI host = `Host`) →
+ * routes with `auth` only over intercepted TLS → `matches` (normalised paths; encoded slashes,
+ * encoded control characters, or dot segments — `..;` too — that change the outcome block).
  *
  * A `CONNECT` is decided on its host alone ({@linkcode decideConnect}): every valid host name
  * gets an intercepted tunnel, so the block of an unlisted host or port is a 403 the agent reads
@@ -138,15 +138,19 @@ export function isIpLiteral(host: string): boolean {
 
 /**
  * Step 2: git smart-HTTP pushes never go through the proxy (git-gate only). Any path segment
- * `git-receive-pack` (decoded, `;params` stripped, so trailing or doubled slashes and
- * fragments cannot hide it) or a `service=git-receive-pack` query.
+ * `git-receive-pack` (percent-decoded byte by byte, up to three rounds, `;params` stripped, so
+ * trailing or doubled slashes, fragments and escapes that are not UTF-8 such as `%ff` cannot
+ * hide it), also in the normalised path, or a `service=git-receive-pack` query parameter.
  */
 export function isGitPush(path: string, query: string): boolean {
-  const segments = safeDecode(path).toLowerCase().split(/[/\\]+/).map((s) =>
-    s.replace(/;.*$/, "").trim()
-  );
-  return segments.includes("git-receive-pack") ||
-    /(?:^|&)service=git-receive-pack(?:&|$)/i.test(safeDecode(query));
+  const normal = normalizePath(path);
+  for (const p of normal === null ? [path] : [path, normal]) {
+    const segments = percentDecode(p).toLowerCase().split(/[/\\]+/).map((s) =>
+      s.replace(/;.*$/, "").trim()
+    );
+    if (segments.includes("git-receive-pack")) return true;
+  }
+  return /(?:^|[&;])\s*service=git-receive-pack\s*(?:[&;]|$)/i.test(percentDecode(query));
 }
 
 /** Decodes percent-encoded unreserved characters only (`%61` → `a`); other escapes stay. */
@@ -157,12 +161,22 @@ export function decodeUnreserved(path: string): string {
   });
 }
 
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
+/**
+ * Every `%XX` decoded to the char of that byte (latin-1), repeated while something changes (at
+ * most three rounds, for a double-encoded `%2567`); never throws, unlike `decodeURIComponent`
+ * on `%ff`. For tests on ASCII names only.
+ */
+function percentDecode(text: string): string {
+  let out = text;
+  for (let round = 0; round < 3 && out.includes("%"); round++) {
+    const next = out.replace(
+      /%([0-9a-fA-F]{2})/g,
+      (_, hex) => String.fromCharCode(parseInt(hex, 16)),
+    );
+    if (next === out) break;
+    out = next;
   }
+  return out;
 }
 
 /** Step 3: the route for a host and port. */
@@ -216,22 +230,18 @@ export interface Allow {
 
 /**
  * Removes dot segments (RFC 3986 §5.2.4) after decoding percent-encoded unreserved characters.
- * Returns `null` when the path has encoded slashes or backslashes, which are ambiguous.
+ * A segment that is a dot segment once its `;` parameters are cut off (`..;`, `%2e%2e;x=1`,
+ * `..%3B`) counts as one too: servlet stacks (Tomcat, Jetty, Spring) strip the parameters and
+ * then resolve it. Returns `null` when the path has encoded slashes or backslashes, which are
+ * ambiguous, or encoded control characters (`%00`–`%1F`, `%7F`), which servers cut or reject.
  */
 export function normalizePath(path: string): string | null {
-  if (/%(?:2f|5c)/i.test(path) || path.includes("\\")) return null;
-  let decoded: string;
-  try {
-    decoded = path.replace(/%([0-9a-fA-F]{2})/g, (m, hex) => {
-      const c = String.fromCharCode(parseInt(hex, 16));
-      return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
-    });
-  } catch {
-    return null;
-  }
+  if (/%(?:2f|5c|[01][0-9a-f]|7f)/i.test(path) || path.includes("\\")) return null;
+  const decoded = decodeUnreserved(path);
   const out: string[] = [];
   const segments = decoded.split("/");
-  for (const [i, s] of segments.entries()) {
+  for (const [i, segment] of segments.entries()) {
+    const s = segment.replace(/(?:;|%3B).*$/i, "");
     if (s === ".") {
       if (i === segments.length - 1) out.push("");
       continue;
@@ -241,7 +251,7 @@ export function normalizePath(path: string): string | null {
       if (i === segments.length - 1) out.push("");
       continue;
     }
-    out.push(s);
+    out.push(segment);
   }
   const joined = out.join("/");
   return joined.startsWith("/") ? joined : `/${joined}`;
@@ -285,8 +295,9 @@ export function routeAdmits(
 }
 
 /**
- * Step 4: the Host header (one at most, a valid authority), the SNI and an absolute-form target
- * inside a tunnel must all name the request's `host` and `port`; null when they do.
+ * Step 4: the Host header (one at most, a valid authority), the SNI and an absolute-form or
+ * authority-form (`CONNECT h:p`) target inside a tunnel must all name the request's `host` and
+ * `port`; null when they do.
  */
 function authorityMismatch(facts: RequestFacts, host: string, port: number): Block | null {
   const { tunnel, target, headers } = facts;
@@ -307,7 +318,7 @@ function authorityMismatch(facts: RequestFacts, host: string, port: number): Blo
   }
   const sni = tunnel.sni?.toLowerCase().replace(/\.$/, "") ?? null;
   const mismatch = (sni !== null && sni !== host) || headerDiffers ||
-    (target.form === "absolute" && (target.host !== host || target.port !== port));
+    (target.form !== "origin" && (target.host !== host || target.port !== port));
   return mismatch
     ? {
       block: "authority_mismatch",
@@ -355,6 +366,10 @@ export function decideRequest(routes: readonly Route[], facts: RequestFacts): Al
   if (labels !== null) return labels;
   const mismatch = authorityMismatch(facts, host, port);
   if (mismatch !== null) return mismatch;
+  if (target.form === "authority") {
+    // A CONNECT inside a tunnel to its own host: a tunnel in a tunnel is never opened.
+    return { block: "malformed_request", message: "A CONNECT inside a tunnel is refused." };
+  }
   if (!tunnel && found.auth !== null) {
     return {
       block: "plain_http_with_auth",
@@ -368,7 +383,8 @@ export function decideRequest(routes: readonly Route[], facts: RequestFacts): Al
     if (normal === null) {
       return {
         block: "match_failed",
-        message: "Encoded slashes and backslashes in paths are refused on routes with path rules.",
+        message: "Encoded slashes, backslashes and control characters in paths are refused on " +
+          "routes with path rules.",
       };
     }
     if (!rawOk || !normalOk) {

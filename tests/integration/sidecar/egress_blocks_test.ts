@@ -432,6 +432,29 @@ Deno.test("inside an unlisted tunnel a listed SNI or Host is host_not_allowliste
   });
 });
 
+Deno.test("a CONNECT inside an intercepted tunnel is refused and reaches nothing", async () => {
+  const ca = await mintBottleCa("itest");
+  await using upstream = await countingUpstream([LISTED]);
+  const config = await configWith([route(LISTED, { upstream: `127.0.0.1:${upstream.port}` })], ca);
+  await withSidecar(config, async ({ proxyPort }) => {
+    const opened = await connect(proxyPort, `${LISTED}:443`);
+    const { conn, reader } = await tlsThrough(opened.tcp!, LISTED, ca.certPem);
+    try {
+      // SPEC §7.2 step 4: an inner authority other than the tunnel's is a mismatch.
+      await conn.write(enc(`CONNECT other.example:443 HTTP/1.1\r\nHost: ${LISTED}\r\n\r\n`));
+      assertBlock(await reader.reply("the inner CONNECT to another host"), "authority_mismatch");
+      // The tunnel's own authority: a tunnel inside a tunnel is never opened.
+      await conn.write(enc(`CONNECT ${LISTED}:443 HTTP/1.1\r\nHost: ${LISTED}\r\n\r\n`));
+      assertBlock(await reader.reply("the inner CONNECT to the same host"), "malformed_request");
+      await conn.write(get(LISTED, "/after"));
+      assert.equal((await reader.reply("the request after"))?.status, 200);
+    } finally {
+      conn.close();
+    }
+    assert.deepEqual(upstream.state.requests, ["GET /after HTTP/1.1"]);
+  });
+});
+
 Deno.test("a route added while an unlisted tunnel is open lets its next request through", async () => {
   const ca = await mintBottleCa("itest");
   await using upstream = await countingUpstream([UNLISTED]);

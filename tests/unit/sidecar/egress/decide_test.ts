@@ -246,12 +246,41 @@ const gitPushCases: [string, string, boolean, string][] = [
     "service=git-receive-pack percent-encoded",
   ],
   ["/o/r.git/info/refs", "SERVICE=GIT-RECEIVE-PACK", true, "a service name in upper case"],
+  // decodeURIComponent throws on `%ff` (not UTF-8): the path must still be decoded.
+  [
+    "/o/r.git/%67it-receive-pack;%ff",
+    "",
+    true,
+    "an encoded segment whose parameter is an invalid UTF-8 escape",
+  ],
+  [
+    "/o/r.git/%ff/../%67it-receive-pack",
+    "",
+    true,
+    "an encoded segment after an invalid UTF-8 escape and a dot-dot segment",
+  ],
+  ["/o%FF/r.git/git-receive-pack", "", true, "an invalid UTF-8 escape earlier in the path"],
+  ["/o/r.git/%2567it-receive-pack", "", true, "a double-encoded segment"],
+  ["/o/r.git/git-receive-pack;%ff=1", "", true, "an invalid UTF-8 escape in a parameter"],
+  [
+    "/o/r.git/info/refs",
+    "x=%ff&service=%67it-receive-pack",
+    true,
+    "an encoded service name after an invalid UTF-8 escape",
+  ],
+  [
+    "/o/r.git/info/refs",
+    "x=1;service=git-receive-pack",
+    true,
+    "service=git-receive-pack after a `;` separator",
+  ],
 ];
 
 const notGitPushCases: [string, string, boolean, string][] = [
   ["/o/r.git/git-upload-pack", "", false, "a fetch (git-upload-pack)"],
   ["/o/r.git/info/refs", "service=git-upload-pack", false, "a fetch ref advertisement"],
   ["/o/r.git/info/refs", "service=git-receive-pack2", false, "a longer service name"],
+  ["/o/r.git/%ff/git-upload-pack", "", false, "a fetch after an invalid UTF-8 escape"],
   [
     "/o/r.git/info/refs",
     "xservice=git-receive-pack",
@@ -273,6 +302,8 @@ Deno.test("decideRequest blocks a git push before the allowlist, even to an unli
       plain("GET", "http://unlisted.example.com/o/r.git/info/refs?service=git-receive-pack"),
       tunnelled("open.example.com", "POST", "/o/r.git/git-receive-pack"),
       tunnelled("open.example.com", "POST", "/o/r.git/git%2dreceive%2dpack"),
+      tunnelled("open.example.com", "POST", "/o/r.git/%67it-receive-pack;%ff"),
+      tunnelled("open.example.com", "POST", "/o/r.git/%ff/../%67it-receive-pack"),
       tunnelled("api.example.com", "GET", "/api/o/r.git/info/refs?service=git-receive-pack"),
       // Even a request that would fail the authority check reports the push first.
       tunnelled("open.example.com", "POST", "/o/r.git/git-receive-pack", [["Host", "x.test"]]),
@@ -522,6 +553,24 @@ const authorityCases: { name: string; facts: RequestFacts; want: string }[] = [
     want: "host_not_allowlisted",
   },
   {
+    name: "blocks a CONNECT inside a tunnel to another host as an authority mismatch",
+    facts: tunnelled("open.example.com", "CONNECT", "other.example.net:443", [[
+      "Host",
+      "open.example.com",
+    ]]),
+    want: "authority_mismatch",
+  },
+  {
+    name: "blocks a CONNECT inside a tunnel to another port as an authority mismatch",
+    facts: tunnelled("open.example.com", "CONNECT", "open.example.com:80", []),
+    want: "authority_mismatch",
+  },
+  {
+    name: "blocks a CONNECT inside a tunnel to the tunnel's own authority as malformed",
+    facts: tunnelled("open.example.com", "CONNECT", "open.example.com:443"),
+    want: "malformed_request",
+  },
+  {
     name: "blocks plain HTTP to a route that carries a credential",
     facts: plain("GET", "http://auth.example.com/x", [["Host", "auth.example.com"]]),
     want: "plain_http_with_auth",
@@ -738,6 +787,57 @@ const matchCases: {
     target: "/api/x\\..\\..\\admin",
     want: "match_failed",
   },
+  // Servlet stacks (Tomcat, Jetty, Spring) strip `;params` from a segment, then resolve it:
+  // `/api/..;/admin` reaches `/admin` there.
+  {
+    name: "a dot-dot segment with an empty parameter that leaves the prefix is refused",
+    method: "GET",
+    target: "/api/..;/admin",
+    want: "match_failed",
+  },
+  {
+    name: "an encoded dot-dot segment with a parameter that leaves the prefix is refused",
+    method: "GET",
+    target: "/api/%2e%2e;/admin",
+    want: "match_failed",
+  },
+  {
+    name: "a dot-dot segment with a named parameter that leaves the prefix is refused",
+    method: "GET",
+    target: "/api/..;jsessionid=x/admin",
+    want: "match_failed",
+  },
+  {
+    name: "a dot-dot segment with an encoded semicolon that leaves the prefix is refused",
+    method: "GET",
+    target: "/api/..%3b/admin",
+    want: "match_failed",
+  },
+  {
+    name: "a dot-dot segment with a parameter inside the prefix is allowed",
+    method: "GET",
+    target: "/api/x/..;/y",
+    want: "allow",
+  },
+  {
+    name: "a segment with a parameter that is not a dot segment is allowed",
+    method: "GET",
+    target: "/api/x;v=1/y",
+    want: "allow",
+  },
+  {
+    name: "an encoded NUL is refused on a route with path rules",
+    method: "GET",
+    target: "/api/..%00/admin",
+    want: "match_failed",
+  },
+  {
+    name: "an encoded control character is refused on a route with path rules",
+    method: "GET",
+    target: "/api/x%0d%0aX-Injected:%201",
+    want: "match_failed",
+  },
+  { name: "an encoded DEL is refused", method: "GET", target: "/api/x%7F", want: "match_failed" },
   {
     name: "dot segments cannot climb above the root into the prefix",
     method: "GET",
@@ -828,6 +928,15 @@ const normalizeCases: [string, string | null][] = [
   ["/api%2Fx", null],
   ["/api%5cx", null],
   ["/api\\x", null],
+  ["/api/..;/admin", "/admin"],
+  ["/api/%2E%2E;x=1/admin", "/admin"],
+  ["/api/.;/x", "/api/x"],
+  ["/api/x/..;", "/api/"],
+  ["/api/..%3Bx/admin", "/admin"],
+  ["/api/a;b/c", "/api/a;b/c"],
+  ["/api/x%00", null],
+  ["/api/x%1F", null],
+  ["/api/x%7f", null],
 ];
 
 for (const [path, want] of normalizeCases) {
