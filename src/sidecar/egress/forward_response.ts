@@ -3,10 +3,14 @@
  * the inbound scan and token reflection. Textual bodies up to
  * {@linkcode MAX_INBOUND_SCAN_BYTES} are read whole, decoded when compressed, scanned and
  * scrubbed; larger textual ones (whatever their framing) have their first 8 MiB scanned and then
- * stream; event streams go per event, as soon as each is complete; binary bodies stream. Streamed
- * bodies are scrubbed across chunk boundaries. Re-framed by the proxy: `Content-Length` for
- * buffered bodies, chunked otherwise. Size alone never blocks a response. At log level 2 each
- * response is logged (`response`: status, masked headers, body size; SPEC §7.7).
+ * stream; event streams go per event, as soon as each is complete (`forward_events.ts`); binary
+ * bodies stream. Streamed bodies are scrubbed across chunk boundaries. Re-framed by the proxy:
+ * `Content-Length` for buffered bodies, chunked otherwise. Size alone never blocks a response. At
+ * log level 2 each response is logged (`response`: status, masked headers, body size; SPEC §7.7).
+ *
+ * When the bottle has slot values, a compressed body of any type or size is decoded as it
+ * arrives and reaches the agent as identity ({@linkcode forwardDecoded}): scrubbing compressed
+ * bytes would miss the token that the agent's client reads after decoding.
  *
  * The inbound scan (`dlp/inbound/`) decides under the route's `inbound_on_match`: a block is the
  * §7.6 403 naming the evidence (for an event stream: an `error` event, and the stream ends); a
@@ -16,21 +20,17 @@
  *
  * @module
  */
-import type { Duplex } from "node:stream";
-import type { SidecarLog } from "../log.ts";
 import { type SocketReader, writeTo } from "./conn.ts";
 import type { Block } from "./decide.ts";
 import { latin1, latin1Bytes } from "./dlp/bytes.ts";
 import {
   blockMessage,
   INBOUND_HEADER,
-  InboundEventStream,
   type InboundPolicy,
   type InboundVerdict,
   inspectBody,
-  inspectMessage,
-  splitEvents,
 } from "./dlp/mod.ts";
+import { forwardEventStream } from "./forward_events.ts";
 import {
   type BodyFraming,
   encodeChunk,
@@ -41,40 +41,39 @@ import {
   type ResponseHead,
   serializeResponseHead,
 } from "./http1.ts";
-import type { Reflector } from "./reflect.ts";
-import { type BlockSite, httpResponse, type Responder } from "./respond.ts";
+import { httpResponse } from "./respond.ts";
 import {
   bodyChunks,
+  type BodyPrefix,
+  contentCoding,
   decodePrefix,
   decodeResponse,
+  decodeStream,
   MAX_INBOUND_SCAN_BYTES,
   readPrefix,
+  UndecodableBody,
 } from "./response_body.ts";
+import {
+  BODY_DIGESTS,
+  dropHeaders,
+  inboundSite,
+  LAST_CHUNK,
+  logInbound,
+  logResponse,
+  type ResponseContext,
+  writeChunk,
+  writeChunkedHead,
+} from "./response_out.ts";
 
 export { MAX_INBOUND_SCAN_BYTES };
+export type { ResponseContext };
 
 const TEXTUAL =
   /^(?:text\/|application\/(?:json|[a-z0-9.+-]*\+json|xml|[a-z0-9.+-]*\+xml|javascript|x-ndjson))/;
 
-/** Headers that describe the body as sent, dropped when the scan edits it. */
-const BODY_DIGESTS = new Set(["content-md5", "digest", "repr-digest", "content-digest", "etag"]);
-
-/** What forwarding a response needs. */
-export interface ResponseContext {
-  /** The agent's side of the connection. */
-  out: Duplex;
-  /** The request's method (a `HEAD` response has no body). */
-  method: string;
-  /** The route host, for log lines and blocks. */
-  host: string;
-  /** The request's path, for log lines. */
-  path: string;
-  /** Replaces slot values in everything that reaches the agent. */
-  reflector: Reflector;
-  /** The route's inbound prompt-injection policy, or false when it is not scanned. */
-  inbound: InboundPolicy | false;
-  responder: Responder;
-  log: SidecarLog;
+/** The lower-cased `Content-Type` of a response ("" without one). */
+function typeOf(res: ResponseHead): string {
+  return (headerValue(res.headers, "content-type") ?? "").toLowerCase();
 }
 
 /**
@@ -90,7 +89,7 @@ export async function forwardResponse(
 ): Promise<boolean> {
   const { out, method } = ctx;
   const framing = responseFraming(method, res);
-  const contentType = (headerValue(res.headers, "content-type") ?? "").toLowerCase();
+  const contentType = typeOf(res);
   const headers: [string, string][] = res.headers
     .filter(([n]) => {
       const l = n.toLowerCase();
@@ -107,8 +106,12 @@ export async function forwardResponse(
     logResponse(ctx, res.status, [...headers, ...extra], 0);
     return true;
   }
+  const coding = contentCoding(res.headers);
+  if (ctx.reflector.active && coding !== "identity") {
+    return await forwardDecoded(ctx, up, res, headers, { framing, coding });
+  }
   if (contentType.startsWith("text/event-stream")) {
-    return await forwardEventStream(ctx, up, res, headers, framing);
+    return await forwardEventStream(ctx, res, headers, framing, bodyChunks(up, framing));
   }
   // A body without a type is read (and scanned) when its length says it fits; otherwise it
   // streams, as binary bodies do.
@@ -136,6 +139,65 @@ export async function forwardResponse(
   }
   // Large or binary: stream, still scrubbing slot values across chunk boundaries.
   return await streamBody(ctx, res, headers, framing, new Uint8Array(0), bodyChunks(up, framing));
+}
+
+/**
+ * A compressed response on a bottle with slot values (SPEC §7.2 step 10, §7.5): whatever its
+ * type or size, the body is decoded as it arrives (`decodeStream`: bounded memory) and goes to
+ * the agent as identity, its `Content-Encoding` and digests dropped, so the scrub reads what the
+ * agent's client will read. Then it is any other body: up to 8 MiB decoded it is read whole
+ * (scanned when textual), past that its first 8 MiB are scanned and the rest streams; an event
+ * stream goes per event. A coding the proxy does not decode (neither gzip, deflate nor br, or
+ * several) and a body that fails to decode before anything was sent are refused with
+ * `undecodable_body`; a body that fails later is cut off (no last chunk, the agent's connection
+ * closes) and the block logged. Compressed bytes never reach the agent.
+ */
+async function forwardDecoded(
+  ctx: ResponseContext,
+  up: SocketReader,
+  res: ResponseHead,
+  headers: [string, string][],
+  body: { framing: BodyFraming; coding: string },
+): Promise<boolean> {
+  const { framing, coding } = body;
+  const decoded = decodeStream(bodyChunks(up, framing), coding);
+  if (decoded === null) return await refuseUndecodable(ctx, res, coding);
+  dropHeaders(headers, (n) => n === "content-encoding" || BODY_DIGESTS.has(n));
+  const plain = {
+    ...res,
+    headers: res.headers.filter(([n]) => n.toLowerCase() !== "content-encoding"),
+  };
+  const contentType = typeOf(res);
+  try {
+    if (contentType.startsWith("text/event-stream")) {
+      return await forwardEventStream(ctx, plain, headers, framing, decoded);
+    }
+    let prefix: BodyPrefix;
+    try {
+      prefix = await readPrefix(decoded, MAX_INBOUND_SCAN_BYTES);
+    } catch (error) {
+      if (error instanceof UndecodableBody) return await refuseUndecodable(ctx, res, coding);
+      throw error;
+    }
+    const textual = TEXTUAL.test(contentType) || (contentType === "" && prefix.done);
+    if (prefix.done) {
+      return await forwardBuffered(ctx, plain, headers, { framing, textual, bytes: prefix.bytes });
+    }
+    return await forwardLarge(ctx, plain, headers, {
+      framing,
+      textual,
+      prefix: prefix.bytes,
+      rest: decoded,
+    });
+  } catch (error) {
+    if (!(error instanceof UndecodableBody)) throw error;
+    const b: Block = { block: "undecodable_body", message: undecodableMessage(coding) };
+    ctx.responder.logBlock(b, inboundSite(ctx, res.status));
+    return false;
+  } finally {
+    // Stops the decoder when the body was left unread (a block).
+    await decoded.return(undefined);
+  }
 }
 
 /**
@@ -173,153 +235,6 @@ async function streamBody(
   return framing.kind !== "close";
 }
 
-const LAST_CHUNK = encodeChunk(new Uint8Array(0));
-
-/** The head of a response the proxy re-frames as chunked. */
-function writeChunkedHead(out: Duplex, res: ResponseHead, headers: [string, string][]) {
-  return writeTo(
-    out,
-    serializeResponseHead(res.status, res.reason, [...headers, ["Transfer-Encoding", "chunked"]]),
-  );
-}
-
-/** One chunk of latin-1 text; nothing for empty text (an empty chunk would end the body). */
-async function writeChunk(out: Duplex, text: string): Promise<void> {
-  if (text.length > 0) await writeTo(out, encodeChunk(latin1Bytes(text)));
-}
-
-/** An event stream: whole events scrubbed, scanned and sent as soon as they are complete. */
-async function forwardEventStream(
-  ctx: ResponseContext,
-  up: SocketReader,
-  res: ResponseHead,
-  headers: [string, string][],
-  framing: BodyFraming,
-): Promise<boolean> {
-  const { out, reflector } = ctx;
-  await writeChunkedHead(out, res, headers);
-  const scan = ctx.inbound === false ? null : new InboundEventStream(ctx.inbound);
-  let pending = "";
-  let received = 0;
-  const stream = reflector.stream();
-  for await (const chunk of bodyChunks(up, framing)) {
-    received += chunk.length;
-    pending += latin1(chunk);
-    if (scan !== null) {
-      const { events, rest } = splitEvents(pending);
-      pending = rest;
-      for (const event of events) {
-        const raw = reflector.replace(event.raw);
-        const utf8 = new TextDecoder().decode(latin1Bytes(raw));
-        const parsed = splitEvents(utf8).events[0] ?? { raw: utf8, data: "", hasData: false };
-        const result = scan.event(parsed);
-        if (result.verdict !== null && await inboundEventDone(ctx, result.verdict, res.status)) {
-          return false;
-        }
-        await writeTo(
-          out,
-          encodeChunk(
-            result.raw === parsed.raw ? latin1Bytes(raw) : new TextEncoder().encode(result.raw),
-          ),
-        );
-      }
-      if (pending.length <= 1024 * 1024) continue;
-      // An event without an end: scan what there is (for a block only) and pass it on.
-      const text = new TextDecoder().decode(latin1Bytes(pending));
-      const { verdict } = inspectMessage(text, ctx.inbound as InboundPolicy, "sse event");
-      if (verdict.decision.action === "block" && await inboundEventDone(ctx, verdict, res.status)) {
-        return false;
-      }
-      await writeChunk(out, stream.push(pending));
-      pending = "";
-      continue;
-    }
-    const boundary = Math.max(pending.lastIndexOf("\n\n"), pending.lastIndexOf("\r\n\r\n"));
-    let text: string;
-    if (boundary >= 0) {
-      const cut = pending.startsWith("\r\n\r\n", boundary) ? boundary + 4 : boundary + 2;
-      text = reflector.replace(pending.slice(0, cut));
-      pending = pending.slice(cut);
-    } else if (pending.length > 1024 * 1024) {
-      text = stream.push(pending);
-      pending = "";
-    } else continue;
-    await writeChunk(out, text);
-  }
-  if (scan !== null && pending !== "") {
-    // An event the stream ended without closing: clients may still show it, so it is scanned.
-    const raw = reflector.replace(pending);
-    const utf8 = new TextDecoder().decode(latin1Bytes(raw));
-    const parsed = splitEvents(`${utf8}\n\n`).events[0];
-    const result = parsed === undefined ? null : scan.event(parsed);
-    if (result?.verdict && await inboundEventDone(ctx, result.verdict, res.status)) return false;
-    await writeChunk(out, stream.end());
-    const edited = result !== null && result.raw !== parsed!.raw;
-    if (edited) await writeTo(out, encodeChunk(new TextEncoder().encode(result.raw)));
-    else await writeChunk(out, raw);
-  } else await writeChunk(out, stream.end() + reflector.replace(pending));
-  await writeTo(out, LAST_CHUNK);
-  logResponse(ctx, res.status, headers, received);
-  return framing.kind !== "close";
-}
-
-/**
- * Acts on the verdict of one event: a block ends the stream with an `error` event naming the
- * evidence (returns true); a neutralised or annotated event is logged.
- */
-async function inboundEventDone(
-  ctx: ResponseContext,
-  verdict: InboundVerdict,
-  status: number,
-): Promise<boolean> {
-  const { action } = verdict.decision;
-  if (action === "forward") return false;
-  const evidence = verdict.evidence.map((e) => ctx.responder.mask(e) ?? "");
-  if (action !== "block") {
-    logInbound(ctx, verdict, evidence);
-    return false;
-  }
-  const b: Block = {
-    block: "dlp_inbound",
-    detector: "naive_injection_detection",
-    location: "sse event",
-    message: blockMessage(ctx.host, verdict.report),
-    evidence,
-  };
-  ctx.responder.logBlock(b, inboundSite(ctx, status));
-  const data = JSON.stringify({
-    error: "egress_blocked",
-    rule: "dlp_inbound",
-    message: b.message,
-    evidence,
-  });
-  await writeTo(ctx.out, encodeChunk(new TextEncoder().encode(`event: error\ndata: ${data}\n\n`)));
-  await writeTo(ctx.out, LAST_CHUNK);
-  return true;
-}
-
-/** The log line of a neutralised or annotated response or message. */
-function logInbound(ctx: ResponseContext, verdict: InboundVerdict, evidence: string[]): void {
-  ctx.log.info(
-    1,
-    "egress",
-    verdict.decision.action === "neutralize" ? "inbound-neutralized" : "inbound-warning",
-    {
-      host: ctx.host,
-      method: ctx.method,
-      detector: "naive_injection_detection",
-      level: verdict.report.level,
-      hidden: [...new Set(verdict.report.hidden.map((h) => h.channel))],
-      evidence: evidence.slice(0, 6),
-    },
-  );
-}
-
-/** The where of an inbound block: the request and the upstream's status (SPEC §7.7). */
-function inboundSite(ctx: ResponseContext, status: number): BlockSite {
-  return { host: ctx.host, method: ctx.method, path: ctx.path, status };
-}
-
 /** The §7.6 block of a response the inbound scan withholds. */
 function inboundBlock(ctx: ResponseContext, verdict: InboundVerdict, evidence: string[]): Block {
   return {
@@ -329,12 +244,6 @@ function inboundBlock(ctx: ResponseContext, verdict: InboundVerdict, evidence: s
     message: blockMessage(ctx.host, verdict.report),
     evidence,
   };
-}
-
-function dropHeaders(headers: [string, string][], names: (lower: string) => boolean): void {
-  for (let i = headers.length - 1; i >= 0; i--) {
-    if (names(headers[i][0].toLowerCase())) headers.splice(i, 1);
-  }
 }
 
 /** The inbound scan of a response body (or its first 8 MiB), and what follows from it. */
@@ -371,16 +280,21 @@ function scanInbound(
   };
 }
 
-/** Refuses a response whose content coding cannot be decoded for the scan; the agent's connection closes. */
+/** The message of an `undecodable_body` block of a response. */
+function undecodableMessage(coding: string): string {
+  return `The response encoding ${coding} cannot be decoded, so it cannot be scanned.`;
+}
+
+/**
+ * Refuses a response whose content coding cannot be decoded for the scan; the agent's
+ * connection closes.
+ */
 async function refuseUndecodable(
   ctx: ResponseContext,
   res: ResponseHead,
-  encoding: string,
+  coding: string,
 ): Promise<false> {
-  const b: Block = {
-    block: "undecodable_body",
-    message: `The response encoding ${encoding} cannot be scanned.`,
-  };
+  const b: Block = { block: "undecodable_body", message: undecodableMessage(coding) };
   await ctx.responder.refuse(ctx.out, b, inboundSite(ctx, res.status), false);
   return false;
 }
@@ -395,7 +309,7 @@ async function forwardBuffered(
   const { out } = ctx;
   const { framing, textual } = body;
   let bytes = body.bytes;
-  const encoding = (headerValue(res.headers, "content-encoding") ?? "identity").toLowerCase();
+  const encoding = contentCoding(res.headers);
   if (encoding !== "identity" && textual) {
     const decoded = decodeResponse(bytes, encoding);
     if (decoded === "too-large") {
@@ -442,7 +356,7 @@ async function forwardLarge(
 ): Promise<boolean> {
   let first = body.prefix;
   if (ctx.inbound !== false && body.textual) {
-    const encoding = (headerValue(res.headers, "content-encoding") ?? "identity").toLowerCase();
+    const encoding = contentCoding(res.headers);
     const identity = encoding === "identity";
     const view = identity ? first.subarray(0, MAX_INBOUND_SCAN_BYTES) : await decodePrefix(
       first,
@@ -463,24 +377,6 @@ async function forwardLarge(
     scan.annotate(headers);
   }
   return await streamBody(ctx, res, headers, body.framing, first, body.rest);
-}
-
-/** The level-2 line of a response on its way to the agent: status, headers, body size. */
-function logResponse(
-  ctx: ResponseContext,
-  status: number,
-  headers: readonly [string, string][],
-  bodyBytes: number,
-): void {
-  if (ctx.log.level < 2) return;
-  ctx.log.info(2, "egress", "response", {
-    host: ctx.host,
-    method: ctx.method,
-    path: ctx.responder.mask(ctx.path),
-    status,
-    headers: headers.map(([n, v]) => [n, ctx.responder.mask(v)]),
-    bodyBytes,
-  });
 }
 
 /** Whether an upstream connection can carry another request after this response. */

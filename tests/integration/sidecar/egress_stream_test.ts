@@ -4,9 +4,11 @@
  * process, a client that tunnels with `CONNECT` and trusts only the bottle's CA. The upstream
  * reads each body as a stream and records what it got, so a test can wait for the first bytes
  * to arrive (the proof the proxy did not wait for the whole body) and see that an abandoned
- * request never reached its end.
+ * request never reached its end. On the way back, the same upstream echoes the injected token in
+ * a compressed binary body (`/echo.<coding>`), which the agent must get decoded and scrubbed.
  */
 import assert from "node:assert/strict";
+import { brotliCompressSync, gzipSync } from "node:zlib";
 import { mintBottleCa } from "../../../src/bottle/ca.ts";
 import type { SidecarConfig } from "../../../src/sidecar/control/protocol.ts";
 import { STREAM_MIN_BYTES } from "../../../src/sidecar/egress/flow.ts";
@@ -48,6 +50,15 @@ async function startStreamingUpstream() {
       };
       seen.push(entry);
       changed();
+      const echo = /^\/echo\.(gzip|br)$/.exec(entry.path);
+      if (echo !== null) {
+        // An upstream that ignores `Accept-Encoding: identity` and echoes the credential.
+        const text = enc(`you sent: ${entry.authorization}`);
+        const body = echo[1] === "gzip" ? gzipSync(text) : brotliCompressSync(text);
+        return new Response(new Uint8Array(body), {
+          headers: { "content-type": "application/octet-stream", "content-encoding": echo[1] },
+        });
+      }
       const parts: Uint8Array[] = [];
       try {
         for await (const part of request.body ?? new ReadableStream()) {
@@ -300,5 +311,24 @@ Deno.test("a streamed body the agent cuts off never reaches its end upstream", a
       "the upstream's request ending",
     );
     assert.equal(upstream.seen.find((s) => s.path === "/cut")!.state, "cut");
+  });
+});
+
+Deno.test("a compressed binary echo of the injected token reaches the agent decoded and scrubbed", async () => {
+  await withProxy(async ({ proxyPort, caPem, upstream }) => {
+    for (const coding of ["gzip", "br"]) {
+      const conn = await openTunnel(proxyPort, caPem);
+      try {
+        await writeAll(conn, enc(`GET /echo.${coding} HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`));
+        const res = await readResponse(conn);
+        assert.equal(res.status, 200, res.body);
+        assert.equal(res.headers.get("content-encoding"), undefined, `${coding}: sent as identity`);
+        assert.equal(res.body, "you sent: Bearer egress-placeholder", coding);
+      } finally {
+        conn.close();
+      }
+      const seen = upstream.seen.find((s) => s.path === `/echo.${coding}`);
+      assert.equal(seen?.authorization, `Bearer ${SECRETS.slot}`, "the token was injected");
+    }
   });
 });
