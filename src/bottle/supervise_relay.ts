@@ -23,6 +23,7 @@ import {
   type DecisionBody,
   decisionMessageId,
   isRecord,
+  MAX_PROPOSAL_FINDINGS,
   type ProposalBody,
   type ProposalKind,
   type SidecarMessage,
@@ -94,6 +95,28 @@ export function parseProposalBody(body: Record<string, unknown>): ProposalBody {
     case "egress-token-allow":
       for (const f of ["host", "method", "path", "detector", "rule", "location", "context"]) {
         str(d[f], `detail.${f}`);
+      }
+      // `findings` and `omitted` came later: a sidecar of an older release sends neither.
+      if (d.findings !== undefined) {
+        if (
+          !Array.isArray(d.findings) || d.findings.length === 0 ||
+          d.findings.length > MAX_PROPOSAL_FINDINGS
+        ) {
+          throw new ProposalBodyError(
+            `detail.findings is not a list of 1 to ${MAX_PROPOSAL_FINDINGS} findings`,
+          );
+        }
+        d.findings.forEach((finding: unknown, i) => {
+          if (!isRecord(finding)) {
+            throw new ProposalBodyError(`detail.findings[${i}] is not an object`);
+          }
+          for (const f of ["detector", "rule", "location", "context"]) {
+            str(finding[f], `detail.findings[${i}].${f}`);
+          }
+        });
+      }
+      if (d.omitted !== undefined && !(Number.isInteger(d.omitted) && (d.omitted as number) >= 0)) {
+        throw new ProposalBodyError("detail.omitted is not a count");
       }
       return { ...base, kind: "egress-token-allow", detail: d as never };
     case "egress-route":

@@ -25,12 +25,17 @@ import {
   type Paint,
   renderScreen,
   type ScreenSize,
+  scrolled,
   selectedIndex,
   type TuiState,
+  unseenLines,
 } from "./supervise_view.ts";
 
 /** How often the UI reloads pending proposals. */
 export const POLL_MS = 500;
+
+/** The terminal size {@linkcode onKey} lays out for when it is not told. */
+const DEFAULT_SIZE: ScreenSize = { columns: 80, rows: 24 };
 
 /** A decoded key (readline's keypress event). */
 export interface Key {
@@ -78,14 +83,22 @@ const say = (state: TuiState, text: string, error = false): KeyResult => ({
 
 /**
  * Handles one key (pure). `line` is what the terminal's line editor holds: the reason being
- * typed in reason mode.
+ * typed in reason mode; `size` is the terminal's, for scrolling.
  *
- * List mode: `↑`/`k` and `↓`/`j` move; `a` approves (asking for a reason first for
+ * List mode: `↑`/`k` and `↓`/`j` move; PgDn (or Space) and PgUp scroll the findings of a held
+ * request when they do not fit; `a` approves (asking for a reason first for
  * `egress-token-allow` and `gitleaks-allow`, SPEC §9.3); `o` approves a token finding for this
  * request only; `m` edits an `egress-route` in `$EDITOR`; `r` asks for a reason and rejects;
- * `q` quits. Reason mode: Enter decides (a reason is required), Esc goes back.
+ * `q` quits. `a` and `o` refuse while findings of the request were never on the screen: the
+ * reviewer approves what was shown. Reason mode: Enter decides (a reason is required), Esc
+ * goes back.
  */
-export function onKey(state: TuiState, key: Key, line: string): KeyResult {
+export function onKey(
+  state: TuiState,
+  key: Key,
+  line: string,
+  size: ScreenSize = DEFAULT_SIZE,
+): KeyResult {
   const mode = state.mode;
   if (mode.kind === "reason") {
     if (isEnterKey({ name: key.name ?? "", ctrl: false, shift: false })) {
@@ -125,6 +138,11 @@ export function onKey(state: TuiState, key: Key, line: string): KeyResult {
     case "down":
     case "j":
       return move(index + 1);
+    case "pagedown":
+    case "space":
+      return { state: scrolled(state, size, 1) };
+    case "pageup":
+      return { state: scrolled(state, size, -1) };
   }
   if (!["a", "o", "m", "r"].includes(key.name ?? "")) return { state };
   if (selected === undefined) return say(state, "No proposal to decide");
@@ -132,6 +150,16 @@ export function onKey(state: TuiState, key: Key, line: string): KeyResult {
     state: { ...state, mode: { kind: "reason", id: selected.id, action, text: "" }, message: null },
   });
   const needsReason = selected.kind === "egress-token-allow" || selected.kind === "gitleaks-allow";
+  if (key.name === "a" || key.name === "o") {
+    const unseen = unseenLines(state, size);
+    if (unseen > 0) {
+      return say(
+        state,
+        `Not approved: ${unseen} lines of findings were not on the screen yet (PgDn shows them)`,
+        true,
+      );
+    }
+  }
   switch (key.name) {
     case "a":
       if (needsReason) return reasonMode("approve");
@@ -202,7 +230,7 @@ const screenPrompt = createPrompt<PromptResult, PromptConfig>((config, done) => 
     return () => clearInterval(timer);
   }, []);
   useKeypress((key, rl) => {
-    const result = onKey(state, key, rl.line);
+    const result = onKey(state, key, rl.line, actions.size());
     let next = result.state;
     // Outside reason mode, keys are commands: never let them pile up in the line editor.
     if (next.mode.kind === "list" || state.mode.kind === "list") rl.clearLine(0);

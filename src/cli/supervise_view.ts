@@ -4,6 +4,10 @@
  * to a terminal size. Text a bottle controls is escaped ({@linkcode escapeControl}) and cut to
  * the width, so it can neither drive the terminal nor wrap the screen out of shape.
  *
+ * A held request lists every finding the sidecar sent (`detail.findings`, most specific first);
+ * when they do not fit under the table they scroll (PgDn/PgUp), and {@linkcode unseenLines}
+ * tells the UI whether some were never on the screen, so it does not approve before they were.
+ *
  * @module
  */
 import type { ProposalRecord } from "../store/mod.ts";
@@ -147,6 +151,16 @@ export type TuiMode =
   | { kind: "list" }
   | { kind: "reason"; id: number; action: "approve" | "approve-once" | "reject"; text: string };
 
+/**
+ * How far the findings of proposal `id` are scrolled (`offset`, in lines) and how many of their
+ * lines have been on the screen from the top (`seen`).
+ */
+export interface DetailScroll {
+  id: number;
+  offset: number;
+  seen: number;
+}
+
 /** Everything the screen shows. */
 export interface TuiState {
   /** Pending proposals, oldest first. */
@@ -155,6 +169,8 @@ export interface TuiState {
   selectedId: number | null;
   mode: TuiMode;
   message: { text: string; error: boolean } | null;
+  /** The scroll of the selected proposal's findings; absent or of another id: the top. */
+  scroll?: DetailScroll;
 }
 
 /** The index of the selected row (the first one when the selected id is gone). */
@@ -186,16 +202,65 @@ function field(d: Record<string, unknown>, name: string): string {
   return v === undefined || v === null ? "-" : String(v);
 }
 
-/** The detail lines of a proposal (escaped, uncut). */
-export function detailLines(r: ProposalRecord, now: number): string[] {
+/** One DLP finding of an `egress-token-allow` proposal, as shown. */
+export interface FindingView {
+  detector: string;
+  rule: string;
+  location: string;
+  context: string;
+}
+
+/**
+ * The findings an `egress-token-allow` detail lists, and how many it left out (past the
+ * sidecar's cap: sent if approved, never safelisted). A detail recorded before proposals listed
+ * every finding has only its top-level one.
+ */
+export function tokenFindings(d: Record<string, unknown>): {
+  findings: FindingView[];
+  omitted: number;
+} {
+  const read = (r: Record<string, unknown>): FindingView => ({
+    detector: field(r, "detector"),
+    rule: field(r, "rule"),
+    location: field(r, "location"),
+    context: field(r, "context"),
+  });
+  const listed = Array.isArray(d.findings)
+    ? d.findings.filter((f): f is Record<string, unknown> => typeof f === "object" && f !== null)
+    : [];
+  const omitted = Number.isInteger(d.omitted) && (d.omitted as number) > 0
+    ? d.omitted as number
+    : 0;
+  return { findings: listed.length > 0 ? listed.map(read) : [read(d)], omitted };
+}
+
+/**
+ * The detail of a proposal (escaped, uncut): `head`, always shown, and `body`, the list of
+ * findings of a held request with several, which scrolls when it does not fit.
+ */
+export function detailParts(r: ProposalRecord, now: number): { head: string[]; body: string[] } {
   const d = r.detail;
   const lines = [`proposal ${r.id} from ${r.slug}: ${timeLeft(r, now)}`];
+  let body: string[] = [];
   if (r.kind === "egress-token-allow") {
-    lines.push(
-      `request: ${field(d, "method")} ${field(d, "host")} ${field(d, "path")}`,
-      `finding: ${field(d, "detector")} (${field(d, "rule")}) in ${field(d, "location")}`,
-      `context: ${field(d, "context")}`,
-    );
+    lines.push(`request: ${field(d, "method")} ${field(d, "host")} ${field(d, "path")}`);
+    const { findings, omitted } = tokenFindings(d);
+    if (findings.length === 1 && omitted === 0) {
+      const [f] = findings;
+      lines.push(`finding: ${f.detector} (${f.rule}) in ${f.location}`, `context: ${f.context}`);
+    } else {
+      lines.push(
+        omitted === 0
+          ? `findings: ${findings.length}, most specific first; approving sends them all`
+          : `findings: ${
+            findings.length + omitted
+          }, ${findings.length} listed; ${omitted} more are sent if approved but never safelisted`,
+      );
+      body = findings.flatMap((f, i) => [
+        `${i + 1}. ${f.detector} (${f.rule}) in ${f.location}`,
+        `   context: ${f.context}`,
+      ]);
+    }
   } else if (r.kind === "egress-route") {
     lines.push(
       `route: ${field(d, "host")} ports ${field(d, "ports")} methods ${
@@ -209,7 +274,13 @@ export function detailLines(r: ProposalRecord, now: number): string[] {
       `finding: ${field(d, "rule")} in ${field(d, "file")}:${field(d, "line")}`,
     );
   }
-  return lines.map(escapeControl);
+  return { head: lines.map(escapeControl), body: body.map(escapeControl) };
+}
+
+/** The detail lines of a proposal (escaped, uncut), every finding included. */
+export function detailLines(r: ProposalRecord, now: number): string[] {
+  const { head, body } = detailParts(r, now);
+  return [...head, ...body];
 }
 
 /** The screen as lines; the cursor sits at the end of the last line. */
@@ -217,10 +288,76 @@ export interface Screen {
   lines: string[];
 }
 
+/** Where the parts of the screen go: shared by {@linkcode renderScreen} and the UI's keys. */
+interface Layout {
+  width: number;
+  height: number;
+  /** The selected proposal's detail head and findings, cut to the width. */
+  head: string[];
+  body: string[];
+  /** Message lines (unpainted). */
+  message: string[];
+  /** Body lines on the screen, from `offset`; fewer than `body.length` when it scrolls. */
+  visible: number;
+  offset: number;
+  scrolls: boolean;
+}
+
+function layout(state: TuiState, size: ScreenSize, now: number): Layout {
+  const width = Math.max(MIN_SIZE.columns, size.columns) - 1;
+  const height = Math.max(MIN_SIZE.rows, size.rows) - 1;
+  const cut = (text: string) => truncate(text, width);
+  const parts = state.rows.length === 0
+    ? { head: [], body: [] }
+    : detailParts(state.rows[selectedIndex(state)], now);
+  const head = parts.head.map(cut);
+  const body = parts.body.map(cut);
+  const prompt = state.mode.kind === "reason" ? 2 : 1;
+  // What stays besides the message: title, table header and one row (or the empty note and a
+  // blank), a blank and the detail head with a few findings, a blank line, the help or prompt.
+  const detailMin = state.rows.length === 0 ? 0 : 1 + head.length + Math.min(body.length, 3);
+  const message = state.message
+    ? messageLines(state.message.text, width, Math.max(2, height - 4 - detailMin - prompt))
+    : [];
+  const room = Math.max(0, height - 5 - head.length - message.length - prompt);
+  const scrolls = body.length > room;
+  // Findings take two lines each: a page shows whole ones when it can.
+  const page = Math.max(1, room - 1);
+  const visible = scrolls ? (page >= 2 ? page - (page % 2) : page) : body.length;
+  const asked = state.scroll?.id === state.selectedId ? state.scroll?.offset ?? 0 : 0;
+  const offset = Math.min(Math.max(0, asked), body.length - visible);
+  return { width, height, head, body, message, visible, offset, scrolls };
+}
+
+/**
+ * Lines of the selected proposal's findings that have not been on the screen yet (0 when they
+ * all fit, or were scrolled through) in a terminal of `size`.
+ */
+export function unseenLines(state: TuiState, size: ScreenSize): number {
+  const l = layout(state, size, 0);
+  if (!l.scrolls) return 0;
+  const seen = state.scroll?.id === state.selectedId ? state.scroll?.seen ?? 0 : 0;
+  return Math.max(0, l.body.length - Math.max(seen, l.offset + l.visible));
+}
+
+/**
+ * The selected proposal's findings scrolled one screen down (`pages` 1) or up (-1), clamped,
+ * with the lines seen so far.
+ */
+export function scrolled(state: TuiState, size: ScreenSize, pages: 1 | -1): TuiState {
+  const l = layout(state, size, 0);
+  if (!l.scrolls || state.selectedId === null) return state;
+  const offset = Math.min(Math.max(0, l.offset + pages * l.visible), l.body.length - l.visible);
+  const before = state.scroll?.id === state.selectedId ? state.scroll?.seen ?? 0 : 0;
+  const seen = Math.max(before, l.offset + l.visible, offset + l.visible);
+  return { ...state, scroll: { id: state.selectedId, offset, seen } };
+}
+
 /**
  * Lays the UI out for a terminal: title, table window around the selection, the selected
- * proposal's detail, the message, and the key help (or the reason prompt, last so the cursor
- * sits after the typed text). Never more lines than `size.rows - 1`, none longer than
+ * proposal's detail (its findings scrolled to `state.scroll`, with a line saying where when
+ * they do not all fit), the message, and the key help (or the reason prompt, last so the
+ * cursor sits after the typed text). Never more lines than `size.rows - 1`, none longer than
  * `size.columns - 1`, so nothing wraps or scrolls.
  */
 export function renderScreen(
@@ -229,8 +366,8 @@ export function renderScreen(
   now: number,
   paint: Paint = PLAIN,
 ): Screen {
-  const width = Math.max(MIN_SIZE.columns, size.columns) - 1;
-  const height = Math.max(MIN_SIZE.rows, size.rows) - 1;
+  const l = layout(state, size, now);
+  const { width, height } = l;
   const cut = (text: string) => truncate(text, width);
   const n = state.rows.length;
   const titleText = `bot-bottle supervise: ${n} pending proposal${
@@ -238,17 +375,22 @@ export function renderScreen(
   }, oldest first`;
   const title = paint("title", cut(titleText));
   const bottom: string[] = [];
-  const detail = n === 0
-    ? []
-    : ["", ...detailLines(state.rows[selectedIndex(state)], now).map(cut)];
+  const findings = l.body.slice(l.offset, l.offset + l.visible);
+  if (l.scrolls) {
+    const end = l.offset + l.visible;
+    findings.push(paint(
+      "dim",
+      cut(
+        `(findings, lines ${l.offset + 1}-${end} of ${l.body.length}: ${
+          end < l.body.length ? "PgDn for more" : "the end"
+        }${l.offset > 0 ? ", PgUp back" : ""})`,
+      ),
+    ));
+  }
+  const detail = n === 0 ? [] : ["", ...l.head, ...findings];
   if (state.message) {
     const style = state.message.error ? "error" : "dim";
-    // What stays: title, table header and one row (or the empty note and a blank), the
-    // detail, a blank line, the help or the reason prompt.
-    const room = height - 4 - detail.length - (state.mode.kind === "reason" ? 2 : 1);
-    for (const line of messageLines(state.message.text, width, Math.max(2, room))) {
-      bottom.push(paint(style, line));
-    }
+    for (const line of l.message) bottom.push(paint(style, line));
   }
   if (state.mode.kind === "reason") {
     const verb = state.mode.action === "reject" ? "Reject" : "Approve";

@@ -198,7 +198,7 @@ engineTest(
 
     // The proxy holds the request and files a proposal; the owner announces it.
     await bottle.owner.waitFor(
-      /bot-bottle: proposal 1 \(egress-token-allow: POST echo\.example\.test/,
+      /bot-bottle: proposal 1 \(egress-token-allow: 2 findings: POST echo\.example\.test/,
       120_000,
     );
     const proposal = db.proposals.get(1)!;

@@ -1,11 +1,12 @@
 /**
  * The terminal UI of `bot-bottle supervise` driven under a pseudo-terminal (`script`), 80×24,
  * against two real shell bottles whose agents each sent a request the egress proxy holds (a
- * token-like value on a `supervise` route): it lists both proposals, oldest first, approves one
- * with `a` and a reason, rejects the other with `r` and a reason, quits with `q`. The agents see
- * the outcomes: the approved request reaches the upstream byte for byte, the rejected one gets a
- * 403 carrying the reason. What the UI draws is read back through a small terminal screen
- * (`VtScreen`), so the assertions are on what a person would see.
+ * token-like value on a `supervise` route): it lists both proposals, oldest first, with both
+ * findings of each request, approves one with `a` and a reason, rejects the other with `r` and
+ * a reason, quits with `q`. The agents see the outcomes: the approved request reaches the
+ * upstream byte for byte, the rejected one gets a 403 carrying the reason. What the UI draws is
+ * read back through a small terminal screen (`VtScreen`), so the assertions are on what a
+ * person would see.
  */
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
@@ -130,10 +131,19 @@ engineTest(
       const lines = screen.split("\n");
       assert.equal(lines[0], "bot-bottle supervise: 2 pending proposals, oldest first");
       assert.match(lines[1], /^ {2}ID {2}BOTTLE +KIND +AGE {2}SUMMARY$/);
-      assert.match(lines[2], new RegExp(`^> 1 +${first.slug} +egress-token-allow +\\d+s +POST`));
-      assert.match(lines[3], new RegExp(`^ {2}2 +${second.slug} +egress-token-allow +\\d+s +POST`));
+      // `token=ghp_…` is a GitHub token and a credential assignment: the summary starts with the
+      // count (the 80-column table would cut it at the end), and the detail lists both.
+      const row = (mark: string, id: number, slug: string) =>
+        new RegExp(`^${mark} ${id} +${slug} +egress-token-allow +\\d+s +2 findings: POST`);
+      assert.match(lines[2], row(">", 1, first.slug));
+      assert.match(lines[3], row(" ", 2, second.slug));
       assert.match(screen, /\nrequest: POST echo\.example\.test \/echo\n/);
-      assert.match(screen, /\nfinding: token_patterns \(github_pat\) in body form field token\n/);
+      assert.match(screen, /\nfindings: 2, most specific first; approving sends them all\n/);
+      assert.match(screen, /\n1\. token_patterns \(github_pat\) in body form field token\n/);
+      assert.match(
+        screen,
+        /\n2\. credentials \(credential_assignment\) in body form field token\n/,
+      );
       assert.ok(!screen.includes(TOKEN), "the value is never shown");
       assert.match(lines.at(-1)!, /^a approve {2}o approve once {2}m modify {2}r reject {2}q quit/);
 

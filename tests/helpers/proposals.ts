@@ -4,7 +4,12 @@
  *
  * @module
  */
-import type { ProposalBody, SidecarRoute } from "../../src/sidecar/control/protocol.ts";
+import type {
+  ProposalBody,
+  SidecarRoute,
+  TokenAllowDetail,
+  TokenAllowFinding,
+} from "../../src/sidecar/control/protocol.ts";
 import type { ProposalRecord } from "../../src/store/mod.ts";
 
 /** The fixed clock of proposal tests. */
@@ -80,6 +85,39 @@ export function proposalBody(
         },
       };
   }
+}
+
+/**
+ * The detail of a held request listing `findings` (as a sidecar sends it now; the
+ * `egress-token-allow` body above is the older shape with one top-level finding only).
+ */
+export function listedDetail(findings: TokenAllowFinding[], omitted = 0): TokenAllowDetail {
+  return {
+    host: "gitea.example.com",
+    method: "POST",
+    path: "/api/v1/repos",
+    ...findings[0],
+    findings,
+    omitted,
+  };
+}
+
+/** `n` findings: an AWS key in the body first, then random path segments. */
+export function someFindings(n: number): TokenAllowFinding[] {
+  return Array.from({ length: n }, (_, i) =>
+    i === 0
+      ? {
+        detector: "token_patterns",
+        rule: "aws_access_key_id",
+        location: "body $.key",
+        context: '{"key":"********"}',
+      }
+      : {
+        detector: "entropy",
+        rule: "random_path_segment",
+        location: "path",
+        context: `/v1/********/item${i}`,
+      });
 }
 
 /** A pending proposal record of `kind`, with overrides. */

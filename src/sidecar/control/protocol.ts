@@ -206,18 +206,40 @@ export const DEFAULT_SUPERVISE: Readonly<SuperviseSettings> = {
 /** Kinds of proposals (SPEC §9.3). */
 export type ProposalKind = "egress-route" | "egress-token-allow" | "gitleaks-allow";
 
-/** What a held request or a finding left for review shows the operator; never a value. */
-export interface TokenAllowDetail {
-  host: string;
-  method: string;
-  /** The path without the query, masked where a finding sits in it. */
-  path: string;
+/** One DLP finding as a proposal shows it; never the value. */
+export interface TokenAllowFinding {
   detector: string;
   /** The detector's rule, e.g. `github_pat`. */
   rule: string;
   location: string;
   /** ±40 characters of redacted context. */
   context: string;
+}
+
+/** Most findings one `egress-token-allow` proposal lists; the rest are only counted. */
+export const MAX_PROPOSAL_FINDINGS = 20;
+
+/**
+ * What a held request or a finding left for review shows the operator; never a value. The
+ * top-level finding is the first of `findings` (the most specific one), so a reader that knows
+ * only one finding per proposal (rows stored before `findings`) still shows the worst.
+ */
+export interface TokenAllowDetail extends TokenAllowFinding {
+  host: string;
+  method: string;
+  /** The path without the query, masked where a finding sits in it. */
+  path: string;
+  /**
+   * Every finding shown to the reviewer, most specific first, at most
+   * {@linkcode MAX_PROPOSAL_FINDINGS}; only their values are safelisted by a "same value"
+   * approval. Absent in proposals filed before it existed (read the top-level finding).
+   */
+  findings?: TokenAllowFinding[];
+  /**
+   * Findings past {@linkcode MAX_PROPOSAL_FINDINGS}, not listed: an approval sends them with
+   * the request, but never safelists their values. Absent: 0.
+   */
+  omitted?: number;
 }
 
 /** What `request-egress-route` asks for. */

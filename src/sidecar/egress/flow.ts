@@ -328,6 +328,15 @@ export function primaryFinding(findings: readonly Finding[]): Finding {
   return best;
 }
 
+/** `findings` ordered as a block names them: most specific detector first, request order among equals. */
+export function mostSpecificFirst<T extends Pick<Finding, "detector">>(
+  findings: readonly T[],
+): T[] {
+  return findings.map((f, i) => ({ f, i }))
+    .sort((a, b) => SPECIFICITY[a.f.detector] - SPECIFICITY[b.f.detector] || a.i - b.i)
+    .map(({ f }) => f);
+}
+
 function dlpBlock(rule: "dlp_outbound" | "canary", f: Finding): Block {
   return {
     block: rule,

@@ -15,7 +15,14 @@ import { BodyTooLarge, writeTo } from "./conn.ts";
 import type { AgentSide, ProxyContext } from "./context.ts";
 import { agentHeadersToForward, type Allow, type Block, isBlock } from "./decide.ts";
 import { scanInbound, scanRequest } from "./dlp/mod.ts";
-import { type FlowState, type Forward, isHold, planForward, type RoutePolicy } from "./flow.ts";
+import {
+  type FlowState,
+  type Forward,
+  isHold,
+  planForward,
+  primaryFinding,
+  type RoutePolicy,
+} from "./flow.ts";
 import { outboundMessage } from "./ws_outbound.ts";
 import { awaitDecision } from "./held.ts";
 import { readResponseHead, relayResponse, type ResponseContext } from "./forward_response.ts";
@@ -178,8 +185,9 @@ export async function forwardBuffered(
     ctx.log.info(1, "egress", "held", {
       host: allow.host,
       method: head.method,
-      detector: planned.hold[0].detector,
-      location: planned.hold[0].location,
+      detector: primaryFinding(planned.hold).detector,
+      location: primaryFinding(planned.hold).location,
+      findings: planned.hold.length,
     });
     const refused = await awaitDecision(
       supervisor,

@@ -1,44 +1,82 @@
 /**
  * A request a `supervise` route holds (SPEC §7.4): the proposal's detail from the findings
- * (host, method, path with the matched values masked, detector, rule, location, redacted
- * context; never a value), the wait on the supervisor while the agent's connection stays open,
- * and the block that answers anything but an approval: `supervise_rejected` with the
- * reviewer's reason, `supervise_timeout`, or `supervise_unavailable` when no approver can
- * answer or a cap is reached.
+ * (host, method, path with the matched values masked, and every finding — detector, rule,
+ * location, redacted context; never a value), the wait on the supervisor while the agent's
+ * connection stays open, and the block that answers anything but an approval:
+ * `supervise_rejected` with the reviewer's reason, `supervise_timeout`, or
+ * `supervise_unavailable` when no approver can answer or a cap is reached.
+ *
+ * The reviewer approves what the proposal lists, so the proposal lists every finding, most
+ * specific first (the agent chooses the order in the request: a harmless-looking one first must
+ * not hide a key behind it), at most {@linkcode MAX_PROPOSAL_FINDINGS}, one per distinct value
+ * before any repeat; a "same value" approval safelists only the values listed.
  *
  * @module
  */
 import type { Duplex } from "node:stream";
-import type { TokenAllowDetail } from "../control/protocol.ts";
-import type { HoldOutcome } from "../supervise/supervisor.ts";
+import {
+  MAX_PROPOSAL_FINDINGS,
+  type TokenAllowDetail,
+  type TokenAllowFinding,
+} from "../control/protocol.ts";
+import type { HoldOutcome, HoldRequest } from "../supervise/supervisor.ts";
 import type { HoldPort } from "./context.ts";
 import type { Allow, Block } from "./decide.ts";
 import type { Finding } from "./dlp/mod.ts";
-import type { Hold } from "./flow.ts";
+import { type Hold, mostSpecificFirst, primaryFinding } from "./flow.ts";
 
 const MASK = "********";
 
+/** Longest location or context of a listed finding (a JSON path can be as long as the agent likes). */
+const MAX_FIELD_CHARS = 300;
+
 /**
- * The proposal detail of a held request: its path as redacted by the DLP (`hold.path`), every
- * matched value masked again and `mask` hiding known secrets.
+ * What a held request asks the supervisor: the proposal's detail (its path as redacted by the
+ * DLP, `hold.path`, every matched value masked again and `mask` hiding known secrets; the
+ * findings listed, most specific first) and the values a "same value" approval may safelist:
+ * those of the listed findings only.
  */
-export function holdDetail(
+export function holdRequest(
   allow: Allow,
   method: string,
   hold: Hold,
   mask: (text: string) => string,
-): TokenAllowDetail {
-  const first = hold.hold[0];
+): HoldRequest {
+  const ranked = mostSpecificFirst(
+    hold.hold.map((finding, i) => ({ detector: finding.detector, finding, value: hold.values[i] })),
+  );
+  // One finding per distinct value first, so the cap never hides a value behind repeats of another.
+  const listed = new Set<number>();
+  const values = new Set<string>();
+  ranked.forEach(({ value }, i) => {
+    if (listed.size < MAX_PROPOSAL_FINDINGS && !values.has(value)) {
+      values.add(value);
+      listed.add(i);
+    }
+  });
+  ranked.forEach((_, i) => listed.size < MAX_PROPOSAL_FINDINGS && listed.add(i));
+  const shown = ranked.filter((_, i) => listed.has(i));
+  const cut = (text: string) => mask(text).slice(0, MAX_FIELD_CHARS);
+  const findings: TokenAllowFinding[] = shown.map(({ finding }) => ({
+    detector: finding.detector,
+    rule: finding.rule,
+    location: cut(finding.location),
+    context: cut(finding.context),
+  }));
   let path = hold.path;
   for (const value of hold.values) if (value.length > 0) path = path.split(value).join(MASK);
-  return {
+  const detail: TokenAllowDetail = {
     host: allow.host,
     method,
     path: mask(path).slice(0, 300),
-    detector: first.detector,
-    rule: first.rule,
-    location: first.location,
-    context: first.context,
+    ...findings[0],
+    findings,
+    omitted: ranked.length - shown.length,
+  };
+  return {
+    detail,
+    values: [...new Set(shown.map(({ value }) => value))].filter((v) => v !== ""),
+    bytes: hold.forward.body.length,
   };
 }
 
@@ -90,7 +128,7 @@ export async function awaitDecision(
   hold: Hold,
   mask: (text: string) => string,
 ): Promise<Block | null> {
-  const first = hold.hold[0];
+  const first = primaryFinding(hold.hold);
   if (supervisor === null) {
     return holdBlock({ kind: "unavailable", why: "no approver can answer" }, first);
   }
@@ -98,12 +136,7 @@ export async function awaitDecision(
   const onClose = () => gone.abort();
   out.once("close", onClose);
   try {
-    const outcome = await supervisor.hold({
-      detail: holdDetail(allow, method, hold, mask),
-      more: hold.hold.length - 1,
-      values: hold.values,
-      bytes: hold.forward.body.length,
-    }, gone.signal);
+    const outcome = await supervisor.hold(holdRequest(allow, method, hold, mask), gone.signal);
     return holdBlock(outcome, first);
   } finally {
     out.off("close", onClose);

@@ -8,9 +8,10 @@
  * flagged request beyond either is refused at once, naming the cap, so a flood cannot grow the
  * sidecar's memory. Route requests count against the request cap too.
  *
- * "Same value" approvals safelist each (host, value) pair of the approved request for the
+ * "Same value" approvals safelist each (host, value) pair the approved proposal listed for the
  * sidecar's life (memory only): later requests carrying the same value to the same host pass
- * without a new proposal; the same value to another host is held again.
+ * without a new proposal; the same value to another host is held again, and so is a value the
+ * proposal did not list (past its cap of findings, `MAX_PROPOSAL_FINDINGS`).
  *
  * Pure apart from timers: I/O (queueing, applying a route) comes in as functions.
  *
@@ -30,10 +31,12 @@ import {
 
 /** What a held request waits for. */
 export interface HoldRequest {
+  /** Every finding the reviewer is shown (`detail.findings`), and how many were left out. */
   detail: TokenAllowDetail;
-  /** Findings in the request beyond the first (for the summary). */
-  more: number;
-  /** The matched values, safelisted on a "same value" approval. Secret. */
+  /**
+   * The values of the findings `detail` lists, safelisted on a "same value" approval (never
+   * those of findings it left out). Secret.
+   */
   values: readonly string[];
   /** Body bytes kept in memory while held. */
   bytes: number;
@@ -123,10 +126,7 @@ export class Supervisor {
    */
   hold(request: HoldRequest, signal?: AbortSignal): Promise<HoldOutcome> {
     const { detail } = request;
-    const summary =
-      `${detail.method} ${detail.host} ${detail.path}: ${detail.detector} (${detail.rule})${
-        request.more > 0 ? ` +${request.more} more` : ""
-      }`;
+    const summary = tokenSummary(detail);
     const seconds = this.settings.tokenAllowTimeoutSeconds;
     return this.#park<HoldOutcome>(
       { kind: "egress-token-allow", summary, detail },
@@ -313,6 +313,21 @@ export class Supervisor {
   #now(): number {
     return this.#options.now?.() ?? Date.now();
   }
+}
+
+/**
+ * The table line of a held request: `POST host /path: detector (rule)` for one finding; with
+ * several, their number first (an 80-column table cuts the end of the line), then the request
+ * and the distinct detector (rule) pairs, most specific first.
+ */
+export function tokenSummary(detail: TokenAllowDetail): string {
+  const findings = detail.findings ?? [detail];
+  const total = findings.length + (detail.omitted ?? 0);
+  const request = `${detail.method} ${detail.host} ${detail.path}`;
+  if (total <= 1) return `${request}: ${detail.detector} (${detail.rule})`;
+  const named = [...new Set(findings.map((f) => `${f.detector} (${f.rule})`))];
+  const list = named.slice(0, 5).join(", ") + (named.length > 5 ? ", …" : "");
+  return `${total} findings: ${request}: ${list}`;
 }
 
 function randomKey(): string {

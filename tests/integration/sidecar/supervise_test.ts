@@ -1,12 +1,14 @@
 /**
  * supervise in a real sidecar init (SPEC §7.4, §9): requests held on a `supervise` route,
  * released or refused by `decision` messages on the control channel, the caps under a flood,
- * and the MCP server's `request-egress-route` making a route live. The host side is played by
- * the test through `bridge`, exactly as the host CLI does.
+ * every finding of a request in its proposal (and only those safelisted), and the MCP server's
+ * `request-egress-route` making a route live. The host side is played by the test through
+ * `bridge`, exactly as the host CLI does.
  */
 import assert from "node:assert/strict";
 import {
   DEFAULT_SUPERVISE,
+  MAX_PROPOSAL_FINDINGS,
   type SidecarConfig,
   type SuperviseSettings,
 } from "../../../src/sidecar/control/protocol.ts";
@@ -37,18 +39,24 @@ function startUpstream(): Upstream {
 
 function config(upstreamPort: number, supervise: Partial<SuperviseSettings>): SidecarConfig {
   const base = testConfig();
+  const route = (host: string, entropy: boolean): SidecarConfig["routes"][number] => ({
+    host,
+    ports: [80],
+    origin: "manifest bottles/itest.md",
+    auth: null,
+    matches: null,
+    dlp: {
+      outboundDetectors: entropy ? ["token_patterns", "entropy"] : ["token_patterns"],
+      inboundDetectors: false,
+      onMatch: "supervise",
+    },
+    upstream: `127.0.0.1:${upstreamPort}`,
+    maxBodyBytes: 1024 * 1024,
+  });
   return {
     ...base,
-    routes: [...base.routes, {
-      host: "hold.example.test",
-      ports: [80],
-      origin: "manifest bottles/itest.md",
-      auth: null,
-      matches: null,
-      dlp: { outboundDetectors: ["token_patterns"], inboundDetectors: false, onMatch: "supervise" },
-      upstream: `127.0.0.1:${upstreamPort}`,
-      maxBodyBytes: 1024 * 1024,
-    }],
+    // `wide` also reports random path segments (`entropy`).
+    routes: [...base.routes, route("hold.example.test", false), route("wide.example.test", true)],
     supervise: { ...DEFAULT_SUPERVISE, approvals: true, ...supervise },
   };
 }
@@ -117,11 +125,12 @@ class Host {
 async function post(
   sidecar: Sidecar,
   body: string,
+  url = "http://hold.example.test/v1/notes?x=1",
 ): Promise<{ status: number; block: string | null; text: string }> {
   const port = await sidecar.port("egress");
   const client = Deno.createHttpClient({ proxy: { url: `http://127.0.0.1:${port}` } });
   try {
-    const response = await fetch("http://hold.example.test/v1/notes?x=1", {
+    const response = await fetch(url, {
       method: "POST",
       body,
       headers: { "content-type": "application/json" },
@@ -336,5 +345,67 @@ Deno.test("request-egress-route blocks until approved, then the route is live; b
     assert.equal(put.headers.get("x-bot-bottle-block"), "match_failed");
     await put.body?.cancel();
     client.close();
+  });
+});
+
+const AKIA = "AKIA" + "QWERTYUIOPASDFGH";
+/** A path segment `entropy` reports: random base62, harmless-looking next to a key. */
+const RANDOM = "Zq8xT3vK9mW2pR7bN4cY6hJ1";
+/** `n` distinct AWS key IDs. */
+const awsKeys = (n: number) =>
+  Array.from({ length: n }, (_, i) => `AKIA${"QWERTYUIOPASDF"}${String(i).padStart(2, "0")}`);
+
+Deno.test("a key in the body behind an entropy finding in the path: the proposal names both, key first", async () => {
+  await withSidecar({}, async ({ sidecar, host, upstream }) => {
+    const pending = post(
+      sidecar,
+      JSON.stringify({ key: AKIA }),
+      `http://wide.example.test/v1/${RANDOM}/items`,
+    );
+    const proposal = await host.until("a proposal", () => host.proposals[0]);
+    assert.match(String(proposal.summary), /^2 findings: POST wide\.example\.test /);
+    const detail = proposal.detail as {
+      detector: string;
+      findings: { detector: string; rule: string; location: string }[];
+      omitted: number;
+    };
+    assert.deepEqual(detail.findings.map((f) => [f.detector, f.rule, f.location]), [
+      ["token_patterns", "aws_access_key_id", "body $.key"],
+      ["entropy", "random_path_segment", "path"],
+    ]);
+    assert.equal(detail.detector, "token_patterns", "the top-level finding is the key");
+    assert.equal(detail.omitted, 0);
+    const text = JSON.stringify(proposal);
+    assert.ok(!text.includes(AKIA) && !text.includes(RANDOM), "never a value");
+    await host.decide({ key: proposal.key, status: "rejected", reason: "that is a key" });
+    assert.equal((await pending).block, "supervise_rejected");
+    assert.equal(upstream.bodies.length, 0);
+  });
+});
+
+Deno.test("an approval safelists only the values its proposal listed; one past the cap is held again", async () => {
+  await withSidecar({}, async ({ sidecar, host, upstream }) => {
+    const keys = awsKeys(MAX_PROPOSAL_FINDINGS + 5);
+    const body = JSON.stringify(keys.map((key) => ({ key })));
+    const pending = post(sidecar, body);
+    const proposal = await host.until("a proposal", () => host.proposals[0]);
+    assert.match(String(proposal.summary), /^25 findings: /);
+    const detail = proposal.detail as { findings: unknown[]; omitted: number };
+    assert.equal(detail.findings.length, MAX_PROPOSAL_FINDINGS);
+    assert.equal(detail.omitted, 5);
+    await host.decide({ key: proposal.key, status: "approved", reason: "fixture keys" });
+    assert.equal((await pending).status, 200, "the approved request goes out whole");
+    assert.deepEqual(upstream.bodies, [body]);
+
+    // A listed key to the same host passes without asking again.
+    assert.equal((await post(sidecar, JSON.stringify({ k: keys[3] }))).status, 200);
+    await host.sync();
+    assert.equal(host.proposals.length, 1);
+    // A key the reviewer never saw is held again.
+    const unseen = post(sidecar, JSON.stringify({ k: keys[MAX_PROPOSAL_FINDINGS + 2] }));
+    const again = await host.until("a second proposal", () => host.proposals[1]);
+    await host.decide({ key: again.key, status: "rejected", reason: "not that one" });
+    assert.equal((await unseen).block, "supervise_rejected");
+    assert.equal(upstream.bodies.length, 2);
   });
 });

@@ -14,8 +14,14 @@ import {
   retryDelayMs,
 } from "../../../src/bottle/supervise_relay.ts";
 import { ConfigError } from "../../../src/lib/errors.ts";
-import { DEFAULT_SUPERVISE } from "../../../src/sidecar/control/protocol.ts";
-import { proposalBody, proposalRecord, T0 } from "../../helpers/proposals.ts";
+import { DEFAULT_SUPERVISE, MAX_PROPOSAL_FINDINGS } from "../../../src/sidecar/control/protocol.ts";
+import {
+  listedDetail,
+  proposalBody,
+  proposalRecord,
+  someFindings,
+  T0,
+} from "../../helpers/proposals.ts";
 
 const KINDS = ["egress-token-allow", "egress-route", "gitleaks-allow"] as const;
 
@@ -60,6 +66,54 @@ for (const [name, spoil, message] of BAD) {
       assert.ok(e instanceof ProposalBodyError);
       assert.match(e.message, message);
       assert.doesNotMatch(e.message, /xxxx|egress-anything|soon/, "no value in the message");
+      return true;
+    });
+  });
+}
+
+Deno.test("parseProposalBody() accepts a held request listing every finding, and one from an older sidecar without", () => {
+  const listed = {
+    ...proposalBody("egress-token-allow", "k-2"),
+    detail: listedDetail(someFindings(3), 4),
+  };
+  assert.deepEqual(parseProposalBody(structuredClone(listed)), listed);
+  const old = proposalBody("egress-token-allow", "k-3");
+  assert.equal("findings" in old.detail, false);
+  assert.deepEqual(parseProposalBody(structuredClone(old)), old);
+});
+
+const BAD_FINDINGS: [string, (d: Record<string, unknown>) => void, RegExp][] = [
+  ["findings that are not a list", (d) => (d.findings = "all"), /^detail\.findings is not a list/],
+  ["an empty list of findings", (d) => (d.findings = []), /^detail\.findings is not a list/],
+  [
+    "more findings than the cap",
+    (d) => (d.findings = someFindings(MAX_PROPOSAL_FINDINGS + 1)),
+    /^detail\.findings is not a list of 1 to 20 findings$/,
+  ],
+  [
+    "a finding without its context",
+    (d) => delete (d.findings as Record<string, unknown>[])[1].context,
+    /^detail\.findings\[1\]\.context is not a string$/,
+  ],
+  [
+    "a finding that is not an object",
+    (d) => ((d.findings as unknown[])[0] = 7),
+    /findings\[0\] is not an object/,
+  ],
+  ["a negative count left out", (d) => (d.omitted = -1), /^detail\.omitted is not a count$/],
+];
+
+for (const [name, spoil, message] of BAD_FINDINGS) {
+  Deno.test(`parseProposalBody() refuses ${name}`, () => {
+    const body = {
+      ...proposalBody("egress-token-allow", "k"),
+      detail: listedDetail(someFindings(3)),
+    };
+    const copy = structuredClone(body) as unknown as Record<string, unknown>;
+    spoil(copy.detail as Record<string, unknown>);
+    assert.throws(() => parseProposalBody(copy), (e: Error) => {
+      assert.ok(e instanceof ProposalBodyError);
+      assert.match(e.message, message);
       return true;
     });
   });

@@ -10,7 +10,14 @@ import {
 import { initialState, type Key, onKey, withRows } from "../../../src/cli/supervise_tui.ts";
 import type { TuiState } from "../../../src/cli/supervise_view.ts";
 import { UsageError } from "../../../src/lib/errors.ts";
-import { proposalRecord, requestedRoute, T0 } from "../../helpers/proposals.ts";
+import { MAX_PROPOSAL_FINDINGS } from "../../../src/sidecar/control/protocol.ts";
+import {
+  listedDetail,
+  proposalRecord,
+  requestedRoute,
+  someFindings,
+  T0,
+} from "../../helpers/proposals.ts";
 
 Deno.test("superviseMode() reads the flags of each mode", () => {
   assert.deepEqual(superviseMode({}, false), { kind: "ui" });
@@ -247,4 +254,38 @@ Deno.test("the UI's message after granting a route carries the snippet's YAML", 
     decidedMessage(proposalRecord("egress-token-allow", { status: "approved" }), "x"),
     "x",
   );
+});
+
+Deno.test("onKey(a/o) refuses a held request until every finding was on the screen; PgDn shows them", () => {
+  const many = proposalRecord("egress-token-allow", {
+    id: 17,
+    detail: listedDetail(someFindings(MAX_PROPOSAL_FINDINGS)) as unknown as Record<string, unknown>,
+  });
+  const size = { columns: 80, rows: 24 };
+  let s = initialState([many, route]);
+  for (const name of ["a", "o"]) {
+    const refused = onKey(s, key(name), "", size);
+    assert.equal(refused.state.mode.kind, "list", `${name} is refused`);
+    assert.equal(refused.effect, undefined);
+    assert.match(refused.state.message!.text, /^Not approved: \d+ lines of findings .*PgDn/);
+  }
+  assert.equal(
+    onKey(s, key("r"), "", size).state.mode.kind,
+    "reason",
+    "a rejection needs no reading",
+  );
+  // Reading down: Space and PgDn page, and the end unlocks approval.
+  s = onKey(s, key("space"), "", size).state;
+  for (let i = 0; i < 10; i++) s = onKey(s, key("pagedown"), "", size).state;
+  const ok = onKey(s, key("a"), "", size);
+  assert.deepEqual(ok.state.mode, { kind: "reason", id: 17, action: "approve", text: "" });
+  // Back to the top: still read.
+  for (let i = 0; i < 10; i++) s = onKey(s, key("pageup"), "", size).state;
+  assert.equal(onKey(s, key("o"), "", size).state.mode.kind, "reason");
+  // Another proposal selected and back: the reading is per proposal, kept while it stays selected.
+  const away = onKey(onKey(s, key("down"), "", size).state, key("up"), "", size).state;
+  assert.equal(onKey(away, key("a"), "", size).state.mode.kind, "reason");
+  // A taller terminal shows them all at once.
+  const tall = onKey(initialState([many]), key("a"), "", { columns: 80, rows: 60 });
+  assert.equal(tall.state.mode.kind, "reason");
 });

@@ -1,16 +1,21 @@
 import assert from "node:assert/strict";
 import {
+  detailLines,
   formatProposalTable,
   messageLines,
   type Paint,
   proposalJson,
   renderScreen,
+  scrolled,
+  tokenFindings,
   truncate,
   type TuiState,
+  unseenLines,
   wrapLines,
 } from "../../../src/cli/supervise_view.ts";
+import { MAX_PROPOSAL_FINDINGS } from "../../../src/sidecar/control/protocol.ts";
 import type { ProposalRecord } from "../../../src/store/mod.ts";
-import { proposalRecord, T0 } from "../../helpers/proposals.ts";
+import { listedDetail, proposalRecord, someFindings, T0 } from "../../helpers/proposals.ts";
 
 const rows: ProposalRecord[] = [
   proposalRecord("egress-token-allow", {
@@ -192,4 +197,119 @@ Deno.test("messageLines() wraps the first line, cuts the others, and ends with �
   assert.deepEqual(messageLines("abcdef\nxyz", 4, 5), ["abcd", "ef", "xyz"]);
   assert.deepEqual(messageLines("a\nbcdefg", 4, 5), ["a", "bcd…"]);
   assert.deepEqual(messageLines("a\nb\nc\nd", 4, 3), ["a", "b", "…"]);
+});
+
+/** A held request listing `n` findings (the first an AWS key), `omitted` more not listed. */
+function listed(n: number, omitted = 0): ProposalRecord {
+  return proposalRecord("egress-token-allow", {
+    id: 17,
+    slug: "implementer-k3x9q",
+    summary: `${n + omitted} findings: POST gitea.example.com /api/v1/repos: token_patterns`,
+    detail: listedDetail(someFindings(n), omitted) as unknown as Record<string, unknown>,
+  });
+}
+
+Deno.test("detailLines() lists every finding of a held request with its context, the count first", () => {
+  const lines = detailLines(listed(2), T0);
+  assert.deepEqual(lines.slice(1), [
+    "request: POST gitea.example.com /api/v1/repos",
+    "findings: 2, most specific first; approving sends them all",
+    "1. token_patterns (aws_access_key_id) in body $.key",
+    '   context: {"key":"********"}',
+    "2. entropy (random_path_segment) in path",
+    "   context: /v1/********/item1",
+  ]);
+});
+
+Deno.test("detailLines() says how many findings were left out, and that they are never safelisted", () => {
+  const lines = detailLines(listed(MAX_PROPOSAL_FINDINGS, 7), T0);
+  assert.equal(
+    lines[2],
+    "findings: 27, 20 listed; 7 more are sent if approved but never safelisted",
+  );
+  assert.equal(lines.filter((l) => /^\d+\. /.test(l)).length, MAX_PROPOSAL_FINDINGS);
+});
+
+Deno.test("detailLines() reads a row stored before proposals listed their findings", () => {
+  const old = proposalRecord("egress-token-allow", { id: 17 });
+  assert.equal("findings" in old.detail, false);
+  assert.deepEqual(detailLines(old, T0).slice(1), [
+    "request: POST gitea.example.com /api/v1/repos",
+    "finding: token_patterns (github_pat) in body",
+    'context: "token": "********"',
+  ]);
+  assert.deepEqual(tokenFindings({ ...old.detail, findings: "junk", omitted: -3 }), {
+    findings: [{
+      detector: "token_patterns",
+      rule: "github_pat",
+      location: "body",
+      context: '"token": "********"',
+    }],
+    omitted: 0,
+  });
+});
+
+Deno.test("detailLines() escapes control characters in every listed finding", () => {
+  const hostile = listed(2);
+  const findings = (hostile.detail.findings as Record<string, string>[]).map((f) => ({ ...f }));
+  findings[1].context = "a\u001b[2Jb";
+  const lines = detailLines({ ...hostile, detail: { ...hostile.detail, findings } }, T0);
+  assert.ok(lines.some((l) => l.includes("a\\x1b[2Jb")), lines.join("\n"));
+  assert.ok(!lines.join("").includes("\u001b"));
+});
+
+const FULL = { columns: 80, rows: 24 };
+
+Deno.test("renderScreen() in 80x24 scrolls the findings of a held request and keeps the keys last", () => {
+  const rows20 = [listed(MAX_PROPOSAL_FINDINGS, 3), rows[1]];
+  let s: TuiState = { rows: rows20, selectedId: 17, mode: { kind: "list" }, message: null };
+  const first = renderScreen(s, FULL, T0).lines;
+  assert.ok(first.length <= 23 && first.every((l) => [...l].length <= 79), first.join("\n"));
+  assert.ok(first.some((l) => l.startsWith("> 17 ")));
+  assert.ok(first.includes("1. token_patterns (aws_access_key_id) in body $.key"));
+  assert.match(first.at(-3)!, /^\(findings, lines 1-\d+ of 40: PgDn for more\)$/);
+  assert.match(first.at(-1)!, /^a approve/);
+  assert.ok(unseenLines(s, FULL) > 0);
+  const shown = new Set(first);
+  for (let i = 0; i < 5 && unseenLines(s, FULL) > 0; i++) {
+    s = scrolled(s, FULL, 1);
+    const lines = renderScreen(s, FULL, T0).lines;
+    assert.ok(lines.length <= 23 && lines.every((l) => [...l].length <= 79));
+    assert.match(lines.at(-1)!, /^a approve/);
+    for (const l of lines) shown.add(l);
+  }
+  assert.equal(unseenLines(s, FULL), 0, "paging down reaches the end");
+  for (let i = 1; i <= MAX_PROPOSAL_FINDINGS; i++) {
+    assert.ok([...shown].some((l) => l.startsWith(`${i}. `)), `finding ${i} was on the screen`);
+  }
+  assert.match(renderScreen(s, FULL, T0).lines.at(-3)!, /the end, PgUp back\)$/);
+  // Back up: the top again, and what was seen stays seen.
+  for (let i = 0; i < 5; i++) s = scrolled(s, FULL, -1);
+  assert.equal(s.scroll?.offset, 0);
+  assert.equal(unseenLines(s, FULL), 0);
+});
+
+Deno.test("renderScreen() shows a few findings whole without a scroll line", () => {
+  const s: TuiState = { rows: [listed(3)], selectedId: 17, mode: { kind: "list" }, message: null };
+  const { lines } = renderScreen(s, FULL, T0);
+  assert.ok(!lines.some((l) => l.startsWith("(findings")));
+  assert.equal(lines.filter((l) => /^\d+\. /.test(l)).length, 3);
+  assert.equal(unseenLines(s, FULL), 0);
+});
+
+Deno.test("renderScreen() with many findings never draws more than the terminal has", () => {
+  const many = [listed(MAX_PROPOSAL_FINDINGS, 9), ...rows];
+  for (const size of SIZES) {
+    for (const message of [null, { text: "m".repeat(300), error: true }]) {
+      let s: TuiState = { rows: many, selectedId: 17, mode: { kind: "list" }, message };
+      for (let i = 0; i < 30; i++) {
+        const { lines } = renderScreen(s, size, T0);
+        const width = Math.max(40, size.columns) - 1;
+        const height = Math.max(12, size.rows) - 1;
+        assert.ok(lines.length <= height, `${lines.length} lines in ${size.rows}`);
+        for (const line of lines) assert.ok([...line].length <= width, line);
+        s = scrolled(s, size, 1);
+      }
+    }
+  }
 });

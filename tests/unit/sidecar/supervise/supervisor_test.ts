@@ -39,7 +39,6 @@ function held(extra: Partial<HoldRequest> = {}): HoldRequest {
       location: "body $.token",
       context: '{"token":"********"}',
     },
-    more: 0,
     values: [SECRET],
     bytes: 100,
     ...extra,
