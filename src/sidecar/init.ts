@@ -184,6 +184,11 @@ async function startAll(
         session.queue("proposal", body);
         log.info(1, "supervise", "proposal", { key: body.key, kind: body.kind, held: body.held });
       },
+      notRecorded: (kind, why) =>
+        log.info(1, "supervise", "proposal-not-recorded", {
+          kind,
+          why: why === "cap" ? "the cap of proposals waiting for review" : "an identical one waits",
+        }),
       applyRoute: (route) => addLiveRoute(route).then(() => null, errorMessage),
     })
     : null;

@@ -110,7 +110,9 @@ export function holdBlock(outcome: HoldOutcome, first: Finding): Block | null {
     case "unavailable":
       return {
         block: "supervise_unavailable",
-        message: `${first.description} was found and ${outcome.why}, so the request is blocked.`,
+        message: `${first.description} was found and ${outcome.why}, so the request is blocked.${
+          outcome.review ? ` ${outcome.review}` : ""
+        }`,
         ...where,
       };
   }

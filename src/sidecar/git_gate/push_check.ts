@@ -266,7 +266,7 @@ async function reviewAllowed(
       : outcome.kind === "timeout"
       ? `no reviewer decided within ${outcome.seconds}s`
       : outcome.kind === "unavailable"
-      ? outcome.why
+      ? `${outcome.why}${outcome.review ? ` (${outcome.review})` : ""}`
       : "the review was dropped";
     return {
       line: `git-gate: push rejected: rule gitleaks-allow: ${f.file}:${f.line}: ${why}`,

@@ -13,6 +13,12 @@
  * without a new proposal; the same value to another host is held again, and so is a value the
  * proposal did not list (past its cap of findings, `MAX_PROPOSAL_FINDINGS`).
  *
+ * Without an approver a proposal is only recorded for review, and those are bounded too: an
+ * identical one still pending (same kind and host, and the same detector/rule pairs, route or
+ * gitleaks finding) is not recorded again, and at most {@linkcode MAX_REVIEW_PROPOSALS} are
+ * pending per bottle; the agent's answer says which. "Pending" here is what the sidecar knows:
+ * filed, and no decision relayed back for it yet.
+ *
  * Pure apart from timers: I/O (queueing, applying a route) comes in as functions.
  *
  * @module
@@ -23,11 +29,15 @@ import {
   DEFAULT_SUPERVISE,
   type GitleaksAllowDetail,
   type ProposalBody,
+  type ProposalKind,
   type RouteRequestDetail,
   type SidecarRoute,
   type SuperviseSettings,
   type TokenAllowDetail,
 } from "../control/protocol.ts";
+
+/** Most review-only proposals (filed without an approver) pending per bottle. */
+export const MAX_REVIEW_PROPOSALS = 100;
 
 /** What a held request waits for. */
 export interface HoldRequest {
@@ -48,7 +58,12 @@ export type HoldOutcome =
   | { kind: "cancelled" }
   | { kind: "rejected"; reason: string | null }
   | { kind: "timeout"; seconds: number }
-  | { kind: "unavailable"; why: string };
+  | {
+    kind: "unavailable";
+    why: string;
+    /** Without an approver: whether the proposal was recorded for review, as a sentence. */
+    review?: string;
+  };
 
 /** How a route request ended (the `request-egress-route` result, SPEC §9.2). */
 export type RouteOutcome =
@@ -70,7 +85,14 @@ export interface SupervisorOptions {
   now?: () => number;
   /** A new proposal key; default random. */
   newKey?: () => string;
+  /** Most review-only proposals pending at once (default {@linkcode MAX_REVIEW_PROPOSALS}). */
+  maxReviewProposals?: number;
+  /** Told of each review-only proposal not recorded: a duplicate of a pending one, or the cap. */
+  notRecorded?: (kind: ProposalKind, why: ReviewFiling) => void;
 }
+
+/** What became of a proposal filed without an approver. */
+export type ReviewFiling = "recorded" | "duplicate" | "cap";
 
 type Waiter =
   | {
@@ -83,7 +105,9 @@ type Waiter =
   | { kind: "gitleaks-allow"; settle: (outcome: HoldOutcome) => void };
 
 /** A proposal before the supervisor gives it a key, a deadline and says whether it waits. */
-type Draft = Omit<ProposalBody, "key" | "held" | "expiresAt">;
+type Draft = ProposalBody extends infer P
+  ? P extends ProposalBody ? Omit<P, "key" | "held" | "expiresAt"> : never
+  : never;
 
 /**
  * Held requests, route requests and their decisions for one sidecar.
@@ -98,6 +122,9 @@ export class Supervisor {
   readonly #options: SupervisorOptions;
   readonly #waiting = new Map<string, Waiter>();
   readonly #safe = new Map<string, Set<string>>();
+  /** Review-only proposals pending: key → identity, and identity → key. */
+  readonly #reviewKeys = new Map<string, string>();
+  readonly #reviewIdentities = new Map<string, string>();
   #heldBytes = 0;
 
   constructor(options: SupervisorOptions) {
@@ -134,7 +161,7 @@ export class Supervisor {
         seconds,
         bytes: request.bytes,
         signal,
-        unavailable: (why) => ({ kind: "unavailable", why }),
+        unavailable: (why, review) => ({ kind: "unavailable", why, ...this.#reviewNote(review) }),
         timedOut: () => ({ kind: "timeout", seconds }),
         cancelled: () => ({ kind: "cancelled" }),
         waiter: (settle) => ({
@@ -158,7 +185,7 @@ export class Supervisor {
     const seconds = this.settings.tokenAllowTimeoutSeconds;
     return this.#park<HoldOutcome>({ kind: "gitleaks-allow", summary, detail }, {
       seconds,
-      unavailable: (why) => ({ kind: "unavailable", why }),
+      unavailable: (why, review) => ({ kind: "unavailable", why, ...this.#reviewNote(review) }),
       timedOut: () => ({ kind: "timeout", seconds }),
       waiter: (settle) => ({ kind: "gitleaks-allow", settle }),
     });
@@ -176,11 +203,17 @@ export class Supervisor {
     return this.#park<RouteOutcome>({ kind: "egress-route", summary, detail }, {
       seconds,
       // SPEC §9.2 has no status of its own for this: rejected, saying why.
-      unavailable: (why) => ({
+      unavailable: (why, review) => ({
         status: "rejected",
-        notes: this.settings.approvals
+        notes: review === undefined
           ? `Rejected without review: ${why}; ask again later.`
-          : "Rejected without review: approvals are off for this bottle (no approver is attached). The request is recorded for the operator, who can add the route to the bottle manifest.",
+          : `Rejected without review: approvals are off for this bottle (no approver is attached). ${
+            this.#reviewNote(review).review
+          } ${
+            review === "cap"
+              ? "Ask the operator directly."
+              : "The operator can add the route to the bottle manifest."
+          }`,
       }),
       timedOut: () => ({
         status: "timeout",
@@ -197,7 +230,15 @@ export class Supervisor {
    */
   async decide(body: DecisionBody): Promise<string | null> {
     const waiter = this.#waiting.get(body.key);
-    if (waiter === undefined) return DECISION_EXPIRED;
+    if (waiter === undefined) {
+      // A review-only proposal the operator decided: no longer pending, nothing waits on it.
+      const identity = this.#reviewKeys.get(body.key);
+      if (identity !== undefined) {
+        this.#reviewKeys.delete(body.key);
+        this.#reviewIdentities.delete(identity);
+      }
+      return DECISION_EXPIRED;
+    }
     if (waiter.kind === "gitleaks-allow") {
       if (body.status === "modified") return "a gitleaks finding cannot be modified";
       waiter.settle(
@@ -256,17 +297,17 @@ export class Supervisor {
     seconds: number;
     bytes?: number;
     signal?: AbortSignal;
-    unavailable: (why: string) => T;
+    /** `review`: what became of the proposal when there is no approver; absent at a cap. */
+    unavailable: (why: string, review?: ReviewFiling) => T;
     timedOut: () => T;
     cancelled?: () => T;
     waiter: (settle: (outcome: T) => void) => Waiter;
   }): Promise<T> {
     const bytes = how.bytes ?? 0;
     if (!this.settings.approvals) {
-      this.#options.queue(
-        { ...draft, key: this.#key(), held: false, expiresAt: null } as ProposalBody,
+      return Promise.resolve(
+        how.unavailable("no approver is connected to this bottle", this.#fileForReview(draft)),
       );
-      return Promise.resolve(how.unavailable("no approver is connected to this bottle"));
     }
     const full = this.#capacity(bytes);
     if (full !== null) return Promise.resolve(how.unavailable(full));
@@ -295,6 +336,49 @@ export class Supervisor {
     return promise;
   }
 
+  /** Records a proposal for review only, unless an identical one is pending or the cap is reached. */
+  #fileForReview(draft: Draft): ReviewFiling {
+    const identity = reviewIdentity(draft);
+    const filing: ReviewFiling = this.#reviewIdentities.has(identity)
+      ? "duplicate"
+      : this.#reviewKeys.size >= this.#reviewCap
+      ? "cap"
+      : "recorded";
+    if (filing !== "recorded") {
+      this.#options.notRecorded?.(draft.kind, filing);
+      return filing;
+    }
+    const key = this.#key();
+    this.#reviewKeys.set(key, identity);
+    this.#reviewIdentities.set(identity, key);
+    this.#options.queue({ ...draft, key, held: false, expiresAt: null } as ProposalBody);
+    return filing;
+  }
+
+  get #reviewCap(): number {
+    return this.#options.maxReviewProposals ?? MAX_REVIEW_PROPOSALS;
+  }
+
+  /** The sentence telling the agent what became of its proposal without an approver. */
+  #reviewNote(review: ReviewFiling | undefined): { review?: string } {
+    switch (review) {
+      case undefined:
+        return {};
+      case "recorded":
+        return { review: "It is recorded for the operator's review." };
+      case "duplicate":
+        return {
+          review:
+            "An identical proposal already waits for the operator's review, so this one was not recorded again.",
+        };
+      case "cap":
+        return {
+          review:
+            `It was not recorded for review: ${this.#reviewCap} proposals of this bottle already wait for the operator (the cap).`,
+        };
+    }
+  }
+
   #capacity(bytes: number): string | null {
     const { maxHeldRequests, maxHeldBytes } = this.settings;
     if (this.#waiting.size >= maxHeldRequests) {
@@ -312,6 +396,27 @@ export class Supervisor {
 
   #now(): number {
     return this.#options.now?.() ?? Date.now();
+  }
+}
+
+/**
+ * What makes two review-only proposals the same: kind and host, and the detector/rule pairs
+ * (token findings), the route asked for, or the gitleaks finding. Paths, reasons and contexts
+ * differ freely between an agent's retries and do not count.
+ */
+function reviewIdentity(draft: Draft): string {
+  switch (draft.kind) {
+    case "egress-token-allow": {
+      const d = draft.detail;
+      const pairs = new Set((d.findings ?? [d]).map((f) => `${f.detector}/${f.rule}`));
+      return JSON.stringify([draft.kind, d.host.toLowerCase(), [...pairs].sort()]);
+    }
+    case "egress-route":
+      return JSON.stringify([draft.kind, draft.detail.host.toLowerCase(), draft.detail.route]);
+    case "gitleaks-allow": {
+      const d = draft.detail;
+      return JSON.stringify([draft.kind, d.repo, d.commit, d.file, d.line, d.rule]);
+    }
   }
 }
 

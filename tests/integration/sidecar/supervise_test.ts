@@ -1,9 +1,9 @@
 /**
  * supervise in a real sidecar init (SPEC §7.4, §9): requests held on a `supervise` route,
  * released or refused by `decision` messages on the control channel, the caps under a flood,
- * every finding of a request in its proposal (and only those safelisted), and the MCP server's
- * `request-egress-route` making a route live. The host side is played by the test through
- * `bridge`, exactly as the host CLI does.
+ * every finding of a request in its proposal (and only those safelisted), proposals without an
+ * approver deduplicated and capped, and the MCP server's `request-egress-route` making a route
+ * live. The host side is played by the test through `bridge`, exactly as the host CLI does.
  */
 import assert from "node:assert/strict";
 import {
@@ -12,6 +12,7 @@ import {
   type SidecarConfig,
   type SuperviseSettings,
 } from "../../../src/sidecar/control/protocol.ts";
+import { MAX_REVIEW_PROPOSALS } from "../../../src/sidecar/supervise/supervisor.ts";
 import { type Bridge, type Sidecar, startSidecar, testConfig } from "./sidecar_fixture.ts";
 
 const TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8";
@@ -290,21 +291,26 @@ Deno.test("a flood of 100 flagged requests: the caps hold, memory stays bounded,
   });
 });
 
+/** A JSON-RPC call to the sidecar's MCP server. */
+async function mcp(sidecar: Sidecar) {
+  const line = await sidecar.waitForLog(
+    (l) => l.daemon === "supervise" && l.event === "listening",
+    "supervise listening",
+  );
+  const port = Number(/:(\d+)$/.exec(String(line.address))![1]);
+  return async (method: string, params: unknown, id = 1) => {
+    const response = await fetch(`http://127.0.0.1:${port}/`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+    });
+    return await response.json();
+  };
+}
+
 Deno.test("request-egress-route blocks until approved, then the route is live; bad hosts are refused", async () => {
   await withSidecar({}, async ({ sidecar, host }) => {
-    const line = await sidecar.waitForLog(
-      (l) => l.daemon === "supervise" && l.event === "listening",
-      "supervise listening",
-    );
-    const port = Number(/:(\d+)$/.exec(String(line.address))![1]);
-    const rpc = async (method: string, params: unknown, id = 1) => {
-      const response = await fetch(`http://127.0.0.1:${port}/`, {
-        method: "POST",
-        headers: { "content-type": "application/json", accept: "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
-      });
-      return await response.json();
-    };
+    const rpc = await mcp(sidecar);
     const init = await rpc("initialize", { protocolVersion: "2025-06-18", capabilities: {} });
     assert.equal(init.result.serverInfo.name, "bot-bottle-supervise");
 
@@ -407,5 +413,63 @@ Deno.test("an approval safelists only the values its proposal listed; one past t
     await host.decide({ key: again.key, status: "rejected", reason: "not that one" });
     assert.equal((await unseen).block, "supervise_rejected");
     assert.equal(upstream.bodies.length, 2);
+  });
+});
+
+Deno.test("without an approver, repeats of a flagged request and 120 route requests record at most the cap", async () => {
+  await withSidecar({ approvals: false }, async ({ sidecar, host, upstream }) => {
+    // The same finding to the same host, five times (another path each): one proposal.
+    const answers = [];
+    for (let i = 0; i < 5; i++) {
+      answers.push(
+        await post(sidecar, JSON.stringify({ a: TOKEN }), `http://hold.example.test/v${i}`),
+      );
+    }
+    assert.ok(answers.every((a) => a.block === "supervise_unavailable"));
+    assert.match(JSON.parse(answers[0].text).message, /recorded for the operator's review/);
+    assert.match(JSON.parse(answers[4].text).message, /already waits .*not recorded again/);
+
+    const rpc = await mcp(sidecar);
+    const notes: string[] = [];
+    for (let i = 0; i < 120; i++) {
+      const answer = await rpc("tools/call", {
+        name: "request-egress-route",
+        arguments: { host: `h${i % 110}.example.test`, reason: `attempt ${i}` },
+      }, i + 2);
+      const result = JSON.parse(answer.result.content[0].text);
+      assert.equal(result.status, "rejected");
+      notes.push(result.notes);
+    }
+    await host.sync();
+    assert.equal(host.proposals.length, MAX_REVIEW_PROPOSALS, "1 finding + 99 routes");
+    assert.ok(host.proposals.every((p) => p.held === false));
+    assert.match(
+      notes[0],
+      /approvals are off .*It is recorded for the operator.s review\. The operator can add the route/,
+    );
+    assert.match(
+      notes[99],
+      /It was not recorded for review: 100 proposals .*\(the cap\)\. Ask the operator directly\.$/,
+    );
+    assert.match(notes[110], /already waits .*not recorded again/);
+    const logged = await sidecar.waitForLog(
+      (l) => l.event === "proposal-not-recorded" && /cap/.test(String(l.why)),
+      "a log line for a proposal not recorded at the cap",
+    );
+    assert.equal(logged.kind, "egress-route");
+    // The operator decides one: room for one more.
+    const decided = await host.decide({
+      key: host.proposals[1].key,
+      status: "rejected",
+      reason: "no",
+    });
+    assert.equal(decided.error, "expired");
+    await rpc("tools/call", {
+      name: "request-egress-route",
+      arguments: { host: "late.example.test", reason: "after a decision" },
+    }, 500);
+    await host.sync();
+    assert.equal(host.proposals.length, MAX_REVIEW_PROPOSALS + 1);
+    assert.equal(upstream.bodies.length, 0);
   });
 });

@@ -7,7 +7,11 @@ import {
   type SuperviseSettings,
 } from "../../../../src/sidecar/control/protocol.ts";
 import { requestedRoute } from "../../../../src/sidecar/supervise/route_request.ts";
-import { type HoldRequest, Supervisor } from "../../../../src/sidecar/supervise/supervisor.ts";
+import {
+  type HoldRequest,
+  MAX_REVIEW_PROPOSALS,
+  Supervisor,
+} from "../../../../src/sidecar/supervise/supervisor.ts";
 
 const SECRET = "ghp_exampleexampleexampleexample0000";
 
@@ -241,4 +245,123 @@ Deno.test("a route request over the cap of held requests is rejected, saying why
   const outcome = await supervisor.requestRoute(detail);
   assert.equal(outcome.status, "rejected");
   assert.match(outcome.notes ?? "", /^Rejected without review: 0 requests already wait/);
+});
+
+/** A route request for `host`. */
+function routeDetail(host: string, reason = "x") {
+  return {
+    host,
+    ports: [443],
+    methods: null,
+    paths: null,
+    reason,
+    route: requestedRoute(host, [443], null, null),
+  };
+}
+
+Deno.test("without an approver an identical finding still pending for review is not recorded again", async () => {
+  const { supervisor, proposals } = setup({ approvals: false });
+  const first = await supervisor.hold(held());
+  assert.deepEqual(first, {
+    kind: "unavailable",
+    why: "no approver is connected to this bottle",
+    review: "It is recorded for the operator's review.",
+  });
+  // Same host and detector/rule, another path and context: the same proposal for the operator.
+  const again = await supervisor.hold(held({
+    detail: { ...held().detail, path: "/v1/other", context: "other" },
+  }));
+  assert.equal(again.kind, "unavailable");
+  assert.match(
+    again.kind === "unavailable" ? again.review ?? "" : "",
+    /already waits.*not recorded/,
+  );
+  assert.equal(proposals.length, 1);
+  // Another rule, or another host, is another proposal.
+  await supervisor.hold(held({ detail: { ...held().detail, rule: "aws_access_key_id" } }));
+  await supervisor.hold(held({ detail: { ...held().detail, host: "other.example.test" } }));
+  assert.equal(proposals.length, 3);
+  // Once the operator decided it, the same finding is recorded again.
+  assert.equal(
+    await supervisor.decide({ key: proposals[0].key, status: "rejected", reason: "no" }),
+    DECISION_EXPIRED,
+  );
+  await supervisor.hold(held());
+  assert.equal(proposals.length, 4);
+});
+
+Deno.test("without an approver 1000 route requests record at most the cap, each answer saying why", async () => {
+  const { supervisor, proposals } = setup({ approvals: false });
+  const notes: string[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const outcome = await supervisor.requestRoute(routeDetail(`h${i % 150}.example.test`, `r${i}`));
+    assert.equal(outcome.status, "rejected");
+    notes.push(outcome.notes ?? "");
+  }
+  assert.equal(proposals.length, MAX_REVIEW_PROPOSALS);
+  assert.equal(
+    new Set(proposals.map((p) => (p.detail as { host: string }).host)).size,
+    MAX_REVIEW_PROPOSALS,
+  );
+  assert.match(
+    notes[0],
+    /approvals are off .*It is recorded for the operator.s review\. The operator can add the route/,
+  );
+  assert.match(
+    notes[MAX_REVIEW_PROPOSALS],
+    /It was not recorded for review: 100 proposals .*\(the cap\)\. Ask the operator directly\.$/,
+  );
+  assert.match(notes[150], /An identical proposal already waits .*not recorded again/);
+  // A decided one makes room for one more.
+  await supervisor.decide({ key: proposals[0].key, status: "rejected", reason: "no" });
+  const after = await supervisor.requestRoute(routeDetail("new.example.test"));
+  assert.match(
+    after.notes ?? "",
+    /approvals are off .*It is recorded for the operator.s review\. The operator can add the route/,
+  );
+  assert.equal(proposals.length, MAX_REVIEW_PROPOSALS + 1);
+});
+
+Deno.test("review-only proposals not recorded are reported; held ones never count against that cap", async () => {
+  const dropped: string[] = [];
+  let approvals = false;
+  const proposals: ProposalBody[] = [];
+  const supervisor = new Supervisor({
+    settings: () => ({ ...DEFAULT_SUPERVISE, approvals }),
+    queue: (body) => proposals.push(body),
+    applyRoute: () => Promise.resolve(null),
+    maxReviewProposals: 2,
+    notRecorded: (kind, why) => dropped.push(`${kind} ${why}`),
+  });
+  await supervisor.requestRoute(routeDetail("a.example.test"));
+  await supervisor.requestRoute(routeDetail("a.example.test"));
+  await supervisor.requestRoute(routeDetail("b.example.test"));
+  const capped = await supervisor.hold(held());
+  assert.match(
+    capped.kind === "unavailable" ? capped.review ?? "" : "",
+    /not recorded for review: 2 proposals .*the cap/,
+  );
+  assert.deepEqual(dropped, ["egress-route duplicate", "egress-token-allow cap"]);
+  approvals = true;
+  const waiting = supervisor.hold(held());
+  assert.equal(proposals.length, 3, "a held request is filed whatever the review-only count");
+  await supervisor.decide({ key: proposals[2].key, status: "rejected", reason: "no" });
+  assert.equal((await waiting).kind, "rejected");
+});
+
+Deno.test("a gitleaks finding without an approver is recorded once per commit, file, line and rule", async () => {
+  const { supervisor, proposals } = setup({ approvals: false });
+  const detail = {
+    repo: "api",
+    ref: "refs/heads/x",
+    commit: "0123456789abcdef0123456789abcdef01234567",
+    file: "src/f.ts",
+    line: 3,
+    rule: "aws-access-key",
+  };
+  await supervisor.reviewFinding(detail);
+  const again = await supervisor.reviewFinding({ ...detail, ref: "refs/heads/y" });
+  assert.match(again.kind === "unavailable" ? again.review ?? "" : "", /not recorded again/);
+  await supervisor.reviewFinding({ ...detail, line: 4 });
+  assert.equal(proposals.length, 2);
 });
