@@ -36,10 +36,12 @@ import {
   encodeChunk,
   headerValue,
   HOP_BY_HOP,
+  MalformedMessage,
   parseResponseHead,
   responseFraming,
   type ResponseHead,
   serializeResponseHead,
+  transferCodings,
 } from "./http1.ts";
 import { httpResponse } from "./respond.ts";
 import {
@@ -89,6 +91,12 @@ export async function forwardResponse(
 ): Promise<boolean> {
   const { out, method } = ctx;
   const framing = responseFraming(method, res);
+  // Transfer-Encoding is hop-by-hop: a coding other than chunked (`gzip, chunked`) would reach
+  // the agent as coded bytes it was not told about, unscanned and unscrubbed (slot values in
+  // them). No server needs one; the exchange fails as a malformed response (502).
+  if (framing.kind !== "none" && transferCodings(res.headers).some((c) => c !== "chunked")) {
+    throw new MalformedMessage("the response has a transfer coding other than chunked");
+  }
   const contentType = typeOf(res);
   const headers: [string, string][] = res.headers
     .filter(([n]) => {

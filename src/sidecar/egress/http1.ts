@@ -175,6 +175,20 @@ export function requestFraming(headers: readonly [string, string][]): BodyFramin
 }
 
 /**
+ * The transfer codings of a message (`Transfer-Encoding`, every field), lower-case, in order.
+ *
+ * @example
+ * ```ts
+ * transferCodings([["Transfer-Encoding", "gzip"], ["transfer-encoding", "Chunked"]]);
+ * // ["gzip", "chunked"]
+ * ```
+ */
+export function transferCodings(headers: readonly [string, string][]): string[] {
+  return headerValues(headers, "transfer-encoding").join(",").split(",")
+    .map((c) => c.trim().toLowerCase()).filter((c) => c !== "");
+}
+
+/**
  * The framing of a response body.
  *
  * @throws {MalformedMessage} for conflicting or invalid framing headers.

@@ -417,3 +417,37 @@ Deno.test("an inbound block is logged with the upstream status and the request p
   assert.equal(line?.status, 200);
   assert.equal(line?.path, "/v1/items");
 });
+
+Deno.test("a response with a transfer coding other than chunked is refused, its coded bytes never sent", async () => {
+  for (const te of ["gzip, chunked", "chunked, gzip", "x-custom"]) {
+    const up = new PassThrough();
+    const out = new PassThrough();
+    const got: Uint8Array[] = [];
+    out.on("data", (c: Uint8Array) => got.push(c));
+    const coded = gzipSync(new TextEncoder().encode(`{"echo":"Bearer ${SECRET}"}`));
+    up.write(new TextEncoder().encode(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${te}\r\n\r\n`));
+    up.write(encodeChunk(coded));
+    up.end(encodeChunk(new Uint8Array(0)));
+    const reader = new SocketReader(up);
+    const log = new SidecarLog({ level: 1, write: () => {} });
+    await assert.rejects(
+      forwardResponse(
+        {
+          out,
+          method: "GET",
+          host: "api.example.com",
+          path: "/v1/items",
+          reflector: new Reflector([SECRET]),
+          inbound: false,
+          responder: new Responder(log, () => new Reflector([SECRET], "<secret>")),
+          log,
+        },
+        reader,
+        await readResponseHead(reader),
+      ),
+      /transfer coding other than chunked/,
+      te,
+    );
+    assert.equal(concat(got).length, 0, te);
+  }
+});
