@@ -1,4 +1,4 @@
-import { freezeBottle } from "../bottle/lifecycle.ts";
+import { freezeBottle } from "../bottle/freeze.ts";
 import { openBottleEnv } from "../bottle/session.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
