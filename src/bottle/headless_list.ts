@@ -6,7 +6,12 @@
  *
  * @module
  */
-import type { EngineEndpoint } from "../engine/mod.ts";
+import {
+  containerList,
+  type ContainerSummary,
+  type EngineEndpoint,
+  LABELS,
+} from "../engine/mod.ts";
 import { toBottleError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import { agentExecStarted } from "./agent_exec.ts";
@@ -19,12 +24,41 @@ export interface HeadlessBottle {
   label: string | null;
   /** `starting`, `running`, `idle`, `frozen` or `stopped`. */
   status: string;
+  /**
+   * Whether a container of it (agent or sidecar, in any state) exists on the engine: a record
+   * whose containers were removed (`docker rm`, a prune, a new VM) is no bottle to reconcile a
+   * `running` run with (SPEC §13.7).
+   */
+  containers: boolean;
 }
 
 /**
- * The bottles recorded in this home on an engine (not destroyed), newest first: what the
- * orchestrator reconciles its runs with. Bottles of other engines sharing the home are not
- * listed.
+ * The slugs of a home's bottles that have containers, from a listing of the containers that
+ * carry a slug label: objects of another home's bottles (same slug, other `io.bot-bottle.home`)
+ * are not counted; objects without a home label (older versions) are. Pure.
+ *
+ * @example
+ * ```ts
+ * slugsWithContainers([{ Labels: { "io.bot-bottle.slug": "a" } }], "h1"); // Set {"a"}
+ * ```
+ */
+export function slugsWithContainers(
+  containers: readonly Pick<ContainerSummary, "Labels">[],
+  homeId: string,
+): Set<string> {
+  const out = new Set<string>();
+  for (const c of containers) {
+    const slug = c.Labels?.[LABELS.slug];
+    const home = c.Labels?.[LABELS.home];
+    if (slug && (home === undefined || home === homeId)) out.add(slug);
+  }
+  return out;
+}
+
+/**
+ * The bottles recorded in this home on an engine (not destroyed), newest first, each with
+ * whether its containers exist there: what the orchestrator reconciles its runs with. Bottles
+ * of other engines sharing the home are not listed.
  *
  * @param opts.engine the engine; default `DOCKER_HOST` discovery.
  * @throws {BottleError} `engine` when the engine does not answer.
@@ -34,12 +68,21 @@ export async function listHeadless(
 ): Promise<HeadlessBottle[]> {
   try {
     using benv = await openBottleEnv(homeLayout(), { endpoint: opts.engine });
+    const withContainers = slugsWithContainers(
+      await containerList(benv.client, { labels: { [LABELS.slug]: true }, all: true }),
+      benv.homeId,
+    );
     const out: HeadlessBottle[] = [];
     for (const r of benv.bottles.list().filter((r) => onEngine(r, benv.client))) {
       // A launcher killed between the agent's start and its record: the engine knows better.
       const started = r.status === "starting" && r.execId !== null &&
         await agentExecStarted(benv.client, r.execId);
-      out.push({ slug: r.slug, label: r.label, status: started ? "running" : r.status });
+      out.push({
+        slug: r.slug,
+        label: r.label,
+        status: started ? "running" : r.status,
+        containers: withContainers.has(r.slug),
+      });
     }
     return out;
   } catch (error) {

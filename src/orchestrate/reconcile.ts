@@ -1,15 +1,17 @@
 /**
  * Reconcile after a start (SPEC §13.7), run once the crash's `running` jobs are queued again
  * and before the worker claims anything. Per engine, the runs the records call `starting` or
- * `running` are compared with the labelled bottles that exist:
+ * `running` are compared with the labelled bottles that exist — a bottle counts only while a
+ * container of it is on the engine (a record whose containers were removed while the
+ * orchestrator was down is no bottle; {@linkcode EngineSurvey}):
  * - bottle gone → the run fails with a comment — unless a launch job of its issue is queued
  *   again (then the retry may launch it afresh: the failed run leaves the issue free);
  * - a `starting` run whose launch is queued again and whose bottle never started its agent (a
  *   launch cut off midway) → the half-created bottle is destroyed, then as "bottle gone";
  * - bottle there → its turn was lost with the old process: a `freeze` job with `restarted`
  *   (the status comment says so; a reply resumes it);
- * - a labelled bottle without a run → reported (log line, `orphans` in the records), never
- *   destroyed.
+ * - a labelled bottle recorded in the home without a run → reported (log line, `orphans` in the
+ *   records), never destroyed.
  * An engine that cannot be listed is logged and left alone (its runs are not touched).
  *
  * @module
@@ -17,6 +19,7 @@
 import { ACTIVE, type FlowContext, LIVE, messageOf } from "./flow_context.ts";
 import { queueKeptReplies } from "./flows_stop.ts";
 import { issueKey } from "./targeting.ts";
+import type { EngineSurvey } from "./types.ts";
 
 /** What one reconcile did. */
 export interface ReconcileResult {
@@ -57,16 +60,17 @@ export async function reconcile(
     queueKeptReplies(ctx, run);
   }
   for (const engine of engines) {
-    let present: Set<string>;
-    let unstarted: Set<string>;
+    let survey: EngineSurvey;
     try {
-      present = new Set(await runner.bottlesOn(engine));
-      unstarted = new Set(await runner.unstartedOn?.(engine) ?? []);
+      survey = await runner.survey(engine);
     } catch (error) {
       log(`reconcile: cannot list the bottles of engine ${engine}: ${messageOf(error)}`);
       result.unreachable.push(engine);
       continue;
     }
+    const recorded = new Set(survey.recorded);
+    const present = new Set(survey.present);
+    const unstarted = new Set(survey.unstarted);
     for (const run of known) {
       if (run.engine !== engine || !ACTIVE.includes(run.status)) continue;
       const key = issueKey(run.owner, run.repo, run.issue);
@@ -76,6 +80,7 @@ export async function reconcile(
         try {
           await runner.destroy(run.slug, engine);
           present.delete(run.slug);
+          recorded.delete(run.slug);
           log(`reconcile: run ${run.slug} was starting with a half-created bottle; destroyed`);
         } catch (error) {
           log(
@@ -111,7 +116,7 @@ export async function reconcile(
       result.frozen.push(run.slug);
     }
     const owned = new Set(known.filter((r) => r.engine === engine).map((r) => r.slug));
-    const orphans = [...present].filter((slug) => !owned.has(slug)).sort();
+    const orphans = [...recorded].filter((slug) => !owned.has(slug)).sort();
     for (const slug of orphans) {
       log(`reconcile: bottle ${slug} on engine ${engine} has no run; left alone`);
       result.orphans.push({ engine, slug });

@@ -16,7 +16,14 @@ import type { EngineEndpoint, ForgeEventRecord, HeadlessTurn } from "../api.ts";
 import { type HeadlessBottle, listHeadless } from "../bottle/headless_list.ts";
 import { parseDockerHost } from "../engine/mod.ts";
 import { BottleError, ConfigError } from "../lib/errors.ts";
-import type { EngineSpec, LaunchSpec, RunEvent, Runner, TurnOutcome } from "./types.ts";
+import type {
+  EngineSpec,
+  EngineSurvey,
+  LaunchSpec,
+  RunEvent,
+  Runner,
+  TurnOutcome,
+} from "./types.ts";
 
 /** The parts of `src/api.ts` the runner calls. */
 export interface HeadlessApi {
@@ -88,6 +95,20 @@ export function turnOutcome(turn: Promise<number>): Promise<TurnOutcome> {
   );
 }
 
+/**
+ * Reconcile's view of an engine's bottles ({@linkcode EngineSurvey}) from their listing: only
+ * labelled ones (the orchestrator's runs have a label) that are not destroyed; present when a
+ * container of theirs exists; unstarted while still `starting`. Pure.
+ */
+export function surveyOf(bottles: readonly HeadlessBottle[]): EngineSurvey {
+  const labelled = bottles.filter((b) => b.label !== null && b.status !== "destroyed");
+  return {
+    recorded: labelled.map((b) => b.slug),
+    present: labelled.filter((b) => b.containers).map((b) => b.slug),
+    unstarted: labelled.filter((b) => b.status === "starting").map((b) => b.slug),
+  };
+}
+
 /** An empty `forgeEnv` is none (a bottle without the forge daemon). */
 function orNone(env: Record<string, string>): Record<string, string> | undefined {
   return Object.keys(env).length === 0 ? undefined : env;
@@ -152,15 +173,13 @@ export class ApiRunner implements Runner {
     });
   }
 
-  /** Bottles on `engine` that carry a label (the orchestrator's runs have one). */
+  /** Bottles recorded on `engine` that carry a label (the orchestrator's runs have one). */
   async bottlesOn(engine: string): Promise<string[]> {
-    const bottles = await this.#api.listHeadless({ engine: this.#engine(engine) });
-    return bottles.filter((b) => b.label !== null && b.status !== "destroyed").map((b) => b.slug);
+    return (await this.survey(engine)).recorded;
   }
 
-  /** Labelled bottles on `engine` still `starting`: their launch never started the agent. */
-  async unstartedOn(engine: string): Promise<string[]> {
-    const bottles = await this.#api.listHeadless({ engine: this.#engine(engine) });
-    return bottles.filter((b) => b.label !== null && b.status === "starting").map((b) => b.slug);
+  /** {@linkcode surveyOf} the bottles listed on `engine`. */
+  async survey(engine: string): Promise<EngineSurvey> {
+    return surveyOf(await this.#api.listHeadless({ engine: this.#engine(engine) }));
   }
 }

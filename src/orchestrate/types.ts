@@ -191,13 +191,29 @@ export interface Runner {
    * orchestrator collect what the sidecar queued while no process held its channel.
    */
   events(slug: string, afterId: number, engine?: string): Promise<RunEvent[]>;
-  /** Slugs of bottles on `engine` carrying the orchestrator's label prefix (reconcile). */
-  bottlesOn(engine: string): Promise<string[]>;
   /**
-   * Of {@linkcode bottlesOn}, the slugs whose launch never started the agent (a launch cut off
-   * midway, e.g. by a crash): half-created bottles reconcile destroys before a retried launch.
+   * Slugs of the labelled bottles recorded on `engine` and not destroyed (a failed run's kept
+   * bottle, whose slug a new launch would take), whether or not their containers exist.
    */
-  unstartedOn?(engine: string): Promise<string[]>;
+  bottlesOn(engine: string): Promise<string[]>;
+  /** What reconcile needs to know of `engine`'s labelled bottles (SPEC §13.7). */
+  survey(engine: string): Promise<EngineSurvey>;
+}
+
+/** The labelled bottles of one engine, as reconcile sees them (SPEC §13.7). */
+export interface EngineSurvey {
+  /** As {@linkcode Runner.bottlesOn}: recorded, not destroyed (orphans are reported from these). */
+  recorded: string[];
+  /**
+   * Of `recorded`, those with a container on the engine: a record whose containers were removed
+   * while the orchestrator was down is no bottle, and its `running` run fails.
+   */
+  present: string[];
+  /**
+   * Of `recorded`, those whose launch never started the agent (a launch cut off midway, e.g. by a
+   * crash): half-created bottles reconcile destroys before a retried launch.
+   */
+  unstarted: string[];
 }
 
 /** One engine runs may be placed on (`FORGE_ENGINES`; one `default` entry without it). */

@@ -14,6 +14,7 @@ import { limitSlug, slugify } from "../../src/bottle/slug.ts";
 import type { DoneBody, OplogBody } from "../../src/sidecar/control/forge_protocol.ts";
 import type {
   EngineSpec,
+  EngineSurvey,
   Forge,
   JobPayload,
   LaunchSpec,
@@ -98,6 +99,8 @@ export class FakeRunner implements Runner {
   launchError: unknown = null;
   /** The error the next freeze throws (before it meets a down engine). */
   freezeError: unknown = null;
+  /** Slugs recorded whose containers are gone ({@linkcode FakeRunner.removeContainers}). */
+  containersGone = new Set<string>();
   #nextEvent = 1;
   #hold: Promise<void> | null = null;
   #freezeHold: Promise<never> | null = null;
@@ -193,6 +196,7 @@ export class FakeRunner implements Runner {
       return Promise.reject(new InvalidStateError(`"${slug}" is running`));
     }
     on.set(slug, "running");
+    this.containersGone.delete(slug);
     return Promise.resolve({ turn: this.#turn(slug) });
   }
 
@@ -218,6 +222,7 @@ export class FakeRunner implements Runner {
     const on = this.bottles.get(engine);
     if (!on?.has(slug)) return Promise.reject(new NotFoundError(`No bottle "${slug}"`));
     on.delete(slug);
+    this.containersGone.delete(slug);
     this.#endTurn(slug, { kind: "stopped" });
     return Promise.resolve();
   }
@@ -232,10 +237,19 @@ export class FakeRunner implements Runner {
     return [...(this.bottles.get(engine)?.keys() ?? [])];
   }
 
-  unstartedOn(engine: string): Promise<string[]> {
-    return this.bottlesOn(engine).then((slugs) =>
-      slugs.filter((slug) => this.bottles.get(engine)?.get(slug) === "starting")
-    );
+  async survey(engine: string): Promise<EngineSurvey> {
+    const recorded = await this.bottlesOn(engine);
+    const on = this.bottles.get(engine);
+    return {
+      recorded,
+      present: recorded.filter((slug) => !this.containersGone.has(slug)),
+      unstarted: recorded.filter((slug) => on?.get(slug) === "starting"),
+    };
+  }
+
+  /** The bottle's containers are removed behind the orchestrator's back; its record stays. */
+  removeContainers(slug: string): void {
+    this.containersGone.add(slug);
   }
 
   #endTurn(slug: string, outcome: TurnOutcome): void {

@@ -56,6 +56,9 @@ class NoForgeRunner implements Runner {
   bottlesOn(engine: string) {
     return this.#inner.bottlesOn(engine);
   }
+  survey(engine: string) {
+    return this.#inner.survey(engine);
+  }
 }
 
 async function until(

@@ -84,6 +84,29 @@ Deno.test("a running run whose bottle is gone fails with a comment on restart", 
   await h.orchestrator.stop();
 });
 
+Deno.test("a running run whose bottle is still recorded but whose containers were removed fails on restart", async () => {
+  const old = orchestratorHarness();
+  enqueue(old.store, launchPayload());
+  await old.orchestrator.settle();
+  // `docker rm -f` while the orchestrator was down: the home still records the bottle.
+  old.runner.removeContainers(SLUG);
+  const h = restartFrom(old);
+  const result = await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.deepEqual(result.failed, [SLUG]);
+  assert.deepEqual(result.frozen, [], "no freeze (nor a reply invited) for a bottle that is gone");
+  assert.deepEqual(result.orphans, [], "the recorded bottle is its run's, not an orphan");
+  assert.equal(h.runner.ops("freeze").length, 0);
+  const [run] = h.store.runs();
+  assert.equal(run.status, "failed");
+  assert.match(run.error!, new RegExp(`bottle of "${SLUG}" is gone`));
+  const comments = h.forge.on(7);
+  assert.equal(comments.length, 1);
+  assert.match(comments[0], /\*\*failed\*\*/);
+  assert.doesNotMatch(comments[0], /Reply here/);
+  await h.orchestrator.stop();
+});
+
 Deno.test("a starting run without a bottle whose launch job is retried launches afresh", async () => {
   const old = orchestratorHarness();
   const release = old.runner.holdLaunches();

@@ -5,6 +5,7 @@ import {
   ApiRunner,
   engineEndpoint,
   type HeadlessApi,
+  surveyOf,
   turnOutcome,
 } from "../../../src/orchestrate/runner.ts";
 import type { EngineSpec } from "../../../src/orchestrate/types.ts";
@@ -38,6 +39,26 @@ Deno.test("turnOutcome: an exit code is exited, invalid_state is stopped, others
   );
 });
 
+const LISTED = [
+  { slug: "claude-acme-api-7", label: "claude-acme-api-7", status: "idle", containers: true },
+  { slug: "shell-abc12", label: null, status: "running", containers: true },
+  { slug: "old", label: "x", status: "destroyed", containers: false },
+  { slug: "shell-acme-api-8", label: "shell-acme-api-8", status: "starting", containers: true },
+  { slug: "shell-def34", label: null, status: "starting", containers: true },
+  { slug: "shell-acme-api-9", label: "shell-acme-api-9", status: "running", containers: false },
+  { slug: "shell-acme-api-10", label: "shell-acme-api-10", status: "frozen", containers: false },
+];
+
+Deno.test("surveyOf: labelled bottles not destroyed; present only with a container on the engine", () => {
+  assert.deepEqual(surveyOf(LISTED), {
+    recorded: ["claude-acme-api-7", "shell-acme-api-8", "shell-acme-api-9", "shell-acme-api-10"],
+    // A `running` record whose containers were removed is no bottle (SPEC §13.7).
+    present: ["claude-acme-api-7", "shell-acme-api-8"],
+    unstarted: ["shell-acme-api-8"],
+  });
+  assert.deepEqual(surveyOf([]), { recorded: [], present: [], unstarted: [] });
+});
+
 function fakeApi() {
   const calls: { fn: string; slug: string; engine?: EngineEndpoint; opts?: unknown }[] = [];
   const api: HeadlessApi = {
@@ -63,13 +84,7 @@ function fakeApi() {
     },
     listHeadless(opts) {
       calls.push({ fn: "list", slug: "", engine: opts?.engine });
-      return Promise.resolve([
-        { slug: "claude-acme-api-7", label: "claude-acme-api-7", status: "idle" },
-        { slug: "shell-abc12", label: null, status: "running" },
-        { slug: "old", label: "x", status: "destroyed" },
-        { slug: "shell-acme-api-8", label: "shell-acme-api-8", status: "starting" },
-        { slug: "shell-def34", label: null, status: "starting" },
-      ]);
+      return Promise.resolve(LISTED);
     },
   };
   return { api, calls };
@@ -93,7 +108,12 @@ Deno.test("ApiRunner passes each run's engine and forgeEnv to the API and maps t
   await runner.freeze("s", "default");
   await runner.destroy("s", "vm2");
   await runner.events("s", 5, "vm2");
-  assert.deepEqual(await runner.bottlesOn("local"), ["claude-acme-api-7", "shell-acme-api-8"]);
+  assert.deepEqual(await runner.bottlesOn("local"), [
+    "claude-acme-api-7",
+    "shell-acme-api-8",
+    "shell-acme-api-9",
+    "shell-acme-api-10",
+  ]);
   assert.deepEqual(calls.map((c) => [c.fn, c.engine?.kind ?? "discovery"]), [
     ["launch", "tcp"],
     ["resume", "unix"],
@@ -108,9 +128,9 @@ Deno.test("ApiRunner passes each run's engine and forgeEnv to the API and maps t
   await assert.rejects(runner.freeze("s", "gone"), /engine "gone": it is not in FORGE_ENGINES/);
 });
 
-Deno.test("ApiRunner.unstartedOn lists the labelled bottles whose launch never started the agent", async () => {
+Deno.test("ApiRunner.survey lists the engine's bottles once and surveys them", async () => {
   const { api, calls } = fakeApi();
   const runner = new ApiRunner(ENGINES, api);
-  assert.deepEqual(await runner.unstartedOn("vm2"), ["shell-acme-api-8"]);
+  assert.deepEqual(await runner.survey("vm2"), surveyOf(LISTED));
   assert.deepEqual(calls.map((c) => [c.fn, c.engine?.kind]), [["list", "tcp"]]);
 });
