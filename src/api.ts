@@ -17,7 +17,7 @@ import { runAgent } from "./bottle/agent_exec.ts";
 import { forgeLaunch } from "./bottle/forge_env.ts";
 import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
 import { onEngine } from "./bottle/engine_scope.ts";
-import { freezeBottle } from "./bottle/freeze.ts";
+import { AgentNotRunningError, freezeBottle, keepStoppedBottle } from "./bottle/freeze.ts";
 import { assertOnEngine, destroyBottle, stateDir } from "./bottle/lifecycle.ts";
 import { ownerAlive, resumeRefusal } from "./bottle/owner.ts";
 import { gatherLaunchInputs, prepareLaunch } from "./bottle/prepare_launch.ts";
@@ -304,17 +304,32 @@ async function release(slug: string): Promise<void> {
 
 /**
  * Snapshots a bottle's agent to `bot-bottle-frozen:<slug>` and stops it; a pending turn
- * rejects with `invalid_state`.
+ * rejects with `invalid_state`. Resolves once the bottle can be resumed: when its agent
+ * container had stopped or vanished already (an OOM kill, `docker stop`/`rm`, an engine
+ * restart), there is nothing to snapshot, so the rest is torn down (state and home volume kept)
+ * and the bottle recorded `stopped`; {@linkcode resumeHeadless} then relaunches it on its last
+ * frozen image, or fresh (docs/decisions/0007-freeze-without-agent.md).
  *
- * @throws {BottleError} `not_found`, `invalid_state` (also for a bottle of another engine).
+ * @throws {BottleError} `not_found`, `invalid_state` for a bottle of another engine.
  */
 export function freeze(slug: string, opts: EngineOptions = {}): Promise<void> {
   return wrap(async () => {
     const layout = homeLayout();
     using benv = await openBottleEnv(layout, { endpoint: opts.engine });
-    await freezeBottle(benv, slug, {
-      stop: true,
-    });
+    try {
+      await freezeBottle(benv, slug, {
+        stop: true,
+      });
+    } catch (error) {
+      if (!(error instanceof AgentNotRunningError)) throw error;
+      // A bottle another live process launched (a terminal's) is that process's to tear down.
+      const record = benv.bottles.get(slug)!;
+      if (record.owner !== "api" && ownerAlive(record)) throw error;
+      // Its turn is over (the agent is gone): drop our channel first, then keep the rest.
+      await release(slug);
+      await keepStoppedBottle(benv, slug);
+      return;
+    }
     // freezeBottle with `stop` already tore down this api-owned bottle; drop our channel.
     await release(slug);
   });

@@ -1,7 +1,9 @@
 /**
  * Freeze (SPEC §6.9, `commit`): the agent container committed to `bot-bottle-frozen:<slug>`,
  * checked for a marker written just before, and — with `stop` — the rest torn down but the home
- * volume and state.
+ * volume and state. A bottle whose agent container stopped or vanished underneath its owner has
+ * nothing to snapshot: {@linkcode freezeBottle} says so ({@linkcode AgentNotRunningError}) and
+ * {@linkcode keepStoppedBottle} keeps it for a resume (docs/decisions/0007-freeze-without-agent.md).
  *
  * @module
  */
@@ -9,9 +11,11 @@ import {
   containerArchiveGet,
   containerCommit,
   containerCreate,
+  containerInspect,
   containerRemove,
   containerStop,
   type EngineClient,
+  EngineNotFoundError,
   execRun,
   LABELS,
   objectNames,
@@ -25,9 +29,10 @@ import {
   ignoreMissing,
   type LifecycleContext,
   teardownBottle,
+  type TeardownResult,
 } from "./lifecycle.ts";
 import { ownerAlive } from "./owner.ts";
-import { recordEvent } from "./status.ts";
+import { keptStatus, recordEvent } from "./status.ts";
 
 /** Options of {@linkcode freezeBottle}. */
 export interface FreezeOptions {
@@ -44,11 +49,18 @@ export interface FreezeResult {
 const FREEZE_MARKER = "/.bot-bottle-frozen";
 
 /**
+ * {@linkcode freezeBottle} found no running agent container (stopped or removed underneath its
+ * owner): there is nothing to snapshot. {@linkcode keepStoppedBottle} keeps such a bottle.
+ */
+export class AgentNotRunningError extends InvalidStateError {}
+
+/**
  * Commits the agent container to `bot-bottle-frozen:<slug>` (SPEC §6.9), verifies a marker
  * written just before the commit is in the image, and marks the bottle preserved.
  *
- * @throws {BottleError} `not_found` without a record or agent container; `failure` when the
- *   marker is missing from the image.
+ * @throws {BottleError} `not_found` without a record; {@linkcode AgentNotRunningError}
+ *   (`invalid_state`) without a running agent container; `failure` when the marker is missing
+ *   from the image.
  */
 export async function freezeBottle(
   ctx: LifecycleContext,
@@ -64,22 +76,31 @@ export async function freezeBottle(
   assertOnEngine(record, ctx.client, "freeze");
   const objects = await bottleObjects(ctx.client, slug);
   const agent = objects.containers.find((c) => c.service === "agent");
-  if (!agent || agent.state !== "running") {
-    throw new InvalidStateError(`Cannot freeze "${slug}": its agent is not running`, {
+  const notRunning = (cause?: unknown) =>
+    new AgentNotRunningError(`Cannot freeze "${slug}": its agent is not running`, {
+      slug,
+      cause,
       hint: record.frozenImage
         ? `It is frozen already as ${record.frozenImage}; \`bot-bottle resume ${slug}\``
         : "Only a running bottle can be frozen",
     });
-  }
+  if (!agent || agent.state !== "running") throw notRunning();
   const nonce = crypto.randomUUID();
-  const mark = await execRun(ctx.client, agent.id, [
-    "sh",
-    "-c",
-    `printf '%s' "$1" > ${FREEZE_MARKER}`,
-    "sh",
-    nonce,
-  ], { user: "0:0" });
+  let mark;
+  try {
+    mark = await execRun(ctx.client, agent.id, [
+      "sh",
+      "-c",
+      `printf '%s' "$1" > ${FREEZE_MARKER}`,
+      "sh",
+      nonce,
+    ], { user: "0:0" });
+  } catch (error) {
+    if (await agentWentDown(ctx.client, agent.id)) throw notRunning(error);
+    throw error;
+  }
   if (mark.exitCode !== 0) {
+    if (await agentWentDown(ctx.client, agent.id)) throw notRunning();
     throw new FailureError(`Cannot freeze "${slug}": cannot write the freeze marker`, {
       hint: mark.stderrText.trim().slice(0, 200) || undefined,
     });
@@ -103,6 +124,46 @@ export async function freezeBottle(
     }
   }
   return { image, imageId: Id };
+}
+
+/**
+ * Whether an agent container that a freeze step just failed on has stopped or is gone. A
+ * container going down (`docker stop`) still reports running for a moment after its processes
+ * died, so this waits up to `ms` for it to stop.
+ */
+async function agentWentDown(client: EngineClient, id: string, ms = 5_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if (!(await containerInspect(client, id)).State.Running) return true;
+    } catch (error) {
+      if (error instanceof EngineNotFoundError) return true;
+      throw error;
+    }
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * Keeps a bottle whose agent container stopped or vanished underneath its owner (an OOM kill,
+ * `docker stop`/`rm`, an engine restart) for a resume: with nothing left to snapshot, the rest is
+ * torn down as a freeze would (sidecar logs saved, state and home volume kept), and the bottle is
+ * marked preserved and recorded `stopped` ({@linkcode keptStatus}); a resume relaunches it on
+ * its last frozen image, or fresh (SPEC §5.2). Idempotent.
+ *
+ * @throws {EngineError} when the engine fails.
+ */
+export async function keepStoppedBottle(
+  ctx: LifecycleContext,
+  slug: string,
+): Promise<TeardownResult> {
+  const result = await teardownBottle(ctx, slug, { keepState: true, keepHome: true });
+  ctx.bottles.setStatus(slug, (current) => keptStatus(current, slug), {
+    preserved: true,
+    execId: null,
+  });
+  return result;
 }
 
 async function verifyMarker(client: EngineClient, imageId: string, nonce: string, slug: string) {

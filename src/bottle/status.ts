@@ -83,6 +83,24 @@ export function next(status: BottleStatus, event: BottleEvent, slug?: string): B
   return rule.to;
 }
 
+/**
+ * The status of a bottle kept after its agent's container stopped or vanished underneath its
+ * owner (an OOM kill, `docker stop`/`rm`, an engine restart): nothing was snapshotted, so it is
+ * `stopped` and a resume relaunches it on its last frozen image or fresh (SPEC §5.2). A bottle
+ * frozen or stopped already keeps its status (the freeze of a retried job).
+ *
+ * @example
+ * ```ts
+ * keptStatus("idle"); // "stopped"
+ * keptStatus("frozen"); // "frozen"
+ * ```
+ *
+ * @throws {StatusTransitionError} for a destroyed bottle.
+ */
+export function keptStatus(status: BottleStatus, slug?: string): BottleStatus {
+  return status === "frozen" || status === "stopped" ? status : next(status, "stop", slug);
+}
+
 /** Fields written together with a status change. */
 export type StatusFields = Parameters<BottleStore["update"]>[1];
 

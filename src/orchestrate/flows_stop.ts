@@ -4,6 +4,8 @@
  *   run is `starting`/`running`. A turn that ended without a `done` first reads the relayed
  *   events, so a `signal_done` racing the exit is not lost. Then `freeze`, `frozen`, status,
  *   summary and PRs stored, a status comment, and — if replies came meanwhile — a resume queued.
+ *   A freeze that fails (any error: the bottle could not be made resumable) fails the run with
+ *   a comment instead of inviting a reply (docs/decisions/0007-freeze-without-agent.md).
  * - **timeout** (the watchdog): a `running` run past `FORGE_WATCHDOG_TIMEOUT` since its last
  *   start or resume is frozen as `timed_out`, with a comment that a reply resumes it.
  * - **destroy** (issue closed, PR closed or merged): `destroy`, `destroyed`; a bottle already
@@ -127,13 +129,14 @@ async function stopRun(
 ): Promise<void> {
   const { store, runner, log, scheduler, wake } = ctx.deps;
   try {
+    // Resolves only once the bottle can be resumed: also when its agent had stopped already
+    // (it is then kept `stopped`, and a resume relaunches it).
     await runner.freeze(run.slug, run.engine);
   } catch (error) {
-    if (!(error instanceof BottleError && error.code === "invalid_state")) {
-      await ctx.runnerFailed(run, error);
-      return;
-    }
-    log(`run ${run.slug}: freeze found it stopped already (${error.message})`);
+    // A bottle that cannot be frozen cannot be resumed either: fail the run, never invite a
+    // reply that would fail it then (SPEC §13.5 failure).
+    await ctx.runnerFailed(run, error);
+    return;
   }
   const frozen = store.updateRun(run.id, patch);
   scheduler.notify();

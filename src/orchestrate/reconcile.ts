@@ -9,7 +9,8 @@
  * - a `starting` run whose launch is queued again and whose bottle never started its agent (a
  *   launch cut off midway) → the half-created bottle is destroyed, then as "bottle gone";
  * - bottle there → its turn was lost with the old process: a `freeze` job with `restarted`
- *   (the status comment says so; a reply resumes it);
+ *   (the status comment says so; a reply resumes it; an agent container that stopped too, as
+ *   after an engine restart, is kept `stopped` by the freeze and relaunched by the resume);
  * - a labelled bottle recorded in the home without a run → reported (log line, `orphans` in the
  *   records), never destroyed.
  * An engine that cannot be listed is logged and left alone (its runs are not touched).

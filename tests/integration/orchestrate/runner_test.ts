@@ -2,12 +2,17 @@
  * ApiRunner over the real programmatic API and engine: a headless shell bottle launched,
  * listed, frozen, resumed and destroyed by engine name; turns mapped to outcomes; an engine that
  * does not answer classified as lost (the flows then fail that engine's runs); a freeze done
- * again after a crash cut the first one off leaves no untagged image behind destroy.
+ * again after a crash cut the first one off leaves no untagged image behind destroy; a bottle
+ * whose agent container was stopped underneath it is kept `stopped` by freeze and resumes.
  */
 import assert from "node:assert/strict";
+import { listHeadless } from "../../../src/bottle/headless_list.ts";
+import { AGENT_WORKDIR } from "../../../src/bottle/plan.ts";
 import {
   connectEngine,
   containerCommit,
+  containerStop,
+  execRun,
   imageList,
   LABELS,
   objectNames,
@@ -18,6 +23,7 @@ import type { EngineSpec } from "../../../src/orchestrate/types.ts";
 import { bottleHome } from "../../helpers/bottle_home.ts";
 import { childExtraCaCerts } from "../../helpers/cli.ts";
 import { engineTest } from "../../helpers/engine.ts";
+import { withDeadline } from "../../helpers/deadline.ts";
 import { ensureTestCa } from "../../helpers/test_ca.ts";
 
 const DEFAULT: EngineSpec = { name: "default", url: "", certPath: null, capacity: 2 };
@@ -128,6 +134,67 @@ engineTest(
       await runner.destroy(label, "default");
       assert.deepEqual(await images(), []);
     } finally {
+      if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
+      else Deno.env.set("BOT_BOTTLE_HOME", saved);
+      if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
+      else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
+    }
+  },
+);
+
+engineTest(
+  "freeze keeps a bottle whose agent container was stopped underneath it, and it resumes in its workspace",
+  async () => {
+    await using home = await bottleHome();
+    const saved = Deno.env.get("BOT_BOTTLE_HOME");
+    const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
+    Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
+    await ensureTestCa();
+    Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+    const runner = new ApiRunner([DEFAULT]);
+    const label = `shell-orch-${crypto.randomUUID().slice(0, 8)}`;
+    using client = await connectEngine();
+    try {
+      const launched = await runner.launch({
+        agent: "shell",
+        bottles: [],
+        label,
+        prompt: "echo first > ~/workspace/f.txt && touch ~/workspace/ready && sleep 600",
+        forgeEnv: {},
+        engine: "default",
+      });
+      const agent = objectNames.agentContainer(label);
+      const deadline = Date.now() + 60_000;
+      while ((await execRun(client, agent, ["test", "-f", `${AGENT_WORKDIR}/ready`])).exitCode) {
+        if (Date.now() > deadline) throw new Error("Timed out waiting for the agent's first write");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      // An OOM kill, `docker stop` or an engine restart, behind the owner's back.
+      await containerStop(client, agent, { timeout: 1 });
+      await withDeadline(launched.turn.catch(() => {}), "the turn's end");
+
+      // Before: freeze refused (invalid_state, "its agent is not running") and left the bottle
+      // held, so the resume that the run's comment invited was refused too.
+      await runner.freeze(label, "default");
+      const listed = (await listHeadless()).find((b) => b.slug === label);
+      assert.deepEqual(
+        { status: listed?.status, containers: listed?.containers },
+        { status: "stopped", containers: false },
+      );
+      const survey = await runner.survey("default");
+      assert.ok(survey.recorded.includes(label) && !survey.present.includes(label));
+      await runner.freeze(label, "default"); // a freeze job done again: still resolves
+
+      const resumed = await runner.resume(
+        label,
+        'test "$(cat ~/workspace/f.txt)" = first',
+        {},
+        "default",
+      );
+      assert.deepEqual(await resumed.turn, { kind: "exited", exitCode: 0 }, "the home was kept");
+      await runner.destroy(label, "default");
+    } finally {
+      await runner.destroy(label, "default").catch(() => {});
       if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
       else Deno.env.set("BOT_BOTTLE_HOME", saved);
       if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type BottleEvent,
+  keptStatus,
   next,
   StatusTransitionError,
   TRANSITIONS,
@@ -89,5 +90,23 @@ Deno.test("next() refuses with an exit-6 error naming the status, the event and 
 Deno.test("a destroyed bottle only accepts destroy (a new launch inserts a new row)", () => {
   for (const event of EVENTS.filter((e) => e !== "destroy")) {
     assert.throws(() => next("destroyed", event), StatusTransitionError, event);
+  }
+});
+
+Deno.test("keptStatus: a bottle whose agent container is gone is stopped; frozen or stopped stays", () => {
+  const expected: Record<BottleStatus, BottleStatus | "-"> = {
+    starting: "stopped",
+    running: "stopped",
+    idle: "stopped",
+    frozen: "frozen",
+    stopped: "stopped",
+    destroyed: "-",
+  };
+  for (const status of STATUSES) {
+    if (expected[status] === "-") {
+      assert.throws(() => keptStatus(status, "s"), StatusTransitionError, status);
+    } else {
+      assert.equal(keptStatus(status, "s"), expected[status], status);
+    }
   }
 });
