@@ -308,7 +308,7 @@ async function release(slug: string): Promise<void> {
  * container had stopped or vanished already (an OOM kill, `docker stop`/`rm`, an engine
  * restart), there is nothing to snapshot, so the rest is torn down (state and home volume kept)
  * and the bottle recorded `stopped`; {@linkcode resumeHeadless} then relaunches it on its last
- * frozen image, or fresh (docs/decisions/0007-freeze-without-agent.md).
+ * frozen image, or fresh (docs/decisions/0008-freeze-without-agent.md).
  *
  * @throws {BottleError} `not_found`, `invalid_state` for a bottle of another engine.
  */

@@ -3,7 +3,7 @@
  * checked for a marker written just before, and — with `stop` — the rest torn down but the home
  * volume and state. A bottle whose agent container stopped or vanished underneath its owner has
  * nothing to snapshot: {@linkcode freezeBottle} says so ({@linkcode AgentNotRunningError}) and
- * {@linkcode keepStoppedBottle} keeps it for a resume (docs/decisions/0007-freeze-without-agent.md).
+ * {@linkcode keepStoppedBottle} keeps it for a resume (docs/decisions/0008-freeze-without-agent.md).
  *
  * @module
  */

@@ -5,7 +5,7 @@
  *   events, so a `signal_done` racing the exit is not lost. Then `freeze`, `frozen`, status,
  *   summary and PRs stored, a status comment, and — if replies came meanwhile — a resume queued.
  *   A freeze that fails (any error: the bottle could not be made resumable) fails the run with
- *   a comment instead of inviting a reply (docs/decisions/0007-freeze-without-agent.md).
+ *   a comment instead of inviting a reply (docs/decisions/0008-freeze-without-agent.md).
  * - **timeout** (the watchdog): a `running` run past `FORGE_WATCHDOG_TIMEOUT` since its last
  *   start or resume is frozen as `timed_out`, with a comment that a reply resumes it.
  * - **destroy** (issue closed, PR closed or merged): `destroy`, `destroyed`; a bottle already

@@ -1,7 +1,7 @@
 /**
  * Runs whose bottle went away behind the orchestrator's back, with a real `bot-bottle orchestrate
  * run` (main.ts with the shipped flags), the wire-accurate fake Gitea and real shell bottles
- * (docs/decisions/0007-freeze-without-agent.md):
+ * (docs/decisions/0008-freeze-without-agent.md):
  *
  * 1. the agent container is stopped mid-turn (`docker stop`, as an OOM kill or an engine restart
  *    would) → the run is frozen with a status comment inviting a reply, and the reply does resume
