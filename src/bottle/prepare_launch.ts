@@ -3,12 +3,18 @@
  * agent and its bottles, choose the runtime, pick the slug (new bottle) or take the recorded
  * one (resume, on its frozen image if the engine still has it), probe the agent image and
  * plan. Nothing is created; `--dry-run` prints what this returns. Then
- * {@linkcode gatherLaunchInputs}, also shared: the launch's secrets, skill files and images,
- * after which each caller runs `launchBottle` with its own owner, output and signal handling.
+ * {@linkcode checkLaunchInputs}, what the preflight and `--dry-run` check before anybody is
+ * asked, and {@linkcode gatherLaunchInputs}, also shared: the launch's secrets, skill files and
+ * images, after which each caller runs `launchBottle` with its own owner, output and signal
+ * handling.
  *
  * @module
  */
-import { type LaunchSecrets, resolveLaunchSecrets } from "../credentials/mod.ts";
+import {
+  checkHostVariables,
+  type LaunchSecrets,
+  resolveLaunchSecrets,
+} from "../credentials/mod.ts";
 import {
   type EngineClient,
   EngineNotFoundError,
@@ -33,7 +39,7 @@ import {
   probeAgentImage,
   sidecarImageFor,
 } from "./session.ts";
-import { loadSkills } from "./skills.ts";
+import { checkSkills, loadSkills } from "./skills.ts";
 import { launchMcpToolTimeout } from "./supervise_launch.ts";
 
 /** What to launch. */
@@ -211,6 +217,25 @@ export interface GatherLaunchInputsOptions {
   onBuilt?: (name: string, seconds: number) => void;
   /** Told when another process is building an image this launch needs, and it waits. */
   onWait?: (name: string) => void;
+}
+
+/**
+ * The checks of {@linkcode gatherLaunchInputs} that have no side effect, for a launch's preflight
+ * (before `launch this agent? [y/N]`) and `--dry-run` (SPEC §5.2 step 4): every host variable
+ * the launch reads is set and a forwarded host login is usable, no `?` env entry waits for a
+ * terminal a headless launch does not have, and every skill exists. Nothing is printed, nobody is
+ * asked, no value is kept.
+ *
+ * @throws {CredentialsError} for a token variable or the host login.
+ * @throws {ConfigError} for an env variable, a `?` entry of a headless launch or a skill.
+ */
+export async function checkLaunchInputs(
+  env: Pick<BottleEnv, "env">,
+  prepared: Pick<PreparedLaunch, "resolved" | "plan">,
+): Promise<void> {
+  const { resolved, plan } = prepared;
+  await checkHostVariables(resolved, env.env, { canPrompt: !plan.headless });
+  await checkSkills(resolved.agent.skills, plan.provision.skillsDir, env.env);
 }
 
 /**

@@ -15,28 +15,35 @@ import type { EnvReader } from "../lib/home.ts";
 export const MAX_SKILLS_BYTES = 64 * 1024 * 1024;
 
 /**
- * Reads the skills of an agent into tar entries under `skillsDir` (relative to the agent's
- * home: the plan's `provision.skillsDir`).
+ * Checks, reading nothing but the directories' metadata, that {@linkcode loadSkills} can find
+ * every skill: what a launch's preflight and `--dry-run` check (SPEC §4.3: "checked before
+ * launch").
  *
- * @throws {ConfigError} when `HOME` is unset, the template has no skills directory, a skill
+ * @throws {ConfigError} when `HOME` is unset, the template has no skills directory, or a skill
  *   directory is missing (the message names it, the hint lists those that exist) or not a
- *   directory, or the skills are larger than {@linkcode MAX_SKILLS_BYTES}.
+ *   directory.
  */
-export async function loadSkills(
+export async function checkSkills(
   names: readonly string[],
   skillsDir: string | null,
   env: EnvReader,
-): Promise<TarEntry[]> {
+): Promise<void> {
+  await skillSources(names, skillsDir, env);
+}
+
+/** The host directory of each skill, checked; see {@linkcode checkSkills}. */
+async function skillSources(
+  names: readonly string[],
+  skillsDir: string | null,
+  env: EnvReader,
+): Promise<string[]> {
   if (names.length === 0) return [];
   const home = env("HOME");
   if (!home) throw new ConfigError("Cannot find the skills: HOME is not set");
   if (skillsDir === null) {
     throw new ConfigError("Cannot copy the skills: the template has no skills directory");
   }
-  const target = skillsDir;
-  const owner = { uid: 1000, gid: 1000 };
-  const entries: TarEntry[] = [];
-  let total = 0;
+  const sources: string[] = [];
   for (const name of names) {
     const source = `${home}/.claude/skills/${name}`;
     let info: Deno.FileInfo;
@@ -55,6 +62,30 @@ export async function loadSkills(
     if (!info.isDirectory) {
       throw new ConfigError(`Cannot copy skill "${name}": ${source} is not a directory`);
     }
+    sources.push(source);
+  }
+  return sources;
+}
+
+/**
+ * Reads the skills of an agent into tar entries under `skillsDir` (relative to the agent's
+ * home: the plan's `provision.skillsDir`).
+ *
+ * @throws {ConfigError} for what {@linkcode checkSkills} refuses, or skills larger than
+ *   {@linkcode MAX_SKILLS_BYTES}.
+ */
+export async function loadSkills(
+  names: readonly string[],
+  skillsDir: string | null,
+  env: EnvReader,
+): Promise<TarEntry[]> {
+  const sources = await skillSources(names, skillsDir, env);
+  const target = skillsDir;
+  const owner = { uid: 1000, gid: 1000 };
+  const entries: TarEntry[] = [];
+  let total = 0;
+  for (const [i, name] of names.entries()) {
+    const source = sources[i];
     const walk = async (dir: string, rel: string) => {
       entries.push({ path: `${target}/${rel}`, type: "dir", mode: 0o755, ...owner });
       for await (const e of Deno.readDir(dir)) {

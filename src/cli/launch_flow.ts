@@ -1,8 +1,8 @@
 /**
- * The part `start` and `resume` share once a plan exists: confirm, resolve secrets, build
- * images, launch, run the agent attached to this terminal (or headless), tear down, print the
- * resume hint and return the agent's exit code. Ctrl-C or SIGTERM while launching tears down
- * what exists and exits 130.
+ * The part `start` and `resume` share once a plan exists: the dry run (checks, then the plan as
+ * text or JSON), or the launch: check, confirm, resolve secrets, build images, launch, run the
+ * agent attached to this terminal (or headless), tear down, print the resume hint and return the
+ * agent's exit code. Ctrl-C or SIGTERM while launching tears down what exists and exits 130.
  *
  * @module
  */
@@ -10,7 +10,11 @@ import { processTerminal, runAgent } from "../bottle/agent_exec.ts";
 import { launchBottle, type LaunchedBottle, STEP_TEXT } from "../bottle/launch.ts";
 import { stateDir, teardownBottle } from "../bottle/lifecycle.ts";
 import type { BottlePlan } from "../bottle/plan.ts";
-import { gatherLaunchInputs } from "../bottle/prepare_launch.ts";
+import {
+  checkLaunchInputs,
+  gatherLaunchInputs,
+  type PreparedLaunch,
+} from "../bottle/prepare_launch.ts";
 import type { BottleEnv } from "../bottle/session.ts";
 import { createBuildProgress } from "../bottle/image_progress.ts";
 import { BottleError, InterruptedError, UsageError } from "../lib/errors.ts";
@@ -54,6 +58,49 @@ export function warnAboutEngine(io: IO, globals: GlobalOptions, benv: BottleEnv)
   for (const w of benv.engineWarnings) io.err(`bot-bottle: warning: ${w}\n`);
 }
 
+/**
+ * The `--format` of `start`/`resume`: `text` (the default) or `json`, only with `--dry-run`.
+ *
+ * @throws {UsageError} for another format, or `--format` without `--dry-run`.
+ */
+export function dryRunFormat(values: Record<string, unknown>): "text" | "json" {
+  const format = (values.format as string | undefined) ?? "text";
+  if (format !== "text" && format !== "json") {
+    throw new UsageError(`Unknown --format "${escapeControl(format)}"`, {
+      hint: "Use text or json",
+    });
+  }
+  if (values.format !== undefined && values["dry-run"] !== true) {
+    throw new UsageError("Option --format needs --dry-run");
+  }
+  return format;
+}
+
+/** What {@linkcode runDryRun} needs. */
+export interface DryRunOptions {
+  io: IO;
+  globals: GlobalOptions;
+  benv: BottleEnv;
+  prepared: PreparedLaunch;
+  format: "text" | "json";
+}
+
+/**
+ * `--dry-run` of `start`/`resume` (SPEC §5.2 step 4): the launch's checks (host variables,
+ * headless `?` entries, skills; nothing printed, nobody asked), then the plan on stdout as the
+ * preflight text or JSON. Creates nothing.
+ *
+ * @returns 0. @throws what {@linkcode checkLaunchInputs} throws.
+ */
+export async function runDryRun(options: DryRunOptions): Promise<number> {
+  const { io, globals, benv, prepared, format } = options;
+  await checkLaunchInputs(benv, prepared);
+  warnAboutEngine(io, globals, benv);
+  if (format === "json") io.out(JSON.stringify(prepared.plan, null, 2) + "\n");
+  else io.out(formatPreflight(prepared.plan, prepared.resolved, prepared.runscAvailable));
+  return 0;
+}
+
 /** What the flow needs. */
 export interface LaunchFlowOptions {
   io: IO;
@@ -68,12 +115,18 @@ export interface LaunchFlowOptions {
   resume: boolean;
 }
 
-/** Runs the launch flow; returns the exit code. */
+/**
+ * Runs the launch flow; returns the exit code.
+ *
+ * @throws what {@linkcode checkLaunchInputs} throws, before the confirmation.
+ */
 export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number> {
   const { io, globals, benv, resolved, plan } = options;
   const say = (line: string) => {
     if (!globals.quiet) io.err(`bot-bottle: ${line}\n`);
   };
+  // What would fail the launch without side effects fails before anybody is asked.
+  await checkLaunchInputs(benv, { resolved, plan });
   warnAboutEngine(io, globals, benv);
   if (!globals.quiet) io.err(formatPreflight(plan, resolved, options.runscAvailable));
   const interactive = !plan.headless;

@@ -4,7 +4,7 @@ import { openBottleEnv } from "../bottle/session.ts";
 import { NotFoundError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { headlessPrompt, runLaunchFlow, warnAboutEngine } from "./launch_flow.ts";
+import { dryRunFormat, headlessPrompt, runDryRun, runLaunchFlow } from "./launch_flow.ts";
 import { openCliCatalog } from "./catalog.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
@@ -12,6 +12,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const slug = ctx.positionals[0];
   const headless = values.headless === true;
   const prompt = headlessPrompt(values, "resume <slug>");
+  const format = dryRunFormat(values);
   const layout = homeLayout();
   using benv = await openBottleEnv(layout, {
     debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
@@ -42,19 +43,15 @@ async function run(ctx: CommandContext): Promise<number> {
     },
   });
   // Recorded bottles are explicit, so no confirmation is asked and the result is never null.
-  const { resolved, plan, runscAvailable } = prepared!;
+  const launch = prepared!;
   if (values["dry-run"] === true) {
-    warnAboutEngine(io, globals, benv);
-    io.out(JSON.stringify(plan, null, 2) + "\n");
-    return 0;
+    return await runDryRun({ io, globals, benv, prepared: launch, format });
   }
   return await runLaunchFlow({
     io,
     globals,
     benv,
-    resolved,
-    plan,
-    runscAvailable,
+    ...launch,
     yes: values.yes === true || headless,
     resume: true,
   });
@@ -70,7 +67,12 @@ export const resumeCommand: CommandSpec = {
     headless: { type: "boolean", description: "Run without a TTY; needs --prompt" },
     prompt: { type: "string", valueName: "TEXT", description: "Prompt for a headless run" },
     "dry-run": { type: "boolean", description: "Print the plan and create nothing" },
+    format: { type: "string", valueName: "text|json", description: "Format of --dry-run output" },
     yes: { type: "boolean", short: "y", description: "Skip the launch confirmation" },
   },
+  details: `Examples:
+  bot-bottle resume claude-k3x9q              interactive, on its frozen image if any
+  bot-bottle resume claude-k3x9q --dry-run    the launch plan; host variables checked, not printed
+  bot-bottle resume claude-k3x9q --dry-run --format json`,
   run,
 };

@@ -1,12 +1,10 @@
 import { prepareLaunch } from "../bottle/prepare_launch.ts";
 import { openBottleEnv, slugOfLabel } from "../bottle/session.ts";
-import { checkHostVariables } from "../credentials/mod.ts";
 import { ConfigError, NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
-import { headlessPrompt, runLaunchFlow, warnAboutEngine } from "./launch_flow.ts";
-import { formatPreflight } from "./preflight.ts";
+import { dryRunFormat, headlessPrompt, runDryRun, runLaunchFlow } from "./launch_flow.ts";
 import { openCliCatalog } from "./catalog.ts";
 import { offersBottlePicker, pickBottles } from "./bottle_picker.ts";
 
@@ -50,15 +48,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const { values, io, globals } = ctx;
   const headless = values.headless === true;
   const prompt = headlessPrompt(values, "start <agent>");
-  const format = (values.format as string | undefined) ?? "text";
-  if (format !== "text" && format !== "json") {
-    throw new UsageError(`Unknown --format "${escapeControl(format)}"`, {
-      hint: "Use text or json",
-    });
-  }
-  if (values.format !== undefined && values["dry-run"] !== true) {
-    throw new UsageError("Option --format needs --dry-run");
-  }
+  const format = dryRunFormat(values);
   const flagBackend = values.backend as string | undefined;
   if (flagBackend !== undefined && flagBackend !== "docker") {
     throw new UsageError(`Unknown backend "${escapeControl(flagBackend)}"`, {
@@ -126,23 +116,12 @@ async function run(ctx: CommandContext): Promise<number> {
     },
   });
   if (prepared === null) return 0;
-  const { resolved, plan, runscAvailable } = prepared;
-
-  if (dryRun) {
-    // Host variables are checked (never printed); nothing is created, nobody is asked.
-    await checkHostVariables(resolved, benv.env);
-    warnAboutEngine(io, globals, benv);
-    if (format === "json") io.out(JSON.stringify(plan, null, 2) + "\n");
-    else io.out(formatPreflight(plan, resolved, runscAvailable));
-    return 0;
-  }
+  if (dryRun) return await runDryRun({ io, globals, benv, prepared, format });
   return await runLaunchFlow({
     io,
     globals,
     benv,
-    resolved,
-    plan,
-    runscAvailable,
+    ...prepared,
     yes: values.yes === true || headless,
     resume: false,
   });

@@ -42,25 +42,38 @@ export interface HostLoginOptions {
   keychainTimeoutMs?: number;
 }
 
+/** Options of {@linkcode checkHostVariables}. */
+export interface CheckHostVariablesOptions extends HostLoginOptions {
+  /**
+   * Whether the launch can ask for `?` env entries (a terminal, not headless). Default true;
+   * false fails on the first `?` entry with the launch's own error.
+   */
+  canPrompt?: boolean;
+}
+
 /**
- * What `--dry-run` checks (SPEC §5.2 step 4): every host variable a launch would read is set —
- * route tokens and `${VAR}` env entries — and a forwarded host login is usable, with the
- * launch's own errors; nothing is printed and nobody is asked (`?` entries are skipped).
+ * What a launch's preflight and `--dry-run` check (SPEC §5.2 step 4): every host variable a
+ * launch would read is set — route tokens and `${VAR}` env entries — and a forwarded host login
+ * is usable, with the launch's own errors; nothing is printed and nobody is asked (`?` entries
+ * are skipped, or refused without `canPrompt`).
  *
  * @throws {CredentialsError} for a token variable or the host login. @throws {ConfigError} for
- *   an env variable.
+ *   an env variable, or a `?` entry without `canPrompt`.
  */
 export async function checkHostVariables(
   resolved: ResolvedAgent,
   hostEnv: EnvReader,
-  options: HostLoginOptions = {},
+  options: CheckHostVariablesOptions = {},
 ): Promise<void> {
+  const { canPrompt = true, ...login } = options;
   const host = resolved.provider.forwardHostCredentials
-    ? await readHostCredentials(resolved.provider.template, { ...options, hostEnv })
+    ? await readHostCredentials(resolved.provider.template, { ...login, hostEnv })
     : undefined;
   routeTokens(resolved, hostEnv, { hostToken: host?.token });
   await readGateKeys(resolved.gitGate, hostEnv);
-  await resolveEnvValues(resolved.env.filter((e) => e.kind !== "prompt"), { hostEnv });
+  // Without a prompter `resolveEnvValues` refuses the first `?` entry, as the launch would.
+  const entries = canPrompt ? resolved.env.filter((e) => e.kind !== "prompt") : resolved.env;
+  await resolveEnvValues(entries, { hostEnv });
 }
 
 /** Options of {@linkcode resolveLaunchSecrets}. */

@@ -15,6 +15,7 @@
  */
 export {
   checkHostVariables,
+  type CheckHostVariablesOptions,
   type HostLoginOptions,
   type LaunchSecrets,
   resolveLaunchSecrets,
