@@ -36,6 +36,7 @@ import {
   ensurePlanImages,
   imageLockDir,
   newBottleSlug,
+  type NewBottleSlugOptions,
   probeAgentImage,
   sidecarImageFor,
 } from "./session.ts";
@@ -65,6 +66,11 @@ export interface LaunchRequest {
   confirmBottle?: (resolved: ResolvedAgent) => Promise<boolean>;
   /** Told when a resumed bottle has no frozen image (it starts fresh). */
   onFreshResume?: () => void;
+  /**
+   * Asked when `label`'s slug belongs to a live bottle: another label, or `null` to give up.
+   * Without it such a label is refused (`slug_in_use`).
+   */
+  relabel?: NewBottleSlugOptions["relabel"];
   /**
    * The user's checkouts to use as git-gate upstreams (`--repo <path>` or `<name>=<path>`). On
    * resume, undefined means the ones the bottle was started with.
@@ -99,7 +105,8 @@ export interface PreparedLaunch {
  *
  * @returns the plan, or `null` when `confirmBottle` declined.
  * @throws {UsageError} for a repository agent's own bottle without `confirmBottle`.
- * @throws {SlugInUseError} when `label`'s slug belongs to a bottle that exists.
+ * @throws {SlugInUseError} when `label`'s slug belongs to a bottle that exists (and `relabel`
+ *   gave no other).
  * @throws {ConfigError} for manifests, the runtime or the template.
  */
 export async function prepareLaunch(
@@ -122,8 +129,11 @@ export async function prepareLaunch(
     if (!await request.confirmBottle(resolved)) return null;
   }
   const { runtime, runscAvailable } = await chooseRuntime(env.client, resolved, env.env);
-  const slug = request.resume?.slug ??
-    await newBottleSlug(env.bottles, request.agent, request.label);
+  const { slug, label } = request.resume
+    ? { slug: request.resume.slug, label: request.label }
+    : await newBottleSlug(env.bottles, request.agent, request.label, {
+      relabel: request.relabel,
+    });
   const frozen = request.resume ? await presentImage(env.client, request.resume.frozenImage) : null;
   if (request.resume && frozen === null) request.onFreshResume?.();
   const image = frozen !== null
@@ -143,7 +153,7 @@ export async function prepareLaunch(
     agentImageCached: image.cached,
     sidecarImage: sidecarImageName,
     runtime,
-    label: request.label,
+    label,
     color: request.color,
     headless: request.headless,
     prompt: request.prompt,

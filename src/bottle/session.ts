@@ -357,9 +357,25 @@ export async function slugOfLabel(label: string): Promise<string> {
   return slug;
 }
 
+/** Options of {@linkcode newBottleSlug}. */
+export interface NewBottleSlugOptions {
+  /**
+   * Asked when the label's slug belongs to a live bottle (SPEC §5.2 step 2, interactive): another
+   * label to try, or `null` to give up (the `slug_in_use` error is thrown).
+   */
+  relabel?: (taken: { label: string; slug: string }) => Promise<string | null>;
+}
+
+/** The result of {@linkcode newBottleSlug}. */
+export interface NewBottleSlugResult {
+  slug: string;
+  /** The label the slug comes from: the one given, or the one `relabel` answered last. */
+  label: string | null;
+}
+
 /**
- * The slug of a new bottle: the label's, never renamed (a live bottle with it → `slug_in_use`),
- * else `<agent>-<5 base36>` free in this home.
+ * The slug of a new bottle: the label's, never renamed (a live bottle with it → `slug_in_use`,
+ * or `relabel` is asked for another label), else `<agent>-<5 base36>` free in this home.
  *
  * @throws {BottleError} `slug_in_use`. @throws {UsageError} for a label without a slug.
  */
@@ -367,20 +383,25 @@ export async function newBottleSlug(
   bottles: BottleStore,
   agent: string,
   label: string | null,
-): Promise<string> {
+  options: NewBottleSlugOptions = {},
+): Promise<NewBottleSlugResult> {
   const live = (slug: string) => {
     const r = bottles.get(slug);
     return r !== undefined && r.status !== "destroyed";
   };
-  if (label === null) return await nextFreeSlug(await generatedSlug(agent), live);
-  const slug = await slugOfLabel(label);
-  if (live(slug)) {
-    throw new SlugInUseError(`Cannot start "${slug}": a bottle with that slug exists`, {
+  if (label === null) return { slug: await nextFreeSlug(await generatedSlug(agent), live), label };
+  let wanted = label;
+  while (true) {
+    const slug = await slugOfLabel(wanted);
+    if (!live(slug)) return { slug, label: wanted };
+    const taken = new SlugInUseError(`Cannot start "${slug}": a bottle with that slug exists`, {
       hint: `Pick another --label, or \`bot-bottle destroy ${slug}\``,
       slug,
     });
+    const next = options.relabel ? await options.relabel({ label: wanted, slug }) : null;
+    if (next === null) throw taken;
+    wanted = next;
   }
-  return slug;
 }
 
 /** The agent image a new launch uses and whether the engine has it already. */

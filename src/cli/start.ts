@@ -5,6 +5,7 @@ import { homeLayout, processEnv } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { confirm, escapeControl } from "./io.ts";
 import { dryRunFormat, headlessPrompt, runDryRun, runLaunchFlow } from "./launch_flow.ts";
+import { labelRetry } from "./label_prompt.ts";
 import { openCliCatalog } from "./catalog.ts";
 import { offersBottlePicker, pickBottles } from "./bottle_picker.ts";
 
@@ -98,6 +99,7 @@ async function run(ctx: CommandContext): Promise<number> {
     prompt,
     remoteControl: values["remote-control"] === true,
     repos: (values.repo as string[] | undefined) ?? [],
+    relabel: labelRetry(io, { headless, yes: values.yes === true }),
     onNote: (line) => {
       if (!globals.quiet) io.err(`bot-bottle: note: ${line}\n`);
     },
@@ -164,6 +166,7 @@ export const startCommand: CommandSpec = {
   bot-bottle start shell                      interactive login shell in the shell bottle
   bot-bottle start shell --headless --prompt 'git --version'
   bot-bottle start claude --dry-run --format json
+  bot-bottle start shell --label review       asks for another label on a terminal if taken
   bot-bottle start claude --repo .            the current checkout, cloned into the bottle
 
 Headless runs print the slug on the first stdout line, then the agent's output, and exit

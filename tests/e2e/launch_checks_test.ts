@@ -2,8 +2,9 @@
  * What a launch checks before anybody is asked, through the CLI with the shipped permission
  * flags: `start --dry-run` and `resume --dry-run` refuse what the real launch would refuse
  * (missing skills, `?` entries of a headless launch, unset host variables; SPEC §4.2, §4.3,
- * §5.2 step 4), and an interactive start refuses them before `launch this agent? [y/N]`.
- * Nothing here builds an image or creates a bottle.
+ * §5.2 step 4), an interactive start refuses them before `launch this agent? [y/N]`, and a
+ * taken `--label` is asked for again on a terminal (§5.2 step 2). Nothing here builds an image
+ * or creates a bottle.
  */
 import assert from "node:assert/strict";
 import { type BottleHome, bottleHome } from "../helpers/bottle_home.ts";
@@ -124,5 +125,47 @@ engineTest(
     assert.equal(await cli.exit(), 5, cli.text());
     assert.match(cli.text(), new RegExp(TOKEN));
     assert.doesNotMatch(cli.text(), /launch this agent\?/);
+  },
+);
+
+engineTest(
+  "a taken --label is asked for again on a terminal; Enter gives up with exit 6",
+  async () => {
+    await using home = await bottleHome();
+    seed(home, "foo", "shell", ["shell"]);
+    // --bottle: no bottle picker on the terminal.
+    const LABEL_FOO = ["start", "shell", "--bottle", "shell", "--label", "foo"];
+    {
+      await using cli = await spawnCliPty(LABEL_FOO, { env: home.env });
+      await cli.waitFor(/label "foo" is taken; another label: $/, 60_000);
+      await cli.write("bar\r");
+      await cli.waitFor(/launch this agent\? \[y\/N\] $/, 60_000);
+      assert.match(cli.text(), /^ slug bar$/m);
+      await cli.write("n\r");
+      assert.equal(await cli.exit(), 0, cli.text());
+    }
+    {
+      await using cli = await spawnCliPty(LABEL_FOO, { env: home.env });
+      await cli.waitFor(/another label: $/, 60_000);
+      await cli.write("\r");
+      await cli.waitFor(/bot-bottle: error: /, 60_000);
+      assert.equal(await cli.exit(), 6, cli.text());
+      assert.match(
+        cli.text(),
+        /bot-bottle: error: Cannot start "foo": a bottle with that slug exists/,
+      );
+    }
+    // Headless with --label: still exit 6, nobody asked.
+    const headless = await home.cli([
+      "start",
+      "shell",
+      "--label",
+      "foo",
+      "--headless",
+      "--prompt",
+      "x",
+    ]);
+    assert.equal(headless.code, 6, headless.stderr);
+    assert.doesNotMatch(headless.stderr, /another label/);
   },
 );
