@@ -340,9 +340,6 @@ engineTest(
       raw.push({ kind: "forged (body changed after signing)", delivery: tampered, expect: 401 });
       const badId = { ...good, headers: { ...good.headers, "X-Gitea-Delivery": "bad id!" } };
       raw.push({ kind: "malformed (delivery id)", delivery: badId, expect: 400 });
-      const noId = { ...good, headers: { ...good.headers } };
-      delete noId.headers["X-Gitea-Delivery"];
-      raw.push({ kind: "malformed (no delivery id)", delivery: noId, expect: 400 });
       const notJson = '{"action": "assigned", ';
       raw.push({
         kind: "malformed (not JSON)",
@@ -365,9 +362,12 @@ engineTest(
       );
       for (let i = 0; i < 6 && stored.length > 0; i++) {
         const source = pick(stored);
+        const delivery = await gitea.replay(source.delivery, { secret: SECRET });
+        // One without a delivery id: its replay key stands in, so it is still a duplicate.
+        if (i === 0) delete delivery.headers["X-Gitea-Delivery"];
         raw.push({
-          kind: `replayed ${source.delivery.type}`,
-          delivery: await gitea.replay(source.delivery, { secret: SECRET }),
+          kind: `replayed ${source.delivery.type}${i === 0 ? " without a delivery id" : ""}`,
+          delivery,
           expect: 200,
         });
       }
