@@ -150,6 +150,24 @@ function botComments(gitea: FakeGitea, repo: string, issue: number): string[] {
   );
 }
 
+/**
+ * The bot's comments once there are at least `n`: a run's status is stored before its comment
+ * is posted, so a status seen does not mean its comment has arrived.
+ */
+async function botCommentsAtLeast(
+  gitea: FakeGitea,
+  repo: string,
+  issue: number,
+  n: number,
+): Promise<string[]> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const comments = botComments(gitea, repo, issue);
+    if (comments.length >= n || Date.now() > deadline) return comments;
+    await sleep(250);
+  }
+}
+
 engineTest(
   "orchestrate: an agent container stopped mid-turn → frozen; a reply resumes the run in its workspace",
   async () => {
@@ -179,7 +197,7 @@ engineTest(
     await containerStop(client, objectNames.agentContainer(running.slug), { timeout: 1 });
     await until("the freeze", read, (r) => r.status === "frozen", ["failed"], cli.stderr);
     await gitea.settled();
-    const [first] = botComments(gitea, repo, issue.number);
+    const [first] = await botCommentsAtLeast(gitea, repo, issue.number, 1);
     assert.match(
       first,
       /turn failed[\s\S]*Reply here/,
@@ -202,7 +220,7 @@ engineTest(
     );
     assert.equal(resumed.slug, running.slug);
     await gitea.settled();
-    const comments = botComments(gitea, repo, issue.number);
+    const comments = await botCommentsAtLeast(gitea, repo, issue.number, 2);
     assert.equal(comments.length, 2, comments.join("\n---\n"));
     assert.match(comments[1], /exited without calling `signal_done`/, "exit 0: the work was kept");
     // Both are status comments of a frozen run; no run failure was commented.
@@ -260,7 +278,7 @@ engineTest(
       );
       assert.match(failed.error ?? "", new RegExp(`bottle of "${running.slug}" is gone`));
       await gitea.settled();
-      const comments = botComments(gitea, repo, issue.number);
+      const comments = await botCommentsAtLeast(gitea, repo, issue.number, 1);
       assert.equal(comments.length, 1, comments.join("\n---\n"));
       assert.match(comments[0], /\*\*failed\*\*[\s\S]*is gone/);
       assert.doesNotMatch(comments[0], /Reply here/);
