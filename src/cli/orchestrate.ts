@@ -9,8 +9,9 @@ import { UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import { loadOrchestratorConfig, OrchestratorConfigError } from "../orchestrate/config.ts";
 import { formatAgeShort, runsView } from "../orchestrate/dashboard.ts";
-import { startOrchestratorService } from "../orchestrate/service.ts";
+import { hostProposals, startOrchestratorService } from "../orchestrate/service.ts";
 import { openOrchestratorStore } from "../orchestrate/store.ts";
+import { openHostStore, type Store } from "../store/mod.ts";
 import { apiRunner, orchestratorCore } from "../orchestrate/wiring.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { escapeControl, type IO } from "./io.ts";
@@ -87,8 +88,13 @@ async function status(ctx: CommandContext): Promise<number> {
     return 0;
   }
   const store = openOrchestratorStore(db);
+  const host = await openProposals(home.db);
   try {
-    const doc = runsView(store, { forgeUrl: processEnv("FORGE_URL") ?? "", now: Date.now() });
+    const doc = runsView(store, {
+      forgeUrl: processEnv("FORGE_URL") ?? "",
+      now: Date.now(),
+      proposals: host ? hostProposals(host) : undefined,
+    });
     const orphans = store.orphans();
     if (ctx.globals.json) {
       io.out(JSON.stringify({ ...doc, orphans }, null, 2) + "\n");
@@ -122,7 +128,18 @@ async function status(ctx: CommandContext): Promise<number> {
     }
     return 0;
   } finally {
+    host?.close();
     store.close();
+  }
+}
+
+/** The host database, read-only, for the runs' pending proposals; null when there is none. */
+async function openProposals(path: string): Promise<Store | null> {
+  try {
+    await Deno.stat(path);
+    return openHostStore(path, { readOnly: true });
+  } catch {
+    return null;
   }
 }
 

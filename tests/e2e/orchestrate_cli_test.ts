@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
-import { spawnCli } from "../helpers/cli.ts";
+import { runCli, spawnCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { startFakeGitea } from "../helpers/fake_gitea.ts";
 import { freePort } from "../helpers/upstream.ts";
@@ -241,6 +241,9 @@ engineTest(
       }]);
       const page = await (await fetch(`${url}/`)).text();
       assert.ok(page.includes(`#${proposal.id} egress-route: GET pypi.org`), "the page lists it");
+      const status = await runCli(["orchestrate", "status", "--json"], { env, cwd: root });
+      assert.equal(status.code, 0, status.stderr);
+      assert.deepEqual(JSON.parse(status.stdout).runs[0].proposals, doc.runs[0].proposals);
 
       cli.child.kill("SIGTERM");
       const result = await cli.done();
