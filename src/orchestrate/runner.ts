@@ -98,13 +98,16 @@ export function turnOutcome(turn: Promise<number>): Promise<TurnOutcome> {
 /**
  * Reconcile's view of an engine's bottles ({@linkcode EngineSurvey}) from their listing: only
  * labelled ones (the orchestrator's runs have a label) that are not destroyed; present when a
- * container of theirs exists; unstarted while still `starting`. Pure.
+ * container of theirs exists, or when it was frozen or kept stopped (a freeze removes the
+ * containers and keeps what a resume needs: a crash between that and the run's record leaves a
+ * run whose bottle is fine); unstarted while still `starting`. Pure.
  */
 export function surveyOf(bottles: readonly HeadlessBottle[]): EngineSurvey {
   const labelled = bottles.filter((b) => b.label !== null && b.status !== "destroyed");
+  const kept = (b: HeadlessBottle) => b.status === "frozen" || b.status === "stopped";
   return {
     recorded: labelled.map((b) => b.slug),
-    present: labelled.filter((b) => b.containers).map((b) => b.slug),
+    present: labelled.filter((b) => b.containers || kept(b)).map((b) => b.slug),
     unstarted: labelled.filter((b) => b.status === "starting").map((b) => b.slug),
   };
 }

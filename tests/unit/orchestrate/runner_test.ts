@@ -49,14 +49,17 @@ const LISTED = [
   { slug: "shell-acme-api-10", label: "shell-acme-api-10", status: "frozen", containers: false },
 ];
 
-Deno.test("surveyOf: labelled bottles not destroyed; present only with a container on the engine", () => {
+Deno.test("surveyOf: labelled bottles not destroyed; present with a container, or frozen or stopped", () => {
   assert.deepEqual(surveyOf(LISTED), {
     recorded: ["claude-acme-api-7", "shell-acme-api-8", "shell-acme-api-9", "shell-acme-api-10"],
-    // A `running` record whose containers were removed is no bottle (SPEC §13.7).
-    present: ["claude-acme-api-7", "shell-acme-api-8"],
+    // A `running` record whose containers were removed is no bottle (SPEC §13.7); a frozen or
+    // stopped one has none by design (a freeze just before a crash) and is resumable.
+    present: ["claude-acme-api-7", "shell-acme-api-8", "shell-acme-api-10"],
     unstarted: ["shell-acme-api-8"],
   });
   assert.deepEqual(surveyOf([]), { recorded: [], present: [], unstarted: [] });
+  const stopped = { slug: "shell-acme-api-11", label: "x", status: "stopped", containers: false };
+  assert.deepEqual(surveyOf([stopped] as typeof LISTED).present, ["shell-acme-api-11"]);
 });
 
 function fakeApi() {
