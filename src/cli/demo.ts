@@ -7,7 +7,7 @@
  */
 import { DEMO_STEPS, type DemoResult, runDemo, stepLine } from "../demo/mod.ts";
 import type { CommandSpec } from "./command.ts";
-import { escapeControl } from "./io.ts";
+import { debugLines, escapeControl } from "./io.ts";
 
 /** The `--json` shape of `demo` (docs/cli-output.md). */
 export function demoJson(result: DemoResult): Record<string, unknown> {
@@ -79,7 +79,7 @@ export const demoCommand: CommandSpec = {
         tty: io.stderrIsTTY,
         columns: consoleColumns(),
         signal: controller.signal,
-        debug: globals.verbose ? (line) => io.err(`debug: ${escapeControl(line)}\n`) : undefined,
+        debug: debugLines(io, globals.verbose),
         onStep: (index, step, verdict) => {
           if (globals.json) return;
           const outcome = paint(escapeControl(verdict.outcome), verdict.passed);

@@ -21,7 +21,7 @@ import { BottleError, InterruptedError, UsageError } from "../lib/errors.ts";
 import { ttyPrompter } from "../lib/tty_prompt.ts";
 import type { ResolvedAgent } from "../manifest/mod.ts";
 import type { GlobalOptions } from "./command.ts";
-import { confirm, escapeControl, type IO, requireTerminal } from "./io.ts";
+import { confirm, debugLines, escapeControl, type IO, requireTerminal } from "./io.ts";
 import { formatPreflight } from "./preflight.ts";
 import { recordEvent } from "../bottle/status.ts";
 
@@ -184,7 +184,7 @@ export async function runLaunchFlow(options: LaunchFlowOptions): Promise<number>
           if (interrupted) throw new InterruptedError("Interrupted during launch");
         },
         note: say,
-        debug: globals.verbose ? (l) => io.err(`debug: ${escapeControl(l)}\n`) : undefined,
+        debug: debugLines(io, globals.verbose),
       },
       plan,
       secrets,

@@ -6,6 +6,7 @@ import { homeLayout } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
 import { dryRunFormat, headlessPrompt, runDryRun, runLaunchFlow } from "./launch_flow.ts";
 import { openCliCatalog } from "./catalog.ts";
+import { debugLines } from "./io.ts";
 
 async function run(ctx: CommandContext): Promise<number> {
   const { values, io, globals } = ctx;
@@ -15,7 +16,7 @@ async function run(ctx: CommandContext): Promise<number> {
   const format = dryRunFormat(values);
   const layout = homeLayout();
   using benv = await openBottleEnv(layout, {
-    debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
+    debug: debugLines(io, globals.verbose),
     createNothing: values["dry-run"] === true,
   });
   const record = benv.bottles.get(slug);

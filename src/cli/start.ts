@@ -3,7 +3,7 @@ import { openBottleEnv, slugOfLabel } from "../bottle/session.ts";
 import { ConfigError, NotFoundError, UsageError } from "../lib/errors.ts";
 import { homeLayout, processEnv } from "../lib/home.ts";
 import type { CommandContext, CommandSpec } from "./command.ts";
-import { confirm, escapeControl } from "./io.ts";
+import { confirm, debugLines, escapeControl } from "./io.ts";
 import { dryRunFormat, headlessPrompt, runDryRun, runLaunchFlow } from "./launch_flow.ts";
 import { labelRetry } from "./label_prompt.ts";
 import { openCliCatalog } from "./catalog.ts";
@@ -86,7 +86,7 @@ async function run(ctx: CommandContext): Promise<number> {
     : flagBottles;
   const dryRun = values["dry-run"] === true;
   using benv = await openBottleEnv(homeLayout(), {
-    debug: globals.verbose ? (l) => io.err(`debug: ${l}\n`) : undefined,
+    debug: debugLines(io, globals.verbose),
     createNothing: dryRun,
   });
   const prepared = await prepareLaunch(benv, {
