@@ -158,12 +158,13 @@ export async function keepStoppedBottle(
   ctx: LifecycleContext,
   slug: string,
 ): Promise<TeardownResult> {
-  const result = await teardownBottle(ctx, slug, { keepState: true, keepHome: true });
+  // Recorded first: a crash during the teardown leaves a kept bottle with leftovers (a resume
+  // removes them), never a live-looking record without containers.
   ctx.bottles.setStatus(slug, (current) => keptStatus(current, slug), {
     preserved: true,
     execId: null,
   });
-  return result;
+  return await teardownBottle(ctx, slug, { keepState: true, keepHome: true });
 }
 
 async function verifyMarker(client: EngineClient, imageId: string, nonce: string, slug: string) {

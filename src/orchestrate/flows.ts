@@ -316,12 +316,11 @@ export class Flows {
       log(`skip resume of ${run.slug}: it is ${fresh?.status ?? "gone"}`);
       return;
     }
+    // The kept replies stay stored until the resume is under way: a crash before that leaves
+    // them for the next resume (the job itself is queued again with its own comment).
+    const kept = prompts.length - (text === null ? 0 : 1);
     try {
-      run = store.updateRun(run.id, {
-        status: "running",
-        phaseStartedAt: this.ctx.stamp(),
-        pendingPrompts: [],
-      });
+      run = store.updateRun(run.id, { status: "running", phaseStartedAt: this.ctx.stamp() });
     } finally {
       lease.release();
     }
@@ -337,6 +336,8 @@ export class Flows {
         this.ctx.forgeEnv(run, upstreams),
         run.engine,
       );
+      const now = store.run(run.id) ?? run;
+      run = store.updateRun(run.id, { pendingPrompts: now.pendingPrompts.slice(kept) });
       this.ctx.watchTurn(run, resumed.turn);
     } catch (error) {
       await this.ctx.runnerFailed(run, error);

@@ -5,7 +5,10 @@
  * container of it is on the engine (a record whose containers were removed while the
  * orchestrator was down is no bottle; {@linkcode EngineSurvey}):
  * - bottle gone → the run fails with a comment — unless a launch job of its issue is queued
- *   again (then the retry may launch it afresh: the failed run leaves the issue free);
+ *   again (then the retry may launch it afresh: the failed run leaves the issue free), or its
+ *   record is left and any job of its issue is queued (a resume, freeze or destroy that the
+ *   crash cut off between removing the old containers and the next step: handled as "bottle
+ *   there", and the queued job goes on);
  * - a `starting` run whose launch is queued again and whose bottle never started its agent (a
  *   launch cut off midway) → the half-created bottle is destroyed, then as "bottle gone";
  * - bottle there → its turn was lost with the old process: a `freeze` job with `restarted`
@@ -37,9 +40,10 @@ export async function reconcile(
 ): Promise<ReconcileResult> {
   const { store, runner, log } = ctx.deps;
   const result: ReconcileResult = { failed: [], frozen: [], orphans: [], unreachable: [] };
-  const queuedLaunch = new Set(
-    store.jobs({ state: "queued" }).filter((j) => j.kind === "launch").map((j) => j.issueKey),
-  );
+  const queued = store.jobs({ state: "queued" });
+  const queuedLaunch = new Set(queued.filter((j) => j.kind === "launch").map((j) => j.issueKey));
+  // Issues with work a crash cut off (or that came in since): their queued job finishes it.
+  const queuedWork = new Set(queued.map((j) => j.issueKey));
   const known = store.runs({ status: [...LIVE, "failed"] });
   // A launch refused before it had an engine (a gate or manifest problem) that the crash caught
   // between its record and its failure: fail it now, or it would hold the issue.
@@ -92,7 +96,11 @@ export async function reconcile(
           continue;
         }
       }
-      if (!present.has(run.slug)) {
+      // A recorded bottle without containers whose issue has work queued: the crash cut off a
+      // resume (its old containers gone, the new ones not yet made), a freeze or a destroy
+      // midway. Frozen below, the bottle is kept `stopped` for the queued job to go on with.
+      const cutOff = !retried && recorded.has(run.slug) && queuedWork.has(key);
+      if (!present.has(run.slug) && !cutOff) {
         if (retried) {
           store.updateRun(run.id, {
             status: "failed",

@@ -504,6 +504,8 @@ engineTest(
     for (const n of targeted.keys()) {
       const mine = runs.filter((r) => r.issue === n);
       const live = mine.filter((r) => r.status !== "failed");
+      // On a failure the orchestrator's log (every generation) tells which step the kill cut.
+      if (live.length !== 1) console.log(orch.all().split("\n").slice(-400).join("\n"));
       assert.equal(live.length, 1, `#${n}: ${JSON.stringify(mine)}`);
       assert.equal(live[0].status, "frozen");
       for (const r of mine.filter((r) => r.status === "failed")) assert.equal(r.error, QUIET_FAIL);

@@ -107,6 +107,42 @@ Deno.test("a running run whose bottle is still recorded but whose containers wer
   await h.orchestrator.stop();
 });
 
+Deno.test("a resume cut off between removing the old containers and making new ones is frozen and resumed, not failed", async () => {
+  const old = orchestratorHarness();
+  enqueue(old.store, launchPayload());
+  await old.orchestrator.settle();
+  old.runner.exit(SLUG);
+  await old.orchestrator.settle();
+  // A reply kept for the next resume, then a second reply resumes the frozen run: the process
+  // dies inside the resume, after the run is set running and the old containers removed.
+  const frozen = old.store.runs()[0];
+  assert.equal(frozen.status, "frozen");
+  old.store.updateRun(frozen.id, { pendingPrompts: ["Kept: add a test."] });
+  old.runner.resume = () => {
+    old.runner.removeContainers(SLUG);
+    return new Promise(() => {});
+  };
+  enqueue(old.store, commentPayload());
+  old.orchestrator.wake();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(old.store.runs()[0].status, "running");
+  const h = restartFrom(old);
+  h.runner.resume = FakeRunner.prototype.resume;
+  const result = await h.orchestrator.start();
+  await h.orchestrator.settle();
+  assert.deepEqual(result.failed, [], "a cut-off resume is no lost bottle");
+  assert.deepEqual(result.frozen, [SLUG]);
+  const [run] = h.store.runs();
+  assert.equal(run.status, "running", "the queued reply resumed it after the freeze");
+  const resumes = h.runner.ops("resume");
+  const prompt = resumes[resumes.length - 1].prompt!;
+  assert.match(prompt, /Please also handle null/);
+  assert.match(prompt, /Kept: add a test/, "the kept reply is not lost");
+  assert.deepEqual(run.pendingPrompts, [], "delivered replies are cleared");
+  assert.ok(!h.forge.on(7).some((c) => /\*\*failed\*\*/.test(c)), "no failure comment");
+  await h.orchestrator.stop();
+});
+
 Deno.test("a starting run without a bottle whose launch job is retried launches afresh", async () => {
   const old = orchestratorHarness();
   const release = old.runner.holdLaunches();
