@@ -21,6 +21,7 @@
  */
 import {
   type EngineClient,
+  EngineConflictError,
   EngineError,
   EngineNotFoundError,
   EngineUnavailableError,
@@ -135,11 +136,14 @@ export interface RemoveImagesResult {
   removed: number;
   /** Images the engine kept because something uses them. */
   inUse: number;
+  /** Images the engine refused to remove for another reason (the rest are still tried). */
+  failures: { image: string; message: string }[];
 }
 
 /**
  * Removes the candidates: an untagged image by id, a tagged one tag by tag (the last removes
- * it). An image still in use, or already gone, is not an error.
+ * it). An image still in use (409), or already gone, is not an error; any other refusal is a
+ * failure of that image only.
  *
  * @throws {EngineUnavailableError} when the engine cannot be reached.
  */
@@ -149,6 +153,7 @@ export async function removeImages(
 ): Promise<RemoveImagesResult> {
   let removed = 0;
   let inUse = 0;
+  const failures: RemoveImagesResult["failures"] = [];
   for (const candidate of candidates) {
     try {
       for (const name of candidate.names.length > 0 ? candidate.names : [candidate.id]) {
@@ -157,9 +162,16 @@ export async function removeImages(
       removed++;
     } catch (error) {
       if (error instanceof EngineNotFoundError) continue;
+      if (error instanceof EngineConflictError) {
+        inUse++;
+        continue;
+      }
       if (!(error instanceof EngineError) || error instanceof EngineUnavailableError) throw error;
-      inUse++;
+      failures.push({
+        image: candidate.names[0] ?? candidate.id.slice(0, 19),
+        message: error.message,
+      });
     }
   }
-  return { removed, inUse };
+  return { removed, inUse, failures };
 }

@@ -30,6 +30,8 @@ export interface CleanupJson {
   volumes: number;
   images: number;
   failures: { slug: string; message: string }[];
+  /** Superseded images the engine refused to remove (other than in use). */
+  imageFailures: { image: string; message: string }[];
 }
 
 /** The `cleanup --json` line; counts left out are zero. */
@@ -41,6 +43,7 @@ export function cleanupJson(result: Partial<CleanupJson> = {}): string {
     volumes: result.volumes ?? 0,
     images: result.images ?? 0,
     failures: result.failures ?? [],
+    imageFailures: result.imageFailures ?? [],
   };
   return JSON.stringify(json) + "\n";
 }
@@ -106,6 +109,13 @@ async function run(ctx: CommandContext): Promise<number> {
       }\n`,
     );
   }
+  for (const f of imagesRemoved.failures) {
+    io.err(
+      `bot-bottle: error: Cannot remove image ${escapeControl(f.image)}: ${
+        escapeControl(f.message)
+      }\n`,
+    );
+  }
   if (globals.json) {
     io.out(cleanupJson({
       bottles: candidates.map((c) => c.slug),
@@ -114,6 +124,7 @@ async function run(ctx: CommandContext): Promise<number> {
       volumes: sum("volumes"),
       images: imagesRemoved.removed,
       failures,
+      imageFailures: imagesRemoved.failures,
     }));
   } else if (!globals.quiet) {
     io.err(
@@ -126,5 +137,5 @@ async function run(ctx: CommandContext): Promise<number> {
       }\n`,
     );
   }
-  return failures.length > 0 ? 1 : 0;
+  return failures.length + imagesRemoved.failures.length > 0 ? 1 : 0;
 }

@@ -16,7 +16,7 @@ import {
   type ImageSpec,
 } from "../../../src/bottle/image_spec.ts";
 import { baseImages } from "../../../src/bottle/base_images.ts";
-import { imageBuild, imageInspect, LABELS } from "../../../src/engine/mod.ts";
+import { containerCreate, imageBuild, imageInspect, LABELS } from "../../../src/engine/mod.ts";
 import { type EngineFixture, engineFixture, engineTest } from "../../helpers/engine.ts";
 
 const BASE = baseImages().debian;
@@ -119,7 +119,44 @@ engineTest("cleanup's image half removes an untagged build and keeps the current
   assert.deepEqual(mine.map((c) => [c.id, c.reason]), [
     [orphan, "untagged: a later build took its name"],
   ]);
-  assert.deepEqual(await removeImages(fx.client, mine), { removed: 1, inUse: 0 });
+  assert.deepEqual(await removeImages(fx.client, mine), { removed: 1, inUse: 0, failures: [] });
   await assert.rejects(imageInspect(fx.client, orphan));
   assert.equal((await imageInspect(fx.client, spec.name)).Id, current.id);
+});
+
+engineTest("cleanup's image half keeps an image in use and reports any other refusal", async () => {
+  await using fx = await engineFixture();
+  const build = async (value: string) => {
+    const spec = await tinySpec(fx, value);
+    const { id } = await imageBuild(fx.client, imageContext(spec), {
+      labels: { ...spec.labels, [LABELS.buildHash]: await buildHash(spec) },
+      buildArgs: spec.buildArgs,
+    });
+    return id;
+  };
+  const used = await build("used");
+  await containerCreate(fx.client, fx.name("user"), {
+    Image: used,
+    Cmd: ["true"],
+    Labels: fx.labels,
+  });
+  const candidates = await planImageCleanup(fx.client, { version: "0.0.0-test", now: Date.now() });
+  const mine = candidates.filter((c) => c.id === used);
+  assert.equal(mine.length, 1);
+  // In use (409): kept, not a failure.
+  assert.deepEqual(await removeImages(fx.client, mine), { removed: 0, inUse: 1, failures: [] });
+  assert.equal((await imageInspect(fx.client, used)).Id, used);
+  // Any other refusal (here a 400) is that image's failure with the engine's reason; the next
+  // candidate is still removed.
+  const gone = await build("gone");
+  const result = await removeImages(fx.client, [
+    { id: used, names: ["Not A Valid:name"], reason: "test" },
+    { id: gone, names: [], reason: "test" },
+  ]);
+  assert.equal(result.removed, 1);
+  assert.equal(result.inUse, 0);
+  assert.equal(result.failures.length, 1);
+  assert.equal(result.failures[0].image, "Not A Valid:name");
+  assert.match(result.failures[0].message, /invalid reference format/);
+  await assert.rejects(imageInspect(fx.client, gone));
 });

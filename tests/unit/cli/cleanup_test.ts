@@ -10,6 +10,7 @@ Deno.test("cleanup --json with nothing to clean up has every key, counts zero (d
     "volumes",
     "images",
     "failures",
+    "imageFailures",
   ]);
   assert.deepEqual(json, {
     bottles: [],
@@ -18,11 +19,13 @@ Deno.test("cleanup --json with nothing to clean up has every key, counts zero (d
     volumes: 0,
     images: 0,
     failures: [],
+    imageFailures: [],
   });
 });
 
 Deno.test("cleanup --json after a cleanup carries the counts and failures as given", () => {
   const failures = [{ slug: "shell-ab12c", message: "busy" }];
+  const imageFailures = [{ image: "bot-bottle-shell:0.0.9-ab12", message: "refused" }];
   const line = cleanupJson({
     bottles: ["shell-ab12c", "shell-cd34e"],
     containers: 4,
@@ -30,6 +33,7 @@ Deno.test("cleanup --json after a cleanup carries the counts and failures as giv
     volumes: 1,
     images: 3,
     failures,
+    imageFailures,
   });
   assert.ok(line.endsWith("}\n"));
   assert.deepEqual(JSON.parse(line), {
@@ -39,5 +43,6 @@ Deno.test("cleanup --json after a cleanup carries the counts and failures as giv
     volumes: 1,
     images: 3,
     failures,
+    imageFailures,
   });
 });
