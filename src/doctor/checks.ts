@@ -16,7 +16,7 @@ export type CheckStatus = "ok" | "warn" | "fail";
 export interface Check {
   status: CheckStatus;
   /** `engine`, `engine-dns`, `runtime`, `disk`, `base-images`, `images`, `home`, `credentials`,
-   * `keychain`, `extra-ca`. */
+   * `plugins`, `keychain`, `extra-ca`. */
   name: string;
   /** What was found; never a secret value. */
   detail: string;
@@ -34,6 +34,7 @@ export const CHECK_NAMES = [
   "images",
   "home",
   "credentials",
+  "plugins",
   "keychain",
   "extra-ca",
 ] as const;

@@ -3,7 +3,7 @@
  * wrong. {@linkcode runDoctor} gathers and judges, in report order: the engine and its API
  * version, the CVE-2024-29018 DNS notice, the runtimes (gVisor), free disk space, base images,
  * bot-bottle's images, home permissions, every home bottle's credentials (never printed), the
- * macOS Keychain and the extra CA file. Checks that need the engine say "not checked" when it is
+ * provider plugins, the macOS Keychain and the extra CA file. Checks that need the engine say "not checked" when it is
  * unreachable; the others still run.
  *
  * | file             | what                                                          |
@@ -12,6 +12,7 @@
  * | `images.ts`      | `base-images` and `images`                                    |
  * | `home.ts`        | `home`: directory and secret-file modes and owners            |
  * | `credentials.ts` | `credentials`: what each home bottle's launch reads           |
+ * | `plugins.ts`     | `plugins`: `contrib/` directories ignored or invalid          |
  * | `host.ts`        | free space, `security`, the extra CA file                     |
  *
  * @module
@@ -30,6 +31,7 @@ import {
   notChecked,
 } from "./checks.ts";
 import { checkBottleCredentials } from "./credentials.ts";
+import { gatherPlugins, judgePlugins } from "./plugins.ts";
 import { gatherHome, judgeHome } from "./home.ts";
 import { checkExtraCa, checkKeychain, diskFacts } from "./host.ts";
 import { gatherImages, judgeBaseImages, judgeImages } from "./images.ts";
@@ -91,6 +93,7 @@ export async function runDoctor(options: RunDoctorOptions = {}): Promise<Check[]
   }
   checks.push(...judgeHome(await gatherHome(layout), options.uid ?? currentUid()));
   checks.push(...await credentialChecks(layout, env, options.warn));
+  checks.push(...judgePlugins(layout.contrib, await gatherPlugins(layout.contrib)));
   checks.push(await checkKeychain(options.platform ?? Deno.build.os, env));
   checks.push(await checkExtraCa(env));
   return checks;

@@ -63,6 +63,20 @@ Deno.test("doctor: a broken setup prints each failure with its fix line, and --j
   await Deno.chmod(`${home}/state/old-k3x9q/ca/ca.key`, 0o644);
   await Deno.writeTextFile(`${home}/state/orchestrator.db`, "", { mode: 0o644 });
   await Deno.chmod(`${home}/state/orchestrator.db`, 0o644);
+  // contrib/: a usable plugin, and three the loader passes over without a word, and a broken one.
+  const good = 'command: [my-agent]\nargs:\n  headless: [--print, "{prompt}"]\n';
+  for (
+    const [name, yaml] of [
+      ["good", good],
+      ["My Agent", good],
+      ["codex", good],
+      ["empty", null],
+      ["broken", `${good}comand: [typo]\n`],
+    ] as const
+  ) {
+    await Deno.mkdir(`${home}/contrib/${name}`, { recursive: true });
+    if (yaml !== null) await Deno.writeTextFile(`${home}/contrib/${name}/provider.yaml`, yaml);
+  }
   const socket = `${user.dir}/no-engine.sock`;
   const env = { ...user.env, DOCKER_HOST: `unix://${socket}` };
 
@@ -108,6 +122,15 @@ Deno.test("doctor: a broken setup prints each failure with its fix line, and --j
     checks.filter((c) => c.status === "ok" && c.name === "credentials").map((c) => c.detail),
     ["bottle pi: needs no credentials", "bottle shell: needs no credentials"],
   );
+  assert.ok(text.stdout.includes("ok   plugins     1 provider plugin: good\n"), text.stdout);
+  const plugin = find("plugins", /contrib\/broken\/provider\.yaml.*comand/);
+  assert.match(plugin.fix!, /command/, "the did-you-mean hint");
+  const ignored = checks.filter((c) => c.name === "plugins" && c.status === "warn");
+  assert.deepEqual(
+    ignored.map((c) => c.detail.replace(`${home}/contrib/`, "").split(" ")[0]),
+    ["My", "codex/", "empty/"],
+  );
+  for (const c of ignored) assert.ok(c.fix, c.detail);
   assert.match(summary, /^doctor: \d+ failures, \d+ warnings$/);
 
   const json = await runCli(["doctor", "--json"], { env });
