@@ -40,24 +40,32 @@ async function runOrchestrator(ctx: CommandContext): Promise<number> {
   for (const w of config.warnings) io.err(`bot-bottle: warning: ${escapeControl(w)}\n`);
   const log = (line: string) => io.err(`${stamp()} orchestrate: ${escapeControl(line)}\n`);
   const engines = config.engines.map((e) => `${e.name}(${e.capacity})`).join(", ");
-  const service = await startOrchestratorService(config, {
-    core: await orchestratorCore(config, apiRunner(config)),
-    log,
-    // With `BOT_BOTTLE_DB` set this is the orchestrator's own file: the proposals are there too.
-    hostDbPath: home.db,
-    // Deliveries are taken (and queued) from here on, while requeue and reconcile run.
-    onListening: (url) =>
-      log(
-        `listening on ${url} (POST /webhook, GET /healthz, GET /runs, GET /); database ${config.dbPath}; engines ${engines}`,
-      ),
-  });
-  log("started: reconcile done; the worker, relay and watchdog run");
+  // Listening for signals from the start: a SIGTERM while the webhook already takes deliveries
+  // and reconcile still runs must stop cleanly (after the start), not kill the process.
   const stopped = Promise.withResolvers<string>();
-  const onInt = () => stopped.resolve("SIGINT");
-  const onTerm = () => stopped.resolve("SIGTERM");
+  let starting = true;
+  const onSignal = (signal: string) => () => {
+    if (starting) log(`${signal}: stopping once the start is done`);
+    stopped.resolve(signal);
+  };
+  const onInt = onSignal("SIGINT");
+  const onTerm = onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
   try {
+    const service = await startOrchestratorService(config, {
+      core: await orchestratorCore(config, apiRunner(config)),
+      log,
+      // With `BOT_BOTTLE_DB` set this is the orchestrator's own file: the proposals are there too.
+      hostDbPath: home.db,
+      // Deliveries are taken (and queued) from here on, while requeue and reconcile run.
+      onListening: (url) =>
+        log(
+          `listening on ${url} (POST /webhook, GET /healthz, GET /runs, GET /); database ${config.dbPath}; engines ${engines}`,
+        ),
+    });
+    starting = false;
+    log("started: reconcile done; the worker, relay and watchdog run");
     const signal = await stopped.promise;
     log(`${signal}: stopping (no new deliveries; steps in flight finish)`);
     await service.stop();

@@ -254,3 +254,45 @@ engineTest(
   },
   { sanitizeResources: false, sanitizeOps: false },
 );
+
+engineTest(
+  "orchestrate run: a SIGTERM while reconcile still waits on an engine stops cleanly after the start",
+  async () => {
+    await using gitea = await startFakeGitea({ token: TOKEN, repos: ["acme/api"] });
+    await using home = await bottleHome();
+    // An engine that accepts connections and never answers: reconcile waits on its ping.
+    const mute = `${home.root}/mute-engine.sock`;
+    const listener = Deno.listen({ transport: "unix", path: mute });
+    const held: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) held.push(conn);
+    })();
+    try {
+      const port = freePort();
+      const env = {
+        ...home.env,
+        FORGE_URL: gitea.url,
+        FORGE_TOKEN: TOKEN,
+        FORGE_AGENT_ORG: "agents",
+        FORGE_WEBHOOK_SECRET: SECRET,
+        FORGE_WEBHOOK_PORT: String(port),
+        FORGE_ENGINES:
+          `local=unix:///var/run/docker.sock;capacity=1,mute=unix://${mute};capacity=1`,
+      };
+      await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: home.root });
+      await cli.waitFor(/orchestrate: listening on /, 120_000);
+      assert.doesNotMatch(cli.stderr(), /started: reconcile done/, "reconcile is still waiting");
+      cli.child.kill("SIGTERM");
+      const result = await cli.done();
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stderr, /SIGTERM: stopping once the start is done/);
+      assert.match(result.stderr, /cannot list the bottles of engine mute/);
+      assert.match(result.stderr, /orchestrate: stopped\n/);
+    } finally {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of held) conn.close();
+    }
+  },
+  { sanitizeResources: false, sanitizeOps: false },
+);
