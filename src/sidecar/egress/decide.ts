@@ -145,8 +145,10 @@ export function isIpLiteral(host: string): boolean {
 export function isGitPush(path: string, query: string): boolean {
   const normal = normalizePath(path);
   for (const p of normal === null ? [path] : [path, normal]) {
+    // Trailing dots and control characters go too: servers that trim them (`git-receive-pack.`,
+    // `git-receive-pack%2e`) would serve the push.
     const segments = percentDecode(p).toLowerCase().split(/[/\\]+/).map((s) =>
-      s.replace(/;.*$/, "").trim()
+      s.replace(/;.*$/, "").replace(/[\s.\x00-\x1f\x7f]+$/, "").trim()
     );
     if (segments.includes("git-receive-pack")) return true;
   }

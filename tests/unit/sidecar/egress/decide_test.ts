@@ -262,6 +262,10 @@ const gitPushCases: [string, string, boolean, string][] = [
   ["/o%FF/r.git/git-receive-pack", "", true, "an invalid UTF-8 escape earlier in the path"],
   ["/o/r.git/%2567it-receive-pack", "", true, "a double-encoded segment"],
   ["/o/r.git/git-receive-pack;%ff=1", "", true, "an invalid UTF-8 escape in a parameter"],
+  ["/o/r.git/git-receive-pack.", "", true, "a trailing dot a server may trim"],
+  ["/o/r.git/git-receive-pack%2e%2E", "", true, "encoded trailing dots"],
+  ["/o/r.git/git-receive-pack%20%09", "", true, "encoded trailing whitespace"],
+  ["/o/r.git/git-receive-pack%00", "", true, "an encoded trailing NUL"],
   [
     "/o/r.git/info/refs",
     "x=%ff&service=%67it-receive-pack",
@@ -280,6 +284,7 @@ const notGitPushCases: [string, string, boolean, string][] = [
   ["/o/r.git/git-upload-pack", "", false, "a fetch (git-upload-pack)"],
   ["/o/r.git/info/refs", "service=git-upload-pack", false, "a fetch ref advertisement"],
   ["/o/r.git/info/refs", "service=git-receive-pack2", false, "a longer service name"],
+  ["/docs/git-receive-pack.html", "", false, "a page named after the command"],
   ["/o/r.git/%ff/git-upload-pack", "", false, "a fetch after an invalid UTF-8 escape"],
   [
     "/o/r.git/info/refs",
