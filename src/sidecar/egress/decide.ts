@@ -148,6 +148,7 @@ export function isGitPush(path: string, query: string): boolean {
     // Trailing dots and control characters go too: servers that trim them (`git-receive-pack.`,
     // `git-receive-pack%2e`) would serve the push.
     const segments = percentDecode(p).toLowerCase().split(/[/\\]+/).map((s) =>
+      // deno-lint-ignore no-control-regex
       s.replace(/;.*$/, "").replace(/[\s.\x00-\x1f\x7f]+$/, "").trim()
     );
     if (segments.includes("git-receive-pack")) return true;
