@@ -5,10 +5,8 @@
 import assert from "node:assert/strict";
 import { BottleError, destroy, freeze, resumeHeadless, startHeadless } from "../../src/api.ts";
 import { connectEngine, containerList, imageInspect, LABELS } from "../../src/engine/mod.ts";
-import { bottleHome } from "../helpers/bottle_home.ts";
+import { bottleHome, inProcessHome } from "../helpers/bottle_home.ts";
 import { engineTest } from "../helpers/engine.ts";
-import { childExtraCaCerts } from "../helpers/cli.ts";
-import { ensureTestCa } from "../helpers/test_ca.ts";
 
 function collect(): { stream: WritableStream<Uint8Array>; text: () => string } {
   let text = "";
@@ -21,57 +19,45 @@ function collect(): { stream: WritableStream<Uint8Array>; text: () => string } {
 
 engineTest("startHeadless, freeze, resumeHeadless and destroy drive one bottle", async () => {
   await using home = await bottleHome();
-  const saved = Deno.env.get("BOT_BOTTLE_HOME");
-  const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
-  Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
-  // The same trust set as the CLI children, so the images built for the suite are reused.
-  await ensureTestCa();
-  Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+  using _env = await inProcessHome(home);
   using client = await connectEngine();
-  try {
-    const out = collect();
-    const slug = await startHeadless("shell", {
-      prompt: "echo api-turn-1; echo kept > ~/workspace/f.txt",
-      label: `api ${crypto.randomUUID().slice(0, 8)}`,
-      output: out.stream,
-    });
-    assert.match(slug, /^api-[0-9a-f]{8}$/);
-    assert.match(out.text(), /api-turn-1/);
-    // Idle: the containers stay up after the turn.
-    const up = await containerList(client, { labels: { [LABELS.slug]: slug } });
-    assert.equal(up.filter((c) => c.State === "running").length, 2);
+  const out = collect();
+  const slug = await startHeadless("shell", {
+    prompt: "echo api-turn-1; echo kept > ~/workspace/f.txt",
+    label: `api ${crypto.randomUUID().slice(0, 8)}`,
+    output: out.stream,
+  });
+  assert.match(slug, /^api-[0-9a-f]{8}$/);
+  assert.match(out.text(), /api-turn-1/);
+  // Idle: the containers stay up after the turn.
+  const up = await containerList(client, { labels: { [LABELS.slug]: slug } });
+  assert.equal(up.filter((c) => c.State === "running").length, 2);
 
-    await freeze(slug);
-    await imageInspect(client, `bot-bottle-frozen:${slug}`);
-    assert.equal((await containerList(client, { labels: { [LABELS.slug]: slug } })).length, 0);
+  await freeze(slug);
+  await imageInspect(client, `bot-bottle-frozen:${slug}`);
+  assert.equal((await containerList(client, { labels: { [LABELS.slug]: slug } })).length, 0);
 
-    const again = collect();
-    await resumeHeadless(slug, { prompt: "cat ~/workspace/f.txt", output: again.stream });
-    assert.match(again.text(), /^kept$/m);
+  const again = collect();
+  await resumeHeadless(slug, { prompt: "cat ~/workspace/f.txt", output: again.stream });
+  assert.match(again.text(), /^kept$/m);
 
-    await destroy(slug);
-    assert.equal((await containerList(client, { labels: { [LABELS.slug]: slug } })).length, 0);
-    await assert.rejects(() => imageInspect(client, `bot-bottle-frozen:${slug}`));
+  await destroy(slug);
+  assert.equal((await containerList(client, { labels: { [LABELS.slug]: slug } })).length, 0);
+  await assert.rejects(() => imageInspect(client, `bot-bottle-frozen:${slug}`));
 
-    let failed: BottleError | undefined;
-    await assert.rejects(
-      () => startHeadless("shell", { prompt: "exit 4" }),
-      (error: unknown) => {
-        failed = error as BottleError;
-        return error instanceof BottleError && error.code === "agent_exit" &&
-          error.agentExitCode === 4 && error.exitCode === 4 && typeof error.slug === "string";
-      },
-    );
-    // A failed turn leaves the bottle idle for inspection; the caller destroys it.
-    await destroy(failed!.slug!);
-    await assert.rejects(
-      () => destroy("no-such-bottle-x"),
-      (error: unknown) => error instanceof BottleError && error.code === "not_found",
-    );
-  } finally {
-    if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
-    else Deno.env.set("BOT_BOTTLE_HOME", saved);
-    if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
-    else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
-  }
+  let failed: BottleError | undefined;
+  await assert.rejects(
+    () => startHeadless("shell", { prompt: "exit 4" }),
+    (error: unknown) => {
+      failed = error as BottleError;
+      return error instanceof BottleError && error.code === "agent_exit" &&
+        error.agentExitCode === 4 && error.exitCode === 4 && typeof error.slug === "string";
+    },
+  );
+  // A failed turn leaves the bottle idle for inspection; the caller destroys it.
+  await destroy(failed!.slug!);
+  await assert.rejects(
+    () => destroy("no-such-bottle-x"),
+    (error: unknown) => error instanceof BottleError && error.code === "not_found",
+  );
 });

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { runCli, type RunCliResult } from "./cli.ts";
+import { childExtraCaCerts, runCli, type RunCliResult } from "./cli.ts";
+import { ensureTestCa } from "./test_ca.ts";
 
 /** A temporary home. */
 export interface BottleHome extends AsyncDisposable {
@@ -44,6 +45,25 @@ export async function bottleHome(extraEnv: Record<string, string> = {}): Promise
         }
       }
       await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+/**
+ * Points this process's own API calls at `home` (`BOT_BOTTLE_HOME`), with the CLI children's
+ * extra CA (so the images built for the suite are reused); the old values come back on dispose.
+ */
+export async function inProcessHome(home: BottleHome): Promise<Disposable> {
+  const names = ["BOT_BOTTLE_HOME", "BOT_BOTTLE_EXTRA_CA_CERTS"];
+  const saved = names.map((n) => Deno.env.get(n));
+  Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
+  await ensureTestCa();
+  Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+  return {
+    [Symbol.dispose]() {
+      names.forEach((n, i) =>
+        saved[i] === undefined ? Deno.env.delete(n) : Deno.env.set(n, saved[i]!)
+      );
     },
   };
 }

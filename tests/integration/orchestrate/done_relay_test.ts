@@ -12,11 +12,9 @@ import { Orchestrator } from "../../../src/orchestrate/orchestrator.ts";
 import { ApiRunner } from "../../../src/orchestrate/runner.ts";
 import { openOrchestratorStore } from "../../../src/orchestrate/store.ts";
 import type { EngineSpec, RunRecord } from "../../../src/orchestrate/types.ts";
-import { bottleHome } from "../../helpers/bottle_home.ts";
-import { childExtraCaCerts } from "../../helpers/cli.ts";
+import { bottleHome, inProcessHome } from "../../helpers/bottle_home.ts";
 import { engineTest } from "../../helpers/engine.ts";
 import { enqueue, FakeForge, FakeGates, launchPayload } from "../../helpers/orchestrate_fakes.ts";
-import { ensureTestCa } from "../../helpers/test_ca.ts";
 
 const ENGINE: EngineSpec = { name: "default", url: "", certPath: null, capacity: 2 };
 
@@ -29,11 +27,7 @@ engineTest(
   "signal_done in a real bottle freezes its run with the agent's status and summary",
   async () => {
     await using home = await bottleHome();
-    const saved = Deno.env.get("BOT_BOTTLE_HOME");
-    const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
-    Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
-    await ensureTestCa();
-    Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+    using _env = await inProcessHome(home);
     const store = openOrchestratorStore(`${home.root}/orchestrator.db`);
     const forge = new FakeForge();
     const runner = new ApiRunner([ENGINE]);
@@ -100,10 +94,6 @@ engineTest(
       await orchestrator.stop();
       if (run) await runner.destroy(run.slug, "default").catch(() => {});
       store.close();
-      if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
-      else Deno.env.set("BOT_BOTTLE_HOME", saved);
-      if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
-      else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
     }
   },
 );

@@ -21,8 +21,7 @@ import type {
   Runner,
   RunStatus,
 } from "../../../src/orchestrate/types.ts";
-import { bottleHome } from "../../helpers/bottle_home.ts";
-import { childExtraCaCerts } from "../../helpers/cli.ts";
+import { bottleHome, inProcessHome } from "../../helpers/bottle_home.ts";
 import { engineTest } from "../../helpers/engine.ts";
 import {
   commentPayload,
@@ -31,7 +30,6 @@ import {
   FakeGates,
   launchPayload,
 } from "../../helpers/orchestrate_fakes.ts";
-import { ensureTestCa } from "../../helpers/test_ca.ts";
 
 const ENGINE: EngineSpec = { name: "default", url: "", certPath: null, capacity: 2 };
 
@@ -83,11 +81,7 @@ engineTest(
   "the orchestrator drives real bottles: launch, freeze, resume, destroy, watchdog",
   async () => {
     await using home = await bottleHome();
-    const saved = Deno.env.get("BOT_BOTTLE_HOME");
-    const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
-    Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
-    await ensureTestCa();
-    Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+    using _env = await inProcessHome(home);
     const store = openOrchestratorStore(`${home.root}/orchestrator.db`);
     const forge = new FakeForge();
     const runner = new NoForgeRunner();
@@ -177,10 +171,6 @@ engineTest(
     } finally {
       await orchestrator.stop();
       store.close();
-      if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
-      else Deno.env.set("BOT_BOTTLE_HOME", saved);
-      if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
-      else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
     }
   },
 );

@@ -20,11 +20,9 @@ import {
 import { isEngineLost } from "../../../src/orchestrate/flow_context.ts";
 import { ApiRunner } from "../../../src/orchestrate/runner.ts";
 import type { EngineSpec } from "../../../src/orchestrate/types.ts";
-import { bottleHome } from "../../helpers/bottle_home.ts";
-import { childExtraCaCerts } from "../../helpers/cli.ts";
+import { bottleHome, inProcessHome } from "../../helpers/bottle_home.ts";
 import { engineTest } from "../../helpers/engine.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
-import { ensureTestCa } from "../../helpers/test_ca.ts";
 
 const DEFAULT: EngineSpec = { name: "default", url: "", certPath: null, capacity: 2 };
 // Port 1 on loopback: nothing listens, the connection is refused at once.
@@ -34,65 +32,54 @@ engineTest(
   "ApiRunner launches, lists, freezes, resumes and destroys a bottle by engine name",
   async () => {
     await using home = await bottleHome();
-    const saved = Deno.env.get("BOT_BOTTLE_HOME");
-    const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
-    Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
-    await ensureTestCa();
-    Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+    using _env = await inProcessHome(home);
     const runner = new ApiRunner([DEFAULT, GONE]);
     const label = `shell-orch-${crypto.randomUUID().slice(0, 8)}`;
-    try {
-      const launched = await runner.launch({
-        agent: "shell",
-        bottles: [],
-        label,
-        prompt: "echo first > ~/workspace/f.txt",
-        forgeEnv: {},
-        engine: "default",
-      });
-      assert.equal(launched.slug, label);
-      assert.deepEqual(await launched.turn, { kind: "exited", exitCode: 0 });
-      assert.ok(
-        (await runner.bottlesOn("default")).includes(label),
-        "the labelled bottle is listed",
-      );
-      assert.deepEqual(
-        await runner.events(label, 0, "default"),
-        [],
-        "no forge events without forgeEnv",
-      );
+    const launched = await runner.launch({
+      agent: "shell",
+      bottles: [],
+      label,
+      prompt: "echo first > ~/workspace/f.txt",
+      forgeEnv: {},
+      engine: "default",
+    });
+    assert.equal(launched.slug, label);
+    assert.deepEqual(await launched.turn, { kind: "exited", exitCode: 0 });
+    assert.ok(
+      (await runner.bottlesOn("default")).includes(label),
+      "the labelled bottle is listed",
+    );
+    assert.deepEqual(
+      await runner.events(label, 0, "default"),
+      [],
+      "no forge events without forgeEnv",
+    );
 
-      await runner.freeze(label, "default");
-      const resumed = await runner.resume(label, "cat ~/workspace/f.txt; exit 3", {}, "default");
-      assert.deepEqual(await resumed.turn, { kind: "exited", exitCode: 3 });
+    await runner.freeze(label, "default");
+    const resumed = await runner.resume(label, "cat ~/workspace/f.txt; exit 3", {}, "default");
+    assert.deepEqual(await resumed.turn, { kind: "exited", exitCode: 3 });
 
-      await runner.destroy(label, "default");
-      assert.ok(!(await runner.bottlesOn("default")).includes(label));
-      await assert.rejects(
-        () => runner.destroy(label, "default"),
-        (error: unknown) => (error as { code?: string }).code === "not_found",
-      );
+    await runner.destroy(label, "default");
+    assert.ok(!(await runner.bottlesOn("default")).includes(label));
+    await assert.rejects(
+      () => runner.destroy(label, "default"),
+      (error: unknown) => (error as { code?: string }).code === "not_found",
+    );
 
-      await assert.rejects(
-        () =>
-          runner.launch({
-            agent: "shell",
-            bottles: [],
-            label: `${label}-x`,
-            prompt: "true",
-            forgeEnv: {},
-            engine: "gone",
-          }),
-        (error: unknown) => isEngineLost(error),
-        "an engine that refuses connections is lost",
-      );
-      await assert.rejects(() => runner.bottlesOn("gone"), (error: unknown) => isEngineLost(error));
-    } finally {
-      if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
-      else Deno.env.set("BOT_BOTTLE_HOME", saved);
-      if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
-      else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
-    }
+    await assert.rejects(
+      () =>
+        runner.launch({
+          agent: "shell",
+          bottles: [],
+          label: `${label}-x`,
+          prompt: "true",
+          forgeEnv: {},
+          engine: "gone",
+        }),
+      (error: unknown) => isEngineLost(error),
+      "an engine that refuses connections is lost",
+    );
+    await assert.rejects(() => runner.bottlesOn("gone"), (error: unknown) => isEngineLost(error));
   },
 );
 
@@ -100,11 +87,7 @@ engineTest(
   "destroy removes the untagged commit a freeze cut off by a crash left",
   async () => {
     await using home = await bottleHome();
-    const saved = Deno.env.get("BOT_BOTTLE_HOME");
-    const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
-    Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
-    await ensureTestCa();
-    Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+    using _env = await inProcessHome(home);
     const runner = new ApiRunner([DEFAULT]);
     const label = `shell-orch-${crypto.randomUUID().slice(0, 8)}`;
     using client = await connectEngine();
@@ -112,33 +95,26 @@ engineTest(
       (await imageList(client, { labels: { [LABELS.slug]: label } })).map((i) =>
         (i.RepoTags ?? []).filter((t) => t !== "<none>:<none>").join(",") || "untagged"
       ).sort();
-    try {
-      const launched = await runner.launch({
-        agent: "shell",
-        bottles: [],
-        label,
-        prompt: "true",
-        forgeEnv: {},
-        engine: "default",
-      });
-      assert.deepEqual(await launched.turn, { kind: "exited", exitCode: 0 });
-      // The first freeze's commit, as a process killed right after it left it.
-      const frozen = objectNames.frozenImage(label);
-      await containerCommit(client, objectNames.agentContainer(label), {
-        repo: frozen.split(":")[0],
-        tag: label,
-        labels: { [LABELS.slug]: label, [LABELS.service]: "agent" },
-      });
-      await runner.freeze(label, "default");
-      assert.deepEqual(await images(), [frozen, "untagged"]);
-      await runner.destroy(label, "default");
-      assert.deepEqual(await images(), []);
-    } finally {
-      if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
-      else Deno.env.set("BOT_BOTTLE_HOME", saved);
-      if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
-      else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
-    }
+    const launched = await runner.launch({
+      agent: "shell",
+      bottles: [],
+      label,
+      prompt: "true",
+      forgeEnv: {},
+      engine: "default",
+    });
+    assert.deepEqual(await launched.turn, { kind: "exited", exitCode: 0 });
+    // The first freeze's commit, as a process killed right after it left it.
+    const frozen = objectNames.frozenImage(label);
+    await containerCommit(client, objectNames.agentContainer(label), {
+      repo: frozen.split(":")[0],
+      tag: label,
+      labels: { [LABELS.slug]: label, [LABELS.service]: "agent" },
+    });
+    await runner.freeze(label, "default");
+    assert.deepEqual(await images(), [frozen, "untagged"]);
+    await runner.destroy(label, "default");
+    assert.deepEqual(await images(), []);
   },
 );
 
@@ -146,11 +122,7 @@ engineTest(
   "freeze keeps a bottle whose agent container was stopped underneath it, and it resumes in its workspace",
   async () => {
     await using home = await bottleHome();
-    const saved = Deno.env.get("BOT_BOTTLE_HOME");
-    const savedCa = Deno.env.get("BOT_BOTTLE_EXTRA_CA_CERTS");
-    Deno.env.set("BOT_BOTTLE_HOME", home.env.BOT_BOTTLE_HOME);
-    await ensureTestCa();
-    Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", childExtraCaCerts());
+    using _env = await inProcessHome(home);
     const runner = new ApiRunner([DEFAULT]);
     const label = `shell-orch-${crypto.randomUUID().slice(0, 8)}`;
     using client = await connectEngine();
@@ -196,10 +168,6 @@ engineTest(
       await runner.destroy(label, "default");
     } finally {
       await runner.destroy(label, "default").catch(() => {});
-      if (saved === undefined) Deno.env.delete("BOT_BOTTLE_HOME");
-      else Deno.env.set("BOT_BOTTLE_HOME", saved);
-      if (savedCa === undefined) Deno.env.delete("BOT_BOTTLE_EXTRA_CA_CERTS");
-      else Deno.env.set("BOT_BOTTLE_EXTRA_CA_CERTS", savedCa);
     }
   },
 );

@@ -5,6 +5,7 @@ import {
   type RawCommit,
   scanCommits,
 } from "../../../../src/sidecar/git_gate/commit_scan.ts";
+import { concat } from "../../../helpers/bytes.ts";
 
 const C1 = "1".repeat(40);
 const C2 = "2".repeat(40);
@@ -24,13 +25,7 @@ function batch(...commits: RawCommit[]): Uint8Array {
   for (const c of commits) {
     parts.push(enc(`${c.id} commit ${c.body.length}\n`), c.body, enc("\n"));
   }
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concat(...parts);
 }
 
 const clean = commit(C1, [
