@@ -14,6 +14,7 @@ import { runCli, spawnCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
 import { startFakeGitea } from "../helpers/fake_gitea.ts";
 import { freePort } from "../helpers/upstream.ts";
+import { newRun } from "../helpers/run_fixture.ts";
 import { replayDelivery, sendDelivery } from "../helpers/gitea_payloads.ts";
 import { openOrchestratorStore } from "../../src/orchestrate/store.ts";
 import { openHostStore, ProposalStore } from "../../src/store/mod.ts";
@@ -182,23 +183,17 @@ engineTest(
       const db = `${root}/shared.db`;
       const slug = "shell-acme-api-5";
       const store = openOrchestratorStore(db);
-      store.createRun({
-        owner: "acme",
-        repo: "api",
+      store.createRun(newRun({
         issue: 5,
         agent: "shell",
         bottles: [],
         label: slug,
         slug,
         status: "frozen",
-        prNumbers: [],
-        engine: "default",
         phaseStartedAt: new Date().toISOString(),
         lastDoneStatus: "blocked",
         lastSummary: "Needs pypi.org",
-        pendingPrompts: [],
-        error: null,
-      });
+      }));
       store.close();
       const host = openHostStore(db);
       const proposal = new ProposalStore(host).record({

@@ -1,5 +1,5 @@
 /** A run record for dashboard and server tests. */
-import type { RunRecord } from "../../../src/orchestrate/types.ts";
+import type { RunRecord } from "../../src/orchestrate/types.ts";
 
 export function newRun(
   over: Partial<Omit<RunRecord, "id" | "createdAt" | "updatedAt">> = {},

@@ -17,6 +17,7 @@ import { openHostStore, ProposalStore } from "../../../src/store/mod.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
 import { sendDelivery, signedDelivery } from "../../helpers/gitea_payloads.ts";
 import { FakeRunner, orchestratorHarness } from "../../helpers/orchestrate_fakes.ts";
+import { newRun } from "../../helpers/run_fixture.ts";
 import { issuesPayload } from "../../helpers/webhook_payloads.ts";
 
 const SECRET = "service-webhook-secret-0123456789";
@@ -162,23 +163,13 @@ Deno.test("with one database for both (BOT_BOTTLE_DB), /runs lists a run's pendi
   const path = `${dir}/bot-bottle.db`;
   const slug = "claude-acme-api-12";
   const orchestrator = openOrchestratorStore(path);
-  orchestrator.createRun({
-    owner: "acme",
-    repo: "api",
-    issue: 12,
-    agent: "claude",
+  orchestrator.createRun(newRun({
     bottles: [],
-    label: slug,
-    slug,
     status: "frozen",
-    prNumbers: [],
-    engine: "default",
     phaseStartedAt: new Date().toISOString(),
     lastDoneStatus: "blocked",
     lastSummary: "Needs pypi.org",
-    pendingPrompts: [],
-    error: null,
-  });
+  }));
   orchestrator.close();
   const host = openHostStore(path);
   new ProposalStore(host).record({

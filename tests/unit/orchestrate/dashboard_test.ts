@@ -6,7 +6,7 @@ import {
   runsView,
 } from "../../../src/orchestrate/dashboard.ts";
 import { openOrchestratorStore } from "../../../src/orchestrate/store.ts";
-import { newRun } from "./run_fixture.ts";
+import { newRun } from "../../helpers/run_fixture.ts";
 
 const XSS = `<script>alert("x")</script><img src=x onerror=alert(1)>`;
 const NOW = Date.parse("2026-12-01T12:00:00.000Z");

@@ -8,7 +8,7 @@ import {
   launchPayload,
   orchestratorHarness,
 } from "../../helpers/orchestrate_fakes.ts";
-import { newRun } from "./run_fixture.ts";
+import { newRun } from "../../helpers/run_fixture.ts";
 
 const SLUG = "claude-acme-api-7";
 

@@ -3,7 +3,7 @@ import { isLoopbackBind, tokenEquals } from "../../../src/orchestrate/auth.ts";
 import { type AppDeps, createApp } from "../../../src/orchestrate/server.ts";
 import { openOrchestratorStore } from "../../../src/orchestrate/store.ts";
 import { deliveryHeaders, issuesPayload } from "../../helpers/webhook_payloads.ts";
-import { newRun } from "./run_fixture.ts";
+import { newRun } from "../../helpers/run_fixture.ts";
 
 const SECRET = "webhook-secret-0123456789";
 const TOKEN = "dashboard-token-0123456789abcdef";
