@@ -15,12 +15,23 @@ import { engineTest } from "../helpers/engine.ts";
 import { startFakeGitea } from "../helpers/fake_gitea.ts";
 import { freePort } from "../helpers/upstream.ts";
 import { newRun } from "../helpers/run_fixture.ts";
+import { recordRouteProposal } from "../helpers/proposals.ts";
 import { replayDelivery, sendDelivery } from "../helpers/gitea_payloads.ts";
 import { openOrchestratorStore } from "../../src/orchestrate/store.ts";
-import { openHostStore, ProposalStore } from "../../src/store/mod.ts";
 
 const SECRET = "e2e-webhook-secret-0123456789";
 const TOKEN = "e2e-bot-token-0123456789";
+
+/** The orchestrator's forge variables for the fake Gitea at `giteaUrl`, listening on `port`. */
+function forgeEnv(giteaUrl: string, port: number): Record<string, string> {
+  return {
+    FORGE_URL: giteaUrl,
+    FORGE_TOKEN: TOKEN,
+    FORGE_AGENT_ORG: "agents",
+    FORGE_WEBHOOK_SECRET: SECRET,
+    FORGE_WEBHOOK_PORT: String(port),
+  };
+}
 
 engineTest(
   "orchestrate run acknowledges the fake Gitea's deliveries and stops on SIGTERM",
@@ -34,15 +45,7 @@ engineTest(
     await using home = await bottleHome();
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
-    const env = {
-      ...home.env,
-      FORGE_URL: gitea.url,
-      FORGE_TOKEN: TOKEN,
-      FORGE_AGENT_ORG: "agents",
-      FORGE_WEBHOOK_SECRET: SECRET,
-      FORGE_WEBHOOK_PORT: String(port),
-      FORGE_MAX_CONCURRENT: "1",
-    };
+    const env = { ...home.env, ...forgeEnv(gitea.url, port), FORGE_MAX_CONCURRENT: "1" };
     await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: home.root });
     await cli.waitFor(
       new RegExp(`orchestrate: listening on ${url.replaceAll(".", "\\.")}`),
@@ -195,18 +198,7 @@ engineTest(
         lastSummary: "Needs pypi.org",
       }));
       store.close();
-      const host = openHostStore(db);
-      const proposal = new ProposalStore(host).record({
-        slug,
-        key: "route-pypi",
-        kind: "egress-route",
-        summary: "GET pypi.org",
-        detail: {},
-        held: false,
-        createdAt: Date.now(),
-        expiresAt: null,
-      });
-      host.close();
+      const proposal = recordRouteProposal(db, slug);
       assert.ok(proposal);
 
       const port = freePort();
@@ -214,11 +206,7 @@ engineTest(
       const env = {
         BOT_BOTTLE_HOME: `${root}/home`,
         BOT_BOTTLE_DB: db,
-        FORGE_URL: gitea.url,
-        FORGE_TOKEN: TOKEN,
-        FORGE_AGENT_ORG: "agents",
-        FORGE_WEBHOOK_SECRET: SECRET,
-        FORGE_WEBHOOK_PORT: String(port),
+        ...forgeEnv(gitea.url, port),
       };
       await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: root });
       await cli.waitFor(/orchestrate: started: /, 120_000);
@@ -266,11 +254,7 @@ engineTest(
       const port = freePort();
       const env = {
         ...home.env,
-        FORGE_URL: gitea.url,
-        FORGE_TOKEN: TOKEN,
-        FORGE_AGENT_ORG: "agents",
-        FORGE_WEBHOOK_SECRET: SECRET,
-        FORGE_WEBHOOK_PORT: String(port),
+        ...forgeEnv(gitea.url, port),
         FORGE_ENGINES:
           `local=unix:///var/run/docker.sock;capacity=1,mute=unix://${mute};capacity=1`,
       };

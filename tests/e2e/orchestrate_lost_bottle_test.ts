@@ -131,6 +131,29 @@ async function until(
   }
 }
 
+/**
+ * Opens an issue the shell agent works on in the gate bottle, assigned to the bot, and waits
+ * for its run to be `running`; `read` reads that run again.
+ */
+async function launchRun(
+  fx: Awaited<ReturnType<typeof setUp>>,
+  log: () => string,
+  title: string,
+  body: string,
+): Promise<{ issue: number; read: () => Promise<StatusRun | undefined>; running: StatusRun }> {
+  const { repo, gitea, home, env } = fx;
+  const { number: issue } = await gitea.createIssue(repo, {
+    title,
+    body,
+    by: "alice",
+    labels: ["bot-bottle:shell", `bot-bottle-bottle:${BOTTLE}`],
+    assignees: ["agent-1"],
+  });
+  const read = () => runOf(home, env, issue);
+  const running = await until("the launch", read, (r) => r.status === "running", ["failed"], log);
+  return { issue, read, running };
+}
+
 /** Waits until `path` exists in the run's agent container (the script's first step ran). */
 async function untilWritten(slug: string, path: string): Promise<void> {
   using client = await connectEngine();
@@ -175,20 +198,11 @@ engineTest(
     const { repo, gitea, home, env } = fx;
     await using cli = await startOrchestrator(env, home.root);
     gitea.addHook({ url: `${fx.url}/webhook`, secret: SECRET });
-    const issue = await gitea.createIssue(repo, {
-      title: "Work until stopped",
-      body: `echo before > ${AGENT_WORKDIR}/lost.txt\nsleep 600`,
-      by: "alice",
-      labels: ["bot-bottle:shell", `bot-bottle-bottle:${BOTTLE}`],
-      assignees: ["agent-1"],
-    });
-    const read = () => runOf(home, env, issue.number);
-    const running = await until(
-      "the launch",
-      read,
-      (r) => r.status === "running",
-      ["failed"],
+    const { issue, read, running } = await launchRun(
+      fx,
       cli.stderr,
+      "Work until stopped",
+      `echo before > ${AGENT_WORKDIR}/lost.txt\nsleep 600`,
     );
     await untilWritten(running.slug, `${AGENT_WORKDIR}/lost.txt`);
 
@@ -197,7 +211,7 @@ engineTest(
     await containerStop(client, objectNames.agentContainer(running.slug), { timeout: 1 });
     await until("the freeze", read, (r) => r.status === "frozen", ["failed"], cli.stderr);
     await gitea.settled();
-    const [first] = await botCommentsAtLeast(gitea, repo, issue.number, 1);
+    const [first] = await botCommentsAtLeast(gitea, repo, issue, 1);
     assert.match(
       first,
       /turn failed[\s\S]*Reply here/,
@@ -207,7 +221,7 @@ engineTest(
     // The reply resumes the run (it used to fail it: "Cannot resume …: it is idle").
     await gitea.comment(
       repo,
-      issue.number,
+      issue,
       "carol",
       `test "$(cat ${AGENT_WORKDIR}/lost.txt)" = before`,
     );
@@ -220,13 +234,13 @@ engineTest(
     );
     assert.equal(resumed.slug, running.slug);
     await gitea.settled();
-    const comments = await botCommentsAtLeast(gitea, repo, issue.number, 2);
+    const comments = await botCommentsAtLeast(gitea, repo, issue, 2);
     assert.equal(comments.length, 2, comments.join("\n---\n"));
     assert.match(comments[1], /exited without calling `signal_done`/, "exit 0: the work was kept");
     // Both are status comments of a frozen run; no run failure was commented.
     assert.ok(comments.every((c) => /Reply here/.test(c)), comments.join("\n---\n"));
 
-    await gitea.closeIssue(repo, issue.number, "alice");
+    await gitea.closeIssue(repo, issue, "alice");
     await until("the destroy", read, (r) => r.status === "destroyed", ["failed"], cli.stderr);
     cli.child.kill("SIGTERM");
     assert.equal((await cli.done()).code, 0);
@@ -242,20 +256,11 @@ engineTest(
     let cli = await startOrchestrator(env, home.root);
     try {
       gitea.addHook({ url: `${fx.url}/webhook`, secret: SECRET });
-      const issue = await gitea.createIssue(repo, {
-        title: "Work while the orchestrator is down",
-        body: "sleep 600",
-        by: "alice",
-        labels: ["bot-bottle:shell", `bot-bottle-bottle:${BOTTLE}`],
-        assignees: ["agent-1"],
-      });
-      const read = () => runOf(home, env, issue.number);
-      const running = await until(
-        "the launch",
-        read,
-        (r) => r.status === "running",
-        ["failed"],
+      const { issue, read, running } = await launchRun(
+        fx,
         cli.stderr,
+        "Work while the orchestrator is down",
+        "sleep 600",
       );
       await gitea.settled();
 
@@ -278,13 +283,13 @@ engineTest(
       );
       assert.match(failed.error ?? "", new RegExp(`bottle of "${running.slug}" is gone`));
       await gitea.settled();
-      const comments = await botCommentsAtLeast(gitea, repo, issue.number, 1);
+      const comments = await botCommentsAtLeast(gitea, repo, issue, 1);
       assert.equal(comments.length, 1, comments.join("\n---\n"));
       assert.match(comments[0], /\*\*failed\*\*[\s\S]*is gone/);
       assert.doesNotMatch(comments[0], /Reply here/);
 
       // Closing the issue clears what the bottle left (its networks, home volume, state).
-      await gitea.closeIssue(repo, issue.number, "alice");
+      await gitea.closeIssue(repo, issue, "alice");
       await until("the clean-up", read, (r) => r.status === "destroyed", [], cli.stderr);
       assert.deepEqual(await containerList(client, { labels, all: true }), []);
       assert.deepEqual(await networkList(client, { labels }), []);

@@ -10,7 +10,7 @@ import type {
   TokenAllowDetail,
   TokenAllowFinding,
 } from "../../src/sidecar/control/protocol.ts";
-import type { ProposalRecord } from "../../src/store/mod.ts";
+import { openHostStore, type ProposalRecord, ProposalStore } from "../../src/store/mod.ts";
 
 /** The fixed clock of proposal tests. */
 export const T0 = 1_750_000_000_000;
@@ -148,4 +148,26 @@ export function proposalRecord(
     nextAttemptAt: null,
     ...overrides,
   };
+}
+
+/**
+ * Records a pending, review-only `egress-route` proposal ("GET pypi.org") of `slug` in the host
+ * database at `path` (created if missing), as a bottle's sidecar would file it.
+ */
+export function recordRouteProposal(path: string, slug: string): ProposalRecord | undefined {
+  const host = openHostStore(path);
+  try {
+    return new ProposalStore(host).record({
+      slug,
+      key: "route-pypi",
+      kind: "egress-route",
+      summary: "GET pypi.org",
+      detail: {},
+      held: false,
+      createdAt: Date.now(),
+      expiresAt: null,
+    });
+  } finally {
+    host.close();
+  }
 }

@@ -13,11 +13,11 @@ import {
   startOrchestratorService,
 } from "../../../src/orchestrate/service.ts";
 import { openOrchestratorStore } from "../../../src/orchestrate/store.ts";
-import { openHostStore, ProposalStore } from "../../../src/store/mod.ts";
 import { withDeadline } from "../../helpers/deadline.ts";
 import { sendDelivery, signedDelivery } from "../../helpers/gitea_payloads.ts";
 import { FakeRunner, orchestratorHarness } from "../../helpers/orchestrate_fakes.ts";
 import { newRun } from "../../helpers/run_fixture.ts";
+import { recordRouteProposal } from "../../helpers/proposals.ts";
 import { issuesPayload } from "../../helpers/webhook_payloads.ts";
 
 const SECRET = "service-webhook-secret-0123456789";
@@ -48,6 +48,30 @@ function assignedDelivery() {
   });
 }
 
+/**
+ * Starts the service on `dbPath` with `core` and waits for its port (which opens while the core
+ * still starts); `starting` settles when the start is done.
+ */
+async function startListening(
+  dbPath: string,
+  core: Parameters<typeof startOrchestratorService>[1]["core"],
+) {
+  const listening = Promise.withResolvers<string>();
+  const logs: string[] = [];
+  const starting = startOrchestratorService(serviceConfig(dbPath), {
+    core,
+    log: (line) => logs.push(line),
+    engineHealth,
+    onListening: (url) => listening.resolve(url),
+  });
+  const url = await withDeadline(
+    listening.promise,
+    "the port to open while the core starts",
+    10_000,
+  );
+  return { starting, url, logs };
+}
+
 /** A core whose start waits until the test settles it; counts its wakes and stops. */
 class HeldCore implements OrchestratorCore {
   readonly gate = Promise.withResolvers<void>();
@@ -70,19 +94,10 @@ Deno.test("a delivery while the core starts is answered and queued, and runs onc
   const runner = new FakeRunner();
   const release = runner.holdListings(); // reconcile waits for a slow engine
   let harness: ReturnType<typeof orchestratorHarness> | undefined;
-  const listening = Promise.withResolvers<string>();
-  const logs: string[] = [];
-  const starting = startOrchestratorService(serviceConfig(`${dir}/orchestrator.db`), {
-    core: (store) => (harness = orchestratorHarness({ store, runner })).orchestrator,
-    log: (line) => logs.push(line),
-    engineHealth,
-    onListening: (url) => listening.resolve(url),
-  });
   try {
-    const url = await withDeadline(
-      listening.promise,
-      "the port to open while the core starts",
-      10_000,
+    const { starting, url, logs } = await startListening(
+      `${dir}/orchestrator.db`,
+      (store) => (harness = orchestratorHarness({ store, runner })).orchestrator,
     );
     const answer = await sendDelivery(`${url}/webhook`, await assignedDelivery());
     assert.equal(answer.status, 200, answer.body);
@@ -114,20 +129,8 @@ Deno.test("a start that fails shuts the server down, names the start, and keeps 
   const dir = await Deno.makeTempDir({ prefix: "bb-service-" });
   const path = `${dir}/orchestrator.db`;
   const core = new HeldCore();
-  const listening = Promise.withResolvers<string>();
-  const logs: string[] = [];
-  const starting = startOrchestratorService(serviceConfig(path), {
-    core: () => core,
-    log: (line) => logs.push(line),
-    engineHealth,
-    onListening: (url) => listening.resolve(url),
-  });
   try {
-    const url = await withDeadline(
-      listening.promise,
-      "the port to open while the core starts",
-      10_000,
-    );
+    const { starting, url, logs } = await startListening(path, () => core);
     const answer = await sendDelivery(`${url}/webhook`, await assignedDelivery());
     assert.equal(answer.status, 200, answer.body);
     const { job } = JSON.parse(answer.body);
@@ -171,18 +174,7 @@ Deno.test("with one database for both (BOT_BOTTLE_DB), /runs lists a run's pendi
     lastSummary: "Needs pypi.org",
   }));
   orchestrator.close();
-  const host = openHostStore(path);
-  new ProposalStore(host).record({
-    slug,
-    key: "route-pypi",
-    kind: "egress-route",
-    summary: "GET pypi.org",
-    detail: {},
-    held: false,
-    createdAt: Date.now(),
-    expiresAt: null,
-  });
-  host.close();
+  recordRouteProposal(path, slug);
   const service = await startOrchestratorService(serviceConfig(path), {
     log: () => {},
     hostDbPath: path,
