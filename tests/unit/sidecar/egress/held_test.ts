@@ -12,26 +12,27 @@ import { holdRequest } from "../../../../src/sidecar/egress/held.ts";
 import {
   DEFAULT_SUPERVISE,
   MAX_PROPOSAL_FINDINGS,
+  type OutboundDetector,
   type ProposalBody,
 } from "../../../../src/sidecar/control/protocol.ts";
 import { Supervisor } from "../../../../src/sidecar/supervise/supervisor.ts";
 
 const GH = "ghp_" + "4Kq3vXz9TbR7wLmN2pY8sD6fH1jC0eA5uG3i";
 const KNOWN = "known-env-secret-7Qz";
-const [ROUTE] = compileRoutes([{
-  host: "api.example.com",
-  ports: [443],
-  origin: "manifest bottles/test.md",
-  auth: null,
-  matches: null,
-  dlp: {
-    outboundDetectors: ["token_patterns", "known_secrets"],
-    inboundDetectors: false,
-    onMatch: "supervise",
-  },
-  upstream: null,
-  maxBodyBytes: 1 << 20,
-}]);
+/** The `supervise` route to api.example.com with these outbound detectors. */
+function superviseRoute(...outboundDetectors: OutboundDetector[]) {
+  return compileRoutes([{
+    host: "api.example.com",
+    ports: [443],
+    origin: "manifest bottles/test.md",
+    auth: null,
+    matches: null,
+    dlp: { outboundDetectors, inboundDetectors: false, onMatch: "supervise" },
+    upstream: null,
+    maxBodyBytes: 1 << 20,
+  }])[0];
+}
+const ROUTE = superviseRoute("token_patterns", "known_secrets");
 const SECRETS = compileSecrets({ knownSecrets: [KNOWN], slotValues: [], canary: "" });
 
 /** Every way the proposal's path could hand the value back: as is, URL- or base64-decoded. */
@@ -90,20 +91,7 @@ for (const [name, path, value] of cases) {
 const AKIA = "AKIA" + "QWERTYUIOPASDFGH";
 /** A path segment the `entropy` detector reports (random base62). */
 const RANDOM = "Zq8xT3vK9mW2pR7bN4cY6hJ1";
-const [WIDE] = compileRoutes([{
-  host: "api.example.com",
-  ports: [443],
-  origin: "manifest bottles/test.md",
-  auth: null,
-  matches: null,
-  dlp: {
-    outboundDetectors: ["token_patterns", "known_secrets", "entropy"],
-    inboundDetectors: false,
-    onMatch: "supervise",
-  },
-  upstream: null,
-  maxBodyBytes: 1 << 20,
-}]);
+const WIDE = superviseRoute("token_patterns", "known_secrets", "entropy");
 
 /** The hold of a POST to api.example.com on the `supervise` route with `entropy` too. */
 function held(path: string, body: string) {
