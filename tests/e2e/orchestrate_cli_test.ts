@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
 import { runCli, spawnCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
-import { startFakeGitea } from "../helpers/fake_gitea.ts";
+import { forgeEnv, startFakeGitea } from "../helpers/fake_gitea.ts";
 import { freePort } from "../helpers/upstream.ts";
 import { newRun } from "../helpers/run_fixture.ts";
 import { recordRouteProposal } from "../helpers/proposals.ts";
@@ -21,17 +21,6 @@ import { openOrchestratorStore } from "../../src/orchestrate/store.ts";
 
 const SECRET = "e2e-webhook-secret-0123456789";
 const TOKEN = "e2e-bot-token-0123456789";
-
-/** The orchestrator's forge variables for the fake Gitea at `giteaUrl`, listening on `port`. */
-function forgeEnv(giteaUrl: string, port: number): Record<string, string> {
-  return {
-    FORGE_URL: giteaUrl,
-    FORGE_TOKEN: TOKEN,
-    FORGE_AGENT_ORG: "agents",
-    FORGE_WEBHOOK_SECRET: SECRET,
-    FORGE_WEBHOOK_PORT: String(port),
-  };
-}
 
 engineTest(
   "orchestrate run acknowledges the fake Gitea's deliveries and stops on SIGTERM",
@@ -45,7 +34,11 @@ engineTest(
     await using home = await bottleHome();
     const port = freePort();
     const url = `http://127.0.0.1:${port}`;
-    const env = { ...home.env, ...forgeEnv(gitea.url, port), FORGE_MAX_CONCURRENT: "1" };
+    const env = {
+      ...home.env,
+      ...forgeEnv(gitea.url, { token: TOKEN, secret: SECRET, port }),
+      FORGE_MAX_CONCURRENT: "1",
+    };
     await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: home.root });
     await cli.waitFor(
       new RegExp(`orchestrate: listening on ${url.replaceAll(".", "\\.")}`),
@@ -206,7 +199,7 @@ engineTest(
       const env = {
         BOT_BOTTLE_HOME: `${root}/home`,
         BOT_BOTTLE_DB: db,
-        ...forgeEnv(gitea.url, port),
+        ...forgeEnv(gitea.url, { token: TOKEN, secret: SECRET, port }),
       };
       await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: root });
       await cli.waitFor(/orchestrate: started: /, 120_000);
@@ -254,7 +247,7 @@ engineTest(
       const port = freePort();
       const env = {
         ...home.env,
-        ...forgeEnv(gitea.url, port),
+        ...forgeEnv(gitea.url, { token: TOKEN, secret: SECRET, port }),
         FORGE_ENGINES:
           `local=unix:///var/run/docker.sock;capacity=1,mute=unix://${mute};capacity=1`,
       };

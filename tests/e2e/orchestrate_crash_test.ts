@@ -34,7 +34,12 @@ import { homeLayout } from "../../src/lib/home.ts";
 import { bottleHome } from "../helpers/bottle_home.ts";
 import { spawnCli, type SpawnedCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
-import { type FakeDeliveryRecord, type FakeGitea, startFakeGitea } from "../helpers/fake_gitea.ts";
+import {
+  type FakeDeliveryRecord,
+  type FakeGitea,
+  forgeEnv,
+  startFakeGitea,
+} from "../helpers/fake_gitea.ts";
 import { type FakeDelivery, hmacHex, signedDelivery } from "../helpers/gitea_payloads.ts";
 import { gateBottleManifest, startGitUpstream } from "../helpers/git_upstream.ts";
 import { freePort } from "../helpers/upstream.ts";
@@ -245,11 +250,7 @@ engineTest(
     const url = `http://127.0.0.1:${port}`;
     const env = {
       ...home.env,
-      FORGE_URL: gitea.containerUrl!,
-      FORGE_TOKEN: TOKEN,
-      FORGE_AGENT_ORG: "agents",
-      FORGE_WEBHOOK_SECRET: SECRET,
-      FORGE_WEBHOOK_PORT: String(port),
+      ...forgeEnv(gitea.containerUrl!, { token: TOKEN, secret: SECRET, port }),
       FORGE_MAX_CONCURRENT: "3",
     };
     await using orch = new OrchestratorProcess(env, home.root, url);

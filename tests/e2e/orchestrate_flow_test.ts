@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { bottleHome } from "../helpers/bottle_home.ts";
 import { spawnCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
-import { startFakeGitea } from "../helpers/fake_gitea.ts";
+import { forgeEnv, startFakeGitea } from "../helpers/fake_gitea.ts";
 import { gateBottleManifest, startGitUpstream } from "../helpers/git_upstream.ts";
 import { freePort } from "../helpers/upstream.ts";
 import {
@@ -91,11 +91,7 @@ engineTest(
     const env = {
       ...home.env,
       // One URL for the orchestrator and the sidecar: the fake answers on the bridge gateway.
-      FORGE_URL: gitea.containerUrl,
-      FORGE_TOKEN: TOKEN,
-      FORGE_AGENT_ORG: "agents",
-      FORGE_WEBHOOK_SECRET: SECRET,
-      FORGE_WEBHOOK_PORT: String(port),
+      ...forgeEnv(gitea.containerUrl, { token: TOKEN, secret: SECRET, port }),
       FORGE_MAX_CONCURRENT: "2",
     };
     await using cli = await spawnCli(["orchestrate", "run"], { env, cwd: home.root });

@@ -27,7 +27,7 @@ import {
 import { type BottleHome, bottleHome } from "../helpers/bottle_home.ts";
 import { spawnCli, type SpawnedCli } from "../helpers/cli.ts";
 import { engineTest } from "../helpers/engine.ts";
-import { type FakeGitea, startFakeGitea } from "../helpers/fake_gitea.ts";
+import { type FakeGitea, forgeEnv, startFakeGitea } from "../helpers/fake_gitea.ts";
 import { gateBottleManifest, type GitUpstream, startGitUpstream } from "../helpers/git_upstream.ts";
 import { freePort } from "../helpers/upstream.ts";
 
@@ -73,11 +73,7 @@ async function setUp(): Promise<
   const port = freePort();
   const env = {
     ...home.env,
-    FORGE_URL: gitea.containerUrl!,
-    FORGE_TOKEN: TOKEN,
-    FORGE_AGENT_ORG: "agents",
-    FORGE_WEBHOOK_SECRET: SECRET,
-    FORGE_WEBHOOK_PORT: String(port),
+    ...forgeEnv(gitea.containerUrl!, { token: TOKEN, secret: SECRET, port }),
   };
   return {
     repo,

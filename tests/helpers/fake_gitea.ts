@@ -495,3 +495,20 @@ function mutators(state: GiteaState, botLogin: string) {
     labels: (fullName: string) => repoOf(state, fullName).labels.map((l) => ({ ...l })),
   };
 }
+
+/**
+ * The forge variables of `orchestrate run` against a (fake) Gitea at `url`, with the agent org
+ * `agents`, listening for webhooks on `port`.
+ */
+export function forgeEnv(
+  url: string,
+  options: { token: string; secret: string; port: number },
+): Record<string, string> {
+  return {
+    FORGE_URL: url,
+    FORGE_TOKEN: options.token,
+    FORGE_AGENT_ORG: "agents",
+    FORGE_WEBHOOK_SECRET: options.secret,
+    FORGE_WEBHOOK_PORT: String(options.port),
+  };
+}

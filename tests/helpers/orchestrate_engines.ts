@@ -15,7 +15,7 @@
 import assert from "node:assert/strict";
 import { bottleHome } from "./bottle_home.ts";
 import { cliEnv, spawnCli, type SpawnedCli } from "./cli.ts";
-import { type FakeGitea, startFakeGitea } from "./fake_gitea.ts";
+import { type FakeGitea, forgeEnv, startFakeGitea } from "./fake_gitea.ts";
 import { gateBottleManifest, type GitUpstream, startGitUpstream } from "./git_upstream.ts";
 import { freePort } from "./upstream.ts";
 import { type SecondEngine, startSecondEngine } from "./second_engine.ts";
@@ -98,11 +98,7 @@ export async function startEnginesRig(options: EnginesRigOptions): Promise<Engin
   const url = `http://127.0.0.1:${port}`;
   const env = {
     ...home.env,
-    FORGE_URL: gitea.url,
-    FORGE_TOKEN: TOKEN,
-    FORGE_AGENT_ORG: "agents",
-    FORGE_WEBHOOK_SECRET: SECRET,
-    FORGE_WEBHOOK_PORT: String(port),
+    ...forgeEnv(gitea.url, { token: TOKEN, secret: SECRET, port }),
     FORGE_MAX_CONCURRENT: "4",
     FORGE_ENGINES: options.engines({ ...engine2, certs }),
     ...options.env,
