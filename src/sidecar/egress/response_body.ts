@@ -9,6 +9,7 @@
  * @module
  */
 import type { SocketReader } from "./conn.ts";
+import { contentCodings } from "./dlp/content_encoding.ts";
 import { zlib } from "./dlp/zlib.ts";
 import { type BodyFraming, headerValues, MalformedMessage } from "./http1.ts";
 
@@ -132,15 +133,7 @@ export function decodePrefix(
   encoding: string,
   cap: number = MAX_INBOUND_SCAN_BYTES,
 ): Promise<Uint8Array | null> {
-  const z = zlib();
-  const sync = { finishFlush: z.constants.Z_SYNC_FLUSH };
-  const decoder = encoding === "gzip" || encoding === "x-gzip"
-    ? z.createGunzip(sync)
-    : encoding === "deflate"
-    ? z.createInflate(sync)
-    : encoding === "br"
-    ? z.createBrotliDecompress({ finishFlush: z.constants.BROTLI_OPERATION_FLUSH })
-    : null;
+  const decoder = createDecoder(encoding, true);
   if (decoder === null) return Promise.resolve(null);
   return new Promise((resolve) => {
     const parts: Uint8Array[] = [];
@@ -169,8 +162,7 @@ export function decodePrefix(
  * so `identity` in one field does not hide `gzip` in the next; `identity` tokens are dropped.
  */
 export function contentCoding(headers: readonly [string, string][]): string {
-  const codings = headerValues(headers, "content-encoding").join(",").toLowerCase().split(",")
-    .map((c) => c.trim()).filter((c) => c !== "" && c !== "identity");
+  const codings = contentCodings(headerValues(headers, "content-encoding").join(","));
   return codings.length === 0 ? "identity" : codings.join(", ");
 }
 
@@ -198,18 +190,34 @@ export function decodeStream(
   chunks: AsyncIterable<Uint8Array>,
   coding: string,
 ): AsyncGenerator<Uint8Array> | null {
-  const z = zlib();
-  const decoder = coding === "gzip" || coding === "x-gzip"
-    ? z.createGunzip()
-    : coding === "deflate"
-    ? z.createInflate()
-    : coding === "br"
-    ? z.createBrotliDecompress()
-    : null;
+  const decoder = createDecoder(coding);
   return decoder === null ? null : decoded(chunks, decoder, coding);
 }
 
 type Decoder = ReturnType<ReturnType<typeof zlib>["createGunzip"]>;
+
+/**
+ * A streaming decoder of `coding` (gzip with all its members, deflate, br); null for another.
+ * With `prefix`, the end of its input ends the output, wherever the coding stands (a body cut
+ * short still yields what it holds).
+ */
+function createDecoder(coding: string, prefix = false): Decoder | null {
+  const z = zlib();
+  const sync = prefix ? { finishFlush: z.constants.Z_SYNC_FLUSH } : {};
+  switch (coding) {
+    case "gzip":
+    case "x-gzip":
+      return z.createGunzip(sync);
+    case "deflate":
+      return z.createInflate(sync);
+    case "br":
+      return z.createBrotliDecompress(
+        prefix ? { finishFlush: z.constants.BROTLI_OPERATION_FLUSH } : {},
+      );
+    default:
+      return null;
+  }
+}
 
 async function* decoded(
   chunks: AsyncIterable<Uint8Array>,

@@ -17,6 +17,7 @@
 
 import type { GitleaksAllowDetail } from "../control/protocol.ts";
 import type { SecretsInput } from "../egress/dlp/mod.ts";
+import { errorMessage } from "../errors.ts";
 import type { HoldOutcome } from "../supervise/supervisor.ts";
 import { gitleaksArgs, gitleaksFindings, parseGitleaksReport } from "./gitleaks.ts";
 import { gateGitleaksConfig } from "./gitleaks_config.ts";
@@ -106,6 +107,12 @@ export async function checkPush(
     lines,
     event: event(false, extra),
   });
+  // A step that could not run refuses the push (fail closed), saying what failed and why.
+  const failed = (what: string, rule: string, error: unknown): PushOutcome => {
+    const message = errorMessage(error);
+    for (const line of failureLines(what, message)) say(line);
+    return refuse({ rules: [rule], message: message.slice(0, 300) });
+  };
 
   // 1. Ref policy: what the mirror says about each update, then the upstream's default branch
   // as it is now (a push need not follow an advertisement, whose refresh would read it).
@@ -113,19 +120,14 @@ export async function checkPush(
   try {
     for (const u of updates) facts.push(await refFacts(repo, u, env));
   } catch (error) {
-    for (const line of failureLines("the ref check failed", errorText(error))) say(line);
-    return refuse({ rules: ["check-failed"], message: errorText(error).slice(0, 300) });
+    return failed("the ref check failed", "check-failed", error);
   }
   // Anything but a commit is refused whatever the default branch (a deletion, a non-commit).
   if (facts.every((f) => f.newType === "commit")) {
     try {
       await repo.readDefaultBranch();
     } catch (error) {
-      const message = errorText(error);
-      for (const line of failureLines("cannot read the upstream's default branch", message)) {
-        say(line);
-      }
-      return refuse({ rules: ["default-branch-unknown"], message: message.slice(0, 300) });
+      return failed("cannot read the upstream's default branch", "default-branch-unknown", error);
     }
   }
   const refused: RefusedRef[] = [];
@@ -152,8 +154,7 @@ export async function checkPush(
     ids = outputLines(await gitOk(repo, ["rev-list", ...range], env));
     octopus = outputLines(await gitOk(repo, ["rev-list", "--min-parents=3", ...range], env));
   } catch (error) {
-    for (const line of failureLines("the secret scan failed", errorText(error))) say(line);
-    return refuse({ rules: ["scan-failed"], message: errorText(error).slice(0, 300) });
+    return failed("the secret scan failed", "scan-failed", error);
   }
   const commits = ids.length;
   if (octopus.length > 0) {
@@ -180,8 +181,7 @@ export async function checkPush(
       for (const f of ours) if (f.source !== "canary") all.push(f);
       findings = hideSecretPaths(all.list);
     } catch (error) {
-      for (const line of failureLines("the secret scan failed", errorText(error))) say(line);
-      return refuse({ rules: ["scan-failed"], message: errorText(error).slice(0, 300) });
+      return failed("the secret scan failed", "scan-failed", error);
     }
   }
   if (findings.length > 0 && ctx.review && findings.every((f) => f.hiddenByAllow)) {
@@ -394,8 +394,4 @@ async function gitOk(
 
 function outputLines(r: RunResult): string[] {
   return text(r).split("\n").map((l) => l.trim()).filter((l) => l !== "");
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -122,9 +122,9 @@ export class Supervisor {
   readonly #options: SupervisorOptions;
   readonly #waiting = new Map<string, Waiter>();
   readonly #safe = new Map<string, Set<string>>();
-  /** Review-only proposals pending: key → identity, and identity → key. */
+  /** Review-only proposals pending: key → identity, and the identities. */
   readonly #reviewKeys = new Map<string, string>();
-  readonly #reviewIdentities = new Map<string, string>();
+  readonly #reviewIdentities = new Set<string>();
   #heldBytes = 0;
 
   constructor(options: SupervisorOptions) {
@@ -350,7 +350,7 @@ export class Supervisor {
     }
     const key = this.#key();
     this.#reviewKeys.set(key, identity);
-    this.#reviewIdentities.set(identity, key);
+    this.#reviewIdentities.add(identity);
     this.#options.queue({ ...draft, key, held: false, expiresAt: null } as ProposalBody);
     return filing;
   }
