@@ -19,7 +19,7 @@ import { launchBottle, type LaunchedBottle } from "./bottle/launch.ts";
 import { onEngine } from "./bottle/engine_scope.ts";
 import { AgentNotRunningError, freezeBottle, keepStoppedBottle } from "./bottle/freeze.ts";
 import { assertOnEngine, destroyBottle, stateDir } from "./bottle/lifecycle.ts";
-import { ownerAlive, resumeRefusal } from "./bottle/owner.ts";
+import { mayTearDown, ownerAlive, resumeRefusal } from "./bottle/owner.ts";
 import { gatherLaunchInputs, prepareLaunch } from "./bottle/prepare_launch.ts";
 import { type BottleEnv, openBottleEnv } from "./bottle/session.ts";
 import { recordEvent } from "./bottle/status.ts";
@@ -322,9 +322,7 @@ export function freeze(slug: string, opts: EngineOptions = {}): Promise<void> {
       });
     } catch (error) {
       if (!(error instanceof AgentNotRunningError)) throw error;
-      // A bottle another live process launched (a terminal's) is that process's to tear down.
-      const record = benv.bottles.get(slug)!;
-      if (record.owner !== "api" && ownerAlive(record)) throw error;
+      if (!mayTearDown(benv.bottles.get(slug)!)) throw error;
       // Its turn is over (the agent is gone): drop our channel first, then keep the rest.
       await release(slug);
       await keepStoppedBottle(benv, slug);

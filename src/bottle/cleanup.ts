@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { containerList, LABELS, networkList, volumeList } from "../engine/mod.ts";
+import { containerList, LABELS, networkList, slugsOfHome, volumeList } from "../engine/mod.ts";
 import type { BottleRecord } from "../store/mod.ts";
 import {
   type BottleObjects,
@@ -63,12 +63,9 @@ export async function planCleanup(
     networkList(ctx.client, { labels: selector }),
     volumeList(ctx.client, { labels: selector }),
   ]);
-  for (const o of [...containers, ...networks, ...volumes]) {
-    const slug = o.Labels?.[LABELS.slug];
-    if (!slug) continue;
-    const home = o.Labels?.[LABELS.home];
-    // Objects of another home's bottles are that home's business.
-    if (!(options.homeId && home && home !== options.homeId)) slugs.add(slug);
+  // Objects of another home's bottles are that home's business.
+  for (const slug of slugsOfHome([...containers, ...networks, ...volumes], options.homeId)) {
+    slugs.add(slug);
   }
   const stateSlugs = new Set<string>();
   try {

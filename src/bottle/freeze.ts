@@ -31,7 +31,7 @@ import {
   teardownBottle,
   type TeardownResult,
 } from "./lifecycle.ts";
-import { ownerAlive } from "./owner.ts";
+import { mayTearDown } from "./owner.ts";
 import { keptStatus, recordEvent } from "./status.ts";
 
 /** Options of {@linkcode freezeBottle}. */
@@ -119,7 +119,7 @@ export async function freezeBottle(
   if (options.stop) {
     recordEvent(ctx.bottles, slug, "freeze");
     await ignoreMissing(() => containerStop(ctx.client, agent.id, { timeout: 3 }));
-    if (!ownerAlive(ctx.bottles.get(slug)!) || ctx.bottles.get(slug)!.owner === "api") {
+    if (mayTearDown(ctx.bottles.get(slug)!)) {
       await teardownBottle(ctx, slug, { keepState: true, keepHome: true });
     }
   }

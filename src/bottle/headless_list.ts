@@ -6,12 +6,7 @@
  *
  * @module
  */
-import {
-  containerList,
-  type ContainerSummary,
-  type EngineEndpoint,
-  LABELS,
-} from "../engine/mod.ts";
+import { containerList, type EngineEndpoint, LABELS, slugsOfHome } from "../engine/mod.ts";
 import { toBottleError } from "../lib/errors.ts";
 import { homeLayout } from "../lib/home.ts";
 import { agentExecStarted } from "./agent_exec.ts";
@@ -33,29 +28,6 @@ export interface HeadlessBottle {
 }
 
 /**
- * The slugs of a home's bottles that have containers, from a listing of the containers that
- * carry a slug label: objects of another home's bottles (same slug, other `io.bot-bottle.home`)
- * are not counted; objects without a home label (older versions) are. Pure.
- *
- * @example
- * ```ts
- * slugsWithContainers([{ Labels: { "io.bot-bottle.slug": "a" } }], "h1"); // Set {"a"}
- * ```
- */
-export function slugsWithContainers(
-  containers: readonly Pick<ContainerSummary, "Labels">[],
-  homeId: string,
-): Set<string> {
-  const out = new Set<string>();
-  for (const c of containers) {
-    const slug = c.Labels?.[LABELS.slug];
-    const home = c.Labels?.[LABELS.home];
-    if (slug && (home === undefined || home === homeId)) out.add(slug);
-  }
-  return out;
-}
-
-/**
  * The bottles recorded in this home on an engine (not destroyed), newest first, each with
  * whether its containers exist there: what the orchestrator reconciles its runs with. Bottles
  * of other engines sharing the home are not listed.
@@ -68,7 +40,7 @@ export async function listHeadless(
 ): Promise<HeadlessBottle[]> {
   try {
     using benv = await openBottleEnv(homeLayout(), { endpoint: opts.engine });
-    const withContainers = slugsWithContainers(
+    const withContainers = slugsOfHome(
       await containerList(benv.client, { labels: { [LABELS.slug]: true }, all: true }),
       benv.homeId,
     );

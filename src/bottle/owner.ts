@@ -77,6 +77,15 @@ export function ownerAlive(record: BottleRecord, options: OwnerAliveOptions = {}
   return true;
 }
 
+/**
+ * Whether this process may tear a bottle down when its agent stopped or was frozen: one the
+ * programmatic API launched (the orchestrator's), or one whose owner is gone. A bottle a live
+ * terminal launched is that process's to tear down.
+ */
+export function mayTearDown(record: BottleRecord): boolean {
+  return record.owner === "api" || !ownerAlive(record);
+}
+
 /** Who owns a bottle, for messages: `api process 4242 on desk`. */
 export function ownerText(record: BottleRecord): string {
   return `${record.owner} process ${record.ownerPid ?? "?"} on ${record.ownerHost ?? "?"}`;

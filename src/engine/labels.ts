@@ -19,6 +19,30 @@ export const LABELS = {
   buildHash: "io.bot-bottle.build-hash",
 } as const;
 
+/**
+ * The slugs of the bottles that labelled `objects` (containers, networks or volumes) belong to,
+ * in the home `homeId`: objects of another home's bottles (same slug, other `io.bot-bottle.home`)
+ * are not counted; objects without a home label (older versions) are; without `homeId`, every
+ * home's are.
+ *
+ * @example
+ * ```ts
+ * slugsOfHome([{ Labels: { "io.bot-bottle.slug": "a" } }], "h1"); // Set {"a"}
+ * ```
+ */
+export function slugsOfHome(
+  objects: readonly { Labels?: Record<string, string> | null }[],
+  homeId?: string,
+): Set<string> {
+  const out = new Set<string>();
+  for (const o of objects) {
+    const slug = o.Labels?.[LABELS.slug];
+    const home = o.Labels?.[LABELS.home];
+    if (slug && (!homeId || !home || home === homeId)) out.add(slug);
+  }
+  return out;
+}
+
 /** The `io.bot-bottle.service` values. */
 export type BottleService = "net-internal" | "net-egress" | "config" | "home" | "sidecar" | "agent";
 

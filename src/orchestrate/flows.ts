@@ -318,7 +318,7 @@ export class Flows {
     }
     // The kept replies stay stored until the resume is under way: a crash before that leaves
     // them for the next resume (the job itself is queued again with its own comment).
-    const kept = prompts.length - (text === null ? 0 : 1);
+    const kept = run.pendingPrompts.length;
     try {
       run = store.updateRun(run.id, { status: "running", phaseStartedAt: this.ctx.stamp() });
     } finally {

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { bottleLabels, labelFilters, LABELS, objectNames } from "../../../src/engine/labels.ts";
+import {
+  bottleLabels,
+  labelFilters,
+  LABELS,
+  objectNames,
+  slugsOfHome,
+} from "../../../src/engine/labels.ts";
 import { buildQuery } from "../../../src/engine/client.ts";
 
 Deno.test("label keys are the SPEC §6.2 names", () => {
@@ -66,4 +72,25 @@ Deno.test("buildQuery skips undefined, repeats arrays and stringifies booleans",
   assert.equal(params.get("t"), "5");
   assert.deepEqual(params.getAll("changes"), ['CMD ["sh"]', "USER 1000"]);
   assert.equal(params.has("x"), false);
+});
+
+const container = (labels: Record<string, string> | null) => ({ Labels: labels });
+
+Deno.test("slugsOfHome: the slugs of this home's containers, from their labels", () => {
+  const found = slugsOfHome([
+    container({ [LABELS.slug]: "mine", [LABELS.home]: "h1", [LABELS.service]: "agent" }),
+    container({ [LABELS.slug]: "mine", [LABELS.home]: "h1", [LABELS.service]: "sidecar" }),
+    container({ [LABELS.slug]: "sidecar-only", [LABELS.home]: "h1" }),
+    // Another home's bottle under the same slug is not this home's.
+    container({ [LABELS.slug]: "theirs", [LABELS.home]: "h2" }),
+    // Objects of older versions carry no home label: counted.
+    container({ [LABELS.slug]: "older" }),
+    container({ [LABELS.home]: "h1" }),
+    container(null),
+  ], "h1");
+  assert.deepEqual([...found].sort(), ["mine", "older", "sidecar-only"]);
+});
+
+Deno.test("slugsOfHome: no containers, no bottles", () => {
+  assert.deepEqual(slugsOfHome([], "h1"), new Set());
 });
