@@ -7,16 +7,15 @@
  *
  * @module
  */
-import { loadPlugin } from "../manifest/plugins.ts";
-import { BUILTIN_TEMPLATES, NAME_PATTERN } from "../manifest/schema.ts";
+import { slugify } from "../bottle/slug.ts";
+import { BottleError } from "../lib/errors.ts";
+import { loadPlugin, pluginNameProblem } from "../manifest/plugins.ts";
 import type { Check } from "./checks.ts";
 
-/** One entry of `contrib/` as found. */
+/** One directory (or symlink to one) of `contrib/` as found. */
 export interface PluginEntry {
   name: string;
-  /** A directory (or a symlink to one). */
-  directory: boolean;
-  /** Whether `provider.yaml` is there. */
+  /** Whether `provider.yaml` is there (known for a usable name only). */
   provider: boolean;
   /** The loader's error for an invalid plugin, with its hint. */
   error?: { message: string; hint?: string };
@@ -28,7 +27,7 @@ export interface PluginEntry {
  *
  * @example
  * ```ts
- * judgePlugins("/h/contrib", [{ name: "Aider", directory: true, provider: true }]);
+ * judgePlugins("/h/contrib", [{ name: "Aider", provider: true }]);
  * // [ok "no provider plugins", warn "contrib/Aider/ is ignored: …"]
  * ```
  */
@@ -43,14 +42,15 @@ export function judgePlugins(dir: string, entries: readonly PluginEntry[]): Chec
       fix,
     });
   for (const e of entries) {
-    if (!e.directory || e.name.startsWith(".")) continue;
-    if (!NAME_PATTERN.test(e.name) || e.name.length > 64) {
+    if (e.name.startsWith(".")) continue;
+    const problem = pluginNameProblem(e.name);
+    if (problem === "pattern") {
       warn(
         e.name,
         "a plugin's directory name is its template name and must match ^[a-z][a-z0-9-]*$ (at most 64 characters)",
         `Rename it, e.g. to ${JSON.stringify(suggestName(e.name))}`,
       );
-    } else if (BUILTIN_TEMPLATES.includes(e.name)) {
+    } else if (problem === "builtin") {
       warn(
         e.name,
         `"${e.name}" is a builtin template, which a plugin cannot replace`,
@@ -81,8 +81,7 @@ export function judgePlugins(dir: string, entries: readonly PluginEntry[]): Chec
 
 /** A lowercase, dash-separated form of a bad directory name. */
 function suggestName(name: string): string {
-  const base = name.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^[^a-z]+|-+$/g, "");
-  return base === "" ? "my-plugin" : base.slice(0, 64);
+  return slugify(name).replace(/^[^a-z]+/, "").slice(0, 64) || "my-plugin";
 }
 
 /** Reads `contribDir`: each entry, and each plugin loaded as a launch would load it. */
@@ -99,21 +98,13 @@ export async function gatherPlugins(contribDir: string): Promise<PluginEntry[]> 
         }
       }
       if (!directory) continue;
-      let provider = false;
+      const entry: PluginEntry = { name: item.name, provider: false };
       try {
-        await Deno.lstat(`${contribDir}/${item.name}/provider.yaml`);
-        provider = true;
-      } catch {
-        // none
-      }
-      const entry: PluginEntry = { name: item.name, directory, provider };
-      if (provider && NAME_PATTERN.test(item.name) && !BUILTIN_TEMPLATES.includes(item.name)) {
-        try {
-          loadPlugin(contribDir, item.name);
-        } catch (error) {
-          const e = error as { message?: string; hint?: string };
-          entry.error = { message: String(e.message ?? error), hint: e.hint };
-        }
+        entry.provider = loadPlugin(contribDir, item.name) !== undefined;
+      } catch (error) {
+        if (!(error instanceof BottleError)) throw error;
+        entry.provider = true;
+        entry.error = { message: error.message, hint: error.hint };
       }
       entries.push(entry);
     }

@@ -57,6 +57,7 @@ export {
   loadPlugin,
   PLUGIN_PLACEHOLDERS,
   type PluginMcpStyle,
+  pluginNameProblem,
   pluginNames,
   type PluginSpec,
   validatePlugin,

@@ -265,6 +265,16 @@ export function validatePlugin(
   };
 }
 
+/**
+ * Why `name` cannot name a plugin (its directory, the template name): `pattern` when it is no
+ * template name (`^[a-z][a-z0-9-]*$`, at most 64 characters), `builtin` for a builtin template's
+ * name; `undefined` when it can.
+ */
+export function pluginNameProblem(name: string): "pattern" | "builtin" | undefined {
+  if (!NAME_PATTERN.test(name) || name.length > 64) return "pattern";
+  return BUILTIN_TEMPLATES.includes(name) ? "builtin" : undefined;
+}
+
 /** The names of the plugin directories under `contribDir` (builtin names and bad names skipped). */
 export function pluginNames(contribDir: string): string[] {
   let items: Deno.DirEntry[];
@@ -274,8 +284,7 @@ export function pluginNames(contribDir: string): string[] {
     return [];
   }
   return items.filter((e) =>
-    (e.isDirectory || e.isSymlink) && NAME_PATTERN.test(e.name) && e.name.length <= 64 &&
-    !BUILTIN_TEMPLATES.includes(e.name)
+    (e.isDirectory || e.isSymlink) && pluginNameProblem(e.name) === undefined
   ).map((e) => e.name).sort();
 }
 
@@ -287,7 +296,7 @@ export function pluginNames(contribDir: string): string[] {
  *   directory, or invalid.
  */
 export function loadPlugin(contribDir: string, name: string): PluginSpec | undefined {
-  if (!NAME_PATTERN.test(name) || BUILTIN_TEMPLATES.includes(name)) return undefined;
+  if (pluginNameProblem(name) !== undefined) return undefined;
   const dir = `${contribDir}/${name}`;
   const file = `${dir}/provider.yaml`;
   let info: Deno.FileInfo;

@@ -5,14 +5,13 @@ const DIR = "/h/contrib";
 
 Deno.test("plugins: every directory the loader ignores is a warning with a fix, an invalid plugin a failure", () => {
   const entries: PluginEntry[] = [
-    { name: "also-good", directory: true, provider: true },
-    { name: "broken", directory: true, provider: true, error: { message: "Invalid manifest x" } },
-    { name: "claude", directory: true, provider: true },
-    { name: "empty", directory: true, provider: false },
-    { name: "good", directory: true, provider: true },
-    { name: "My Agent", directory: true, provider: true },
-    { name: ".git", directory: true, provider: false },
-    { name: "notes", directory: false, provider: false },
+    { name: "also-good", provider: true },
+    { name: "broken", provider: true, error: { message: "Invalid manifest x" } },
+    { name: "claude", provider: true },
+    { name: "empty", provider: false },
+    { name: "good", provider: true },
+    { name: "My Agent", provider: true },
+    { name: ".git", provider: false },
   ];
   const checks = judgePlugins(DIR, entries);
   assert.deepEqual(checks[0], {
@@ -35,14 +34,14 @@ Deno.test("plugins: every directory the loader ignores is a warning with a fix, 
     detail: "Invalid manifest x",
     fix: "Fix provider.yaml (docs/providers-templates.md, Provider plugins)",
   });
-  assert.equal(checks.length, 5, "hidden directories and files are not plugin directories");
+  assert.equal(checks.length, 5, "hidden directories are not plugin directories");
 });
 
 Deno.test("plugins: none is ok; a name that lowercases to nothing gets a generic suggestion", () => {
   assert.deepEqual(judgePlugins(DIR, []), [
     { status: "ok", name: "plugins", detail: "no provider plugins" },
   ]);
-  const [, warn] = judgePlugins(DIR, [{ name: "123", directory: true, provider: true }]);
+  const [, warn] = judgePlugins(DIR, [{ name: "123", provider: true }]);
   assert.equal(warn.status, "warn");
   assert.match(warn.fix!, /"my-plugin"/);
 });
