@@ -109,11 +109,12 @@ async function run(ctx: CommandContext): Promise<number> {
       }\n`,
     );
   }
+  // The engine's message names the image (`Cannot remove image "…": …`).
   for (const f of imagesRemoved.failures) {
     io.err(
-      `bot-bottle: error: Cannot remove image ${escapeControl(f.image)}: ${
-        escapeControl(f.message)
-      }\n`,
+      `bot-bottle: error: ${escapeControl(f.message)}\n  hint: Remove it by hand (\`docker rmi ${
+        escapeControl(f.image)
+      }\`), or run cleanup again later\n`,
     );
   }
   if (globals.json) {

@@ -6,7 +6,7 @@
  * @module
  */
 import { UsageError } from "../lib/errors.ts";
-import { homeLayout, processEnv } from "../lib/home.ts";
+import { defaultOrchestratorDb, homeLayout, processEnv } from "../lib/home.ts";
 import { loadOrchestratorConfig, OrchestratorConfigError } from "../orchestrate/config.ts";
 import { formatAgeShort, runsView } from "../orchestrate/dashboard.ts";
 import { hostProposals, startOrchestratorService } from "../orchestrate/service.ts";
@@ -80,7 +80,7 @@ async function runOrchestrator(ctx: CommandContext): Promise<number> {
 async function status(ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   const home = homeLayout();
-  const db = processEnv("BOT_BOTTLE_DB") || `${home.state}/orchestrator.db`;
+  const db = processEnv("BOT_BOTTLE_DB") || defaultOrchestratorDb(home.state);
   try {
     await Deno.stat(db);
   } catch {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { HomeLayout } from "../lib/home.ts";
+import { defaultOrchestratorDb, type HomeLayout } from "../lib/home.ts";
 import type { Check } from "./checks.ts";
 
 /** One path's mode and owner. */
@@ -60,7 +60,7 @@ export async function gatherHome(layout: HomeLayout): Promise<HomeFacts> {
     await add(dir, "dir");
   }
   // The host database and the orchestrator's (its default place; SPEC §3 shares one file).
-  for (const db of [layout.db, `${layout.state}/orchestrator.db`]) {
+  for (const db of [layout.db, defaultOrchestratorDb(layout.state)]) {
     for (const suffix of ["", "-wal", "-shm"]) await add(`${db}${suffix}`, "secret");
   }
   for (const slug of await subdirectories(layout.state)) {

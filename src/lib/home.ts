@@ -51,3 +51,11 @@ export function homeLayout(env: EnvReader = processEnv): HomeLayout {
     db: env("BOT_BOTTLE_DB") || `${root}/bot-bottle.db`,
   };
 }
+
+/**
+ * The orchestrator's database when `BOT_BOTTLE_DB` does not name one: `orchestrator.db` in the
+ * home's `state/` directory (SPEC §3; docs/decisions/0007-host-state-layout.md).
+ */
+export function defaultOrchestratorDb(stateDir: string): string {
+  return `${stateDir.replace(/\/+$/, "")}/orchestrator.db`;
+}

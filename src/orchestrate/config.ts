@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { ConfigError } from "../lib/errors.ts";
-import type { EnvReader } from "../lib/home.ts";
+import { defaultOrchestratorDb, type EnvReader } from "../lib/home.ts";
 import type { EngineSpec } from "./types.ts";
 
 /** The validated configuration of `orchestrate run`. */
@@ -207,7 +207,7 @@ export function loadOrchestratorConfig(env: EnvReader, stateDir: string): Orches
     watchdogTimeout: d.FORGE_WATCHDOG_TIMEOUT,
     maxConcurrent: d.FORGE_MAX_CONCURRENT,
     dashboardToken: d.FORGE_DASHBOARD_TOKEN ?? null,
-    dbPath: d.BOT_BOTTLE_DB ?? `${stateDir.replace(/\/+$/, "")}/orchestrator.db`,
+    dbPath: d.BOT_BOTTLE_DB ?? defaultOrchestratorDb(stateDir),
     engines,
     warnings,
   };
